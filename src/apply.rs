@@ -1,0 +1,180 @@
+//! Executes a plan's changes, and only those: one Put per create or update,
+//! one Delete per delete. Each write is verified by reading it back, since
+//! the Account API's reads are eventually consistent.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use futures::StreamExt;
+use tokio::time::Instant;
+
+use crate::backend::ContactsApi;
+use crate::backend::throttle::IN_FLIGHT;
+use crate::error::{BackendError, Located, Operation};
+use crate::model::{AccountId, Contact};
+use crate::plan::{Action, PlannedSlot};
+use crate::progress::Progress;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Applied,
+    Failed(String),
+    /// Not attempted: the run was interrupted first.
+    NotStarted,
+}
+
+#[derive(Clone, Debug)]
+pub struct ChangeResult {
+    pub change: PlannedSlot,
+    pub outcome: Outcome,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    pub results: Vec<ChangeResult>,
+    pub interrupted: bool,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub created: usize,
+    pub updated: usize,
+    pub deleted: usize,
+    pub failed: usize,
+    pub not_started: usize,
+}
+
+impl Report {
+    pub fn counts(&self) -> Counts {
+        let mut counts = Counts::default();
+        for result in &self.results {
+            match (&result.outcome, &result.change.action) {
+                (Outcome::Failed(_), _) => counts.failed += 1,
+                (Outcome::NotStarted, _) => counts.not_started += 1,
+                (Outcome::Applied, Action::Create { .. }) => counts.created += 1,
+                (Outcome::Applied, Action::Update { .. }) => counts.updated += 1,
+                (Outcome::Applied, _) => counts.deleted += 1,
+            }
+        }
+        counts
+    }
+
+    pub fn succeeded(&self) -> bool {
+        let counts = self.counts();
+        counts.failed == 0 && counts.not_started == 0
+    }
+}
+
+/// How long a written slot is re-read before it counts as failed.
+#[derive(Clone, Copy, Debug)]
+pub struct Verify {
+    pub timeout: Duration,
+    pub first_delay: Duration,
+}
+
+impl Default for Verify {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(60),
+            first_delay: Duration::from_millis(250),
+        }
+    }
+}
+
+/// Applies `changes` concurrently. Once `stop` is set no new write starts;
+/// writes in flight finish and are verified. Every change gets an outcome.
+pub async fn apply<A: ContactsApi>(
+    api: &A,
+    changes: Vec<PlannedSlot>,
+    caller: &AccountId,
+    stop: &AtomicBool,
+    verify: Verify,
+    progress: &Progress,
+) -> Report {
+    let mut results: Vec<ChangeResult> = futures::stream::iter(changes)
+        .map(|change| async move {
+            let outcome = if stop.load(Ordering::SeqCst) {
+                Outcome::NotStarted
+            } else {
+                apply_one(api, &change, caller, verify).await
+            };
+            progress.inc();
+            ChangeResult { change, outcome }
+        })
+        .buffer_unordered(IN_FLIGHT)
+        .collect()
+        .await;
+    results.sort_by(|a, b| a.change.slot.cmp(&b.change.slot));
+    Report {
+        results,
+        interrupted: stop.load(Ordering::SeqCst),
+    }
+}
+
+async fn apply_one<A: ContactsApi>(
+    api: &A,
+    change: &PlannedSlot,
+    caller: &AccountId,
+    verify: Verify,
+) -> Outcome {
+    let slot = &change.slot;
+    let own = slot.account == *caller;
+    let (operation, written) = match &change.action {
+        Action::Create { after } | Action::Update { after, .. } => {
+            (Operation::PutAlternateContact, api.put(slot, after).await)
+        }
+        Action::Delete { .. } => (Operation::DeleteAlternateContact, api.delete(slot).await),
+        Action::Unchanged { .. } => return Outcome::Applied,
+    };
+    if let Err(error) = written {
+        return Outcome::Failed(
+            Located::new(operation, error)
+                .at(&slot.account, Some(slot.kind), own)
+                .to_string(),
+        );
+    }
+    let wanted = change.action.after();
+    let deadline = Instant::now() + verify.timeout;
+    let mut delay = verify.first_delay;
+    loop {
+        let read = api.get(slot).await;
+        if matches!(&read, Ok(live) if live.as_ref() == wanted) {
+            return Outcome::Applied;
+        }
+        if Instant::now() >= deadline {
+            return Outcome::Failed(match read {
+                Ok(live) => format!(
+                    "written, but reading it back still gives {} after {} s",
+                    describe(live.as_ref()),
+                    verify.timeout.as_secs()
+                ),
+                Err(error) => Located::new(Operation::GetAlternateContact, error)
+                    .at(&slot.account, Some(slot.kind), own)
+                    .to_string(),
+            });
+        }
+        // A read that fails for good (403) will not heal by waiting.
+        if let Err(error) = &read {
+            if !error.is_retryable() && !matches!(error, BackendError::Other { .. }) {
+                return Outcome::Failed(format!(
+                    "written, but it could not be read back: {}",
+                    Located::new(Operation::GetAlternateContact, error.clone()).at(
+                        &slot.account,
+                        Some(slot.kind),
+                        own
+                    )
+                ));
+            }
+        }
+        tokio::time::sleep(delay.min(deadline.saturating_duration_since(Instant::now()))).await;
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// A contact in a sentence: `"Name" <email>`, or `no contact`.
+pub fn describe(contact: Option<&Contact>) -> String {
+    match contact {
+        Some(contact) => format!("\"{}\" <{}>", contact.name, contact.email_address),
+        None => "no contact".to_owned(),
+    }
+}

@@ -1,0 +1,484 @@
+//! The real AWS: Account Management for contacts, Organizations for
+//! discovery, STS for the caller. The only module that names SDK types; AWS
+//! errors become [`BackendError`]s here and nowhere else.
+
+use std::future::Future;
+use std::time::Duration;
+
+use aws_config::meta::region::RegionProviderChain;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_account::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_account::types::{AlternateContact, AlternateContactType};
+use aws_sdk_sts::config::ProvideCredentials;
+use futures::{StreamExt, TryStreamExt};
+use tokio::sync::OnceCell;
+
+use super::ContactsApi;
+use super::throttle::{RetryPolicy, RetryStats};
+use crate::error::{BackendError, Located, Operation};
+use crate::model::{
+    AccountId, AccountStatus, Contact, ContactType, OrgAccount, OrgUnit, Organization, Slot,
+};
+
+/// Where and as whom to connect; `None` leaves the choice to the standard
+/// AWS configuration chain (environment, profiles, SSO, web identity, IMDS).
+#[derive(Clone, Debug, Default)]
+pub struct AwsOptions {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+pub struct Aws {
+    config: SdkConfig,
+    account: aws_sdk_account::Client,
+    organizations: aws_sdk_organizations::Client,
+    sts: aws_sdk_sts::Client,
+    caller: OnceCell<AccountId>,
+    org_retry: RetryPolicy,
+    org_retry_stats: RetryStats,
+}
+
+/// Units whose children are listed at once during discovery. Organizations
+/// allows a handful of requests per second per caller; the retries absorb
+/// the rest.
+const DISCOVERY_CONCURRENCY: usize = 4;
+
+impl Aws {
+    pub async fn connect(options: &AwsOptions) -> Self {
+        let region = RegionProviderChain::first_try(options.region.clone().map(Region::new))
+            .or_default_provider()
+            .or_else(Region::new("us-east-1"));
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(region)
+            // Retries are ours (throttle.rs): only 429/500/transport, with a
+            // per-operation rate that adapts, which the SDK's cannot do.
+            .retry_config(RetryConfig::disabled())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .operation_attempt_timeout(Duration::from_secs(30))
+                    .build(),
+            );
+        if let Some(profile) = &options.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(url) = &options.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let config = loader.load().await;
+        Self {
+            account: aws_sdk_account::Client::new(&config),
+            organizations: aws_sdk_organizations::Client::new(&config),
+            sts: aws_sdk_sts::Client::new(&config),
+            config,
+            caller: OnceCell::new(),
+            org_retry: RetryPolicy::default(),
+            org_retry_stats: RetryStats::default(),
+        }
+    }
+
+    async fn resolve_caller(&self) -> Result<AccountId, Located> {
+        let located = |error| Located::new(Operation::GetCallerIdentity, error);
+        // Asking for credentials first turns "none found" into one sentence
+        // instead of an SDK dispatch failure several layers deep.
+        let provider = self.config.credentials_provider().ok_or_else(|| {
+            located(BackendError::NoCredentials(
+                "no credentials provider is configured".to_owned(),
+            ))
+        })?;
+        provider
+            .provide_credentials()
+            .await
+            .map_err(|error| located(BackendError::NoCredentials(error.to_string())))?;
+        let identity = self
+            .org_retry
+            .run(&self.org_retry_stats, || async {
+                self.sts
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .map_err(classify)
+            })
+            .await
+            .map_err(located)?;
+        let account = identity.account().unwrap_or_default();
+        AccountId::parse(account).ok_or_else(|| {
+            located(BackendError::Other {
+                code: "UnexpectedResponse".to_owned(),
+                message: format!("GetCallerIdentity returned account {account:?}"),
+            })
+        })
+    }
+
+    /// The `AccountId` parameter for a target: omitted for the caller's own
+    /// account, which AWS refuses to be named by (the management account
+    /// would get AccessDenied).
+    async fn account_param(&self, account: &AccountId) -> Result<Option<String>, BackendError> {
+        let caller = self
+            .caller
+            .get_or_try_init(|| self.resolve_caller())
+            .await
+            .map_err(|located| located.error)?;
+        Ok((caller != account).then(|| account.to_string()))
+    }
+
+    async fn list_units(&self, parent: &str) -> Result<Vec<(String, String)>, Located> {
+        let mut units = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .org_retry
+                .run(&self.org_retry_stats, || async {
+                    self.organizations
+                        .list_organizational_units_for_parent()
+                        .parent_id(parent)
+                        .set_next_token(token.clone())
+                        .send()
+                        .await
+                        .map_err(classify)
+                })
+                .await;
+            let page = page.map_err(|error| {
+                Located::new(
+                    Operation::Organizations("ListOrganizationalUnitsForParent"),
+                    error,
+                )
+            })?;
+            units.extend(page.organizational_units().iter().map(|unit| {
+                (
+                    unit.id().unwrap_or_default().to_owned(),
+                    unit.name().unwrap_or_default().to_owned(),
+                )
+            }));
+            token = page.next_token().map(str::to_owned);
+            if token.is_none() {
+                return Ok(units);
+            }
+        }
+    }
+
+    async fn list_accounts(
+        &self,
+        parent: &str,
+        parents: &[String],
+    ) -> Result<Vec<OrgAccount>, Located> {
+        let mut accounts = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .org_retry
+                .run(&self.org_retry_stats, || async {
+                    self.organizations
+                        .list_accounts_for_parent()
+                        .parent_id(parent)
+                        .set_next_token(token.clone())
+                        .send()
+                        .await
+                        .map_err(classify)
+                })
+                .await;
+            let page = page.map_err(|error| {
+                Located::new(Operation::Organizations("ListAccountsForParent"), error)
+            })?;
+            for account in page.accounts() {
+                let Some(id) = account.id().and_then(AccountId::parse) else {
+                    continue;
+                };
+                let status = account
+                    .status()
+                    .map_or(AccountStatus::Other("UNKNOWN".to_owned()), |status| {
+                        AccountStatus::from_api(status.as_str())
+                    });
+                accounts.push(OrgAccount {
+                    name: account.name().unwrap_or(id.as_str()).to_owned(),
+                    id,
+                    status,
+                    parents: parents.to_vec(),
+                });
+            }
+            token = page.next_token().map(str::to_owned);
+            if token.is_none() {
+                return Ok(accounts);
+            }
+        }
+    }
+
+    /// Walks the tree from the root, one level at a time: O(units) calls
+    /// instead of one ListParents per account.
+    async fn discover(&self) -> Result<Organization, Located> {
+        let describe = self
+            .org_retry
+            .run(&self.org_retry_stats, || async {
+                self.organizations
+                    .describe_organization()
+                    .send()
+                    .await
+                    .map_err(classify)
+            })
+            .await
+            .map_err(|error| {
+                Located::new(Operation::Organizations("DescribeOrganization"), error)
+            })?;
+        let management_account = describe
+            .organization()
+            .and_then(|org| org.master_account_id())
+            .and_then(AccountId::parse)
+            .ok_or_else(|| {
+                Located::new(
+                    Operation::Organizations("DescribeOrganization"),
+                    BackendError::Other {
+                        code: "UnexpectedResponse".to_owned(),
+                        message: "no management account id".to_owned(),
+                    },
+                )
+            })?;
+        let roots = self
+            .org_retry
+            .run(&self.org_retry_stats, || async {
+                self.organizations
+                    .list_roots()
+                    .send()
+                    .await
+                    .map_err(classify)
+            })
+            .await
+            .map_err(|error| Located::new(Operation::Organizations("ListRoots"), error))?;
+        let root = roots.roots().first().ok_or_else(|| {
+            Located::new(
+                Operation::Organizations("ListRoots"),
+                BackendError::Other {
+                    code: "UnexpectedResponse".to_owned(),
+                    message: "the organization has no root".to_owned(),
+                },
+            )
+        })?;
+        let root_id = root.id().unwrap_or_default().to_owned();
+        let root_name = root.name().unwrap_or("Root").to_owned();
+
+        // Flat list of (id, name, parent index, ancestry) built level by level.
+        struct Found {
+            id: String,
+            name: String,
+            parent: Option<usize>,
+            ancestry: Vec<String>,
+        }
+        let mut found = vec![Found {
+            id: root_id.clone(),
+            name: root_name,
+            parent: None,
+            ancestry: vec![root_id],
+        }];
+        let mut accounts = Vec::new();
+        let mut level: Vec<usize> = vec![0];
+        while !level.is_empty() {
+            let results: Vec<(usize, Vec<(String, String)>, Vec<OrgAccount>)> =
+                futures::stream::iter(level.iter().copied())
+                    .map(|index| {
+                        let id = found[index].id.clone();
+                        let ancestry = found[index].ancestry.clone();
+                        async move {
+                            let units = self.list_units(&id).await?;
+                            let accounts = self.list_accounts(&id, &ancestry).await?;
+                            Ok::<_, Located>((index, units, accounts))
+                        }
+                    })
+                    .buffer_unordered(DISCOVERY_CONCURRENCY)
+                    .try_collect()
+                    .await?;
+            let mut next = Vec::new();
+            for (parent, units, level_accounts) in results {
+                accounts.extend(level_accounts);
+                for (id, name) in units {
+                    let mut ancestry = found[parent].ancestry.clone();
+                    ancestry.push(id.clone());
+                    next.push(found.len());
+                    found.push(Found {
+                        id,
+                        name,
+                        parent: Some(parent),
+                        ancestry,
+                    });
+                }
+            }
+            level = next;
+        }
+
+        fn build(index: usize, found: &[Found]) -> OrgUnit {
+            let mut children: Vec<OrgUnit> = found
+                .iter()
+                .enumerate()
+                .filter(|(_, unit)| unit.parent == Some(index))
+                .map(|(child, _)| build(child, found))
+                .collect();
+            children.sort_by(|a, b| a.name.cmp(&b.name));
+            OrgUnit {
+                id: found[index].id.clone(),
+                name: found[index].name.clone(),
+                children,
+            }
+        }
+        accounts.sort_by(|a: &OrgAccount, b| a.id.cmp(&b.id));
+        Ok(Organization {
+            management_account,
+            root: build(0, &found),
+            accounts,
+        })
+    }
+}
+
+fn contact_type(kind: ContactType) -> AlternateContactType {
+    match kind {
+        ContactType::Security => AlternateContactType::Security,
+        ContactType::Billing => AlternateContactType::Billing,
+        ContactType::Operations => AlternateContactType::Operations,
+    }
+}
+
+fn contact_from(contact: &AlternateContact) -> Contact {
+    Contact {
+        name: contact.name().unwrap_or_default().to_owned(),
+        title: contact.title().unwrap_or_default().to_owned(),
+        email_address: contact.email_address().unwrap_or_default().to_owned(),
+        phone_number: contact.phone_number().unwrap_or_default().to_owned(),
+    }
+}
+
+/// Maps any SDK failure to what it means for us, by AWS error code first
+/// (the same codes across Account, Organizations and STS), then HTTP status.
+fn classify<E>(error: SdkError<E>) -> BackendError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let status = error
+        .raw_response()
+        .map(|response| response.status().as_u16());
+    if let Some(service) = error.as_service_error() {
+        let code = service.code().unwrap_or_default();
+        let message = service.message().unwrap_or(code).to_owned();
+        return match code {
+            "AccessDeniedException" | "AccessDenied" => BackendError::AccessDenied(message),
+            "TooManyRequestsException" | "ThrottlingException" | "Throttling" => {
+                BackendError::Throttled(message)
+            }
+            "InternalServerException" | "ServiceException" | "InternalFailure" => {
+                BackendError::Server(message)
+            }
+            "ValidationException" | "InvalidInputException" | "ConstraintViolationException" => {
+                BackendError::Invalid(message)
+            }
+            "AWSOrganizationsNotInUseException" => BackendError::NotInOrganization(message),
+            _ => match status {
+                Some(429) => BackendError::Throttled(message),
+                Some(status) if status >= 500 => BackendError::Server(format!("{code} {message}")),
+                _ => BackendError::Other {
+                    code: code.to_owned(),
+                    message,
+                },
+            },
+        };
+    }
+    let detail = DisplayErrorContext(&error).to_string();
+    match &error {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => BackendError::Transport(detail),
+        SdkError::ResponseError(_) => match status {
+            Some(status) if status >= 500 => BackendError::Server(detail),
+            // A response cut short (a dropped connection) is a transport failure.
+            _ => BackendError::Transport(detail),
+        },
+        _ => BackendError::Other {
+            code: "RequestFailed".to_owned(),
+            message: detail,
+        },
+    }
+}
+
+impl ContactsApi for Aws {
+    fn caller(&self) -> impl Future<Output = Result<AccountId, Located>> + Send {
+        async {
+            self.caller
+                .get_or_try_init(|| self.resolve_caller())
+                .await
+                .cloned()
+        }
+    }
+
+    fn get(
+        &self,
+        slot: &Slot,
+    ) -> impl Future<Output = Result<Option<Contact>, BackendError>> + Send {
+        async move {
+            let account_id = self.account_param(&slot.account).await?;
+            let result = self
+                .account
+                .get_alternate_contact()
+                .set_account_id(account_id)
+                .alternate_contact_type(contact_type(slot.kind))
+                .send()
+                .await;
+            match result {
+                Ok(output) => Ok(output.alternate_contact().map(contact_from)),
+                Err(error)
+                    if error
+                        .as_service_error()
+                        .is_some_and(|e| e.is_resource_not_found_exception()) =>
+                {
+                    Ok(None)
+                }
+                Err(error) => Err(classify(error)),
+            }
+        }
+    }
+
+    fn put(
+        &self,
+        slot: &Slot,
+        contact: &Contact,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send {
+        async move {
+            let account_id = self.account_param(&slot.account).await?;
+            self.account
+                .put_alternate_contact()
+                .set_account_id(account_id)
+                .alternate_contact_type(contact_type(slot.kind))
+                .name(&contact.name)
+                .title(&contact.title)
+                .email_address(&contact.email_address)
+                .phone_number(&contact.phone_number)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(classify)
+        }
+    }
+
+    fn delete(&self, slot: &Slot) -> impl Future<Output = Result<(), BackendError>> + Send {
+        async move {
+            let account_id = self.account_param(&slot.account).await?;
+            let result = self
+                .account
+                .delete_alternate_contact()
+                .set_account_id(account_id)
+                .alternate_contact_type(contact_type(slot.kind))
+                .send()
+                .await;
+            match result {
+                // Already gone (a retried delete, or deleted meanwhile): the goal is met.
+                Err(error)
+                    if error
+                        .as_service_error()
+                        .is_some_and(|e| e.is_resource_not_found_exception()) =>
+                {
+                    Ok(())
+                }
+                other => other.map(|_| ()).map_err(classify),
+            }
+        }
+    }
+
+    fn organization(&self) -> impl Future<Output = Result<Organization, Located>> + Send {
+        self.discover()
+    }
+}

@@ -1,0 +1,106 @@
+//! Where live state comes from and goes to: AWS, or a local sandbox file.
+//!
+//! Both speak [`ContactsApi`]; everything above this module is written
+//! against the trait and never sees an SDK type.
+
+pub mod aws;
+pub mod sandbox;
+pub mod throttle;
+
+use std::future::Future;
+
+use crate::error::{BackendError, Located};
+use crate::model::{AccountId, Contact, Organization, Slot};
+
+/// One slot at a time, as the Account API works: there is no list call.
+pub trait ContactsApi: Sync {
+    /// The account the credentials belong to. Writes and reads for it omit
+    /// `AccountId`, as AWS requires of the management account.
+    fn caller(&self) -> impl Future<Output = Result<AccountId, Located>> + Send;
+
+    /// The slot's contact; `None` when none is set (AWS's ResourceNotFound).
+    fn get(
+        &self,
+        slot: &Slot,
+    ) -> impl Future<Output = Result<Option<Contact>, BackendError>> + Send;
+
+    fn put(
+        &self,
+        slot: &Slot,
+        contact: &Contact,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send;
+
+    /// Deletes the slot's contact; deleting an absent contact succeeds.
+    fn delete(&self, slot: &Slot) -> impl Future<Output = Result<(), BackendError>> + Send;
+
+    /// The organization of the caller: its accounts, units and management account.
+    fn organization(&self) -> impl Future<Output = Result<Organization, Located>> + Send;
+}
+
+/// Which backend a run talks to, for plan files and headers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    Aws,
+    Sandbox(String),
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Aws => f.write_str("AWS"),
+            Target::Sandbox(path) => write!(f, "sandbox {path}"),
+        }
+    }
+}
+
+/// The backend a run uses, as one concrete type so commands need no generics.
+pub enum Backend {
+    Aws(throttle::Throttled<aws::Aws>),
+    Sandbox(sandbox::Sandbox),
+}
+
+use futures::future::Either;
+
+impl ContactsApi for Backend {
+    fn caller(&self) -> impl Future<Output = Result<AccountId, Located>> + Send {
+        match self {
+            Backend::Aws(api) => Either::Left(api.caller()),
+            Backend::Sandbox(api) => Either::Right(api.caller()),
+        }
+    }
+
+    fn get(
+        &self,
+        slot: &Slot,
+    ) -> impl Future<Output = Result<Option<Contact>, BackendError>> + Send {
+        match self {
+            Backend::Aws(api) => Either::Left(api.get(slot)),
+            Backend::Sandbox(api) => Either::Right(api.get(slot)),
+        }
+    }
+
+    fn put(
+        &self,
+        slot: &Slot,
+        contact: &Contact,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send {
+        match self {
+            Backend::Aws(api) => Either::Left(api.put(slot, contact)),
+            Backend::Sandbox(api) => Either::Right(api.put(slot, contact)),
+        }
+    }
+
+    fn delete(&self, slot: &Slot) -> impl Future<Output = Result<(), BackendError>> + Send {
+        match self {
+            Backend::Aws(api) => Either::Left(api.delete(slot)),
+            Backend::Sandbox(api) => Either::Right(api.delete(slot)),
+        }
+    }
+
+    fn organization(&self) -> impl Future<Output = Result<Organization, Located>> + Send {
+        match self {
+            Backend::Aws(api) => Either::Left(api.organization()),
+            Backend::Sandbox(api) => Either::Right(api.organization()),
+        }
+    }
+}

@@ -1,0 +1,349 @@
+//! A local YAML file standing in for AWS: an optional organization, its
+//! accounts and their contacts. Every command reads it and `apply` writes it,
+//! so plan → apply → plan can be tried without an AWS account.
+
+use std::collections::BTreeMap;
+use std::future::{Future, ready};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use super::ContactsApi;
+use crate::config::yaml;
+use crate::error::{BackendError, Error, Located, Operation};
+use crate::model::{
+    AccountId, AccountStatus, Contact, ContactType, OrgAccount, OrgUnit, Organization, Slot,
+};
+
+/// The sandbox a missing file starts as: a small organization that matches
+/// `contacts.example.yaml`, with some contacts right, some stale, some missing.
+const DEMO: &str = include_str!("sandbox_demo.yaml");
+
+const HEADER: &str = "\
+# altcontacts sandbox: a local stand-in for AWS, read and written by
+# `altcontacts --sandbox FILE ...`. Edit it to try scenarios:
+#   caller            the account the credentials belong to
+#   organization      management_account and units (path from Root: OU id)
+#   accounts          name, status (ACTIVE | SUSPENDED | PENDING_CLOSURE),
+#                     ou (a unit path), deny (operations answered with
+#                     AccessDenied: get, put, delete), contacts
+";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SandboxFile {
+    caller: AccountId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    organization: Option<SandboxOrganization>,
+    #[serde(default)]
+    accounts: BTreeMap<AccountId, SandboxAccount>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SandboxOrganization {
+    management_account: AccountId,
+    #[serde(default = "default_root_id")]
+    root_id: String,
+    /// Unit path from the root (`Root/Workloads`) to its OU id.
+    #[serde(default)]
+    units: BTreeMap<String, String>,
+}
+
+fn default_root_id() -> String {
+    "r-sbox".to_owned()
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SandboxAccount {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(default = "active", skip_serializing_if = "is_active")]
+    status: AccountStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ou: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    deny: Vec<DeniedOperation>,
+    #[serde(default)]
+    contacts: SandboxContacts,
+}
+
+fn active() -> AccountStatus {
+    AccountStatus::Active
+}
+
+fn is_active(status: &AccountStatus) -> bool {
+    *status == AccountStatus::Active
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum DeniedOperation {
+    Get,
+    Put,
+    Delete,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SandboxContacts {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    security: Option<Contact>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    billing: Option<Contact>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    operations: Option<Contact>,
+}
+
+impl SandboxContacts {
+    fn slot(&mut self, kind: ContactType) -> &mut Option<Contact> {
+        match kind {
+            ContactType::Security => &mut self.security,
+            ContactType::Billing => &mut self.billing,
+            ContactType::Operations => &mut self.operations,
+        }
+    }
+}
+
+pub struct Sandbox {
+    path: PathBuf,
+    state: Mutex<SandboxFile>,
+}
+
+impl Sandbox {
+    /// Opens the sandbox at `path`, creating it from the demo organization
+    /// when the file does not exist yet.
+    pub fn open(path: &Path) -> Result<Self, Error> {
+        let display = path.display().to_string();
+        let state: SandboxFile = match std::fs::read_to_string(path) {
+            Ok(text) => yaml::from_str(&display, &text)?,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                let demo: SandboxFile = yaml::from_str("(built-in demo sandbox)", DEMO)?;
+                write_file(path, &demo)?;
+                demo
+            }
+            Err(source) => {
+                return Err(Error::Read {
+                    path: display,
+                    source,
+                    help: None,
+                });
+            }
+        };
+        check_consistency(&display, &state)?;
+        Ok(Self {
+            path: path.to_owned(),
+            state: Mutex::new(state),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SandboxFile> {
+        // A poisoned lock only means another request panicked mid-way; the
+        // state itself is plain data and still usable.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn check_access(
+        state: &SandboxFile,
+        account: &AccountId,
+        operation: DeniedOperation,
+    ) -> Result<(), BackendError> {
+        let known = state.accounts.get(account);
+        if known.is_none_or(|entry| !entry.deny.contains(&operation)) {
+            // Outside an organization any account may be named; inside one,
+            // AWS refuses accounts that are not members, and so does the sandbox.
+            let member =
+                state.organization.is_none() || known.is_some() || *account == state.caller;
+            if member {
+                return Ok(());
+            }
+        }
+        Err(BackendError::AccessDenied(format!(
+            "sandbox: {operation:?} on account {account} is denied"
+        )))
+    }
+
+    fn write(&self, slot: &Slot, contact: Option<&Contact>) -> Result<(), BackendError> {
+        let mut state = self.lock();
+        let operation = if contact.is_some() {
+            DeniedOperation::Put
+        } else {
+            DeniedOperation::Delete
+        };
+        Self::check_access(&state, &slot.account, operation)?;
+        *state
+            .accounts
+            .entry(slot.account.clone())
+            .or_default()
+            .contacts
+            .slot(slot.kind) = contact.cloned();
+        write_file(&self.path, &state).map_err(|error| BackendError::Other {
+            code: "SandboxWriteFailed".to_owned(),
+            message: error.to_string(),
+        })
+    }
+}
+
+fn write_file(path: &Path, state: &SandboxFile) -> Result<(), Error> {
+    let text = format!("{HEADER}{}", yaml::to_string(state));
+    // Written beside and renamed, so an interrupted run never leaves half a file.
+    let temporary = path.with_extension("yaml.tmp");
+    let error = |source| Error::Write {
+        path: path.display().to_string(),
+        source,
+    };
+    std::fs::write(&temporary, text).map_err(error)?;
+    std::fs::rename(&temporary, path).map_err(error)
+}
+
+fn check_consistency(file: &str, state: &SandboxFile) -> Result<(), Error> {
+    let Some(org) = &state.organization else {
+        return Ok(());
+    };
+    let problem = |message: String| {
+        Err(Error::usage(
+            format!("sandbox {file}: {message}"),
+            Some("fix the sandbox file, or delete it to start again from the demo".to_owned()),
+        ))
+    };
+    for path in org.units.keys() {
+        let Some((parent, _)) = path.rsplit_once('/') else {
+            return problem(format!(
+                "unit `{path}` must be a path from the root, e.g. Root/{path}"
+            ));
+        };
+        if parent != "Root" && !org.units.contains_key(parent) {
+            return problem(format!(
+                "unit `{path}` has no parent unit `{parent}` under organization.units"
+            ));
+        }
+    }
+    for (id, account) in &state.accounts {
+        if let Some(ou) = account
+            .ou
+            .as_deref()
+            .filter(|ou| *ou != "Root" && !org.units.contains_key(*ou))
+        {
+            return problem(format!(
+                "account {id} is in unit `{ou}`, which is not under organization.units"
+            ));
+        }
+    }
+    if !state.accounts.contains_key(&org.management_account) {
+        return problem(format!(
+            "the management account {} is not under accounts",
+            org.management_account
+        ));
+    }
+    Ok(())
+}
+
+fn build_unit(name: &str, id: &str, path: &str, units: &BTreeMap<String, String>) -> OrgUnit {
+    let children = units
+        .iter()
+        .filter(|(child, _)| {
+            child
+                .rsplit_once('/')
+                .is_some_and(|(parent, _)| parent == path)
+        })
+        .map(|(child, child_id)| {
+            let child_name = child
+                .rsplit_once('/')
+                .map_or(child.as_str(), |(_, name)| name);
+            build_unit(child_name, child_id, child, units)
+        })
+        .collect();
+    OrgUnit {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        children,
+    }
+}
+
+impl ContactsApi for Sandbox {
+    fn caller(&self) -> impl Future<Output = Result<AccountId, Located>> + Send {
+        ready(Ok(self.lock().caller.clone()))
+    }
+
+    fn get(
+        &self,
+        slot: &Slot,
+    ) -> impl Future<Output = Result<Option<Contact>, BackendError>> + Send {
+        let mut state = self.lock();
+        let result = Self::check_access(&state, &slot.account, DeniedOperation::Get).map(|()| {
+            state
+                .accounts
+                .get_mut(&slot.account)
+                .and_then(|account| account.contacts.slot(slot.kind).clone())
+        });
+        ready(result)
+    }
+
+    fn put(
+        &self,
+        slot: &Slot,
+        contact: &Contact,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send {
+        ready(self.write(slot, Some(contact)))
+    }
+
+    fn delete(&self, slot: &Slot) -> impl Future<Output = Result<(), BackendError>> + Send {
+        ready(self.write(slot, None))
+    }
+
+    fn organization(&self) -> impl Future<Output = Result<Organization, Located>> + Send {
+        let state = self.lock();
+        let result = match &state.organization {
+            None => Err(Located::new(
+                Operation::Organizations("DescribeOrganization"),
+                BackendError::NotInOrganization(
+                    "the sandbox file has no `organization` section".to_owned(),
+                ),
+            )),
+            Some(org) => {
+                let root = build_unit("Root", &org.root_id, "Root", &org.units);
+                let accounts = state
+                    .accounts
+                    .iter()
+                    .map(|(id, account)| {
+                        let ou = account.ou.as_deref().unwrap_or("Root");
+                        let mut parents = vec![org.root_id.clone()];
+                        let mut path = String::from("Root");
+                        for segment in ou.split('/').skip(1) {
+                            path = format!("{path}/{segment}");
+                            parents.extend(org.units.get(&path).cloned());
+                        }
+                        OrgAccount {
+                            id: id.clone(),
+                            name: account.name.clone().unwrap_or_else(|| id.to_string()),
+                            status: account.status.clone(),
+                            parents,
+                        }
+                    })
+                    .collect();
+                Ok(Organization {
+                    management_account: org.management_account.clone(),
+                    root,
+                    accounts,
+                })
+            }
+        };
+        ready(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_sandbox_is_consistent_and_describes_an_organization() {
+        let demo: SandboxFile = yaml::from_str("demo", DEMO).expect("demo parses");
+        check_consistency("demo", &demo).expect("demo is consistent");
+        assert!(demo.organization.is_some());
+    }
+}

@@ -1,0 +1,260 @@
+//! The command line, as clap derive definitions.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+const EXAMPLES: &str = "\
+Examples:
+  altcontacts --sandbox demo-aws.yaml plan -f contacts.example.yaml
+                                          try it without AWS (a local demo organization)
+  altcontacts validate                    check ./contacts.yaml offline
+  altcontacts plan --detailed-exitcode --format markdown --out plan.json
+                                          in a pull request: exit 2 when something would change
+  altcontacts apply plan.json             apply exactly the reviewed plan
+  altcontacts apply --auto-approve        plan and apply in one step (CI on merge)
+  altcontacts export --org -o contacts.yaml
+                                          adopt an existing organization
+  altcontacts audit --org                 is a SECURITY contact registered everywhere?
+
+Exit codes: 0 success or no changes, 1 error, 2 changes found (plan --detailed-exitcode)
+or findings (audit), 3 apply refused (stale plan, safety limit, no approval).";
+
+/// Keeps AWS account alternate contacts (SECURITY, BILLING, OPERATIONS) in
+/// the state a YAML file declares.
+#[derive(Debug, Parser)]
+#[command(name = "altcontacts", version, after_help = EXAMPLES, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Use a local YAML file instead of AWS (created with a demo organization when missing)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub sandbox: Option<PathBuf>,
+    /// AWS profile to use (default: the standard AWS configuration chain)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// AWS region for the API calls (default: configured region, else us-east-1)
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Send every AWS request to this endpoint (also AWS_ENDPOINT_URL)
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Requests per second per Account API operation (default get=10,put=5,delete=1)
+    #[arg(long, global = true, value_name = "get=N,put=N,delete=N", value_parser = parse_rate)]
+    pub rate: Option<RateArg>,
+    /// When to color the output
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+    /// Say more on stderr (progress lines, retries)
+    #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Say nothing on stderr but errors
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a contacts file offline: format, AWS's field rules, references. No AWS call.
+    Validate(ValidateArgs),
+    /// Show what would change to make the live contacts match the file
+    Plan(PlanArgs),
+    /// Make the live contacts match the file, or apply a saved plan exactly
+    Apply(ApplyArgs),
+    /// Write a contacts file from the live contacts (to adopt existing accounts)
+    Export(ExportArgs),
+    /// Check every account has SECURITY, BILLING and OPERATIONS contacts that are current and distinct
+    Audit(AuditArgs),
+    /// Print the JSON Schema of the contacts file
+    Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The contacts file
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        default_value = "contacts.yaml"
+    )]
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The contacts file
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        default_value = "contacts.yaml"
+    )]
+    pub file: PathBuf,
+    /// Save the plan, for `altcontacts apply PLAN`
+    #[arg(long, value_name = "PLAN")]
+    pub out: Option<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Exit 2 when the plan has changes (0 when none)
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Read only the slots whose desired value differs from this older file
+    /// (and accounts new to scope): a plan that costs what the change costs
+    #[arg(long, value_name = "OLD_FILE")]
+    pub base: Option<PathBuf>,
+    #[command(flatten)]
+    pub safety: SafetyArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The contacts file [default: contacts.yaml]. With PLAN, only checked to
+    /// be the file the plan was made from.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Apply without asking for confirmation
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Apply even when a safety limit is exceeded
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub safety: SafetyArgs,
+    /// A plan saved with `plan --out`: apply exactly its changes, or refuse if
+    /// any of their slots changed since
+    #[arg(value_name = "PLAN")]
+    pub plan: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct SafetyArgs {
+    /// Most contacts one apply may delete [default: 10, or safety.max_deletes]
+    #[arg(long, value_name = "N")]
+    pub max_deletes: Option<u32>,
+    /// Most contacts one apply may update [default: no limit, or safety.max_updates]
+    #[arg(long, value_name = "N")]
+    pub max_updates: Option<u32>,
+    /// Most contacts one apply may update, as a percentage of managed contacts
+    #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub max_update_percent: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Export every ACTIVE account of the organization, with org-wide defaults
+    #[arg(long, conflicts_with = "accounts")]
+    pub org: bool,
+    /// Accounts to export [default: the caller's own account]
+    #[arg(value_name = "ACCOUNT_ID")]
+    pub accounts: Vec<String>,
+    /// Write to this file instead of stdout
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The contacts file whose scope to audit [default: contacts.yaml]
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        conflicts_with = "org"
+    )]
+    pub file: Option<PathBuf>,
+    /// Audit every ACTIVE account of the organization, without a contacts file
+    #[arg(long)]
+    pub org: bool,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Markdown,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// `--rate get=N,put=N,delete=N`; any subset, the rest keeps its default.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct RateArg {
+    pub get: Option<f64>,
+    pub put: Option<f64>,
+    pub delete: Option<f64>,
+}
+
+fn parse_rate(text: &str) -> Result<RateArg, String> {
+    let mut rate = RateArg::default();
+    for part in text
+        .split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+    {
+        let (name, value) = part
+            .split_once('=')
+            .ok_or_else(|| format!("`{part}` is not NAME=N"))?;
+        let value: f64 = value
+            .trim()
+            .parse()
+            .ok()
+            .filter(|value: &f64| *value > 0.0 && value.is_finite())
+            .ok_or_else(|| {
+                format!("`{value}` is not a rate: give requests per second greater than 0")
+            })?;
+        let slot = match name.trim() {
+            "get" => &mut rate.get,
+            "put" => &mut rate.put,
+            "delete" => &mut rate.delete,
+            other => {
+                return Err(format!(
+                    "unknown operation `{other}`: use get, put or delete"
+                ));
+            }
+        };
+        *slot = Some(value);
+    }
+    Ok(rate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_accepts_subsets_and_refuses_nonsense() {
+        assert_eq!(
+            parse_rate("get=20,delete=0.5"),
+            Ok(RateArg {
+                get: Some(20.0),
+                put: None,
+                delete: Some(0.5)
+            })
+        );
+        assert!(parse_rate("get=0").is_err());
+        assert!(parse_rate("list=3").is_err());
+        assert!(parse_rate("get").is_err());
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

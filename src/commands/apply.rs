@@ -1,0 +1,263 @@
+//! `altcontacts apply`: plan and apply after approval, or apply a saved plan
+//! exactly, refusing it when anything it was based on has changed.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::{Context, Session};
+use crate::apply::{self, Verify, describe};
+use crate::backend::Target;
+use crate::cli::ApplyArgs;
+use crate::config::{LoadedConfig, RateSettings, text_digest};
+use crate::error::{EXIT_ERROR, EXIT_OK, Error};
+use crate::model::{AccountInfo, Slot};
+use crate::plan::{Plan, PlannedSlot};
+use crate::planfile::PlanFile;
+use crate::progress::Progress;
+use crate::render::{self, PlanView};
+use crate::safety::{self, Breach, SafetyLimits};
+
+const DEFAULT_CONFIG: &str = "contacts.yaml";
+
+pub async fn run(context: &Context<'_>, args: &ApplyArgs) -> Result<u8, Error> {
+    match &args.plan {
+        Some(path) => apply_saved(context, args, path).await,
+        None => apply_fresh(context, args).await,
+    }
+}
+
+async fn apply_fresh(context: &Context<'_>, args: &ApplyArgs) -> Result<u8, Error> {
+    let file = args
+        .file
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
+    let config = LoadedConfig::load(&file)?;
+    let session = context.open(config.config.rate).await?;
+    let plan = context.plan(&session, &config, None).await?;
+    let limits = context.safety_limits(&config.config.safety, &args.safety);
+    let breaches = safety::check(&plan.summary(), plan.managed_slots, &limits);
+    print!(
+        "{}",
+        render::human(
+            &PlanView::new(&plan, session.header(), breaches.clone()),
+            context.paint
+        )
+    );
+    if plan.summary().changes() == 0 {
+        return Ok(EXIT_OK);
+    }
+    refuse_on_breaches(&breaches, args.force)?;
+    confirm(args.auto_approve, plan.summary().changes())?;
+    execute(context, &session, &plan).await
+}
+
+async fn apply_saved(context: &Context<'_>, args: &ApplyArgs, path: &Path) -> Result<u8, Error> {
+    let saved = PlanFile::read(path)?;
+    // The file at hand must be the one planned: `-f`, or ./contacts.yaml if
+    // there is one. Without either, the plan file alone is enough.
+    let config_path = args.file.clone().or_else(|| {
+        let default = PathBuf::from(DEFAULT_CONFIG);
+        default.exists().then_some(default)
+    });
+    let mut rate = RateSettings::default();
+    if let Some(config_path) = config_path {
+        let text = std::fs::read_to_string(&config_path).map_err(|source| Error::Read {
+            path: config_path.display().to_string(),
+            source,
+            help: None,
+        })?;
+        if text_digest(&text) != saved.config_digest {
+            return Err(Error::refused(
+                format!(
+                    "refusing the plan: {} differs from the file the plan was made from ({}), so nothing was applied",
+                    config_path.display(),
+                    saved.config_file
+                ),
+                "make a new plan from the current file (altcontacts plan --out plan.json) and apply that",
+            ));
+        }
+        rate = LoadedConfig::parse(&config_path.display().to_string(), text)?
+            .config
+            .rate;
+    }
+    let session = context.open(rate).await?;
+    check_target(&saved, &session)?;
+
+    let plan = Plan {
+        items: saved.planned(),
+        accounts: saved
+            .changes
+            .iter()
+            .map(|change| {
+                (
+                    change.account_id.clone(),
+                    AccountInfo {
+                        name: change.account_name.clone(),
+                    },
+                )
+            })
+            .collect(),
+        managed_slots: saved.managed_slots,
+        ..Plan::default()
+    };
+    let limits = SafetyLimits {
+        max_deletes: args.safety.max_deletes.unwrap_or(saved.safety.max_deletes),
+        max_updates: args.safety.max_updates.or(saved.safety.max_updates),
+        max_update_percent: args
+            .safety
+            .max_update_percent
+            .or(saved.safety.max_update_percent),
+    };
+    let breaches = safety::check(&plan.summary(), plan.managed_slots, &limits);
+    refuse_on_breaches(&breaches, args.force)?;
+    refuse_if_stale(context, &session, &plan.items).await?;
+    print!(
+        "{}",
+        render::human(
+            &PlanView::new(&plan, session.header(), breaches),
+            context.paint
+        )
+    );
+    if plan.items.is_empty() {
+        return Ok(EXIT_OK);
+    }
+    execute(context, &session, &plan).await
+}
+
+/// A plan made against another backend or as another caller is refused.
+fn check_target(saved: &PlanFile, session: &Session) -> Result<(), Error> {
+    let saved_is_sandbox = saved.target.starts_with("sandbox");
+    let same_kind = saved_is_sandbox == matches!(session.target, Target::Sandbox(_));
+    if !same_kind || saved.caller_account != session.caller {
+        return Err(Error::refused(
+            format!(
+                "refusing the plan: it was made on {} as account {}, but this run is on {} as account {}",
+                saved.target, saved.caller_account, session.target, session.caller
+            ),
+            "apply it with the credentials (or --sandbox) it was made with",
+        ));
+    }
+    Ok(())
+}
+
+fn refuse_on_breaches(breaches: &[Breach], force: bool) -> Result<(), Error> {
+    if breaches.is_empty() || force {
+        return Ok(());
+    }
+    let reasons: Vec<String> = breaches.iter().map(Breach::describe).collect();
+    Err(Error::refused(
+        format!(
+            "refusing to apply, nothing was written: {}",
+            reasons.join("; ")
+        ),
+        "check the plan; if the changes are intended, run again with --force or raise the limit",
+    ))
+}
+
+/// Re-reads exactly the slots the plan changes; any that no longer hold the
+/// value the plan started from makes the whole plan stale.
+async fn refuse_if_stale(
+    context: &Context<'_>,
+    session: &Session,
+    changes: &[PlannedSlot],
+) -> Result<(), Error> {
+    let slots: Vec<Slot> = changes.iter().map(|change| change.slot.clone()).collect();
+    let live = context.read(session, slots).await?;
+    let drifted: Vec<String> = changes
+        .iter()
+        .filter_map(|change| {
+            let now = live.slots.get(&change.slot).and_then(Option::as_ref);
+            let planned_from = change.action.before();
+            (now != planned_from).then(|| {
+                format!(
+                    "  - {}: planned from {}, now {}",
+                    change.slot,
+                    describe(planned_from),
+                    describe(now)
+                )
+            })
+        })
+        .collect();
+    if drifted.is_empty() {
+        return Ok(());
+    }
+    Err(Error::refused(
+        format!(
+            "refusing the stale plan, nothing was written: {} changed since the plan was made:\n{}",
+            if drifted.len() == 1 {
+                "1 contact".to_owned()
+            } else {
+                format!("{} contacts", drifted.len())
+            },
+            drifted.join("\n")
+        ),
+        "make a new plan (altcontacts plan --out plan.json), review it, and apply that",
+    ))
+}
+
+fn confirm(auto_approve: bool, changes: usize) -> Result<(), Error> {
+    if auto_approve {
+        return Ok(());
+    }
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Err(Error::refused(
+            "refusing to apply without approval: there is no terminal to ask on, so nothing was written",
+            "review the plan above and pass --auto-approve, or apply a reviewed plan: altcontacts plan --out plan.json, then altcontacts apply plan.json",
+        ));
+    }
+    eprint!("\nApply these {changes} changes? Only 'yes' is accepted: ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    let _ = stdin.lock().read_line(&mut answer);
+    if answer.trim() == "yes" {
+        Ok(())
+    } else {
+        Err(Error::refused(
+            "apply cancelled, nothing was written",
+            "answer `yes` to apply",
+        ))
+    }
+}
+
+async fn execute(context: &Context<'_>, session: &Session, plan: &Plan) -> Result<u8, Error> {
+    let changes: Vec<PlannedSlot> = plan.changes().cloned().collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let listener = tokio::spawn(watch_interrupts(Arc::clone(&stop), context.ui));
+    let progress = Progress::start(&context.ui, "applying", changes.len() as u64);
+    let report = apply::apply(
+        &session.api,
+        changes,
+        &session.caller,
+        &stop,
+        Verify::default(),
+        &progress,
+    )
+    .await;
+    progress.finish();
+    listener.abort();
+    print!(
+        "{}",
+        render::report::apply_report(&report, &plan.accounts, context.paint)
+    );
+    Ok(if report.succeeded() {
+        EXIT_OK
+    } else {
+        EXIT_ERROR
+    })
+}
+
+/// First Ctrl-C: start no new write, let those in flight finish. Second:
+/// leave at once.
+async fn watch_interrupts(stop: Arc<AtomicBool>, ui: crate::progress::Ui) {
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    stop.store(true, Ordering::SeqCst);
+    ui.note("Interrupted: no new change will start; waiting for the ones in flight (Ctrl-C again to quit now).");
+    if tokio::signal::ctrl_c().await.is_ok() {
+        std::process::exit(130);
+    }
+}

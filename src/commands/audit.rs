@@ -1,0 +1,70 @@
+//! `altcontacts audit`: the compliance check over the file's scope, or the
+//! whole organization with `--org`.
+
+use std::path::PathBuf;
+
+use super::Context;
+use crate::audit;
+use crate::cli::{AuditArgs, Format};
+use crate::config::{LoadedConfig, RateSettings};
+use crate::error::{EXIT_CHANGES, EXIT_OK, Error};
+use crate::model::{AccountInfo, AccountStatus, ContactType, Date, Slot};
+use crate::render;
+
+pub async fn run(context: &Context<'_>, args: &AuditArgs) -> Result<u8, Error> {
+    let config = match args.org {
+        true => None,
+        false => Some(LoadedConfig::load(
+            &args
+                .file
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("contacts.yaml")),
+        )?),
+    };
+    let rate = config
+        .as_ref()
+        .map_or(RateSettings::default(), |config| config.config.rate);
+    let session = context.open(rate).await?;
+    let (accounts, desired) = match &config {
+        Some(config) => {
+            let (desired, _) = context.desired(&session, config).await?;
+            (desired.accounts.clone(), Some(desired))
+        }
+        None => {
+            let org = session.organization().await?;
+            let accounts = org
+                .accounts
+                .into_iter()
+                .filter(|account| account.status == AccountStatus::Active)
+                .map(|account| {
+                    (
+                        account.id,
+                        AccountInfo {
+                            name: Some(account.name),
+                        },
+                    )
+                })
+                .collect();
+            (accounts, None)
+        }
+    };
+    // The audit is about what AWS holds, so every slot is read, managed or not.
+    let slots = accounts
+        .keys()
+        .flat_map(|id| ContactType::ALL.map(|kind| Slot::new(id.clone(), kind)))
+        .collect();
+    let live = context.read(&session, slots).await?;
+    let result = audit::check(&accounts, &live, desired.as_ref(), Date::today());
+    let target = session.target.to_string();
+    let output = match args.format {
+        Format::Human => render::audit::human(&result, &target, context.paint),
+        Format::Json => render::audit::json(&result, &target),
+        Format::Markdown => render::audit::markdown(&result, &target),
+    };
+    print!("{output}");
+    Ok(if result.findings.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_CHANGES
+    })
+}

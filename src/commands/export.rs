@@ -1,0 +1,74 @@
+//! `altcontacts export`: write a contacts file from the live contacts.
+
+use super::Context;
+use crate::cli::ExportArgs;
+use crate::config::{RateSettings, yaml};
+use crate::error::{EXIT_OK, Error};
+use crate::export;
+use crate::model::{AccountId, AccountStatus, ContactType, Slot};
+
+const HEADER: &str = "\
+# yaml-language-server: $schema=./schema/contacts.schema.json
+# (write the schema with: altcontacts schema > schema/contacts.schema.json)
+#
+# Exported by altcontacts from the live contacts. `altcontacts plan` on this
+# file shows no changes; edit it to declare the contacts you want.
+";
+
+pub async fn run(context: &Context<'_>, args: &ExportArgs) -> Result<u8, Error> {
+    let mut accounts = Vec::new();
+    for text in &args.accounts {
+        accounts.push(AccountId::parse(text).ok_or_else(|| {
+            Error::usage(
+                format!("`{text}` is not an account ID"),
+                Some("account IDs are exactly 12 digits".to_owned()),
+            )
+        })?);
+    }
+    let session = context.open(RateSettings::default()).await?;
+    if args.org {
+        let org = session.organization().await?;
+        let skipped = org
+            .accounts
+            .iter()
+            .filter(|account| account.status != AccountStatus::Active)
+            .count();
+        if skipped > 0 {
+            context.ui.note(&format!(
+                "{skipped} accounts that are not ACTIVE were left out"
+            ));
+        }
+        accounts = org
+            .accounts
+            .into_iter()
+            .filter(|a| a.status == AccountStatus::Active)
+            .map(|a| a.id)
+            .collect();
+    } else if accounts.is_empty() {
+        accounts.push(session.caller.clone());
+    }
+    let slots = accounts
+        .iter()
+        .flat_map(|id| ContactType::ALL.map(|kind| Slot::new(id.clone(), kind)))
+        .collect();
+    let live = context.read(&session, slots).await?;
+    let file = export::build(&live, &accounts, args.org);
+    let text = format!("{HEADER}{}", yaml::to_string(&file));
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, &text).map_err(|source| Error::Write {
+                path: path.display().to_string(),
+                source,
+            })?;
+            context.ui.note(&format!(
+                "Wrote {} account{} to {}. Check it: altcontacts plan -f {} (expect no changes)",
+                accounts.len(),
+                if accounts.len() == 1 { "" } else { "s" },
+                path.display(),
+                path.display()
+            ));
+        }
+        None => print!("{text}"),
+    }
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,236 @@
+//! One module per command; this one holds what they share: the run's
+//! settings, opening the backend, and the plan pipeline of DESIGN §3.
+
+mod apply;
+mod audit;
+mod export;
+mod plan;
+mod validate;
+
+use std::io::IsTerminal;
+
+use crate::backend::aws::{Aws, AwsOptions};
+use crate::backend::sandbox::Sandbox;
+use crate::backend::throttle::{
+    AWS_DELETE, AWS_GET, AWS_PUT, Limits, Quota, RetryPolicy, Throttled,
+};
+use crate::backend::{Backend, ContactsApi, Target};
+use crate::cli::{Cli, ColorChoice, Command, GlobalArgs, SafetyArgs};
+use crate::config::{LoadedConfig, RateSettings, SafetySettings};
+use crate::error::{EXIT_OK, Error};
+use crate::model::{AccountId, Desired, Live, Organization, Slot};
+use crate::plan::Plan;
+use crate::progress::{Progress, Ui, Verbosity};
+use crate::render::{Header, Paint};
+use crate::safety::SafetyLimits;
+
+/// Settings of this run that every command reads.
+pub struct Context<'a> {
+    pub global: &'a GlobalArgs,
+    pub ui: Ui,
+    pub paint: Paint,
+}
+
+pub async fn run(cli: &Cli) -> Result<u8, Error> {
+    let verbosity = match (cli.global.quiet, cli.global.verbose) {
+        (true, _) => Verbosity::Quiet,
+        (false, 0) => Verbosity::Normal,
+        (false, _) => Verbosity::Verbose,
+    };
+    let context = Context {
+        global: &cli.global,
+        ui: Ui::new(verbosity),
+        paint: Paint(color_enabled(cli.global.color)),
+    };
+    match &cli.command {
+        Command::Validate(args) => validate::run(&context, args),
+        Command::Schema => {
+            print!("{}", crate::config::file::json_schema());
+            Ok(EXIT_OK)
+        }
+        Command::Plan(args) => plan::run(&context, args).await,
+        Command::Apply(args) => apply::run(&context, args).await,
+        Command::Export(args) => export::run(&context, args).await,
+        Command::Audit(args) => audit::run(&context, args).await,
+    }
+}
+
+/// Colors for stdout: `--color`, else only on a terminal and without NO_COLOR.
+fn color_enabled(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+                && std::env::var("TERM").map_or(true, |term| term != "dumb")
+        }
+    }
+}
+
+/// An open backend and who we are on it.
+pub struct Session {
+    pub api: Backend,
+    pub caller: AccountId,
+    pub target: Target,
+}
+
+impl Session {
+    pub fn header(&self) -> Header {
+        Header {
+            target: self.target.to_string(),
+            caller: self.caller.clone(),
+        }
+    }
+
+    pub async fn organization(&self) -> Result<Organization, Error> {
+        Ok(self.api.organization().await?)
+    }
+}
+
+impl Context<'_> {
+    /// Opens the sandbox or AWS and learns the caller's account. `rate` comes
+    /// from the contacts file; `--rate` overrides it per operation.
+    pub async fn open(&self, rate: RateSettings) -> Result<Session, Error> {
+        let (api, target) = match &self.global.sandbox {
+            Some(path) => (
+                Backend::Sandbox(Sandbox::open(path)?),
+                Target::Sandbox(path.display().to_string()),
+            ),
+            None => {
+                let options = AwsOptions {
+                    profile: self.global.profile.clone(),
+                    region: self.global.region.clone(),
+                    endpoint_url: self.global.endpoint_url.clone(),
+                };
+                let limits = self.limits(rate);
+                self.ui.verbose(&format!(
+                    "rates: get {}/s (burst {}), put {}/s (burst {}), delete {}/s (burst {})",
+                    limits.get.rate,
+                    limits.get.burst,
+                    limits.put.rate,
+                    limits.put.burst,
+                    limits.delete.rate,
+                    limits.delete.burst
+                ));
+                let aws = Aws::connect(&options).await;
+                (
+                    Backend::Aws(Throttled::new(aws, limits, RetryPolicy::default())),
+                    Target::Aws,
+                )
+            }
+        };
+        let caller = api.caller().await?;
+        self.ui
+            .verbose(&format!("connected to {target} as account {caller}"));
+        Ok(Session {
+            api,
+            caller,
+            target,
+        })
+    }
+
+    fn limits(&self, file: RateSettings) -> Limits {
+        let flag = self.global.rate.unwrap_or_default();
+        let pick = |default: Quota, flag: Option<f64>, file: Option<f64>| match flag.or(file) {
+            Some(rate) => Quota::scaled(default, rate),
+            None => default,
+        };
+        Limits {
+            get: pick(AWS_GET, flag.get, file.get),
+            put: pick(AWS_PUT, flag.put, file.put),
+            delete: pick(AWS_DELETE, flag.delete, file.delete),
+        }
+    }
+
+    /// Reads the slots with progress on stderr.
+    pub async fn read(&self, session: &Session, slots: Vec<Slot>) -> Result<Live, Error> {
+        let progress = Progress::start(&self.ui, "reading contacts", slots.len() as u64);
+        let started = std::time::Instant::now();
+        let count = slots.len();
+        let live = crate::live::fetch(&session.api, slots, &session.caller, &progress).await;
+        progress.finish();
+        self.ui.verbose(&format!(
+            "read {count} contacts in {:.1} s",
+            started.elapsed().as_secs_f64()
+        ));
+        if let Backend::Aws(api) = &session.api {
+            self.ui
+                .verbose(&format!("retried requests: {}", api.stats.total()));
+        }
+        live
+    }
+
+    /// The desired state of `config`, discovering the organization when the
+    /// file has an `organization` section (or `org` was already discovered).
+    pub async fn desired(
+        &self,
+        session: &Session,
+        config: &LoadedConfig,
+    ) -> Result<(Desired, Option<Organization>), Error> {
+        let org = match config.config.organization {
+            Some(_) => Some(session.organization().await?),
+            None => None,
+        };
+        Ok((config.resolve(org.as_ref())?, org))
+    }
+
+    /// The plan of `config` against live state. With `base`, only the slots
+    /// whose desired value differs from the base file's are read.
+    pub async fn plan(
+        &self,
+        session: &Session,
+        config: &LoadedConfig,
+        base: Option<&LoadedConfig>,
+    ) -> Result<Plan, Error> {
+        let (desired, mut org) = self.desired(session, config).await?;
+        let slots: Vec<Slot> = match base {
+            None => desired.slots.keys().cloned().collect(),
+            Some(base) => {
+                if base.config.organization.is_some() && org.is_none() {
+                    org = Some(session.organization().await?);
+                }
+                match base.resolve(org.as_ref()) {
+                    Ok(old) => changed_slots(&old, &desired),
+                    Err(error) => {
+                        self.ui.note(&format!(
+                            "note: the base file {} does not resolve against the organization, so every slot is read:\n{error}",
+                            base.file
+                        ));
+                        desired.slots.keys().cloned().collect()
+                    }
+                }
+            }
+        };
+        let live = self.read(session, slots).await?;
+        Ok(crate::plan::diff(&desired, &live))
+    }
+
+    /// Safety limits: flags over the contacts file over the defaults.
+    pub fn safety_limits(&self, file: &SafetySettings, flags: &SafetyArgs) -> SafetyLimits {
+        let defaults = SafetyLimits::default();
+        SafetyLimits {
+            max_deletes: flags
+                .max_deletes
+                .or(file.max_deletes)
+                .unwrap_or(defaults.max_deletes),
+            max_updates: flags.max_updates.or(file.max_updates),
+            max_update_percent: flags.max_update_percent.or(file.max_update_percent),
+        }
+    }
+}
+
+/// Slots whose desired value is new or differs from the base's. Accounts
+/// new to scope have no slot in the base, so all of theirs are included.
+fn changed_slots(base: &Desired, current: &Desired) -> Vec<Slot> {
+    current
+        .slots
+        .iter()
+        .filter(|(slot, wanted)| {
+            base.slots
+                .get(*slot)
+                .is_none_or(|old| old.wanted != wanted.wanted)
+        })
+        .map(|(slot, _)| slot.clone())
+        .collect()
+}

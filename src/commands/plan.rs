@@ -1,0 +1,47 @@
+//! `altcontacts plan`: what would change, in the format asked for.
+
+use super::Context;
+use crate::cli::{Format, PlanArgs};
+use crate::config::LoadedConfig;
+use crate::error::{EXIT_CHANGES, EXIT_OK, Error};
+use crate::planfile::PlanFile;
+use crate::render::{self, PlanView};
+use crate::safety;
+
+pub async fn run(context: &Context<'_>, args: &PlanArgs) -> Result<u8, Error> {
+    // Both files are checked before anything is asked of AWS.
+    let config = LoadedConfig::load(&args.file)?;
+    let base = args.base.as_deref().map(LoadedConfig::load).transpose()?;
+    let session = context.open(config.config.rate).await?;
+    let plan = context.plan(&session, &config, base.as_ref()).await?;
+    let limits = context.safety_limits(&config.config.safety, &args.safety);
+    let breaches = safety::check(&plan.summary(), plan.managed_slots, &limits);
+    let view = PlanView::new(&plan, session.header(), breaches);
+    let output = match args.format {
+        Format::Human => render::human(&view, context.paint),
+        Format::Json => render::json(&view),
+        Format::Markdown => render::markdown(&view),
+    };
+    print!("{output}");
+    if let Some(path) = &args.out {
+        PlanFile::new(
+            &plan,
+            &config,
+            &session.target.to_string(),
+            &session.caller,
+            limits,
+        )
+        .write(path)?;
+        context.ui.note(&format!(
+            "Saved the plan to {}. Apply exactly these changes with: altcontacts apply {}",
+            path.display(),
+            path.display()
+        ));
+    }
+    let changes = plan.summary().changes() > 0;
+    Ok(if args.detailed_exitcode && changes {
+        EXIT_CHANGES
+    } else {
+        EXIT_OK
+    })
+}

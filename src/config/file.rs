@@ -1,0 +1,321 @@
+//! The `contacts.yaml` format as serde + schemars types.
+//!
+//! These types are the single description of the format: the JSON Schema is
+//! generated from them, `export` writes through them, and the validator's key
+//! lists are checked against them by a test. Reading goes through
+//! `validate.rs`, which reports every problem with its position.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, generate::SchemaSettings, json_schema};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::model::{
+    ACCOUNT_ID_PATTERN, EMAIL_MAX, EMAIL_PATTERN, NAME_MAX, PHONE_MAX, PHONE_PATTERN, TITLE_MAX,
+};
+
+pub const ABSENT: &str = "absent";
+pub const OU_ID_PATTERN: &str = r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$";
+pub const DATE_PATTERN: &str = r"^\d{4}-\d{2}-\d{2}$";
+
+/// Declares the AWS alternate contacts (SECURITY, BILLING, OPERATIONS) every
+/// account must have. Read by `altcontacts validate | plan | apply | audit`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "altcontacts contacts.yaml")]
+pub struct ConfigFile {
+    /// Format version of this file. Must be 1.
+    #[schemars(extend("const" = 1))]
+    pub version: u32,
+    /// Named contacts, referenced by name from any slot below.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(schema_with = "contact_names_schema")]
+    pub contacts: BTreeMap<String, ContactSpec>,
+    /// Every ACTIVE account of the organization is in scope when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<OrganizationSpec>,
+    /// Per-account slots. Keys are quoted 12-digit account IDs.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(schema_with = "account_map_schema")]
+    pub accounts: BTreeMap<String, SlotsSpec>,
+    /// Limits on what a single `apply` may change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safety: Option<SafetySpec>,
+    /// Client-side request rates per second, for accounts whose Account API
+    /// quotas differ from AWS's published defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<RateSpec>,
+}
+
+impl ConfigFile {
+    pub const KEYS: &[&str] = &[
+        "version",
+        "contacts",
+        "organization",
+        "accounts",
+        "safety",
+        "rate",
+    ];
+}
+
+/// One contact. All four fields are required by AWS.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactSpec {
+    /// Person or team name.
+    #[schemars(length(min = 1, max = NAME_MAX))]
+    pub name: String,
+    /// Role or department.
+    #[schemars(length(min = 1, max = TITLE_MAX))]
+    pub title: String,
+    /// A monitored address, ideally a team distribution list.
+    #[schemars(length(min = 1, max = EMAIL_MAX), pattern(EMAIL_PATTERN))]
+    pub email_address: String,
+    /// Digits, spaces and + - ( ) only. Quote it in YAML.
+    #[schemars(length(min = 1, max = PHONE_MAX), pattern(PHONE_PATTERN))]
+    pub phone_number: String,
+    /// When this contact was last confirmed current (YYYY-MM-DD); `audit`
+    /// warns when it is over a year ago.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(DATE_PATTERN), extend("format" = "date"))]
+    pub reviewed: Option<String>,
+}
+
+impl ContactSpec {
+    pub const KEYS: &[&str] = &["name", "title", "email_address", "phone_number", "reviewed"];
+}
+
+/// The three alternate-contact slots. A slot left out is not managed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SlotsSpec {
+    /// Receives AWS security advisories and compromise notices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security: Option<SlotSpec>,
+    /// Receives billing and invoice communications.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing: Option<SlotSpec>,
+    /// Receives operational notices (service events, maintenance).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operations: Option<SlotSpec>,
+}
+
+impl SlotsSpec {
+    pub const KEYS: &[&str] = &["security", "billing", "operations"];
+}
+
+/// A slot's desired value: a named contact, an inline contact, or `absent`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SlotSpec {
+    Absent,
+    Named(String),
+    Inline(ContactSpec),
+}
+
+impl Serialize for SlotSpec {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Absent => serializer.serialize_str(ABSENT),
+            Self::Named(name) => serializer.serialize_str(name),
+            Self::Inline(contact) => contact.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SlotSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Inline(ContactSpec),
+        }
+        Ok(match Raw::deserialize(deserializer)? {
+            Raw::Text(text) if text == ABSENT => Self::Absent,
+            Raw::Text(name) => Self::Named(name),
+            Raw::Inline(contact) => Self::Inline(contact),
+        })
+    }
+}
+
+impl JsonSchema for SlotSpec {
+    fn schema_name() -> Cow<'static, str> {
+        "Slot".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let inline = generator.subschema_for::<ContactSpec>();
+        json_schema!({
+            "description": "`absent` deletes the contact; any other string names a contact of `contacts`; a mapping is an inline contact.",
+            "anyOf": [
+                { "const": ABSENT, "description": "Delete this contact." },
+                { "type": "string", "minLength": 1, "description": "Name of a contact under `contacts`." },
+                inline
+            ]
+        })
+    }
+}
+
+/// Organization-wide layers: defaults, then OU overrides, then `accounts`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationSpec {
+    /// Slots every ACTIVE account gets unless a unit or account says otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub defaults: Option<SlotsSpec>,
+    /// OU overrides, keyed by path from the root (`Root/Workloads/Data`) or by
+    /// OU id (`ou-xxxx-xxxxxxxx`). The deepest matching unit wins.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(schema_with = "unit_map_schema")]
+    pub units: BTreeMap<String, SlotsSpec>,
+    /// Accounts left out of scope entirely.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "account_list_schema")]
+    pub exclude: Vec<String>,
+}
+
+impl OrganizationSpec {
+    pub const KEYS: &[&str] = &["defaults", "units", "exclude"];
+}
+
+/// Limits on one `apply`; exceeding one refuses the apply unless `--force`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SafetySpec {
+    /// Most contacts one apply may delete (default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_deletes: Option<u32>,
+    /// Most contacts one apply may update (default: no limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_updates: Option<u32>,
+    /// Most contacts one apply may update, as a percentage of managed contacts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 100))]
+    pub max_update_percent: Option<u32>,
+}
+
+impl SafetySpec {
+    pub const KEYS: &[&str] = &["max_deletes", "max_updates", "max_update_percent"];
+}
+
+/// Requests per second per Account API operation. Bursts scale with the rate.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateSpec {
+    /// GetAlternateContact per second (AWS default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("exclusiveMinimum" = 0))]
+    pub get: Option<f64>,
+    /// PutAlternateContact per second (AWS default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("exclusiveMinimum" = 0))]
+    pub put: Option<f64>,
+    /// DeleteAlternateContact per second (AWS default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("exclusiveMinimum" = 0))]
+    pub delete: Option<f64>,
+}
+
+impl RateSpec {
+    pub const KEYS: &[&str] = &["get", "put", "delete"];
+}
+
+fn contact_names_schema(generator: &mut SchemaGenerator) -> Schema {
+    let contact = generator.subschema_for::<ContactSpec>();
+    json_schema!({
+        "type": "object",
+        "propertyNames": { "minLength": 1, "not": { "const": ABSENT } },
+        "additionalProperties": contact
+    })
+}
+
+fn account_map_schema(generator: &mut SchemaGenerator) -> Schema {
+    let slots = generator.subschema_for::<SlotsSpec>();
+    json_schema!({
+        "type": "object",
+        "patternProperties": { ACCOUNT_ID_PATTERN: slots },
+        "additionalProperties": false
+    })
+}
+
+fn unit_map_schema(generator: &mut SchemaGenerator) -> Schema {
+    let slots = generator.subschema_for::<SlotsSpec>();
+    json_schema!({
+        "type": "object",
+        "propertyNames": { "anyOf": [ { "pattern": "^[^/]+(/[^/]+)*$" }, { "pattern": OU_ID_PATTERN } ] },
+        "additionalProperties": slots
+    })
+}
+
+fn account_list_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "array",
+        "items": { "type": "string", "pattern": ACCOUNT_ID_PATTERN },
+        "uniqueItems": true
+    })
+}
+
+/// The JSON Schema of `contacts.yaml`, as committed in `schema/`.
+pub fn json_schema() -> String {
+    let schema = SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<ConfigFile>();
+    let mut text = serde_json::to_string_pretty(&schema).expect("a schema serializes to JSON");
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn properties(schema: &serde_json::Value, definition: Option<&str>) -> Vec<String> {
+        let object = match definition {
+            Some(name) => &schema["definitions"][name],
+            None => schema,
+        };
+        let mut keys: Vec<String> = object["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{definition:?} has properties"))
+            .keys()
+            .cloned()
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    fn sorted(keys: &[&str]) -> Vec<String> {
+        let mut keys: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
+        keys.sort();
+        keys
+    }
+
+    /// The validator reads keys from the KEYS lists; the schema from the
+    /// structs. This keeps the two from drifting apart.
+    #[test]
+    fn key_lists_match_the_schema() {
+        let schema: serde_json::Value = serde_json::from_str(&json_schema()).unwrap();
+        assert_eq!(properties(&schema, None), sorted(ConfigFile::KEYS));
+        assert_eq!(
+            properties(&schema, Some("ContactSpec")),
+            sorted(ContactSpec::KEYS)
+        );
+        assert_eq!(
+            properties(&schema, Some("SlotsSpec")),
+            sorted(SlotsSpec::KEYS)
+        );
+        assert_eq!(
+            properties(&schema, Some("OrganizationSpec")),
+            sorted(OrganizationSpec::KEYS)
+        );
+        assert_eq!(
+            properties(&schema, Some("SafetySpec")),
+            sorted(SafetySpec::KEYS)
+        );
+        assert_eq!(
+            properties(&schema, Some("RateSpec")),
+            sorted(RateSpec::KEYS)
+        );
+    }
+}

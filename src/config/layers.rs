@@ -1,0 +1,191 @@
+//! Layer resolution: account entry > deepest matching unit > organization
+//! defaults, slot by slot. A slot no layer mentions stays unmanaged.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::diagnostic::{Diagnostic, closest};
+use super::node::YamlPath;
+use super::{Config, Layer, OrgLayers, UnitSelector};
+use crate::model::{
+    AccountId, AccountInfo, AccountStatus, Desired, DesiredSlot, OrgAccount, Organization,
+    SkippedAccount, Slot, Source,
+};
+
+pub fn resolve(config: &Config, org: Option<&Organization>) -> Result<Desired, Vec<Diagnostic>> {
+    match (&config.organization, org) {
+        (Some(layers), Some(org)) => resolve_organization(config, layers, org),
+        (Some(_), None) => Err(vec![Diagnostic::at(
+            &YamlPath::root().key("organization"),
+            "the organization was not discovered, so `organization` cannot be resolved",
+        )]),
+        (None, _) => Ok(resolve_listed(config)),
+    }
+}
+
+fn resolve_listed(config: &Config) -> Desired {
+    let mut desired = Desired::default();
+    for (id, layer) in &config.accounts {
+        desired.accounts.insert(id.clone(), AccountInfo::default());
+        apply_layer(&mut desired, id, layer, &Source::Account(id.clone()));
+    }
+    desired
+}
+
+fn apply_layer(desired: &mut Desired, id: &AccountId, layer: &Layer, source: &Source) {
+    for (kind, value) in layer {
+        desired.slots.insert(
+            Slot::new(id.clone(), *kind),
+            DesiredSlot {
+                wanted: value.wanted.clone(),
+                source: source.clone(),
+                contact_name: value.contact_name.clone(),
+                reviewed: value.reviewed,
+            },
+        );
+    }
+}
+
+/// A unit of the configuration matched to the organization: its id and depth.
+struct MatchedUnit<'c> {
+    id: String,
+    depth: usize,
+    key: &'c str,
+    layer: &'c Layer,
+}
+
+fn resolve_organization(
+    config: &Config,
+    layers: &OrgLayers,
+    org: &Organization,
+) -> Result<Desired, Vec<Diagnostic>> {
+    let mut problems = Vec::new();
+    let units_path = YamlPath::root().key("organization").key("units");
+    let known_units = org.units_with_paths();
+
+    let mut matched: Vec<MatchedUnit> = Vec::new();
+    for unit in &layers.units {
+        let found = known_units
+            .iter()
+            .find(|(path, found)| match &unit.selector {
+                UnitSelector::Id(id) => &found.id == id,
+                UnitSelector::Path(segments) => *path == segments.join("/"),
+            });
+        let Some((path, found)) = found else {
+            let mut diagnostic = Diagnostic::at_key(
+                &units_path.key(&unit.key),
+                format!("unit `{}` does not exist in the organization", unit.key),
+            );
+            let paths = known_units.iter().map(|(path, _)| path.as_str());
+            diagnostic = match closest(&unit.key, paths) {
+                Some(near) => diagnostic.help(format!("did you mean `{near}`?")),
+                None => diagnostic.help(format!(
+                    "units are keyed by path from the root, e.g. `{}`, or by OU id",
+                    known_units
+                        .first()
+                        .map_or("Root", |(path, _)| path.as_str())
+                )),
+            };
+            problems.push(diagnostic);
+            continue;
+        };
+        if let Some(earlier) = matched.iter().find(|m| m.id == found.id) {
+            problems.push(
+                Diagnostic::at_key(
+                    &units_path.key(&unit.key),
+                    format!(
+                        "unit `{}` is the same OU as `{}` ({})",
+                        unit.key, earlier.key, found.id
+                    ),
+                )
+                .help("merge the two entries into one"),
+            );
+            continue;
+        }
+        matched.push(MatchedUnit {
+            id: found.id.clone(),
+            depth: path.matches('/').count(),
+            key: &unit.key,
+            layer: &unit.layer,
+        });
+    }
+    // Shallow units first, so deeper ones overwrite them slot by slot.
+    matched.sort_by_key(|unit| unit.depth);
+
+    let by_id: BTreeMap<&AccountId, &OrgAccount> = org
+        .accounts
+        .iter()
+        .map(|account| (&account.id, account))
+        .collect();
+    for id in config.accounts.keys().filter(|id| !by_id.contains_key(id)) {
+        problems.push(
+            Diagnostic::at_key(&YamlPath::root().key("accounts").key(id.as_str()), format!("account {id} is not in the organization"))
+                .help("check the ID, or remove the entry: with `organization`, the scope is the organization's accounts"),
+        );
+    }
+    let exclude_path = YamlPath::root().key("organization").key("exclude");
+    for (index, id) in layers
+        .exclude
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| !by_id.contains_key(id))
+    {
+        problems.push(
+            Diagnostic::at(
+                &exclude_path.index(index),
+                format!("excluded account {id} is not in the organization"),
+            )
+            .help("remove it from `exclude`"),
+        );
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+
+    let excluded: BTreeSet<&AccountId> = layers.exclude.iter().collect();
+    let mut desired = Desired::default();
+    for account in &org.accounts {
+        if excluded.contains(&account.id) {
+            continue;
+        }
+        if account.status != AccountStatus::Active {
+            desired.skipped.push(SkippedAccount {
+                id: account.id.clone(),
+                name: Some(account.name.clone()),
+                status: account.status.clone(),
+            });
+            continue;
+        }
+        desired.accounts.insert(
+            account.id.clone(),
+            AccountInfo {
+                name: Some(account.name.clone()),
+            },
+        );
+        apply_layer(
+            &mut desired,
+            &account.id,
+            &layers.defaults,
+            &Source::Defaults,
+        );
+        for unit in matched
+            .iter()
+            .filter(|unit| account.parents.contains(&unit.id))
+        {
+            apply_layer(
+                &mut desired,
+                &account.id,
+                unit.layer,
+                &Source::Unit(unit.key.to_owned()),
+            );
+        }
+        if let Some(layer) = config.accounts.get(&account.id) {
+            apply_layer(
+                &mut desired,
+                &account.id,
+                layer,
+                &Source::Account(account.id.clone()),
+            );
+        }
+    }
+    Ok(desired)
+}

@@ -1,0 +1,355 @@
+//! A YAML document as a plain tree, read once, so validation can walk all of
+//! it and report every problem instead of stopping at the first.
+//!
+//! serde_yaml's own `Value` silently keeps the last of two equal keys (or
+//! reports the duplicate at the mapping rather than at the key), so the tree
+//! is built here: a duplicate key is an error located at the second key.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Node {
+    Null,
+    Bool(bool),
+    /// A number, kept as YAML resolved it (`012345678901` becomes `12345678901`).
+    Number(String),
+    Str(String),
+    Seq(Vec<Node>),
+    Map(Vec<(Key, Node)>),
+}
+
+/// A mapping key. Keys are scalars; `Number` keys are kept apart from strings
+/// so an unquoted account ID can be told from a quoted one.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Key {
+    Str(String),
+    Number(String),
+    Other(String),
+}
+
+impl Key {
+    /// The key as it is matched when a path is walked again to locate it.
+    pub fn text(&self) -> &str {
+        match self {
+            Key::Str(text) | Key::Number(text) | Key::Other(text) => text,
+        }
+    }
+}
+
+impl Node {
+    /// What kind of value this is, for messages ("expected a mapping, found a list").
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Node::Null => "nothing (null)",
+            Node::Bool(_) => "a boolean",
+            Node::Number(_) => "a number",
+            Node::Str(_) => "a string",
+            Node::Seq(_) => "a list",
+            Node::Map(_) => "a mapping",
+        }
+    }
+}
+
+/// One step of the path from the document root to a node.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+/// The path to a node, printed the way a user would write it:
+/// `accounts."111111111111".security.email_address`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct YamlPath(pub Vec<Seg>);
+
+impl YamlPath {
+    pub fn root() -> Self {
+        Self(Vec::new())
+    }
+
+    pub fn key(&self, key: &str) -> Self {
+        let mut segs = self.0.clone();
+        segs.push(Seg::Key(key.to_owned()));
+        Self(segs)
+    }
+
+    pub fn index(&self, index: usize) -> Self {
+        let mut segs = self.0.clone();
+        segs.push(Seg::Index(index));
+        Self(segs)
+    }
+}
+
+impl fmt::Display for YamlPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return f.write_str("(document)");
+        }
+        for (i, seg) in self.0.iter().enumerate() {
+            match seg {
+                Seg::Key(key) => {
+                    if i > 0 {
+                        f.write_str(".")?;
+                    }
+                    let plain = !key.is_empty()
+                        && key
+                            .chars()
+                            .all(|c| c.is_ascii_alphabetic() || c == '_' || c == '-');
+                    if plain {
+                        f.write_str(key)?;
+                    } else {
+                        write!(f, "{key:?}")?;
+                    }
+                }
+                Seg::Index(index) => write!(f, "[{index}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A YAML problem found while reading the tree, with its 1-based position.
+pub struct ParseFailure {
+    pub message: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+/// Reads `text` as one YAML document.
+pub fn parse(text: &str) -> Result<Node, ParseFailure> {
+    // Messages raised here travel through serde_yaml, which prefixes them with
+    // its own path; the original text is kept aside to print it clean.
+    let raised = RefCell::new(None);
+    let seed = NodeSeed { raised: &raised };
+    match seed.deserialize(serde_yaml::Deserializer::from_str(text)) {
+        Ok(node) => Ok(node),
+        Err(error) => {
+            let (line, column) = error
+                .location()
+                .map_or((1, 1), |loc| (loc.line(), loc.column()));
+            let message = raised
+                .into_inner()
+                .unwrap_or_else(|| strip_location(&error.to_string()));
+            Err(ParseFailure {
+                message,
+                line,
+                column,
+            })
+        }
+    }
+}
+
+/// libyaml's messages end with " at line L column C"; the location is shown
+/// apart, so the first such suffix is removed.
+pub(super) fn strip_location(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(start) => {
+            let rest = &message[start + " at line ".len()..];
+            let after_position = rest
+                .find(|c: char| !(c.is_ascii_digit() || c == ' ' || c.is_ascii_alphabetic()))
+                .map_or("", |end| &rest[end..]);
+            format!("{}{}", &message[..start], after_position)
+        }
+        None => message.to_owned(),
+    }
+}
+
+#[derive(Clone, Copy)]
+struct NodeSeed<'a> {
+    raised: &'a RefCell<Option<String>>,
+}
+
+impl NodeSeed<'_> {
+    fn raise<E: de::Error>(&self, message: String) -> E {
+        let error = E::custom(&message);
+        self.raised.borrow_mut().get_or_insert(message);
+        error
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for NodeSeed<'_> {
+    type Value = Node;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Node, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for NodeSeed<'_> {
+    type Value = Node;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
+        Ok(Node::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
+        Ok(Node::Number(v.to_string()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Node, E> {
+        Ok(Node::Number(v.to_string()))
+    }
+    fn visit_i128<E>(self, v: i128) -> Result<Node, E> {
+        Ok(Node::Number(v.to_string()))
+    }
+    fn visit_u128<E>(self, v: u128) -> Result<Node, E> {
+        Ok(Node::Number(v.to_string()))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
+        Ok(Node::Number(v.to_string()))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Node, E> {
+        Ok(Node::Str(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Node, E> {
+        Ok(Node::Str(v))
+    }
+    fn visit_unit<E>(self) -> Result<Node, E> {
+        Ok(Node::Null)
+    }
+    fn visit_none<E>(self) -> Result<Node, E> {
+        Ok(Node::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Node, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(self)? {
+            items.push(item);
+        }
+        Ok(Node::Seq(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+        let mut seen = HashSet::new();
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key_seed(KeySeed {
+            node: self,
+            seen: &mut seen,
+        })? {
+            let value = map.next_value_seed(self)?;
+            entries.push((key, value));
+        }
+        Ok(Node::Map(entries))
+    }
+    fn visit_enum<A: de::EnumAccess<'de>>(self, _data: A) -> Result<Node, A::Error> {
+        Err(self.raise("YAML tags (`!tag`) are not supported here".to_owned()))
+    }
+}
+
+/// Reads one mapping key and refuses a repeat of an earlier key, so the error
+/// carries the position of the repeated key.
+struct KeySeed<'a, 'b> {
+    node: NodeSeed<'a>,
+    seen: &'b mut HashSet<Key>,
+}
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_, '_> {
+    type Value = Key;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Key, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl KeySeed<'_, '_> {
+    fn accept<E: de::Error>(self, key: Key) -> Result<Key, E> {
+        if self.seen.insert(key.clone()) {
+            Ok(key)
+        } else {
+            Err(self.node.raise(format!(
+                "duplicate key `{}`: each key may appear once in a mapping",
+                key.text()
+            )))
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed<'_, '_> {
+    type Value = Key;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a scalar key")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
+        self.accept(Key::Str(v.to_owned()))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Key, E> {
+        self.accept(Key::Number(v.to_string()))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Key, E> {
+        self.accept(Key::Number(v.to_string()))
+    }
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Key, E> {
+        self.accept(Key::Number(v.to_string()))
+    }
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Key, E> {
+        self.accept(Key::Number(v.to_string()))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Key, E> {
+        self.accept(Key::Number(v.to_string()))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Key, E> {
+        self.accept(Key::Other(v.to_string()))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Key, E> {
+        self.accept(Key::Other("null".to_owned()))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, _seq: A) -> Result<Key, A::Error> {
+        Err(self.node.raise("a list cannot be a mapping key".to_owned()))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, _map: A) -> Result<Key, A::Error> {
+        Err(self
+            .node
+            .raise("a mapping cannot be a mapping key".to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicate_key_is_located_at_the_second_occurrence() {
+        let text = "a: 1\nb:\n  c: 2\n  c: 3\n";
+        let failure = parse(text).err().expect("duplicate must fail");
+        assert_eq!(
+            failure.message,
+            "duplicate key `c`: each key may appear once in a mapping"
+        );
+        assert_eq!((failure.line, failure.column), (4, 3));
+    }
+
+    #[test]
+    fn unquoted_number_key_keeps_its_kind() {
+        let node = parse("012345678901: x\n'012345678901': y\n").ok().unwrap();
+        let Node::Map(entries) = node else {
+            panic!("expected a map")
+        };
+        assert_eq!(entries[0].0, Key::Number("12345678901".to_owned()));
+        assert_eq!(entries[1].0, Key::Str("012345678901".to_owned()));
+    }
+
+    #[test]
+    fn syntax_error_has_position_and_clean_message() {
+        let failure = parse("a: [1, 2\nb: 3\n").err().expect("must fail");
+        assert!(
+            !failure.message.contains(" at line "),
+            "{}",
+            failure.message
+        );
+        assert!(failure.line >= 1);
+    }
+
+    #[test]
+    fn path_display_quotes_what_needs_quoting() {
+        let path = YamlPath::root()
+            .key("accounts")
+            .key("111111111111")
+            .key("security")
+            .index(2);
+        assert_eq!(path.to_string(), "accounts.\"111111111111\".security[2]");
+    }
+}

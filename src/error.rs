@@ -1,0 +1,246 @@
+//! Every way altcontacts can fail, as data: each error knows its exit code,
+//! where it happened and what to do next. `main` prints it once.
+
+use std::fmt;
+
+use crate::config::FileProblems;
+use crate::model::{AccountId, ContactType};
+
+/// Exit codes of DESIGN §2.
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_ERROR: u8 = 1;
+pub const EXIT_CHANGES: u8 = 2;
+pub const EXIT_REFUSED: u8 = 3;
+
+const ENABLE_TRUSTED_ACCESS: &str =
+    "aws organizations enable-aws-service-access --service-principal account.amazonaws.com";
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{}", config_message(.0))]
+    Config(FileProblems),
+
+    #[error("cannot read {path}: {source}{}", help_suffix(.help))]
+    Read {
+        path: String,
+        source: std::io::Error,
+        help: Option<String>,
+    },
+
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+
+    #[error("{0}")]
+    Backend(#[from] Located),
+
+    #[error("{} failed:\n{}", count(.0.len(), "request"), list(.0))]
+    Backends(Vec<Located>),
+
+    /// The apply was refused before anything was written (exit 3).
+    #[error("{message}{}", help_suffix(.help))]
+    Refused {
+        message: String,
+        help: Option<String>,
+    },
+
+    #[error("{message}{}", help_suffix(.help))]
+    Usage {
+        message: String,
+        help: Option<String>,
+    },
+
+    #[error("{path} is not a plan file altcontacts can apply: {message}")]
+    PlanFile { path: String, message: String },
+}
+
+impl Error {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Refused { .. } => EXIT_REFUSED,
+            _ => EXIT_ERROR,
+        }
+    }
+
+    pub fn refused(message: impl Into<String>, help: impl Into<String>) -> Self {
+        Error::Refused {
+            message: message.into(),
+            help: Some(help.into()),
+        }
+    }
+
+    pub fn usage(message: impl Into<String>, help: Option<String>) -> Self {
+        Error::Usage {
+            message: message.into(),
+            help,
+        }
+    }
+}
+
+fn config_message(problems: &FileProblems) -> String {
+    format!(
+        "{} is not valid ({}):\n{problems}",
+        problems.file,
+        count(problems.problems.len(), "problem")
+    )
+}
+
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+fn help_suffix(help: &Option<String>) -> String {
+    help.as_ref()
+        .map_or_else(String::new, |help| format!("\n  help: {help}"))
+}
+
+/// Failures across many slots are grouped: past this many, the rest is counted.
+const LISTED_AT_MOST: usize = 20;
+
+fn list(errors: &[Located]) -> String {
+    let mut text: Vec<String> = errors
+        .iter()
+        .take(LISTED_AT_MOST)
+        .map(|error| format!("  - {error}"))
+        .collect();
+    if errors.len() > LISTED_AT_MOST {
+        text.push(format!("  ... and {} more", errors.len() - LISTED_AT_MOST));
+    }
+    text.join("\n")
+}
+
+/// What the AWS side answered, mapped to what it means for us.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BackendError {
+    #[error("access denied ({0})")]
+    AccessDenied(String),
+    #[error("throttled by AWS ({0})")]
+    Throttled(String),
+    #[error("AWS internal error ({0})")]
+    Server(String),
+    #[error("connection failed ({0})")]
+    Transport(String),
+    #[error("rejected by AWS ({0})")]
+    Invalid(String),
+    #[error("no AWS credentials were found")]
+    NoCredentials(String),
+    #[error("the account is not a member of an organization ({0})")]
+    NotInOrganization(String),
+    #[error("{code}: {message}")]
+    Other { code: String, message: String },
+}
+
+impl BackendError {
+    /// Throttling, server errors and transport failures may succeed on retry;
+    /// a 400/403/404 never will.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Self::Throttled(_) | Self::Server(_) | Self::Transport(_)
+        )
+    }
+}
+
+/// An AWS operation, named as in the API (and in IAM policies).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Operation {
+    GetCallerIdentity,
+    GetAlternateContact,
+    PutAlternateContact,
+    DeleteAlternateContact,
+    Organizations(&'static str),
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::GetCallerIdentity => f.write_str("sts:GetCallerIdentity"),
+            Self::GetAlternateContact => f.write_str("account:GetAlternateContact"),
+            Self::PutAlternateContact => f.write_str("account:PutAlternateContact"),
+            Self::DeleteAlternateContact => f.write_str("account:DeleteAlternateContact"),
+            Self::Organizations(action) => write!(f, "organizations:{action}"),
+        }
+    }
+}
+
+/// A backend error with where it happened: the operation, and the account
+/// and slot when there is one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Located {
+    pub operation: Operation,
+    pub account: Option<AccountId>,
+    pub slot: Option<ContactType>,
+    /// Whether the account is the caller's own (no trusted access involved).
+    pub own_account: bool,
+    pub error: BackendError,
+}
+
+impl Located {
+    pub fn new(operation: Operation, error: BackendError) -> Self {
+        Self {
+            operation,
+            account: None,
+            slot: None,
+            own_account: false,
+            error,
+        }
+    }
+
+    pub fn at(mut self, account: &AccountId, slot: Option<ContactType>, own_account: bool) -> Self {
+        self.account = Some(account.clone());
+        self.slot = slot;
+        self.own_account = own_account;
+        self
+    }
+
+    fn help(&self) -> Option<String> {
+        match (&self.error, self.operation) {
+            (BackendError::NoCredentials(_), _) => Some(
+                "configure credentials (AWS_PROFILE or --profile, aws sso login, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), or try the tool without AWS: --sandbox demo.yaml".to_owned(),
+            ),
+            (BackendError::AccessDenied(_), Operation::Organizations(_)) => Some(format!(
+                "the caller needs {} (and organizations:DescribeOrganization, ListRoots, ListOrganizationalUnitsForParent, ListAccountsForParent) in the management account or a delegated administrator",
+                self.operation
+            )),
+            (BackendError::AccessDenied(_), _) if self.account.is_some() && !self.own_account => Some(format!(
+                "the caller needs {} on this account. For a member account, run as the management account or a delegated administrator, with trusted access for AWS Account Management enabled: {ENABLE_TRUSTED_ACCESS}",
+                self.operation
+            )),
+            (BackendError::AccessDenied(_), _) => Some(format!("the caller needs the IAM permission {}", self.operation)),
+            (BackendError::NotInOrganization(_), _) => Some(
+                "remove `organization:` from the file and list the accounts under `accounts:`, or run with the organization's management account".to_owned(),
+            ),
+            (BackendError::Throttled(_), _) => Some(
+                "the request was retried until the retry budget ran out; lower the rate with --rate (e.g. --rate get=5,put=2,delete=1)".to_owned(),
+            ),
+            (BackendError::Transport(_), _) => Some(
+                "check the network and the endpoint (--endpoint-url / AWS_ENDPOINT_URL)".to_owned(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+impl std::error::Error for Located {}
+
+impl fmt::Display for Located {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.operation)?;
+        match (&self.account, self.slot) {
+            (Some(account), Some(slot)) => write!(f, " on account {account} slot {slot}")?,
+            (Some(account), None) => write!(f, " on account {account}")?,
+            _ => {}
+        }
+        write!(f, ": {}", self.error)?;
+        if let Some(help) = self.help() {
+            write!(f, "\n    help: {help}")?;
+        }
+        Ok(())
+    }
+}

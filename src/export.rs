@@ -1,0 +1,266 @@
+//! `export`: a contacts file that describes the live state, so a team can
+//! adopt the tool on existing accounts. Planning the exported file against
+//! the same live state shows no changes.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::config::file::{ConfigFile, ContactSpec, OrganizationSpec, SlotSpec, SlotsSpec};
+use crate::model::{AccountId, Contact, ContactType, Live, Slot};
+
+/// The contacts file for `accounts` as `live` shows them. With `org`, the
+/// most common value of each slot becomes the organization default and only
+/// the accounts that differ keep an entry.
+pub fn build(live: &Live, accounts: &[AccountId], org: bool) -> ConfigFile {
+    let value = |account: &AccountId, kind: ContactType| -> Option<Contact> {
+        live.slots
+            .get(&Slot::new(account.clone(), kind))
+            .cloned()
+            .flatten()
+    };
+    let mut defaults: BTreeMap<ContactType, Contact> = BTreeMap::new();
+    if org {
+        for kind in ContactType::ALL {
+            if let Some(Some(common)) =
+                most_common(accounts.iter().map(|account| value(account, kind)))
+            {
+                defaults.insert(kind, common);
+            }
+        }
+    }
+
+    // Where each contact goes: in the defaults, or in an account's entry
+    // (`None` there means `absent`, overriding a default).
+    let mut entries: BTreeMap<AccountId, BTreeMap<ContactType, Option<Contact>>> = BTreeMap::new();
+    for account in accounts {
+        let entry = entries.entry(account.clone()).or_default();
+        for kind in ContactType::ALL {
+            let current = value(account, kind);
+            match defaults.get(&kind) {
+                Some(default) if current.as_ref() == Some(default) => {}
+                Some(_) => {
+                    entry.insert(kind, current);
+                }
+                None => {
+                    // Without a default an absent slot is simply left unmanaged.
+                    if current.is_some() {
+                        entry.insert(kind, current);
+                    }
+                }
+            }
+        }
+    }
+    if org {
+        entries.retain(|_, entry| !entry.is_empty());
+    }
+
+    let mut uses: HashMap<&Contact, usize> = HashMap::new();
+    for contact in defaults
+        .values()
+        .chain(entries.values().flat_map(|entry| entry.values().flatten()))
+    {
+        *uses.entry(contact).or_default() += 1;
+    }
+    let names = name_contacts(
+        uses.iter()
+            .filter(|(_, count)| **count > 1)
+            .map(|(contact, _)| *contact),
+    );
+    let spec = |contact: &Contact| match names.get(contact) {
+        Some(name) => SlotSpec::Named(name.clone()),
+        None => SlotSpec::Inline(contact_spec(contact)),
+    };
+    let slots = |values: &mut dyn Iterator<Item = (ContactType, Option<&Contact>)>| {
+        let mut slots = SlotsSpec::default();
+        for (kind, contact) in values {
+            let value = Some(contact.map_or(SlotSpec::Absent, spec));
+            match kind {
+                ContactType::Security => slots.security = value,
+                ContactType::Billing => slots.billing = value,
+                ContactType::Operations => slots.operations = value,
+            }
+        }
+        slots
+    };
+
+    ConfigFile {
+        version: 1,
+        contacts: names
+            .iter()
+            .map(|(contact, name)| (name.clone(), contact_spec(contact)))
+            .collect(),
+        organization: org.then(|| OrganizationSpec {
+            defaults: (!defaults.is_empty()).then(|| {
+                slots(
+                    &mut defaults
+                        .iter()
+                        .map(|(kind, contact)| (*kind, Some(contact))),
+                )
+            }),
+            ..OrganizationSpec::default()
+        }),
+        accounts: entries
+            .iter()
+            .map(|(account, entry)| {
+                (
+                    account.to_string(),
+                    slots(
+                        &mut entry
+                            .iter()
+                            .map(|(kind, contact)| (*kind, contact.as_ref())),
+                    ),
+                )
+            })
+            .collect(),
+        safety: None,
+        rate: None,
+    }
+}
+
+fn contact_spec(contact: &Contact) -> ContactSpec {
+    ContactSpec {
+        name: contact.name.clone(),
+        title: contact.title.clone(),
+        email_address: contact.email_address.clone(),
+        phone_number: contact.phone_number.clone(),
+        reviewed: None,
+    }
+}
+
+/// The value seen most often; ties go to the smallest value, so the export
+/// of the same state is always the same file.
+fn most_common<T: Ord + Clone>(values: impl Iterator<Item = T>) -> Option<T> {
+    let mut counts: BTreeMap<T, usize> = BTreeMap::new();
+    for value in values {
+        *counts.entry(value).or_default() += 1;
+    }
+    let best = counts.values().copied().max()?;
+    counts
+        .into_iter()
+        .find(|(_, count)| *count == best)
+        .map(|(value, _)| value)
+}
+
+/// Readable, unique names for named contacts, from the contact's name:
+/// "Security Operations Team" becomes `security-operations-team`.
+fn name_contacts<'a>(contacts: impl Iterator<Item = &'a Contact>) -> BTreeMap<Contact, String> {
+    let mut contacts: Vec<&Contact> = contacts.collect();
+    contacts.sort();
+    let mut taken: HashMap<String, usize> = HashMap::new();
+    let mut names = BTreeMap::new();
+    for contact in contacts {
+        let mut slug: String = contact
+            .name
+            .to_lowercase()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect::<String>()
+            .split('-')
+            .filter(|part| !part.is_empty())
+            .collect::<Vec<_>>()
+            .join("-");
+        if slug.is_empty() || slug == crate::config::file::ABSENT {
+            slug = format!("{slug}-contact").trim_start_matches('-').to_owned();
+        }
+        let seen = taken.entry(slug.clone()).or_default();
+        *seen += 1;
+        let name = if *seen == 1 {
+            slug
+        } else {
+            format!("{slug}-{seen}")
+        };
+        names.insert(contact.clone(), name);
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contact(name: &str) -> Contact {
+        Contact {
+            name: name.into(),
+            title: "T".into(),
+            email_address: format!("{}@example.com", name.to_lowercase().replace(' ', ".")),
+            phone_number: "+1 202 555 0100".into(),
+        }
+    }
+
+    fn id(n: u8) -> AccountId {
+        AccountId::parse(&format!("{n}").repeat(12)).unwrap()
+    }
+
+    #[test]
+    fn org_export_uses_defaults_and_keeps_only_differences() {
+        let sec = contact("Security Team");
+        let other = contact("Other Team");
+        let mut live = Live::default();
+        for n in 1..=3 {
+            live.slots
+                .insert(Slot::new(id(n), ContactType::Security), Some(sec.clone()));
+            live.slots
+                .insert(Slot::new(id(n), ContactType::Billing), None);
+            live.slots
+                .insert(Slot::new(id(n), ContactType::Operations), None);
+        }
+        live.slots
+            .insert(Slot::new(id(3), ContactType::Security), None);
+        live.slots.insert(
+            Slot::new(id(2), ContactType::Operations),
+            Some(other.clone()),
+        );
+        let file = build(&live, &[id(1), id(2), id(3)], true);
+        let defaults = file.organization.unwrap().defaults.unwrap();
+        assert_eq!(
+            defaults.security,
+            Some(SlotSpec::Inline(contact_spec(&sec)))
+        );
+        assert_eq!(defaults.billing, None, "absent everywhere: no default");
+        assert!(!file.accounts.contains_key(id(1).as_str()));
+        assert_eq!(
+            file.accounts[id(3).as_str()].security,
+            Some(SlotSpec::Absent)
+        );
+        assert_eq!(
+            file.accounts[id(2).as_str()].operations,
+            Some(SlotSpec::Inline(contact_spec(&other)))
+        );
+    }
+
+    #[test]
+    fn contacts_used_twice_are_named() {
+        let sec = contact("Security Team");
+        let mut live = Live::default();
+        for n in 1..=2 {
+            live.slots
+                .insert(Slot::new(id(n), ContactType::Security), Some(sec.clone()));
+        }
+        let file = build(&live, &[id(1), id(2)], false);
+        assert_eq!(
+            file.contacts.keys().collect::<Vec<_>>(),
+            vec!["security-team"]
+        );
+        assert_eq!(
+            file.accounts[id(1).as_str()].security,
+            Some(SlotSpec::Named("security-team".into()))
+        );
+    }
+
+    #[test]
+    fn names_are_unique_and_never_absent() {
+        let names = name_contacts(
+            [
+                contact("Absent"),
+                contact("Ops Team"),
+                Contact {
+                    email_address: "x@example.com".into(),
+                    ..contact("Ops Team")
+                },
+            ]
+            .iter(),
+        );
+        let mut values: Vec<&String> = names.values().collect();
+        values.sort();
+        assert_eq!(values, vec!["absent-contact", "ops-team", "ops-team-2"]);
+    }
+}

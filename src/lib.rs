@@ -1,0 +1,56 @@
+//! altcontacts: keeps AWS account alternate contacts in the state a YAML
+//! file declares.
+//!
+//! Data flows one way (DESIGN §3): `config` → `Desired` → scope and
+//! `live::fetch` → `plan::diff` → `safety` → `render` | `apply`.
+
+pub mod apply;
+pub mod audit;
+pub mod backend;
+pub mod cli;
+mod commands;
+pub mod config;
+pub mod error;
+pub mod export;
+pub mod live;
+pub mod model;
+pub mod plan;
+pub mod planfile;
+pub mod progress;
+pub mod render;
+pub mod safety;
+
+use clap::Parser;
+
+use crate::error::EXIT_ERROR;
+
+/// Parses the command line, runs the command, prints any error once, and
+/// returns the process exit code.
+pub fn main_exit_code() -> u8 {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            // clap's own usage errors exit 2, which `plan --detailed-exitcode`
+            // uses for "changes": a typo in CI must not look like a plan.
+            return if error.use_stderr() { EXIT_ERROR } else { 0 };
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return EXIT_ERROR;
+        }
+    };
+    match runtime.block_on(commands::run(&cli)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error}");
+            error.exit_code()
+        }
+    }
+}

@@ -1,0 +1,507 @@
+//! Plain domain types shared by every stage of the pipeline.
+//!
+//! Nothing here knows about YAML, the AWS SDK or rendering: config produces
+//! these, backends read and write them, the planner compares them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::LazyLock;
+
+use regex::{Regex, RegexBuilder};
+use serde::{Deserialize, Serialize};
+
+/// A 12-digit AWS account ID. Kept as a string because leading zeros matter.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct AccountId(String);
+
+impl AccountId {
+    pub fn parse(text: &str) -> Option<Self> {
+        (text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| Self(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for AccountId {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        Self::parse(&text).ok_or_else(|| format!("`{text}` is not a 12-digit account ID"))
+    }
+}
+
+impl From<AccountId> for String {
+    fn from(id: AccountId) -> String {
+        id.0
+    }
+}
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The three alternate-contact slots of an account, in the order plans list them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ContactType {
+    Security,
+    Billing,
+    Operations,
+}
+
+impl ContactType {
+    pub const ALL: [ContactType; 3] = [Self::Security, Self::Billing, Self::Operations];
+
+    /// The name the Account API uses (`AlternateContactType`).
+    pub fn api_name(self) -> &'static str {
+        match self {
+            Self::Security => "SECURITY",
+            Self::Billing => "BILLING",
+            Self::Operations => "OPERATIONS",
+        }
+    }
+
+    /// The key used in `contacts.yaml`.
+    pub fn config_key(self) -> &'static str {
+        match self {
+            Self::Security => "security",
+            Self::Billing => "billing",
+            Self::Operations => "operations",
+        }
+    }
+
+    pub fn from_config_key(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.config_key() == key)
+    }
+
+    pub fn from_api_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.api_name() == name)
+    }
+}
+
+impl fmt::Display for ContactType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.api_name())
+    }
+}
+
+/// One alternate contact, with the Account API's four required fields.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    pub name: String,
+    pub title: String,
+    pub email_address: String,
+    pub phone_number: String,
+}
+
+impl Contact {
+    pub fn field(&self, field: ContactField) -> &str {
+        match field {
+            ContactField::Name => &self.name,
+            ContactField::Title => &self.title,
+            ContactField::EmailAddress => &self.email_address,
+            ContactField::PhoneNumber => &self.phone_number,
+        }
+    }
+}
+
+/// The fields of a contact and AWS's rules for each (PutAlternateContact).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContactField {
+    Name,
+    Title,
+    EmailAddress,
+    PhoneNumber,
+}
+
+pub const EMAIL_PATTERN: &str = r"^[\s]*[\w+=.#|!&-]+@[\w.-]+\.[\w]+[\s]*$";
+pub const PHONE_PATTERN: &str = r"^[\s0-9()+-]+$";
+pub const ACCOUNT_ID_PATTERN: &str = r"^\d{12}$";
+pub const NAME_MAX: usize = 64;
+pub const TITLE_MAX: usize = 50;
+pub const EMAIL_MAX: usize = 254;
+pub const PHONE_MAX: usize = 25;
+
+// AWS validates with Java regexes, where \w and \s are ASCII-only; Rust's are
+// Unicode-aware by default, which would accept addresses AWS rejects.
+fn ascii_regex(pattern: &str) -> Regex {
+    RegexBuilder::new(pattern)
+        .unicode(false)
+        .build()
+        .expect("AWS field patterns are valid regexes")
+}
+
+static EMAIL_RE: LazyLock<Regex> = LazyLock::new(|| ascii_regex(EMAIL_PATTERN));
+static PHONE_RE: LazyLock<Regex> = LazyLock::new(|| ascii_regex(PHONE_PATTERN));
+
+impl ContactField {
+    pub const ALL: [ContactField; 4] = [
+        Self::Name,
+        Self::Title,
+        Self::EmailAddress,
+        Self::PhoneNumber,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Name => "name",
+            Self::Title => "title",
+            Self::EmailAddress => "email_address",
+            Self::PhoneNumber => "phone_number",
+        }
+    }
+
+    pub fn max_len(self) -> usize {
+        match self {
+            Self::Name => NAME_MAX,
+            Self::Title => TITLE_MAX,
+            Self::EmailAddress => EMAIL_MAX,
+            Self::PhoneNumber => PHONE_MAX,
+        }
+    }
+
+    /// Checks a value against AWS's rules; the error says what is wrong and
+    /// what is allowed.
+    pub fn check(self, value: &str) -> Result<(), String> {
+        let length = value.chars().count();
+        if length == 0 {
+            return Err(format!("{} must not be empty", self.key()));
+        }
+        if length > self.max_len() {
+            return Err(format!(
+                "{} is {length} characters long; AWS allows at most {}",
+                self.key(),
+                self.max_len()
+            ));
+        }
+        match self {
+            Self::EmailAddress if !value.is_ascii() || !EMAIL_RE.is_match(value) => Err(format!(
+                "{value:?} is not an email address AWS accepts: use local@domain.tld with letters, digits and + = . # | ! & - _ before the @"
+            )),
+            Self::PhoneNumber if !value.is_ascii() || !PHONE_RE.is_match(value) => Err(format!(
+                "{value:?} is not a phone number AWS accepts: only digits, spaces and + - ( ) are allowed"
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// One slot of one account: what plans, reads and writes are about.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Slot {
+    pub account: AccountId,
+    pub kind: ContactType,
+}
+
+impl Slot {
+    pub fn new(account: AccountId, kind: ContactType) -> Self {
+        Self { account, kind }
+    }
+}
+
+impl fmt::Display for Slot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.account, self.kind)
+    }
+}
+
+/// What the configuration wants in a managed slot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Wanted {
+    Present(Contact),
+    Absent,
+}
+
+impl Wanted {
+    pub fn contact(&self) -> Option<&Contact> {
+        match self {
+            Self::Present(contact) => Some(contact),
+            Self::Absent => None,
+        }
+    }
+}
+
+/// Which layer of the configuration a desired value came from.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Source {
+    Defaults,
+    Unit(String),
+    Account(AccountId),
+    /// As written in a saved plan.
+    Recorded(String),
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Recorded(text) => f.write_str(text),
+            Self::Defaults => f.write_str("organization.defaults"),
+            Self::Unit(key) => write!(f, "units[\"{key}\"]"),
+            Self::Account(id) => write!(f, "accounts[\"{id}\"]"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DesiredSlot {
+    pub wanted: Wanted,
+    pub source: Source,
+    /// The named contact this value came from, if any.
+    pub contact_name: Option<String>,
+    /// When the contact was last confirmed current, for `audit`.
+    pub reviewed: Option<Date>,
+}
+
+/// Organization status of an account, as AWS Organizations reports it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AccountStatus {
+    Active,
+    Suspended,
+    PendingClosure,
+    #[serde(untagged)]
+    Other(String),
+}
+
+impl Default for AccountStatus {
+    fn default() -> Self {
+        Self::Active
+    }
+}
+
+impl AccountStatus {
+    pub fn from_api(status: &str) -> Self {
+        match status {
+            "ACTIVE" => Self::Active,
+            "SUSPENDED" => Self::Suspended,
+            "PENDING_CLOSURE" => Self::PendingClosure,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+}
+
+impl fmt::Display for AccountStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Active => f.write_str("ACTIVE"),
+            Self::Suspended => f.write_str("SUSPENDED"),
+            Self::PendingClosure => f.write_str("PENDING_CLOSURE"),
+            Self::Other(other) => f.write_str(other),
+        }
+    }
+}
+
+/// An account in scope, with what we know of it for display.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccountInfo {
+    pub name: Option<String>,
+}
+
+/// An account of the organization that is out of scope because it is not ACTIVE.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkippedAccount {
+    pub id: AccountId,
+    pub name: Option<String>,
+    pub status: AccountStatus,
+}
+
+/// The desired state: every managed slot of every account in scope.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Desired {
+    pub accounts: BTreeMap<AccountId, AccountInfo>,
+    pub slots: BTreeMap<Slot, DesiredSlot>,
+    pub skipped: Vec<SkippedAccount>,
+}
+
+/// The live state of the slots that were read; `None` means no contact is set.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Live {
+    pub slots: BTreeMap<Slot, Option<Contact>>,
+}
+
+/// An organization as discovered through AWS Organizations (or the sandbox).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Organization {
+    pub management_account: AccountId,
+    pub root: OrgUnit,
+    pub accounts: Vec<OrgAccount>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrgUnit {
+    pub id: String,
+    pub name: String,
+    pub children: Vec<OrgUnit>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrgAccount {
+    pub id: AccountId,
+    pub name: String,
+    pub status: AccountStatus,
+    /// The OU ids from the root down to the account's parent, root included.
+    pub parents: Vec<String>,
+}
+
+impl Organization {
+    /// Every unit with its path from the root (`Root/Workloads/Data`), root first.
+    pub fn units_with_paths(&self) -> Vec<(String, &OrgUnit)> {
+        fn walk<'a>(unit: &'a OrgUnit, prefix: &str, out: &mut Vec<(String, &'a OrgUnit)>) {
+            let path = if prefix.is_empty() {
+                unit.name.clone()
+            } else {
+                format!("{prefix}/{}", unit.name)
+            };
+            out.push((path.clone(), unit));
+            for child in &unit.children {
+                walk(child, &path, out);
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.root, "", &mut out);
+        out
+    }
+}
+
+/// A calendar date (UTC), for `reviewed:` dates. Days are counted with the
+/// proleptic Gregorian calendar, so no date crate is needed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date {
+    pub year: i32,
+    pub month: u32,
+    pub day: u32,
+}
+
+impl Date {
+    /// Parses `YYYY-MM-DD`, refusing days that do not exist (2025-02-29).
+    pub fn parse(text: &str) -> Option<Self> {
+        let bytes = text.as_bytes();
+        let shape_ok = bytes.len() == 10
+            && bytes[4] == b'-'
+            && bytes[7] == b'-'
+            && bytes
+                .iter()
+                .enumerate()
+                .all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit());
+        if !shape_ok {
+            return None;
+        }
+        let date = Self {
+            year: text[0..4].parse().ok()?,
+            month: text[5..7].parse().ok()?,
+            day: text[8..10].parse().ok()?,
+        };
+        (Self::from_days(date.days_since_epoch()) == date).then_some(date)
+    }
+
+    /// Days since 1970-01-01 (Howard Hinnant's days_from_civil).
+    pub fn days_since_epoch(self) -> i64 {
+        let year = i64::from(self.year) - i64::from(self.month <= 2);
+        let era = year.div_euclid(400);
+        let year_of_era = year - era * 400;
+        let month = i64::from(self.month);
+        let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5
+            + i64::from(self.day)
+            - 1;
+        let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+        era * 146_097 + day_of_era - 719_468
+    }
+
+    pub fn from_days(days: i64) -> Self {
+        let days = days + 719_468;
+        let era = days.div_euclid(146_097);
+        let day_of_era = days - era * 146_097;
+        let year_of_era =
+            (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+        let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+        let month_index = (5 * day_of_year + 2) / 153;
+        let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
+        let month = if month_index < 10 {
+            month_index + 3
+        } else {
+            month_index - 9
+        } as u32;
+        let year = (year_of_era + era * 400 + i64::from(month <= 2)) as i32;
+        Self { year, month, day }
+    }
+
+    pub fn today() -> Self {
+        let seconds = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_secs());
+        Self::from_days((seconds / 86_400) as i64)
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_rules_follow_aws() {
+        assert!(
+            ContactField::EmailAddress
+                .check("security@example.com")
+                .is_ok()
+        );
+        assert!(
+            ContactField::EmailAddress
+                .check(" sec+alerts@mail.example.co ")
+                .is_ok()
+        );
+        assert!(
+            ContactField::EmailAddress
+                .check("no-at-sign.example.com")
+                .is_err()
+        );
+        assert!(
+            ContactField::EmailAddress
+                .check("sécurité@example.com")
+                .is_err()
+        );
+        assert!(ContactField::EmailAddress.check("a@b").is_err());
+        assert!(ContactField::PhoneNumber.check("+1 (202) 555-0100").is_ok());
+        assert!(
+            ContactField::PhoneNumber
+                .check("+1 202 555 0100 ext 4")
+                .is_err()
+        );
+        assert!(ContactField::PhoneNumber.check(&"1".repeat(26)).is_err());
+        assert!(ContactField::Name.check(&"n".repeat(64)).is_ok());
+        assert!(ContactField::Name.check(&"n".repeat(65)).is_err());
+        assert!(ContactField::Title.check(&"t".repeat(51)).is_err());
+        assert!(ContactField::Title.check("").is_err());
+    }
+
+    #[test]
+    fn account_ids_are_exactly_twelve_digits() {
+        assert!(AccountId::parse("012345678901").is_some());
+        assert!(AccountId::parse("12345678901").is_none());
+        assert!(AccountId::parse("01234567890a").is_none());
+    }
+
+    #[test]
+    fn dates_round_trip_and_reject_impossible_days() {
+        for text in ["1970-01-01", "2000-02-29", "2026-11-27", "1999-12-31"] {
+            let date = Date::parse(text).unwrap();
+            assert_eq!(date.to_string(), text);
+            assert_eq!(Date::from_days(date.days_since_epoch()), date);
+        }
+        assert_eq!(Date::parse("1970-01-02").unwrap().days_since_epoch(), 1);
+        assert!(Date::parse("2025-02-29").is_none());
+        assert!(Date::parse("2025-13-01").is_none());
+        assert!(Date::parse("2025-1-01").is_none());
+    }
+}

@@ -1,0 +1,172 @@
+//! Audit output: a table of which contacts each account has, then the
+//! findings, in human, JSON or Markdown form.
+
+use std::fmt::Write;
+
+use owo_colors::Style;
+use serde::Serialize;
+
+use super::markdown::cell;
+use super::{Paint, account_label};
+use crate::audit::{AccountRow, Audit, Finding, Severity};
+
+fn summary_line(audit: &Audit) -> String {
+    if audit.findings.is_empty() {
+        return format!(
+            "Audit passed: {} account{} with distinct SECURITY, BILLING and OPERATIONS contacts.",
+            audit.accounts.len(),
+            if audit.accounts.len() == 1 { "" } else { "s" }
+        );
+    }
+    let count = |severity| {
+        audit
+            .findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .count()
+    };
+    format!(
+        "Audit: {} finding{} ({} high, {} medium, {} low) across {} account{}.",
+        audit.findings.len(),
+        if audit.findings.len() == 1 { "" } else { "s" },
+        count(Severity::High),
+        count(Severity::Medium),
+        count(Severity::Low),
+        audit.accounts.len(),
+        if audit.accounts.len() == 1 { "" } else { "s" }
+    )
+}
+
+fn label(row: &AccountRow) -> String {
+    account_label(&row.account_id, row.account_name.as_deref())
+}
+
+fn finding_subject(finding: &Finding, audit: &Audit) -> String {
+    match &finding.account_id {
+        Some(id) => audit
+            .accounts
+            .iter()
+            .find(|row| &row.account_id == id)
+            .map_or_else(|| id.to_string(), label),
+        None => "contacts".to_owned(),
+    }
+}
+
+pub fn human(audit: &Audit, target: &str, paint: Paint) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "altcontacts audit: {target}\n");
+    let width = audit
+        .accounts
+        .iter()
+        .map(|row| label(row).chars().count())
+        .max()
+        .unwrap_or(7)
+        .max(7);
+    let _ = writeln!(out, "{:width$}  SECURITY  BILLING  OPERATIONS", "Account");
+    let mark = |set: bool| {
+        if set {
+            paint.paint("yes", Style::new().green())
+        } else {
+            paint.paint("NO ", Style::new().red().bold())
+        }
+    };
+    for row in &audit.accounts {
+        let _ = writeln!(
+            out,
+            "{:width$}  {}       {}      {}",
+            label(row),
+            mark(row.security),
+            mark(row.billing),
+            mark(row.operations)
+        );
+    }
+    if !audit.findings.is_empty() {
+        let _ = writeln!(out, "\nFindings:");
+        for finding in &audit.findings {
+            let (text, style) = match finding.severity {
+                Severity::High => ("HIGH  ", Style::new().red().bold()),
+                Severity::Medium => ("MEDIUM", Style::new().yellow()),
+                Severity::Low => ("LOW   ", Style::new().dimmed()),
+            };
+            let _ = writeln!(
+                out,
+                "  {} {}: {}",
+                paint.paint(text, style),
+                finding_subject(finding, audit),
+                finding.message
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n{}",
+        paint.paint(&summary_line(audit), Style::new().bold())
+    );
+    out
+}
+
+#[derive(Serialize)]
+struct JsonAudit<'a> {
+    format_version: u32,
+    target: &'a str,
+    compliant: bool,
+    accounts: &'a [AccountRow],
+    findings: &'a [Finding],
+}
+
+pub fn json(audit: &Audit, target: &str) -> String {
+    let json = JsonAudit {
+        format_version: super::json::FORMAT_VERSION,
+        target,
+        compliant: audit.findings.is_empty(),
+        accounts: &audit.accounts,
+        findings: &audit.findings,
+    };
+    let mut text = serde_json::to_string_pretty(&json).expect("plain data serializes");
+    text.push('\n');
+    text
+}
+
+pub fn markdown(audit: &Audit, target: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "### altcontacts audit\n\n**{}**\n\nOn {target}.\n",
+        summary_line(audit)
+    );
+    if !audit.findings.is_empty() {
+        let _ = writeln!(out, "| Severity | Subject | Finding |\n|---|---|---|");
+        for finding in &audit.findings {
+            let _ = writeln!(
+                out,
+                "| {:?} | {} | {} |",
+                finding.severity,
+                cell(&finding_subject(finding, audit)),
+                cell(&finding.message)
+            );
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(
+        out,
+        "<details><summary>Contacts per account ({})</summary>\n",
+        audit.accounts.len()
+    );
+    let _ = writeln!(
+        out,
+        "| Account | SECURITY | BILLING | OPERATIONS |\n|---|---|---|---|"
+    );
+    let mark = |set: bool| if set { "✅" } else { "❌" };
+    for row in &audit.accounts {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            cell(&label(row)),
+            mark(row.security),
+            mark(row.billing),
+            mark(row.operations)
+        );
+    }
+    let _ = writeln!(out, "\n</details>");
+    out
+}

@@ -1,0 +1,121 @@
+//! The plan for a terminal or a CI log: one block per change, field-level
+//! before → after, the changed characters highlighted when colored.
+
+use std::fmt::Write;
+
+use owo_colors::Style;
+
+use super::{ChangeRow, Paint, Piece, PlanView, account_label, inline_diff};
+
+fn action_style(action: &str) -> (&'static str, Style) {
+    match action {
+        "create" => ("+", Style::new().green()),
+        "delete" => ("-", Style::new().red()),
+        _ => ("~", Style::new().yellow()),
+    }
+}
+
+fn quoted(pieces: &[Piece], paint: Paint, changed: Style) -> String {
+    let body: String = pieces
+        .iter()
+        .map(|piece| {
+            if piece.changed {
+                paint.paint(&piece.text, changed)
+            } else {
+                piece.text.clone()
+            }
+        })
+        .collect();
+    format!("\"{body}\"")
+}
+
+fn change_block(out: &mut String, row: &ChangeRow, paint: Paint) {
+    let (marker, style) = action_style(row.action);
+    let _ = writeln!(
+        out,
+        "{} {} {}  {}",
+        paint.paint(&format!("{marker} {}", row.action), style.bold()),
+        paint.paint(&row.account_label(), Style::new().bold()),
+        paint.paint(row.contact_type.api_name(), Style::new().bold()),
+        paint.paint(&format!("(from {})", row.source), Style::new().dimmed()),
+    );
+    let width = row
+        .fields
+        .iter()
+        .map(|field| field.field.len() + 1)
+        .max()
+        .unwrap_or(0);
+    for field in &row.fields {
+        let label = format!("{}:", field.field);
+        let value = match (&field.before, &field.after) {
+            (Some(before), Some(after)) => {
+                let (old, new) = inline_diff(before, after);
+                format!(
+                    "{} → {}",
+                    quoted(&old, paint, Style::new().red().bold().underline()),
+                    quoted(&new, paint, Style::new().green().bold().underline())
+                )
+            }
+            (None, Some(only)) | (Some(only), None) => paint.paint(&format!("\"{only}\""), style),
+            (None, None) => String::new(),
+        };
+        let _ = writeln!(out, "    {label:width$} {value}");
+    }
+    out.push('\n');
+}
+
+pub fn plan(view: &PlanView, paint: Paint) -> String {
+    let mut out = String::new();
+    let accounts = match view.accounts_in_scope {
+        1 => "1 account".to_owned(),
+        n => format!("{n} accounts"),
+    };
+    let _ = writeln!(
+        out,
+        "altcontacts plan: {}, caller {}, {accounts} in scope",
+        view.header.target, view.header.caller
+    );
+    if view.not_read > 0 {
+        let _ = writeln!(
+            out,
+            "{} managed contacts not read: their desired value is the same as in the base file",
+            view.not_read
+        );
+    }
+    out.push('\n');
+    for row in &view.rows {
+        change_block(&mut out, row, paint);
+    }
+    if !view.skipped.is_empty() {
+        let _ = writeln!(out, "Skipped, not ACTIVE:");
+        for skipped in &view.skipped {
+            let _ = writeln!(
+                out,
+                "  {} {}",
+                account_label(&skipped.id, skipped.name.as_deref()),
+                skipped.status
+            );
+        }
+        out.push('\n');
+    }
+    for breach in &view.breaches {
+        let warning = format!(
+            "Safety limit: {}. apply will refuse this plan unless --force.",
+            breach.describe()
+        );
+        let _ = writeln!(
+            out,
+            "{}",
+            paint.paint(&warning, Style::new().yellow().bold())
+        );
+    }
+    if !view.breaches.is_empty() {
+        out.push('\n');
+    }
+    let _ = writeln!(
+        out,
+        "{}",
+        paint.paint(&view.summary_line(), Style::new().bold())
+    );
+    out
+}

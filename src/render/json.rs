@@ -1,0 +1,91 @@
+//! The plan as versioned JSON, for machines. Field names are stable; a
+//! breaking change bumps `format_version`.
+
+use serde::Serialize;
+
+use super::PlanView;
+use crate::model::{AccountId, Contact, ContactType};
+use crate::safety::Breach;
+
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct JsonPlan<'a> {
+    format_version: u32,
+    target: &'a str,
+    caller_account: &'a AccountId,
+    accounts_in_scope: usize,
+    summary: JsonSummary,
+    changes: Vec<JsonChange<'a>>,
+    skipped: Vec<JsonSkipped<'a>>,
+    safety: &'a [Breach],
+    not_read: usize,
+}
+
+#[derive(Serialize)]
+struct JsonSummary {
+    create: usize,
+    update: usize,
+    delete: usize,
+    unchanged: usize,
+}
+
+#[derive(Serialize)]
+pub struct JsonChange<'a> {
+    pub account_id: &'a AccountId,
+    pub account_name: Option<&'a str>,
+    pub contact_type: ContactType,
+    pub action: &'a str,
+    pub source: &'a str,
+    pub before: Option<&'a Contact>,
+    pub after: Option<&'a Contact>,
+}
+
+#[derive(Serialize)]
+struct JsonSkipped<'a> {
+    account_id: &'a AccountId,
+    account_name: Option<&'a str>,
+    status: String,
+}
+
+pub fn plan(view: &PlanView) -> String {
+    let json = JsonPlan {
+        format_version: FORMAT_VERSION,
+        target: &view.header.target,
+        caller_account: &view.header.caller,
+        accounts_in_scope: view.accounts_in_scope,
+        summary: JsonSummary {
+            create: view.summary.create,
+            update: view.summary.update,
+            delete: view.summary.delete,
+            unchanged: view.summary.unchanged,
+        },
+        changes: view
+            .rows
+            .iter()
+            .map(|row| JsonChange {
+                account_id: &row.account_id,
+                account_name: row.account_name.as_deref(),
+                contact_type: row.contact_type,
+                action: row.action,
+                source: &row.source,
+                before: row.before.as_ref(),
+                after: row.after.as_ref(),
+            })
+            .collect(),
+        skipped: view
+            .skipped
+            .iter()
+            .map(|skipped| JsonSkipped {
+                account_id: &skipped.id,
+                account_name: skipped.name.as_deref(),
+                status: skipped.status.to_string(),
+            })
+            .collect(),
+        safety: &view.breaches,
+        not_read: view.not_read,
+    };
+    let mut text = serde_json::to_string_pretty(&json).expect("plain data serializes");
+    text.push('\n');
+    text
+}

@@ -1,0 +1,116 @@
+//! The plan as GitHub-flavoured Markdown, for a pull-request comment or
+//! `$GITHUB_STEP_SUMMARY`: the summary first, then a table of changes,
+//! folded away when the plan is large.
+
+use std::fmt::Write;
+
+use super::{ChangeRow, PlanView, account_label};
+
+/// Above this many changes the table is collapsed, so a comment on a big
+/// plan stays readable.
+const OPEN_TABLE_AT_MOST: usize = 20;
+
+/// Makes a value safe inside a table cell: no pipes, no newlines, no HTML.
+pub fn cell(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('\n', " ")
+}
+
+fn icon(action: &str) -> &'static str {
+    match action {
+        "create" => "🟢 create",
+        "delete" => "🔴 delete",
+        _ => "🟡 update",
+    }
+}
+
+fn field_changes(row: &ChangeRow) -> String {
+    row.fields
+        .iter()
+        .map(|field| match (&field.before, &field.after) {
+            (Some(before), Some(after)) => format!(
+                "{}: ~~`{}`~~ → `{}`",
+                field.field,
+                cell(before),
+                cell(after)
+            ),
+            (None, Some(after)) => format!("{}: `{}`", field.field, cell(after)),
+            (Some(before), None) => format!("{}: ~~`{}`~~", field.field, cell(before)),
+            (None, None) => String::new(),
+        })
+        .collect::<Vec<_>>()
+        .join("<br>")
+}
+
+pub fn plan(view: &PlanView) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "### altcontacts plan\n");
+    let _ = writeln!(out, "**{}**\n", view.summary_line());
+    let _ = writeln!(
+        out,
+        "{} accounts in scope on {}, caller `{}`.",
+        view.accounts_in_scope, view.header.target, view.header.caller
+    );
+    if view.not_read > 0 {
+        let _ = writeln!(
+            out,
+            "{} managed contacts were not read: unchanged since the base file.",
+            view.not_read
+        );
+    }
+    out.push('\n');
+    for breach in &view.breaches {
+        let _ = writeln!(
+            out,
+            "> [!WARNING]\n> Safety limit: {}. `apply` will refuse this plan unless `--force`.\n",
+            breach.describe()
+        );
+    }
+    if !view.rows.is_empty() {
+        let collapsed = view.rows.len() > OPEN_TABLE_AT_MOST;
+        if collapsed {
+            let _ = writeln!(
+                out,
+                "<details><summary>Show {} changes</summary>\n",
+                view.rows.len()
+            );
+        }
+        let _ = writeln!(out, "| Action | Account | Contact | Changes | From |");
+        let _ = writeln!(out, "|---|---|---|---|---|");
+        for row in &view.rows {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | `{}` |",
+                icon(row.action),
+                cell(&row.account_label()),
+                row.contact_type,
+                field_changes(row),
+                cell(&row.source)
+            );
+        }
+        if collapsed {
+            let _ = writeln!(out, "\n</details>");
+        }
+        out.push('\n');
+    }
+    if !view.skipped.is_empty() {
+        let _ = writeln!(
+            out,
+            "<details><summary>Skipped, not ACTIVE ({})</summary>\n",
+            view.skipped.len()
+        );
+        for skipped in &view.skipped {
+            let _ = writeln!(
+                out,
+                "- {} {}",
+                cell(&account_label(&skipped.id, skipped.name.as_deref())),
+                skipped.status
+            );
+        }
+        let _ = writeln!(out, "\n</details>\n");
+    }
+    out
+}

@@ -1,0 +1,241 @@
+//! Plan output. A plan is turned once into a [`PlanView`]; the human, JSON
+//! and Markdown renderers only lay that view out, so they cannot disagree
+//! on what the plan says.
+
+pub mod audit;
+mod human;
+mod json;
+mod markdown;
+pub mod report;
+
+use owo_colors::{OwoColorize, Style};
+use similar::{ChangeTag, TextDiff};
+
+use crate::model::{AccountId, Contact, ContactType, SkippedAccount};
+use crate::plan::{Plan, Summary};
+use crate::safety::Breach;
+
+pub use human::plan as human;
+pub use json::plan as json;
+pub use markdown::plan as markdown;
+
+/// Where the plan was made, for its header.
+#[derive(Clone, Debug)]
+pub struct Header {
+    pub target: String,
+    pub caller: AccountId,
+}
+
+#[derive(Clone, Debug)]
+pub struct PlanView {
+    pub header: Header,
+    pub accounts_in_scope: usize,
+    pub rows: Vec<ChangeRow>,
+    pub summary: Summary,
+    pub skipped: Vec<SkippedAccount>,
+    pub breaches: Vec<Breach>,
+    pub not_read: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct ChangeRow {
+    pub action: &'static str,
+    pub account_id: AccountId,
+    pub account_name: Option<String>,
+    pub contact_type: ContactType,
+    pub source: String,
+    pub fields: Vec<FieldRow>,
+    pub before: Option<Contact>,
+    pub after: Option<Contact>,
+}
+
+impl ChangeRow {
+    /// `111111111111 (Management)`, or the bare ID when the name is unknown.
+    pub fn account_label(&self) -> String {
+        account_label(&self.account_id, self.account_name.as_deref())
+    }
+}
+
+pub fn account_label(id: &AccountId, name: Option<&str>) -> String {
+    match name {
+        Some(name) if name != id.as_str() => format!("{id} ({name})"),
+        _ => id.to_string(),
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct FieldRow {
+    pub field: &'static str,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+impl PlanView {
+    pub fn new(plan: &Plan, header: Header, breaches: Vec<Breach>) -> Self {
+        let rows = plan
+            .changes()
+            .map(|item| ChangeRow {
+                action: item.action.name(),
+                account_name: plan
+                    .accounts
+                    .get(&item.slot.account)
+                    .and_then(|info| info.name.clone()),
+                account_id: item.slot.account.clone(),
+                contact_type: item.slot.kind,
+                source: item.source.to_string(),
+                fields: item
+                    .action
+                    .field_changes()
+                    .into_iter()
+                    .map(|(field, before, after)| FieldRow {
+                        field: field.key(),
+                        before: before.map(str::to_owned),
+                        after: after.map(str::to_owned),
+                    })
+                    .collect(),
+                before: item.action.before().cloned(),
+                after: item.action.after().cloned(),
+            })
+            .collect();
+        Self {
+            header,
+            accounts_in_scope: plan.accounts.len(),
+            rows,
+            summary: plan.summary(),
+            skipped: plan.skipped.clone(),
+            breaches,
+            not_read: plan.not_read,
+        }
+    }
+
+    /// The last line of every human plan.
+    pub fn summary_line(&self) -> String {
+        let s = &self.summary;
+        if s.changes() == 0 {
+            let noun = if s.unchanged == 1 {
+                "contact matches"
+            } else {
+                "contacts match"
+            };
+            format!("No changes. {} {noun} the configuration.", s.unchanged)
+        } else {
+            format!(
+                "Plan: {} to create, {} to update, {} to delete, {} unchanged.",
+                s.create, s.update, s.delete, s.unchanged
+            )
+        }
+    }
+}
+
+/// Colors on or off for one output, decided once at start-up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Paint(pub bool);
+
+impl Paint {
+    pub fn paint(self, text: &str, style: Style) -> String {
+        if self.0 {
+            text.style(style).to_string()
+        } else {
+            text.to_owned()
+        }
+    }
+}
+
+/// One piece of a value in an in-line difference; `changed` marks what was
+/// removed (in the before value) or added (in the after value).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Piece {
+    pub changed: bool,
+    pub text: String,
+}
+
+/// The character-level difference between two values, as pieces of each.
+/// Values with little in common are marked changed as a whole: a diff of
+/// two unrelated names is noise.
+pub fn inline_diff(before: &str, after: &str) -> (Vec<Piece>, Vec<Piece>) {
+    let diff = TextDiff::from_chars(before, after);
+    if diff.ratio() < 0.5 {
+        return (
+            vec![Piece {
+                changed: true,
+                text: before.to_owned(),
+            }],
+            vec![Piece {
+                changed: true,
+                text: after.to_owned(),
+            }],
+        );
+    }
+    let mut old: Vec<Piece> = Vec::new();
+    let mut new: Vec<Piece> = Vec::new();
+    let push = |pieces: &mut Vec<Piece>, changed: bool, text: &str| match pieces.last_mut() {
+        Some(last) if last.changed == changed => last.text.push_str(text),
+        _ => pieces.push(Piece {
+            changed,
+            text: text.to_owned(),
+        }),
+    };
+    for change in diff.iter_all_changes() {
+        let text = change.value();
+        match change.tag() {
+            ChangeTag::Equal => {
+                push(&mut old, false, text);
+                push(&mut new, false, text);
+            }
+            ChangeTag::Delete => push(&mut old, true, text),
+            ChangeTag::Insert => push(&mut new, true, text),
+        }
+    }
+    (old, new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_diff_marks_only_the_changed_characters() {
+        let (old, new) = inline_diff("secops-old@example.com", "security@example.com");
+        let changed_old: String = old
+            .iter()
+            .filter(|p| p.changed)
+            .map(|p| p.text.as_str())
+            .collect();
+        let changed_new: String = new
+            .iter()
+            .filter(|p| p.changed)
+            .map(|p| p.text.as_str())
+            .collect();
+        assert_eq!(
+            old.iter().map(|p| p.text.as_str()).collect::<String>(),
+            "secops-old@example.com"
+        );
+        assert_eq!(
+            new.iter().map(|p| p.text.as_str()).collect::<String>(),
+            "security@example.com"
+        );
+        assert!(
+            changed_old.len() < 10 && changed_new.len() < 10,
+            "{old:?} {new:?}"
+        );
+    }
+
+    #[test]
+    fn unrelated_values_change_as_a_whole() {
+        let (old, new) = inline_diff("Alice", "Operations Bob");
+        assert_eq!(
+            old,
+            vec![Piece {
+                changed: true,
+                text: "Alice".into()
+            }]
+        );
+        assert_eq!(
+            new,
+            vec![Piece {
+                changed: true,
+                text: "Operations Bob".into()
+            }]
+        );
+    }
+}

@@ -1,0 +1,75 @@
+//! The outcome of an apply: one line per change, then the summary line.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use owo_colors::Style;
+
+use super::{Paint, account_label};
+use crate::apply::{Outcome, Report};
+use crate::model::{AccountId, AccountInfo};
+
+pub fn apply_report(
+    report: &Report,
+    accounts: &BTreeMap<AccountId, AccountInfo>,
+    paint: Paint,
+) -> String {
+    let mut out = String::new();
+    for result in &report.results {
+        let slot = &result.change.slot;
+        let label = account_label(
+            &slot.account,
+            accounts
+                .get(&slot.account)
+                .and_then(|info| info.name.as_deref()),
+        );
+        let past = match result.change.action.name() {
+            "create" => "created",
+            "update" => "updated",
+            _ => "deleted",
+        };
+        let _ = match &result.outcome {
+            Outcome::Applied => writeln!(
+                out,
+                "{} {past} {label} {}",
+                paint.paint("✓", Style::new().green()),
+                slot.kind
+            ),
+            Outcome::Failed(reason) => writeln!(
+                out,
+                "{} {label} {}: {}",
+                paint.paint(
+                    &format!("✗ {} failed", result.change.action.name()),
+                    Style::new().red().bold()
+                ),
+                slot.kind,
+                reason
+            ),
+            Outcome::NotStarted => writeln!(
+                out,
+                "{} {label} {} (not started)",
+                paint.paint("·", Style::new().dimmed()),
+                slot.kind
+            ),
+        };
+    }
+    let counts = report.counts();
+    let line = if report.interrupted {
+        format!(
+            "Apply interrupted: {} created, {} updated, {} deleted, {} failed, {} not started.",
+            counts.created, counts.updated, counts.deleted, counts.failed, counts.not_started
+        )
+    } else {
+        format!(
+            "Apply complete: {} created, {} updated, {} deleted, {} failed.",
+            counts.created, counts.updated, counts.deleted, counts.failed
+        )
+    };
+    let style = if report.succeeded() {
+        Style::new().green().bold()
+    } else {
+        Style::new().red().bold()
+    };
+    let _ = writeln!(out, "\n{}", paint.paint(&line, style));
+    out
+}
