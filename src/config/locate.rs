@@ -253,12 +253,12 @@ organization:
             Some((6, 7))
         );
         assert_eq!(
-            locate(DOC, &path(&["accounts", "12345678901"]), Target::Key),
+            locate(DOC, &path(&["accounts", "012345678901"]), Target::Key),
             Some((7, 3))
         );
         assert_eq!(
             locate(DOC, &path(&["organization", "exclude", "1"]), Target::Value),
-            Some((10, 22))
+            Some((10, 18))
         );
         assert_eq!(
             locate(DOC, &path(&["version"]), Target::Value),

@@ -17,16 +17,23 @@ pub enum Node {
     Bool(bool),
     /// A number, kept as YAML resolved it (`012345678901` becomes `12345678901`).
     Number(String),
-    Str(String),
+    Str(String, Style),
     Seq(Vec<Node>),
     Map(Vec<(Key, Node)>),
 }
 
-/// A mapping key. Keys are scalars; `Number` keys are kept apart from strings
-/// so an unquoted account ID can be told from a quoted one.
+/// How a string scalar was written. Account IDs must be quoted: other YAML
+/// tools read a plain `012345678901` as a number and drop the zero.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Style {
+    Plain,
+    Quoted,
+}
+
+/// A mapping key: a scalar, with what kind of scalar it was.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Key {
-    Str(String),
+    Str(String, Style),
     Number(String),
     Other(String),
 }
@@ -35,7 +42,14 @@ impl Key {
     /// The key as it is matched when a path is walked again to locate it.
     pub fn text(&self) -> &str {
         match self {
-            Key::Str(text) | Key::Number(text) | Key::Other(text) => text,
+            Key::Str(text, _) | Key::Number(text) | Key::Other(text) => text,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Key::Str(text, _) => Some(text),
+            _ => None,
         }
     }
 }
@@ -47,7 +61,7 @@ impl Node {
             Node::Null => "nothing (null)",
             Node::Bool(_) => "a boolean",
             Node::Number(_) => "a number",
-            Node::Str(_) => "a string",
+            Node::Str(..) => "a string",
             Node::Seq(_) => "a list",
             Node::Map(_) => "a mapping",
         }
@@ -124,7 +138,10 @@ pub fn parse(text: &str) -> Result<Node, ParseFailure> {
     // Messages raised here travel through serde_yaml, which prefixes them with
     // its own path; the original text is kept aside to print it clean.
     let raised = RefCell::new(None);
-    let seed = NodeSeed { raised: &raised };
+    let seed = NodeSeed {
+        raised: &raised,
+        source: text,
+    };
     match seed.deserialize(serde_yaml::Deserializer::from_str(text)) {
         Ok(node) => Ok(node),
         Err(error) => {
@@ -143,27 +160,37 @@ pub fn parse(text: &str) -> Result<Node, ParseFailure> {
     }
 }
 
-/// libyaml's messages end with " at line L column C"; the location is shown
-/// apart, so the first such suffix is removed.
+/// serde_yaml's messages carry " at line L column C" (libyaml's, more than
+/// once); the position is shown apart, so they are removed.
 pub(super) fn strip_location(message: &str) -> String {
-    match message.find(" at line ") {
-        Some(start) => {
-            let rest = &message[start + " at line ".len()..];
-            let after_position = rest
-                .find(|c: char| !(c.is_ascii_digit() || c == ' ' || c.is_ascii_alphabetic()))
-                .map_or("", |end| &rest[end..]);
-            format!("{}{}", &message[..start], after_position)
-        }
-        None => message.to_owned(),
-    }
+    static POSITION: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r" at line \d+ column \d+").expect("valid regex")
+    });
+    POSITION.replace_all(message, "").into_owned()
 }
 
 #[derive(Clone, Copy)]
 struct NodeSeed<'a> {
     raised: &'a RefCell<Option<String>>,
+    source: &'a str,
 }
 
 impl NodeSeed<'_> {
+    /// serde_yaml lends out a plain or unescaped quoted string as a slice of
+    /// the source; a quote just before it tells how it was written. A string
+    /// that could not be lent had escapes or was a block scalar: not plain.
+    fn style_of(&self, value: &str) -> Style {
+        let start = self.source.as_ptr() as usize;
+        let at = value.as_ptr() as usize;
+        if at < start || at > start + self.source.len() {
+            return Style::Quoted;
+        }
+        match self.source.as_bytes().get((at - start).wrapping_sub(1)) {
+            Some(b'"' | b'\'') => Style::Quoted,
+            _ => Style::Plain,
+        }
+    }
+
     fn raise<E: de::Error>(&self, message: String) -> E {
         let error = E::custom(&message);
         self.raised.borrow_mut().get_or_insert(message);
@@ -202,11 +229,11 @@ impl<'de> Visitor<'de> for NodeSeed<'_> {
     fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
         Ok(Node::Number(v.to_string()))
     }
-    fn visit_str<E>(self, v: &str) -> Result<Node, E> {
-        Ok(Node::Str(v.to_owned()))
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Node, E> {
+        Ok(Node::Str(v.to_owned(), self.style_of(v)))
     }
-    fn visit_string<E>(self, v: String) -> Result<Node, E> {
-        Ok(Node::Str(v))
+    fn visit_str<E>(self, v: &str) -> Result<Node, E> {
+        Ok(Node::Str(v.to_owned(), Style::Quoted))
     }
     fn visit_unit<E>(self) -> Result<Node, E> {
         Ok(Node::Null)
@@ -273,8 +300,12 @@ impl<'de> Visitor<'de> for KeySeed<'_, '_> {
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a scalar key")
     }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key, E> {
+        let style = self.node.style_of(v);
+        self.accept(Key::Str(v.to_owned(), style))
+    }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
-        self.accept(Key::Str(v.to_owned()))
+        self.accept(Key::Str(v.to_owned(), Style::Quoted))
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Key, E> {
         self.accept(Key::Number(v.to_string()))
@@ -323,13 +354,51 @@ mod tests {
     }
 
     #[test]
-    fn unquoted_number_key_keeps_its_kind() {
-        let node = parse("012345678901: x\n'012345678901': y\n").ok().unwrap();
-        let Node::Map(entries) = node else {
+    fn keys_keep_how_they_were_written() {
+        let text = "012345678901: x\n'012345678902': y\n\"012345678903\": z\n112345678904: w\n";
+        let Ok(Node::Map(entries)) = parse(text) else {
             panic!("expected a map")
         };
-        assert_eq!(entries[0].0, Key::Number("12345678901".to_owned()));
-        assert_eq!(entries[1].0, Key::Str("012345678901".to_owned()));
+        let keys: Vec<Key> = entries.into_iter().map(|(key, _)| key).collect();
+        assert_eq!(
+            keys,
+            vec![
+                Key::Str("012345678901".to_owned(), Style::Plain),
+                Key::Str("012345678902".to_owned(), Style::Quoted),
+                Key::Str("012345678903".to_owned(), Style::Quoted),
+                Key::Number("112345678904".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn string_values_keep_how_they_were_written() {
+        let Ok(Node::Map(entries)) = parse("a: [plain, 'single', \"double\", \"esc\\tape\"]\n")
+        else {
+            panic!()
+        };
+        let Node::Seq(items) = &entries[0].1 else {
+            panic!("expected a list")
+        };
+        let styles: Vec<Option<Style>> = items
+            .iter()
+            .map(|item| {
+                if let Node::Str(_, style) = item {
+                    Some(*style)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        assert_eq!(
+            styles,
+            vec![
+                Some(Style::Plain),
+                Some(Style::Quoted),
+                Some(Style::Quoted),
+                Some(Style::Quoted)
+            ]
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use super::file::{
     ABSENT, ConfigFile, ContactSpec, OU_ID_PATTERN, OrganizationSpec, RateSpec, SafetySpec,
     SlotsSpec,
 };
-use super::node::{Key, Node, YamlPath};
+use super::node::{Key, Node, Style, YamlPath};
 use super::{
     Config, Layer, NamedContact, OrgLayers, RateSettings, SafetySettings, SlotValue, UnitLayer,
     UnitSelector,
@@ -39,7 +39,7 @@ type Entries = [(Key, Node)];
 fn entry<'n>(entries: &'n Entries, name: &str) -> Option<&'n Node> {
     entries
         .iter()
-        .find(|(key, _)| matches!(key, Key::Str(k) if k == name))
+        .find(|(key, _)| key.as_str() == Some(name))
         .map(|(_, value)| value)
 }
 
@@ -65,7 +65,7 @@ impl Walker {
 
     fn known_keys(&mut self, entries: &Entries, path: &YamlPath, allowed: &[&str], what: &str) {
         for (key, _) in entries {
-            let known = matches!(key, Key::Str(k) if allowed.contains(&k.as_str()));
+            let known = key.as_str().is_some_and(|k| allowed.contains(&k));
             if !known {
                 let text = key.text();
                 let mut diagnostic =
@@ -81,7 +81,7 @@ impl Walker {
 
     fn string<'n>(&mut self, node: &'n Node, path: &YamlPath, what: &str) -> Option<&'n str> {
         match node {
-            Node::Str(text) => Some(text),
+            Node::Str(text, _) => Some(text),
             Node::Number(_) | Node::Bool(_) => {
                 self.report(
                     Diagnostic::at(
@@ -170,7 +170,7 @@ impl Walker {
                 Diagnostic::at(root, "missing `version`").help("add `version: 1` at the top of the file"),
             ),
             Some(Node::Number(text)) if text == "1" => {}
-            Some(Node::Number(text)) | Some(Node::Str(text)) => self.report(
+            Some(Node::Number(text)) | Some(Node::Str(text, _)) => self.report(
                 Diagnostic::at(&path, format!("unsupported version `{text}`: this altcontacts reads version 1"))
                     .help("write `version: 1`, or upgrade altcontacts if the file was written for a newer one"),
             ),
@@ -185,7 +185,7 @@ impl Walker {
         for (key, value) in entries {
             let name = key.text();
             let contact_path = path.key(name);
-            if !matches!(key, Key::Str(_)) || name.is_empty() {
+            if key.as_str().is_none() || name.is_empty() {
                 self.report(Diagnostic::at_key(
                     &contact_path,
                     format!("contact name `{name}` must be a non-empty string"),
@@ -237,7 +237,7 @@ impl Walker {
         let reviewed = entry(entries, "reviewed").and_then(|node| {
             let review_path = path.key("reviewed");
             let text = match node {
-                Node::Str(text) => text,
+                Node::Str(text, _) => text,
                 other => {
                     self.report(Diagnostic::at(
                         &review_path,
@@ -287,12 +287,12 @@ impl Walker {
 
     fn slot(&mut self, node: &Node, path: &YamlPath) -> Option<SlotValue> {
         match node {
-            Node::Str(text) if text == ABSENT => Some(SlotValue {
+            Node::Str(text, _) if text == ABSENT => Some(SlotValue {
                 wanted: Wanted::Absent,
                 contact_name: None,
                 reviewed: None,
             }),
-            Node::Str(name) => {
+            Node::Str(name, _) => {
                 if let Some(named) = self.contacts.get(name) {
                     return Some(SlotValue {
                         wanted: Wanted::Present(named.contact.clone()),
@@ -337,7 +337,7 @@ impl Walker {
             }
         };
         match key {
-            Key::Str(text) => {
+            Key::Str(text, Style::Quoted) => {
                 let id = AccountId::parse(text);
                 if id.is_none() {
                     self.report(at(format!(
@@ -346,10 +346,10 @@ impl Walker {
                 }
                 id
             }
-            Key::Number(text) => {
+            Key::Str(text, Style::Plain) | Key::Number(text) => {
                 self.report(
                     at(format!("account ID {text} must be a quoted string"))
-                        .help("write it in quotes, e.g. \"{source}\": unquoted, YAML reads it as a number and drops leading zeros"),
+                        .help("write it in quotes, e.g. \"{source}\": unquoted, YAML tools read it as a number and drop leading zeros"),
                 );
                 None
             }
@@ -410,7 +410,7 @@ impl Walker {
                     for (index, item) in items.iter().enumerate() {
                         let item_path = exclude_path.index(index);
                         let key = match item {
-                            Node::Str(text) => Key::Str(text.clone()),
+                            Node::Str(text, style) => Key::Str(text.clone(), *style),
                             Node::Number(text) => Key::Number(text.clone()),
                             other => Key::Other(other.kind().to_owned()),
                         };
@@ -446,7 +446,7 @@ impl Walker {
     fn unit_selector(&mut self, key: &Key, path: &YamlPath) -> Option<UnitSelector> {
         let text = key.text();
         let ou_id = regex::Regex::new(OU_ID_PATTERN).expect("OU id pattern is valid");
-        if matches!(key, Key::Str(_)) {
+        if key.as_str().is_some() {
             if ou_id.is_match(text) {
                 return Some(UnitSelector::Id(text.to_owned()));
             }

@@ -1,0 +1,412 @@
+//! Every validation rule, with the position it is reported at.
+
+use super::*;
+use crate::model::{ContactType, Source, Wanted};
+
+const CONTACT: &str =
+    "{ name: Sec, title: Ops, email_address: sec@example.com, phone_number: \"+1 202 555 0100\" }";
+
+fn problems(text: &str) -> Vec<(usize, usize, String)> {
+    match LoadedConfig::parse("c.yaml", text.to_owned()) {
+        Ok(_) => Vec::new(),
+        Err(Error::Config(file)) => file
+            .problems
+            .into_iter()
+            .map(|p| {
+                (
+                    p.line,
+                    p.column,
+                    format!(
+                        "{}{}",
+                        p.message,
+                        p.help.map(|h| format!(" | {h}")).unwrap_or_default()
+                    ),
+                )
+            })
+            .collect(),
+        Err(other) => panic!("unexpected error {other}"),
+    }
+}
+
+/// The single problem of `text`: its position and message.
+fn problem(text: &str) -> (usize, usize, String) {
+    let mut found = problems(text);
+    assert_eq!(found.len(), 1, "expected one problem, got {found:#?}");
+    found.remove(0)
+}
+
+fn ok(text: &str) -> Config {
+    LoadedConfig::parse("c.yaml", text.to_owned())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .config
+}
+
+#[test]
+fn a_minimal_file_is_valid() {
+    let config = ok(&format!(
+        "version: 1\naccounts:\n  \"111111111111\":\n    security: {CONTACT}\n"
+    ));
+    let layer = &config.accounts[&AccountId::parse("111111111111").unwrap()];
+    assert!(matches!(
+        layer[&ContactType::Security].wanted,
+        Wanted::Present(_)
+    ));
+}
+
+#[test]
+fn version_is_required_and_must_be_one() {
+    let (line, col, message) = problem("accounts: {}\n");
+    assert_eq!((line, col), (1, 1));
+    assert!(message.contains("missing `version`"), "{message}");
+    let (line, col, message) = problem("version: 2\naccounts: {}\n");
+    assert_eq!((line, col), (1, 10));
+    assert!(message.contains("unsupported version `2`"), "{message}");
+    let (_, _, message) = problem("version: [1]\naccounts: {}\n");
+    assert!(message.contains("must be the number 1"), "{message}");
+}
+
+#[test]
+fn unknown_keys_are_located_at_the_key_with_a_suggestion() {
+    let text = format!("version: 1\naccounts:\n  \"111111111111\":\n    securty: {CONTACT}\n");
+    let (line, col, message) = problem(&text);
+    assert_eq!((line, col), (4, 5));
+    assert!(
+        message.contains("unknown key `securty`") && message.contains("did you mean `security`"),
+        "{message}"
+    );
+
+    let (line, col, message) = problems("version: 1\naccount: {}\n").remove(0);
+    assert_eq!((line, col), (2, 1));
+    assert!(message.contains("did you mean `accounts`"), "{message}");
+}
+
+#[test]
+fn every_field_rule_of_aws_is_checked() {
+    let text = "\
+version: 1
+contacts:
+  team:
+    name: \"\"
+    title: TTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTT
+    email_address: bad@
+    phone_number: \"+1 202 555 0100 ext. 4\"
+accounts:
+  \"111111111111\": { security: team }
+";
+    let found = problems(text);
+    let summary: Vec<(usize, usize)> = found.iter().map(|(line, col, _)| (*line, *col)).collect();
+    assert_eq!(
+        summary,
+        vec![(4, 11), (5, 12), (6, 20), (7, 19)],
+        "{found:#?}"
+    );
+    assert!(found[0].2.contains("name must not be empty"));
+    assert!(
+        found[1]
+            .2
+            .contains("51 characters long; AWS allows at most 50")
+    );
+    assert!(found[2].2.contains("not an email address AWS accepts"));
+    assert!(found[3].2.contains("only digits, spaces and + - ( )"));
+}
+
+#[test]
+fn a_missing_field_is_reported_at_the_contact() {
+    let text = "version: 1\naccounts:\n  \"111111111111\":\n    security:\n      name: A\n      title: B\n      email_address: a@example.com\n";
+    let (line, col, message) = problem(text);
+    assert_eq!((line, col), (5, 7));
+    assert!(message.contains("missing `phone_number`"), "{message}");
+}
+
+#[test]
+fn a_number_where_a_string_belongs_says_to_quote_it() {
+    let text = "version: 1\naccounts:\n  \"111111111111\":\n    security: { name: A, title: B, email_address: a@example.com, phone_number: 12025550100 }\n";
+    let (line, col, message) = problem(text);
+    assert_eq!((line, col), (4, 80));
+    assert!(
+        message.contains("must be a string, found a number") && message.contains("\"12025550100\""),
+        "{message}"
+    );
+}
+
+#[test]
+fn unknown_references_suggest_the_closest_name() {
+    let text = format!(
+        "version: 1\ncontacts:\n  security-team: {CONTACT}\naccounts:\n  \"111111111111\":\n    security: securty-team\n"
+    );
+    let (line, col, message) = problem(&text);
+    assert_eq!((line, col), (6, 15));
+    assert!(
+        message.contains("unknown contact `securty-team`")
+            && message.contains("did you mean `security-team`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_broken_named_contact_is_reported_once_not_at_each_use() {
+    let text = "version: 1\ncontacts:\n  team: { name: A, title: B, email_address: nope, phone_number: \"1\" }\naccounts:\n  \"111111111111\": { security: team, billing: team }\n";
+    let (line, _, message) = problem(text);
+    assert_eq!(line, 3);
+    assert!(message.contains("not an email address"), "{message}");
+}
+
+#[test]
+fn a_contact_cannot_be_named_absent() {
+    let text = format!("version: 1\ncontacts:\n  absent: {CONTACT}\naccounts: {{}}\n");
+    let (line, col, message) = problem(&text);
+    assert_eq!((line, col), (3, 3));
+    assert!(message.contains("cannot be named `absent`"), "{message}");
+}
+
+#[test]
+fn duplicate_keys_are_errors_at_the_second_key() {
+    let text = "version: 1\naccounts:\n  \"111111111111\": { security: absent }\n  \"111111111111\": { billing: absent }\n";
+    let (line, col, message) = problem(text);
+    assert_eq!((line, col), (4, 3));
+    assert!(
+        message.contains("duplicate key `111111111111`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn account_ids_must_be_quoted_twelve_digit_strings() {
+    let (line, col, message) =
+        problem("version: 1\naccounts:\n  012345678901: { security: absent }\n");
+    assert_eq!((line, col), (3, 3));
+    assert!(
+        message.contains("must be a quoted string") && message.contains("\"012345678901\""),
+        "{message}"
+    );
+    let (_, _, message) = problem("version: 1\naccounts:\n  112345678901: { security: absent }\n");
+    assert!(
+        message.contains("must be a quoted string") && message.contains("\"112345678901\""),
+        "{message}"
+    );
+    let (line, col, message) =
+        problem("version: 1\naccounts:\n  \"11111\": { security: absent }\n");
+    assert_eq!((line, col), (3, 3));
+    assert!(message.contains("exactly 12 digits"), "{message}");
+    let (line, col, message) =
+        problem("version: 1\norganization:\n  exclude: [\"111111111111\", 222222222222]\n");
+    assert_eq!((line, col), (3, 29));
+    assert!(message.contains("must be a quoted string"), "{message}");
+}
+
+#[test]
+fn slot_values_must_be_a_name_a_contact_or_absent() {
+    let (line, col, message) =
+        problem("version: 1\naccounts:\n  \"111111111111\": { security: [a] }\n");
+    assert_eq!((line, col), (3, 31));
+    assert!(
+        message.contains("a slot must be a contact name, an inline contact or `absent`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn organization_section_is_checked_offline() {
+    let text = "\
+version: 1
+organization:
+  defaults: { security: absent, oops: absent }
+  units:
+    ou-bad: { billing: absent }
+    Root//Data: { billing: absent }
+    ou-ab12-abcdefgh: { billing: absent }
+  exclude: [\"111111111111\", \"111111111111\"]
+  other: 1
+";
+    let found = problems(text);
+    let positions: Vec<(usize, usize)> = found.iter().map(|(l, c, _)| (*l, *c)).collect();
+    assert_eq!(
+        positions,
+        vec![(9, 3), (3, 33), (5, 5), (6, 5), (8, 29)],
+        "{found:#?}"
+    );
+    assert!(found[2].2.contains("neither an OU path nor an OU id"));
+    assert!(found[4].2.contains("excluded twice"));
+}
+
+#[test]
+fn a_listed_and_excluded_account_is_a_contradiction() {
+    let text = "version: 1\norganization:\n  exclude: [\"111111111111\"]\naccounts:\n  \"111111111111\": { security: absent }\n";
+    let (line, col, message) = problem(text);
+    assert_eq!((line, col), (5, 3));
+    assert!(message.contains("also excluded"), "{message}");
+}
+
+#[test]
+fn safety_and_rate_settings_are_checked() {
+    let text = "version: 1\naccounts: {}\nsafety: { max_deletes: -1, max_update_percent: 150 }\nrate: { get: 0, put: fast }\n";
+    let found = problems(text);
+    let positions: Vec<(usize, usize)> = found.iter().map(|(l, c, _)| (*l, *c)).collect();
+    assert_eq!(
+        positions,
+        vec![(3, 24), (3, 48), (4, 14), (4, 22)],
+        "{found:#?}"
+    );
+    let config = ok(
+        "version: 1\naccounts: {}\nsafety: { max_deletes: 0, max_updates: 3 }\nrate: { get: 2.5 }\n",
+    );
+    assert_eq!(config.safety.max_deletes, Some(0));
+    assert_eq!(config.rate.get, Some(2.5));
+}
+
+#[test]
+fn reviewed_must_be_a_real_date() {
+    let text = "version: 1\ncontacts:\n  t: { name: A, title: B, email_address: a@example.com, phone_number: \"1\", reviewed: 2025-02-30 }\naccounts: {}\n";
+    let (line, _, message) = problem(text);
+    assert_eq!(line, 3);
+    assert!(message.contains("`2025-02-30` is not a date"), "{message}");
+}
+
+#[test]
+fn all_problems_of_a_file_are_reported_in_one_run() {
+    let text = "version: 3\nbogus: 1\naccounts:\n  \"1\": { security: nobody }\n";
+    assert_eq!(problems(text).len(), 4, "{:#?}", problems(text));
+}
+
+#[test]
+fn empty_files_syntax_errors_and_non_mappings_are_clear() {
+    assert!(problem("").2.contains("the file is empty"));
+    assert!(problem("- a\n- b\n").2.contains("must be a mapping"));
+    let (line, _, message) = problem("version: 1\naccounts: {\n");
+    assert!(line >= 2, "{line}");
+    assert!(!message.contains(" at line "), "{message}");
+}
+
+fn org() -> Organization {
+    use crate::model::{AccountStatus, OrgAccount, OrgUnit};
+    let id = |n: &str| AccountId::parse(&n.repeat(12)).unwrap();
+    let unit = |id: &str, name: &str, children| OrgUnit {
+        id: id.into(),
+        name: name.into(),
+        children,
+    };
+    Organization {
+        management_account: id("1"),
+        root: unit(
+            "r-root",
+            "Root",
+            vec![unit(
+                "ou-root-workload",
+                "Workloads",
+                vec![unit("ou-root-dataplat", "Data", vec![])],
+            )],
+        ),
+        accounts: vec![
+            OrgAccount {
+                id: id("1"),
+                name: "Mgmt".into(),
+                status: AccountStatus::Active,
+                parents: vec!["r-root".into()],
+            },
+            OrgAccount {
+                id: id("2"),
+                name: "Data".into(),
+                status: AccountStatus::Active,
+                parents: vec![
+                    "r-root".into(),
+                    "ou-root-workload".into(),
+                    "ou-root-dataplat".into(),
+                ],
+            },
+            OrgAccount {
+                id: id("3"),
+                name: "Old".into(),
+                status: AccountStatus::Suspended,
+                parents: vec!["r-root".into(), "ou-root-workload".into()],
+            },
+        ],
+    }
+}
+
+#[test]
+fn layers_resolve_slot_by_slot_most_specific_first() {
+    let text = format!(
+        "version: 1\ncontacts:\n  a: {CONTACT}\norganization:\n  defaults: {{ security: a, billing: a }}\n  units:\n    Root/Workloads: {{ operations: a, billing: absent }}\n    ou-root-dataplat: {{ billing: a }}\naccounts:\n  \"222222222222\": {{ security: absent }}\n"
+    );
+    let loaded = LoadedConfig::parse("c.yaml", text).unwrap();
+    let desired = loaded.resolve(Some(&org())).unwrap();
+    let get = |account: &str, kind| {
+        let slot = crate::model::Slot::new(AccountId::parse(account).unwrap(), kind);
+        desired
+            .slots
+            .get(&slot)
+            .map(|d| (d.wanted.contact().is_some(), d.source.to_string()))
+    };
+    assert_eq!(
+        get("111111111111", ContactType::Security),
+        Some((true, "organization.defaults".into()))
+    );
+    assert_eq!(
+        get("111111111111", ContactType::Operations),
+        None,
+        "no layer mentions it: unmanaged"
+    );
+    assert_eq!(
+        get("222222222222", ContactType::Security),
+        Some((false, "accounts[\"222222222222\"]".into()))
+    );
+    assert_eq!(
+        get("222222222222", ContactType::Billing),
+        Some((true, "units[\"ou-root-dataplat\"]".into())),
+        "deepest unit wins"
+    );
+    assert_eq!(
+        get("222222222222", ContactType::Operations),
+        Some((true, "units[\"Root/Workloads\"]".into()))
+    );
+    assert_eq!(desired.skipped.len(), 1);
+    assert!(
+        !desired
+            .accounts
+            .contains_key(&AccountId::parse("333333333333").unwrap())
+    );
+    assert!(matches!(
+        desired.slots.values().next().unwrap().source,
+        Source::Defaults
+    ));
+}
+
+#[test]
+fn names_that_do_not_exist_in_the_organization_are_located_errors() {
+    let text = "version: 1\norganization:\n  units:\n    Root/Workload: { billing: absent }\n  exclude: [\"999999999999\"]\naccounts:\n  \"444444444444\": { billing: absent }\n";
+    let loaded = LoadedConfig::parse("c.yaml", text.to_owned()).unwrap();
+    let Err(Error::Config(file)) = loaded.resolve(Some(&org())) else {
+        panic!("expected errors")
+    };
+    let found: Vec<(usize, usize, &str)> = file
+        .problems
+        .iter()
+        .map(|p| (p.line, p.column, p.message.as_str()))
+        .collect();
+    assert_eq!(found[0].0, 4);
+    assert!(found[0].2.contains("unit `Root/Workload` does not exist"));
+    assert_eq!(
+        file.problems[0].help.as_deref(),
+        Some("did you mean `Root/Workloads`?")
+    );
+    assert_eq!((found[1].0, found[1].1), (7, 3));
+    assert!(
+        found[1]
+            .2
+            .contains("account 444444444444 is not in the organization")
+    );
+    assert_eq!((found[2].0, found[2].1), (5, 13));
+}
+
+#[test]
+fn listed_scope_is_exactly_the_accounts_listed() {
+    let loaded = LoadedConfig::parse(
+        "c.yaml",
+        "version: 1\naccounts:\n  \"111111111111\": { billing: absent }\n  \"222222222222\": {}\n"
+            .to_owned(),
+    )
+    .unwrap();
+    let desired = loaded.resolve(None).unwrap();
+    assert_eq!(desired.accounts.len(), 2);
+    assert_eq!(desired.slots.len(), 1);
+}
