@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 use crate::backend::ContactsApi;
 use crate::backend::throttle::IN_FLIGHT;
-use crate::error::{BackendError, Located, Operation};
+use crate::error::{Located, Operation};
 use crate::model::{AccountId, Contact};
 use crate::plan::{Action, PlannedSlot};
 use crate::progress::Progress;
@@ -18,7 +18,12 @@ use crate::progress::Progress;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Applied,
-    Failed(String),
+    /// What went wrong, and the AWS error behind it when there is one (its
+    /// hint is shown once per report, not once per change).
+    Failed {
+        reason: String,
+        cause: Option<Located>,
+    },
     /// Not attempted: the run was interrupted first.
     NotStarted,
 }
@@ -49,7 +54,7 @@ impl Report {
         let mut counts = Counts::default();
         for result in &self.results {
             match (&result.outcome, &result.change.action) {
-                (Outcome::Failed(_), _) => counts.failed += 1,
+                (Outcome::Failed { .. }, _) => counts.failed += 1,
                 (Outcome::NotStarted, _) => counts.not_started += 1,
                 (Outcome::Applied, Action::Create { .. }) => counts.created += 1,
                 (Outcome::Applied, Action::Update { .. }) => counts.updated += 1,
@@ -127,10 +132,9 @@ async fn apply_one<A: ContactsApi>(
         Action::Unchanged { .. } => return Outcome::Applied,
     };
     if let Err(error) = written {
-        return Outcome::Failed(
-            Located::new(operation, error)
-                .at(&slot.account, Some(slot.kind), own)
-                .to_string(),
+        return failed(
+            "",
+            Located::new(operation, error).at(&slot.account, Some(slot.kind), own),
         );
     }
     let wanted = change.action.after();
@@ -141,33 +145,37 @@ async fn apply_one<A: ContactsApi>(
         if matches!(&read, Ok(live) if live.as_ref() == wanted) {
             return Outcome::Applied;
         }
-        if Instant::now() >= deadline {
-            return Outcome::Failed(match read {
-                Ok(live) => format!(
-                    "written, but reading it back still gives {} after {} s",
-                    describe(live.as_ref()),
-                    verify.timeout.as_secs()
-                ),
-                Err(error) => Located::new(Operation::GetAlternateContact, error)
-                    .at(&slot.account, Some(slot.kind), own)
-                    .to_string(),
-            });
-        }
         // A read that fails for good (403) will not heal by waiting.
-        if let Err(error) = &read {
-            if !error.is_retryable() && !matches!(error, BackendError::Other { .. }) {
-                return Outcome::Failed(format!(
-                    "written, but it could not be read back: {}",
-                    Located::new(Operation::GetAlternateContact, error.clone()).at(
+        let hopeless = matches!(&read, Err(error) if !error.is_retryable());
+        if hopeless || Instant::now() >= deadline {
+            return match read {
+                Ok(live) => Outcome::Failed {
+                    reason: format!(
+                        "written, but reading it back still gives {} after {} s",
+                        describe(live.as_ref()),
+                        verify.timeout.as_secs()
+                    ),
+                    cause: None,
+                },
+                Err(error) => failed(
+                    "written, but it could not be read back: ",
+                    Located::new(Operation::GetAlternateContact, error).at(
                         &slot.account,
                         Some(slot.kind),
-                        own
-                    )
-                ));
-            }
+                        own,
+                    ),
+                ),
+            };
         }
         tokio::time::sleep(delay.min(deadline.saturating_duration_since(Instant::now()))).await;
         delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
+
+fn failed(prefix: &str, cause: Located) -> Outcome {
+    Outcome::Failed {
+        reason: format!("{prefix}{}", cause.summary()),
+        cause: Some(cause),
     }
 }
 

@@ -103,16 +103,34 @@ fn help_suffix(help: &Option<String>) -> String {
 /// Failures across many slots are grouped: past this many, the rest is counted.
 const LISTED_AT_MOST: usize = 20;
 
+/// One line per failure, then each distinct hint once: twenty denied
+/// accounts need the same advice, not twenty copies of it.
 fn list(errors: &[Located]) -> String {
     let mut text: Vec<String> = errors
         .iter()
         .take(LISTED_AT_MOST)
-        .map(|error| format!("  - {error}"))
+        .map(|error| format!("  - {}", error.summary()))
         .collect();
     if errors.len() > LISTED_AT_MOST {
         text.push(format!("  ... and {} more", errors.len() - LISTED_AT_MOST));
     }
+    text.extend(
+        distinct_help(errors)
+            .into_iter()
+            .map(|help| format!("  help: {help}")),
+    );
     text.join("\n")
+}
+
+/// The hints of `errors`, each once, in first-seen order.
+pub fn distinct_help<'a>(errors: impl IntoIterator<Item = &'a Located>) -> Vec<String> {
+    let mut helps: Vec<String> = Vec::new();
+    for help in errors.into_iter().filter_map(Located::help) {
+        if !helps.contains(&help) {
+            helps.push(help);
+        }
+    }
+    helps
 }
 
 /// What the AWS side answered, mapped to what it means for us.
@@ -199,7 +217,7 @@ impl Located {
         self
     }
 
-    fn help(&self) -> Option<String> {
+    pub fn help(&self) -> Option<String> {
         match (&self.error, self.operation) {
             (BackendError::NoCredentials(_), _) => Some(
                 "configure credentials (AWS_PROFILE or --profile, aws sso login, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), or try the tool without AWS: --sandbox demo.yaml".to_owned(),
@@ -229,17 +247,23 @@ impl Located {
 
 impl std::error::Error for Located {}
 
+impl Located {
+    /// The failure on one line, without the hint.
+    pub fn summary(&self) -> String {
+        let place = match (&self.account, self.slot) {
+            (Some(account), Some(slot)) => format!(" on account {account} slot {slot}"),
+            (Some(account), None) => format!(" on account {account}"),
+            _ => String::new(),
+        };
+        format!("{}{place}: {}", self.operation, self.error)
+    }
+}
+
 impl fmt::Display for Located {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.operation)?;
-        match (&self.account, self.slot) {
-            (Some(account), Some(slot)) => write!(f, " on account {account} slot {slot}")?,
-            (Some(account), None) => write!(f, " on account {account}")?,
-            _ => {}
-        }
-        write!(f, ": {}", self.error)?;
+        f.write_str(&self.summary())?;
         if let Some(help) = self.help() {
-            write!(f, "\n    help: {help}")?;
+            write!(f, "\n  help: {help}")?;
         }
         Ok(())
     }

@@ -259,20 +259,15 @@ pub struct DesiredSlot {
 }
 
 /// Organization status of an account, as AWS Organizations reports it.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AccountStatus {
+    #[default]
     Active,
     Suspended,
     PendingClosure,
     #[serde(untagged)]
     Other(String),
-}
-
-impl Default for AccountStatus {
-    fn default() -> Self {
-        Self::Active
-    }
 }
 
 impl AccountStatus {

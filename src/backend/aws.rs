@@ -2,7 +2,6 @@
 //! discovery, STS for the caller. The only module that names SDK types; AWS
 //! errors become [`BackendError`]s here and nowhere else.
 
-use std::future::Future;
 use std::time::Duration;
 
 use aws_config::meta::region::RegionProviderChain;
@@ -274,22 +273,30 @@ impl Aws {
         let mut accounts = Vec::new();
         let mut level: Vec<usize> = vec![0];
         while !level.is_empty() {
-            let results: Vec<(usize, Vec<(String, String)>, Vec<OrgAccount>)> =
-                futures::stream::iter(level.iter().copied())
-                    .map(|index| {
-                        let id = found[index].id.clone();
-                        let ancestry = found[index].ancestry.clone();
-                        async move {
-                            let units = self.list_units(&id).await?;
-                            let accounts = self.list_accounts(&id, &ancestry).await?;
-                            Ok::<_, Located>((index, units, accounts))
-                        }
-                    })
-                    .buffer_unordered(DISCOVERY_CONCURRENCY)
-                    .try_collect()
-                    .await?;
+            let results: Vec<Children> = futures::stream::iter(level.iter().copied())
+                .map(|index| {
+                    let id = found[index].id.clone();
+                    let ancestry = found[index].ancestry.clone();
+                    async move {
+                        let units = self.list_units(&id).await?;
+                        let accounts = self.list_accounts(&id, &ancestry).await?;
+                        Ok::<_, Located>(Children {
+                            parent: index,
+                            units,
+                            accounts,
+                        })
+                    }
+                })
+                .buffer_unordered(DISCOVERY_CONCURRENCY)
+                .try_collect()
+                .await?;
             let mut next = Vec::new();
-            for (parent, units, level_accounts) in results {
+            for Children {
+                parent,
+                units,
+                accounts: level_accounts,
+            } in results
+            {
                 accounts.extend(level_accounts);
                 for (id, name) in units {
                     let mut ancestry = found[parent].ancestry.clone();
@@ -329,6 +336,13 @@ impl Aws {
     }
 }
 
+/// What one unit holds: its child units (id, name) and its accounts.
+struct Children {
+    parent: usize,
+    units: Vec<(String, String)>,
+    accounts: Vec<OrgAccount>,
+}
+
 fn contact_type(kind: ContactType) -> AlternateContactType {
     match kind {
         ContactType::Security => AlternateContactType::Security,
@@ -344,6 +358,14 @@ fn contact_from(contact: &AlternateContact) -> Contact {
         email_address: contact.email_address().unwrap_or_default().to_owned(),
         phone_number: contact.phone_number().unwrap_or_default().to_owned(),
     }
+}
+
+/// ResourceNotFoundException: the slot has no contact (for Get and Delete alike).
+fn is_not_found<E: ProvideErrorMetadata>(error: &SdkError<E>) -> bool {
+    error
+        .as_service_error()
+        .and_then(ProvideErrorMetadata::code)
+        == Some("ResourceNotFoundException")
 }
 
 /// Maps any SDK failure to what it means for us, by AWS error code first
@@ -396,89 +418,62 @@ where
 }
 
 impl ContactsApi for Aws {
-    fn caller(&self) -> impl Future<Output = Result<AccountId, Located>> + Send {
-        async {
-            self.caller
-                .get_or_try_init(|| self.resolve_caller())
-                .await
-                .cloned()
+    async fn caller(&self) -> Result<AccountId, Located> {
+        self.caller
+            .get_or_try_init(|| self.resolve_caller())
+            .await
+            .cloned()
+    }
+
+    async fn get(&self, slot: &Slot) -> Result<Option<Contact>, BackendError> {
+        let account_id = self.account_param(&slot.account).await?;
+        let result = self
+            .account
+            .get_alternate_contact()
+            .set_account_id(account_id)
+            .alternate_contact_type(contact_type(slot.kind))
+            .send()
+            .await;
+        match result {
+            Ok(output) => Ok(output.alternate_contact().map(contact_from)),
+            Err(error) if is_not_found(&error) => Ok(None),
+            Err(error) => Err(classify(error)),
         }
     }
 
-    fn get(
-        &self,
-        slot: &Slot,
-    ) -> impl Future<Output = Result<Option<Contact>, BackendError>> + Send {
-        async move {
-            let account_id = self.account_param(&slot.account).await?;
-            let result = self
-                .account
-                .get_alternate_contact()
-                .set_account_id(account_id)
-                .alternate_contact_type(contact_type(slot.kind))
-                .send()
-                .await;
-            match result {
-                Ok(output) => Ok(output.alternate_contact().map(contact_from)),
-                Err(error)
-                    if error
-                        .as_service_error()
-                        .is_some_and(|e| e.is_resource_not_found_exception()) =>
-                {
-                    Ok(None)
-                }
-                Err(error) => Err(classify(error)),
-            }
+    async fn put(&self, slot: &Slot, contact: &Contact) -> Result<(), BackendError> {
+        let account_id = self.account_param(&slot.account).await?;
+        self.account
+            .put_alternate_contact()
+            .set_account_id(account_id)
+            .alternate_contact_type(contact_type(slot.kind))
+            .name(&contact.name)
+            .title(&contact.title)
+            .email_address(&contact.email_address)
+            .phone_number(&contact.phone_number)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(classify)
+    }
+
+    async fn delete(&self, slot: &Slot) -> Result<(), BackendError> {
+        let account_id = self.account_param(&slot.account).await?;
+        let result = self
+            .account
+            .delete_alternate_contact()
+            .set_account_id(account_id)
+            .alternate_contact_type(contact_type(slot.kind))
+            .send()
+            .await;
+        match result {
+            // Already gone (a retried delete, or deleted meanwhile): the goal is met.
+            Err(error) if is_not_found(&error) => Ok(()),
+            other => other.map(|_| ()).map_err(classify),
         }
     }
 
-    fn put(
-        &self,
-        slot: &Slot,
-        contact: &Contact,
-    ) -> impl Future<Output = Result<(), BackendError>> + Send {
-        async move {
-            let account_id = self.account_param(&slot.account).await?;
-            self.account
-                .put_alternate_contact()
-                .set_account_id(account_id)
-                .alternate_contact_type(contact_type(slot.kind))
-                .name(&contact.name)
-                .title(&contact.title)
-                .email_address(&contact.email_address)
-                .phone_number(&contact.phone_number)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(classify)
-        }
-    }
-
-    fn delete(&self, slot: &Slot) -> impl Future<Output = Result<(), BackendError>> + Send {
-        async move {
-            let account_id = self.account_param(&slot.account).await?;
-            let result = self
-                .account
-                .delete_alternate_contact()
-                .set_account_id(account_id)
-                .alternate_contact_type(contact_type(slot.kind))
-                .send()
-                .await;
-            match result {
-                // Already gone (a retried delete, or deleted meanwhile): the goal is met.
-                Err(error)
-                    if error
-                        .as_service_error()
-                        .is_some_and(|e| e.is_resource_not_found_exception()) =>
-                {
-                    Ok(())
-                }
-                other => other.map(|_| ()).map_err(classify),
-            }
-        }
-    }
-
-    fn organization(&self) -> impl Future<Output = Result<Organization, Located>> + Send {
-        self.discover()
+    async fn organization(&self) -> Result<Organization, Located> {
+        self.discover().await
     }
 }

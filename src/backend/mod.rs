@@ -55,7 +55,7 @@ impl std::fmt::Display for Target {
 
 /// The backend a run uses, as one concrete type so commands need no generics.
 pub enum Backend {
-    Aws(throttle::Throttled<aws::Aws>),
+    Aws(Box<throttle::Throttled<aws::Aws>>),
     Sandbox(sandbox::Sandbox),
 }
 

@@ -115,7 +115,11 @@ impl Context<'_> {
                 ));
                 let aws = Aws::connect(&options).await;
                 (
-                    Backend::Aws(Throttled::new(aws, limits, RetryPolicy::default())),
+                    Backend::Aws(Box::new(Throttled::new(
+                        aws,
+                        limits,
+                        RetryPolicy::default(),
+                    ))),
                     Target::Aws,
                 )
             }

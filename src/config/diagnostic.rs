@@ -95,6 +95,8 @@ impl FileProblems {
                 )
             })
             .collect();
+        // In file order, as a reader fixes them.
+        problems.sort_by_key(|problem| (problem.line, problem.column));
         if total > LOCATED_AT_MOST {
             let last = problems.last().map_or((1, 1), |p| (p.line, p.column));
             problems.push(Problem::new(

@@ -345,7 +345,7 @@ mod tests {
     #[test]
     fn duplicate_key_is_located_at_the_second_occurrence() {
         let text = "a: 1\nb:\n  c: 2\n  c: 3\n";
-        let failure = parse(text).err().expect("duplicate must fail");
+        let failure = parse(text).expect_err("duplicate must fail");
         assert_eq!(
             failure.message,
             "duplicate key `c`: each key may appear once in a mapping"
@@ -403,7 +403,7 @@ mod tests {
 
     #[test]
     fn syntax_error_has_position_and_clean_message() {
-        let failure = parse("a: [1, 2\nb: 3\n").err().expect("must fail");
+        let failure = parse("a: [1, 2\nb: 3\n").expect_err("must fail");
         assert!(
             !failure.message.contains(" at line "),
             "{}",

@@ -75,7 +75,10 @@ fn unknown_keys_are_located_at_the_key_with_a_suggestion() {
         "{message}"
     );
 
-    let (line, col, message) = problems("version: 1\naccount: {}\n").remove(0);
+    let (line, col, message) = problems("version: 1\naccount: {}\n")
+        .into_iter()
+        .find(|(_, _, m)| m.contains("unknown key"))
+        .unwrap();
     assert_eq!((line, col), (2, 1));
     assert!(message.contains("did you mean `accounts`"), "{message}");
 }
@@ -222,11 +225,11 @@ organization:
     let positions: Vec<(usize, usize)> = found.iter().map(|(l, c, _)| (*l, *c)).collect();
     assert_eq!(
         positions,
-        vec![(9, 3), (3, 33), (5, 5), (6, 5), (8, 29)],
+        vec![(3, 33), (5, 5), (6, 5), (8, 29), (9, 3)],
         "{found:#?}"
     );
-    assert!(found[2].2.contains("neither an OU path nor an OU id"));
-    assert!(found[4].2.contains("excluded twice"));
+    assert!(found[1].2.contains("neither an OU path nor an OU id"));
+    assert!(found[3].2.contains("excluded twice"));
 }
 
 #[test]
@@ -389,13 +392,18 @@ fn names_that_do_not_exist_in_the_organization_are_located_errors() {
         file.problems[0].help.as_deref(),
         Some("did you mean `Root/Workloads`?")
     );
-    assert_eq!((found[1].0, found[1].1), (7, 3));
+    assert_eq!((found[1].0, found[1].1), (5, 13));
     assert!(
         found[1]
             .2
+            .contains("excluded account 999999999999 is not in the organization")
+    );
+    assert_eq!((found[2].0, found[2].1), (7, 3));
+    assert!(
+        found[2]
+            .2
             .contains("account 444444444444 is not in the organization")
     );
-    assert_eq!((found[2].0, found[2].1), (5, 13));
 }
 
 #[test]

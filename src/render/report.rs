@@ -7,6 +7,7 @@ use owo_colors::Style;
 
 use super::{Paint, account_label};
 use crate::apply::{Outcome, Report};
+use crate::error::distinct_help;
 use crate::model::{AccountId, AccountInfo};
 
 pub fn apply_report(
@@ -35,7 +36,7 @@ pub fn apply_report(
                 paint.paint("✓", Style::new().green()),
                 slot.kind
             ),
-            Outcome::Failed(reason) => writeln!(
+            Outcome::Failed { reason, .. } => writeln!(
                 out,
                 "{} {label} {}: {}",
                 paint.paint(
@@ -52,6 +53,16 @@ pub fn apply_report(
                 slot.kind
             ),
         };
+    }
+    let causes = report
+        .results
+        .iter()
+        .filter_map(|result| match &result.outcome {
+            Outcome::Failed { cause, .. } => cause.as_ref(),
+            _ => None,
+        });
+    for help in distinct_help(causes) {
+        let _ = writeln!(out, "  help: {help}");
     }
     let counts = report.counts();
     let line = if report.interrupted {

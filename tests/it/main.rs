@@ -1,0 +1,5 @@
+//! Integration tests, in one binary so the SDK is linked once (DESIGN §5).
+
+mod cli_apply;
+mod cli_plan;
+mod support;

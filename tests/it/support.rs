@@ -1,0 +1,174 @@
+//! Shared fixtures: a scratch directory per test, the real binary run in it,
+//! and a small sandbox organization with a contacts file for it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use assert_cmd::assert::Assert;
+use assert_cmd::prelude::*;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_altcontacts");
+
+/// A sandbox organization: 111 (management, stale SECURITY), 222 in
+/// Root/Prod (a BILLING to delete, an unmanaged OPERATIONS), 333 in
+/// Root/Prod/Data (nothing set), 444 suspended.
+pub const ORG_SANDBOX: &str = r#"caller: "111111111111"
+organization:
+  management_account: "111111111111"
+  root_id: r-test
+  units:
+    Root/Prod: ou-test-prod0001
+    Root/Prod/Data: ou-test-data0001
+accounts:
+  "111111111111":
+    name: Management
+    contacts:
+      security:
+        name: Security Team
+        title: Security
+        email_address: old-security@example.com
+        phone_number: "+1 202 555 0100"
+  "222222222222":
+    name: Prod App
+    ou: Root/Prod
+    contacts:
+      billing:
+        name: Prod Finance
+        title: Controller
+        email_address: prod-finance@example.com
+        phone_number: "+1 202 555 0101"
+      operations:
+        name: Legacy Ops
+        title: Operations
+        email_address: legacy-ops@example.com
+        phone_number: "+1 202 555 0102"
+  "333333333333":
+    name: Data
+    ou: Root/Prod/Data
+  "444444444444":
+    name: Closed
+    status: SUSPENDED
+    ou: Root/Prod
+"#;
+
+pub const ORG_CONFIG: &str = r#"version: 1
+contacts:
+  security-team:
+    name: Security Team
+    title: Security
+    email_address: security@example.com
+    phone_number: "+1 202 555 0100"
+  finance:
+    name: Finance
+    title: Accounts Payable
+    email_address: billing@example.com
+    phone_number: "+1 202 555 0199"
+organization:
+  defaults:
+    security: security-team
+    billing: finance
+  units:
+    Root/Prod/Data:
+      operations:
+        name: Data On-Call
+        title: Data Engineering
+        email_address: data-oncall@example.com
+        phone_number: "+1 202 555 0177"
+accounts:
+  "222222222222":
+    billing: absent
+"#;
+
+/// A scratch directory; commands run inside it with relative paths, so
+/// outputs do not depend on where the test runs.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("a temporary directory"),
+        }
+    }
+
+    /// With `sandbox.yaml` and `contacts.yaml` from the organization fixtures.
+    pub fn org() -> Self {
+        let workspace = Self::new();
+        workspace.write("sandbox.yaml", ORG_SANDBOX);
+        workspace.write("contacts.yaml", ORG_CONFIG);
+        workspace
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, text).expect("write a fixture");
+        path
+    }
+
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path(name)).unwrap_or_else(|e| panic!("read {name}: {e}"))
+    }
+
+    pub fn exists(&self, name: &str) -> bool {
+        self.path(name).exists()
+    }
+
+    /// The real binary, in this directory, with no AWS configuration from
+    /// the environment that runs the tests.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(BIN);
+        command.current_dir(self.dir.path()).args(args);
+        isolate(&mut command);
+        command
+    }
+
+    /// The binary on `sandbox.yaml`.
+    pub fn sandbox(&self, args: &[&str]) -> Command {
+        let mut command = self.command(&["--sandbox", "sandbox.yaml"]);
+        command.args(args);
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Assert {
+        self.sandbox(args).assert()
+    }
+}
+
+/// Clears what could point the binary at a real AWS account.
+pub fn isolate(command: &mut Command) {
+    for (key, _) in std::env::vars() {
+        if key.starts_with("AWS_") || key == "NO_COLOR" || key == "CLICOLOR_FORCE" {
+            command.env_remove(key);
+        }
+    }
+    command
+        .env("AWS_CONFIG_FILE", "/nonexistent/altcontacts-test-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/altcontacts-test-credentials",
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+pub fn repo_file(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+/// A plan's JSON output, parsed.
+pub fn json(output: &Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(output)))
+}
