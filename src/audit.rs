@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::model::{AccountId, AccountInfo, ContactType, Date, Desired, Live, Slot};
+use crate::model::{AccountId, AccountInfo, ContactType, Date, Desired, Live, Slot, count};
 
 /// AWS advises reviewing alternate contacts at least once a year.
 pub const REVIEW_WITHIN_DAYS: i64 = 365;
@@ -163,8 +163,8 @@ fn stale_reviews(desired: &Desired, today: Date) -> Vec<Finding> {
             check: Check::StaleReview,
             account_id: None,
             message: format!(
-                "contact `{name}` (used in {uses} slot{}) was last reviewed on {reviewed}, over a year ago: confirm it is current, then update `reviewed`",
-                if uses == 1 { "" } else { "s" }
+                "contact `{name}` (used in {}) was last reviewed on {reviewed}, over a year ago: confirm it is current, then update `reviewed`",
+                count(uses, "slot")
             ),
         })
         .collect()

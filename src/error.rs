@@ -4,7 +4,7 @@
 use std::fmt;
 
 use crate::config::FileProblems;
-use crate::model::{AccountId, ContactType};
+use crate::model::{AccountId, ContactType, count};
 
 /// Exit codes of DESIGN §2.
 pub const EXIT_OK: u8 = 0;
@@ -85,14 +85,6 @@ fn config_message(problems: &FileProblems) -> String {
         problems.file,
         count(problems.problems.len(), "problem")
     )
-}
-
-fn count(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
 }
 
 fn help_suffix(help: &Option<String>) -> String {

@@ -10,6 +10,16 @@ use std::sync::LazyLock;
 use regex::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
 
+/// `n noun` with the noun in the plural when `n` is not 1: "1 account",
+/// "3 accounts", "2 entries".
+pub fn count(n: usize, noun: &str) -> String {
+    match (n, noun.strip_suffix('y')) {
+        (1, _) => format!("1 {noun}"),
+        (_, Some(stem)) if !stem.ends_with(['a', 'e', 'o', 'u']) => format!("{n} {stem}ies"),
+        _ => format!("{n} {noun}s"),
+    }
+}
+
 /// A 12-digit AWS account ID. Kept as a string because leading zeros matter.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -478,6 +488,14 @@ mod tests {
         assert!(ContactField::Name.check(&"n".repeat(65)).is_err());
         assert!(ContactField::Title.check(&"t".repeat(51)).is_err());
         assert!(ContactField::Title.check("").is_err());
+    }
+
+    #[test]
+    fn counts_read_naturally() {
+        assert_eq!(count(1, "account"), "1 account");
+        assert_eq!(count(0, "account"), "0 accounts");
+        assert_eq!(count(2, "account entry"), "2 account entries");
+        assert_eq!(count(3, "survey"), "3 surveys");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use crate::cli::ExportArgs;
 use crate::config::{RateSettings, yaml};
 use crate::error::{EXIT_OK, Error};
 use crate::export;
-use crate::model::{AccountId, AccountStatus, ContactType, Slot};
+use crate::model::{AccountId, AccountStatus, ContactType, Slot, count};
 
 const HEADER: &str = "\
 # yaml-language-server: $schema=./schema/contacts.schema.json
@@ -35,7 +35,8 @@ pub async fn run(context: &Context<'_>, args: &ExportArgs) -> Result<u8, Error> 
             .count();
         if skipped > 0 {
             context.ui.note(&format!(
-                "{skipped} accounts that are not ACTIVE were left out"
+                "{} not ACTIVE left out",
+                count(skipped, "account")
             ));
         }
         accounts = org
@@ -61,9 +62,8 @@ pub async fn run(context: &Context<'_>, args: &ExportArgs) -> Result<u8, Error> 
                 source,
             })?;
             context.ui.note(&format!(
-                "Wrote {} account{} to {}. Check it: altcontacts plan -f {} (expect no changes)",
-                accounts.len(),
-                if accounts.len() == 1 { "" } else { "s" },
+                "Wrote {} to {}. Check it: altcontacts plan -f {} (expect no changes)",
+                count(accounts.len(), "account"),
                 path.display(),
                 path.display()
             ));

@@ -4,34 +4,24 @@ use super::Context;
 use crate::cli::ValidateArgs;
 use crate::config::LoadedConfig;
 use crate::error::{EXIT_OK, Error};
+use crate::model::count;
 
 pub fn run(_context: &Context, args: &ValidateArgs) -> Result<u8, Error> {
     let loaded = LoadedConfig::load(&args.file)?;
     let config = &loaded.config;
     let scope = match &config.organization {
         Some(org) => format!(
-            "every ACTIVE account of the organization ({} unit override{}, {} excluded), {} account entr{}",
-            org.units.len(),
-            if org.units.len() == 1 { "" } else { "s" },
+            "every ACTIVE account of the organization ({}, {} excluded), {}",
+            count(org.units.len(), "unit override"),
             org.exclude.len(),
-            config.accounts.len(),
-            if config.accounts.len() == 1 {
-                "y"
-            } else {
-                "ies"
-            }
+            count(config.accounts.len(), "account entry"),
         ),
-        None => format!(
-            "{} listed account{}",
-            config.accounts.len(),
-            if config.accounts.len() == 1 { "" } else { "s" }
-        ),
+        None => count(config.accounts.len(), "listed account"),
     };
     println!(
-        "{} is valid: {} named contact{}; scope: {scope}.",
+        "{} is valid: {}; scope: {scope}.",
         loaded.file,
-        config.contacts.len(),
-        if config.contacts.len() == 1 { "" } else { "s" }
+        count(config.contacts.len(), "named contact")
     );
     Ok(EXIT_OK)
 }

@@ -9,16 +9,16 @@ use serde::Serialize;
 use super::markdown::cell;
 use super::{Paint, account_label};
 use crate::audit::{AccountRow, Audit, Finding, Severity};
+use crate::model::count;
 
 fn summary_line(audit: &Audit) -> String {
     if audit.findings.is_empty() {
         return format!(
-            "Audit passed: {} account{} with distinct SECURITY, BILLING and OPERATIONS contacts.",
-            audit.accounts.len(),
-            if audit.accounts.len() == 1 { "" } else { "s" }
+            "Audit passed: {} with distinct SECURITY, BILLING and OPERATIONS contacts.",
+            count(audit.accounts.len(), "account")
         );
     }
-    let count = |severity| {
+    let severity_count = |severity| {
         audit
             .findings
             .iter()
@@ -26,14 +26,12 @@ fn summary_line(audit: &Audit) -> String {
             .count()
     };
     format!(
-        "Audit: {} finding{} ({} high, {} medium, {} low) across {} account{}.",
-        audit.findings.len(),
-        if audit.findings.len() == 1 { "" } else { "s" },
-        count(Severity::High),
-        count(Severity::Medium),
-        count(Severity::Low),
-        audit.accounts.len(),
-        if audit.accounts.len() == 1 { "" } else { "s" }
+        "Audit: {} ({} high, {} medium, {} low) across {}.",
+        count(audit.findings.len(), "finding"),
+        severity_count(Severity::High),
+        severity_count(Severity::Medium),
+        severity_count(Severity::Low),
+        count(audit.accounts.len(), "account")
     )
 }
 

@@ -5,6 +5,8 @@ use std::fmt::Write;
 
 use owo_colors::Style;
 
+use crate::model::count;
+
 use super::{ChangeRow, Paint, Piece, PlanView, account_label, inline_diff};
 
 fn action_style(action: &str) -> (&'static str, Style) {
@@ -66,10 +68,7 @@ fn change_block(out: &mut String, row: &ChangeRow, paint: Paint) {
 
 pub fn plan(view: &PlanView, paint: Paint) -> String {
     let mut out = String::new();
-    let accounts = match view.accounts_in_scope {
-        1 => "1 account".to_owned(),
-        n => format!("{n} accounts"),
-    };
+    let accounts = count(view.accounts_in_scope, "account");
     let _ = writeln!(
         out,
         "altcontacts plan: {}, caller {}, {accounts} in scope",

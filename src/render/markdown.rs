@@ -5,6 +5,7 @@
 use std::fmt::Write;
 
 use super::{ChangeRow, PlanView, account_label};
+use crate::model::count;
 
 /// Above this many changes the table is collapsed, so a comment on a big
 /// plan stays readable.
@@ -51,8 +52,10 @@ pub fn plan(view: &PlanView) -> String {
     let _ = writeln!(out, "**{}**\n", view.summary_line());
     let _ = writeln!(
         out,
-        "{} accounts in scope on {}, caller `{}`.",
-        view.accounts_in_scope, view.header.target, view.header.caller
+        "{} in scope on {}, caller `{}`.",
+        count(view.accounts_in_scope, "account"),
+        view.header.target,
+        view.header.caller
     );
     if view.not_read > 0 {
         let _ = writeln!(

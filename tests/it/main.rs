@@ -2,4 +2,6 @@
 
 mod cli_apply;
 mod cli_plan;
+mod interop;
+mod moto;
 mod support;
