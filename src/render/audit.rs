@@ -61,21 +61,25 @@ pub fn human(audit: &Audit, target: &str, paint: Paint) -> String {
         .unwrap_or(7)
         .max(7);
     let _ = writeln!(out, "{:width$}  SECURITY  BILLING  OPERATIONS", "Account");
-    let mark = |set: bool| {
-        if set {
-            paint.paint("yes", Style::new().green())
+    // Each mark is padded to its column's header; the last one is not, so
+    // no line ends in spaces.
+    let mark = |set: bool, column: &str| {
+        let (word, style) = if set {
+            ("yes", Style::new().green())
         } else {
-            paint.paint("NO ", Style::new().red().bold())
-        }
+            ("NO", Style::new().red().bold())
+        };
+        let pad = column.len().saturating_sub(word.len());
+        format!("{}{}", paint.paint(word, style), " ".repeat(pad))
     };
     for row in &audit.accounts {
         let _ = writeln!(
             out,
-            "{:width$}  {}       {}      {}",
+            "{:width$}  {}  {}  {}",
             label(row),
-            mark(row.security),
-            mark(row.billing),
-            mark(row.operations)
+            mark(row.security, "SECURITY"),
+            mark(row.billing, "BILLING"),
+            mark(row.operations, "")
         );
     }
     if !audit.findings.is_empty() {

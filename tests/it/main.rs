@@ -1,7 +1,9 @@
 //! Integration tests, in one binary so the SDK is linked once (DESIGN §5).
 
 mod cli_apply;
+mod cli_org;
 mod cli_plan;
 mod interop;
 mod moto;
+mod properties;
 mod support;

@@ -1,0 +1,218 @@
+//! Organizations through the real binary on sandbox files: export and audit.
+
+use assert_cmd::prelude::*;
+
+use crate::support::*;
+
+#[test]
+fn export_of_an_organization_plans_no_changes() {
+    let workspace = Workspace::org();
+    workspace.run(&["apply", "--auto-approve"]).code(0);
+    let output = workspace
+        .sandbox(&["export", "--org", "-o", "exported.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("1 account not ACTIVE left out"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains("Wrote 3 accounts to exported.yaml"),
+        "{}",
+        stderr(&output)
+    );
+    let exported = workspace.read("exported.yaml");
+    insta::assert_snapshot!("export_org", exported);
+    workspace
+        .command(&["validate", "-f", "exported.yaml"])
+        .assert()
+        .code(0);
+    workspace
+        .run(&["plan", "-f", "exported.yaml", "--detailed-exitcode"])
+        .code(0);
+}
+
+#[test]
+fn export_before_any_change_also_round_trips() {
+    let workspace = Workspace::org();
+    workspace
+        .run(&["export", "--org", "-o", "exported.yaml"])
+        .code(0);
+    let output = workspace
+        .sandbox(&["plan", "-f", "exported.yaml", "--detailed-exitcode"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+}
+
+#[test]
+fn export_of_listed_accounts_names_contacts_used_twice() {
+    let workspace = Workspace::org();
+    workspace.run(&["apply", "--auto-approve"]).code(0);
+    let output = workspace
+        .sandbox(&["export", "111111111111", "333333333333"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let exported = stdout(&output);
+    assert!(
+        exported.starts_with("# yaml-language-server: $schema="),
+        "{exported}"
+    );
+    assert!(!exported.contains("organization:"));
+    assert!(
+        exported.contains("contacts:\n  finance:\n"),
+        "used by both accounts: {exported}"
+    );
+    assert!(exported.contains("security-team:"), "{exported}");
+    assert!(!exported.contains("222222222222"));
+    workspace.write("exported.yaml", &exported);
+    workspace
+        .run(&["plan", "-f", "exported.yaml", "--detailed-exitcode"])
+        .code(0);
+}
+
+#[test]
+fn export_without_accounts_is_the_callers_own_and_bad_ids_are_refused() {
+    let workspace = Workspace::org();
+    let output = workspace.sandbox(&["export"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert!(
+        stdout(&output).contains("'111111111111':"),
+        "{}",
+        stdout(&output)
+    );
+    let output = workspace.sandbox(&["export", "1234"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("`1234` is not an account ID"));
+}
+
+#[test]
+fn audit_reports_missing_contacts_and_exits_2() {
+    let workspace = Workspace::org();
+    let output = workspace.sandbox(&["audit"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    insta::assert_snapshot!("audit_findings", stdout(&output));
+}
+
+/// Every account gets three different, current contacts.
+const COMPLIANT: &str = r#"version: 1
+contacts:
+  sec: { name: Security, title: Sec, email_address: security@example.com, phone_number: "1", reviewed: REVIEWED }
+  bill: { name: Billing, title: Bill, email_address: billing@example.com, phone_number: "2" }
+  ops: { name: Operations, title: Ops, email_address: ops@example.com, phone_number: "3" }
+organization:
+  defaults: { security: sec, billing: bill, operations: ops }
+"#;
+
+fn compliant(reviewed: &str) -> String {
+    COMPLIANT.replace("REVIEWED", reviewed)
+}
+
+fn days_ago(days: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let date = altcontacts::model::Date::from_days(now / 86_400 - days);
+    date.to_string()
+}
+
+#[test]
+fn a_compliant_organization_passes_the_audit() {
+    let workspace = Workspace::org();
+    workspace.write("contacts.yaml", &compliant(&days_ago(30)));
+    workspace.run(&["apply", "--auto-approve"]).code(0);
+    let output = workspace.sandbox(&["audit"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    assert!(stdout(&output).ends_with(
+        "Audit passed: 3 accounts with distinct SECURITY, BILLING and OPERATIONS contacts.\n"
+    ));
+}
+
+#[test]
+fn a_contact_reviewed_over_a_year_ago_is_a_finding() {
+    let workspace = Workspace::org();
+    workspace.write("contacts.yaml", &compliant(&days_ago(400)));
+    workspace.run(&["apply", "--auto-approve"]).code(0);
+    let output = workspace
+        .sandbox(&["audit", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let audit = json(&output);
+    assert_eq!(audit["compliant"], false);
+    assert_eq!(audit["findings"].as_array().unwrap().len(), 1, "{audit}");
+    assert_eq!(audit["findings"][0]["check"], "stale_review");
+    assert!(
+        audit["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("contact `sec` (used in 3 slots)")
+    );
+}
+
+#[test]
+fn one_address_for_several_roles_is_a_finding() {
+    let workspace = Workspace::org();
+    let shared = compliant(&days_ago(1)).replace("billing@example.com", "security@example.com");
+    workspace.write("contacts.yaml", &shared);
+    workspace.run(&["apply", "--auto-approve"]).code(0);
+    let output = workspace
+        .sandbox(&["audit", "--format", "markdown"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let text = stdout(&output);
+    assert!(
+        text.contains("SECURITY and BILLING share the address security@example.com"),
+        "{text}"
+    );
+    insta::assert_snapshot!("audit_markdown", text);
+}
+
+#[test]
+fn audit_of_the_whole_organization_needs_no_file() {
+    let workspace = Workspace::new();
+    workspace.write("sandbox.yaml", ORG_SANDBOX);
+    let output = workspace
+        .sandbox(&["audit", "--org", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let audit = json(&output);
+    let accounts: Vec<&str> = audit["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["account_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        accounts,
+        vec!["111111111111", "222222222222", "333333333333"],
+        "the suspended account is out of scope"
+    );
+    let high: Vec<&serde_json::Value> = audit["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "high")
+        .collect();
+    assert_eq!(
+        high.len(),
+        2,
+        "222 and 333 have no SECURITY contact: {audit}"
+    );
+
+    let both = workspace
+        .sandbox(&["audit", "--org", "-f", "contacts.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        both.status.code(),
+        Some(1),
+        "--org and -f exclude each other"
+    );
+}

@@ -1,0 +1,82 @@
+//! Properties over generated inputs: the loader never panics, and a desired
+//! state planned against itself is always empty.
+
+use std::collections::BTreeMap;
+
+use altcontacts::config::LoadedConfig;
+use altcontacts::model::{AccountId, Contact, ContactType, Desired, DesiredSlot, Live, Slot, Source, Wanted};
+use proptest::prelude::*;
+
+/// Pieces of real contacts files, so generated text reaches past the YAML
+/// parser into validation and layering.
+fn fragment() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("version: 1\n".to_owned()),
+        Just("version: \"1\"\n".to_owned()),
+        Just("contacts:\n".to_owned()),
+        Just("accounts:\n".to_owned()),
+        Just("organization:\n".to_owned()),
+        Just("  defaults: { security: absent }\n".to_owned()),
+        Just("  units:\n    Root/A: { billing: absent }\n".to_owned()),
+        Just("  exclude: [\"111111111111\", 2]\n".to_owned()),
+        Just("  \"111111111111\":\n".to_owned()),
+        Just("  011111111111:\n".to_owned()),
+        Just("    security: team\n".to_owned()),
+        Just("    billing: { name: a, title: b, email_address: a@b.co, phone_number: \"1\" }\n".to_owned()),
+        Just("  team: { name: a, title: b, email_address: x, phone_number: 1 }\n".to_owned()),
+        Just("safety: { max_deletes: -3 }\n".to_owned()),
+        Just("rate: { get: 0.5 }\n".to_owned()),
+        "[ -~\n\t]{0,20}".prop_map(|s| s),
+        "[a-z_]{1,8}: [a-z0-9{}\\[\\],:'\" ]{0,12}\n".prop_map(|s| s),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn the_loader_never_panics_on_arbitrary_text(text in "\\PC{0,200}") {
+        let _ = LoadedConfig::parse("fuzz.yaml", text);
+    }
+
+    #[test]
+    fn the_loader_never_panics_on_near_valid_files(pieces in prop::collection::vec(fragment(), 0..12)) {
+        let text = pieces.concat();
+        if let Ok(loaded) = LoadedConfig::parse("fuzz.yaml", text) {
+            let _ = loaded.resolve(None);
+        }
+    }
+
+    #[test]
+    fn a_desired_state_planned_against_itself_is_empty(desired in desired_state()) {
+        let live = Live {
+            slots: desired.slots.iter().map(|(slot, want)| (slot.clone(), want.wanted.contact().cloned())).collect(),
+        };
+        let plan = altcontacts::plan::diff(&desired, &live);
+        prop_assert_eq!(plan.changes().count(), 0);
+        prop_assert_eq!(plan.summary().unchanged, desired.slots.len());
+    }
+}
+
+fn contact() -> impl Strategy<Value = Contact> {
+    ("[A-Za-z ]{1,10}", "[A-Za-z]{1,8}", "[a-z]{1,6}@[a-z]{1,6}\\.com", "[0-9 +()-]{1,12}").prop_map(
+        |(name, title, email_address, phone_number)| Contact { name, title, email_address, phone_number },
+    )
+}
+
+fn desired_state() -> impl Strategy<Value = Desired> {
+    let wanted = prop_oneof![Just(Wanted::Absent), contact().prop_map(Wanted::Present)];
+    prop::collection::btree_map((1u64..50, 0usize..3), wanted, 0..40).prop_map(|slots| {
+        let mut desired = Desired::default();
+        let slots: BTreeMap<Slot, DesiredSlot> = slots
+            .into_iter()
+            .map(|((account, kind), wanted)| {
+                let id = AccountId::parse(&format!("{account:012}")).expect("12 digits");
+                let slot = Slot::new(id.clone(), ContactType::ALL[kind]);
+                (slot, DesiredSlot { wanted, source: Source::Account(id), contact_name: None, reviewed: None })
+            })
+            .collect();
+        desired.slots = slots;
+        desired
+    })
+}
