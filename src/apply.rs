@@ -2,15 +2,14 @@
 //! one Delete per delete. Each write is verified by reading it back, since
 //! the Account API's reads are eventually consistent.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
 use tokio::time::Instant;
 
-use crate::backend::ContactsApi;
 use crate::backend::throttle::IN_FLIGHT;
-use crate::error::{Located, Operation};
+use crate::backend::{ContactsApi, Gate};
+use crate::error::{BackendError, Located, Operation};
 use crate::model::{AccountId, Contact};
 use crate::plan::{Action, PlannedSlot};
 use crate::progress::Progress;
@@ -86,23 +85,19 @@ impl Default for Verify {
     }
 }
 
-/// Applies `changes` concurrently. Once `stop` is set no new write starts;
+/// Applies `changes` concurrently. Once `gate` closes no new write is sent;
 /// writes in flight finish and are verified. Every change gets an outcome.
 pub async fn apply<A: ContactsApi>(
     api: &A,
     changes: Vec<PlannedSlot>,
     caller: &AccountId,
-    stop: &AtomicBool,
+    gate: &Gate,
     verify: Verify,
     progress: &Progress,
 ) -> Report {
     let mut results: Vec<ChangeResult> = futures::stream::iter(changes)
         .map(|change| async move {
-            let outcome = if stop.load(Ordering::SeqCst) {
-                Outcome::NotStarted
-            } else {
-                apply_one(api, &change, caller, verify).await
-            };
+            let outcome = apply_one(api, &change, caller, gate, verify).await;
             progress.inc();
             ChangeResult { change, outcome }
         })
@@ -112,7 +107,7 @@ pub async fn apply<A: ContactsApi>(
     results.sort_by(|a, b| a.change.slot.cmp(&b.change.slot));
     Report {
         results,
-        interrupted: stop.load(Ordering::SeqCst),
+        interrupted: !gate.is_open(),
     }
 }
 
@@ -120,17 +115,25 @@ async fn apply_one<A: ContactsApi>(
     api: &A,
     change: &PlannedSlot,
     caller: &AccountId,
+    gate: &Gate,
     verify: Verify,
 ) -> Outcome {
     let slot = &change.slot;
     let own = slot.account == *caller;
     let (operation, written) = match &change.action {
-        Action::Create { after } | Action::Update { after, .. } => {
-            (Operation::PutAlternateContact, api.put(slot, after).await)
-        }
-        Action::Delete { .. } => (Operation::DeleteAlternateContact, api.delete(slot).await),
+        Action::Create { after } | Action::Update { after, .. } => (
+            Operation::PutAlternateContact,
+            api.put(slot, after, gate).await,
+        ),
+        Action::Delete { .. } => (
+            Operation::DeleteAlternateContact,
+            api.delete(slot, gate).await,
+        ),
         Action::Unchanged { .. } => return Outcome::Applied,
     };
+    if let Err(BackendError::NotSent) = written {
+        return Outcome::NotStarted;
+    }
     if let Err(error) = written {
         return failed(
             "",

@@ -144,6 +144,9 @@ pub enum BackendError {
     NotInOrganization(String),
     #[error("{code}: {message}")]
     Other { code: String, message: String },
+    /// A write that was not sent because the run was interrupted first.
+    #[error("not sent: the run was interrupted")]
+    NotSent,
 }
 
 impl BackendError {

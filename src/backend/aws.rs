@@ -14,8 +14,8 @@ use aws_sdk_sts::config::ProvideCredentials;
 use futures::{StreamExt, TryStreamExt};
 use tokio::sync::OnceCell;
 
-use super::ContactsApi;
 use super::throttle::{RetryPolicy, RetryStats};
+use super::{ContactsApi, Gate};
 use crate::error::{BackendError, Located, Operation};
 use crate::model::{
     AccountId, AccountStatus, Contact, ContactType, OrgAccount, OrgUnit, Organization, Slot,
@@ -441,7 +441,9 @@ impl ContactsApi for Aws {
         }
     }
 
-    async fn put(&self, slot: &Slot, contact: &Contact) -> Result<(), BackendError> {
+    // The gate is for the layer that decides when a write is first sent
+    // (throttle.rs); here every call is a send, retries included.
+    async fn put(&self, slot: &Slot, contact: &Contact, _gate: &Gate) -> Result<(), BackendError> {
         let account_id = self.account_param(&slot.account).await?;
         self.account
             .put_alternate_contact()
@@ -457,7 +459,7 @@ impl ContactsApi for Aws {
             .map_err(classify)
     }
 
-    async fn delete(&self, slot: &Slot) -> Result<(), BackendError> {
+    async fn delete(&self, slot: &Slot, _gate: &Gate) -> Result<(), BackendError> {
         let account_id = self.account_param(&slot.account).await?;
         let result = self
             .account

@@ -8,6 +8,7 @@ pub mod sandbox;
 pub mod throttle;
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::{BackendError, Located};
 use crate::model::{AccountId, Contact, Organization, Slot};
@@ -24,17 +25,43 @@ pub trait ContactsApi: Sync {
         slot: &Slot,
     ) -> impl Future<Output = Result<Option<Contact>, BackendError>> + Send;
 
+    /// Writes the slot's contact. A write whose turn to be sent comes after
+    /// `gate` closed is not sent ([`BackendError::NotSent`]); retries of a
+    /// write already sent go on.
     fn put(
         &self,
         slot: &Slot,
         contact: &Contact,
+        gate: &Gate,
     ) -> impl Future<Output = Result<(), BackendError>> + Send;
 
     /// Deletes the slot's contact; deleting an absent contact succeeds.
-    fn delete(&self, slot: &Slot) -> impl Future<Output = Result<(), BackendError>> + Send;
+    fn delete(
+        &self,
+        slot: &Slot,
+        gate: &Gate,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send;
 
     /// The organization of the caller: its accounts, units and management account.
     fn organization(&self) -> impl Future<Output = Result<Organization, Located>> + Send;
+}
+
+/// Whether new writes may still be sent. `apply` closes it on Ctrl-C; a
+/// write looks at it at the last moment, once its turn under the rate limit
+/// has come, so nothing that was waiting goes out after the interrupt.
+#[derive(Debug, Default)]
+pub struct Gate {
+    closed: AtomicBool,
+}
+
+impl Gate {
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_open(&self) -> bool {
+        !self.closed.load(Ordering::SeqCst)
+    }
 }
 
 /// Which backend a run talks to, for plan files and headers.
@@ -83,17 +110,22 @@ impl ContactsApi for Backend {
         &self,
         slot: &Slot,
         contact: &Contact,
+        gate: &Gate,
     ) -> impl Future<Output = Result<(), BackendError>> + Send {
         match self {
-            Backend::Aws(api) => Either::Left(api.put(slot, contact)),
-            Backend::Sandbox(api) => Either::Right(api.put(slot, contact)),
+            Backend::Aws(api) => Either::Left(api.put(slot, contact, gate)),
+            Backend::Sandbox(api) => Either::Right(api.put(slot, contact, gate)),
         }
     }
 
-    fn delete(&self, slot: &Slot) -> impl Future<Output = Result<(), BackendError>> + Send {
+    fn delete(
+        &self,
+        slot: &Slot,
+        gate: &Gate,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send {
         match self {
-            Backend::Aws(api) => Either::Left(api.delete(slot)),
-            Backend::Sandbox(api) => Either::Right(api.delete(slot)),
+            Backend::Aws(api) => Either::Left(api.delete(slot, gate)),
+            Backend::Sandbox(api) => Either::Right(api.delete(slot, gate)),
         }
     }
 

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use super::ContactsApi;
+use super::{ContactsApi, Gate};
 use crate::config::yaml;
 use crate::error::{BackendError, Error, Located, Operation};
 use crate::model::{
@@ -287,12 +287,25 @@ impl ContactsApi for Sandbox {
         &self,
         slot: &Slot,
         contact: &Contact,
+        gate: &Gate,
     ) -> impl Future<Output = Result<(), BackendError>> + Send {
-        ready(self.write(slot, Some(contact)))
+        ready(if gate.is_open() {
+            self.write(slot, Some(contact))
+        } else {
+            Err(BackendError::NotSent)
+        })
     }
 
-    fn delete(&self, slot: &Slot) -> impl Future<Output = Result<(), BackendError>> + Send {
-        ready(self.write(slot, None))
+    fn delete(
+        &self,
+        slot: &Slot,
+        gate: &Gate,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send {
+        ready(if gate.is_open() {
+            self.write(slot, None)
+        } else {
+            Err(BackendError::NotSent)
+        })
     }
 
     fn organization(&self) -> impl Future<Output = Result<Organization, Located>> + Send {

@@ -8,12 +8,12 @@
 
 use std::future::Future;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::ContactsApi;
+use super::{ContactsApi, Gate};
 use crate::error::{BackendError, Located};
 use crate::model::{AccountId, Contact, Organization, Slot};
 
@@ -164,6 +164,8 @@ struct BucketState {
 
 /// After a throttling answer the rate is multiplied by this...
 const DECREASE: f64 = 0.7;
+/// ...at most once per this window...
+const DECREASE_WINDOW: Duration = Duration::from_millis(500);
 /// ...never below this share of the configured rate...
 const FLOOR: f64 = 0.05;
 /// ...and grows back by this share of the configured rate per second
@@ -223,13 +225,20 @@ impl TokenBucket {
     }
 
     /// AWS said slow down: lower the rate and drop the tokens saved up.
+    /// The requests in flight when the quota is hit all come back throttled;
+    /// they are one signal, so the rate is lowered once per window.
     pub fn throttled(&self) {
         let mut state = self.lock();
         let now = Instant::now();
         self.refill(&mut state, now);
-        state.rate = (state.rate * DECREASE).max(self.quota.rate * FLOOR);
+        let fresh = state
+            .last_throttled
+            .is_none_or(|at| now.saturating_duration_since(at) >= DECREASE_WINDOW);
+        if fresh {
+            state.rate = (state.rate * DECREASE).max(self.quota.rate * FLOOR);
+            state.last_throttled = Some(now);
+        }
         state.tokens = state.tokens.min(0.0);
-        state.last_throttled = Some(now);
     }
 
     pub fn current_rate(&self) -> f64 {
@@ -260,15 +269,27 @@ impl<A: ContactsApi> Throttled<A> {
         }
     }
 
-    async fn call<T, F, Fut>(&self, bucket: &TokenBucket, request: F) -> Result<T, BackendError>
+    /// One request with its retries. With a `gate`, the first attempt is
+    /// not sent if the gate closed while it waited for its token.
+    async fn call<T, F, Fut>(
+        &self,
+        bucket: &TokenBucket,
+        gate: Option<&Gate>,
+        request: F,
+    ) -> Result<T, BackendError>
     where
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, BackendError>>,
     {
         let request = &request;
+        let sent = &AtomicBool::new(false);
         self.policy
             .run(&self.stats, move || async move {
                 bucket.acquire().await;
+                let first = !sent.swap(true, Ordering::SeqCst);
+                if first && gate.is_some_and(|gate| !gate.is_open()) {
+                    return Err(BackendError::NotSent);
+                }
                 let result = request().await;
                 if matches!(result, Err(BackendError::Throttled(_))) {
                     bucket.throttled();
@@ -288,19 +309,28 @@ impl<A: ContactsApi> ContactsApi for Throttled<A> {
         &self,
         slot: &Slot,
     ) -> impl Future<Output = Result<Option<Contact>, BackendError>> + Send {
-        self.call(&self.get, move || self.inner.get(slot))
+        self.call(&self.get, None, move || self.inner.get(slot))
     }
 
     fn put(
         &self,
         slot: &Slot,
         contact: &Contact,
+        gate: &Gate,
     ) -> impl Future<Output = Result<(), BackendError>> + Send {
-        self.call(&self.put, move || self.inner.put(slot, contact))
+        self.call(&self.put, Some(gate), move || {
+            self.inner.put(slot, contact, gate)
+        })
     }
 
-    fn delete(&self, slot: &Slot) -> impl Future<Output = Result<(), BackendError>> + Send {
-        self.call(&self.delete, move || self.inner.delete(slot))
+    fn delete(
+        &self,
+        slot: &Slot,
+        gate: &Gate,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send {
+        self.call(&self.delete, Some(gate), move || {
+            self.inner.delete(slot, gate)
+        })
     }
 
     fn organization(&self) -> impl Future<Output = Result<Organization, Located>> + Send {
@@ -343,6 +373,12 @@ mod tests {
             burst: 1.0,
         });
         bucket.throttled();
+        bucket.throttled();
+        assert!(
+            (bucket.current_rate() - 7.0).abs() < 1e-9,
+            "one burst of 429s is one signal"
+        );
+        tokio::time::sleep(DECREASE_WINDOW).await;
         bucket.throttled();
         assert!((bucket.current_rate() - 4.9).abs() < 1e-9);
         tokio::time::sleep(Duration::from_secs(30)).await;

@@ -4,11 +4,10 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{Context, Session};
 use crate::apply::{self, Verify, describe};
-use crate::backend::Target;
+use crate::backend::{Gate, Target};
 use crate::cli::ApplyArgs;
 use crate::config::{LoadedConfig, RateSettings, text_digest};
 use crate::error::{EXIT_ERROR, EXIT_OK, Error};
@@ -224,14 +223,14 @@ fn confirm(auto_approve: bool, changes: usize) -> Result<(), Error> {
 
 async fn execute(context: &Context<'_>, session: &Session, plan: &Plan) -> Result<u8, Error> {
     let changes: Vec<PlannedSlot> = plan.changes().cloned().collect();
-    let stop = Arc::new(AtomicBool::new(false));
-    let listener = tokio::spawn(watch_interrupts(Arc::clone(&stop), context.ui));
+    let gate = Arc::new(Gate::default());
+    let listener = tokio::spawn(watch_interrupts(Arc::clone(&gate), context.ui));
     let progress = Progress::start(&context.ui, "applying", changes.len() as u64);
     let report = apply::apply(
         &session.api,
         changes,
         &session.caller,
-        &stop,
+        &gate,
         Verify::default(),
         &progress,
     )
@@ -251,11 +250,11 @@ async fn execute(context: &Context<'_>, session: &Session, plan: &Plan) -> Resul
 
 /// First Ctrl-C: start no new write, let those in flight finish. Second:
 /// leave at once.
-async fn watch_interrupts(stop: Arc<AtomicBool>, ui: crate::progress::Ui) {
+async fn watch_interrupts(gate: Arc<Gate>, ui: crate::progress::Ui) {
     if tokio::signal::ctrl_c().await.is_err() {
         return;
     }
-    stop.store(true, Ordering::SeqCst);
+    gate.close();
     ui.note("Interrupted: no new change will start; waiting for the ones in flight (Ctrl-C again to quit now).");
     if tokio::signal::ctrl_c().await.is_ok() {
         std::process::exit(130);

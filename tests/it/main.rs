@@ -3,7 +3,9 @@
 mod cli_apply;
 mod cli_org;
 mod cli_plan;
+mod emulator;
 mod interop;
 mod moto;
 mod properties;
+mod scale;
 mod support;

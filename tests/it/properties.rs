@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use altcontacts::config::LoadedConfig;
-use altcontacts::model::{AccountId, Contact, ContactType, Desired, DesiredSlot, Live, Slot, Source, Wanted};
+use altcontacts::model::{
+    AccountId, Contact, ContactType, Desired, DesiredSlot, Live, Slot, Source, Wanted,
+};
 use proptest::prelude::*;
 
 /// Pieces of real contacts files, so generated text reaches past the YAML
@@ -22,7 +24,10 @@ fn fragment() -> impl Strategy<Value = String> {
         Just("  \"111111111111\":\n".to_owned()),
         Just("  011111111111:\n".to_owned()),
         Just("    security: team\n".to_owned()),
-        Just("    billing: { name: a, title: b, email_address: a@b.co, phone_number: \"1\" }\n".to_owned()),
+        Just(
+            "    billing: { name: a, title: b, email_address: a@b.co, phone_number: \"1\" }\n"
+                .to_owned()
+        ),
         Just("  team: { name: a, title: b, email_address: x, phone_number: 1 }\n".to_owned()),
         Just("safety: { max_deletes: -3 }\n".to_owned()),
         Just("rate: { get: 0.5 }\n".to_owned()),
@@ -59,9 +64,18 @@ proptest! {
 }
 
 fn contact() -> impl Strategy<Value = Contact> {
-    ("[A-Za-z ]{1,10}", "[A-Za-z]{1,8}", "[a-z]{1,6}@[a-z]{1,6}\\.com", "[0-9 +()-]{1,12}").prop_map(
-        |(name, title, email_address, phone_number)| Contact { name, title, email_address, phone_number },
+    (
+        "[A-Za-z ]{1,10}",
+        "[A-Za-z]{1,8}",
+        "[a-z]{1,6}@[a-z]{1,6}\\.com",
+        "[0-9 +()-]{1,12}",
     )
+        .prop_map(|(name, title, email_address, phone_number)| Contact {
+            name,
+            title,
+            email_address,
+            phone_number,
+        })
 }
 
 fn desired_state() -> impl Strategy<Value = Desired> {
@@ -73,7 +87,15 @@ fn desired_state() -> impl Strategy<Value = Desired> {
             .map(|((account, kind), wanted)| {
                 let id = AccountId::parse(&format!("{account:012}")).expect("12 digits");
                 let slot = Slot::new(id.clone(), ContactType::ALL[kind]);
-                (slot, DesiredSlot { wanted, source: Source::Account(id), contact_name: None, reviewed: None })
+                (
+                    slot,
+                    DesiredSlot {
+                        wanted,
+                        source: Source::Account(id),
+                        contact_name: None,
+                        reviewed: None,
+                    },
+                )
             })
             .collect();
         desired.slots = slots;

@@ -1,0 +1,650 @@
+//! An in-process AWS emulator speaking the Account (restJson1),
+//! Organizations (awsJson1.1) and STS (awsQuery) wire protocols to the real
+//! SDK client, with injectable latency, quotas (token buckets answering
+//! 429), server errors, dropped connections and stale reads.
+//!
+//! It follows AWS's rules where they matter to altcontacts: naming the
+//! caller's own account is AccessDenied, unset slots are ResourceNotFound,
+//! and accounts outside the organization are denied.
+//!
+//! Used by the integration tests and by `benches/scale.rs`.
+
+#![allow(dead_code)] // each user (tests, benchmark) needs a different part
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response, StatusCode};
+use serde_json::{Value, json};
+
+/// Requests per second and burst for one operation.
+#[derive(Clone, Copy, Debug)]
+pub struct Quota {
+    pub rate: f64,
+    pub burst: f64,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Quotas {
+    pub get: Quota,
+    pub put: Quota,
+    pub delete: Quota,
+}
+
+impl Quotas {
+    /// AWS's published Account API quotas, multiplied by `factor`.
+    pub fn aws_scaled(factor: f64) -> Self {
+        Self {
+            get: Quota {
+                rate: 10.0 * factor,
+                burst: 15.0 * factor,
+            },
+            put: Quota {
+                rate: 5.0 * factor,
+                burst: 8.0 * factor,
+            },
+            delete: Quota {
+                rate: 1.0 * factor,
+                burst: 6.0 * factor,
+            },
+        }
+    }
+}
+
+/// What goes wrong, and how often. Faults apply to Account API requests.
+#[derive(Clone, Debug, Default)]
+pub struct Faults {
+    pub latency: Duration,
+    /// Share of requests answered InternalServerException (before any effect).
+    pub server_errors: f64,
+    /// Share of requests whose connection is dropped without an answer
+    /// (before any effect).
+    pub dropped: f64,
+    pub quotas: Option<Quotas>,
+    /// Reads of a slot after a write that still return the old value.
+    pub stale_reads: u32,
+    /// Accounts answered AccessDenied on every Account API call.
+    pub denied: BTreeSet<String>,
+    /// Accounts whose writes (not reads) are denied, as an SCP would.
+    pub denied_writes: BTreeSet<String>,
+    /// Accounts whose writes are answered ValidationException (400).
+    pub invalid_writes: BTreeSet<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Contact {
+    pub name: String,
+    pub title: String,
+    pub email: String,
+    pub phone: String,
+}
+
+impl Contact {
+    pub fn new(name: &str, email: &str) -> Self {
+        Self {
+            name: name.into(),
+            title: "Team".into(),
+            email: email.into(),
+            phone: "+1 202 555 0100".into(),
+        }
+    }
+}
+
+/// An organization: units by id (name, parent id) and accounts.
+#[derive(Clone, Debug, Default)]
+pub struct Org {
+    pub root_id: String,
+    pub units: Vec<(String, String, String)>,
+    pub accounts: Vec<OrgAccount>,
+}
+
+#[derive(Clone, Debug)]
+pub struct OrgAccount {
+    pub id: String,
+    pub name: String,
+    pub status: String,
+    pub parent: String,
+}
+
+/// One Account API request as the emulator answered it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Logged {
+    pub operation: &'static str,
+    /// The target account (the caller's when `AccountId` was omitted).
+    pub account: String,
+    pub account_id_sent: bool,
+    pub kind: String,
+    pub status: u16,
+}
+
+#[derive(Default)]
+struct State {
+    contacts: HashMap<(String, String), Contact>,
+    /// Slot -> (value reads still see, reads left before the write shows).
+    stale: HashMap<(String, String), (Option<Contact>, u32)>,
+    log: Vec<Logged>,
+    /// Writes that took effect, per slot.
+    effective_writes: BTreeMap<(String, String), u32>,
+    buckets: HashMap<&'static str, (f64, Instant)>,
+    rng: u64,
+    organizations_calls: u64,
+}
+
+struct Shared {
+    caller: String,
+    org: Option<Org>,
+    faults: Faults,
+    state: Mutex<State>,
+}
+
+pub struct Emulator {
+    pub endpoint: String,
+    shared: Arc<Shared>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Emulator {
+    /// Starts the emulator on a free loopback port, on its own runtime
+    /// thread, so a test can drive the real binary against it.
+    pub fn start(caller: &str, org: Option<Org>, faults: Faults) -> Self {
+        let shared = Arc::new(Shared {
+            caller: caller.to_owned(),
+            org,
+            faults,
+            state: Mutex::new(State {
+                rng: 0x9E37_79B9_7F4A_7C15,
+                ..State::default()
+            }),
+        });
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = Arc::clone(&shared);
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("an emulator runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind the emulator");
+                ready_tx
+                    .send(listener.local_addr().expect("an address"))
+                    .expect("report the address");
+                let accept = async {
+                    loop {
+                        let Ok((stream, _)) = listener.accept().await else {
+                            continue;
+                        };
+                        let shared = Arc::clone(&server);
+                        tokio::spawn(async move {
+                            let service = hyper::service::service_fn(move |request| {
+                                handle(Arc::clone(&shared), request)
+                            });
+                            let _ = hyper::server::conn::http1::Builder::new()
+                                .keep_alive(true)
+                                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                                .await;
+                        });
+                    }
+                };
+                tokio::select! {
+                    _ = accept => {}
+                    _ = shutdown_rx => {}
+                }
+            });
+        });
+        let address = ready_rx.recv().expect("the emulator starts");
+        Self {
+            endpoint: format!("http://{address}"),
+            shared,
+            shutdown: Some(shutdown_tx),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn set_contact(&self, account: &str, kind: &str, contact: Contact) {
+        self.state()
+            .contacts
+            .insert((account.to_owned(), kind.to_owned()), contact);
+    }
+
+    pub fn contact(&self, account: &str, kind: &str) -> Option<Contact> {
+        self.state()
+            .contacts
+            .get(&(account.to_owned(), kind.to_owned()))
+            .cloned()
+    }
+
+    pub fn log(&self) -> Vec<Logged> {
+        self.state().log.clone()
+    }
+
+    pub fn clear_log(&self) {
+        let mut state = self.state();
+        state.log.clear();
+        state.effective_writes.clear();
+    }
+
+    /// How many writes to the slot took effect.
+    pub fn effective_writes(&self, account: &str, kind: &str) -> u32 {
+        self.state()
+            .effective_writes
+            .get(&(account.to_owned(), kind.to_owned()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    pub fn organizations_calls(&self) -> u64 {
+        self.state().organizations_calls
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.shared.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The binary, pointed at the emulator with test credentials.
+    pub fn command(&self, dir: &std::path::Path, args: &[&str]) -> std::process::Command {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_altcontacts"));
+        command.current_dir(dir);
+        for (key, _) in std::env::vars() {
+            if key.starts_with("AWS_") {
+                command.env_remove(key);
+            }
+        }
+        command
+            .env("AWS_ACCESS_KEY_ID", "emulator")
+            .env("AWS_SECRET_ACCESS_KEY", "emulator")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_CONFIG_FILE", "/nonexistent/altcontacts-emulator")
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "/nonexistent/altcontacts-emulator",
+            )
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .args(["--endpoint-url", &self.endpoint])
+            .args(args);
+        command
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+type Reply = Result<Response<Full<Bytes>>, std::io::Error>;
+
+fn reply(status: StatusCode, headers: &[(&str, &str)], body: String) -> Reply {
+    let mut response = Response::builder().status(status);
+    for (name, value) in headers {
+        response = response.header(*name, *value);
+    }
+    Ok(response
+        .body(Full::new(Bytes::from(body)))
+        .expect("a valid response"))
+}
+
+/// A restJson1 error, as the Account API sends them.
+fn account_error(status: u16, code: &str, message: &str) -> Reply {
+    reply(
+        StatusCode::from_u16(status).expect("a valid status"),
+        &[
+            ("content-type", "application/json"),
+            ("x-amzn-errortype", code),
+        ],
+        json!({ "message": message }).to_string(),
+    )
+}
+
+async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Reply {
+    let path = request.uri().path().to_owned();
+    let target = request
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = request
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    match (path.as_str(), target) {
+        ("/getAlternateContact" | "/putAlternateContact" | "/deleteAlternateContact", _) => {
+            account(shared, &path, &body).await
+        }
+        (_, Some(target)) => organizations(&shared, &target, &body),
+        _ if String::from_utf8_lossy(&body).contains("Action=GetCallerIdentity") => sts(&shared),
+        _ => reply(
+            StatusCode::NOT_FOUND,
+            &[],
+            format!("the emulator does not know {path}"),
+        ),
+    }
+}
+
+fn sts(shared: &Shared) -> Reply {
+    let account = &shared.caller;
+    reply(
+        StatusCode::OK,
+        &[("content-type", "text/xml")],
+        format!(
+            "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult>\
+             <Arn>arn:aws:iam::{account}:user/emulator</Arn><UserId>AIDAEMULATOR</UserId><Account>{account}</Account>\
+             </GetCallerIdentityResult><ResponseMetadata><RequestId>emulator</RequestId></ResponseMetadata></GetCallerIdentityResponse>"
+        ),
+    )
+}
+
+/// A next random number in [0, 1), deterministic per emulator.
+fn chance(state: &mut State) -> f64 {
+    state.rng ^= state.rng << 13;
+    state.rng ^= state.rng >> 7;
+    state.rng ^= state.rng << 17;
+    (state.rng >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Takes a token from the operation's bucket; false means throttled.
+fn take_token(state: &mut State, operation: &'static str, quota: Quota) -> bool {
+    let now = Instant::now();
+    let (tokens, updated) = state.buckets.entry(operation).or_insert((quota.burst, now));
+    *tokens = (*tokens + now.duration_since(*updated).as_secs_f64() * quota.rate).min(quota.burst);
+    *updated = now;
+    if *tokens >= 1.0 {
+        *tokens -= 1.0;
+        true
+    } else {
+        false
+    }
+}
+
+enum Fault {
+    Drop,
+    ServerError,
+    Throttle,
+}
+
+async fn account(shared: Arc<Shared>, path: &str, body: &[u8]) -> Reply {
+    let faults = &shared.faults;
+    if !faults.latency.is_zero() {
+        tokio::time::sleep(faults.latency).await;
+    }
+    let input: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let operation: &'static str = match path {
+        "/getAlternateContact" => "GetAlternateContact",
+        "/putAlternateContact" => "PutAlternateContact",
+        _ => "DeleteAlternateContact",
+    };
+    let kind = input["AlternateContactType"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let sent = input["AccountId"].as_str().map(str::to_owned);
+    let account = sent.clone().unwrap_or_else(|| shared.caller.clone());
+
+    let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+    let fault = if chance(&mut state) < faults.dropped {
+        Some(Fault::Drop)
+    } else if chance(&mut state) < faults.server_errors {
+        Some(Fault::ServerError)
+    } else {
+        faults.quotas.and_then(|quotas| {
+            let quota = match operation {
+                "GetAlternateContact" => quotas.get,
+                "PutAlternateContact" => quotas.put,
+                _ => quotas.delete,
+            };
+            (!take_token(&mut state, operation, quota)).then_some(Fault::Throttle)
+        })
+    };
+    let log = |status: u16, state: &mut State| {
+        state.log.push(Logged {
+            operation,
+            account: account.clone(),
+            account_id_sent: sent.is_some(),
+            kind: kind.clone(),
+            status,
+        });
+    };
+    match fault {
+        Some(Fault::Drop) => {
+            log(0, &mut state);
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "emulated dropped connection",
+            ));
+        }
+        Some(Fault::ServerError) => {
+            log(500, &mut state);
+            return account_error(500, "InternalServerException", "emulated internal error");
+        }
+        Some(Fault::Throttle) => {
+            log(429, &mut state);
+            return account_error(429, "TooManyRequestsException", "Rate exceeded");
+        }
+        None => {}
+    }
+
+    let in_org = shared
+        .org
+        .as_ref()
+        .is_none_or(|org| org.accounts.iter().any(|a| a.id == account));
+    let writing = operation != "GetAlternateContact";
+    let denied = sent.as_deref() == Some(shared.caller.as_str())
+        || !in_org
+        || faults.denied.contains(&account)
+        || (writing && faults.denied_writes.contains(&account));
+    if denied {
+        log(403, &mut state);
+        return account_error(
+            403,
+            "AccessDeniedException",
+            &format!("User is not authorized to perform: account:{operation} on account {account}"),
+        );
+    }
+    if !["SECURITY", "BILLING", "OPERATIONS"].contains(&kind.as_str())
+        || (writing && faults.invalid_writes.contains(&account))
+    {
+        log(400, &mut state);
+        return account_error(400, "ValidationException", "invalid AlternateContactType");
+    }
+    let slot = (account.clone(), kind.clone());
+    match operation {
+        "GetAlternateContact" => {
+            let visible = match state.stale.get_mut(&slot) {
+                Some((old, left)) if *left > 0 => {
+                    *left -= 1;
+                    old.clone()
+                }
+                _ => state.contacts.get(&slot).cloned(),
+            };
+            match visible {
+                Some(contact) => {
+                    log(200, &mut state);
+                    reply(
+                        StatusCode::OK,
+                        &[("content-type", "application/json")],
+                        json!({ "AlternateContact": {
+                            "AlternateContactType": kind, "Name": contact.name, "Title": contact.title,
+                            "EmailAddress": contact.email, "PhoneNumber": contact.phone } })
+                        .to_string(),
+                    )
+                }
+                None => {
+                    log(404, &mut state);
+                    account_error(
+                        404,
+                        "ResourceNotFoundException",
+                        "No contact of the inputted alternate contact type found.",
+                    )
+                }
+            }
+        }
+        _ => {
+            let new = (operation == "PutAlternateContact").then(|| Contact {
+                name: input["Name"].as_str().unwrap_or_default().into(),
+                title: input["Title"].as_str().unwrap_or_default().into(),
+                email: input["EmailAddress"].as_str().unwrap_or_default().into(),
+                phone: input["PhoneNumber"].as_str().unwrap_or_default().into(),
+            });
+            if new.is_none() && !state.contacts.contains_key(&slot) {
+                log(404, &mut state);
+                return account_error(
+                    404,
+                    "ResourceNotFoundException",
+                    "No contact of the inputted alternate contact type found.",
+                );
+            }
+            if new.as_ref().is_some_and(|c| {
+                [&c.name, &c.title, &c.email, &c.phone]
+                    .iter()
+                    .any(|f| f.is_empty())
+            }) {
+                log(400, &mut state);
+                return account_error(400, "ValidationException", "every field is required");
+            }
+            let old = match &new {
+                Some(contact) => state.contacts.insert(slot.clone(), contact.clone()),
+                None => state.contacts.remove(&slot),
+            };
+            if faults.stale_reads > 0 {
+                state.stale.insert(slot.clone(), (old, faults.stale_reads));
+            }
+            *state.effective_writes.entry(slot).or_default() += 1;
+            log(200, &mut state);
+            reply(
+                StatusCode::OK,
+                &[("content-type", "application/json")],
+                "{}".to_owned(),
+            )
+        }
+    }
+}
+
+/// An awsJson1.1 error, as Organizations sends them.
+fn organizations_error(code: &str, message: &str) -> Reply {
+    reply(
+        StatusCode::BAD_REQUEST,
+        &[("content-type", "application/x-amz-json-1.1")],
+        json!({ "__type": code, "Message": message }).to_string(),
+    )
+}
+
+/// Organizations pages hold at most 20 items, as AWS's do.
+const PAGE: usize = 20;
+
+fn page<T: Clone>(items: &[T], input: &Value) -> (Vec<T>, Option<String>) {
+    let start: usize = input["NextToken"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
+    let size = input["MaxResults"]
+        .as_u64()
+        .map_or(PAGE, |n| (n as usize).clamp(1, PAGE));
+    let end = (start + size).min(items.len());
+    let next = (end < items.len()).then(|| end.to_string());
+    (items.get(start..end).unwrap_or_default().to_vec(), next)
+}
+
+fn organizations(shared: &Shared, target: &str, body: &[u8]) -> Reply {
+    shared
+        .state
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .organizations_calls += 1;
+    let Some(org) = &shared.org else {
+        return organizations_error(
+            "AWSOrganizationsNotInUseException",
+            "Your account is not a member of an organization.",
+        );
+    };
+    let input: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let parent = input["ParentId"].as_str().unwrap_or_default();
+    let ok = |value: Value| {
+        reply(
+            StatusCode::OK,
+            &[("content-type", "application/x-amz-json-1.1")],
+            value.to_string(),
+        )
+    };
+    match target.rsplit('.').next().unwrap_or_default() {
+        "DescribeOrganization" => ok(json!({ "Organization": {
+            "Id": "o-emulator01", "Arn": "arn:aws:organizations::000000000000:organization/o-emulator01",
+            "FeatureSet": "ALL", "MasterAccountId": shared.caller,
+            "MasterAccountArn": format!("arn:aws:organizations::{0}:account/o-emulator01/{0}", shared.caller),
+            "MasterAccountEmail": "management@example.com" } })),
+        "ListRoots" => ok(json!({ "Roots": [{ "Id": org.root_id, "Name": "Root",
+            "Arn": format!("arn:aws:organizations::{}:root/o-emulator01/{}", shared.caller, org.root_id), "PolicyTypes": [] }] })),
+        "ListOrganizationalUnitsForParent" => {
+            let units: Vec<Value> = org
+                .units
+                .iter()
+                .filter(|(_, _, unit_parent)| unit_parent == parent)
+                .map(|(id, name, _)| json!({ "Id": id, "Name": name, "Arn": format!("arn:aws:organizations::{}:ou/o-emulator01/{id}", shared.caller) }))
+                .collect();
+            let (items, next) = page(&units, &input);
+            ok(json!({ "OrganizationalUnits": items, "NextToken": next }))
+        }
+        "ListAccountsForParent" => {
+            let accounts: Vec<Value> = org
+                .accounts
+                .iter()
+                .filter(|account| account.parent == parent)
+                .map(|account| json!({ "Id": account.id, "Name": account.name, "Status": account.status,
+                    "Email": format!("{}@example.com", account.id), "JoinedMethod": "CREATED",
+                    "Arn": format!("arn:aws:organizations::{}:account/o-emulator01/{}", shared.caller, account.id) }))
+                .collect();
+            let (items, next) = page(&accounts, &input);
+            ok(json!({ "Accounts": items, "NextToken": next }))
+        }
+        other => organizations_error(
+            "InvalidInputException",
+            &format!("the emulator does not implement {other}"),
+        ),
+    }
+}
+
+/// An organization of `accounts` member accounts (plus the caller as
+/// management account) spread over `units` units under the root, with
+/// account ids 100000000000 and up.
+pub fn organization(caller: &str, accounts: usize, units: usize) -> Org {
+    let root = "r-emu1".to_owned();
+    let unit_ids: Vec<String> = (0..units.max(1))
+        .map(|n| format!("ou-emu1-{n:08}"))
+        .collect();
+    let mut org = Org {
+        root_id: root.clone(),
+        units: unit_ids
+            .iter()
+            .enumerate()
+            .map(|(n, id)| (id.clone(), format!("Unit{n}"), root.clone()))
+            .collect(),
+        accounts: vec![OrgAccount {
+            id: caller.to_owned(),
+            name: "Management".into(),
+            status: "ACTIVE".into(),
+            parent: root,
+        }],
+    };
+    for n in 0..accounts {
+        org.accounts.push(OrgAccount {
+            id: format!("{}", 100_000_000_000u64 + n as u64),
+            name: format!("Account {n}"),
+            status: "ACTIVE".into(),
+            parent: unit_ids[n % unit_ids.len()].clone(),
+        });
+    }
+    org
+}
