@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::SafetySettings;
 use crate::plan::Summary;
 
 pub const DEFAULT_MAX_DELETES: u32 = 10;
@@ -20,6 +21,17 @@ impl Default for SafetyLimits {
             max_deletes: DEFAULT_MAX_DELETES,
             max_updates: None,
             max_update_percent: None,
+        }
+    }
+}
+
+impl From<SafetySettings> for SafetyLimits {
+    /// The file's settings, with the defaults for what it leaves out.
+    fn from(file: SafetySettings) -> Self {
+        Self {
+            max_deletes: file.max_deletes.unwrap_or(DEFAULT_MAX_DELETES),
+            max_updates: file.max_updates,
+            max_update_percent: file.max_update_percent,
         }
     }
 }

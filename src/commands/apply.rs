@@ -5,7 +5,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{Context, Session};
+use super::{Context, Session, with_flags};
 use crate::apply::{self, Verify, describe};
 use crate::backend::{Gate, Target};
 use crate::cli::ApplyArgs;
@@ -35,7 +35,7 @@ async fn apply_fresh(context: &Context<'_>, args: &ApplyArgs) -> Result<u8, Erro
     let config = LoadedConfig::load(&file)?;
     let session = context.open(config.config.rate).await?;
     let plan = context.plan(&session, &config, None).await?;
-    let limits = context.safety_limits(&config.config.safety, &args.safety);
+    let limits = with_flags(SafetyLimits::from(config.config.safety), &args.safety);
     let breaches = safety::check(&plan.summary(), plan.managed_slots, &limits);
     print!(
         "{}",
@@ -101,14 +101,7 @@ async fn apply_saved(context: &Context<'_>, args: &ApplyArgs, path: &Path) -> Re
         managed_slots: saved.managed_slots,
         ..Plan::default()
     };
-    let limits = SafetyLimits {
-        max_deletes: args.safety.max_deletes.unwrap_or(saved.safety.max_deletes),
-        max_updates: args.safety.max_updates.or(saved.safety.max_updates),
-        max_update_percent: args
-            .safety
-            .max_update_percent
-            .or(saved.safety.max_update_percent),
-    };
+    let limits = with_flags(saved.safety, &args.safety);
     let breaches = safety::check(&plan.summary(), plan.managed_slots, &limits);
     refuse_on_breaches(&breaches, args.force)?;
     refuse_if_stale(context, &session, &plan.items).await?;

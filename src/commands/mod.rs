@@ -16,7 +16,7 @@ use crate::backend::throttle::{
 };
 use crate::backend::{Backend, ContactsApi, Target};
 use crate::cli::{Cli, ColorChoice, Command, GlobalArgs, SafetyArgs};
-use crate::config::{LoadedConfig, RateSettings, SafetySettings};
+use crate::config::{LoadedConfig, RateSettings};
 use crate::error::{EXIT_OK, Error};
 use crate::model::{AccountId, Desired, Live, Organization, Slot};
 use crate::plan::Plan;
@@ -166,7 +166,7 @@ impl Context<'_> {
     }
 
     /// The desired state of `config`, discovering the organization when the
-    /// file has an `organization` section (or `org` was already discovered).
+    /// file has an `organization` section; the organization is returned too.
     pub async fn desired(
         &self,
         session: &Session,
@@ -209,18 +209,15 @@ impl Context<'_> {
         let live = self.read(session, slots).await?;
         Ok(crate::plan::diff(&desired, &live))
     }
+}
 
-    /// Safety limits: flags over the contacts file over the defaults.
-    pub fn safety_limits(&self, file: &SafetySettings, flags: &SafetyArgs) -> SafetyLimits {
-        let defaults = SafetyLimits::default();
-        SafetyLimits {
-            max_deletes: flags
-                .max_deletes
-                .or(file.max_deletes)
-                .unwrap_or(defaults.max_deletes),
-            max_updates: flags.max_updates.or(file.max_updates),
-            max_update_percent: flags.max_update_percent.or(file.max_update_percent),
-        }
+/// Safety limits with the flags given on the command line over `limits`
+/// (the contacts file's, or those recorded in a saved plan).
+fn with_flags(limits: SafetyLimits, flags: &SafetyArgs) -> SafetyLimits {
+    SafetyLimits {
+        max_deletes: flags.max_deletes.unwrap_or(limits.max_deletes),
+        max_updates: flags.max_updates.or(limits.max_updates),
+        max_update_percent: flags.max_update_percent.or(limits.max_update_percent),
     }
 }
 

@@ -1,12 +1,12 @@
 //! `altcontacts plan`: what would change, in the format asked for.
 
-use super::Context;
+use super::{Context, with_flags};
 use crate::cli::{Format, PlanArgs};
 use crate::config::LoadedConfig;
 use crate::error::{EXIT_CHANGES, EXIT_OK, Error};
 use crate::planfile::PlanFile;
 use crate::render::{self, PlanView};
-use crate::safety;
+use crate::safety::{self, SafetyLimits};
 
 pub async fn run(context: &Context<'_>, args: &PlanArgs) -> Result<u8, Error> {
     // Both files are checked before anything is asked of AWS.
@@ -14,7 +14,7 @@ pub async fn run(context: &Context<'_>, args: &PlanArgs) -> Result<u8, Error> {
     let base = args.base.as_deref().map(LoadedConfig::load).transpose()?;
     let session = context.open(config.config.rate).await?;
     let plan = context.plan(&session, &config, base.as_ref()).await?;
-    let limits = context.safety_limits(&config.config.safety, &args.safety);
+    let limits = with_flags(SafetyLimits::from(config.config.safety), &args.safety);
     let breaches = safety::check(&plan.summary(), plan.managed_slots, &limits);
     let view = PlanView::new(&plan, session.header(), breaches);
     let output = match args.format {

@@ -395,3 +395,14 @@ fn verbose_off_a_terminal_prints_progress_lines_and_quiet_prints_none() {
     let normal = workspace.sandbox(&["plan"]).output().unwrap();
     assert_eq!(stderr(&normal), "", "no progress off a terminal without -v");
 }
+
+#[test]
+fn no_credentials_is_one_clear_sentence() {
+    let workspace = Workspace::org();
+    let output = workspace.command(&["plan"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        "error: sts:GetCallerIdentity: no AWS credentials were found\n  help: configure credentials (AWS_PROFILE or --profile, aws sso login, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), or try the tool without AWS: --sandbox demo.yaml\n"
+    );
+}

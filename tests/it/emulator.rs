@@ -72,6 +72,8 @@ pub struct Faults {
     pub denied_writes: BTreeSet<String>,
     /// Accounts whose writes are answered ValidationException (400).
     pub invalid_writes: BTreeSet<String>,
+    /// An Organizations operation the caller is not allowed to call.
+    pub organizations_denied: Option<&'static str>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -570,6 +572,13 @@ fn organizations(shared: &Shared, target: &str, body: &[u8]) -> Reply {
             "Your account is not a member of an organization.",
         );
     };
+    let operation = target.rsplit('.').next().unwrap_or_default();
+    if shared.faults.organizations_denied == Some(operation) {
+        return organizations_error(
+            "AccessDeniedException",
+            &format!("You don't have permissions to access this resource ({operation})."),
+        );
+    }
     let input: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let parent = input["ParentId"].as_str().unwrap_or_default();
     let ok = |value: Value| {
@@ -579,7 +588,7 @@ fn organizations(shared: &Shared, target: &str, body: &[u8]) -> Reply {
             value.to_string(),
         )
     };
-    match target.rsplit('.').next().unwrap_or_default() {
+    match operation {
         "DescribeOrganization" => ok(json!({ "Organization": {
             "Id": "o-emulator01", "Arn": "arn:aws:organizations::000000000000:organization/o-emulator01",
             "FeatureSet": "ALL", "MasterAccountId": shared.caller,

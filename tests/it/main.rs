@@ -1,5 +1,7 @@
 //! Integration tests, in one binary so the SDK is linked once (DESIGN §5).
 
+mod bench_harness;
+mod bench_smoke;
 mod cli_apply;
 mod cli_org;
 mod cli_plan;

@@ -391,3 +391,29 @@ fn plan_with_base_reads_only_what_the_change_touches() {
         "99 managed contacts not read: their desired value is the same as in the base file"
     ));
 }
+
+#[test]
+fn a_caller_without_organizations_access_is_told_which_permission_is_missing() {
+    let faults = Faults {
+        organizations_denied: Some("ListAccountsForParent"),
+        ..Faults::default()
+    };
+    let emulator = Emulator::start(CALLER, Some(organization(CALLER, 3, 1)), faults);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("contacts.yaml"), config("")).unwrap();
+    let plan = run(&emulator, &dir, &["plan"]);
+    assert_eq!(plan.status.code(), Some(1));
+    let text = stderr(&plan);
+    assert!(
+        text.starts_with("error: organizations:ListAccountsForParent: access denied"),
+        "{text}"
+    );
+    assert!(
+        text.contains("help: the caller needs organizations:ListAccountsForParent"),
+        "{text}"
+    );
+    assert!(
+        emulator.log().is_empty(),
+        "no contact is read without the organization"
+    );
+}
