@@ -152,19 +152,21 @@ impl Sandbox {
         account: &AccountId,
         operation: DeniedOperation,
     ) -> Result<(), BackendError> {
-        let known = state.accounts.get(account);
-        if known.is_none_or(|entry| !entry.deny.contains(&operation)) {
-            // Outside an organization any account may be named; inside one,
-            // AWS refuses accounts that are not members, and so does the sandbox.
-            let member =
-                state.organization.is_none() || known.is_some() || *account == state.caller;
-            if member {
-                return Ok(());
-            }
+        let entry = state.accounts.get(account);
+        if entry.is_some_and(|entry| entry.deny.contains(&operation)) {
+            return Err(BackendError::AccessDenied(format!(
+                "sandbox: {operation:?} on account {account} is denied"
+            )));
         }
-        Err(BackendError::AccessDenied(format!(
-            "sandbox: {operation:?} on account {account} is denied"
-        )))
+        // Outside an organization any account may be named; inside one, AWS
+        // refuses accounts that are not members, and so does the sandbox.
+        let outsider = state.organization.is_some() && entry.is_none() && *account != state.caller;
+        if outsider {
+            return Err(BackendError::AccessDenied(format!(
+                "sandbox: account {account} is not a member of the organization"
+            )));
+        }
+        Ok(())
     }
 
     fn write(&self, slot: &Slot, contact: Option<&Contact>) -> Result<(), BackendError> {

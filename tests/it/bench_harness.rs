@@ -35,7 +35,10 @@ pub struct Run {
 }
 
 /// Runs `command` to completion and reads its resource usage.
-#[expect(clippy::zombie_processes, reason = "the child is reaped by wait4, which also reads its resource usage")]
+#[expect(
+    clippy::zombie_processes,
+    reason = "the child is reaped by wait4, which also reads its resource usage"
+)]
 pub fn measure(mut command: Command) -> Run {
     command
         .stdout(std::process::Stdio::null())

@@ -63,6 +63,23 @@ async fn email(
     }
 }
 
+/// Each change of a JSON plan as (account, contact type, `field`).
+fn changes(plan: &serde_json::Value, field: &str) -> Vec<(String, String, String)> {
+    let text = |value: &serde_json::Value| value.as_str().unwrap_or_default().to_owned();
+    plan["changes"]
+        .as_array()
+        .expect("a plan has changes")
+        .iter()
+        .map(|change| {
+            (
+                text(&change["account_id"]),
+                text(&change["contact_type"]),
+                text(&change[field]),
+            )
+        })
+        .collect()
+}
+
 fn listed_config() -> String {
     format!(
         r#"version: 1
@@ -108,18 +125,7 @@ async fn plan_detects_every_kind_of_change_against_moto() {
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     let plan = json(&output);
     assert_eq!(plan["caller_account"], MOTO_CALLER);
-    let actions: Vec<(String, String, String)> = plan["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["account_id"].as_str().unwrap().into(),
-                c["contact_type"].as_str().unwrap().into(),
-                c["action"].as_str().unwrap().into(),
-            )
-        })
-        .collect();
+    let actions = changes(&plan, "action");
     let expected = [
         (MOTO_CALLER, "SECURITY", "update"),
         (MOTO_CALLER, "BILLING", "delete"),
@@ -383,18 +389,7 @@ async fn an_organization_cycle_plan_apply_plan_and_export_round_trip() {
     );
     assert_eq!(plan["skipped"][0]["account_id"], org.closed.as_str());
     assert_eq!(plan["skipped"][0]["status"], "SUSPENDED");
-    let sources: Vec<(String, String, String)> = plan["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["account_id"].as_str().unwrap().into(),
-                c["contact_type"].as_str().unwrap().into(),
-                c["source"].as_str().unwrap().into(),
-            )
-        })
-        .collect();
+    let sources = changes(&plan, "source");
     assert!(
         sources.contains(&(
             org.data.clone(),
