@@ -334,3 +334,52 @@ fn a_failed_write_does_not_stop_the_others_and_a_rerun_converges() {
     );
     workspace.run(&["plan", "--detailed-exitcode"]).code(0);
 }
+
+/// Runs the binary on a pseudo-terminal (util-linux `script`), typing `answer`.
+fn on_a_terminal(workspace: &Workspace, args: &str, answer: &str) -> std::process::Output {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let command_line = format!("{BIN} --sandbox sandbox.yaml {args}");
+    let mut command = Command::new("script");
+    command
+        .args(["-qec", &command_line, "/dev/null"])
+        .current_dir(workspace.dir.path());
+    isolate(&mut command);
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs the binary on a terminal");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(answer.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn on_a_terminal_apply_asks_and_only_yes_applies() {
+    let workspace = Workspace::org();
+    let before = workspace.read("sandbox.yaml");
+    let refused = on_a_terminal(&workspace, "apply", "no\n");
+    assert_eq!(refused.status.code(), Some(3));
+    let text = stdout(&refused);
+    assert!(
+        text.contains("Apply these 7 changes? Only 'yes' is accepted:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("apply cancelled, nothing was written"),
+        "{text}"
+    );
+    assert_eq!(workspace.read("sandbox.yaml"), before);
+
+    let accepted = on_a_terminal(&workspace, "apply", "yes\n");
+    assert_eq!(accepted.status.code(), Some(0), "{}", stdout(&accepted));
+    assert!(
+        stdout(&accepted).contains("Apply complete: 5 created, 1 updated, 1 deleted, 0 failed.")
+    );
+}
