@@ -138,7 +138,8 @@ pub enum BackendError {
     Transport(String),
     #[error("rejected by AWS ({0})")]
     Invalid(String),
-    #[error("no AWS credentials were found")]
+    /// No credentials; the text names the profile when one was asked for.
+    #[error("no AWS credentials were found{0}")]
     NoCredentials(String),
     #[error("the account is not a member of an organization ({0})")]
     NotInOrganization(String),

@@ -36,6 +36,8 @@ pub struct Aws {
     organizations: aws_sdk_organizations::Client,
     sts: aws_sdk_sts::Client,
     caller: OnceCell<AccountId>,
+    /// The profile asked for, named when its credentials are missing.
+    profile: Option<String>,
     org_retry: RetryPolicy,
     org_retry_stats: RetryStats,
 }
@@ -74,6 +76,7 @@ impl Aws {
             sts: aws_sdk_sts::Client::new(&config),
             config,
             caller: OnceCell::new(),
+            profile: options.profile.clone(),
             org_retry: RetryPolicy::default(),
             org_retry_stats: RetryStats::default(),
         }
@@ -82,16 +85,21 @@ impl Aws {
     async fn resolve_caller(&self) -> Result<AccountId, Located> {
         let located = |error| Located::new(Operation::GetCallerIdentity, error);
         // Asking for credentials first turns "none found" into one sentence
-        // instead of an SDK dispatch failure several layers deep.
-        let provider = self.config.credentials_provider().ok_or_else(|| {
-            located(BackendError::NoCredentials(
-                "no credentials provider is configured".to_owned(),
-            ))
-        })?;
+        // instead of an SDK dispatch failure several layers deep. The SDK's
+        // own reason ("the credential provider was not enabled") helps no
+        // one, so only the profile is named.
+        let missing = || {
+            let context = self
+                .profile
+                .as_ref()
+                .map_or_else(String::new, |profile| format!(" for profile `{profile}`"));
+            located(BackendError::NoCredentials(context))
+        };
+        let provider = self.config.credentials_provider().ok_or_else(missing)?;
         provider
             .provide_credentials()
             .await
-            .map_err(|error| located(BackendError::NoCredentials(error.to_string())))?;
+            .map_err(|_| missing())?;
         let identity = self
             .org_retry
             .run(&self.org_retry_stats, || async {

@@ -406,3 +406,20 @@ fn no_credentials_is_one_clear_sentence() {
         "error: sts:GetCallerIdentity: no AWS credentials were found\n  help: configure credentials (AWS_PROFILE or --profile, aws sso login, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), or try the tool without AWS: --sandbox demo.yaml\n"
     );
 }
+
+#[test]
+fn a_missing_profile_is_named() {
+    let workspace = Workspace::org();
+    let output = workspace
+        .command(&["--profile", "nosuch", "plan"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).starts_with(
+            "error: sts:GetCallerIdentity: no AWS credentials were found for profile `nosuch`\n"
+        ),
+        "{}",
+        stderr(&output)
+    );
+}
