@@ -194,11 +194,16 @@ impl Aws {
                 let Some(id) = account.id().and_then(AccountId::parse) else {
                     continue;
                 };
+                // `State` replaces the deprecated `Status` (and adds
+                // PENDING_ACTIVATION and CLOSED); older answers only have Status.
                 let status = account
-                    .status()
-                    .map_or(AccountStatus::Other("UNKNOWN".to_owned()), |status| {
-                        AccountStatus::from_api(status.as_str())
-                    });
+                    .state()
+                    .map(|state| state.as_str())
+                    .or(account.status().map(|status| status.as_str()))
+                    .map_or(
+                        AccountStatus::Other("UNKNOWN".to_owned()),
+                        AccountStatus::from_api,
+                    );
                 accounts.push(OrgAccount {
                     name: account.name().unwrap_or(id.as_str()).to_owned(),
                     id,
