@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+
 use crate::model::{
     AccountId, AccountInfo, Contact, ContactField, Desired, Live, SkippedAccount, Slot, Source,
     Wanted,
@@ -26,18 +28,47 @@ pub enum Action {
     },
 }
 
-impl Action {
-    pub fn name(&self) -> &'static str {
+/// The kind of a change, without its values: what renderers, reports and
+/// saved plans switch on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeKind {
+    Create,
+    Update,
+    Delete,
+}
+
+impl ChangeKind {
+    pub fn name(self) -> &'static str {
         match self {
-            Action::Create { .. } => "create",
-            Action::Update { .. } => "update",
-            Action::Delete { .. } => "delete",
-            Action::Unchanged { .. } => "unchanged",
+            ChangeKind::Create => "create",
+            ChangeKind::Update => "update",
+            ChangeKind::Delete => "delete",
+        }
+    }
+
+    pub fn past_tense(self) -> &'static str {
+        match self {
+            ChangeKind::Create => "created",
+            ChangeKind::Update => "updated",
+            ChangeKind::Delete => "deleted",
+        }
+    }
+}
+
+impl Action {
+    /// The kind of change; `None` when the slot is unchanged.
+    pub fn kind(&self) -> Option<ChangeKind> {
+        match self {
+            Action::Create { .. } => Some(ChangeKind::Create),
+            Action::Update { .. } => Some(ChangeKind::Update),
+            Action::Delete { .. } => Some(ChangeKind::Delete),
+            Action::Unchanged { .. } => None,
         }
     }
 
     pub fn is_change(&self) -> bool {
-        !matches!(self, Action::Unchanged { .. })
+        self.kind().is_some()
     }
 
     /// The slot's contact before the change (what a saved plan checks for staleness).
@@ -242,7 +273,7 @@ mod tests {
                 (
                     item.slot.account.to_string(),
                     item.slot.kind,
-                    item.action.name(),
+                    item.action.kind().map_or("unchanged", ChangeKind::name),
                 )
             })
             .collect();

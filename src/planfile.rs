@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::LoadedConfig;
 use crate::error::Error;
 use crate::model::{AccountId, Contact, ContactField, ContactType, Slot, Source};
-use crate::plan::{Action, Plan, PlannedSlot};
+use crate::plan::{Action, ChangeKind, Plan, PlannedSlot};
 use crate::safety::SafetyLimits;
 
 pub const PLAN_FORMAT_VERSION: u32 = 1;
@@ -39,18 +39,10 @@ pub struct SavedChange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_name: Option<String>,
     pub contact_type: ContactType,
-    pub action: SavedAction,
+    pub action: ChangeKind,
     pub source: String,
     pub before: Option<Contact>,
     pub after: Option<Contact>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SavedAction {
-    Create,
-    Update,
-    Delete,
 }
 
 impl PlanFile {
@@ -62,19 +54,17 @@ impl PlanFile {
         safety: SafetyLimits,
     ) -> Self {
         let changes = plan
-            .changes()
-            .map(|item| SavedChange {
+            .items
+            .iter()
+            .filter_map(|item| Some((item, item.action.kind()?)))
+            .map(|(item, action)| SavedChange {
                 account_id: item.slot.account.clone(),
                 account_name: plan
                     .accounts
                     .get(&item.slot.account)
                     .and_then(|info| info.name.clone()),
                 contact_type: item.slot.kind,
-                action: match item.action {
-                    Action::Create { .. } => SavedAction::Create,
-                    Action::Update { .. } => SavedAction::Update,
-                    _ => SavedAction::Delete,
-                },
+                action,
                 source: item.source.to_string(),
                 before: item.action.before().cloned(),
                 after: item.action.after().cloned(),
@@ -152,16 +142,16 @@ impl PlanFile {
                 return Err(format!("{slot} appears twice"));
             }
             let action = match (change.action, &change.before, &change.after) {
-                (SavedAction::Create, None, Some(after)) => Action::Create {
+                (ChangeKind::Create, None, Some(after)) => Action::Create {
                     after: after.clone(),
                 },
-                (SavedAction::Update, Some(before), Some(after)) if before != after => {
+                (ChangeKind::Update, Some(before), Some(after)) if before != after => {
                     Action::Update {
                         before: before.clone(),
                         after: after.clone(),
                     }
                 }
-                (SavedAction::Delete, Some(before), None) => Action::Delete {
+                (ChangeKind::Delete, Some(before), None) => Action::Delete {
                     before: before.clone(),
                 },
                 (action, ..) => {

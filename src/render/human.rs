@@ -6,14 +6,15 @@ use std::fmt::Write;
 use owo_colors::Style;
 
 use crate::model::count;
+use crate::plan::ChangeKind;
 
 use super::{ChangeRow, Paint, Piece, PlanView, account_label, inline_diff};
 
-fn action_style(action: &str) -> (&'static str, Style) {
+fn action_style(action: ChangeKind) -> (&'static str, Style) {
     match action {
-        "create" => ("+", Style::new().green()),
-        "delete" => ("-", Style::new().red()),
-        _ => ("~", Style::new().yellow()),
+        ChangeKind::Create => ("+", Style::new().green()),
+        ChangeKind::Update => ("~", Style::new().yellow()),
+        ChangeKind::Delete => ("-", Style::new().red()),
     }
 }
 
@@ -36,7 +37,7 @@ fn change_block(out: &mut String, row: &ChangeRow, paint: Paint) {
     let _ = writeln!(
         out,
         "{} {} {}  {}",
-        paint.paint(&format!("{marker} {}", row.action), style.bold()),
+        paint.paint(&format!("{marker} {}", row.action.name()), style.bold()),
         paint.paint(&row.account_label(), Style::new().bold()),
         paint.paint(row.contact_type.api_name(), Style::new().bold()),
         paint.paint(&format!("(from {})", row.source), Style::new().dimmed()),

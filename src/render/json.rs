@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::PlanView;
 use crate::model::{AccountId, Contact, ContactType};
+use crate::plan::ChangeKind;
 use crate::safety::Breach;
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -35,7 +36,7 @@ pub struct JsonChange<'a> {
     pub account_id: &'a AccountId,
     pub account_name: Option<&'a str>,
     pub contact_type: ContactType,
-    pub action: &'a str,
+    pub action: ChangeKind,
     pub source: &'a str,
     pub before: Option<&'a Contact>,
     pub after: Option<&'a Contact>,

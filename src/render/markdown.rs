@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use super::{ChangeRow, PlanView, account_label};
 use crate::model::count;
+use crate::plan::ChangeKind;
 
 /// Above this many changes the table is collapsed, so a comment on a big
 /// plan stays readable.
@@ -20,11 +21,11 @@ pub fn cell(text: &str) -> String {
         .replace('\n', " ")
 }
 
-fn icon(action: &str) -> &'static str {
+fn icon(action: ChangeKind) -> &'static str {
     match action {
-        "create" => "🟢 create",
-        "delete" => "🔴 delete",
-        _ => "🟡 update",
+        ChangeKind::Create => "🟢 create",
+        ChangeKind::Update => "🟡 update",
+        ChangeKind::Delete => "🔴 delete",
     }
 }
 

@@ -12,7 +12,7 @@ use owo_colors::{OwoColorize, Style};
 use similar::{ChangeTag, TextDiff};
 
 use crate::model::{AccountId, Contact, ContactType, SkippedAccount};
-use crate::plan::{Plan, Summary};
+use crate::plan::{ChangeKind, Plan, Summary};
 use crate::safety::Breach;
 
 pub use human::plan as human;
@@ -39,7 +39,7 @@ pub struct PlanView {
 
 #[derive(Clone, Debug)]
 pub struct ChangeRow {
-    pub action: &'static str,
+    pub action: ChangeKind,
     pub account_id: AccountId,
     pub account_name: Option<String>,
     pub contact_type: ContactType,
@@ -73,9 +73,11 @@ pub struct FieldRow {
 impl PlanView {
     pub fn new(plan: &Plan, header: Header, breaches: Vec<Breach>) -> Self {
         let rows = plan
-            .changes()
-            .map(|item| ChangeRow {
-                action: item.action.name(),
+            .items
+            .iter()
+            .filter_map(|item| Some((item, item.action.kind()?)))
+            .map(|(item, action)| ChangeRow {
+                action,
                 account_name: plan
                     .accounts
                     .get(&item.slot.account)

@@ -24,23 +24,23 @@ pub fn apply_report(
                 .get(&slot.account)
                 .and_then(|info| info.name.as_deref()),
         );
-        let past = match result.change.action.name() {
-            "create" => "created",
-            "update" => "updated",
-            _ => "deleted",
+        // Only changes are ever applied; an unchanged slot has no line.
+        let Some(kind) = result.change.action.kind() else {
+            continue;
         };
         let _ = match &result.outcome {
             Outcome::Applied => writeln!(
                 out,
-                "{} {past} {label} {}",
+                "{} {} {label} {}",
                 paint.paint("✓", Style::new().green()),
+                kind.past_tense(),
                 slot.kind
             ),
             Outcome::Failed { reason, .. } => writeln!(
                 out,
                 "{} {label} {}: {}",
                 paint.paint(
-                    &format!("✗ {} failed", result.change.action.name()),
+                    &format!("✗ {} failed", kind.name()),
                     Style::new().red().bold()
                 ),
                 slot.kind,
