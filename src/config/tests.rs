@@ -63,6 +63,12 @@ fn version_is_required_and_must_be_one() {
     assert!(message.contains("unsupported version `2`"), "{message}");
     let (_, _, message) = problem("version: [1]\naccounts: {}\n");
     assert!(message.contains("must be the number 1"), "{message}");
+    let (_, _, message) = problem("version: \"1\"\naccounts: {}\n");
+    assert!(
+        message.contains("must be the number 1, found a string")
+            && message.contains("without quotes"),
+        "{message}"
+    );
 }
 
 #[test]

@@ -170,11 +170,14 @@ impl Walker {
                 Diagnostic::at(root, "missing `version`").help("add `version: 1` at the top of the file"),
             ),
             Some(Node::Number(text)) if text == "1" => {}
-            Some(Node::Number(text)) | Some(Node::Str(text, _)) => self.report(
+            Some(Node::Number(text)) => self.report(
                 Diagnostic::at(&path, format!("unsupported version `{text}`: this altcontacts reads version 1"))
                     .help("write `version: 1`, or upgrade altcontacts if the file was written for a newer one"),
             ),
-            Some(other) => self.report(Diagnostic::at(&path, format!("`version` must be the number 1, found {}", other.kind()))),
+            Some(other) => self.report(
+                Diagnostic::at(&path, format!("`version` must be the number 1, found {}", other.kind()))
+                    .help("write `version: 1`, without quotes"),
+            ),
         }
     }
 
