@@ -36,6 +36,10 @@ struct Walker {
 
 type Entries = [(Key, Node)];
 
+static OU_ID: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(OU_ID_PATTERN).expect("the OU id pattern is valid")
+});
+
 fn entry<'n>(entries: &'n Entries, name: &str) -> Option<&'n Node> {
     entries
         .iter()
@@ -448,9 +452,8 @@ impl Walker {
 
     fn unit_selector(&mut self, key: &Key, path: &YamlPath) -> Option<UnitSelector> {
         let text = key.text();
-        let ou_id = regex::Regex::new(OU_ID_PATTERN).expect("OU id pattern is valid");
         if key.as_str().is_some() {
-            if ou_id.is_match(text) {
+            if OU_ID.is_match(text) {
                 return Some(UnitSelector::Id(text.to_owned()));
             }
             let segments: Vec<&str> = text.split('/').collect();
