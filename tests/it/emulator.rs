@@ -254,25 +254,32 @@ impl Emulator {
     pub fn command(&self, dir: &std::path::Path, args: &[&str]) -> std::process::Command {
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_altcontacts"));
         command.current_dir(dir);
-        for (key, _) in std::env::vars() {
-            if key.starts_with("AWS_") {
-                command.env_remove(key);
-            }
-        }
+        isolate_from_aws(&mut command);
         command
             .env("AWS_ACCESS_KEY_ID", "emulator")
             .env("AWS_SECRET_ACCESS_KEY", "emulator")
             .env("AWS_REGION", "us-east-1")
-            .env("AWS_CONFIG_FILE", "/nonexistent/altcontacts-emulator")
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                "/nonexistent/altcontacts-emulator",
-            )
-            .env("AWS_EC2_METADATA_DISABLED", "true")
             .args(["--endpoint-url", &self.endpoint])
             .args(args);
         command
     }
+}
+
+/// Clears what could point `command` at a real AWS account: AWS_* from the
+/// environment, the shared config and credentials files, instance metadata.
+pub fn isolate_from_aws(command: &mut std::process::Command) {
+    for (key, _) in std::env::vars() {
+        if key.starts_with("AWS_") {
+            command.env_remove(key);
+        }
+    }
+    command
+        .env("AWS_CONFIG_FILE", "/nonexistent/altcontacts-test-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/altcontacts-test-credentials",
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true");
 }
 
 impl Drop for Emulator {

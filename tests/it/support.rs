@@ -139,20 +139,11 @@ impl Workspace {
     }
 }
 
-/// Clears what could point the binary at a real AWS account.
+/// Clears what could point the binary at a real AWS account, and the
+/// color settings of the environment that runs the tests.
 pub fn isolate(command: &mut Command) {
-    for (key, _) in std::env::vars() {
-        if key.starts_with("AWS_") || key == "NO_COLOR" || key == "CLICOLOR_FORCE" {
-            command.env_remove(key);
-        }
-    }
-    command
-        .env("AWS_CONFIG_FILE", "/nonexistent/altcontacts-test-config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/altcontacts-test-credentials",
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true");
+    crate::emulator::isolate_from_aws(command);
+    command.env_remove("NO_COLOR").env_remove("CLICOLOR_FORCE");
 }
 
 pub fn stdout(output: &Output) -> String {
