@@ -2,6 +2,7 @@
 //! discovery, STS for the caller. The only module that names SDK types; AWS
 //! errors become [`BackendError`]s here and nowhere else.
 
+use std::future::Future;
 use std::time::Duration;
 
 use aws_config::meta::region::RegionProviderChain;
@@ -132,108 +133,125 @@ impl Aws {
         Ok((caller != account).then(|| account.to_string()))
     }
 
-    async fn list_units(&self, parent: &str) -> Result<Vec<(String, String)>, Located> {
-        let mut units = Vec::new();
+    /// One Organizations request, retried like any other, its failure
+    /// located by the action's name.
+    async fn org_call<T, Fut>(
+        &self,
+        action: &'static str,
+        request: impl Fn() -> Fut,
+    ) -> Result<T, Located>
+    where
+        Fut: Future<Output = Result<T, BackendError>>,
+    {
+        self.org_retry
+            .run(&self.org_retry_stats, request)
+            .await
+            .map_err(|error| Located::new(Operation::Organizations(action), error))
+    }
+
+    /// Every item of a paginated Organizations list: `page` fetches one page
+    /// from a token and returns its items and the next token.
+    async fn list_all<T, Fut>(
+        &self,
+        action: &'static str,
+        page: impl Fn(Option<String>) -> Fut,
+    ) -> Result<Vec<T>, Located>
+    where
+        Fut: Future<Output = Result<(Vec<T>, Option<String>), BackendError>>,
+    {
+        let mut items = Vec::new();
         let mut token = None;
         loop {
-            let page = self
-                .org_retry
-                .run(&self.org_retry_stats, || async {
-                    self.organizations
-                        .list_organizational_units_for_parent()
-                        .parent_id(parent)
-                        .set_next_token(token.clone())
-                        .send()
-                        .await
-                        .map_err(classify)
-                })
-                .await;
-            let page = page.map_err(|error| {
-                Located::new(
-                    Operation::Organizations("ListOrganizationalUnitsForParent"),
-                    error,
-                )
-            })?;
-            units.extend(page.organizational_units().iter().map(|unit| {
-                (
-                    unit.id().unwrap_or_default().to_owned(),
-                    unit.name().unwrap_or_default().to_owned(),
-                )
-            }));
-            token = page.next_token().map(str::to_owned);
-            if token.is_none() {
-                return Ok(units);
+            let (batch, next) = self.org_call(action, || page(token.clone())).await?;
+            items.extend(batch);
+            match next {
+                Some(next) => token = Some(next),
+                None => return Ok(items),
             }
         }
     }
 
+    /// The units directly under `parent`, as (id, name).
+    async fn list_units(&self, parent: &str) -> Result<Vec<(String, String)>, Located> {
+        self.list_all("ListOrganizationalUnitsForParent", |token| async move {
+            let page = self
+                .organizations
+                .list_organizational_units_for_parent()
+                .parent_id(parent)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(classify)?;
+            let units = page
+                .organizational_units()
+                .iter()
+                .map(|unit| {
+                    (
+                        unit.id().unwrap_or_default().to_owned(),
+                        unit.name().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect();
+            Ok((units, page.next_token().map(str::to_owned)))
+        })
+        .await
+    }
+
+    /// The accounts directly under `parent`, whose ancestry is `parents`.
     async fn list_accounts(
         &self,
         parent: &str,
         parents: &[String],
     ) -> Result<Vec<OrgAccount>, Located> {
-        let mut accounts = Vec::new();
-        let mut token = None;
-        loop {
+        self.list_all("ListAccountsForParent", |token| async move {
             let page = self
-                .org_retry
-                .run(&self.org_retry_stats, || async {
-                    self.organizations
-                        .list_accounts_for_parent()
-                        .parent_id(parent)
-                        .set_next_token(token.clone())
-                        .send()
-                        .await
-                        .map_err(classify)
+                .organizations
+                .list_accounts_for_parent()
+                .parent_id(parent)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(classify)?;
+            let accounts = page
+                .accounts()
+                .iter()
+                .filter_map(|account| {
+                    let id = account.id().and_then(AccountId::parse)?;
+                    // `State` replaces the deprecated `Status` (and adds
+                    // PENDING_ACTIVATION and CLOSED); older answers only have Status.
+                    let status = account
+                        .state()
+                        .map(|state| state.as_str())
+                        .or(account.status().map(|status| status.as_str()))
+                        .map_or(
+                            AccountStatus::Other("UNKNOWN".to_owned()),
+                            AccountStatus::from_api,
+                        );
+                    Some(OrgAccount {
+                        name: account.name().unwrap_or(id.as_str()).to_owned(),
+                        id,
+                        status,
+                        parents: parents.to_vec(),
+                    })
                 })
-                .await;
-            let page = page.map_err(|error| {
-                Located::new(Operation::Organizations("ListAccountsForParent"), error)
-            })?;
-            for account in page.accounts() {
-                let Some(id) = account.id().and_then(AccountId::parse) else {
-                    continue;
-                };
-                // `State` replaces the deprecated `Status` (and adds
-                // PENDING_ACTIVATION and CLOSED); older answers only have Status.
-                let status = account
-                    .state()
-                    .map(|state| state.as_str())
-                    .or(account.status().map(|status| status.as_str()))
-                    .map_or(
-                        AccountStatus::Other("UNKNOWN".to_owned()),
-                        AccountStatus::from_api,
-                    );
-                accounts.push(OrgAccount {
-                    name: account.name().unwrap_or(id.as_str()).to_owned(),
-                    id,
-                    status,
-                    parents: parents.to_vec(),
-                });
-            }
-            token = page.next_token().map(str::to_owned);
-            if token.is_none() {
-                return Ok(accounts);
-            }
-        }
+                .collect();
+            Ok((accounts, page.next_token().map(str::to_owned)))
+        })
+        .await
     }
 
     /// Walks the tree from the root, one level at a time: O(units) calls
     /// instead of one ListParents per account.
     async fn discover(&self) -> Result<Organization, Located> {
         let describe = self
-            .org_retry
-            .run(&self.org_retry_stats, || async {
+            .org_call("DescribeOrganization", || async {
                 self.organizations
                     .describe_organization()
                     .send()
                     .await
                     .map_err(classify)
             })
-            .await
-            .map_err(|error| {
-                Located::new(Operation::Organizations("DescribeOrganization"), error)
-            })?;
+            .await?;
         let management_account = describe
             .organization()
             .and_then(|org| org.master_account_id())
@@ -248,16 +266,14 @@ impl Aws {
                 )
             })?;
         let roots = self
-            .org_retry
-            .run(&self.org_retry_stats, || async {
+            .org_call("ListRoots", || async {
                 self.organizations
                     .list_roots()
                     .send()
                     .await
                     .map_err(classify)
             })
-            .await
-            .map_err(|error| Located::new(Operation::Organizations("ListRoots"), error))?;
+            .await?;
         let root = roots.roots().first().ok_or_else(|| {
             Located::new(
                 Operation::Organizations("ListRoots"),
