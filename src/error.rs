@@ -39,6 +39,19 @@ pub enum Error {
     #[error("{} failed:\n{}", count(.0.len(), "request"), list(.0))]
     Backends(Vec<Located>),
 
+    /// Many member accounts denied access: one cause, so reading stopped.
+    #[error(
+        "access denied on {} member accounts ({}), so reading stopped there: {}\n  help: {}",
+        .accounts.len(),
+        list_ids(.accounts),
+        .first.summary(),
+        SYSTEMIC_DENIAL_HELP
+    )]
+    SystemicDenial {
+        accounts: Vec<AccountId>,
+        first: Box<Located>,
+    },
+
     /// The apply was refused before anything was written (exit 3).
     #[error("{message}{}", help_suffix(.help))]
     Refused {
@@ -85,6 +98,17 @@ fn config_message(problems: &FileProblems) -> String {
         problems.file,
         count(problems.problems.len(), "problem")
     )
+}
+
+const SYSTEMIC_DENIAL_HELP: &str = "when every member account says AccessDenied, trusted access for AWS Account Management is usually off. \
+From the management account, enable it with: aws organizations enable-aws-service-access --service-principal account.amazonaws.com \
+(and check that the caller has account:GetAlternateContact)";
+
+fn list_ids(ids: &[AccountId]) -> String {
+    ids.iter()
+        .map(AccountId::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn help_suffix(help: &Option<String>) -> String {
@@ -219,7 +243,7 @@ impl Located {
                 "configure credentials (AWS_PROFILE or --profile, aws sso login, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), or try the tool without AWS: --sandbox demo.yaml".to_owned(),
             ),
             (BackendError::AccessDenied(_), Operation::Organizations(_)) => Some(format!(
-                "the caller needs {} (and organizations:DescribeOrganization, ListRoots, ListOrganizationalUnitsForParent, ListAccountsForParent) in the management account or a delegated administrator",
+                "the caller needs {} (and organizations:DescribeOrganization, ListRoots, ListAccounts, ListOrganizationalUnitsForParent, ListAccountsForParent) in the management account or a delegated administrator",
                 self.operation
             )),
             (BackendError::AccessDenied(_), _) if self.account.is_some() && !self.own_account => Some(format!(

@@ -308,12 +308,34 @@ pub struct AccountInfo {
     pub name: Option<String>,
 }
 
-/// An account of the organization that is out of scope because it is not ACTIVE.
+/// An account of the organization that is out of scope, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SkippedAccount {
     pub id: AccountId,
     pub name: Option<String>,
     pub status: AccountStatus,
+    pub reason: SkipReason,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SkipReason {
+    /// Suspended, closing, or otherwise not ACTIVE.
+    NotActive,
+    /// The management account, seen from a delegated administrator: AWS
+    /// lets a delegated administrator name member accounts only.
+    ManagementAccount,
+}
+
+impl SkipReason {
+    /// What the reader can do about it.
+    pub fn explain(self) -> &'static str {
+        match self {
+            Self::NotActive => "not ACTIVE",
+            Self::ManagementAccount => {
+                "the management account: a delegated administrator cannot read or write its contacts; run from the management account to cover it"
+            }
+        }
+    }
 }
 
 /// The desired state: every managed slot of every account in scope.
@@ -354,6 +376,17 @@ pub struct OrgAccount {
     pub parents: Vec<String>,
 }
 
+/// An account as discovery lists it, with what deciding its slots needs
+/// before the rest of the organization is known.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Found {
+    pub account: OrgAccount,
+    /// Unit names from the root down to the account's parent, matching
+    /// `account.parents` (empty when the organization is listed flat).
+    pub path: Vec<String>,
+    pub management_account: AccountId,
+}
+
 impl Organization {
     /// Every unit with its path from the root (`Root/Workloads/Data`), root first.
     pub fn units_with_paths(&self) -> Vec<(String, &OrgUnit)> {
@@ -371,6 +404,29 @@ impl Organization {
         let mut out = Vec::new();
         walk(&self.root, "", &mut out);
         out
+    }
+
+    /// Every account with the names of the units from the root down to its
+    /// parent, as discovery would have streamed it.
+    pub fn accounts_with_paths(&self) -> Vec<(&OrgAccount, Vec<String>)> {
+        fn names(unit: &OrgUnit, ids: &[String]) -> Vec<String> {
+            let mut names = Vec::new();
+            let mut here = Some(unit);
+            for id in ids {
+                let Some(unit) = here.filter(|unit| &unit.id == id) else {
+                    break;
+                };
+                names.push(unit.name.clone());
+                here = ids
+                    .get(names.len())
+                    .and_then(|next| unit.children.iter().find(|child| &child.id == next));
+            }
+            names
+        }
+        self.accounts
+            .iter()
+            .map(|account| (account, names(&self.root, &account.parents)))
+            .collect()
     }
 }
 

@@ -48,12 +48,21 @@ pub struct Progress {
     bar: Option<ProgressBar>,
     lines: Option<&'static str>,
     done: AtomicU64,
-    total: u64,
+    total: AtomicU64,
 }
 
 impl Progress {
     pub fn start(ui: &Ui, label: &'static str, total: u64) -> Self {
-        let quiet = ui.verbosity == Verbosity::Quiet || total == 0;
+        Self::new(ui, label, total, total == 0)
+    }
+
+    /// Progress whose total grows as work is found ([`Progress::grow`]).
+    pub fn start_growing(ui: &Ui, label: &'static str) -> Self {
+        Self::new(ui, label, 0, false)
+    }
+
+    fn new(ui: &Ui, label: &'static str, total: u64, nothing_to_do: bool) -> Self {
+        let quiet = ui.verbosity == Verbosity::Quiet || nothing_to_do;
         let bar = (!quiet && ui.stderr_is_terminal).then(|| {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
             bar.set_style(
@@ -73,7 +82,14 @@ impl Progress {
             bar,
             lines,
             done: AtomicU64::new(0),
-            total,
+            total: AtomicU64::new(total),
+        }
+    }
+
+    pub fn grow(&self, more: u64) {
+        self.total.fetch_add(more, Ordering::Relaxed);
+        if let Some(bar) = &self.bar {
+            bar.inc_length(more);
         }
     }
 
@@ -83,9 +99,10 @@ impl Progress {
             bar.inc(1);
         }
         if let Some(label) = self.lines {
-            let decile = |n: u64| n * 10 / self.total.max(1);
+            let total = self.total.load(Ordering::Relaxed);
+            let decile = |n: u64| n * 10 / total.max(1);
             if decile(done) != decile(done - 1) {
-                eprintln!("{label}: {}% ({done}/{})", decile(done) * 10, self.total);
+                eprintln!("{label}: {}% ({done}/{total})", decile(done) * 10);
             }
         }
     }

@@ -12,11 +12,11 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_account::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_account::types::{AlternateContact, AlternateContactType};
 use aws_sdk_sts::config::ProvideCredentials;
-use futures::{StreamExt, TryStreamExt};
+use futures::{FutureExt, StreamExt};
 use tokio::sync::OnceCell;
 
 use super::throttle::{RetryPolicy, RetryStats};
-use super::{ContactsApi, Gate};
+use super::{ContactsApi, Found, FoundSender, Gate, Listing};
 use crate::error::{BackendError, Located, Operation};
 use crate::model::{
     AccountId, AccountStatus, Contact, ContactType, OrgAccount, OrgUnit, Organization, Slot,
@@ -197,52 +197,106 @@ impl Aws {
         .await
     }
 
-    /// The accounts directly under `parent`, whose ancestry is `parents`.
-    async fn list_accounts(
-        &self,
-        parent: &str,
+    /// One account of a ListAccounts or ListAccountsForParent page.
+    fn org_account(
+        account: &aws_sdk_organizations::types::Account,
         parents: &[String],
-    ) -> Result<Vec<OrgAccount>, Located> {
-        self.list_all("ListAccountsForParent", |token| async move {
-            let page = self
-                .organizations
-                .list_accounts_for_parent()
-                .parent_id(parent)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(classify)?;
-            let accounts = page
-                .accounts()
-                .iter()
-                .filter_map(|account| {
-                    let id = account.id().and_then(AccountId::parse)?;
-                    // `State` replaces the deprecated `Status` (and adds
-                    // PENDING_ACTIVATION and CLOSED); older answers only have Status.
-                    let status = account
-                        .state()
-                        .map(|state| state.as_str())
-                        .or(account.status().map(|status| status.as_str()))
-                        .map_or(
-                            AccountStatus::Other("UNKNOWN".to_owned()),
-                            AccountStatus::from_api,
-                        );
-                    Some(OrgAccount {
-                        name: account.name().unwrap_or(id.as_str()).to_owned(),
-                        id,
-                        status,
-                        parents: parents.to_vec(),
-                    })
-                })
-                .collect();
-            Ok((accounts, page.next_token().map(str::to_owned)))
+    ) -> Option<OrgAccount> {
+        let id = account.id().and_then(AccountId::parse)?;
+        // `State` replaces the deprecated `Status` (and adds
+        // PENDING_ACTIVATION and CLOSED); older answers only have Status.
+        let status = account
+            .state()
+            .map(|state| state.as_str())
+            .or(account.status().map(|status| status.as_str()))
+            .map_or(
+                AccountStatus::Other("UNKNOWN".to_owned()),
+                AccountStatus::from_api,
+            );
+        Some(OrgAccount {
+            name: account.name().unwrap_or(id.as_str()).to_owned(),
+            id,
+            status,
+            parents: parents.to_vec(),
         })
-        .await
     }
 
-    /// Walks the tree from the root, one level at a time: O(units) calls
-    /// instead of one ListParents per account.
-    async fn discover(&self) -> Result<Organization, Located> {
+    /// The accounts directly under `parent` (or, without one, every account
+    /// of the organization), each sent to `found` with its page, once the
+    /// management account is known.
+    async fn list_accounts(
+        &self,
+        parent: Option<&str>,
+        parents: &[String],
+        path: &[String],
+        management: &ManagementAccount<'_>,
+        found: Option<&FoundSender>,
+    ) -> Result<Vec<OrgAccount>, Located> {
+        let action = if parent.is_some() {
+            "ListAccountsForParent"
+        } else {
+            "ListAccounts"
+        };
+        let mut accounts = Vec::new();
+        let mut token = None;
+        loop {
+            let (page, next) = self
+                .org_call(action, || async {
+                    let (listed, next) = match parent {
+                        Some(parent) => {
+                            let page = self
+                                .organizations
+                                .list_accounts_for_parent()
+                                .parent_id(parent)
+                                .set_next_token(token.clone())
+                                .send()
+                                .await
+                                .map_err(classify)?;
+                            (
+                                page.accounts().to_vec(),
+                                page.next_token().map(str::to_owned),
+                            )
+                        }
+                        None => {
+                            let page = self
+                                .organizations
+                                .list_accounts()
+                                .set_next_token(token.clone())
+                                .send()
+                                .await
+                                .map_err(classify)?;
+                            (
+                                page.accounts().to_vec(),
+                                page.next_token().map(str::to_owned),
+                            )
+                        }
+                    };
+                    let accounts: Vec<OrgAccount> = listed
+                        .iter()
+                        .filter_map(|account| Self::org_account(account, parents))
+                        .collect();
+                    Ok((accounts, next))
+                })
+                .await?;
+            if let Some(found) = found {
+                let management_account = management.clone().await?;
+                for account in &page {
+                    let _ = found.send(Found {
+                        account: account.clone(),
+                        path: path.to_vec(),
+                        management_account: management_account.clone(),
+                    });
+                }
+            }
+            accounts.extend(page);
+            match next {
+                Some(next) => token = Some(next),
+                None => return Ok(accounts),
+            }
+        }
+    }
+
+    async fn management_account(&self) -> Result<AccountId, Located> {
         let describe = self
             .org_call("DescribeOrganization", || async {
                 self.organizations
@@ -252,7 +306,7 @@ impl Aws {
                     .map_err(classify)
             })
             .await?;
-        let management_account = describe
+        describe
             .organization()
             .and_then(|org| org.master_account_id())
             .and_then(AccountId::parse)
@@ -264,7 +318,11 @@ impl Aws {
                         message: "no management account id".to_owned(),
                     },
                 )
-            })?;
+            })
+    }
+
+    /// The root's (id, name).
+    async fn root(&self) -> Result<(String, String), Located> {
         let roots = self
             .org_call("ListRoots", || async {
                 self.organizations
@@ -283,66 +341,114 @@ impl Aws {
                 },
             )
         })?;
-        let root_id = root.id().unwrap_or_default().to_owned();
-        let root_name = root.name().unwrap_or("Root").to_owned();
+        Ok((
+            root.id().unwrap_or_default().to_owned(),
+            root.name().unwrap_or("Root").to_owned(),
+        ))
+    }
 
-        // Flat list of (id, name, parent index, ancestry) built level by level.
-        struct Found {
+    /// Lists the organization. The first requests go out together, and
+    /// accounts are handed to `found` page by page, so reading contacts
+    /// starts after one or two round trips instead of after the whole walk.
+    async fn discover(
+        &self,
+        listing: Listing,
+        found: Option<&FoundSender>,
+    ) -> Result<Organization, Located> {
+        let management: ManagementAccount = self.management_account().boxed().shared();
+        if listing == Listing::Flat {
+            let (management_account, (root_id, root_name), mut accounts) = futures::try_join!(
+                management.clone(),
+                self.root(),
+                self.list_accounts(None, &[], &[], &management, found)
+            )?;
+            accounts.sort_by(|a, b| a.id.cmp(&b.id));
+            return Ok(Organization {
+                management_account,
+                root: OrgUnit {
+                    id: root_id,
+                    name: root_name,
+                    children: Vec::new(),
+                },
+                accounts,
+            });
+        }
+        let (management_account, (root_id, root_name)) =
+            futures::try_join!(management.clone(), self.root())?;
+
+        // Units found so far, each with its parent's index, ancestry and path.
+        struct Unit {
             id: String,
             name: String,
             parent: Option<usize>,
             ancestry: Vec<String>,
+            path: Vec<String>,
         }
-        let mut found = vec![Found {
+        let mut found_units = vec![Unit {
             id: root_id.clone(),
-            name: root_name,
+            name: root_name.clone(),
             parent: None,
             ancestry: vec![root_id],
+            path: vec![root_name],
         }];
         let mut accounts = Vec::new();
-        let mut level: Vec<usize> = vec![0];
-        while !level.is_empty() {
-            let results: Vec<Children> = futures::stream::iter(level.iter().copied())
-                .map(|index| {
-                    let id = found[index].id.clone();
-                    let ancestry = found[index].ancestry.clone();
-                    async move {
-                        let units = self.list_units(&id).await?;
-                        let accounts = self.list_accounts(&id, &ancestry).await?;
-                        Ok::<_, Located>(Children {
-                            parent: index,
-                            units,
-                            accounts,
-                        })
-                    }
+        // Each unit is listed as soon as its parent's listing names it, a
+        // few at a time: no level waits for the slowest unit of the one above.
+        let mut pending = futures::stream::FuturesUnordered::new();
+        let mut queue: std::collections::VecDeque<usize> = [0].into();
+        let list_children = |index: usize, id: String, ancestry: Vec<String>, path: Vec<String>| {
+            let management = management.clone();
+            async move {
+                let (units, accounts) = futures::try_join!(
+                    self.list_units(&id),
+                    self.list_accounts(Some(&id), &ancestry, &path, &management, found)
+                )?;
+                Ok::<_, Located>(Children {
+                    parent: index,
+                    units,
+                    accounts,
                 })
-                .buffer_unordered(DISCOVERY_CONCURRENCY)
-                .try_collect()
-                .await?;
-            let mut next = Vec::new();
-            for Children {
+            }
+        };
+        loop {
+            while pending.len() < DISCOVERY_CONCURRENCY {
+                let Some(index) = queue.pop_front() else {
+                    break;
+                };
+                let unit = &found_units[index];
+                pending.push(list_children(
+                    index,
+                    unit.id.clone(),
+                    unit.ancestry.clone(),
+                    unit.path.clone(),
+                ));
+            }
+            let Some(children) = pending.next().await else {
+                break;
+            };
+            let Children {
                 parent,
                 units,
-                accounts: level_accounts,
-            } in results
-            {
-                accounts.extend(level_accounts);
-                for (id, name) in units {
-                    let mut ancestry = found[parent].ancestry.clone();
-                    ancestry.push(id.clone());
-                    next.push(found.len());
-                    found.push(Found {
-                        id,
-                        name,
-                        parent: Some(parent),
-                        ancestry,
-                    });
-                }
+                accounts: listed,
+            } = children?;
+            accounts.extend(listed);
+            for (id, name) in units {
+                let mut ancestry = found_units[parent].ancestry.clone();
+                ancestry.push(id.clone());
+                let mut path = found_units[parent].path.clone();
+                path.push(name.clone());
+                queue.push_back(found_units.len());
+                found_units.push(Unit {
+                    id,
+                    name,
+                    parent: Some(parent),
+                    ancestry,
+                    path,
+                });
             }
-            level = next;
         }
 
-        fn build(index: usize, found: &[Found]) -> OrgUnit {
+        fn build(index: usize, found: &[Unit]) -> OrgUnit {
             let mut children: Vec<OrgUnit> = found
                 .iter()
                 .enumerate()
@@ -359,11 +465,16 @@ impl Aws {
         accounts.sort_by(|a: &OrgAccount, b| a.id.cmp(&b.id));
         Ok(Organization {
             management_account,
-            root: build(0, &found),
+            root: build(0, &found_units),
             accounts,
         })
     }
 }
+
+/// DescribeOrganization's answer, awaited by every page of accounts before
+/// it is handed on (and by the result).
+type ManagementAccount<'a> =
+    futures::future::Shared<futures::future::BoxFuture<'a, Result<AccountId, Located>>>;
 
 /// What one unit holds: its child units (id, name) and its accounts.
 struct Children {
@@ -504,7 +615,11 @@ impl ContactsApi for Aws {
         }
     }
 
-    async fn organization(&self) -> Result<Organization, Located> {
-        self.discover().await
+    async fn organization(
+        &self,
+        listing: Listing,
+        found: Option<&FoundSender>,
+    ) -> Result<Organization, Located> {
+        self.discover(listing, found).await
     }
 }

@@ -11,6 +11,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::{BackendError, Located};
+pub use crate::model::Found;
 use crate::model::{AccountId, Contact, Organization, Slot};
 
 /// One slot at a time, as the Account API works: there is no list call.
@@ -42,25 +43,59 @@ pub trait ContactsApi: Sync {
         gate: &Gate,
     ) -> impl Future<Output = Result<(), BackendError>> + Send;
 
-    /// The organization of the caller: its accounts, units and management account.
-    fn organization(&self) -> impl Future<Output = Result<Organization, Located>> + Send;
+    /// The organization of the caller: its accounts, units and management
+    /// account. Each account is also sent to `found` as soon as it is
+    /// listed, so its contacts can be read while discovery goes on.
+    fn organization(
+        &self,
+        listing: Listing,
+        found: Option<&FoundSender>,
+    ) -> impl Future<Output = Result<Organization, Located>> + Send;
 }
 
+/// How much of the organization's shape discovery needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Listing {
+    /// Every unit and the accounts under each: needed to match `units:`.
+    Tree,
+    /// The accounts only (ListAccounts), without their units: one call per
+    /// 20 accounts and the first of them known after one round trip.
+    Flat,
+}
+
+pub type FoundSender = tokio::sync::mpsc::UnboundedSender<Found>;
+
 /// Whether new writes may still be sent. `apply` closes it on Ctrl-C; a
-/// write looks at it at the last moment, once its turn under the rate limit
-/// has come, so nothing that was waiting goes out after the interrupt.
+/// write waiting for its turn under the rate limit wakes as soon as it
+/// closes and is not sent, so an interrupt never waits for a queue to drain.
 #[derive(Debug, Default)]
 pub struct Gate {
     closed: AtomicBool,
+    wake: tokio::sync::Notify,
 }
 
 impl Gate {
     pub fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
+        self.wake.notify_waiters();
     }
 
     pub fn is_open(&self) -> bool {
         !self.closed.load(Ordering::SeqCst)
+    }
+
+    /// Resolves once the gate is closed (at once if it already is).
+    pub async fn closed(&self) {
+        loop {
+            let notified = self.wake.notified();
+            tokio::pin!(notified);
+            // Registered before the check, so a close between the two is not missed.
+            notified.as_mut().enable();
+            if !self.is_open() {
+                return;
+            }
+            notified.await;
+        }
     }
 }
 
@@ -83,7 +118,17 @@ impl std::fmt::Display for Target {
 /// The backend a run uses, as one concrete type so commands need no generics.
 pub enum Backend {
     Aws(Box<throttle::Throttled<aws::Aws>>),
-    Sandbox(sandbox::Sandbox),
+    Sandbox(Box<throttle::Throttled<sandbox::Sandbox>>),
+}
+
+impl Backend {
+    /// Retries and pacing of this run, whichever the backend.
+    pub fn stats(&self) -> &throttle::RetryStats {
+        match self {
+            Backend::Aws(api) => &api.stats,
+            Backend::Sandbox(api) => &api.stats,
+        }
+    }
 }
 
 use futures::future::Either;
@@ -129,10 +174,14 @@ impl ContactsApi for Backend {
         }
     }
 
-    fn organization(&self) -> impl Future<Output = Result<Organization, Located>> + Send {
+    fn organization(
+        &self,
+        listing: Listing,
+        found: Option<&FoundSender>,
+    ) -> impl Future<Output = Result<Organization, Located>> + Send {
         match self {
-            Backend::Aws(api) => Either::Left(api.organization()),
-            Backend::Sandbox(api) => Either::Right(api.organization()),
+            Backend::Aws(api) => Either::Left(api.organization(listing, found)),
+            Backend::Sandbox(api) => Either::Right(api.organization(listing, found)),
         }
     }
 }

@@ -33,8 +33,7 @@ async fn apply_fresh(context: &Context<'_>, args: &ApplyArgs) -> Result<u8, Erro
         .clone()
         .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
     let config = LoadedConfig::load(&file)?;
-    let session = context.open(config.config.rate).await?;
-    let plan = context.plan(&session, &config, None).await?;
+    let (session, plan) = context.open_and_plan(&config, None).await?;
     let limits = with_flags(SafetyLimits::from(config.config.safety), &args.safety);
     let breaches = safety::check(&plan.summary(), plan.managed_slots, &limits);
     print!(

@@ -14,7 +14,7 @@ use crate::backend::sandbox::Sandbox;
 use crate::backend::throttle::{
     AWS_DELETE, AWS_GET, AWS_PUT, Limits, Quota, RetryPolicy, Throttled,
 };
-use crate::backend::{Backend, ContactsApi, Target};
+use crate::backend::{Backend, ContactsApi, Listing, Target};
 use crate::cli::{Cli, ColorChoice, Command, GlobalArgs, SafetyArgs};
 use crate::config::{LoadedConfig, RateSettings};
 use crate::error::{EXIT_OK, Error};
@@ -23,6 +23,7 @@ use crate::plan::Plan;
 use crate::progress::{Progress, Ui, Verbosity};
 use crate::render::{Header, Paint};
 use crate::safety::SafetyLimits;
+use futures::StreamExt;
 
 /// Settings of this run that every command reads.
 pub struct Context<'a> {
@@ -84,17 +85,25 @@ impl Session {
     }
 
     pub async fn organization(&self) -> Result<Organization, Error> {
-        Ok(self.api.organization().await?)
+        Ok(self.api.organization(Listing::Flat, None).await?)
+    }
+}
+
+/// How much of the organization `config` needs: its tree only to match `units:`.
+fn listing_for(config: &LoadedConfig) -> Listing {
+    match &config.config.organization {
+        Some(layers) if !layers.units.is_empty() => Listing::Tree,
+        _ => Listing::Flat,
     }
 }
 
 impl Context<'_> {
-    /// Opens the sandbox or AWS and learns the caller's account. `rate` comes
-    /// from the contacts file; `--rate` overrides it per operation.
-    pub async fn open(&self, rate: RateSettings) -> Result<Session, Error> {
-        let (api, target) = match &self.global.sandbox {
+    /// Opens the sandbox or AWS, without a request yet. `rate` comes from
+    /// the contacts file; `--rate` overrides it per operation.
+    async fn connect(&self, rate: RateSettings) -> Result<(Backend, Target), Error> {
+        Ok(match &self.global.sandbox {
             Some(path) => (
-                Backend::Sandbox(Sandbox::open(path)?),
+                Backend::Sandbox(Box::new(Throttled::unlimited(Sandbox::open(path)?))),
                 Target::Sandbox(path.display().to_string()),
             ),
             None => {
@@ -123,15 +132,24 @@ impl Context<'_> {
                     Target::Aws,
                 )
             }
-        };
+        })
+    }
+
+    /// Opens the backend and learns the caller's account.
+    pub async fn open(&self, rate: RateSettings) -> Result<Session, Error> {
+        let (api, target) = self.connect(rate).await?;
         let caller = api.caller().await?;
+        Ok(self.session(api, caller, target))
+    }
+
+    fn session(&self, api: Backend, caller: AccountId, target: Target) -> Session {
         self.ui
             .verbose(&format!("connected to {target} as account {caller}"));
-        Ok(Session {
+        Session {
             api,
             caller,
             target,
-        })
+        }
     }
 
     fn limits(&self, file: RateSettings) -> Limits {
@@ -154,15 +172,17 @@ impl Context<'_> {
         let count = slots.len();
         let live = crate::live::fetch(&session.api, slots, &session.caller, &progress).await;
         progress.finish();
+        self.report_reads(&session.api, count, started);
+        live
+    }
+
+    fn report_reads(&self, api: &Backend, count: usize, started: std::time::Instant) {
         self.ui.verbose(&format!(
             "read {count} contacts in {:.1} s",
             started.elapsed().as_secs_f64()
         ));
-        if let Backend::Aws(api) = &session.api {
-            self.ui
-                .verbose(&format!("retried requests: {}", api.stats.total()));
-        }
-        live
+        self.ui
+            .verbose(&format!("retried requests: {}", api.stats().total()));
     }
 
     /// The desired state of `config`, discovering the organization when the
@@ -173,10 +193,78 @@ impl Context<'_> {
         config: &LoadedConfig,
     ) -> Result<(Desired, Option<Organization>), Error> {
         let org = match config.config.organization {
-            Some(_) => Some(session.organization().await?),
+            Some(_) => Some(session.api.organization(listing_for(config), None).await?),
             None => None,
         };
-        Ok((config.resolve(org.as_ref())?, org))
+        Ok((config.resolve(org.as_ref(), &session.caller)?, org))
+    }
+
+    /// Opens the backend and makes the plan of `config` against live state.
+    /// With `base`, only the slots whose desired value differs from the base
+    /// file's are read; without it, an organization's accounts are read as
+    /// discovery lists them.
+    pub async fn open_and_plan(
+        &self,
+        config: &LoadedConfig,
+        base: Option<&LoadedConfig>,
+    ) -> Result<(Session, Plan), Error> {
+        let (api, target) = self.connect(config.config.rate).await?;
+        if config.config.organization.is_some() && base.is_none() {
+            let (caller, plan) = self.plan_while_discovering(&api, config).await?;
+            return Ok((self.session(api, caller, target), plan));
+        }
+        let caller = api.caller().await?;
+        let session = self.session(api, caller, target);
+        let plan = self.plan(&session, config, base).await?;
+        Ok((session, plan))
+    }
+
+    /// Reads each account's slots as soon as discovery lists it, while the
+    /// caller is still being looked up. What is read is decided from the
+    /// account alone; the plan is made from the whole organization, as
+    /// always, and any slot it needs that was not read yet is read then.
+    async fn plan_while_discovering(
+        &self,
+        api: &Backend,
+        config: &LoadedConfig,
+    ) -> Result<(AccountId, Plan), Error> {
+        let started = std::time::Instant::now();
+        let progress = Progress::start_growing(&self.ui, "reading contacts");
+        let (found, listed) = tokio::sync::mpsc::unbounded_channel();
+        let discovery = async move {
+            let found = found;
+            api.organization(listing_for(config), Some(&found)).await
+        };
+        let progress = &progress;
+        let reads = async move {
+            let caller = api.caller().await?;
+            let slots = stream_of(listed).flat_map(|found| {
+                let slots = config.slots_of(&found, &caller);
+                progress.grow(slots.len() as u64);
+                futures::stream::iter(slots)
+            });
+            let answers = crate::live::read(api, slots, &caller, progress).await?;
+            Ok::<_, Error>((caller, answers))
+        };
+        let (org, (caller, mut answers)) =
+            futures::try_join!(async { Ok::<_, Error>(discovery.await?) }, reads)?;
+        let desired = config.resolve(Some(&org), &caller)?;
+        let unread: Vec<Slot> = desired
+            .slots
+            .keys()
+            .filter(|slot| !answers.contains_key(*slot))
+            .cloned()
+            .collect();
+        if !unread.is_empty() {
+            progress.grow(unread.len() as u64);
+            let more =
+                crate::live::read(api, futures::stream::iter(unread), &caller, progress).await?;
+            answers.extend(more);
+        }
+        progress.finish();
+        self.report_reads(api, desired.slots.len(), started);
+        let live = crate::live::collect(desired.slots.keys().cloned(), &mut answers, &caller)?;
+        Ok((caller, crate::plan::diff(&desired, &live)))
     }
 
     /// The plan of `config` against live state. With `base`, only the slots
@@ -192,9 +280,9 @@ impl Context<'_> {
             None => desired.slots.keys().cloned().collect(),
             Some(base) => {
                 if base.config.organization.is_some() && org.is_none() {
-                    org = Some(session.organization().await?);
+                    org = Some(session.api.organization(listing_for(base), None).await?);
                 }
-                match base.resolve(org.as_ref()) {
+                match base.resolve(org.as_ref(), &session.caller) {
                     Ok(old) => changed_slots(&old, &desired),
                     Err(error) => {
                         self.ui.note(&format!(
@@ -209,6 +297,13 @@ impl Context<'_> {
         let live = self.read(session, slots).await?;
         Ok(crate::plan::diff(&desired, &live))
     }
+}
+
+/// The accounts discovery sends, as a stream that ends when discovery does.
+fn stream_of<T>(
+    mut receiver: tokio::sync::mpsc::UnboundedReceiver<T>,
+) -> impl futures::Stream<Item = T> {
+    futures::stream::poll_fn(move |context| receiver.poll_recv(context))
 }
 
 /// Safety limits with the flags given on the command line over `limits`

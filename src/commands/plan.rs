@@ -12,8 +12,7 @@ pub async fn run(context: &Context<'_>, args: &PlanArgs) -> Result<u8, Error> {
     // Both files are checked before anything is asked of AWS.
     let config = LoadedConfig::load(&args.file)?;
     let base = args.base.as_deref().map(LoadedConfig::load).transpose()?;
-    let session = context.open(config.config.rate).await?;
-    let plan = context.plan(&session, &config, base.as_ref()).await?;
+    let (session, plan) = context.open_and_plan(&config, base.as_ref()).await?;
     let limits = with_flags(SafetyLimits::from(config.config.safety), &args.safety);
     let breaches = safety::check(&plan.summary(), plan.managed_slots, &limits);
     let view = PlanView::new(&plan, session.header(), breaches);

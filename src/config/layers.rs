@@ -7,13 +7,17 @@ use super::diagnostic::{Diagnostic, closest};
 use super::node::YamlPath;
 use super::{Config, Layer, OrgLayers, UnitSelector};
 use crate::model::{
-    AccountId, AccountInfo, AccountStatus, Desired, DesiredSlot, OrgAccount, Organization,
-    SkippedAccount, Slot, Source,
+    AccountId, AccountInfo, AccountStatus, ContactType, Desired, DesiredSlot, Found, OrgAccount,
+    Organization, SkipReason, SkippedAccount, Slot, Source,
 };
 
-pub fn resolve(config: &Config, org: Option<&Organization>) -> Result<Desired, Vec<Diagnostic>> {
+pub fn resolve(
+    config: &Config,
+    org: Option<&Organization>,
+    caller: &AccountId,
+) -> Result<Desired, Vec<Diagnostic>> {
     match (&config.organization, org) {
-        (Some(layers), Some(org)) => resolve_organization(config, layers, org),
+        (Some(layers), Some(org)) => resolve_organization(config, layers, org, caller),
         (Some(_), None) => Err(vec![Diagnostic::at(
             &YamlPath::root().key("organization"),
             "the organization was not discovered, so `organization` cannot be resolved",
@@ -53,11 +57,47 @@ struct MatchedUnit<'c> {
     layer: &'c Layer,
 }
 
+/// The slots the file manages for one account, decided from what discovery
+/// knows of that account alone, so reading can start before the whole
+/// organization is listed. [`resolve`] over the whole organization stays
+/// the authority on what is planned.
+pub fn slots_of(config: &Config, found: &Found, caller: &AccountId) -> Vec<Slot> {
+    let Some(layers) = &config.organization else {
+        return Vec::new();
+    };
+    let account = &found.account;
+    let out_of_scope = account.status != AccountStatus::Active
+        || layers.exclude.contains(&account.id)
+        || (account.id == found.management_account && *caller != found.management_account);
+    if out_of_scope {
+        return Vec::new();
+    }
+    let mut kinds: BTreeSet<ContactType> = layers.defaults.keys().copied().collect();
+    for unit in &layers.units {
+        let matches = match &unit.selector {
+            UnitSelector::Id(id) => account.parents.contains(id),
+            UnitSelector::Path(segments) => found.path.starts_with(segments),
+        };
+        if matches {
+            kinds.extend(unit.layer.keys().copied());
+        }
+    }
+    if let Some(layer) = config.accounts.get(&account.id) {
+        kinds.extend(layer.keys().copied());
+    }
+    kinds
+        .into_iter()
+        .map(|kind| Slot::new(account.id.clone(), kind))
+        .collect()
+}
+
 fn resolve_organization(
     config: &Config,
     layers: &OrgLayers,
     org: &Organization,
+    caller: &AccountId,
 ) -> Result<Desired, Vec<Diagnostic>> {
+    let delegated_administrator = *caller != org.management_account;
     let mut problems = Vec::new();
     let units_path = YamlPath::root().key("organization").key("units");
     let known_units = org.units_with_paths();
@@ -122,6 +162,20 @@ fn resolve_organization(
                 .help("check the ID, or remove the entry: with `organization`, the scope is the organization's accounts"),
         );
     }
+    if delegated_administrator && config.accounts.contains_key(&org.management_account) {
+        problems.push(
+            Diagnostic::at_key(
+                &YamlPath::root()
+                    .key("accounts")
+                    .key(org.management_account.as_str()),
+                format!(
+                    "account {} is the organization's management account, which this caller ({caller}), a delegated administrator, cannot manage",
+                    org.management_account
+                ),
+            )
+            .help("AWS lets a delegated administrator name member accounts only: run from the management account, or remove this entry"),
+        );
+    }
     let exclude_path = YamlPath::root().key("organization").key("exclude");
     for (index, id) in layers
         .exclude
@@ -147,11 +201,19 @@ fn resolve_organization(
         if excluded.contains(&account.id) {
             continue;
         }
-        if account.status != AccountStatus::Active {
+        let reason = if account.status != AccountStatus::Active {
+            Some(SkipReason::NotActive)
+        } else if delegated_administrator && account.id == org.management_account {
+            Some(SkipReason::ManagementAccount)
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
             desired.skipped.push(SkippedAccount {
                 id: account.id.clone(),
                 name: Some(account.name.clone()),
                 status: account.status.clone(),
+                reason,
             });
             continue;
         }

@@ -21,7 +21,9 @@ pub use diagnostic::{Diagnostic, FileProblems, Problem};
 pub use node::YamlPath;
 
 use crate::error::Error;
-use crate::model::{AccountId, Contact, ContactType, Date, Desired, Organization, Wanted};
+use crate::model::{
+    AccountId, Contact, ContactType, Date, Desired, Found, Organization, Slot, Wanted,
+};
 
 /// A validated configuration: every reference resolved, every field checked.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -142,10 +144,22 @@ impl LoadedConfig {
 
     /// The desired state: every managed slot of every account in scope.
     /// With an `organization` section, `org` must be the discovered organization.
-    pub fn resolve(&self, org: Option<&Organization>) -> Result<Desired, Error> {
-        layers::resolve(&self.config, org).map_err(|diagnostics| {
+    /// `caller` decides whether the management account is in scope (a
+    /// delegated administrator cannot manage it).
+    pub fn resolve(
+        &self,
+        org: Option<&Organization>,
+        caller: &AccountId,
+    ) -> Result<Desired, Error> {
+        layers::resolve(&self.config, org, caller).map_err(|diagnostics| {
             Error::Config(FileProblems::locate(&self.file, &self.text, diagnostics))
         })
+    }
+
+    /// The slots this file manages for an account just discovered (see
+    /// [`layers::slots_of`]).
+    pub fn slots_of(&self, found: &Found, caller: &AccountId) -> Vec<Slot> {
+        layers::slots_of(&self.config, found, caller)
     }
 }
 

@@ -338,7 +338,9 @@ fn layers_resolve_slot_by_slot_most_specific_first() {
         "version: 1\ncontacts:\n  a: {CONTACT}\norganization:\n  defaults: {{ security: a, billing: a }}\n  units:\n    Root/Workloads: {{ operations: a, billing: absent }}\n    ou-root-dataplat: {{ billing: a }}\naccounts:\n  \"222222222222\": {{ security: absent }}\n"
     );
     let loaded = LoadedConfig::parse("c.yaml", text).unwrap();
-    let desired = loaded.resolve(Some(&org())).unwrap();
+    let desired = loaded
+        .resolve(Some(&org()), &org().management_account)
+        .unwrap();
     let get = |account: &str, kind| {
         let slot = crate::model::Slot::new(AccountId::parse(account).unwrap(), kind);
         desired
@@ -384,7 +386,7 @@ fn layers_resolve_slot_by_slot_most_specific_first() {
 fn names_that_do_not_exist_in_the_organization_are_located_errors() {
     let text = "version: 1\norganization:\n  units:\n    Root/Workload: { billing: absent }\n  exclude: [\"999999999999\"]\naccounts:\n  \"444444444444\": { billing: absent }\n";
     let loaded = LoadedConfig::parse("c.yaml", text.to_owned()).unwrap();
-    let Err(Error::Config(file)) = loaded.resolve(Some(&org())) else {
+    let Err(Error::Config(file)) = loaded.resolve(Some(&org()), &org().management_account) else {
         panic!("expected errors")
     };
     let found: Vec<(usize, usize, &str)> = file
@@ -420,7 +422,9 @@ fn listed_scope_is_exactly_the_accounts_listed() {
             .to_owned(),
     )
     .unwrap();
-    let desired = loaded.resolve(None).unwrap();
+    let desired = loaded
+        .resolve(None, &AccountId::parse("123456789012").unwrap())
+        .unwrap();
     assert_eq!(desired.accounts.len(), 2);
     assert_eq!(desired.slots.len(), 1);
 }

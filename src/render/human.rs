@@ -86,9 +86,10 @@ pub fn plan(view: &PlanView, paint: Paint) -> String {
     for row in &view.rows {
         change_block(&mut out, row, paint);
     }
-    if !view.skipped.is_empty() {
+    let (inactive, management) = view.skipped_by_reason();
+    if !inactive.is_empty() {
         let _ = writeln!(out, "Skipped, not ACTIVE:");
-        for skipped in &view.skipped {
+        for skipped in inactive {
             let _ = writeln!(
                 out,
                 "  {} {}",
@@ -97,6 +98,14 @@ pub fn plan(view: &PlanView, paint: Paint) -> String {
             );
         }
         out.push('\n');
+    }
+    for skipped in management {
+        let _ = writeln!(
+            out,
+            "Skipped {}: {}.\n",
+            account_label(&skipped.id, skipped.name.as_deref()),
+            skipped.reason.explain()
+        );
     }
     for breach in &view.breaches {
         let warning = format!(

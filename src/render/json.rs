@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::PlanView;
-use crate::model::{AccountId, Contact, ContactType};
+use crate::model::{AccountId, Contact, ContactType, SkipReason};
 use crate::plan::ChangeKind;
 use crate::safety::Breach;
 
@@ -47,6 +47,9 @@ struct JsonSkipped<'a> {
     account_id: &'a AccountId,
     account_name: Option<&'a str>,
     status: String,
+    /// `not_active`, or `management_account` when a delegated administrator
+    /// runs the plan.
+    reason: &'static str,
 }
 
 pub fn plan(view: &PlanView) -> String {
@@ -81,6 +84,10 @@ pub fn plan(view: &PlanView) -> String {
                 account_id: &skipped.id,
                 account_name: skipped.name.as_deref(),
                 status: skipped.status.to_string(),
+                reason: match skipped.reason {
+                    SkipReason::NotActive => "not_active",
+                    SkipReason::ManagementAccount => "management_account",
+                },
             })
             .collect(),
         safety: &view.breaches,

@@ -100,13 +100,22 @@ pub fn plan(view: &PlanView) -> String {
         }
         out.push('\n');
     }
-    if !view.skipped.is_empty() {
+    let (inactive, management) = view.skipped_by_reason();
+    for skipped in management {
+        let _ = writeln!(
+            out,
+            "Skipped {}: {}.\n",
+            cell(&account_label(&skipped.id, skipped.name.as_deref())),
+            skipped.reason.explain()
+        );
+    }
+    if !inactive.is_empty() {
         let _ = writeln!(
             out,
             "<details><summary>Skipped, not ACTIVE ({})</summary>\n",
-            view.skipped.len()
+            inactive.len()
         );
-        for skipped in &view.skipped {
+        for skipped in inactive {
             let _ = writeln!(
                 out,
                 "- {} {}",

@@ -11,7 +11,7 @@ pub mod report;
 use owo_colors::{OwoColorize, Style};
 use similar::{ChangeTag, TextDiff};
 
-use crate::model::{AccountId, Contact, ContactType, SkippedAccount};
+use crate::model::{AccountId, Contact, ContactType, SkipReason, SkippedAccount};
 use crate::plan::{ChangeKind, Plan, Summary};
 use crate::safety::Breach;
 
@@ -24,6 +24,16 @@ pub use markdown::plan as markdown;
 pub struct Header {
     pub target: String,
     pub caller: AccountId,
+}
+
+impl PlanView {
+    /// Accounts skipped for not being ACTIVE, and the management account
+    /// when a delegated administrator skipped it.
+    pub fn skipped_by_reason(&self) -> (Vec<&SkippedAccount>, Vec<&SkippedAccount>) {
+        self.skipped
+            .iter()
+            .partition(|skipped| skipped.reason == SkipReason::NotActive)
+    }
 }
 
 #[derive(Clone, Debug)]

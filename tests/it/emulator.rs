@@ -54,10 +54,15 @@ impl Quotas {
     }
 }
 
-/// What goes wrong, and how often. Faults apply to Account API requests.
+/// What goes wrong, and how often. Latency applies to every request;
+/// the other faults to Account API requests.
 #[derive(Clone, Debug, Default)]
 pub struct Faults {
+    /// The fixed part of every request's latency...
     pub latency: Duration,
+    /// ...plus a random tail, exponential with this mean, as on a real
+    /// network: answers arrive bunched and spread, never on a perfect clock.
+    pub latency_tail: Duration,
     /// Share of requests answered InternalServerException (before any effect).
     pub server_errors: f64,
     /// Share of requests whose connection is dropped without an answer
@@ -98,6 +103,10 @@ impl Contact {
 /// An organization: units by id (name, parent id) and accounts.
 #[derive(Clone, Debug, Default)]
 pub struct Org {
+    /// The management account; `None` means the caller is it. When it is
+    /// another account, the caller is a delegated administrator: AWS lets it
+    /// name member accounts only, so naming the management account is denied.
+    pub management: Option<String>,
     pub root_id: String,
     pub units: Vec<(String, String, String)>,
     pub accounts: Vec<OrgAccount>,
@@ -114,6 +123,9 @@ pub struct OrgAccount {
 /// One Account API request as the emulator answered it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Logged {
+    /// When the request reached the server (after its latency), from the
+    /// emulator's start.
+    pub at: Duration,
     pub operation: &'static str,
     /// The target account (the caller's when `AccountId` was omitted).
     pub account: String,
@@ -130,12 +142,18 @@ struct State {
     log: Vec<Logged>,
     /// Writes that took effect, per slot.
     effective_writes: BTreeMap<(String, String), u32>,
-    buckets: HashMap<&'static str, (f64, Instant)>,
+    /// Per operation: tokens, and the whole refill ticks counted so far.
+    buckets: HashMap<&'static str, (f64, u64)>,
     rng: u64,
     organizations_calls: u64,
 }
 
 struct Shared {
+    started: Instant,
+    /// The server's buckets refill in whole tokens at ticks of their own,
+    /// offset from the emulator's start by this share of a tick, and they
+    /// are full from the emulator's start: never in step with the client.
+    tick_phase: f64,
     caller: String,
     org: Option<Org>,
     faults: Faults,
@@ -154,6 +172,8 @@ impl Emulator {
     /// thread, so a test can drive the real binary against it.
     pub fn start(caller: &str, org: Option<Org>, faults: Faults) -> Self {
         let shared = Arc::new(Shared {
+            started: Instant::now(),
+            tick_phase: 0.37,
             caller: caller.to_owned(),
             org,
             faults,
@@ -318,6 +338,16 @@ fn account_error(status: u16, code: &str, message: &str) -> Reply {
 }
 
 async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Reply {
+    let latency = {
+        let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+        let tail = shared.faults.latency_tail.as_secs_f64();
+        // Exponential by inversion; 1 - u is in (0, 1], so ln is finite.
+        let sample = -tail * (1.0 - chance(&mut state)).ln();
+        shared.faults.latency + Duration::from_secs_f64(sample)
+    };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     let path = request.uri().path().to_owned();
     let target = request
         .headers()
@@ -365,12 +395,16 @@ fn chance(state: &mut State) -> f64 {
     (state.rng >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// Takes a token from the operation's bucket; false means throttled.
-fn take_token(state: &mut State, operation: &'static str, quota: Quota) -> bool {
-    let now = Instant::now();
-    let (tokens, updated) = state.buckets.entry(operation).or_insert((quota.burst, now));
-    *tokens = (*tokens + now.duration_since(*updated).as_secs_f64() * quota.rate).min(quota.burst);
-    *updated = now;
+/// Takes a token from the operation's bucket; false means throttled. The
+/// bucket gains one whole token at each tick of its own clock.
+fn take_token(shared: &Shared, state: &mut State, operation: &'static str, quota: Quota) -> bool {
+    let ticks = (shared.started.elapsed().as_secs_f64() * quota.rate + shared.tick_phase) as u64;
+    let (tokens, counted) = state
+        .buckets
+        .entry(operation)
+        .or_insert((quota.burst.floor(), 0));
+    *tokens = (*tokens + (ticks - *counted) as f64).min(quota.burst.floor());
+    *counted = ticks;
     if *tokens >= 1.0 {
         *tokens -= 1.0;
         true
@@ -387,9 +421,6 @@ enum Fault {
 
 async fn account(shared: Arc<Shared>, path: &str, body: &[u8]) -> Reply {
     let faults = &shared.faults;
-    if !faults.latency.is_zero() {
-        tokio::time::sleep(faults.latency).await;
-    }
     let input: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let operation: &'static str = match path {
         "/getAlternateContact" => "GetAlternateContact",
@@ -415,11 +446,12 @@ async fn account(shared: Arc<Shared>, path: &str, body: &[u8]) -> Reply {
                 "PutAlternateContact" => quotas.put,
                 _ => quotas.delete,
             };
-            (!take_token(&mut state, operation, quota)).then_some(Fault::Throttle)
+            (!take_token(&shared, &mut state, operation, quota)).then_some(Fault::Throttle)
         })
     };
     let log = |status: u16, state: &mut State| {
         state.log.push(Logged {
+            at: shared.started.elapsed(),
             operation,
             account: account.clone(),
             account_id_sent: sent.is_some(),
@@ -451,7 +483,12 @@ async fn account(shared: Arc<Shared>, path: &str, body: &[u8]) -> Reply {
         .as_ref()
         .is_none_or(|org| org.accounts.iter().any(|a| a.id == account));
     let writing = operation != "GetAlternateContact";
+    let management = shared
+        .org
+        .as_ref()
+        .and_then(|org| org.management.as_deref());
     let denied = sent.as_deref() == Some(shared.caller.as_str())
+        || (sent.is_some() && sent.as_deref() == management)
         || !in_org
         || faults.denied.contains(&account)
         || (writing && faults.denied_writes.contains(&account));
@@ -598,7 +635,7 @@ fn organizations(shared: &Shared, target: &str, body: &[u8]) -> Reply {
     match operation {
         "DescribeOrganization" => ok(json!({ "Organization": {
             "Id": "o-emulator01", "Arn": "arn:aws:organizations::000000000000:organization/o-emulator01",
-            "FeatureSet": "ALL", "MasterAccountId": shared.caller,
+            "FeatureSet": "ALL", "MasterAccountId": org.management.as_deref().unwrap_or(&shared.caller),
             "MasterAccountArn": format!("arn:aws:organizations::{0}:account/o-emulator01/{0}", shared.caller),
             "MasterAccountEmail": "management@example.com" } })),
         "ListRoots" => ok(json!({ "Roots": [{ "Id": org.root_id, "Name": "Root",
@@ -613,11 +650,11 @@ fn organizations(shared: &Shared, target: &str, body: &[u8]) -> Reply {
             let (items, next) = page(&units, &input);
             ok(json!({ "OrganizationalUnits": items, "NextToken": next }))
         }
-        "ListAccountsForParent" => {
+        "ListAccountsForParent" | "ListAccounts" => {
             let accounts: Vec<Value> = org
                 .accounts
                 .iter()
-                .filter(|account| account.parent == parent)
+                .filter(|account| operation == "ListAccounts" || account.parent == parent)
                 .map(|account| json!({ "Id": account.id, "Name": account.name, "Status": account.status,
                     "Email": format!("{}@example.com", account.id), "JoinedMethod": "CREATED",
                     "Arn": format!("arn:aws:organizations::{}:account/o-emulator01/{}", shared.caller, account.id) }))
@@ -641,6 +678,7 @@ pub fn organization(caller: &str, accounts: usize, units: usize) -> Org {
         .map(|n| format!("ou-emu1-{n:08}"))
         .collect();
     let mut org = Org {
+        management: None,
         root_id: root.clone(),
         units: unit_ids
             .iter()

@@ -48,7 +48,7 @@ proptest! {
     fn the_loader_never_panics_on_near_valid_files(pieces in prop::collection::vec(fragment(), 0..12)) {
         let text = pieces.concat();
         if let Ok(loaded) = LoadedConfig::parse("fuzz.yaml", text) {
-            let _ = loaded.resolve(None);
+            let _ = loaded.resolve(None, &altcontacts::model::AccountId::parse("123456789012").unwrap());
         }
     }
 

@@ -395,7 +395,7 @@ fn plan_with_base_reads_only_what_the_change_touches() {
 #[test]
 fn a_caller_without_organizations_access_is_told_which_permission_is_missing() {
     let faults = Faults {
-        organizations_denied: Some("ListAccountsForParent"),
+        organizations_denied: Some("ListAccounts"),
         ..Faults::default()
     };
     let emulator = Emulator::start(CALLER, Some(organization(CALLER, 3, 1)), faults);
@@ -405,11 +405,11 @@ fn a_caller_without_organizations_access_is_told_which_permission_is_missing() {
     assert_eq!(plan.status.code(), Some(1));
     let text = stderr(&plan);
     assert!(
-        text.starts_with("error: organizations:ListAccountsForParent: access denied"),
+        text.starts_with("error: organizations:ListAccounts: access denied"),
         "{text}"
     );
     assert!(
-        text.contains("help: the caller needs organizations:ListAccountsForParent"),
+        text.contains("help: the caller needs organizations:ListAccounts"),
         "{text}"
     );
     assert!(
