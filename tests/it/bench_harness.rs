@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::emulator::{Emulator, Faults, Quotas, organization};
+use crate::emulator::{Contact, Emulator, Faults, Quotas, organization};
 
 const CALLER: &str = "999999999999";
 
@@ -78,54 +78,125 @@ fn units_for(accounts: usize) -> usize {
     accounts.div_ceil(200).max(1)
 }
 
-fn plan(emulator: &Emulator, dir: &Path, rate: &str) -> Command {
-    emulator.command(dir, &["--rate", rate, "plan"])
+/// What is measured: a plan reads every slot; an apply reads them, then
+/// writes the one slot in three that is missing on every account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Job {
+    Plan,
+    Apply,
+}
+
+/// Who does the job: altcontacts, or the reference client (a simple paced
+/// client, given as the command that runs it against an endpoint).
+pub enum Client<'a> {
+    Altcontacts,
+    Reference(&'a dyn Fn(&Emulator, &Path, Job, Quotas) -> Command),
+}
+
+/// One measured situation.
+#[derive(Clone, Copy, Debug)]
+pub struct Scenario {
+    pub accounts: usize,
+    /// AWS's quotas times this, for the server and the client alike...
+    pub factor: f64,
+    /// ...except that the server enforces only this share of them (1.0, or
+    /// 0.5 for a quota at half the default that the client must find).
+    pub real_share: f64,
+    pub latency: Duration,
+    pub latency_tail: Duration,
+    pub job: Job,
 }
 
 #[derive(Clone, Copy, Debug)]
 pub struct QuotaBound {
-    pub accounts: usize,
     pub run: Run,
-    /// `(3N - burst) / rate`: the least time AWS's Get quota allows.
+    /// The least time the server's quotas allow: `(3N - burst) / rate` for
+    /// the reads, plus `(W - burst) / rate` for the writes of an apply.
     pub bound: Duration,
     pub ratio: f64,
     pub throttled: usize,
+    /// Requests that did not succeed in the end (the run's exit code says
+    /// whether the tool noticed).
+    pub slots_wrong_after: usize,
 }
 
-/// (a) A plan over `accounts` accounts with the emulator enforcing AWS's
-/// quotas times `factor`, at `latency` per request, and the client set to
-/// the same rates.
-pub fn quota_bound(accounts: usize, factor: f64, latency: Duration) -> QuotaBound {
-    let quotas = Quotas::aws_scaled(factor);
+/// The contacts a finished apply leaves on every account.
+fn wanted(kind: &str) -> Contact {
+    let (name, email, phone) = match kind {
+        "SECURITY" => ("Security", "security@example.com", "+1 202 555 0100"),
+        "BILLING" => ("Billing", "billing@example.com", "+1 202 555 0101"),
+        _ => ("Operations", "ops@example.com", "+1 202 555 0102"),
+    };
+    Contact {
+        name: name.into(),
+        title: "Team".into(),
+        email: email.into(),
+        phone: phone.into(),
+    }
+}
+
+/// Runs `scenario` once with `client` against a fresh emulator.
+pub fn quota_bound(scenario: Scenario, client: &Client) -> QuotaBound {
+    let quotas = Quotas::aws_scaled(scenario.factor);
+    let real = Quotas::aws_scaled(scenario.factor * scenario.real_share);
     let faults = Faults {
-        latency,
-        quotas: Some(quotas),
+        latency: scenario.latency,
+        latency_tail: scenario.latency_tail,
+        quotas: Some(real),
         ..Faults::default()
     };
-    let emulator = Emulator::start(
-        CALLER,
-        Some(organization(CALLER, accounts - 1, units_for(accounts))),
-        faults,
-    );
+    let org = organization(CALLER, scenario.accounts - 1, units_for(scenario.accounts));
+    let ids: Vec<String> = org.accounts.iter().map(|a| a.id.clone()).collect();
+    let emulator = Emulator::start(CALLER, Some(org), faults);
+    let writes = match scenario.job {
+        Job::Plan => 0,
+        Job::Apply => {
+            for id in &ids {
+                emulator.set_contact(id, "BILLING", wanted("BILLING"));
+                emulator.set_contact(id, "OPERATIONS", wanted("OPERATIONS"));
+            }
+            ids.len()
+        }
+    };
     let dir = workspace();
-    let rate = format!(
-        "get={},put={},delete={}",
-        quotas.get.rate, quotas.put.rate, quotas.delete.rate
-    );
-    let run = measure(plan(&emulator, dir.path(), &rate));
-    let slots = 3.0 * accounts as f64;
-    let bound = Duration::from_secs_f64((slots - quotas.get.burst).max(0.0) / quotas.get.rate);
-    let throttled = emulator
-        .log()
-        .iter()
-        .filter(|entry| entry.status == 429)
-        .count();
+    let command = match client {
+        Client::Altcontacts => {
+            let rate = format!(
+                "get={},put={},delete={}",
+                quotas.get.rate, quotas.put.rate, quotas.delete.rate
+            );
+            let job: &[&str] = match scenario.job {
+                Job::Plan => &["plan"],
+                Job::Apply => &["apply", "--auto-approve"],
+            };
+            let mut args = vec!["--rate", rate.as_str()];
+            args.extend_from_slice(job);
+            emulator.command(dir.path(), &args)
+        }
+        Client::Reference(command) => command(&emulator, dir.path(), scenario.job, quotas),
+    };
+    let run = measure(command);
+    let slots = 3.0 * scenario.accounts as f64;
+    let mut bound = (slots - real.get.burst).max(0.0) / real.get.rate;
+    if writes > 0 {
+        bound += (writes as f64 - real.put.burst).max(0.0) / real.put.rate;
+    }
+    let bound = Duration::from_secs_f64(bound);
+    let log = emulator.log();
+    let throttled = log.iter().filter(|entry| entry.status == 429).count();
+    let slots_wrong_after = match scenario.job {
+        Job::Plan => 0,
+        Job::Apply => ids
+            .iter()
+            .filter(|id| emulator.contact(id, "SECURITY") != Some(wanted("SECURITY")))
+            .count(),
+    };
     QuotaBound {
-        accounts,
         run,
         bound,
         ratio: run.elapsed.as_secs_f64() / bound.as_secs_f64(),
         throttled,
+        slots_wrong_after,
     }
 }
 
@@ -145,10 +216,9 @@ pub fn unlimited(accounts: usize) -> Unlimited {
         Faults::default(),
     );
     let dir = workspace();
-    let run = measure(plan(
-        &emulator,
+    let run = measure(emulator.command(
         dir.path(),
-        "get=1000000,put=1000000,delete=1000000",
+        &["--rate", "get=10000,put=10000,delete=10000", "plan"],
     ));
     Unlimited {
         accounts,

@@ -4,11 +4,19 @@
 
 use std::time::Duration;
 
-use crate::bench_harness::{quota_bound, unlimited};
+use crate::bench_harness::{Client, Job, Scenario, quota_bound, unlimited};
 
 #[test]
-fn the_benchmark_harness_measures_small_plans() {
-    let bounded = quota_bound(60, 10.0, Duration::from_millis(5));
+fn the_benchmark_harness_measures_small_plans_and_applies() {
+    let scenario = Scenario {
+        accounts: 60,
+        factor: 10.0,
+        real_share: 1.0,
+        latency: Duration::from_millis(5),
+        latency_tail: Duration::from_millis(5),
+        job: Job::Plan,
+    };
+    let bounded = quota_bound(scenario, &Client::Altcontacts);
     assert_eq!(bounded.run.exit_code, 0);
     assert_eq!(
         bounded.bound,
@@ -20,6 +28,21 @@ fn the_benchmark_harness_measures_small_plans() {
         "the emulator's quota cannot be beaten: {bounded:?}"
     );
     assert!(bounded.ratio.is_finite());
+
+    let apply = quota_bound(
+        Scenario {
+            job: Job::Apply,
+            ..scenario
+        },
+        &Client::Altcontacts,
+    );
+    assert_eq!(apply.run.exit_code, 0);
+    assert_eq!(apply.slots_wrong_after, 0, "every missing SECURITY written");
+    assert_eq!(
+        apply.bound,
+        Duration::from_millis(300),
+        "the reads' bound; 60 writes fit in the Put burst of 80"
+    );
 
     let free = unlimited(50);
     assert_eq!(free.run.exit_code, 0);

@@ -79,6 +79,10 @@ pub struct Faults {
     pub invalid_writes: BTreeSet<String>,
     /// An Organizations operation the caller is not allowed to call.
     pub organizations_denied: Option<&'static str>,
+    /// The session's credentials expire after this many Account API
+    /// requests: every later one is answered ExpiredTokenException (403),
+    /// as AWS does once environment credentials run out mid-run.
+    pub credentials_expire_after: Option<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -435,6 +439,24 @@ async fn account(shared: Arc<Shared>, path: &str, body: &[u8]) -> Reply {
     let account = sent.clone().unwrap_or_else(|| shared.caller.clone());
 
     let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+    let expired = faults
+        .credentials_expire_after
+        .is_some_and(|after| state.log.len() >= after);
+    if expired {
+        state.log.push(Logged {
+            at: shared.started.elapsed(),
+            operation,
+            account: account.clone(),
+            account_id_sent: sent.is_some(),
+            kind: kind.clone(),
+            status: 403,
+        });
+        return account_error(
+            403,
+            "ExpiredTokenException",
+            "The security token included in the request is expired",
+        );
+    }
     let fault = if chance(&mut state) < faults.dropped {
         Some(Fault::Drop)
     } else if chance(&mut state) < faults.server_errors {
