@@ -7,9 +7,9 @@ use std::time::Duration;
 use futures::StreamExt;
 use tokio::time::Instant;
 
+use crate::backend::error::{BackendError, Located, Operation};
 use crate::backend::throttle::IN_FLIGHT;
 use crate::backend::{ContactsApi, Gate};
-use crate::error::{BackendError, Located, Operation};
 use crate::model::{AccountId, Contact};
 use crate::plan::{Action, PlannedSlot};
 use crate::progress::Progress;
@@ -69,18 +69,20 @@ impl Report {
     }
 }
 
-/// How long a written slot is re-read before it counts as failed.
+/// How long a written slot is re-read before it counts as failed. The first
+/// read-back goes out at once (it shares the Get schedule, idle while
+/// writing); only a stale answer waits, from `retry_delay` up.
 #[derive(Clone, Copy, Debug)]
 pub struct Verify {
     pub timeout: Duration,
-    pub first_delay: Duration,
+    pub retry_delay: Duration,
 }
 
 impl Default for Verify {
     fn default() -> Self {
         Self {
             timeout: Duration::from_secs(60),
-            first_delay: Duration::from_millis(250),
+            retry_delay: Duration::from_millis(250),
         }
     }
 }
@@ -134,6 +136,10 @@ async fn apply_one<A: ContactsApi>(
     if let Err(BackendError::NotSent) = written {
         return Outcome::NotStarted;
     }
+    if let Err(BackendError::CredentialsExpired(_)) = written {
+        // Every write after this one would fail the same way: start no more.
+        gate.close();
+    }
     if let Err(error) = written {
         return failed(
             "",
@@ -142,7 +148,7 @@ async fn apply_one<A: ContactsApi>(
     }
     let wanted = change.action.after();
     let deadline = Instant::now() + verify.timeout;
-    let mut delay = verify.first_delay;
+    let mut delay = verify.retry_delay;
     loop {
         let read = api.get(slot).await;
         if matches!(&read, Ok(live) if live.as_ref() == wanted) {

@@ -214,9 +214,13 @@ fn parse_rate(text: &str) -> Result<RateArg, String> {
             .trim()
             .parse()
             .ok()
-            .filter(|value: &f64| *value > 0.0 && value.is_finite())
+            .filter(|value: &f64| crate::model::rate_in_range(*value))
             .ok_or_else(|| {
-                format!("`{value}` is not a rate: give requests per second greater than 0")
+                format!(
+                    "`{value}` is not a rate: give requests per second from {} to {}",
+                    crate::model::RATE_MIN,
+                    crate::model::RATE_MAX
+                )
             })?;
         let slot = match name.trim() {
             "get" => &mut rate.get,
@@ -248,6 +252,17 @@ mod tests {
             })
         );
         assert!(parse_rate("get=0").is_err());
+        for out_of_range in [
+            "get=1e-300",
+            "put=0.009",
+            "delete=10001",
+            "get=inf",
+            "get=NaN",
+        ] {
+            let error = parse_rate(out_of_range).expect_err(out_of_range);
+            assert!(error.contains("from 0.01 to 10000"), "{error}");
+        }
+        assert!(parse_rate("get=0.01,put=10000").is_ok());
         assert!(parse_rate("list=3").is_err());
         assert!(parse_rate("get").is_err());
     }

@@ -1,10 +1,10 @@
 //! Every way altcontacts can fail, as data: each error knows its exit code,
 //! where it happened and what to do next. `main` prints it once.
 
-use std::fmt;
-
-use crate::config::FileProblems;
-use crate::model::{AccountId, ContactType, count};
+pub use crate::backend::error::{BackendError, Located, Operation, distinct_help};
+use crate::backend::error::{SYSTEMIC_DENIAL_HELP, SandboxError};
+use crate::config::ConfigError;
+use crate::model::{AccountId, count};
 
 /// Exit codes of DESIGN §2.
 pub const EXIT_OK: u8 = 0;
@@ -12,13 +12,13 @@ pub const EXIT_ERROR: u8 = 1;
 pub const EXIT_CHANGES: u8 = 2;
 pub const EXIT_REFUSED: u8 = 3;
 
-const ENABLE_TRUSTED_ACCESS: &str =
-    "aws organizations enable-aws-service-access --service-principal account.amazonaws.com";
-
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{}", config_message(.0))]
-    Config(FileProblems),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
 
     #[error("cannot read {path}: {source}{}", help_suffix(.help))]
     Read {
@@ -92,23 +92,14 @@ impl Error {
     }
 }
 
-fn config_message(problems: &FileProblems) -> String {
-    format!(
-        "{} is not valid ({}):\n{problems}",
-        problems.file,
-        count(problems.problems.len(), "problem")
-    )
-}
-
-const SYSTEMIC_DENIAL_HELP: &str = "when every member account says AccessDenied, trusted access for AWS Account Management is usually off. \
-From the management account, enable it with: aws organizations enable-aws-service-access --service-principal account.amazonaws.com \
-(and check that the caller has account:GetAlternateContact)";
-
+/// The first few account IDs; the count says how many there are.
 fn list_ids(ids: &[AccountId]) -> String {
-    ids.iter()
-        .map(AccountId::as_str)
-        .collect::<Vec<_>>()
-        .join(", ")
+    const SHOWN: usize = 5;
+    let mut shown: Vec<&str> = ids.iter().take(SHOWN).map(AccountId::as_str).collect();
+    if ids.len() > SHOWN {
+        shown.push("…");
+    }
+    shown.join(", ")
 }
 
 fn help_suffix(help: &Option<String>) -> String {
@@ -136,155 +127,4 @@ fn list(errors: &[Located]) -> String {
             .map(|help| format!("  help: {help}")),
     );
     text.join("\n")
-}
-
-/// The hints of `errors`, each once, in first-seen order.
-pub fn distinct_help<'a>(errors: impl IntoIterator<Item = &'a Located>) -> Vec<String> {
-    let mut helps: Vec<String> = Vec::new();
-    for help in errors.into_iter().filter_map(Located::help) {
-        if !helps.contains(&help) {
-            helps.push(help);
-        }
-    }
-    helps
-}
-
-/// What the AWS side answered, mapped to what it means for us.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum BackendError {
-    #[error("access denied ({0})")]
-    AccessDenied(String),
-    #[error("throttled by AWS ({0})")]
-    Throttled(String),
-    #[error("AWS internal error ({0})")]
-    Server(String),
-    #[error("connection failed ({0})")]
-    Transport(String),
-    #[error("rejected by AWS ({0})")]
-    Invalid(String),
-    /// No credentials; the text names the profile when one was asked for.
-    #[error("no AWS credentials were found{0}")]
-    NoCredentials(String),
-    #[error("the account is not a member of an organization ({0})")]
-    NotInOrganization(String),
-    #[error("{code}: {message}")]
-    Other { code: String, message: String },
-    /// A write that was not sent because the run was interrupted first.
-    #[error("not sent: the run was interrupted")]
-    NotSent,
-}
-
-impl BackendError {
-    /// Throttling, server errors and transport failures may succeed on retry;
-    /// a 400/403/404 never will.
-    pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            Self::Throttled(_) | Self::Server(_) | Self::Transport(_)
-        )
-    }
-}
-
-/// An AWS operation, named as in the API (and in IAM policies).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Operation {
-    GetCallerIdentity,
-    GetAlternateContact,
-    PutAlternateContact,
-    DeleteAlternateContact,
-    Organizations(&'static str),
-}
-
-impl fmt::Display for Operation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::GetCallerIdentity => f.write_str("sts:GetCallerIdentity"),
-            Self::GetAlternateContact => f.write_str("account:GetAlternateContact"),
-            Self::PutAlternateContact => f.write_str("account:PutAlternateContact"),
-            Self::DeleteAlternateContact => f.write_str("account:DeleteAlternateContact"),
-            Self::Organizations(action) => write!(f, "organizations:{action}"),
-        }
-    }
-}
-
-/// A backend error with where it happened: the operation, and the account
-/// and slot when there is one.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Located {
-    pub operation: Operation,
-    pub account: Option<AccountId>,
-    pub slot: Option<ContactType>,
-    /// Whether the account is the caller's own (no trusted access involved).
-    pub own_account: bool,
-    pub error: BackendError,
-}
-
-impl Located {
-    pub fn new(operation: Operation, error: BackendError) -> Self {
-        Self {
-            operation,
-            account: None,
-            slot: None,
-            own_account: false,
-            error,
-        }
-    }
-
-    pub fn at(mut self, account: &AccountId, slot: Option<ContactType>, own_account: bool) -> Self {
-        self.account = Some(account.clone());
-        self.slot = slot;
-        self.own_account = own_account;
-        self
-    }
-
-    pub fn help(&self) -> Option<String> {
-        match (&self.error, self.operation) {
-            (BackendError::NoCredentials(_), _) => Some(
-                "configure credentials (AWS_PROFILE or --profile, aws sso login, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), or try the tool without AWS: --sandbox demo.yaml".to_owned(),
-            ),
-            (BackendError::AccessDenied(_), Operation::Organizations(_)) => Some(format!(
-                "the caller needs {} (and organizations:DescribeOrganization, ListRoots, ListAccounts, ListOrganizationalUnitsForParent, ListAccountsForParent) in the management account or a delegated administrator",
-                self.operation
-            )),
-            (BackendError::AccessDenied(_), _) if self.account.is_some() && !self.own_account => Some(format!(
-                "the caller needs {} on this account. For a member account, run as the management account or a delegated administrator, with trusted access for AWS Account Management enabled: {ENABLE_TRUSTED_ACCESS}",
-                self.operation
-            )),
-            (BackendError::AccessDenied(_), _) => Some(format!("the caller needs the IAM permission {}", self.operation)),
-            (BackendError::NotInOrganization(_), _) => Some(
-                "remove `organization:` from the file and list the accounts under `accounts:`, or run with the organization's management account".to_owned(),
-            ),
-            (BackendError::Throttled(_), _) => Some(
-                "the request was retried until the retry budget ran out; lower the rate with --rate (e.g. --rate get=5,put=2,delete=1)".to_owned(),
-            ),
-            (BackendError::Transport(_), _) => Some(
-                "check the network and the endpoint (--endpoint-url / AWS_ENDPOINT_URL)".to_owned(),
-            ),
-            _ => None,
-        }
-    }
-}
-
-impl std::error::Error for Located {}
-
-impl Located {
-    /// The failure on one line, without the hint.
-    pub fn summary(&self) -> String {
-        let place = match (&self.account, self.slot) {
-            (Some(account), Some(slot)) => format!(" on account {account} slot {slot}"),
-            (Some(account), None) => format!(" on account {account}"),
-            _ => String::new(),
-        };
-        format!("{}{place}: {}", self.operation, self.error)
-    }
-}
-
-impl fmt::Display for Located {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.summary())?;
-        if let Some(help) = self.help() {
-            write!(f, "\n  help: {help}")?;
-        }
-        Ok(())
-    }
 }

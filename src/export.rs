@@ -2,7 +2,7 @@
 //! adopt the tool on existing accounts. Planning the exported file against
 //! the same live state shows no changes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::config::file::{ConfigFile, ContactSpec, OrganizationSpec, SlotSpec, SlotsSpec};
 use crate::model::{AccountId, Contact, ContactType, Live, Slot};
@@ -145,7 +145,7 @@ fn most_common<T: Ord + Clone>(values: impl Iterator<Item = T>) -> Option<T> {
 fn name_contacts<'a>(contacts: impl Iterator<Item = &'a Contact>) -> BTreeMap<Contact, String> {
     let mut contacts: Vec<&Contact> = contacts.collect();
     contacts.sort();
-    let mut taken: HashMap<String, usize> = HashMap::new();
+    let mut taken: HashSet<String> = HashSet::new();
     let mut names = BTreeMap::new();
     for contact in contacts {
         let mut slug: String = contact
@@ -161,13 +161,14 @@ fn name_contacts<'a>(contacts: impl Iterator<Item = &'a Contact>) -> BTreeMap<Co
         if slug.is_empty() || slug == crate::config::file::ABSENT {
             slug = format!("{slug}-contact").trim_start_matches('-').to_owned();
         }
-        let seen = taken.entry(slug.clone()).or_default();
-        *seen += 1;
-        let name = if *seen == 1 {
-            slug
-        } else {
-            format!("{slug}-{seen}")
-        };
+        // A suffix can collide with another contact's own name ("Ops Team"
+        // three times and "Ops Team 2"): take the first name nobody has.
+        let mut name = slug.clone();
+        let mut suffix = 1;
+        while !taken.insert(name.clone()) {
+            suffix += 1;
+            name = format!("{slug}-{suffix}");
+        }
         names.insert(contact.clone(), name);
     }
     names
@@ -262,5 +263,24 @@ mod tests {
         let mut values: Vec<&String> = names.values().collect();
         values.sort();
         assert_eq!(values, vec!["absent-contact", "ops-team", "ops-team-2"]);
+    }
+
+    #[test]
+    fn a_numbered_name_never_collides_with_a_contact_named_so() {
+        let ops = |email: &str| Contact {
+            email_address: email.into(),
+            ..contact("Ops Team")
+        };
+        let names = name_contacts(
+            [
+                ops("a@example.com"),
+                ops("b@example.com"),
+                ops("c@example.com"),
+                contact("Ops Team 2"),
+            ]
+            .iter(),
+        );
+        let unique: HashSet<&String> = names.values().collect();
+        assert_eq!(unique.len(), 4, "{names:?}");
     }
 }

@@ -8,8 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use futures::{Stream, StreamExt};
 
 use crate::backend::ContactsApi;
+use crate::backend::error::{BackendError, Located, Operation};
 use crate::backend::throttle::IN_FLIGHT;
-use crate::error::{BackendError, Error, Located, Operation};
+use crate::error::Error;
 use crate::model::{AccountId, Contact, Live, Slot};
 use crate::progress::Progress;
 
@@ -38,42 +39,58 @@ pub async fn read<A: ContactsApi>(
         .map(|slot| async move {
             let result = api.get(&slot).await;
             progress.inc();
-            if matches!(result, Err(BackendError::AccessDenied(_))) && slot.account != *caller {
-                let mut denied = denied_accounts
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-                denied.insert(slot.account.clone());
-                if denied.len() >= SYSTEMIC_DENIALS {
-                    stopped.store(true, Ordering::SeqCst);
+            match &result {
+                // Expired session credentials fail every request after them.
+                Err(BackendError::CredentialsExpired(_)) => stopped.store(true, Ordering::SeqCst),
+                Err(BackendError::AccessDenied(_)) if slot.account != *caller => {
+                    let mut denied = denied_accounts
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner());
+                    denied.insert(slot.account.clone());
+                    if denied.len() >= SYSTEMIC_DENIALS {
+                        stopped.store(true, Ordering::SeqCst);
+                    }
                 }
+                _ => {}
             }
             (slot, result)
         })
         .buffer_unordered(IN_FLIGHT)
         .collect()
         .await;
-    if stopped.load(Ordering::SeqCst) {
-        let denied = denied_accounts
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let sample = answers.iter().find_map(|(slot, result)| match result {
-            Err(error @ BackendError::AccessDenied(_)) if slot.account != *caller => {
-                Some((slot, error.clone()))
-            }
-            _ => None,
-        });
-        if let Some((slot, error)) = sample {
-            return Err(Error::SystemicDenial {
-                accounts: denied.iter().cloned().collect(),
-                first: Box::new(Located::new(Operation::GetAlternateContact, error).at(
-                    &slot.account,
-                    Some(slot.kind),
-                    false,
-                )),
-            });
-        }
+    if !stopped.load(Ordering::SeqCst) {
+        return Ok(answers);
     }
-    Ok(answers)
+    let located = |slot: &Slot, error: &BackendError| {
+        Located::new(Operation::GetAlternateContact, error.clone()).at(
+            &slot.account,
+            Some(slot.kind),
+            slot.account == *caller,
+        )
+    };
+    if let Some((slot, error)) = answers
+        .iter()
+        .find(|(_, result)| matches!(result, Err(BackendError::CredentialsExpired(_))))
+        .and_then(|(slot, result)| Some((slot, result.as_ref().err()?)))
+    {
+        return Err(Error::Backend(located(slot, error)));
+    }
+    let denied = denied_accounts
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let first = answers.iter().find_map(|(slot, result)| match result {
+        Err(error @ BackendError::AccessDenied(_)) if slot.account != *caller => {
+            Some(located(slot, error))
+        }
+        _ => None,
+    });
+    match first {
+        Some(first) => Err(Error::SystemicDenial {
+            accounts: denied.iter().cloned().collect(),
+            first: Box::new(first),
+        }),
+        None => Ok(answers),
+    }
 }
 
 /// The live state of exactly `wanted` from `answers`. Any failure fails the
@@ -99,7 +116,19 @@ pub fn collect(
                     slot.account == *caller,
                 ))
             }
-            None => {}
+            // Every slot asked for was answered unless the read stopped,
+            // and a stopped read is an error; a plan must never be made on
+            // a slot that was not read.
+            None => failures.push(
+                Located::new(
+                    Operation::GetAlternateContact,
+                    BackendError::Other {
+                        code: "NotRead".to_owned(),
+                        message: "this contact was not read".to_owned(),
+                    },
+                )
+                .at(&slot.account, Some(slot.kind), slot.account == *caller),
+            ),
         }
     }
     failures.sort_by(|a, b| (&a.account, a.slot).cmp(&(&b.account, b.slot)));

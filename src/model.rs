@@ -202,6 +202,16 @@ impl ContactField {
     }
 }
 
+/// Request rates a user may set, per second: slower than one request in
+/// 100 s is a mistake, and faster than 10,000/s is beyond any AWS quota.
+pub const RATE_MIN: f64 = 0.01;
+pub const RATE_MAX: f64 = 10_000.0;
+
+/// Whether `rate` requests per second is a rate a user may set.
+pub fn rate_in_range(rate: f64) -> bool {
+    (RATE_MIN..=RATE_MAX).contains(&rate)
+}
+
 /// One slot of one account: what plans, reads and writes are about.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Slot {
@@ -344,6 +354,9 @@ pub struct Desired {
     pub accounts: BTreeMap<AccountId, AccountInfo>,
     pub slots: BTreeMap<Slot, DesiredSlot>,
     pub skipped: Vec<SkippedAccount>,
+    /// What about the file deserves a look but does not stop the run,
+    /// located and ready to print.
+    pub warnings: Vec<String>,
 }
 
 /// The live state of the slots that were read; `None` means no contact is set.
@@ -388,21 +401,24 @@ pub struct Found {
 }
 
 impl Organization {
-    /// Every unit with its path from the root (`Root/Workloads/Data`), root first.
-    pub fn units_with_paths(&self) -> Vec<(String, &OrgUnit)> {
-        fn walk<'a>(unit: &'a OrgUnit, prefix: &str, out: &mut Vec<(String, &'a OrgUnit)>) {
-            let path = if prefix.is_empty() {
-                unit.name.clone()
-            } else {
-                format!("{prefix}/{}", unit.name)
-            };
-            out.push((path.clone(), unit));
+    /// Every unit with the names from the root down to it, root first. Kept
+    /// as names, never joined: a unit's name may itself contain `/`.
+    pub fn units_with_paths(&self) -> Vec<(Vec<String>, &OrgUnit)> {
+        fn walk<'a>(
+            unit: &'a OrgUnit,
+            prefix: &[String],
+            out: &mut Vec<(Vec<String>, &'a OrgUnit)>,
+        ) {
+            let mut path = prefix.to_vec();
+            path.push(unit.name.clone());
             for child in &unit.children {
                 walk(child, &path, out);
             }
+            out.push((path, unit));
         }
         let mut out = Vec::new();
-        walk(&self.root, "", &mut out);
+        walk(&self.root, &[], &mut out);
+        out.sort_by_key(|(path, _)| path.len());
         out
     }
 

@@ -7,13 +7,15 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::backend::Target;
 use crate::config::LoadedConfig;
 use crate::error::Error;
 use crate::model::{AccountId, Contact, ContactField, ContactType, Slot, Source};
 use crate::plan::{Action, ChangeKind, Plan, PlannedSlot};
-use crate::safety::SafetyLimits;
 
-pub const PLAN_FORMAT_VERSION: u32 = 1;
+/// 2: `target` became a typed value, and the safety limits are no longer
+/// carried (they are the applying run's).
+pub const PLAN_FORMAT_VERSION: u32 = 2;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -24,10 +26,8 @@ pub struct PlanFile {
     pub config_file: String,
     /// SHA-256 of the contacts file the plan was made from.
     pub config_digest: String,
-    /// `AWS` or `sandbox PATH`.
-    pub target: String,
+    pub target: Target,
     pub caller_account: AccountId,
-    pub safety: SafetyLimits,
     pub managed_slots: usize,
     pub changes: Vec<SavedChange>,
 }
@@ -46,13 +46,7 @@ pub struct SavedChange {
 }
 
 impl PlanFile {
-    pub fn new(
-        plan: &Plan,
-        config: &LoadedConfig,
-        target: &str,
-        caller: &AccountId,
-        safety: SafetyLimits,
-    ) -> Self {
+    pub fn new(plan: &Plan, config: &LoadedConfig, target: &Target, caller: &AccountId) -> Self {
         let changes = plan
             .items
             .iter()
@@ -75,9 +69,8 @@ impl PlanFile {
             created_by: format!("altcontacts {}", env!("CARGO_PKG_VERSION")),
             config_file: config.file.clone(),
             config_digest: config.digest(),
-            target: target.to_owned(),
+            target: target.clone(),
             caller_account: caller.clone(),
-            safety,
             managed_slots: plan.managed_slots,
             changes,
         }
@@ -92,9 +85,10 @@ impl PlanFile {
         })
     }
 
-    /// Reads and checks a plan file; a hand-edited plan with contradictory
-    /// or invalid changes is refused before anything is read or written.
-    pub fn read(path: &Path) -> Result<Self, Error> {
+    /// Reads and checks a plan file, and returns it with its changes; a
+    /// hand-edited plan with contradictory or invalid changes is refused
+    /// before anything is read or written.
+    pub fn read(path: &Path) -> Result<(Self, Vec<PlannedSlot>), Error> {
         let display = path.display().to_string();
         let invalid = |message: String| Error::PlanFile {
             path: display.clone(),
@@ -126,8 +120,8 @@ impl PlanFile {
         }
         let plan: PlanFile =
             serde_json::from_value(probe).map_err(|error| invalid(error.to_string()))?;
-        plan.check().map_err(invalid)?;
-        Ok(plan)
+        let changes = plan.check().map_err(invalid)?;
+        Ok((plan, changes))
     }
 
     /// The changes as planned slots. Fails on a change whose values do not
@@ -174,11 +168,5 @@ impl PlanFile {
             });
         }
         Ok(planned)
-    }
-
-    /// The changes as planned slots, for the safety check and for apply.
-    pub fn planned(&self) -> Vec<PlannedSlot> {
-        // read() refused any plan check() fails on.
-        self.check().unwrap_or_default()
     }
 }

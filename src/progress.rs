@@ -49,6 +49,8 @@ pub struct Progress {
     lines: Option<&'static str>,
     done: AtomicU64,
     total: AtomicU64,
+    /// The last tenth printed, in lines mode.
+    printed: AtomicU64,
 }
 
 impl Progress {
@@ -83,6 +85,7 @@ impl Progress {
             lines,
             done: AtomicU64::new(0),
             total: AtomicU64::new(total),
+            printed: AtomicU64::new(0),
         }
     }
 
@@ -99,10 +102,12 @@ impl Progress {
             bar.inc(1);
         }
         if let Some(label) = self.lines {
+            // While the total still grows a share can go down; a line is
+            // printed only when it reaches a tenth not printed before.
             let total = self.total.load(Ordering::Relaxed);
-            let decile = |n: u64| n * 10 / total.max(1);
-            if decile(done) != decile(done - 1) {
-                eprintln!("{label}: {}% ({done}/{total})", decile(done) * 10);
+            let decile = done * 10 / total.max(1);
+            if self.printed.fetch_max(decile, Ordering::Relaxed) < decile {
+                eprintln!("{label}: {}% ({done}/{total})", decile * 10);
             }
         }
     }

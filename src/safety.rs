@@ -36,39 +36,99 @@ impl From<SafetySettings> for SafetyLimits {
     }
 }
 
+impl SafetyLimits {
+    /// The limits in a sentence, for plan output.
+    pub fn describe(&self) -> String {
+        let mut parts = vec![format!("at most {} deletes", self.max_deletes)];
+        parts.extend(self.max_updates.map(|max| format!("at most {max} updates")));
+        parts.extend(
+            self.max_update_percent
+                .map(|percent| format!("updates to at most {percent}% of the managed contacts")),
+        );
+        if self.max_updates.is_none() && self.max_update_percent.is_none() {
+            parts.push("any number of updates".to_owned());
+        }
+        parts.join(", ")
+    }
+}
+
+/// A safety setting, named as in `safety:` (and, with dashes, the flags).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Limit {
+    MaxDeletes,
+    MaxUpdates,
+    MaxUpdatePercent,
+}
+
+impl Limit {
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::MaxDeletes => "max_deletes",
+            Self::MaxUpdates => "max_updates",
+            Self::MaxUpdatePercent => "max_update_percent",
+        }
+    }
+
+    pub fn flag(self) -> &'static str {
+        match self {
+            Self::MaxDeletes => "--max-deletes",
+            Self::MaxUpdates => "--max-updates",
+            Self::MaxUpdatePercent => "--max-update-percent",
+        }
+    }
+
+    fn counts(self) -> &'static str {
+        match self {
+            Self::MaxDeletes => "deletes",
+            Self::MaxUpdates | Self::MaxUpdatePercent => "updates",
+        }
+    }
+}
+
 /// A limit the plan goes over.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Breach {
-    /// The setting's name, as in `safety:` and the flags.
-    pub limit: &'static str,
+    pub limit: Limit,
     pub allowed: usize,
     pub planned: usize,
 }
 
 impl Breach {
     pub fn describe(&self) -> String {
-        let what = if self.limit == "max_deletes" {
-            "deletes"
-        } else {
-            "updates"
-        };
         format!(
-            "{} {what} exceed the limit of {} (safety.{} / --{})",
+            "{} {} exceed the limit of {} (safety.{} / {})",
             self.planned,
+            self.limit.counts(),
             self.allowed,
-            self.limit,
-            self.limit.replace('_', "-")
+            self.limit.key(),
+            self.limit.flag()
         )
     }
 }
 
-/// Every limit the plan would exceed. `managed_slots` is the base of the
+/// The limits a plan was checked against, and those it goes over.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SafetyCheck {
+    pub limits: SafetyLimits,
+    pub breaches: Vec<Breach>,
+}
+
+/// Checks a plan against `limits`. `managed_slots` is the base of the
 /// percentage limit.
-pub fn check(summary: &Summary, managed_slots: usize, limits: &SafetyLimits) -> Vec<Breach> {
+pub fn check(summary: &Summary, managed_slots: usize, limits: &SafetyLimits) -> SafetyCheck {
+    SafetyCheck {
+        limits: *limits,
+        breaches: breaches(summary, managed_slots, limits),
+    }
+}
+
+/// Every limit the plan would exceed.
+fn breaches(summary: &Summary, managed_slots: usize, limits: &SafetyLimits) -> Vec<Breach> {
     let mut breaches = Vec::new();
     if summary.delete > limits.max_deletes as usize {
         breaches.push(Breach {
-            limit: "max_deletes",
+            limit: Limit::MaxDeletes,
             allowed: limits.max_deletes as usize,
             planned: summary.delete,
         });
@@ -78,7 +138,7 @@ pub fn check(summary: &Summary, managed_slots: usize, limits: &SafetyLimits) -> 
         .filter(|max| summary.update > *max as usize)
     {
         breaches.push(Breach {
-            limit: "max_updates",
+            limit: Limit::MaxUpdates,
             allowed: max as usize,
             planned: summary.update,
         });
@@ -88,7 +148,7 @@ pub fn check(summary: &Summary, managed_slots: usize, limits: &SafetyLimits) -> 
         let allowed = managed_slots * percent as usize / 100;
         if summary.update > allowed {
             breaches.push(Breach {
-                limit: "max_update_percent",
+                limit: Limit::MaxUpdatePercent,
                 allowed,
                 planned: summary.update,
             });
@@ -112,12 +172,12 @@ mod tests {
 
     #[test]
     fn default_allows_ten_deletes_and_any_updates() {
-        assert!(check(&summary(500, 10), 1000, &SafetyLimits::default()).is_empty());
-        let breaches = check(&summary(0, 11), 1000, &SafetyLimits::default());
+        assert!(breaches(&summary(500, 10), 1000, &SafetyLimits::default()).is_empty());
+        let found = breaches(&summary(0, 11), 1000, &SafetyLimits::default());
         assert_eq!(
-            breaches,
+            found,
             vec![Breach {
-                limit: "max_deletes",
+                limit: Limit::MaxDeletes,
                 allowed: 10,
                 planned: 11
             }]
@@ -131,12 +191,12 @@ mod tests {
             max_updates: Some(5),
             max_update_percent: Some(10),
         };
-        assert!(check(&summary(5, 0), 50, &limits).is_empty());
-        let breaches = check(&summary(6, 0), 50, &limits);
+        assert!(breaches(&summary(5, 0), 50, &limits).is_empty());
+        let found = breaches(&summary(6, 0), 50, &limits);
         assert_eq!(
-            breaches.iter().map(|b| b.limit).collect::<Vec<_>>(),
-            vec!["max_updates", "max_update_percent"]
+            found.iter().map(|b| b.limit).collect::<Vec<_>>(),
+            vec![Limit::MaxUpdates, Limit::MaxUpdatePercent]
         );
-        assert_eq!(breaches[1].allowed, 5);
+        assert_eq!(found[1].allowed, 5);
     }
 }

@@ -9,15 +9,16 @@ use aws_config::meta::region::RegionProviderChain;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_account::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_account::types::{AlternateContact, AlternateContactType};
 use aws_sdk_sts::config::ProvideCredentials;
 use futures::{FutureExt, StreamExt};
 use tokio::sync::OnceCell;
 
+use super::error::{BackendError, Located, Operation};
 use super::throttle::{RetryPolicy, RetryStats};
 use super::{ContactsApi, Found, FoundSender, Gate, Listing};
-use crate::error::{BackendError, Located, Operation};
 use crate::model::{
     AccountId, AccountStatus, Contact, ContactType, OrgAccount, OrgUnit, Organization, Slot,
 };
@@ -85,22 +86,29 @@ impl Aws {
 
     async fn resolve_caller(&self) -> Result<AccountId, Located> {
         let located = |error| Located::new(Operation::GetCallerIdentity, error);
-        // Asking for credentials first turns "none found" into one sentence
-        // instead of an SDK dispatch failure several layers deep. The SDK's
-        // own reason ("the credential provider was not enabled") helps no
-        // one, so only the profile is named.
-        let missing = || {
-            let context = self
-                .profile
-                .as_ref()
-                .map_or_else(String::new, |profile| format!(" for profile `{profile}`"));
-            located(BackendError::NoCredentials(context))
+        // Credentials are asked for first, so a failure names its cause: the
+        // provider that failed and the file or role it could not use, in the
+        // SDK's own words, and not a dispatch failure several layers deep.
+        let profile = self
+            .profile
+            .as_ref()
+            .map_or_else(String::new, |profile| format!(" for profile `{profile}`"));
+        let Some(provider) = self.config.credentials_provider() else {
+            return Err(located(BackendError::NoCredentials(profile)));
         };
-        let provider = self.config.credentials_provider().ok_or_else(missing)?;
-        provider
-            .provide_credentials()
-            .await
-            .map_err(|_| missing())?;
+        match provider.provide_credentials().await {
+            Ok(_) => {}
+            Err(CredentialsError::CredentialsNotLoaded(_)) => {
+                return Err(located(BackendError::NoCredentials(profile)));
+            }
+            Err(error) => {
+                return Err(located(BackendError::CredentialsFailed(format!(
+                    " from {}: {}",
+                    credential_source(self.profile.as_deref()),
+                    DisplayErrorContext(&error)
+                ))));
+            }
+        }
         let identity = self
             .org_retry
             .run(&self.org_retry_stats, || async {
@@ -476,6 +484,24 @@ impl Aws {
 type ManagementAccount<'a> =
     futures::future::Shared<futures::future::BoxFuture<'a, Result<AccountId, Located>>>;
 
+/// The credential source the standard chain picks here, named with what
+/// to check (a file, a role, a profile) and never a secret: the SDK's own
+/// message often says only what went wrong, not where.
+fn credential_source(profile: Option<&str>) -> String {
+    let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+    if var("AWS_ACCESS_KEY_ID").is_some() {
+        return "the environment (AWS_ACCESS_KEY_ID)".to_owned();
+    }
+    if let Some(profile) = profile.map(str::to_owned).or_else(|| var("AWS_PROFILE")) {
+        return format!("profile `{profile}`");
+    }
+    if let Some(file) = var("AWS_WEB_IDENTITY_TOKEN_FILE") {
+        let role = var("AWS_ROLE_ARN").map_or_else(String::new, |role| format!(", role {role}"));
+        return format!("web identity (token file {file}{role})");
+    }
+    "the default profile, or container or instance credentials".to_owned()
+}
+
 /// What one unit holds: its child units (id, name) and its accounts.
 struct Children {
     parent: usize,
@@ -522,6 +548,12 @@ where
         let message = service.message().unwrap_or(code).to_owned();
         return match code {
             "AccessDeniedException" | "AccessDenied" => BackendError::AccessDenied(message),
+            // Session credentials that ran out: environment credentials are
+            // never refreshed, so every request from here on would fail.
+            "ExpiredTokenException"
+            | "ExpiredToken"
+            | "RequestExpired"
+            | "TokenRefreshRequired" => BackendError::CredentialsExpired(message),
             "TooManyRequestsException" | "ThrottlingException" | "Throttling" => {
                 BackendError::Throttled(message)
             }

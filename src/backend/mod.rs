@@ -4,15 +4,16 @@
 //! against the trait and never sees an SDK type.
 
 pub mod aws;
+pub mod error;
 pub mod sandbox;
 pub mod throttle;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::error::{BackendError, Located};
 pub use crate::model::Found;
 use crate::model::{AccountId, Contact, Organization, Slot};
+use error::{BackendError, Located};
 
 /// One slot at a time, as the Account API works: there is no list call.
 pub trait ContactsApi: Sync {
@@ -99,18 +100,24 @@ impl Gate {
     }
 }
 
-/// Which backend a run talks to, for plan files and headers.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Which backend a run talks to: a saved plan is applied only against the
+/// one it was made on.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Target {
     Aws,
-    Sandbox(String),
+    /// A sandbox file by its canonical path: two names of one file are one
+    /// target, and two files are never the same one.
+    Sandbox {
+        path: std::path::PathBuf,
+    },
 }
 
 impl std::fmt::Display for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Target::Aws => f.write_str("AWS"),
-            Target::Sandbox(path) => write!(f, "sandbox {path}"),
+            Target::Sandbox { path } => write!(f, "sandbox {}", path.display()),
         }
     }
 }

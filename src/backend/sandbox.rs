@@ -9,9 +9,9 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
+use super::error::{BackendError, Located, Operation, SandboxError};
 use super::{ContactsApi, Found, FoundSender, Gate, Listing};
 use crate::config::yaml;
-use crate::error::{BackendError, Error, Located, Operation};
 use crate::model::{
     AccountId, AccountStatus, Contact, ContactType, OrgAccount, OrgUnit, Organization, Slot,
 };
@@ -115,7 +115,7 @@ pub struct Sandbox {
 impl Sandbox {
     /// Opens the sandbox at `path`, creating it from the demo organization
     /// when the file does not exist yet.
-    pub fn open(path: &Path) -> Result<Self, Error> {
+    pub fn open(path: &Path) -> Result<Self, SandboxError> {
         let display = path.display().to_string();
         let state: SandboxFile = match std::fs::read_to_string(path) {
             Ok(text) => yaml::from_str(&display, &text)?,
@@ -125,10 +125,9 @@ impl Sandbox {
                 demo
             }
             Err(source) => {
-                return Err(Error::Read {
+                return Err(SandboxError::Read {
                     path: display,
                     source,
-                    help: None,
                 });
             }
         };
@@ -177,40 +176,62 @@ impl Sandbox {
             DeniedOperation::Delete
         };
         Self::check_access(&state, &slot.account, operation)?;
-        *state
+        // The change is made to a copy and kept only once it is on disk, so
+        // a failed write leaves memory and file as they were.
+        let mut changed = state.clone();
+        *changed
             .accounts
             .entry(slot.account.clone())
             .or_default()
             .contacts
             .slot(slot.kind) = contact.cloned();
-        write_file(&self.path, &state).map_err(|error| BackendError::Other {
+        write_file(&self.path, &changed).map_err(|error| BackendError::Other {
             code: "SandboxWriteFailed".to_owned(),
             message: error.to_string(),
-        })
+        })?;
+        *state = changed;
+        Ok(())
     }
 }
 
-fn write_file(path: &Path, state: &SandboxFile) -> Result<(), Error> {
+/// Writes the sandbox through a temporary file of its own in the same
+/// folder, renamed over the file at once: an interrupted run never leaves
+/// half a file, two runs never share a temporary name, and a sandbox that
+/// is a symlink stays one (the file it points to is replaced).
+fn write_file(path: &Path, state: &SandboxFile) -> Result<(), SandboxError> {
+    use std::io::Write as _;
     let text = format!("{HEADER}{}", yaml::to_string(state));
-    // Written beside and renamed, so an interrupted run never leaves half a file.
-    let temporary = path.with_extension("yaml.tmp");
-    let error = |source| Error::Write {
+    let error = |source| SandboxError::Write {
         path: path.display().to_string(),
         source,
     };
-    std::fs::write(&temporary, text).map_err(error)?;
-    std::fs::rename(&temporary, path).map_err(error)
+    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    let folder = match target.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let mut temporary = tempfile::Builder::new()
+        .prefix(".altcontacts-sandbox-")
+        .suffix(".tmp")
+        .tempfile_in(&folder)
+        .map_err(error)?;
+    temporary.write_all(text.as_bytes()).map_err(error)?;
+    temporary.as_file().sync_all().map_err(error)?;
+    temporary
+        .persist(&target)
+        .map(drop)
+        .map_err(|persist| error(persist.error))
 }
 
-fn check_consistency(file: &str, state: &SandboxFile) -> Result<(), Error> {
+fn check_consistency(file: &str, state: &SandboxFile) -> Result<(), SandboxError> {
     let Some(org) = &state.organization else {
         return Ok(());
     };
     let problem = |message: String| {
-        Err(Error::usage(
-            format!("sandbox {file}: {message}"),
-            Some("fix the sandbox file, or delete it to start again from the demo".to_owned()),
-        ))
+        Err(SandboxError::Inconsistent {
+            file: file.to_owned(),
+            message,
+        })
     };
     for path in org.units.keys() {
         let Some((parent, _)) = path.rsplit_once('/') else {
@@ -369,5 +390,75 @@ mod tests {
         let demo: SandboxFile = yaml::from_str("demo", DEMO).expect("demo parses");
         check_consistency("demo", &demo).expect("demo is consistent");
         assert!(demo.organization.is_some());
+    }
+
+    const SMALL: &str = "caller: \"111111111111\"\naccounts:\n  \"111111111111\": {}\n";
+
+    fn contact(name: &str) -> Contact {
+        Contact {
+            name: name.into(),
+            title: "T".into(),
+            email_address: "a@example.com".into(),
+            phone_number: "+1 202 555 0100".into(),
+        }
+    }
+
+    fn slot() -> Slot {
+        Slot::new(
+            AccountId::parse("111111111111").unwrap(),
+            ContactType::Security,
+        )
+    }
+
+    #[tokio::test]
+    async fn a_write_that_cannot_reach_the_disk_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("gone");
+        std::fs::create_dir(&folder).unwrap();
+        let path = folder.join("sandbox.yaml");
+        std::fs::write(&path, SMALL).unwrap();
+        let sandbox = Sandbox::open(&path).unwrap();
+        sandbox
+            .put(&slot(), &contact("First"), &Gate::default())
+            .await
+            .unwrap();
+        // As root, permissions do not stop a write; a missing folder does.
+        std::fs::remove_dir_all(&folder).unwrap();
+        let failed = sandbox
+            .put(&slot(), &contact("Second"), &Gate::default())
+            .await;
+        assert!(
+            matches!(&failed, Err(BackendError::Other { code, .. }) if code == "SandboxWriteFailed"),
+            "{failed:?}"
+        );
+        assert_eq!(
+            sandbox.get(&slot()).await.unwrap(),
+            Some(contact("First")),
+            "memory keeps what the disk has"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_sandbox_reached_through_a_symlink_stays_a_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real").join("sandbox.yaml");
+        std::fs::create_dir(real.parent().unwrap()).unwrap();
+        std::fs::write(&real, SMALL).unwrap();
+        let link = dir.path().join("link.yaml");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let sandbox = Sandbox::open(&link).unwrap();
+        sandbox
+            .put(&slot(), &contact("Written"), &Gate::default())
+            .await
+            .unwrap();
+        assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
+        assert!(std::fs::read_to_string(&real).unwrap().contains("Written"));
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .chain(std::fs::read_dir(real.parent().unwrap()).unwrap())
+            .map(|entry| entry.unwrap().file_name())
+            .filter(|name| name.to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
     }
 }

@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::error::{BackendError, Located};
 use super::{ContactsApi, FoundSender, Gate, Listing};
-use crate::error::{BackendError, Located};
 use crate::model::{AccountId, Contact, Organization, Slot};
 
 /// Requests per second and burst for one operation.
@@ -155,8 +155,7 @@ impl RetryStats {
 
 /// Tokens of AWS's burst the pacer leaves unused, as time at the rate: the
 /// server's bucket then keeps this much in hand, so answers that arrive
-/// bunched by network jitter still find a token there. One extra token
-/// covers a server that refills in whole tokens at its own ticks.
+/// bunched by network jitter still find a token there.
 const JITTER_ALLOWANCE: Duration = Duration::from_millis(100);
 
 /// A waiter takes its slot only when the slot is at most this far ahead, so
@@ -240,7 +239,9 @@ pub enum Answer {
 
 impl Pacer {
     pub fn new(quota: Quota) -> Self {
-        let allowance = (quota.rate * JITTER_ALLOWANCE.as_secs_f64()).ceil() + 1.0;
+        // Half a token more than the jitter allowance, for a server that
+        // refills in whole tokens at ticks of its own.
+        let allowance = (quota.rate * JITTER_ALLOWANCE.as_secs_f64() + 0.5).ceil();
         let now = Instant::now();
         Self {
             quota,
@@ -722,8 +723,8 @@ mod tests {
                 }
             }
         }
-        // 1 burst token (3 less the jitter allowance of 2) at 0 s, then 1/s.
-        assert_eq!(sent, 3, "0 s, 1 s and 2 s");
+        // 2 burst tokens (3 less the jitter allowance of 1) at 0 s, then 1/s.
+        assert_eq!(sent, 4, "two at 0 s, then 1 s and 2 s");
         assert_eq!(
             pacer.lock().tat,
             tat_at_close,

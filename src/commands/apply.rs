@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use super::{Context, Session, with_flags};
 use crate::apply::{self, Verify, describe};
-use crate::backend::{Gate, Target};
+use crate::backend::Gate;
 use crate::cli::ApplyArgs;
-use crate::config::{LoadedConfig, RateSettings, text_digest};
+use crate::config::{LoadedConfig, RateSettings, SafetySettings, text_digest};
 use crate::error::{EXIT_ERROR, EXIT_OK, Error};
 use crate::model::{AccountInfo, Slot};
 use crate::plan::{Plan, PlannedSlot};
@@ -35,31 +35,33 @@ async fn apply_fresh(context: &Context<'_>, args: &ApplyArgs) -> Result<u8, Erro
     let config = LoadedConfig::load(&file)?;
     let (session, plan) = context.open_and_plan(&config, None).await?;
     let limits = with_flags(SafetyLimits::from(config.config.safety), &args.safety);
-    let breaches = safety::check(&plan.summary(), plan.managed_slots, &limits);
+    let checked = safety::check(&plan.summary(), plan.managed_slots, &limits);
     print!(
         "{}",
         render::human(
-            &PlanView::new(&plan, session.header(), breaches.clone()),
+            &PlanView::new(&plan, session.header(), checked.clone()),
             context.paint
         )
     );
     if plan.summary().changes() == 0 {
         return Ok(EXIT_OK);
     }
-    refuse_on_breaches(&breaches, args.force)?;
+    refuse_on_breaches(&checked.breaches, args.force)?;
     confirm(args.auto_approve, plan.summary().changes())?;
     execute(context, &session, &plan).await
 }
 
 async fn apply_saved(context: &Context<'_>, args: &ApplyArgs, path: &Path) -> Result<u8, Error> {
-    let saved = PlanFile::read(path)?;
+    let (saved, changes) = PlanFile::read(path)?;
     // The file at hand must be the one planned: `-f`, or ./contacts.yaml if
     // there is one. Without either, the plan file alone is enough.
     let config_path = args.file.clone().or_else(|| {
         let default = PathBuf::from(DEFAULT_CONFIG);
         default.exists().then_some(default)
     });
-    let mut rate = RateSettings::default();
+    // The limits are this run's: the file at hand and these flags, never
+    // what the plan run was given.
+    let mut settings = (RateSettings::default(), SafetySettings::default());
     if let Some(config_path) = config_path {
         let text = std::fs::read_to_string(&config_path).map_err(|source| Error::Read {
             path: config_path.display().to_string(),
@@ -76,15 +78,15 @@ async fn apply_saved(context: &Context<'_>, args: &ApplyArgs, path: &Path) -> Re
                 "make a new plan from the current file (altcontacts plan --out plan.json) and apply that",
             ));
         }
-        rate = LoadedConfig::parse(&config_path.display().to_string(), text)?
-            .config
-            .rate;
+        let config = LoadedConfig::parse(&config_path.display().to_string(), text)?.config;
+        settings = (config.rate, config.safety);
     }
+    let (rate, safety_settings) = settings;
     let session = context.open(rate).await?;
     check_target(&saved, &session)?;
 
     let plan = Plan {
-        items: saved.planned(),
+        items: changes,
         accounts: saved
             .changes
             .iter()
@@ -100,14 +102,14 @@ async fn apply_saved(context: &Context<'_>, args: &ApplyArgs, path: &Path) -> Re
         managed_slots: saved.managed_slots,
         ..Plan::default()
     };
-    let limits = with_flags(saved.safety, &args.safety);
-    let breaches = safety::check(&plan.summary(), plan.managed_slots, &limits);
-    refuse_on_breaches(&breaches, args.force)?;
+    let limits = with_flags(SafetyLimits::from(safety_settings), &args.safety);
+    let checked = safety::check(&plan.summary(), plan.managed_slots, &limits);
+    refuse_on_breaches(&checked.breaches, args.force)?;
     refuse_if_stale(context, &session, &plan.items).await?;
     print!(
         "{}",
         render::human(
-            &PlanView::new(&plan, session.header(), breaches),
+            &PlanView::new(&plan, session.header(), checked),
             context.paint
         )
     );
@@ -117,11 +119,10 @@ async fn apply_saved(context: &Context<'_>, args: &ApplyArgs, path: &Path) -> Re
     execute(context, &session, &plan).await
 }
 
-/// A plan made against another backend or as another caller is refused.
+/// A plan made against another backend (another sandbox file, or AWS) or
+/// as another caller (so in another organization) is refused.
 fn check_target(saved: &PlanFile, session: &Session) -> Result<(), Error> {
-    let saved_is_sandbox = saved.target.starts_with("sandbox");
-    let same_kind = saved_is_sandbox == matches!(session.target, Target::Sandbox(_));
-    if !same_kind || saved.caller_account != session.caller {
+    if saved.target != session.target || saved.caller_account != session.caller {
         return Err(Error::refused(
             format!(
                 "refusing the plan: it was made on {} as account {}, but this run is on {} as account {}",

@@ -55,7 +55,7 @@ pub async fn run(context: &Context<'_>, args: &AuditArgs) -> Result<u8, Error> {
         .collect();
     let live = context.read(&session, slots).await?;
     let result = audit::check(&accounts, &live, desired.as_ref(), Date::today());
-    let target = session.target.to_string();
+    let target = session.label.clone();
     let output = match args.format {
         Format::Human => render::audit::human(&result, &target, context.paint),
         Format::Json => render::audit::json(&result, &target),

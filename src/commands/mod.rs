@@ -74,12 +74,14 @@ pub struct Session {
     pub api: Backend,
     pub caller: AccountId,
     pub target: Target,
+    /// The target as the user named it, for headers.
+    pub label: String,
 }
 
 impl Session {
     pub fn header(&self) -> Header {
         Header {
-            target: self.target.to_string(),
+            target: self.label.clone(),
             caller: self.caller.clone(),
         }
     }
@@ -100,12 +102,22 @@ fn listing_for(config: &LoadedConfig) -> Listing {
 impl Context<'_> {
     /// Opens the sandbox or AWS, without a request yet. `rate` comes from
     /// the contacts file; `--rate` overrides it per operation.
-    async fn connect(&self, rate: RateSettings) -> Result<(Backend, Target), Error> {
+    async fn connect(&self, rate: RateSettings) -> Result<(Backend, Target, String), Error> {
         Ok(match &self.global.sandbox {
-            Some(path) => (
-                Backend::Sandbox(Box::new(Throttled::unlimited(Sandbox::open(path)?))),
-                Target::Sandbox(path.display().to_string()),
-            ),
+            Some(path) => {
+                let sandbox = Sandbox::open(path)?;
+                // The file exists now: open() creates it when missing.
+                let canonical = std::fs::canonicalize(path).map_err(|source| Error::Read {
+                    path: path.display().to_string(),
+                    source,
+                    help: None,
+                })?;
+                (
+                    Backend::Sandbox(Box::new(Throttled::unlimited(sandbox))),
+                    Target::Sandbox { path: canonical },
+                    format!("sandbox {}", path.display()),
+                )
+            }
             None => {
                 let options = AwsOptions {
                     profile: self.global.profile.clone(),
@@ -130,6 +142,7 @@ impl Context<'_> {
                         RetryPolicy::default(),
                     ))),
                     Target::Aws,
+                    Target::Aws.to_string(),
                 )
             }
         })
@@ -137,18 +150,19 @@ impl Context<'_> {
 
     /// Opens the backend and learns the caller's account.
     pub async fn open(&self, rate: RateSettings) -> Result<Session, Error> {
-        let (api, target) = self.connect(rate).await?;
+        let (api, target, label) = self.connect(rate).await?;
         let caller = api.caller().await?;
-        Ok(self.session(api, caller, target))
+        Ok(self.session(api, caller, target, label))
     }
 
-    fn session(&self, api: Backend, caller: AccountId, target: Target) -> Session {
+    fn session(&self, api: Backend, caller: AccountId, target: Target, label: String) -> Session {
         self.ui
-            .verbose(&format!("connected to {target} as account {caller}"));
+            .verbose(&format!("connected to {label} as account {caller}"));
         Session {
             api,
             caller,
             target,
+            label,
         }
     }
 
@@ -176,6 +190,12 @@ impl Context<'_> {
         live
     }
 
+    fn warn(&self, desired: &Desired) {
+        for warning in &desired.warnings {
+            self.ui.note(warning);
+        }
+    }
+
     fn report_reads(&self, api: &Backend, count: usize, started: std::time::Instant) {
         self.ui.verbose(&format!(
             "read {count} contacts in {:.1} s",
@@ -196,7 +216,9 @@ impl Context<'_> {
             Some(_) => Some(session.api.organization(listing_for(config), None).await?),
             None => None,
         };
-        Ok((config.resolve(org.as_ref(), &session.caller)?, org))
+        let desired = config.resolve(org.as_ref(), &session.caller)?;
+        self.warn(&desired);
+        Ok((desired, org))
     }
 
     /// Opens the backend and makes the plan of `config` against live state.
@@ -208,13 +230,13 @@ impl Context<'_> {
         config: &LoadedConfig,
         base: Option<&LoadedConfig>,
     ) -> Result<(Session, Plan), Error> {
-        let (api, target) = self.connect(config.config.rate).await?;
+        let (api, target, label) = self.connect(config.config.rate).await?;
         if config.config.organization.is_some() && base.is_none() {
             let (caller, plan) = self.plan_while_discovering(&api, config).await?;
-            return Ok((self.session(api, caller, target), plan));
+            return Ok((self.session(api, caller, target, label), plan));
         }
         let caller = api.caller().await?;
-        let session = self.session(api, caller, target);
+        let session = self.session(api, caller, target, label);
         let plan = self.plan(&session, config, base).await?;
         Ok((session, plan))
     }
@@ -238,17 +260,30 @@ impl Context<'_> {
         let progress = &progress;
         let reads = async move {
             let caller = api.caller().await?;
-            let slots = stream_of(listed).flat_map(|found| {
-                let slots = config.slots_of(&found, &caller);
-                progress.grow(slots.len() as u64);
-                futures::stream::iter(slots)
-            });
+            // A file that names the management account from a delegated
+            // administrator is refused once the whole organization is known;
+            // until then nothing is read, as it would be for nothing.
+            let refused = |found: &crate::model::Found| {
+                found.management_account != caller
+                    && config
+                        .config
+                        .accounts
+                        .contains_key(&found.management_account)
+            };
+            let slots = stream_of(listed)
+                .take_while(|found| std::future::ready(!refused(found)))
+                .flat_map(|found| {
+                    let slots = config.slots_of(&found, &caller);
+                    progress.grow(slots.len() as u64);
+                    futures::stream::iter(slots)
+                });
             let answers = crate::live::read(api, slots, &caller, progress).await?;
             Ok::<_, Error>((caller, answers))
         };
         let (org, (caller, mut answers)) =
             futures::try_join!(async { Ok::<_, Error>(discovery.await?) }, reads)?;
         let desired = config.resolve(Some(&org), &caller)?;
+        self.warn(&desired);
         let unread: Vec<Slot> = desired
             .slots
             .keys()

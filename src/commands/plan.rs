@@ -14,8 +14,8 @@ pub async fn run(context: &Context<'_>, args: &PlanArgs) -> Result<u8, Error> {
     let base = args.base.as_deref().map(LoadedConfig::load).transpose()?;
     let (session, plan) = context.open_and_plan(&config, base.as_ref()).await?;
     let limits = with_flags(SafetyLimits::from(config.config.safety), &args.safety);
-    let breaches = safety::check(&plan.summary(), plan.managed_slots, &limits);
-    let view = PlanView::new(&plan, session.header(), breaches);
+    let checked = safety::check(&plan.summary(), plan.managed_slots, &limits);
+    let view = PlanView::new(&plan, session.header(), checked);
     let output = match args.format {
         Format::Human => render::human(&view, context.paint),
         Format::Json => render::json(&view),
@@ -23,14 +23,7 @@ pub async fn run(context: &Context<'_>, args: &PlanArgs) -> Result<u8, Error> {
     };
     print!("{output}");
     if let Some(path) = &args.out {
-        PlanFile::new(
-            &plan,
-            &config,
-            &session.target.to_string(),
-            &session.caller,
-            limits,
-        )
-        .write(path)?;
+        PlanFile::new(&plan, &config, &session.target, &session.caller).write(path)?;
         context.ui.note(&format!(
             "Saved the plan to {}. Apply exactly these changes with: altcontacts apply {}",
             path.display(),

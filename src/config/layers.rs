@@ -11,18 +11,19 @@ use crate::model::{
     Organization, SkipReason, SkippedAccount, Slot, Source,
 };
 
+/// The desired state, and warnings about the file that do not stop a run.
 pub fn resolve(
     config: &Config,
     org: Option<&Organization>,
     caller: &AccountId,
-) -> Result<Desired, Vec<Diagnostic>> {
+) -> Result<(Desired, Vec<Diagnostic>), Vec<Diagnostic>> {
     match (&config.organization, org) {
         (Some(layers), Some(org)) => resolve_organization(config, layers, org, caller),
         (Some(_), None) => Err(vec![Diagnostic::at(
             &YamlPath::root().key("organization"),
             "the organization was not discovered, so `organization` cannot be resolved",
         )]),
-        (None, _) => Ok(resolve_listed(config)),
+        (None, _) => Ok((resolve_listed(config), Vec::new())),
     }
 }
 
@@ -96,7 +97,7 @@ fn resolve_organization(
     layers: &OrgLayers,
     org: &Organization,
     caller: &AccountId,
-) -> Result<Desired, Vec<Diagnostic>> {
+) -> Result<(Desired, Vec<Diagnostic>), Vec<Diagnostic>> {
     let delegated_administrator = *caller != org.management_account;
     let mut problems = Vec::new();
     let units_path = YamlPath::root().key("organization").key("units");
@@ -108,21 +109,22 @@ fn resolve_organization(
             .iter()
             .find(|(path, found)| match &unit.selector {
                 UnitSelector::Id(id) => &found.id == id,
-                UnitSelector::Path(segments) => *path == segments.join("/"),
+                UnitSelector::Path(segments) => path == segments,
             });
         let Some((path, found)) = found else {
             let mut diagnostic = Diagnostic::at_key(
                 &units_path.key(&unit.key),
                 format!("unit `{}` does not exist in the organization", unit.key),
             );
-            let paths = known_units.iter().map(|(path, _)| path.as_str());
-            diagnostic = match closest(&unit.key, paths) {
+            let keys: Vec<String> = known_units
+                .iter()
+                .map(|(path, _)| super::unit_path_key(path))
+                .collect();
+            diagnostic = match closest(&unit.key, keys.iter().map(String::as_str)) {
                 Some(near) => diagnostic.help(format!("did you mean `{near}`?")),
                 None => diagnostic.help(format!(
-                    "units are keyed by path from the root, e.g. `{}`, or by OU id",
-                    known_units
-                        .first()
-                        .map_or("Root", |(path, _)| path.as_str())
+                    "units are keyed by path from the root, e.g. `{}`, or by OU id (a `/` inside a name is written `\\/`)",
+                    keys.first().map_or("Root", String::as_str)
                 )),
             };
             problems.push(diagnostic);
@@ -143,7 +145,7 @@ fn resolve_organization(
         }
         matched.push(MatchedUnit {
             id: found.id.clone(),
-            depth: path.matches('/').count(),
+            depth: path.len(),
             key: &unit.key,
             layer: &unit.layer,
         });
@@ -177,16 +179,19 @@ fn resolve_organization(
         );
     }
     let exclude_path = YamlPath::root().key("organization").key("exclude");
+    // Closed accounts leave the organization 90 days after closing: an
+    // exclusion that outlived its account is stale, not wrong.
+    let mut warnings = Vec::new();
     for (index, id) in layers
         .exclude
         .iter()
         .enumerate()
         .filter(|(_, id)| !by_id.contains_key(id))
     {
-        problems.push(
+        warnings.push(
             Diagnostic::at(
                 &exclude_path.index(index),
-                format!("excluded account {id} is not in the organization"),
+                format!("excluded account {id} is not in the organization (any more)"),
             )
             .help("remove it from `exclude`"),
         );
@@ -249,5 +254,5 @@ fn resolve_organization(
             );
         }
     }
-    Ok(desired)
+    Ok((desired, warnings))
 }

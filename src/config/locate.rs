@@ -23,19 +23,31 @@ const MARKER: &str = "altcontacts-locate";
 /// The 1-based line and column of the node at `path`, or `None` when the path
 /// does not exist in `text`.
 pub fn locate(text: &str, path: &[Seg], target: Target) -> Option<(usize, usize)> {
-    let seed = Walk { rest: path, target };
-    let error = seed
-        .deserialize(serde_yaml::Deserializer::from_str(text))
-        .err()?;
-    if !error.to_string().contains(MARKER) {
-        return None;
-    }
-    error.location().map(|loc| (loc.line(), loc.column()))
+    // A key written in the mapping itself wins over one merged into it
+    // (`<<: *base`), so merges are followed only when the path is not found
+    // without them.
+    [false, true].into_iter().find_map(|merges| {
+        let seed = Walk {
+            rest: path,
+            target,
+            merges,
+        };
+        let error = seed
+            .deserialize(serde_yaml::Deserializer::from_str(text))
+            .err()?;
+        if !error.to_string().contains(MARKER) {
+            return None;
+        }
+        error.location().map(|loc| (loc.line(), loc.column()))
+    })
 }
 
+#[derive(Clone, Copy)]
 struct Walk<'a> {
     rest: &'a [Seg],
     target: Target,
+    /// Whether a key not found in a mapping is looked for in what `<<` merges.
+    merges: bool,
 }
 
 impl<'de> DeserializeSeed<'de> for Walk<'_> {
@@ -101,10 +113,7 @@ impl<'de> Visitor<'de> for Walk<'_> {
         let mut index = 0;
         loop {
             let found = if index == *wanted {
-                seq.next_element_seed(Walk {
-                    rest,
-                    target: self.target,
-                })?
+                seq.next_element_seed(Walk { rest, ..self })?
             } else {
                 seq.next_element::<IgnoredAny>()?.map(|_| ())
             };
@@ -124,16 +133,41 @@ impl<'de> Visitor<'de> for Walk<'_> {
             wanted,
             raise: at_key,
         })? {
-            if matched {
-                map.next_value_seed(Walk {
-                    rest,
-                    target: self.target,
-                })?;
-                // The first occurrence is the one a path names.
-                return drain_map(map);
+            match matched {
+                Matched::Wanted => {
+                    map.next_value_seed(Walk { rest, ..self })?;
+                    return drain_map(map);
+                }
+                // Looks for the same key in the merged mappings; finding it
+                // there ends the walk with its position.
+                Matched::Merge if self.merges => map.next_value_seed(Merged(self))?,
+                _ => map.next_value::<IgnoredAny>().map(drop)?,
             }
-            map.next_value::<IgnoredAny>()?;
         }
+        Ok(())
+    }
+}
+
+/// The value of a `<<` key: a mapping, or a list of them, searched in order.
+struct Merged<'a>(Walk<'a>);
+
+impl<'de> DeserializeSeed<'de> for Merged<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Merged<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a mapping to merge")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        self.0.visit_map(map)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Merged(self.0))?.is_some() {}
         Ok(())
     }
 }
@@ -155,56 +189,66 @@ struct KeyMatch<'a> {
     raise: bool,
 }
 
+/// What a mapping key is to the walk.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Matched {
+    Wanted,
+    Merge,
+    Other,
+}
+
 impl KeyMatch<'_> {
-    fn check<E: de::Error>(self, text: &str) -> Result<bool, E> {
+    fn check<E: de::Error>(self, text: &str) -> Result<Matched, E> {
         match (text == self.wanted, self.raise) {
             (true, true) => Err(E::custom(MARKER)),
-            (matched, _) => Ok(matched),
+            (true, false) => Ok(Matched::Wanted),
+            _ if text == "<<" => Ok(Matched::Merge),
+            _ => Ok(Matched::Other),
         }
     }
 }
 
 impl<'de> DeserializeSeed<'de> for KeyMatch<'_> {
-    type Value = bool;
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
+    type Value = Matched;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Matched, D::Error> {
         deserializer.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for KeyMatch<'_> {
-    type Value = bool;
+    type Value = Matched;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a key")
     }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Matched, E> {
         self.check(v)
     }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<bool, E> {
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Matched, E> {
         self.check(&v.to_string())
     }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<bool, E> {
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Matched, E> {
         self.check(&v.to_string())
     }
-    fn visit_i128<E: de::Error>(self, v: i128) -> Result<bool, E> {
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Matched, E> {
         self.check(&v.to_string())
     }
-    fn visit_u128<E: de::Error>(self, v: u128) -> Result<bool, E> {
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Matched, E> {
         self.check(&v.to_string())
     }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<bool, E> {
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Matched, E> {
         self.check(&v.to_string())
     }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<bool, E> {
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Matched, E> {
         self.check(&v.to_string())
     }
-    fn visit_unit<E: de::Error>(self) -> Result<bool, E> {
+    fn visit_unit<E: de::Error>(self) -> Result<Matched, E> {
         self.check("null")
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<bool, A::Error> {
-        drain_seq(seq).map(|()| false)
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Matched, A::Error> {
+        drain_seq(seq).map(|()| Matched::Other)
     }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<bool, A::Error> {
-        drain_map(map).map(|()| false)
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Matched, A::Error> {
+        drain_map(map).map(|()| Matched::Other)
     }
 }
 

@@ -5,6 +5,7 @@
 //! `export` read and write YAML through [`yaml`].
 
 mod diagnostic;
+mod error;
 pub mod file;
 mod layers;
 mod locate;
@@ -18,9 +19,9 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 pub use diagnostic::{Diagnostic, FileProblems, Problem};
+pub use error::ConfigError;
 pub use node::YamlPath;
 
-use crate::error::Error;
 use crate::model::{
     AccountId, Contact, ContactType, Date, Desired, Found, Organization, Slot, Wanted,
 };
@@ -101,21 +102,28 @@ pub struct LoadedConfig {
 }
 
 impl LoadedConfig {
-    pub fn load(path: &Path) -> Result<Self, Error> {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
-            path: file.clone(),
-            source,
-            help: Some(format!(
-                "pass the file with -f, or create {file} (see contacts.example.yaml)"
-            )),
+        let text = std::fs::read_to_string(path).map_err(|source| {
+            let help = read_help(&file, path, &source);
+            ConfigError::Read {
+                path: file.clone(),
+                source,
+                help,
+            }
         })?;
         Self::parse(&file, text)
     }
 
-    pub fn parse(file: &str, text: String) -> Result<Self, Error> {
+    pub fn parse(file: &str, text: String) -> Result<Self, ConfigError> {
+        // Editors on Windows may start a UTF-8 file with a byte-order mark;
+        // it is not part of the document.
+        let text = match text.strip_prefix('\u{feff}') {
+            Some(rest) => rest.to_owned(),
+            None => text,
+        };
         let root = node::parse(&text).map_err(|failure| {
-            Error::Config(FileProblems::single(
+            ConfigError::Problems(FileProblems::single(
                 file,
                 &text,
                 failure.line,
@@ -129,7 +137,7 @@ impl LoadedConfig {
                 text,
                 config,
             }),
-            Err(diagnostics) => Err(Error::Config(FileProblems::locate(
+            Err(diagnostics) => Err(ConfigError::Problems(FileProblems::locate(
                 file,
                 &text,
                 diagnostics,
@@ -150,10 +158,25 @@ impl LoadedConfig {
         &self,
         org: Option<&Organization>,
         caller: &AccountId,
-    ) -> Result<Desired, Error> {
-        layers::resolve(&self.config, org, caller).map_err(|diagnostics| {
-            Error::Config(FileProblems::locate(&self.file, &self.text, diagnostics))
-        })
+    ) -> Result<Desired, ConfigError> {
+        let (mut desired, warnings) =
+            layers::resolve(&self.config, org, caller).map_err(|diagnostics| {
+                ConfigError::Problems(FileProblems::locate(&self.file, &self.text, diagnostics))
+            })?;
+        desired.warnings = FileProblems::locate(&self.file, &self.text, warnings)
+            .problems
+            .into_iter()
+            .map(|problem| {
+                let help = problem
+                    .help
+                    .map_or_else(String::new, |help| format!("\n  help: {help}"));
+                format!(
+                    "warning: {}:{}:{}: {}{help}",
+                    self.file, problem.line, problem.column, problem.message
+                )
+            })
+            .collect();
+        Ok(desired)
     }
 
     /// The slots this file manages for an account just discovered (see
@@ -163,7 +186,57 @@ impl LoadedConfig {
     }
 }
 
+/// The unit names of a path key: `Root/Workloads/Data`, where a `/` that
+/// is part of a name is written `\/` (and a backslash `\\`).
+pub fn unit_path_segments(key: &str) -> Vec<String> {
+    let mut segments = vec![String::new()];
+    let mut chars = key.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(next) = chars.next() {
+                    segments.last_mut().expect("never empty").push(next);
+                }
+            }
+            '/' => segments.push(String::new()),
+            c => segments.last_mut().expect("never empty").push(c),
+        }
+    }
+    segments
+}
+
+/// A unit path as written in the file: the inverse of [`unit_path_segments`].
+pub fn unit_path_key(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|name| name.replace('\\', "\\\\").replace('/', "\\/"))
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// What to do about a contacts file that cannot be read, by why.
+fn read_help(file: &str, path: &Path, error: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match error.kind() {
+        ErrorKind::NotFound => {
+            format!("pass the file with -f, or create {file} (see contacts.example.yaml)")
+        }
+        _ if path.is_dir() => {
+            format!(
+                "{file} is a directory: pass the contacts file itself, e.g. -f {file}/contacts.yaml"
+            )
+        }
+        ErrorKind::InvalidData => format!(
+            "{file} is not a UTF-8 text file: pass the contacts YAML file with -f (an editor can save it as UTF-8)"
+        ),
+        ErrorKind::PermissionDenied => format!("check that this user may read {file}"),
+        _ => format!("check that {file} is a readable contacts YAML file"),
+    }
+}
+
+/// The SHA-256 of a contacts file's text, without a byte-order mark.
 pub fn text_digest(text: &str) -> String {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let digest = Sha256::digest(text.as_bytes());
     let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
     format!("sha256:{hex}")

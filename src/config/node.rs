@@ -261,11 +261,62 @@ impl<'de> Visitor<'de> for NodeSeed<'_> {
             let value = map.next_value_seed(self)?;
             entries.push((key, value));
         }
-        Ok(Node::Map(entries))
+        merge_keys(entries)
+            .map(Node::Map)
+            .map_err(|message| self.raise(message))
     }
     fn visit_enum<A: de::EnumAccess<'de>>(self, _data: A) -> Result<Node, A::Error> {
         Err(self.raise("YAML tags (`!tag`) are not supported here".to_owned()))
     }
+}
+
+/// Applies YAML merge keys (`<<: *base`, or `<<: [*a, *b]`): the merged
+/// mappings' entries are added where the mapping has no key of its own of
+/// that name, and of several merged mappings the first wins, as YAML 1.1
+/// specifies. Positions of merged values are found again by
+/// `locate`, which follows `<<` the same way.
+fn merge_keys(entries: Vec<(Key, Node)>) -> Result<Vec<(Key, Node)>, String> {
+    let is_merge = |key: &Key| matches!(key, Key::Str(text, Style::Plain) if text == "<<");
+    if !entries.iter().any(|(key, _)| is_merge(key)) {
+        return Ok(entries);
+    }
+    let mut own = Vec::new();
+    let mut merged = Vec::new();
+    for (key, value) in entries {
+        if !is_merge(&key) {
+            own.push((key, value));
+            continue;
+        }
+        let sources = match value {
+            Node::Map(map) => vec![map],
+            Node::Seq(items) => items
+                .into_iter()
+                .map(|item| match item {
+                    Node::Map(map) => Ok(map),
+                    other => Err(format!(
+                        "`<<` merges mappings, and this list holds {}",
+                        other.kind()
+                    )),
+                })
+                .collect::<Result<_, _>>()?,
+            other => {
+                return Err(format!(
+                    "`<<` merges a mapping (`<<: *name`) or a list of them, not {}",
+                    other.kind()
+                ));
+            }
+        };
+        merged.extend(sources.into_iter().flatten());
+    }
+    for (key, value) in merged {
+        if !own
+            .iter()
+            .any(|(existing, _)| existing.text() == key.text())
+        {
+            own.push((key, value));
+        }
+    }
+    Ok(own)
 }
 
 /// Reads one mapping key and refuses a repeat of an earlier key, so the error
@@ -341,6 +392,32 @@ impl<'de> Visitor<'de> for KeySeed<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merge_keys_add_what_the_mapping_does_not_say_itself() {
+        let text = "base: &base { a: 1, b: 2 }\nother: &other { c: 3, a: 9 }\nuse:\n  <<: [*base, *other]\n  b: 20\n";
+        let Ok(Node::Map(entries)) = parse(text) else {
+            panic!("expected a map")
+        };
+        let Node::Map(merged) = &entries[2].1 else {
+            panic!("expected a map")
+        };
+        let pairs: Vec<(&str, &Node)> = merged.iter().map(|(k, v)| (k.text(), v)).collect();
+        assert_eq!(
+            pairs,
+            vec![
+                ("b", &Node::Number("20".into())),
+                ("a", &Node::Number("1".into())),
+                ("c", &Node::Number("3".into())),
+            ]
+        );
+        let failure = parse("a: { <<: 3 }\n").expect_err("a merge of a number");
+        assert!(
+            failure.message.contains("`<<` merges a mapping"),
+            "{}",
+            failure.message
+        );
+    }
 
     #[test]
     fn duplicate_key_is_located_at_the_second_occurrence() {

@@ -9,7 +9,7 @@ const CONTACT: &str =
 fn problems(text: &str) -> Vec<(usize, usize, String)> {
     match LoadedConfig::parse("c.yaml", text.to_owned()) {
         Ok(_) => Vec::new(),
-        Err(Error::Config(file)) => file
+        Err(ConfigError::Problems(file)) => file
             .problems
             .into_iter()
             .map(|p| {
@@ -386,7 +386,8 @@ fn layers_resolve_slot_by_slot_most_specific_first() {
 fn names_that_do_not_exist_in_the_organization_are_located_errors() {
     let text = "version: 1\norganization:\n  units:\n    Root/Workload: { billing: absent }\n  exclude: [\"999999999999\"]\naccounts:\n  \"444444444444\": { billing: absent }\n";
     let loaded = LoadedConfig::parse("c.yaml", text.to_owned()).unwrap();
-    let Err(Error::Config(file)) = loaded.resolve(Some(&org()), &org().management_account) else {
+    let Err(ConfigError::Problems(file)) = loaded.resolve(Some(&org()), &org().management_account)
+    else {
         panic!("expected errors")
     };
     let found: Vec<(usize, usize, &str)> = file
@@ -400,18 +401,31 @@ fn names_that_do_not_exist_in_the_organization_are_located_errors() {
         file.problems[0].help.as_deref(),
         Some("did you mean `Root/Workloads`?")
     );
-    assert_eq!((found[1].0, found[1].1), (5, 13));
+    assert_eq!(found.len(), 2, "a stale exclusion is no error: {found:?}");
+    assert_eq!((found[1].0, found[1].1), (7, 3));
     assert!(
         found[1]
             .2
-            .contains("excluded account 999999999999 is not in the organization")
-    );
-    assert_eq!((found[2].0, found[2].1), (7, 3));
-    assert!(
-        found[2]
-            .2
             .contains("account 444444444444 is not in the organization")
     );
+}
+
+#[test]
+fn an_exclusion_that_outlived_its_account_is_a_located_warning() {
+    // Closed accounts leave the organization 90 days after closing.
+    let text = "version: 1\norganization:\n  defaults: { billing: absent }\n  exclude: [\"999999999999\"]\n";
+    let loaded = LoadedConfig::parse("c.yaml", text.to_owned()).unwrap();
+    let desired = loaded
+        .resolve(Some(&org()), &org().management_account)
+        .expect("a stale exclusion does not stop the run");
+    assert_eq!(
+        desired.warnings,
+        vec![
+            "warning: c.yaml:4:13: excluded account 999999999999 is not in the organization (any more)\n  help: remove it from `exclude`"
+                .to_owned()
+        ]
+    );
+    assert!(!desired.slots.is_empty());
 }
 
 #[test]

@@ -13,7 +13,9 @@ use super::{
     UnitSelector,
 };
 use crate::config::diagnostic::{Diagnostic, closest};
-use crate::model::{AccountId, Contact, ContactField, ContactType, Date, Wanted};
+use crate::model::{
+    AccountId, Contact, ContactField, ContactType, Date, RATE_MAX, RATE_MIN, Wanted, rate_in_range,
+};
 
 /// Validates a whole document. `Ok` only when the file has no problem at all.
 pub fn validate(root: &Node) -> Result<Config, Vec<Diagnostic>> {
@@ -456,12 +458,10 @@ impl Walker {
             if OU_ID.is_match(text) {
                 return Some(UnitSelector::Id(text.to_owned()));
             }
-            let segments: Vec<&str> = text.split('/').collect();
+            let segments = super::unit_path_segments(text);
             let looks_like_id = text.starts_with("ou-");
             if !looks_like_id && segments.iter().all(|segment| !segment.trim().is_empty()) {
-                return Some(UnitSelector::Path(
-                    segments.iter().map(|s| (*s).to_owned()).collect(),
-                ));
+                return Some(UnitSelector::Path(segments));
             }
         }
         self.report(
@@ -476,12 +476,11 @@ impl Walker {
             Node::Number(text) => text.parse::<u64>().ok(),
             _ => None,
         };
+        let max = max.unwrap_or(u64::from(u32::MAX));
         match value {
-            Some(value) if max.is_none_or(|max| value <= max) => u32::try_from(value).ok(),
+            Some(value) if value <= max => u32::try_from(value).ok(),
             _ => {
-                let range = max.map_or("a whole number 0 or more".to_owned(), |max| {
-                    format!("a whole number from 0 to {max}")
-                });
+                let range = format!("a whole number from 0 to {max}");
                 self.report(Diagnostic::at(path, format!("{what} must be {range}")));
                 None
             }
@@ -528,16 +527,14 @@ impl Walker {
                 continue;
             };
             match node {
-                Node::Number(text)
-                    if text
-                        .parse::<f64>()
-                        .is_ok_and(|rate| rate > 0.0 && rate.is_finite()) =>
-                {
+                Node::Number(text) if text.parse::<f64>().is_ok_and(rate_in_range) => {
                     *slot = text.parse().ok();
                 }
                 _ => self.problems.push(Diagnostic::at(
                     &path.key(key),
-                    format!("`{key}` must be a number of requests per second greater than 0"),
+                    format!(
+                        "`{key}` must be a number of requests per second from {RATE_MIN} to {RATE_MAX}"
+                    ),
                 )),
             }
         }

@@ -4,17 +4,17 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::ConfigError;
 use super::diagnostic::FileProblems;
 use super::node::strip_location;
-use crate::error::Error;
 
 /// Reads `text` into `T`, strictly; a problem is reported with its position.
-pub fn from_str<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, Error> {
+pub fn from_str<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, ConfigError> {
     serde_yaml::from_str(text).map_err(|error| {
         let (line, column) = error
             .location()
             .map_or((1, 1), |loc| (loc.line(), loc.column()));
-        Error::Config(FileProblems::single(
+        ConfigError::Problems(FileProblems::single(
             file,
             text,
             line,

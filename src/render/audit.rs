@@ -7,7 +7,7 @@ use owo_colors::Style;
 use serde::Serialize;
 
 use super::markdown::cell;
-use super::{Paint, account_label};
+use super::{Paint, account_label, printable};
 use crate::audit::{AccountRow, Audit, Finding, Severity};
 use crate::model::count;
 
@@ -56,7 +56,7 @@ pub fn human(audit: &Audit, target: &str, paint: Paint) -> String {
     let width = audit
         .accounts
         .iter()
-        .map(|row| label(row).chars().count())
+        .map(|row| printable(&label(row)).chars().count())
         .max()
         .unwrap_or(7)
         .max(7);
@@ -76,7 +76,7 @@ pub fn human(audit: &Audit, target: &str, paint: Paint) -> String {
         let _ = writeln!(
             out,
             "{:width$}  {}  {}  {}",
-            label(row),
+            printable(&label(row)),
             mark(row.security, "SECURITY"),
             mark(row.billing, "BILLING"),
             mark(row.operations, "")
@@ -94,8 +94,8 @@ pub fn human(audit: &Audit, target: &str, paint: Paint) -> String {
                 out,
                 "  {} {}: {}",
                 paint.paint(text, style),
-                finding_subject(finding, audit),
-                finding.message
+                printable(&finding_subject(finding, audit)),
+                printable(&finding.message)
             );
         }
     }

@@ -8,7 +8,7 @@ use owo_colors::Style;
 use crate::model::count;
 use crate::plan::ChangeKind;
 
-use super::{ChangeRow, Paint, Piece, PlanView, account_label, inline_diff};
+use super::{ChangeRow, Paint, Piece, PlanView, account_label, inline_diff, printable};
 
 fn action_style(action: ChangeKind) -> (&'static str, Style) {
     match action {
@@ -38,9 +38,12 @@ fn change_block(out: &mut String, row: &ChangeRow, paint: Paint) {
         out,
         "{} {} {}  {}",
         paint.paint(&format!("{marker} {}", row.action.name()), style.bold()),
-        paint.paint(&row.account_label(), Style::new().bold()),
+        paint.paint(&printable(&row.account_label()), Style::new().bold()),
         paint.paint(row.contact_type.api_name(), Style::new().bold()),
-        paint.paint(&format!("(from {})", row.source), Style::new().dimmed()),
+        paint.paint(
+            &format!("(from {})", printable(&row.source)),
+            Style::new().dimmed()
+        ),
     );
     let width = row
         .fields
@@ -52,14 +55,16 @@ fn change_block(out: &mut String, row: &ChangeRow, paint: Paint) {
         let label = format!("{}:", field.field);
         let value = match (&field.before, &field.after) {
             (Some(before), Some(after)) => {
-                let (old, new) = inline_diff(before, after);
+                let (old, new) = inline_diff(&printable(before), &printable(after));
                 format!(
                     "{} → {}",
                     quoted(&old, paint, Style::new().red().bold().underline()),
                     quoted(&new, paint, Style::new().green().bold().underline())
                 )
             }
-            (None, Some(only)) | (Some(only), None) => paint.paint(&format!("\"{only}\""), style),
+            (None, Some(only)) | (Some(only), None) => {
+                paint.paint(&format!("\"{}\"", printable(only)), style)
+            }
             (None, None) => String::new(),
         };
         let _ = writeln!(out, "    {label:width$} {value}");
@@ -93,7 +98,7 @@ pub fn plan(view: &PlanView, paint: Paint) -> String {
             let _ = writeln!(
                 out,
                 "  {} {}",
-                account_label(&skipped.id, skipped.name.as_deref()),
+                printable(&account_label(&skipped.id, skipped.name.as_deref())),
                 skipped.status
             );
         }
@@ -103,7 +108,7 @@ pub fn plan(view: &PlanView, paint: Paint) -> String {
         let _ = writeln!(
             out,
             "Skipped {}: {}.\n",
-            account_label(&skipped.id, skipped.name.as_deref()),
+            printable(&account_label(&skipped.id, skipped.name.as_deref())),
             skipped.reason.explain()
         );
     }
@@ -118,7 +123,10 @@ pub fn plan(view: &PlanView, paint: Paint) -> String {
             paint.paint(&warning, Style::new().yellow().bold())
         );
     }
-    if !view.breaches.is_empty() {
+    if view.summary.update + view.summary.delete > 0 {
+        let _ = writeln!(out, "Safety limits: {}.", view.limits.describe());
+    }
+    if !view.breaches.is_empty() || view.summary.update + view.summary.delete > 0 {
         out.push('\n');
     }
     let _ = writeln!(

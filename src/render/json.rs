@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::PlanView;
 use crate::model::{AccountId, Contact, ContactType, SkipReason};
 use crate::plan::ChangeKind;
-use crate::safety::Breach;
+use crate::safety::{Breach, SafetyLimits};
 
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -20,6 +20,8 @@ struct JsonPlan<'a> {
     changes: Vec<JsonChange<'a>>,
     skipped: Vec<JsonSkipped<'a>>,
     safety: &'a [Breach],
+    /// The limits the plan was checked against.
+    safety_limits: &'a SafetyLimits,
     not_read: usize,
 }
 
@@ -91,6 +93,7 @@ pub fn plan(view: &PlanView) -> String {
             })
             .collect(),
         safety: &view.breaches,
+        safety_limits: &view.limits,
         not_read: view.not_read,
     };
     let mut text = serde_json::to_string_pretty(&json).expect("plain data serializes");

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::{ChangeRow, PlanView, account_label};
+use super::{ChangeRow, PlanView, account_label, printable};
 use crate::model::count;
 use crate::plan::ChangeKind;
 
@@ -12,13 +12,38 @@ use crate::plan::ChangeKind;
 /// plan stays readable.
 const OPEN_TABLE_AT_MOST: usize = 20;
 
-/// Makes a value safe inside a table cell: no pipes, no newlines, no HTML.
+/// Plain text, safe anywhere in a line and inside a table cell: every
+/// character that Markdown or HTML could read as syntax is escaped, so a
+/// name read from AWS cannot become a link, an image, formatting, a tag or
+/// a new cell. Control characters are shown escaped.
 pub fn cell(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('\n', " ")
+    let mut out = String::with_capacity(text.len());
+    for c in printable(text).chars() {
+        // `:`, `@` and `.` too: GitHub links bare `http://`, `www.` and
+        // e-mail addresses.
+        if "\\`*_[]<>|~&:@.".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A value in a code span that nothing inside can close: the fence is one
+/// backtick longer than the longest run of backticks in the text (CommonMark
+/// 6.1). Pipes are escaped, which GitHub's tables require even inside code.
+pub fn code(text: &str) -> String {
+    let text = printable(text).replace('|', "\\|");
+    let longest_run = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest_run + 1);
+    // A space keeps a leading or trailing backtick off the fence; CommonMark
+    // strips one space from each side of the content.
+    let pad = if text.starts_with('`') || text.ends_with('`') || text.starts_with(' ') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{text}{pad}{fence}")
 }
 
 fn icon(action: ChangeKind) -> &'static str {
@@ -33,14 +58,11 @@ fn field_changes(row: &ChangeRow) -> String {
     row.fields
         .iter()
         .map(|field| match (&field.before, &field.after) {
-            (Some(before), Some(after)) => format!(
-                "{}: ~~`{}`~~ → `{}`",
-                field.field,
-                cell(before),
-                cell(after)
-            ),
-            (None, Some(after)) => format!("{}: `{}`", field.field, cell(after)),
-            (Some(before), None) => format!("{}: ~~`{}`~~", field.field, cell(before)),
+            (Some(before), Some(after)) => {
+                format!("{}: ~~{}~~ → {}", field.field, code(before), code(after))
+            }
+            (None, Some(after)) => format!("{}: {}", field.field, code(after)),
+            (Some(before), None) => format!("{}: ~~{}~~", field.field, code(before)),
             (None, None) => String::new(),
         })
         .collect::<Vec<_>>()
@@ -65,6 +87,13 @@ pub fn plan(view: &PlanView) -> String {
             view.not_read
         );
     }
+    if view.summary.update + view.summary.delete > 0 {
+        let _ = writeln!(
+            out,
+            "Checked against the safety limits: {}.",
+            view.limits.describe()
+        );
+    }
     out.push('\n');
     for breach in &view.breaches {
         let _ = writeln!(
@@ -87,12 +116,12 @@ pub fn plan(view: &PlanView) -> String {
         for row in &view.rows {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | `{}` |",
+                "| {} | {} | {} | {} | {} |",
                 icon(row.action),
                 cell(&row.account_label()),
                 row.contact_type,
                 field_changes(row),
-                cell(&row.source)
+                code(&row.source)
             );
         }
         if collapsed {

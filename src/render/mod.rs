@@ -13,7 +13,7 @@ use similar::{ChangeTag, TextDiff};
 
 use crate::model::{AccountId, Contact, ContactType, SkipReason, SkippedAccount};
 use crate::plan::{ChangeKind, Plan, Summary};
-use crate::safety::Breach;
+use crate::safety::{Breach, SafetyCheck, SafetyLimits};
 
 pub use human::plan as human;
 pub use json::plan as json;
@@ -44,6 +44,8 @@ pub struct PlanView {
     pub summary: Summary,
     pub skipped: Vec<SkippedAccount>,
     pub breaches: Vec<Breach>,
+    /// The limits the plan was checked against.
+    pub limits: SafetyLimits,
     pub not_read: usize,
 }
 
@@ -81,7 +83,7 @@ pub struct FieldRow {
 }
 
 impl PlanView {
-    pub fn new(plan: &Plan, header: Header, breaches: Vec<Breach>) -> Self {
+    pub fn new(plan: &Plan, header: Header, safety: SafetyCheck) -> Self {
         let rows = plan
             .items
             .iter()
@@ -115,7 +117,8 @@ impl PlanView {
             rows,
             summary: plan.summary(),
             skipped: plan.skipped.clone(),
-            breaches,
+            breaches: safety.breaches,
+            limits: safety.limits,
             not_read: plan.not_read,
         }
     }
@@ -137,6 +140,29 @@ impl PlanView {
             )
         }
     }
+}
+
+/// `text` safe to show a person: control characters (ESC, CR, newline,
+/// NUL...) and the invisible characters that reorder or hide text are
+/// shown escaped (`\u{1b}`, `\r`), so a value read from AWS cannot move
+/// the cursor, recolor the terminal, or disguise itself.
+pub fn printable(text: &str) -> String {
+    let hidden = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+    };
+    if !text.chars().any(hidden) {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| {
+            if hidden(c) {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// Colors on or off for one output, decided once at start-up.
@@ -204,6 +230,15 @@ pub fn inline_diff(before: &str, after: &str) -> (Vec<Piece>, Vec<Piece>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_and_invisible_characters_are_shown_escaped() {
+        assert_eq!(
+            printable("Ops\u{1b}[2J\r\nTeam\0\u{202e}x"),
+            "Ops\\u{1b}[2J\\r\\nTeam\\0\\u{202e}x"
+        );
+        assert_eq!(printable("Équipe Sécurité"), "Équipe Sécurité");
+    }
 
     #[test]
     fn inline_diff_marks_only_the_changed_characters() {

@@ -7,7 +7,7 @@ use owo_colors::Style;
 
 use super::{Paint, account_label};
 use crate::apply::{Outcome, Report};
-use crate::error::distinct_help;
+use crate::backend::error::distinct_help;
 use crate::model::{AccountId, AccountInfo};
 
 pub fn apply_report(

@@ -77,7 +77,7 @@ fn a_saved_plan_is_applied_exactly_even_without_the_config() {
     assert_eq!(plan.status.code(), Some(0));
     assert!(stderr(&plan).contains("altcontacts apply plan.json"));
     let saved: serde_json::Value = serde_json::from_str(&workspace.read("plan.json")).unwrap();
-    assert_eq!(saved["altcontacts_plan"], 1);
+    assert_eq!(saved["altcontacts_plan"], 2);
     assert!(
         saved["config_digest"]
             .as_str()
@@ -154,10 +154,36 @@ fn a_plan_made_as_another_caller_is_refused() {
     let output = workspace.sandbox(&["apply", "plan.json"]).output().unwrap();
     assert_eq!(output.status.code(), Some(3));
     assert!(
-        stderr(&output).contains("it was made on sandbox sandbox.yaml as account 111111111111"),
+        stderr(&output).contains("sandbox.yaml as account 111111111111, but this run is on"),
         "{}",
         stderr(&output)
     );
+}
+
+#[test]
+fn a_plan_made_on_another_sandbox_file_is_refused() {
+    let workspace = Workspace::org();
+    workspace.run(&["plan", "--out", "plan.json"]).code(0);
+    // The same organization in another file: same caller, other target.
+    let copy = workspace.read("sandbox.yaml");
+    workspace.write("sandbox-copy.yaml", &copy);
+    let output = workspace
+        .command(&["--sandbox", "sandbox-copy.yaml", "apply", "plan.json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(stderr(&output).contains("refusing the plan"));
+    assert_eq!(
+        workspace.read("sandbox-copy.yaml"),
+        copy,
+        "nothing was written"
+    );
+    // The same file by another name is the same target.
+    let output = workspace
+        .command(&["--sandbox", "./sandbox.yaml", "apply", "plan.json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
 }
 
 #[test]
@@ -191,7 +217,7 @@ fn broken_plan_files_are_errors_not_panics() {
     );
 
     let future = workspace.read("plan.json").replacen(
-        "\"altcontacts_plan\": 1",
+        "\"altcontacts_plan\": 2",
         "\"altcontacts_plan\": 9",
         1,
     );

@@ -167,8 +167,8 @@ fn one_address_for_several_roles_is_a_finding() {
     assert_eq!(output.status.code(), Some(2));
     let text = stdout(&output);
     assert!(
-        text.contains("SECURITY and BILLING share the address security@example.com"),
-        "{text}"
+        text.contains("SECURITY and BILLING share the address security\\@example\\.com"),
+        "values are escaped as text: {text}"
     );
     insta::assert_snapshot!("audit_markdown", text);
 }

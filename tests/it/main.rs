@@ -6,6 +6,7 @@ mod cli_apply;
 mod cli_org;
 mod cli_plan;
 mod emulator;
+mod hostile;
 mod interop;
 mod moto;
 mod properties;

@@ -417,3 +417,354 @@ fn a_caller_without_organizations_access_is_told_which_permission_is_missing() {
         "no contact is read without the organization"
     );
 }
+
+#[test]
+fn a_quota_at_half_the_configured_one_converges_with_every_write_applied() {
+    // The client is told 40 reads and 20 writes a second; the server allows half.
+    let faults = Faults {
+        latency: Duration::from_millis(5),
+        latency_tail: Duration::from_millis(10),
+        quotas: Some(Quotas::aws_scaled(2.0)),
+        ..Faults::default()
+    };
+    let emulator = Emulator::start(CALLER, Some(organization(CALLER, 40, 2)), faults);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("contacts.yaml"), config("")).unwrap();
+    let apply = run(
+        &emulator,
+        &dir,
+        &[
+            "--rate",
+            "get=40,put=20,delete=4",
+            "apply",
+            "--auto-approve",
+        ],
+    );
+    assert_eq!(
+        apply.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&apply),
+        stderr(&apply)
+    );
+    assert!(stdout(&apply).contains("Apply complete: 82 created, 0 updated, 0 deleted, 0 failed."));
+    let log = emulator.log();
+    assert!(
+        log.iter().any(|entry| entry.status == 429),
+        "the halved quota was hit"
+    );
+    for n in 0..40 {
+        assert_eq!(emulator.effective_writes(&member(n), "SECURITY"), 1);
+        assert_eq!(emulator.effective_writes(&member(n), "BILLING"), 1);
+    }
+}
+
+/// The longest time between two successful reads, after the first second.
+fn longest_pause(log: &[crate::emulator::Logged]) -> Duration {
+    let mut times: Vec<Duration> = log
+        .iter()
+        .filter(|e| e.operation == "GetAlternateContact" && e.status != 429)
+        .map(|e| e.at)
+        .collect();
+    times.sort();
+    times
+        .windows(2)
+        .map(|pair| pair[1] - pair[0])
+        .max()
+        .unwrap_or_default()
+}
+
+#[test]
+fn throttling_from_jitter_does_not_pause_the_reads() {
+    // Answers arrive with a random tail at a server that enforces exactly
+    // the rate the client uses: some 429s are bound to happen.
+    let faults = Faults {
+        latency: Duration::from_millis(5),
+        latency_tail: Duration::from_millis(40),
+        quotas: Some(Quotas::aws_scaled(4.0)),
+        ..Faults::default()
+    };
+    let emulator = Emulator::start(CALLER, Some(organization(CALLER, 120, 1)), faults);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("contacts.yaml"), config("")).unwrap();
+    let plan = run(
+        &emulator,
+        &dir,
+        &["--rate", "get=40,put=20,delete=4", "plan"],
+    );
+    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+    let pause = longest_pause(&emulator.log());
+    // At 40 reads a second the next read is due every 25 ms; a pacer that
+    // re-priced its queue after a 429 paused for seconds.
+    assert!(
+        pause < Duration::from_millis(400),
+        "reads paused for {pause:?}"
+    );
+}
+
+#[test]
+fn ctrl_c_with_thousands_of_writes_queued_leaves_at_once() {
+    let faults = Faults {
+        latency: Duration::from_millis(20),
+        latency_tail: Duration::from_millis(10),
+        quotas: Some(Quotas::aws_scaled(100.0)),
+        ..Faults::default()
+    };
+    let emulator = Emulator::start(CALLER, Some(organization(CALLER, 1_500, 8)), faults);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("contacts.yaml"), config("")).unwrap();
+    // Reads at 1,000/s, writes at 5/s: 3,002 writes would take ten minutes.
+    let mut child = emulator
+        .command(
+            dir.path(),
+            &["--rate", "get=1000,put=5", "apply", "--auto-approve"],
+        )
+        // The plan of 3,002 changes is more than a pipe holds.
+        .stdout(std::fs::File::create(dir.path().join("stdout.txt")).unwrap())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let writing = std::time::Instant::now();
+    while !emulator
+        .log()
+        .iter()
+        .any(|e| e.operation == "PutAlternateContact")
+    {
+        if writing.elapsed() > Duration::from_secs(60) {
+            child.kill().unwrap();
+            let output = child.wait_with_output().unwrap();
+            panic!(
+                "no write started: {} requests\n{}",
+                emulator.log().len(),
+                stderr(&output)
+            );
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the apply ended before writing: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(1_000));
+    // SAFETY: kill() only sends a signal to the child we spawned.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let interrupted = std::time::Instant::now();
+    let output = child.wait_with_output().unwrap();
+    let took = interrupted.elapsed();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let report = std::fs::read_to_string(dir.path().join("stdout.txt")).unwrap();
+    let summary = report.lines().last().unwrap();
+    assert!(summary.starts_with("Apply interrupted: "), "{summary}");
+    let outcomes = outcomes(&report);
+    let applied = outcomes.iter().filter(|(_, _, ok)| *ok).count();
+    assert!(
+        summary.contains(&format!("{} not started.", 3_002 - applied)),
+        "{summary}"
+    );
+    let puts_after = emulator
+        .log()
+        .iter()
+        .filter(|e| e.operation == "PutAlternateContact")
+        .count();
+    assert_eq!(puts_after, applied, "no write was sent after the interrupt");
+    // The writes on the wire and their read-back take a round trip or two;
+    // draining the queue at 5 writes a second would take ten minutes.
+    assert!(
+        took < Duration::from_secs(3),
+        "exited {took:?} after Ctrl-C"
+    );
+}
+
+#[test]
+fn a_delegated_administrator_skips_the_management_account_without_calling_it() {
+    const MANAGEMENT: &str = "900000000000";
+    let delegated = member(0);
+    let mut org = organization(MANAGEMENT, 3, 1);
+    org.management = Some(MANAGEMENT.to_owned());
+    let emulator = Emulator::start(&delegated, Some(org), Faults::default());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("contacts.yaml"), config("")).unwrap();
+
+    for args in [
+        vec!["--rate", FAST, "plan"],
+        vec!["--rate", FAST, "apply", "--auto-approve"],
+    ] {
+        emulator.clear_log();
+        let output = run(&emulator, &dir, &args);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        let text = stdout(&output);
+        assert!(
+            text.contains(&format!(
+                "Skipped {MANAGEMENT} (Management): the management account: a delegated administrator cannot read or write its contacts; run from the management account to cover it."
+            )),
+            "{text}"
+        );
+        let log = emulator.log();
+        assert!(
+            log.iter().all(|e| e.account != MANAGEMENT),
+            "the management account is never called: {log:?}"
+        );
+        assert!(
+            log.iter()
+                .filter(|e| e.account == delegated)
+                .all(|e| !e.account_id_sent),
+            "the caller's own account is not named"
+        );
+    }
+    assert!(emulator.contact(&member(2), "SECURITY").is_some());
+
+    let json = run(
+        &emulator,
+        &dir,
+        &["--rate", FAST, "plan", "--format", "json"],
+    );
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(json["skipped"][0]["account_id"], MANAGEMENT);
+    assert_eq!(json["skipped"][0]["reason"], "management_account");
+
+    // Naming the management account in the file is an error, before any read.
+    std::fs::write(
+        dir.path().join("contacts.yaml"),
+        config(&format!(
+            "accounts:\n  \"{MANAGEMENT}\":\n    billing: absent\n"
+        )),
+    )
+    .unwrap();
+    emulator.clear_log();
+    let plan = run(&emulator, &dir, &["--rate", FAST, "plan"]);
+    assert_eq!(plan.status.code(), Some(1));
+    let text = stderr(&plan);
+    assert!(
+        text.contains(&format!("account {MANAGEMENT} is the organization's management account, which this caller ({delegated}), a delegated administrator, cannot manage")),
+        "{text}"
+    );
+    assert!(text.contains("contacts.yaml:8:"), "located: {text}");
+    assert!(
+        emulator.log().is_empty(),
+        "no contact was read: {:?}",
+        emulator.log()
+    );
+}
+
+#[test]
+fn trusted_access_off_stops_after_a_handful_of_denied_accounts() {
+    let members: BTreeSet<String> = (0..300).map(member).collect();
+    let faults = Faults {
+        denied: members,
+        ..Faults::default()
+    };
+    let emulator = Emulator::start(CALLER, Some(organization(CALLER, 300, 3)), faults);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("contacts.yaml"), config("")).unwrap();
+    let plan = run(&emulator, &dir, &["--rate", "get=200", "plan"]);
+    assert_eq!(plan.status.code(), Some(1));
+    let text = stderr(&plan);
+    assert!(
+        text.starts_with("error: access denied on ")
+            && text.contains(" member accounts (100000000000, "),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "aws organizations enable-aws-service-access --service-principal account.amazonaws.com"
+        ),
+        "{text}"
+    );
+    assert_eq!(text.matches("help:").count(), 1, "said once: {text}");
+    let reads = emulator.log().len();
+    assert!(
+        reads < 150,
+        "stopped early: {reads} of 602 slots read before the error"
+    );
+}
+
+#[test]
+fn credentials_that_expire_mid_run_stop_it_at_once_and_say_why() {
+    let faults = Faults {
+        credentials_expire_after: Some(40),
+        ..Faults::default()
+    };
+    let emulator = Emulator::start(CALLER, Some(organization(CALLER, 300, 3)), faults);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("contacts.yaml"), config("")).unwrap();
+    let plan = run(&emulator, &dir, &["--rate", "get=200", "plan"]);
+    assert_eq!(plan.status.code(), Some(1));
+    let text = stderr(&plan);
+    assert!(
+        text.contains("the AWS credentials expired during the run"),
+        "{text}"
+    );
+    assert!(text.contains("role-duration-seconds"), "{text}");
+    let requests = emulator.log().len();
+    assert!(
+        requests < 40 + 2 * 64,
+        "no read was started after the expiry was seen: {requests} of 602"
+    );
+
+    // An apply stops starting writes at the first expired one.
+    emulator.clear_log();
+    let faults = Faults {
+        credentials_expire_after: Some(70),
+        ..Faults::default()
+    };
+    let emulator = Emulator::start(CALLER, Some(organization(CALLER, 30, 1)), faults);
+    let apply = run(
+        &emulator,
+        &dir,
+        &["--rate", "get=200,put=10", "apply", "--auto-approve"],
+    );
+    assert_eq!(apply.status.code(), Some(1), "{}", stderr(&apply));
+    let report = stdout(&apply);
+    assert!(report.contains("not started"), "{report}");
+    let writes_after_expiry = emulator
+        .log()
+        .iter()
+        .filter(|e| e.operation == "PutAlternateContact" && e.status == 403)
+        .count();
+    assert!(
+        writes_after_expiry <= 8,
+        "writes stop once one comes back expired: {writes_after_expiry}"
+    );
+}
+
+#[test]
+fn a_credential_failure_names_the_provider_and_the_file() {
+    let emulator = Emulator::start(CALLER, None, Faults::default());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("contacts.yaml"),
+        "version: 1\naccounts:\n  \"999999999999\": { billing: absent }\n",
+    )
+    .unwrap();
+    let output = emulator
+        .command(dir.path(), &["plan"])
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env(
+            "AWS_ROLE_ARN",
+            "arn:aws:iam::999999999999:role/altcontacts-plan",
+        )
+        .env(
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+            "/nonexistent/altcontacts-test/web-identity-token",
+        )
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert!(
+        text.starts_with("error: sts:GetCallerIdentity: AWS credentials could not be loaded from web identity (token file /nonexistent/altcontacts-test/web-identity-token, role arn:aws:iam::999999999999:role/altcontacts-plan): "),
+        "the provider, its file and role, then the SDK's cause: {text}"
+    );
+    assert!(text.contains("No such file or directory"), "{text}");
+    assert!(
+        text.contains("/nonexistent/altcontacts-test/web-identity-token"),
+        "the file that could not be used is named: {text}"
+    );
+    assert!(!text.contains("no AWS credentials were found"), "{text}");
+    assert!(emulator.log().is_empty());
+}

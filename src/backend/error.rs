@@ -1,0 +1,201 @@
+//! How the AWS side (or the sandbox) fails, mapped to what it means for
+//! altcontacts, with where it happened and what to do next. The IAM action
+//! names and the trusted-access advice live here, beside the calls.
+
+use std::fmt;
+
+use crate::config::ConfigError;
+use crate::model::{AccountId, ContactType};
+
+pub const ENABLE_TRUSTED_ACCESS: &str =
+    "aws organizations enable-aws-service-access --service-principal account.amazonaws.com";
+
+/// What to do when many member accounts deny access at once.
+pub const SYSTEMIC_DENIAL_HELP: &str = "when every member account says AccessDenied, trusted access for AWS Account Management is usually off. \
+From the management account, enable it with: aws organizations enable-aws-service-access --service-principal account.amazonaws.com \
+(and check that the caller has account:GetAlternateContact)";
+
+/// A sandbox file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("cannot read the sandbox {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Invalid(#[from] ConfigError),
+    #[error(
+        "sandbox {file}: {message}\n  help: fix the sandbox file, or delete it to start again from the demo"
+    )]
+    Inconsistent { file: String, message: String },
+    #[error("cannot write the sandbox {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// The hints of `errors`, each once, in first-seen order.
+pub fn distinct_help<'a>(errors: impl IntoIterator<Item = &'a Located>) -> Vec<String> {
+    let mut helps: Vec<String> = Vec::new();
+    for help in errors.into_iter().filter_map(Located::help) {
+        if !helps.contains(&help) {
+            helps.push(help);
+        }
+    }
+    helps
+}
+
+/// What the AWS side answered, mapped to what it means for us.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BackendError {
+    #[error("access denied ({0})")]
+    AccessDenied(String),
+    #[error("throttled by AWS ({0})")]
+    Throttled(String),
+    #[error("AWS internal error ({0})")]
+    Server(String),
+    #[error("connection failed ({0})")]
+    Transport(String),
+    #[error("rejected by AWS ({0})")]
+    Invalid(String),
+    /// No credentials; the text names the profile when one was asked for.
+    #[error("no AWS credentials were found{0}")]
+    NoCredentials(String),
+    /// Credentials were configured but could not be had; the SDK's own
+    /// account of which provider failed and why.
+    #[error("AWS credentials could not be loaded{0}")]
+    CredentialsFailed(String),
+    /// The session's credentials expired during the run.
+    #[error("the AWS credentials expired during the run ({0})")]
+    CredentialsExpired(String),
+    #[error("the account is not a member of an organization ({0})")]
+    NotInOrganization(String),
+    #[error("{code}: {message}")]
+    Other { code: String, message: String },
+    /// A write that was not sent because the run was interrupted first.
+    #[error("not sent: the run was interrupted")]
+    NotSent,
+}
+
+impl BackendError {
+    /// Throttling, server errors and transport failures may succeed on retry;
+    /// a 400/403/404 never will.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Self::Throttled(_) | Self::Server(_) | Self::Transport(_)
+        )
+    }
+}
+
+/// An AWS operation, named as in the API (and in IAM policies).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Operation {
+    GetCallerIdentity,
+    GetAlternateContact,
+    PutAlternateContact,
+    DeleteAlternateContact,
+    Organizations(&'static str),
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::GetCallerIdentity => f.write_str("sts:GetCallerIdentity"),
+            Self::GetAlternateContact => f.write_str("account:GetAlternateContact"),
+            Self::PutAlternateContact => f.write_str("account:PutAlternateContact"),
+            Self::DeleteAlternateContact => f.write_str("account:DeleteAlternateContact"),
+            Self::Organizations(action) => write!(f, "organizations:{action}"),
+        }
+    }
+}
+
+/// A backend error with where it happened: the operation, and the account
+/// and slot when there is one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Located {
+    pub operation: Operation,
+    pub account: Option<AccountId>,
+    pub slot: Option<ContactType>,
+    /// Whether the account is the caller's own (no trusted access involved).
+    pub own_account: bool,
+    pub error: BackendError,
+}
+
+impl Located {
+    pub fn new(operation: Operation, error: BackendError) -> Self {
+        Self {
+            operation,
+            account: None,
+            slot: None,
+            own_account: false,
+            error,
+        }
+    }
+
+    pub fn at(mut self, account: &AccountId, slot: Option<ContactType>, own_account: bool) -> Self {
+        self.account = Some(account.clone());
+        self.slot = slot;
+        self.own_account = own_account;
+        self
+    }
+
+    pub fn help(&self) -> Option<String> {
+        match (&self.error, self.operation) {
+            (BackendError::NoCredentials(_), _) => Some(
+                "configure credentials (AWS_PROFILE or --profile, aws sso login, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), or try the tool without AWS: --sandbox demo.yaml".to_owned(),
+            ),
+            (BackendError::AccessDenied(_), Operation::Organizations(_)) => Some(format!(
+                "the caller needs {} (and organizations:DescribeOrganization, ListRoots, ListAccounts, ListOrganizationalUnitsForParent, ListAccountsForParent) in the management account or a delegated administrator",
+                self.operation
+            )),
+            (BackendError::AccessDenied(_), _) if self.account.is_some() && !self.own_account => Some(format!(
+                "the caller needs {} on this account. For a member account, run as the management account or a delegated administrator, with trusted access for AWS Account Management enabled: {ENABLE_TRUSTED_ACCESS}",
+                self.operation
+            )),
+            (BackendError::AccessDenied(_), _) => Some(format!("the caller needs the IAM permission {}", self.operation)),
+            (BackendError::CredentialsFailed(_), _) => Some(
+                "fix what the cause above names (the token file, the role, `aws sso login` for an expired SSO session), or try the tool without AWS: --sandbox demo.yaml".to_owned(),
+            ),
+            (BackendError::CredentialsExpired(_), _) => Some(
+                "session credentials from the environment cannot be refreshed. Give the session time for the whole run (in GitHub Actions: role-duration-seconds, and the role's MaxSessionDuration; the README says how long a run takes), or use a refreshable provider (a profile with role_arn, or AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE)".to_owned(),
+            ),
+            (BackendError::NotInOrganization(_), _) => Some(
+                "remove `organization:` from the file and list the accounts under `accounts:`, or run with the organization's management account".to_owned(),
+            ),
+            (BackendError::Throttled(_), _) => Some(
+                "the request was retried until the retry budget ran out; lower the rate with --rate (e.g. --rate get=5,put=2,delete=1)".to_owned(),
+            ),
+            (BackendError::Transport(_), _) => Some(
+                "check the network and the endpoint (--endpoint-url / AWS_ENDPOINT_URL)".to_owned(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+impl std::error::Error for Located {}
+
+impl Located {
+    /// The failure on one line, without the hint.
+    pub fn summary(&self) -> String {
+        let place = match (&self.account, self.slot) {
+            (Some(account), Some(slot)) => format!(" on account {account} slot {slot}"),
+            (Some(account), None) => format!(" on account {account}"),
+            _ => String::new(),
+        };
+        format!("{}{place}: {}", self.operation, self.error)
+    }
+}
+
+impl fmt::Display for Located {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.summary())?;
+        if let Some(help) = self.help() {
+            write!(f, "\n  help: {help}")?;
+        }
+        Ok(())
+    }
+}

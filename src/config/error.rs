@@ -1,0 +1,26 @@
+//! How reading a contacts file fails: the file cannot be read, or what it
+//! says is wrong (every problem, each at its line and column).
+
+use super::FileProblems;
+use crate::model::count;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{}", problems_message(.0))]
+    Problems(FileProblems),
+
+    #[error("cannot read {path}: {source}\n  help: {help}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+        help: String,
+    },
+}
+
+fn problems_message(problems: &FileProblems) -> String {
+    format!(
+        "{} is not valid ({}):\n{problems}",
+        problems.file,
+        count(problems.problems.len(), "problem")
+    )
+}
