@@ -304,7 +304,7 @@ impl Aws {
         }
     }
 
-    async fn management_account(&self) -> Result<AccountId, Located> {
+    async fn describe_management_account(&self) -> Result<AccountId, Located> {
         let describe = self
             .org_call("DescribeOrganization", || async {
                 self.organizations
@@ -363,7 +363,7 @@ impl Aws {
         listing: Listing,
         found: Option<&FoundSender>,
     ) -> Result<Organization, Located> {
-        let management: ManagementAccount = self.management_account().boxed().shared();
+        let management: ManagementAccount = self.describe_management_account().boxed().shared();
         if listing == Listing::Flat {
             let (management_account, (root_id, root_name), mut accounts) = futures::try_join!(
                 management.clone(),
@@ -644,6 +644,17 @@ impl ContactsApi for Aws {
             // Already gone (a retried delete, or deleted meanwhile): the goal is met.
             Err(error) if is_not_found(&error) => Ok(()),
             other => other.map(|_| ()).map_err(classify),
+        }
+    }
+
+    async fn management_account(&self) -> Result<Option<AccountId>, Located> {
+        match self.describe_management_account().await {
+            Ok(management) => Ok(Some(management)),
+            Err(Located {
+                error: BackendError::AccessDenied(_) | BackendError::NotInOrganization(_),
+                ..
+            }) => Ok(None),
+            Err(other) => Err(other),
         }
     }
 

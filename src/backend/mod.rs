@@ -44,6 +44,11 @@ pub trait ContactsApi: Sync {
         gate: &Gate,
     ) -> impl Future<Output = Result<(), BackendError>> + Send;
 
+    /// The organization's management account, when the caller may ask:
+    /// `None` outside an organization, or without the permission to ask.
+    fn management_account(&self)
+    -> impl Future<Output = Result<Option<AccountId>, Located>> + Send;
+
     /// The organization of the caller: its accounts, units and management
     /// account. Each account is also sent to `found` as soon as it is
     /// listed, so its contacts can be read while discovery goes on.
@@ -178,6 +183,15 @@ impl ContactsApi for Backend {
         match self {
             Backend::Aws(api) => Either::Left(api.delete(slot, gate)),
             Backend::Sandbox(api) => Either::Right(api.delete(slot, gate)),
+        }
+    }
+
+    fn management_account(
+        &self,
+    ) -> impl Future<Output = Result<Option<AccountId>, Located>> + Send {
+        match self {
+            Backend::Aws(api) => Either::Left(api.management_account()),
+            Backend::Sandbox(api) => Either::Right(api.management_account()),
         }
     }
 

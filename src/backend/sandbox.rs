@@ -326,6 +326,16 @@ impl ContactsApi for Sandbox {
         ready(self.write(slot, None))
     }
 
+    fn management_account(
+        &self,
+    ) -> impl Future<Output = Result<Option<AccountId>, Located>> + Send {
+        let state = self.lock();
+        ready(Ok(state
+            .organization
+            .as_ref()
+            .map(|org| org.management_account.clone())))
+    }
+
     fn organization(
         &self,
         _listing: Listing,

@@ -513,6 +513,12 @@ impl<A: ContactsApi> ContactsApi for Throttled<A> {
         })
     }
 
+    fn management_account(
+        &self,
+    ) -> impl Future<Output = Result<Option<AccountId>, Located>> + Send {
+        self.inner.management_account()
+    }
+
     fn organization(
         &self,
         listing: Listing,

@@ -8,7 +8,7 @@ use crate::audit;
 use crate::cli::{AuditArgs, Format};
 use crate::config::{LoadedConfig, RateSettings};
 use crate::error::{EXIT_CHANGES, EXIT_OK, Error};
-use crate::model::{AccountInfo, AccountStatus, ContactType, Date, Slot};
+use crate::model::{AccountInfo, ContactType, Date, Slot};
 use crate::render;
 
 pub async fn run(context: &Context<'_>, args: &AuditArgs) -> Result<u8, Error> {
@@ -31,19 +31,11 @@ pub async fn run(context: &Context<'_>, args: &AuditArgs) -> Result<u8, Error> {
             (desired.accounts.clone(), Some(desired))
         }
         None => {
-            let org = session.organization().await?;
-            let accounts = org
-                .accounts
+            let accounts = session
+                .accounts_in_reach(&context.ui)
+                .await?
                 .into_iter()
-                .filter(|account| account.status == AccountStatus::Active)
-                .map(|account| {
-                    (
-                        account.id,
-                        AccountInfo {
-                            name: Some(account.name),
-                        },
-                    )
-                })
+                .map(|(id, name)| (id, AccountInfo { name: Some(name) }))
                 .collect();
             (accounts, None)
         }

@@ -5,7 +5,7 @@ use crate::cli::ExportArgs;
 use crate::config::{RateSettings, yaml};
 use crate::error::{EXIT_OK, Error};
 use crate::export;
-use crate::model::{AccountId, AccountStatus, ContactType, Slot, count};
+use crate::model::{AccountId, ContactType, Slot, count};
 
 const HEADER: &str = "\
 # yaml-language-server: $schema=./schema/contacts.schema.json
@@ -27,23 +27,11 @@ pub async fn run(context: &Context<'_>, args: &ExportArgs) -> Result<u8, Error> 
     }
     let session = context.open(RateSettings::default()).await?;
     if args.org {
-        let org = session.organization().await?;
-        let skipped = org
-            .accounts
-            .iter()
-            .filter(|account| account.status != AccountStatus::Active)
-            .count();
-        if skipped > 0 {
-            context.ui.note(&format!(
-                "{} not ACTIVE left out",
-                count(skipped, "account")
-            ));
-        }
-        accounts = org
-            .accounts
+        accounts = session
+            .accounts_in_reach(&context.ui)
+            .await?
             .into_iter()
-            .filter(|a| a.status == AccountStatus::Active)
-            .map(|a| a.id)
+            .map(|(id, _)| id)
             .collect();
     } else if accounts.is_empty() {
         accounts.push(session.caller.clone());

@@ -18,7 +18,9 @@ use crate::backend::{Backend, ContactsApi, Listing, Target};
 use crate::cli::{Cli, ColorChoice, Command, GlobalArgs, SafetyArgs};
 use crate::config::{LoadedConfig, RateSettings};
 use crate::error::{EXIT_OK, Error};
-use crate::model::{AccountId, Desired, Live, Organization, Slot};
+use crate::model::{
+    AccountId, AccountStatus, Desired, Live, Organization, SkipReason, Slot, count,
+};
 use crate::plan::Plan;
 use crate::progress::{Progress, Ui, Verbosity};
 use crate::render::{Header, Paint};
@@ -88,6 +90,40 @@ impl Session {
 
     pub async fn organization(&self) -> Result<Organization, Error> {
         Ok(self.api.organization(Listing::Flat, None).await?)
+    }
+
+    /// The organization's accounts this caller can read, for `audit --org`
+    /// and `export --org`: the ACTIVE ones, less the management account
+    /// when the caller is a delegated administrator. What is left out is
+    /// said on stderr.
+    pub async fn accounts_in_reach(&self, ui: &Ui) -> Result<Vec<(AccountId, String)>, Error> {
+        let org = self.organization().await?;
+        let inactive = org
+            .accounts
+            .iter()
+            .filter(|account| account.status != AccountStatus::Active)
+            .count();
+        if inactive > 0 {
+            ui.note(&format!(
+                "{} not ACTIVE left out",
+                count(inactive, "account")
+            ));
+        }
+        let delegated = org.management_account != self.caller;
+        if delegated {
+            ui.note(&format!(
+                "Skipped {}: {}.",
+                org.management_account,
+                SkipReason::ManagementAccount.explain()
+            ));
+        }
+        Ok(org
+            .accounts
+            .into_iter()
+            .filter(|account| account.status == AccountStatus::Active)
+            .filter(|account| !(delegated && account.id == org.management_account))
+            .map(|account| (account.id, account.name))
+            .collect())
     }
 }
 
@@ -190,6 +226,30 @@ impl Context<'_> {
         live
     }
 
+    /// A file that lists accounts names the management account: from a
+    /// delegated administrator that is refused before any contact is read.
+    /// Which account is the management account is asked of Organizations
+    /// only when the file names an account other than the caller's; a
+    /// caller that may not ask is left to AWS's own answer.
+    async fn refuse_management_from_delegated(
+        &self,
+        session: &Session,
+        config: &LoadedConfig,
+    ) -> Result<(), Error> {
+        if config
+            .config
+            .accounts
+            .keys()
+            .all(|id| *id == session.caller)
+        {
+            return Ok(());
+        }
+        if let Some(management) = session.api.management_account().await? {
+            config.refuse_management_account(&management, &session.caller)?;
+        }
+        Ok(())
+    }
+
     fn warn(&self, desired: &Desired) {
         for warning in &desired.warnings {
             self.ui.note(warning);
@@ -214,7 +274,11 @@ impl Context<'_> {
     ) -> Result<(Desired, Option<Organization>), Error> {
         let org = match config.config.organization {
             Some(_) => Some(session.api.organization(listing_for(config), None).await?),
-            None => None,
+            None => {
+                self.refuse_management_from_delegated(session, config)
+                    .await?;
+                None
+            }
         };
         let desired = config.resolve(org.as_ref(), &session.caller)?;
         self.warn(&desired);

@@ -92,6 +92,24 @@ pub fn slots_of(config: &Config, found: &Found, caller: &AccountId) -> Vec<Slot>
         .collect()
 }
 
+/// From a delegated administrator, an `accounts:` entry for the management
+/// account is an error: AWS lets it name member accounts only.
+pub fn management_listed(
+    config: &Config,
+    management: &AccountId,
+    caller: &AccountId,
+) -> Option<Diagnostic> {
+    (management != caller && config.accounts.contains_key(management)).then(|| {
+        Diagnostic::at_key(
+            &YamlPath::root().key("accounts").key(management.as_str()),
+            format!(
+                "account {management} is the organization's management account, which this caller ({caller}), a delegated administrator, cannot manage"
+            ),
+        )
+        .help("AWS lets a delegated administrator name member accounts only: run from the management account, or remove this entry")
+    })
+}
+
 fn resolve_organization(
     config: &Config,
     layers: &OrgLayers,
@@ -164,20 +182,7 @@ fn resolve_organization(
                 .help("check the ID, or remove the entry: with `organization`, the scope is the organization's accounts"),
         );
     }
-    if delegated_administrator && config.accounts.contains_key(&org.management_account) {
-        problems.push(
-            Diagnostic::at_key(
-                &YamlPath::root()
-                    .key("accounts")
-                    .key(org.management_account.as_str()),
-                format!(
-                    "account {} is the organization's management account, which this caller ({caller}), a delegated administrator, cannot manage",
-                    org.management_account
-                ),
-            )
-            .help("AWS lets a delegated administrator name member accounts only: run from the management account, or remove this entry"),
-        );
-    }
+    problems.extend(management_listed(config, &org.management_account, caller));
     let exclude_path = YamlPath::root().key("organization").key("exclude");
     // Closed accounts leave the organization 90 days after closing: an
     // exclusion that outlived its account is stale, not wrong.

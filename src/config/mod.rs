@@ -179,6 +179,23 @@ impl LoadedConfig {
         Ok(desired)
     }
 
+    /// Refuses a file that names the management account when the caller,
+    /// a delegated administrator, cannot manage it.
+    pub fn refuse_management_account(
+        &self,
+        management: &AccountId,
+        caller: &AccountId,
+    ) -> Result<(), ConfigError> {
+        match layers::management_listed(&self.config, management, caller) {
+            Some(problem) => Err(ConfigError::Problems(FileProblems::locate(
+                &self.file,
+                &self.text,
+                vec![problem],
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// The slots this file manages for an account just discovered (see
     /// [`layers::slots_of`]).
     pub fn slots_of(&self, found: &Found, caller: &AccountId) -> Vec<Slot> {

@@ -409,3 +409,37 @@ fn on_a_terminal_apply_asks_and_only_yes_applies() {
         stdout(&accepted).contains("Apply complete: 5 created, 1 updated, 1 deleted, 0 failed.")
     );
 }
+
+#[test]
+fn a_saved_plan_is_checked_against_the_applying_runs_limits_not_the_planning_runs() {
+    let workspace = Workspace::new();
+    many_deletes(&workspace, 12);
+    let plan = workspace
+        .sandbox(&["plan", "--max-deletes", "5000", "--out", "plan.json"])
+        .output()
+        .unwrap();
+    assert_eq!(plan.status.code(), Some(0));
+    assert!(
+        stdout(&plan).contains("Safety limits: at most 5000 deletes, any number of updates."),
+        "the plan says what it was checked against: {}",
+        stdout(&plan)
+    );
+    let before = workspace.read("sandbox.yaml");
+    let refused = workspace.sandbox(&["apply", "plan.json"]).output().unwrap();
+    assert_eq!(refused.status.code(), Some(3), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("12 deletes exceed the limit of 10"),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(
+        workspace.read("sandbox.yaml"),
+        before,
+        "nothing was deleted"
+    );
+    let applied = workspace
+        .sandbox(&["apply", "--max-deletes", "12", "plan.json"])
+        .output()
+        .unwrap();
+    assert_eq!(applied.status.code(), Some(0), "{}", stderr(&applied));
+}

@@ -473,3 +473,82 @@ async fn an_organization_cycle_plan_apply_plan_and_export_round_trip() {
     )
     .assert_code(0);
 }
+
+/// moto's credentials for `account`, as a delegated administrator running
+/// there would have them (AssumeRole into the account).
+async fn credentials_of(moto: &Moto, account: &str) -> aws_sdk_sts::types::Credentials {
+    aws_sdk_sts::Client::new(&moto.sdk_config())
+        .assume_role()
+        .role_arn(format!(
+            "arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
+        ))
+        .role_session_name("altcontacts-delegated")
+        .send()
+        .await
+        .expect("assume a role in the member account")
+        .credentials()
+        .expect("credentials")
+        .clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delegated_administrator_never_names_the_management_account() {
+    let moto = Moto::start();
+    let org = seed_organization(&moto).await;
+    let credentials = credentials_of(&moto, &org.app).await;
+    let as_delegated = |command: &mut std::process::Command| {
+        command
+            .env("AWS_ACCESS_KEY_ID", credentials.access_key_id())
+            .env("AWS_SECRET_ACCESS_KEY", credentials.secret_access_key())
+            .env("AWS_SESSION_TOKEN", credentials.session_token());
+    };
+    let workspace = Workspace::new();
+    let contact = r#"{ name: Sec, title: Security, email_address: sec@example.com, phone_number: "+1 202 555 0100" }"#;
+    workspace.write(
+        "contacts.yaml",
+        &format!(
+            "version: 1\naccounts:\n  \"{}\":\n    security: {contact}\n  \"{MOTO_CALLER}\":\n    security: {contact}\n",
+            org.data
+        ),
+    );
+    moto.clear_requests();
+    let mut plan = moto.command(&workspace, &["plan"]);
+    as_delegated(&mut plan);
+    let output = plan.assert_code(1);
+    let text = stderr(&output);
+    assert!(
+        text.contains(&format!(
+            "account {MOTO_CALLER} is the organization's management account, which this caller ({}), a delegated administrator, cannot manage",
+            org.app
+        )),
+        "{text}"
+    );
+    assert!(text.contains("contacts.yaml:5:3"), "located: {text}");
+    assert!(
+        moto.account_requests("getAlternateContact").is_empty(),
+        "no contact was read"
+    );
+
+    // The member accounts alone: its own without AccountId, the other with.
+    workspace.write(
+        "contacts.yaml",
+        &format!(
+            "version: 1\naccounts:\n  \"{}\":\n    security: {contact}\n  \"{}\":\n    security: {contact}\n",
+            org.data, org.app
+        ),
+    );
+    moto.clear_requests();
+    let mut plan = moto.command(&workspace, &["plan", "--format", "json"]);
+    as_delegated(&mut plan);
+    let plan = json(&plan.assert_code(0));
+    assert_eq!(plan["caller_account"], org.app.as_str());
+    let reads = moto.account_requests("getAlternateContact");
+    let named: Vec<Option<String>> = reads.iter().map(|r| r.account_id()).collect();
+    assert_eq!(reads.len(), 2, "{named:?}");
+    assert!(
+        named.contains(&None),
+        "its own account is not named: {named:?}"
+    );
+    assert!(named.contains(&Some(org.data.clone())), "{named:?}");
+    assert!(!named.contains(&Some(MOTO_CALLER.to_owned())));
+}

@@ -1,5 +1,6 @@
 //! Integration tests, in one binary so the SDK is linked once (DESIGN §5).
 
+mod bad_input;
 mod bench_harness;
 mod bench_smoke;
 mod cli_apply;

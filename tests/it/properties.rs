@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use altcontacts::config::LoadedConfig;
 use altcontacts::model::{
-    AccountId, Contact, ContactType, Desired, DesiredSlot, Live, Slot, Source, Wanted,
+    AccountId, AccountStatus, Contact, ContactType, Desired, DesiredSlot, Live, OrgAccount,
+    OrgUnit, Organization, Slot, Source, Wanted,
 };
 use proptest::prelude::*;
 
@@ -101,4 +102,88 @@ fn desired_state() -> impl Strategy<Value = Desired> {
         desired.slots = slots;
         desired
     })
+}
+
+/// Contacts whose names collide once made into named-contact keys: "Ops
+/// Team" with three addresses, "Ops Team 2", "ops-team", "Absent".
+fn colliding_contact() -> impl Strategy<Value = Contact> {
+    (
+        prop::sample::select(vec![
+            "Ops Team",
+            "Ops Team 2",
+            "ops-team",
+            "Absent",
+            "Sécurité",
+        ]),
+        prop::sample::select(vec!["Ops", "Security"]),
+        prop::sample::select(vec!["a@example.com", "b@example.com", "c@example.com"]),
+        prop::sample::select(vec!["+1 202 555 0100", "+44 20 7946 0000"]),
+    )
+        .prop_map(|(name, title, email, phone)| Contact {
+            name: name.into(),
+            title: title.into(),
+            email_address: email.into(),
+            phone_number: phone.into(),
+        })
+}
+
+/// A live state: some accounts, each slot empty or holding a contact.
+fn live_state() -> impl Strategy<Value = (Vec<AccountId>, Live)> {
+    prop::collection::vec(
+        prop::collection::vec(prop::option::of(colliding_contact()), 3),
+        1..7,
+    )
+    .prop_map(|accounts| {
+        let mut live = Live::default();
+        let mut ids = Vec::new();
+        for (n, slots) in accounts.into_iter().enumerate() {
+            let id = AccountId::parse(&format!("{:012}", 100_000_000_000u64 + n as u64))
+                .expect("12 digits");
+            for (kind, contact) in ContactType::ALL.into_iter().zip(slots) {
+                live.slots.insert(Slot::new(id.clone(), kind), contact);
+            }
+            ids.push(id);
+        }
+        (ids, live)
+    })
+}
+
+fn organization_of(ids: &[AccountId]) -> Organization {
+    Organization {
+        management_account: ids[0].clone(),
+        root: OrgUnit {
+            id: "r-test".into(),
+            name: "Root".into(),
+            children: Vec::new(),
+        },
+        accounts: ids
+            .iter()
+            .map(|id| OrgAccount {
+                id: id.clone(),
+                name: id.to_string(),
+                status: AccountStatus::Active,
+                parents: vec!["r-test".into()],
+            })
+            .collect(),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// What `export` writes, planned against the state it was exported
+    /// from, changes nothing: no contact is assigned to the wrong slot.
+    #[test]
+    fn an_export_plans_to_no_changes((ids, live) in live_state(), org in any::<bool>()) {
+        let file = altcontacts::export::build(&live, &ids, org);
+        let text = altcontacts::config::yaml::to_string(&file);
+        let loaded = LoadedConfig::parse("exported.yaml", text.clone())
+            .unwrap_or_else(|error| panic!("{error}\n{text}"));
+        let organization = organization_of(&ids);
+        let desired = loaded
+            .resolve(org.then_some(&organization), &ids[0])
+            .unwrap_or_else(|error| panic!("{error}\n{text}"));
+        let plan = altcontacts::plan::diff(&desired, &live);
+        prop_assert_eq!(plan.changes().count(), 0, "{}", text);
+    }
 }

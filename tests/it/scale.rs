@@ -617,6 +617,28 @@ fn a_delegated_administrator_skips_the_management_account_without_calling_it() {
     }
     assert!(emulator.contact(&member(2), "SECURITY").is_some());
 
+    for args in [
+        vec!["--rate", FAST, "audit", "--org"],
+        vec!["--rate", FAST, "export", "--org"],
+    ] {
+        emulator.clear_log();
+        let output = run(&emulator, &dir, &args);
+        assert!(
+            matches!(output.status.code(), Some(0 | 2)),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains(&format!("Skipped {MANAGEMENT}: the management account")),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            emulator.log().iter().all(|e| e.account != MANAGEMENT),
+            "{args:?} never calls the management account"
+        );
+    }
+
     let json = run(
         &emulator,
         &dir,
@@ -767,4 +789,78 @@ fn a_credential_failure_names_the_provider_and_the_file() {
     );
     assert!(!text.contains("no AWS credentials were found"), "{text}");
     assert!(emulator.log().is_empty());
+}
+
+#[test]
+fn a_unit_whose_name_holds_a_slash_is_not_split() {
+    let mut org = organization(CALLER, 0, 1);
+    org.units = vec![
+        ("ou-emu1-slash001".into(), "Prod/EU".into(), "r-emu1".into()),
+        ("ou-emu1-prod0001".into(), "Prod".into(), "r-emu1".into()),
+        (
+            "ou-emu1-eu000001".into(),
+            "EU".into(),
+            "ou-emu1-prod0001".into(),
+        ),
+    ];
+    for (n, parent) in ["ou-emu1-slash001", "ou-emu1-eu000001"].iter().enumerate() {
+        org.accounts.push(crate::emulator::OrgAccount {
+            id: member(n as u64),
+            name: format!("Account {n}"),
+            status: "ACTIVE".into(),
+            parent: (*parent).into(),
+        });
+    }
+    let emulator = Emulator::start(CALLER, Some(org), Faults::default());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("contacts.yaml"),
+        config(
+            "  units:\n    Root/Prod\\/EU: { operations: sec }\n    Root/Prod/EU: { billing: absent }\n",
+        ),
+    )
+    .unwrap();
+    let plan = run(
+        &emulator,
+        &dir,
+        &["--rate", FAST, "plan", "--format", "json"],
+    );
+    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+    let json: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let changes: BTreeSet<(String, String, String)> = json["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["account_id"].as_str().unwrap().to_owned(),
+                c["contact_type"].as_str().unwrap().to_owned(),
+                c["source"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        changes.contains(&(
+            member(0),
+            "OPERATIONS".into(),
+            "units[\"Root/Prod\\/EU\"]".into()
+        )),
+        "the unit named Prod/EU: {changes:?}"
+    );
+    assert!(
+        !changes
+            .iter()
+            .any(|(a, k, _)| *a == member(1) && k == "OPERATIONS"),
+        "Prod > EU is another unit: {changes:?}"
+    );
+    assert!(
+        changes.contains(&(member(0), "BILLING".into(), "organization.defaults".into())),
+        "Root/Prod/EU is not the unit named Prod/EU: {changes:?}"
+    );
+    assert!(
+        !changes
+            .iter()
+            .any(|(a, k, _)| *a == member(1) && k == "BILLING"),
+        "Root/Prod/EU, the nested unit, has BILLING absent: {changes:?}"
+    );
 }

@@ -1,0 +1,168 @@
+//! Input the way users really write it, and input that is wrong: every case
+//! gets a clear answer and a non-zero exit, never a panic, and nothing is
+//! asked of AWS.
+
+use crate::support::*;
+
+const CONTACT: &str =
+    r#"{ name: Sec, title: Ops, email_address: sec@example.com, phone_number: "+1 202 555 0100" }"#;
+
+fn config(extra: &str) -> String {
+    format!("version: 1\naccounts:\n  \"111111111111\":\n    security: {CONTACT}\n{extra}")
+}
+
+#[test]
+fn rates_outside_the_accepted_range_are_errors_that_name_their_place() {
+    let workspace = Workspace::new();
+    workspace.write("contacts.yaml", &config(""));
+    for flag in ["get=1e-300", "put=0", "delete=20000", "get=NaN"] {
+        let output = workspace
+            .command(&["--rate", flag, "validate"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{flag}");
+        let text = stderr(&output);
+        assert!(text.contains("--rate"), "the flag is named: {text}");
+        assert!(text.contains("from 0.01 to 10000"), "{text}");
+        assert!(!text.contains("panicked"), "{text}");
+    }
+    workspace.write(
+        "contacts.yaml",
+        &config("rate: { put: 1e-300, get: 0.01, delete: 10001 }\n"),
+    );
+    let output = workspace.command(&["validate"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert!(
+        text.contains("contacts.yaml:5:14"),
+        "put is located: {text}"
+    );
+    assert!(
+        text.contains("contacts.yaml:5:41"),
+        "delete is located: {text}"
+    );
+    assert!(!text.contains(":5:27"), "0.01 is accepted: {text}");
+}
+
+#[test]
+fn a_safety_value_beyond_the_integer_range_is_an_error_not_the_default() {
+    let workspace = Workspace::new();
+    workspace.write(
+        "contacts.yaml",
+        &config("safety: { max_deletes: 4294967296 }\n"),
+    );
+    let output = workspace.command(&["validate"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert!(
+        text.contains("contacts.yaml:5:24")
+            && text.contains("`max_deletes` must be a whole number from 0 to 4294967295"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_byte_order_mark_is_not_part_of_the_document() {
+    let workspace = Workspace::new();
+    workspace.write("contacts.yaml", &format!("\u{feff}{}", config("")));
+    let output = workspace.command(&["validate"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    // And a saved plan of it applies: its digest ignores the mark too.
+    workspace.write(
+        "sandbox.yaml",
+        "caller: \"111111111111\"\naccounts:\n  \"111111111111\": {}\n",
+    );
+    workspace.run(&["plan", "--out", "plan.json"]).code(0);
+    workspace.run(&["apply", "plan.json"]).code(0);
+}
+
+#[test]
+fn merge_keys_work_and_problems_point_at_the_line_written() {
+    let workspace = Workspace::new();
+    let text = r#"version: 1
+contacts:
+  base: &base
+    title: Security
+    email_address: sec@example.com
+    phone_number: "+1 202 555 0100"
+  alice:
+    <<: *base
+    name: Alice
+  bob:
+    <<: *base
+    name: Bob
+    email_address: bob-at-example.com
+accounts:
+  "111111111111": { security: alice, billing: bob }
+"#;
+    workspace.write("contacts.yaml", text);
+    let output = workspace.command(&["validate"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    let errors = stderr(&output);
+    // `base` has no name: that is its own problem, at its own line...
+    assert!(errors.contains("contacts.yaml:3:"), "{errors}");
+    // ...bob's own address wins over the merged one, and is located there.
+    assert!(
+        errors.contains("contacts.yaml:13:20") && errors.contains("bob-at-example.com"),
+        "{errors}"
+    );
+    assert!(
+        !errors.contains("contacts.yaml:7:"),
+        "alice is whole: {errors}"
+    );
+
+    let fixed = text
+        .replace("bob-at-example.com", "bob@example.com")
+        .replace("  base: &base\n", "  base: &base\n    name: Base\n");
+    workspace.write("contacts.yaml", &fixed);
+    workspace.write(
+        "sandbox.yaml",
+        "caller: \"111111111111\"\naccounts:\n  \"111111111111\": {}\n",
+    );
+    let plan = workspace
+        .sandbox(&["plan", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+    let plan = json(&plan);
+    let after = |kind: &str| {
+        plan["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|change| change["contact_type"] == kind)
+            .map(|change| change["after"].clone())
+            .unwrap()
+    };
+    assert_eq!(after("SECURITY")["name"], "Alice");
+    assert_eq!(after("SECURITY")["title"], "Security", "merged from base");
+    assert_eq!(after("BILLING")["email_address"], "bob@example.com");
+}
+
+#[test]
+fn the_advice_fits_what_the_path_is() {
+    let workspace = Workspace::new();
+    std::fs::create_dir(workspace.path("conf")).unwrap();
+    let output = workspace
+        .command(&["validate", "-f", "conf"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert!(text.contains("help: conf is a directory"), "{text}");
+    assert!(!text.contains("create conf"), "{text}");
+
+    std::fs::write(
+        workspace.path("binary.yaml"),
+        [0xff, 0xfe, 0x00, 0x80, 0x81],
+    )
+    .unwrap();
+    let output = workspace
+        .command(&["validate", "-f", "binary.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert!(text.contains("is not a UTF-8 text file"), "{text}");
+    assert!(!text.contains("create binary.yaml"), "{text}");
+}
