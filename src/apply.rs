@@ -11,7 +11,7 @@ use crate::backend::error::{BackendError, Located, Operation};
 use crate::backend::throttle::IN_FLIGHT;
 use crate::backend::{ContactsApi, Gate};
 use crate::model::{AccountId, Contact};
-use crate::plan::{Action, PlannedSlot};
+use crate::plan::{Action, PlannedChange};
 use crate::progress::Progress;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,7 +29,7 @@ pub enum Outcome {
 
 #[derive(Clone, Debug)]
 pub struct ChangeResult {
-    pub change: PlannedSlot,
+    pub change: PlannedChange,
     pub outcome: Outcome,
 }
 
@@ -57,7 +57,7 @@ impl Report {
                 (Outcome::NotStarted, _) => counts.not_started += 1,
                 (Outcome::Applied, Action::Create { .. }) => counts.created += 1,
                 (Outcome::Applied, Action::Update { .. }) => counts.updated += 1,
-                (Outcome::Applied, _) => counts.deleted += 1,
+                (Outcome::Applied, Action::Delete { .. }) => counts.deleted += 1,
             }
         }
         counts
@@ -91,7 +91,7 @@ impl Default for Verify {
 /// writes in flight finish and are verified. Every change gets an outcome.
 pub async fn apply<A: ContactsApi>(
     api: &A,
-    changes: Vec<PlannedSlot>,
+    changes: Vec<PlannedChange>,
     caller: &AccountId,
     gate: &Gate,
     verify: Verify,
@@ -115,7 +115,7 @@ pub async fn apply<A: ContactsApi>(
 
 async fn apply_one<A: ContactsApi>(
     api: &A,
-    change: &PlannedSlot,
+    change: &PlannedChange,
     caller: &AccountId,
     gate: &Gate,
     verify: Verify,
@@ -131,7 +131,6 @@ async fn apply_one<A: ContactsApi>(
             Operation::DeleteAlternateContact,
             api.delete(slot, gate).await,
         ),
-        Action::Unchanged { .. } => return Outcome::Applied,
     };
     if let Err(BackendError::NotSent) = written {
         return Outcome::NotStarted;

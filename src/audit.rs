@@ -204,7 +204,9 @@ mod tests {
             Slot::new(id.clone(), ContactType::Billing),
             DesiredSlot {
                 wanted: Wanted::Present(contact("ops@example.com")),
-                source: Source::Account(id.clone()),
+                source: Source::Account {
+                    account_id: id.clone(),
+                },
                 contact_name: Some("ops".into()),
                 reviewed: Date::parse("2025-01-01"),
             },

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::config::RateSpec;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 const EXAMPLES: &str = "\
@@ -47,7 +48,7 @@ pub struct GlobalArgs {
     pub endpoint_url: Option<String>,
     /// Requests per second per Account API operation (default get=10,put=5,delete=1)
     #[arg(long, global = true, value_name = "get=N,put=N,delete=N", value_parser = parse_rate)]
-    pub rate: Option<RateArg>,
+    pub rate: Option<RateSpec>,
     /// When to color the output
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
@@ -192,16 +193,10 @@ pub enum ColorChoice {
     Never,
 }
 
-/// `--rate get=N,put=N,delete=N`; any subset, the rest keeps its default.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct RateArg {
-    pub get: Option<f64>,
-    pub put: Option<f64>,
-    pub delete: Option<f64>,
-}
-
-fn parse_rate(text: &str) -> Result<RateArg, String> {
-    let mut rate = RateArg::default();
+/// `--rate get=N,put=N,delete=N`: any subset, the rest keeps its default;
+/// the same shape as the file's `rate:`.
+fn parse_rate(text: &str) -> Result<RateSpec, String> {
+    let mut rate = RateSpec::default();
     for part in text
         .split(',')
         .map(str::trim)
@@ -245,7 +240,7 @@ mod tests {
     fn rate_accepts_subsets_and_refuses_nonsense() {
         assert_eq!(
             parse_rate("get=20,delete=0.5"),
-            Ok(RateArg {
+            Ok(RateSpec {
                 get: Some(20.0),
                 put: None,
                 delete: Some(0.5)

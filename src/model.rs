@@ -84,14 +84,6 @@ impl ContactType {
             Self::Operations => "operations",
         }
     }
-
-    pub fn from_config_key(key: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|kind| kind.config_key() == key)
-    }
-
-    pub fn from_api_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|kind| kind.api_name() == name)
-    }
 }
 
 impl fmt::Display for ContactType {
@@ -248,22 +240,20 @@ impl Wanted {
 }
 
 /// Which layer of the configuration a desired value came from.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "layer", rename_all = "lowercase")]
 pub enum Source {
     Defaults,
-    Unit(String),
-    Account(AccountId),
-    /// As written in a saved plan.
-    Recorded(String),
+    Unit { key: String },
+    Account { account_id: AccountId },
 }
 
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Recorded(text) => f.write_str(text),
             Self::Defaults => f.write_str("organization.defaults"),
-            Self::Unit(key) => write!(f, "units[\"{key}\"]"),
-            Self::Account(id) => write!(f, "accounts[\"{id}\"]"),
+            Self::Unit { key } => write!(f, "units[\"{key}\"]"),
+            Self::Account { account_id } => write!(f, "accounts[\"{account_id}\"]"),
         }
     }
 }

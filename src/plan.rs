@@ -9,23 +9,14 @@ use crate::model::{
     Wanted,
 };
 
-/// What happens to one managed slot.
+/// What happens to one managed slot that changes. A slot that already
+/// matches is no change and is only counted ([`Plan::unchanged`]), so
+/// nothing downstream (the applier, a saved plan) can meet one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
-    Create {
-        after: Contact,
-    },
-    Update {
-        before: Contact,
-        after: Contact,
-    },
-    Delete {
-        before: Contact,
-    },
-    /// The slot already matches; `current` is its contact, if any.
-    Unchanged {
-        current: Option<Contact>,
-    },
+    Create { after: Contact },
+    Update { before: Contact, after: Contact },
+    Delete { before: Contact },
 }
 
 /// The kind of a change, without its values: what renderers, reports and
@@ -57,18 +48,12 @@ impl ChangeKind {
 }
 
 impl Action {
-    /// The kind of change; `None` when the slot is unchanged.
-    pub fn kind(&self) -> Option<ChangeKind> {
+    pub fn kind(&self) -> ChangeKind {
         match self {
-            Action::Create { .. } => Some(ChangeKind::Create),
-            Action::Update { .. } => Some(ChangeKind::Update),
-            Action::Delete { .. } => Some(ChangeKind::Delete),
-            Action::Unchanged { .. } => None,
+            Action::Create { .. } => ChangeKind::Create,
+            Action::Update { .. } => ChangeKind::Update,
+            Action::Delete { .. } => ChangeKind::Delete,
         }
-    }
-
-    pub fn is_change(&self) -> bool {
-        self.kind().is_some()
     }
 
     /// The slot's contact before the change (what a saved plan checks for staleness).
@@ -76,7 +61,6 @@ impl Action {
         match self {
             Action::Create { .. } => None,
             Action::Update { before, .. } | Action::Delete { before } => Some(before),
-            Action::Unchanged { current } => current.as_ref(),
         }
     }
 
@@ -85,7 +69,6 @@ impl Action {
         match self {
             Action::Create { after } | Action::Update { after, .. } => Some(after),
             Action::Delete { .. } => None,
-            Action::Unchanged { current } => current.as_ref(),
         }
     }
 
@@ -106,8 +89,10 @@ impl Action {
     }
 }
 
+/// One change of the plan: the slot, where its value came from, and what
+/// happens to it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PlannedSlot {
+pub struct PlannedChange {
     pub slot: Slot,
     pub source: Source,
     pub action: Action,
@@ -129,9 +114,10 @@ impl Summary {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Plan {
-    /// Every managed slot that was read, in account then SECURITY, BILLING,
-    /// OPERATIONS order.
-    pub items: Vec<PlannedSlot>,
+    /// The changes, in account then SECURITY, BILLING, OPERATIONS order.
+    pub changes: Vec<PlannedChange>,
+    /// Managed slots read that already match.
+    pub unchanged: usize,
     pub accounts: BTreeMap<AccountId, AccountInfo>,
     pub skipped: Vec<SkippedAccount>,
     /// Managed slots in scope, read or not (the base of percentage limits).
@@ -141,18 +127,16 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn changes(&self) -> impl Iterator<Item = &PlannedSlot> {
-        self.items.iter().filter(|item| item.action.is_change())
-    }
-
     pub fn summary(&self) -> Summary {
-        let mut summary = Summary::default();
-        for item in &self.items {
-            match item.action {
-                Action::Create { .. } => summary.create += 1,
-                Action::Update { .. } => summary.update += 1,
-                Action::Delete { .. } => summary.delete += 1,
-                Action::Unchanged { .. } => summary.unchanged += 1,
+        let mut summary = Summary {
+            unchanged: self.unchanged,
+            ..Summary::default()
+        };
+        for change in &self.changes {
+            match change.action.kind() {
+                ChangeKind::Create => summary.create += 1,
+                ChangeKind::Update => summary.update += 1,
+                ChangeKind::Delete => summary.delete += 1,
             }
         }
         summary
@@ -162,7 +146,8 @@ impl Plan {
 /// Compares each managed slot with its live value. Slots that were not read
 /// are counted as not read; unmanaged slots never appear.
 pub fn diff(desired: &Desired, live: &Live) -> Plan {
-    let mut items = Vec::new();
+    let mut changes = Vec::new();
+    let mut unchanged = 0;
     let mut not_read = 0;
     for (slot, wanted) in &desired.slots {
         let Some(current) = live.slots.get(slot) else {
@@ -180,18 +165,20 @@ pub fn diff(desired: &Desired, live: &Live) -> Plan {
             (Wanted::Absent, Some(before)) => Action::Delete {
                 before: before.clone(),
             },
-            (_, current) => Action::Unchanged {
-                current: current.clone(),
-            },
+            _ => {
+                unchanged += 1;
+                continue;
+            }
         };
-        items.push(PlannedSlot {
+        changes.push(PlannedChange {
             slot: slot.clone(),
             source: wanted.source.clone(),
             action,
         });
     }
     Plan {
-        items,
+        changes,
+        unchanged,
         accounts: desired.accounts.clone(),
         skipped: desired.skipped.clone(),
         managed_slots: desired.slots.len(),
@@ -267,13 +254,13 @@ mod tests {
 
         let plan = diff(&desired, &live);
         let order: Vec<(String, ContactType, &str)> = plan
-            .items
+            .changes
             .iter()
-            .map(|item| {
+            .map(|change| {
                 (
-                    item.slot.account.to_string(),
-                    item.slot.kind,
-                    item.action.kind().map_or("unchanged", ChangeKind::name),
+                    change.slot.account.to_string(),
+                    change.slot.kind,
+                    change.action.kind().name(),
                 )
             })
             .collect();
@@ -281,10 +268,8 @@ mod tests {
             order,
             vec![
                 (a.to_owned(), ContactType::Security, "update"),
-                (a.to_owned(), ContactType::Billing, "unchanged"),
                 (a.to_owned(), ContactType::Operations, "delete"),
                 (b.to_owned(), ContactType::Security, "create"),
-                (b.to_owned(), ContactType::Billing, "unchanged"),
             ]
         );
         assert_eq!(
@@ -322,7 +307,7 @@ mod tests {
             want(Wanted::Absent),
         );
         let plan = diff(&desired, &Live::default());
-        assert!(plan.items.is_empty());
+        assert!(plan.changes.is_empty() && plan.unchanged == 0);
         assert_eq!((plan.not_read, plan.managed_slots), (1, 1));
     }
 }

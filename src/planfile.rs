@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::backend::Target;
 use crate::config::LoadedConfig;
 use crate::error::Error;
-use crate::model::{AccountId, Contact, ContactField, ContactType, Slot, Source};
-use crate::plan::{Action, ChangeKind, Plan, PlannedSlot};
+use crate::model::{AccountId, AccountInfo, Contact, ContactField, ContactType, Slot, Source};
+use crate::plan::{Action, ChangeKind, Plan, PlannedChange};
 
 /// 2: `target` became a typed value, and the safety limits are no longer
 /// carried (they are the applying run's).
@@ -40,7 +40,7 @@ pub struct SavedChange {
     pub account_name: Option<String>,
     pub contact_type: ContactType,
     pub action: ChangeKind,
-    pub source: String,
+    pub source: Source,
     pub before: Option<Contact>,
     pub after: Option<Contact>,
 }
@@ -48,18 +48,17 @@ pub struct SavedChange {
 impl PlanFile {
     pub fn new(plan: &Plan, config: &LoadedConfig, target: &Target, caller: &AccountId) -> Self {
         let changes = plan
-            .items
+            .changes
             .iter()
-            .filter_map(|item| Some((item, item.action.kind()?)))
-            .map(|(item, action)| SavedChange {
+            .map(|item| SavedChange {
                 account_id: item.slot.account.clone(),
                 account_name: plan
                     .accounts
                     .get(&item.slot.account)
                     .and_then(|info| info.name.clone()),
                 contact_type: item.slot.kind,
-                action,
-                source: item.source.to_string(),
+                action: item.action.kind(),
+                source: item.source.clone(),
                 before: item.action.before().cloned(),
                 after: item.action.after().cloned(),
             })
@@ -85,10 +84,10 @@ impl PlanFile {
         })
     }
 
-    /// Reads and checks a plan file, and returns it with its changes; a
-    /// hand-edited plan with contradictory or invalid changes is refused
+    /// Reads and checks a plan file, and returns it with the plan it holds;
+    /// a hand-edited plan with contradictory or invalid changes is refused
     /// before anything is read or written.
-    pub fn read(path: &Path) -> Result<(Self, Vec<PlannedSlot>), Error> {
+    pub fn read(path: &Path) -> Result<(Self, Plan), Error> {
         let display = path.display().to_string();
         let invalid = |message: String| Error::PlanFile {
             path: display.clone(),
@@ -121,13 +120,31 @@ impl PlanFile {
         let plan: PlanFile =
             serde_json::from_value(probe).map_err(|error| invalid(error.to_string()))?;
         let changes = plan.check().map_err(invalid)?;
-        Ok((plan, changes))
+        let accounts = plan
+            .changes
+            .iter()
+            .map(|change| {
+                (
+                    change.account_id.clone(),
+                    AccountInfo {
+                        name: change.account_name.clone(),
+                    },
+                )
+            })
+            .collect();
+        let planned = Plan {
+            changes,
+            accounts,
+            managed_slots: plan.managed_slots,
+            ..Plan::default()
+        };
+        Ok((plan, planned))
     }
 
     /// The changes as planned slots. Fails on a change whose values do not
     /// fit its action or that AWS would refuse: a hand-edited plan is
     /// refused before anything is read or written.
-    fn check(&self) -> Result<Vec<PlannedSlot>, String> {
+    fn check(&self) -> Result<Vec<PlannedChange>, String> {
         let mut seen = BTreeSet::new();
         let mut planned = Vec::with_capacity(self.changes.len());
         for change in &self.changes {
@@ -161,9 +178,9 @@ impl PlanFile {
                         .map_err(|message| format!("{slot}: {message}"))?;
                 }
             }
-            planned.push(PlannedSlot {
+            planned.push(PlannedChange {
                 slot,
-                source: Source::Recorded(change.source.clone()),
+                source: change.source.clone(),
                 action,
             });
         }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::SafetySettings;
+use crate::config::SafetySpec;
 use crate::plan::Summary;
 
 pub const DEFAULT_MAX_DELETES: u32 = 10;
@@ -25,9 +25,9 @@ impl Default for SafetyLimits {
     }
 }
 
-impl From<SafetySettings> for SafetyLimits {
+impl From<SafetySpec> for SafetyLimits {
     /// The file's settings, with the defaults for what it leaves out.
-    fn from(file: SafetySettings) -> Self {
+    fn from(file: SafetySpec) -> Self {
         Self {
             max_deletes: file.max_deletes.unwrap_or(DEFAULT_MAX_DELETES),
             max_updates: file.max_updates,

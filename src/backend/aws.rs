@@ -40,8 +40,10 @@ pub struct Aws {
     caller: OnceCell<AccountId>,
     /// The profile asked for, named when its credentials are missing.
     profile: Option<String>,
-    org_retry: RetryPolicy,
-    org_retry_stats: RetryStats,
+    /// Retries for the calls no pacer stands in front of: STS and
+    /// Organizations, each a handful per run.
+    unpaced_retry: RetryPolicy,
+    unpaced_retry_stats: RetryStats,
 }
 
 /// Units whose children are listed at once during discovery. Organizations
@@ -79,8 +81,8 @@ impl Aws {
             config,
             caller: OnceCell::new(),
             profile: options.profile.clone(),
-            org_retry: RetryPolicy::default(),
-            org_retry_stats: RetryStats::default(),
+            unpaced_retry: RetryPolicy::default(),
+            unpaced_retry_stats: RetryStats::default(),
         }
     }
 
@@ -110,8 +112,8 @@ impl Aws {
             }
         }
         let identity = self
-            .org_retry
-            .run(&self.org_retry_stats, || async {
+            .unpaced_retry
+            .run(&self.unpaced_retry_stats, || async {
                 self.sts
                     .get_caller_identity()
                     .send()
@@ -151,8 +153,8 @@ impl Aws {
     where
         Fut: Future<Output = Result<T, BackendError>>,
     {
-        self.org_retry
-            .run(&self.org_retry_stats, request)
+        self.unpaced_retry
+            .run(&self.unpaced_retry_stats, request)
             .await
             .map_err(|error| Located::new(Operation::Organizations(action), error))
     }

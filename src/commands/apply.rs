@@ -9,10 +9,10 @@ use super::{Context, Session, with_flags};
 use crate::apply::{self, Verify, describe};
 use crate::backend::Gate;
 use crate::cli::ApplyArgs;
-use crate::config::{LoadedConfig, RateSettings, SafetySettings, text_digest};
+use crate::config::{LoadedConfig, RateSpec, SafetySpec, text_digest};
 use crate::error::{EXIT_ERROR, EXIT_OK, Error};
-use crate::model::{AccountInfo, Slot};
-use crate::plan::{Plan, PlannedSlot};
+use crate::model::Slot;
+use crate::plan::{Plan, PlannedChange};
 use crate::planfile::PlanFile;
 use crate::progress::Progress;
 use crate::render::{self, PlanView};
@@ -52,7 +52,7 @@ async fn apply_fresh(context: &Context<'_>, args: &ApplyArgs) -> Result<u8, Erro
 }
 
 async fn apply_saved(context: &Context<'_>, args: &ApplyArgs, path: &Path) -> Result<u8, Error> {
-    let (saved, changes) = PlanFile::read(path)?;
+    let (saved, plan) = PlanFile::read(path)?;
     // The file at hand must be the one planned: `-f`, or ./contacts.yaml if
     // there is one. Without either, the plan file alone is enough.
     let config_path = args.file.clone().or_else(|| {
@@ -61,7 +61,7 @@ async fn apply_saved(context: &Context<'_>, args: &ApplyArgs, path: &Path) -> Re
     });
     // The limits are this run's: the file at hand and these flags, never
     // what the plan run was given.
-    let mut settings = (RateSettings::default(), SafetySettings::default());
+    let mut settings = (RateSpec::default(), SafetySpec::default());
     if let Some(config_path) = config_path {
         let text = std::fs::read_to_string(&config_path).map_err(|source| Error::Read {
             path: config_path.display().to_string(),
@@ -85,27 +85,10 @@ async fn apply_saved(context: &Context<'_>, args: &ApplyArgs, path: &Path) -> Re
     let session = context.open(rate).await?;
     check_target(&saved, &session)?;
 
-    let plan = Plan {
-        items: changes,
-        accounts: saved
-            .changes
-            .iter()
-            .map(|change| {
-                (
-                    change.account_id.clone(),
-                    AccountInfo {
-                        name: change.account_name.clone(),
-                    },
-                )
-            })
-            .collect(),
-        managed_slots: saved.managed_slots,
-        ..Plan::default()
-    };
     let limits = with_flags(SafetyLimits::from(safety_settings), &args.safety);
     let checked = safety::check(&plan.summary(), plan.managed_slots, &limits);
     refuse_on_breaches(&checked.breaches, args.force)?;
-    refuse_if_stale(context, &session, &plan.items).await?;
+    refuse_if_stale(context, &session, &plan.changes).await?;
     print!(
         "{}",
         render::human(
@@ -113,7 +96,7 @@ async fn apply_saved(context: &Context<'_>, args: &ApplyArgs, path: &Path) -> Re
             context.paint
         )
     );
-    if plan.items.is_empty() {
+    if plan.changes.is_empty() {
         return Ok(EXIT_OK);
     }
     execute(context, &session, &plan).await
@@ -153,7 +136,7 @@ fn refuse_on_breaches(breaches: &[Breach], force: bool) -> Result<(), Error> {
 async fn refuse_if_stale(
     context: &Context<'_>,
     session: &Session,
-    changes: &[PlannedSlot],
+    changes: &[PlannedChange],
 ) -> Result<(), Error> {
     let slots: Vec<Slot> = changes.iter().map(|change| change.slot.clone()).collect();
     let live = context.read(session, slots).await?;
@@ -215,7 +198,7 @@ fn confirm(auto_approve: bool, changes: usize) -> Result<(), Error> {
 }
 
 async fn execute(context: &Context<'_>, session: &Session, plan: &Plan) -> Result<u8, Error> {
-    let changes: Vec<PlannedSlot> = plan.changes().cloned().collect();
+    let changes = plan.changes.clone();
     let gate = Arc::new(Gate::default());
     let listener = tokio::spawn(watch_interrupts(Arc::clone(&gate), context.ui));
     let progress = Progress::start(&context.ui, "applying", changes.len() as u64);

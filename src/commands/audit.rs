@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use super::Context;
 use crate::audit;
 use crate::cli::{AuditArgs, Format};
-use crate::config::{LoadedConfig, RateSettings};
+use crate::config::{LoadedConfig, RateSpec};
 use crate::error::{EXIT_CHANGES, EXIT_OK, Error};
 use crate::model::{AccountInfo, ContactType, Date, Slot};
 use crate::render;
@@ -23,7 +23,7 @@ pub async fn run(context: &Context<'_>, args: &AuditArgs) -> Result<u8, Error> {
     };
     let rate = config
         .as_ref()
-        .map_or(RateSettings::default(), |config| config.config.rate);
+        .map_or(RateSpec::default(), |config| config.config.rate);
     let session = context.open(rate).await?;
     let (accounts, desired) = match &config {
         Some(config) => {

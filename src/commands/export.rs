@@ -2,7 +2,7 @@
 
 use super::Context;
 use crate::cli::ExportArgs;
-use crate::config::{RateSettings, yaml};
+use crate::config::{RateSpec, yaml};
 use crate::error::{EXIT_OK, Error};
 use crate::export;
 use crate::model::{AccountId, ContactType, Slot, count};
@@ -25,7 +25,7 @@ pub async fn run(context: &Context<'_>, args: &ExportArgs) -> Result<u8, Error> 
             )
         })?);
     }
-    let session = context.open(RateSettings::default()).await?;
+    let session = context.open(RateSpec::default()).await?;
     if args.org {
         accounts = session
             .accounts_in_reach(&context.ui)

@@ -16,7 +16,7 @@ use crate::backend::throttle::{
 };
 use crate::backend::{Backend, ContactsApi, Listing, Target};
 use crate::cli::{Cli, ColorChoice, Command, GlobalArgs, SafetyArgs};
-use crate::config::{LoadedConfig, RateSettings};
+use crate::config::{LoadedConfig, RateSpec};
 use crate::error::{EXIT_OK, Error};
 use crate::model::{
     AccountId, AccountStatus, Desired, Live, Organization, SkipReason, Slot, count,
@@ -138,7 +138,7 @@ fn listing_for(config: &LoadedConfig) -> Listing {
 impl Context<'_> {
     /// Opens the sandbox or AWS, without a request yet. `rate` comes from
     /// the contacts file; `--rate` overrides it per operation.
-    async fn connect(&self, rate: RateSettings) -> Result<(Backend, Target, String), Error> {
+    async fn connect(&self, rate: RateSpec) -> Result<(Backend, Target, String), Error> {
         Ok(match &self.global.sandbox {
             Some(path) => {
                 let sandbox = Sandbox::open(path)?;
@@ -185,7 +185,7 @@ impl Context<'_> {
     }
 
     /// Opens the backend and learns the caller's account.
-    pub async fn open(&self, rate: RateSettings) -> Result<Session, Error> {
+    pub async fn open(&self, rate: RateSpec) -> Result<Session, Error> {
         let (api, target, label) = self.connect(rate).await?;
         let caller = api.caller().await?;
         Ok(self.session(api, caller, target, label))
@@ -202,7 +202,7 @@ impl Context<'_> {
         }
     }
 
-    fn limits(&self, file: RateSettings) -> Limits {
+    fn limits(&self, file: RateSpec) -> Limits {
         let flag = self.global.rate.unwrap_or_default();
         let pick = |default: Quota, flag: Option<f64>, file: Option<f64>| match flag.or(file) {
             Some(rate) => Quota::scaled(default, rate),

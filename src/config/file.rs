@@ -1,9 +1,11 @@
 //! The `contacts.yaml` format as serde + schemars types.
 //!
-//! These types are the single description of the format: the JSON Schema is
-//! generated from them, `export` writes through them, and the validator's key
-//! lists are checked against them by a test. Reading goes through
-//! `validate.rs`, which reports every problem with its position.
+//! These types are the single description of the format: the JSON Schema
+//! and its documentation are generated from them, the keys each section
+//! allows are read off that schema ([`keys`]), `export` writes through them,
+//! and every file that passes validation is read into them, so a value the
+//! validator let through that the types cannot hold is still an error.
+//! `validate.rs` reports every problem with its position.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -12,7 +14,8 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, generate::SchemaSettings, js
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::model::{
-    ACCOUNT_ID_PATTERN, EMAIL_MAX, EMAIL_PATTERN, NAME_MAX, PHONE_MAX, PHONE_PATTERN, TITLE_MAX,
+    ACCOUNT_ID_PATTERN, EMAIL_MAX, EMAIL_PATTERN, NAME_MAX, PHONE_MAX, PHONE_PATTERN, RATE_MAX,
+    RATE_MIN, TITLE_MAX,
 };
 
 pub const ABSENT: &str = "absent";
@@ -48,17 +51,6 @@ pub struct ConfigFile {
     pub rate: Option<RateSpec>,
 }
 
-impl ConfigFile {
-    pub const KEYS: &[&str] = &[
-        "version",
-        "contacts",
-        "organization",
-        "accounts",
-        "safety",
-        "rate",
-    ];
-}
-
 /// One contact. All four fields are required by AWS.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -82,10 +74,6 @@ pub struct ContactSpec {
     pub reviewed: Option<String>,
 }
 
-impl ContactSpec {
-    pub const KEYS: &[&str] = &["name", "title", "email_address", "phone_number", "reviewed"];
-}
-
 /// The three alternate-contact slots. A slot left out is not managed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -99,10 +87,6 @@ pub struct SlotsSpec {
     /// Receives operational notices (service events, maintenance).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operations: Option<SlotSpec>,
-}
-
-impl SlotsSpec {
-    pub const KEYS: &[&str] = &["security", "billing", "operations"];
 }
 
 /// A slot's desired value: a named contact, an inline contact, or `absent`.
@@ -175,12 +159,8 @@ pub struct OrganizationSpec {
     pub exclude: Vec<String>,
 }
 
-impl OrganizationSpec {
-    pub const KEYS: &[&str] = &["defaults", "units", "exclude"];
-}
-
 /// Limits on one `apply`; exceeding one refuses the apply unless `--force`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SafetySpec {
     /// Most contacts one apply may delete (default 10).
@@ -195,30 +175,22 @@ pub struct SafetySpec {
     pub max_update_percent: Option<u32>,
 }
 
-impl SafetySpec {
-    pub const KEYS: &[&str] = &["max_deletes", "max_updates", "max_update_percent"];
-}
-
 /// Requests per second per Account API operation. Bursts scale with the rate.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RateSpec {
     /// GetAlternateContact per second (AWS default 10).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("exclusiveMinimum" = 0))]
+    #[schemars(range(min = RATE_MIN, max = RATE_MAX))]
     pub get: Option<f64>,
     /// PutAlternateContact per second (AWS default 5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("exclusiveMinimum" = 0))]
+    #[schemars(range(min = RATE_MIN, max = RATE_MAX))]
     pub put: Option<f64>,
     /// DeleteAlternateContact per second (AWS default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("exclusiveMinimum" = 0))]
+    #[schemars(range(min = RATE_MIN, max = RATE_MAX))]
     pub delete: Option<f64>,
-}
-
-impl RateSpec {
-    pub const KEYS: &[&str] = &["get", "put", "delete"];
 }
 
 fn contact_names_schema(generator: &mut SchemaGenerator) -> Schema {
@@ -256,6 +228,32 @@ fn account_list_schema(_: &mut SchemaGenerator) -> Schema {
     })
 }
 
+/// The keys a section of the file allows, as its type declares them. Read
+/// off the generated schema (once), so they cannot drift from the types.
+pub fn keys<T: JsonSchema>() -> &'static [String] {
+    static KEYS: std::sync::LazyLock<BTreeMap<String, Vec<String>>> =
+        std::sync::LazyLock::new(|| {
+            let schema: serde_json::Value =
+                serde_json::from_str(&json_schema()).expect("the schema is JSON");
+            let names = |object: &serde_json::Value| -> Vec<String> {
+                object["properties"]
+                    .as_object()
+                    .map(|properties| properties.keys().cloned().collect())
+                    .unwrap_or_default()
+            };
+            let mut keys = BTreeMap::new();
+            keys.insert(ConfigFile::schema_name().into_owned(), names(&schema));
+            if let Some(definitions) = schema["definitions"].as_object() {
+                for (name, definition) in definitions {
+                    keys.insert(name.clone(), names(definition));
+                }
+            }
+            keys
+        });
+    KEYS.get(T::schema_name().as_ref())
+        .map_or(&[], Vec::as_slice)
+}
+
 /// The JSON Schema of `contacts.yaml`, as committed in `schema/`.
 pub fn json_schema() -> String {
     let schema = SchemaSettings::draft07()
@@ -270,52 +268,29 @@ pub fn json_schema() -> String {
 mod tests {
     use super::*;
 
-    fn properties(schema: &serde_json::Value, definition: Option<&str>) -> Vec<String> {
-        let object = match definition {
-            Some(name) => &schema["definitions"][name],
-            None => schema,
-        };
-        let mut keys: Vec<String> = object["properties"]
-            .as_object()
-            .unwrap_or_else(|| panic!("{definition:?} has properties"))
-            .keys()
-            .cloned()
-            .collect();
-        keys.sort();
-        keys
-    }
-
-    fn sorted(keys: &[&str]) -> Vec<String> {
-        let mut keys: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
-        keys.sort();
-        keys
-    }
-
-    /// The validator reads keys from the KEYS lists; the schema from the
-    /// structs. This keeps the two from drifting apart.
     #[test]
-    fn key_lists_match_the_schema() {
-        let schema: serde_json::Value = serde_json::from_str(&json_schema()).unwrap();
-        assert_eq!(properties(&schema, None), sorted(ConfigFile::KEYS));
+    fn each_section_allows_the_keys_its_type_declares() {
         assert_eq!(
-            properties(&schema, Some("ContactSpec")),
-            sorted(ContactSpec::KEYS)
+            keys::<ConfigFile>(),
+            [
+                "accounts",
+                "contacts",
+                "organization",
+                "rate",
+                "safety",
+                "version"
+            ]
         );
         assert_eq!(
-            properties(&schema, Some("SlotsSpec")),
-            sorted(SlotsSpec::KEYS)
+            keys::<ContactSpec>(),
+            ["email_address", "name", "phone_number", "reviewed", "title"]
         );
+        assert_eq!(keys::<SlotsSpec>(), ["billing", "operations", "security"]);
+        assert_eq!(keys::<OrganizationSpec>(), ["defaults", "exclude", "units"]);
         assert_eq!(
-            properties(&schema, Some("OrganizationSpec")),
-            sorted(OrganizationSpec::KEYS)
+            keys::<SafetySpec>(),
+            ["max_deletes", "max_update_percent", "max_updates"]
         );
-        assert_eq!(
-            properties(&schema, Some("SafetySpec")),
-            sorted(SafetySpec::KEYS)
-        );
-        assert_eq!(
-            properties(&schema, Some("RateSpec")),
-            sorted(RateSpec::KEYS)
-        );
+        assert_eq!(keys::<RateSpec>(), ["delete", "get", "put"]);
     }
 }

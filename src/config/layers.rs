@@ -31,7 +31,14 @@ fn resolve_listed(config: &Config) -> Desired {
     let mut desired = Desired::default();
     for (id, layer) in &config.accounts {
         desired.accounts.insert(id.clone(), AccountInfo::default());
-        apply_layer(&mut desired, id, layer, &Source::Account(id.clone()));
+        apply_layer(
+            &mut desired,
+            id,
+            layer,
+            &Source::Account {
+                account_id: id.clone(),
+            },
+        );
     }
     desired
 }
@@ -247,7 +254,9 @@ fn resolve_organization(
                 &mut desired,
                 &account.id,
                 unit.layer,
-                &Source::Unit(unit.key.to_owned()),
+                &Source::Unit {
+                    key: unit.key.to_owned(),
+                },
             );
         }
         if let Some(layer) = config.accounts.get(&account.id) {
@@ -255,7 +264,9 @@ fn resolve_organization(
                 &mut desired,
                 &account.id,
                 layer,
-                &Source::Account(account.id.clone()),
+                &Source::Account {
+                    account_id: account.id.clone(),
+                },
             );
         }
     }

@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 
 pub use diagnostic::{Diagnostic, FileProblems, Problem};
 pub use error::ConfigError;
+pub use file::{RateSpec, SafetySpec};
 pub use node::YamlPath;
 
 use crate::model::{
@@ -32,8 +33,8 @@ pub struct Config {
     pub contacts: BTreeMap<String, NamedContact>,
     pub organization: Option<OrgLayers>,
     pub accounts: BTreeMap<AccountId, Layer>,
-    pub safety: SafetySettings,
-    pub rate: RateSettings,
+    pub safety: SafetySpec,
+    pub rate: RateSpec,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,22 +77,6 @@ pub enum UnitSelector {
     Id(String),
 }
 
-/// Apply limits as written in the file; flags may override them.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SafetySettings {
-    pub max_deletes: Option<u32>,
-    pub max_updates: Option<u32>,
-    pub max_update_percent: Option<u32>,
-}
-
-/// Request rates per second as written in the file; flags may override them.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct RateSettings {
-    pub get: Option<f64>,
-    pub put: Option<f64>,
-    pub delete: Option<f64>,
-}
-
 /// A configuration together with the text it came from, so later checks
 /// (against the organization) can still point at a line.
 #[derive(Clone, Debug)]
@@ -132,11 +117,25 @@ impl LoadedConfig {
             ))
         })?;
         match validate::validate(&root) {
-            Ok(config) => Ok(Self {
-                file: file.to_owned(),
-                text,
-                config,
-            }),
+            Ok(config) => {
+                // The types are the format: a file the validator passed must
+                // also read into them, or their disagreement is an error
+                // here, never a value silently dropped.
+                if let Err(error) = serde_json::from_value::<file::ConfigFile>(root.to_json()) {
+                    return Err(ConfigError::Problems(FileProblems::single(
+                        file,
+                        &text,
+                        1,
+                        1,
+                        format!("the file does not fit the format's types: {error}"),
+                    )));
+                }
+                Ok(Self {
+                    file: file.to_owned(),
+                    text,
+                    config,
+                })
+            }
             Err(diagnostics) => Err(ConfigError::Problems(FileProblems::locate(
                 file,
                 &text,

@@ -68,6 +68,32 @@ impl Node {
     }
 }
 
+impl Node {
+    /// The tree as plain data, for reading it into the typed format.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match self {
+            Node::Null => Value::Null,
+            Node::Bool(value) => Value::Bool(*value),
+            Node::Number(text) => text
+                .parse::<u64>()
+                .map(Value::from)
+                .or_else(|_| text.parse::<i64>().map(Value::from))
+                .ok()
+                .or_else(|| text.parse::<f64>().ok().map(Value::from))
+                .unwrap_or_else(|| Value::String(text.clone())),
+            Node::Str(text, _) => Value::String(text.clone()),
+            Node::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
+            Node::Map(entries) => Value::Object(
+                entries
+                    .iter()
+                    .map(|(key, value)| (key.text().to_owned(), value.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
 /// One step of the path from the document root to a node.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Seg {

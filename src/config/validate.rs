@@ -5,13 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::file::{
     ABSENT, ConfigFile, ContactSpec, OU_ID_PATTERN, OrganizationSpec, RateSpec, SafetySpec,
-    SlotsSpec,
+    SlotsSpec, keys,
 };
 use super::node::{Key, Node, Style, YamlPath};
-use super::{
-    Config, Layer, NamedContact, OrgLayers, RateSettings, SafetySettings, SlotValue, UnitLayer,
-    UnitSelector,
-};
+use super::{Config, Layer, NamedContact, OrgLayers, SlotValue, UnitLayer, UnitSelector};
 use crate::config::diagnostic::{Diagnostic, closest};
 use crate::model::{
     AccountId, Contact, ContactField, ContactType, Date, RATE_MAX, RATE_MIN, Wanted, rate_in_range,
@@ -69,14 +66,14 @@ impl Walker {
         }
     }
 
-    fn known_keys(&mut self, entries: &Entries, path: &YamlPath, allowed: &[&str], what: &str) {
+    fn known_keys(&mut self, entries: &Entries, path: &YamlPath, allowed: &[String], what: &str) {
         for (key, _) in entries {
-            let known = key.as_str().is_some_and(|k| allowed.contains(&k));
+            let known = key.as_str().is_some_and(|k| allowed.iter().any(|a| a == k));
             if !known {
                 let text = key.text();
                 let mut diagnostic =
                     Diagnostic::at_key(&path.key(text), format!("unknown key `{text}` in {what}"));
-                diagnostic = match closest(text, allowed.iter().copied()) {
+                diagnostic = match closest(text, allowed.iter().map(String::as_str)) {
                     Some(near) => diagnostic.help(format!("did you mean `{near}`?")),
                     None => diagnostic.help(format!("allowed keys: {}", allowed.join(", "))),
                 };
@@ -127,7 +124,7 @@ impl Walker {
                 return None;
             }
         };
-        self.known_keys(entries, &path, ConfigFile::KEYS, "the top level");
+        self.known_keys(entries, &path, keys::<ConfigFile>(), "the top level");
         self.version(entry(entries, "version"), &path);
 
         if let Some(node) = entry(entries, "contacts") {
@@ -223,7 +220,7 @@ impl Walker {
             ));
             return None;
         };
-        self.known_keys(entries, path, ContactSpec::KEYS, "a contact");
+        self.known_keys(entries, path, keys::<ContactSpec>(), "a contact");
         let mut values = Vec::with_capacity(ContactField::ALL.len());
         for field in ContactField::ALL {
             let field_path = path.key(field.key());
@@ -281,7 +278,7 @@ impl Walker {
 
     fn layer(&mut self, node: &Node, path: &YamlPath, what: &str) -> Option<Layer> {
         let entries = self.mapping(node, path, what)?;
-        self.known_keys(entries, path, SlotsSpec::KEYS, what);
+        self.known_keys(entries, path, keys::<SlotsSpec>(), what);
         let mut layer = Layer::new();
         for kind in ContactType::ALL {
             let Some(value) = entry(entries, kind.config_key()) else {
@@ -389,7 +386,7 @@ impl Walker {
 
     fn organization(&mut self, node: &Node, path: &YamlPath) -> Option<OrgLayers> {
         let entries = self.mapping(node, path, "`organization`")?;
-        self.known_keys(entries, path, OrganizationSpec::KEYS, "`organization`");
+        self.known_keys(entries, path, keys::<OrganizationSpec>(), "`organization`");
         let defaults = entry(entries, "defaults")
             .and_then(|node| self.layer(node, &path.key("defaults"), "`organization.defaults`"))
             .unwrap_or_default();
@@ -487,12 +484,12 @@ impl Walker {
         }
     }
 
-    fn safety(&mut self, node: &Node, path: &YamlPath) -> SafetySettings {
-        let mut settings = SafetySettings::default();
+    fn safety(&mut self, node: &Node, path: &YamlPath) -> SafetySpec {
+        let mut settings = SafetySpec::default();
         let Some(entries) = self.mapping(node, path, "`safety`") else {
             return settings;
         };
-        self.known_keys(entries, path, SafetySpec::KEYS, "`safety`");
+        self.known_keys(entries, path, keys::<SafetySpec>(), "`safety`");
         if let Some(node) = entry(entries, "max_deletes") {
             settings.max_deletes =
                 self.count(node, &path.key("max_deletes"), "`max_deletes`", None);
@@ -512,12 +509,12 @@ impl Walker {
         settings
     }
 
-    fn rate(&mut self, node: &Node, path: &YamlPath) -> RateSettings {
-        let mut settings = RateSettings::default();
+    fn rate(&mut self, node: &Node, path: &YamlPath) -> RateSpec {
+        let mut settings = RateSpec::default();
         let Some(entries) = self.mapping(node, path, "`rate`") else {
             return settings;
         };
-        self.known_keys(entries, path, RateSpec::KEYS, "`rate`");
+        self.known_keys(entries, path, keys::<RateSpec>(), "`rate`");
         for (key, slot) in [
             ("get", &mut settings.get),
             ("put", &mut settings.put),

@@ -85,11 +85,10 @@ pub struct FieldRow {
 impl PlanView {
     pub fn new(plan: &Plan, header: Header, safety: SafetyCheck) -> Self {
         let rows = plan
-            .items
+            .changes
             .iter()
-            .filter_map(|item| Some((item, item.action.kind()?)))
-            .map(|(item, action)| ChangeRow {
-                action,
+            .map(|item| ChangeRow {
+                action: item.action.kind(),
                 account_name: plan
                     .accounts
                     .get(&item.slot.account)

@@ -24,10 +24,7 @@ pub fn apply_report(
                 .get(&slot.account)
                 .and_then(|info| info.name.as_deref()),
         );
-        // Only changes are ever applied; an unchanged slot has no line.
-        let Some(kind) = result.change.action.kind() else {
-            continue;
-        };
+        let kind = result.change.action.kind();
         let _ = match &result.outcome {
             Outcome::Applied => writeln!(
                 out,
