@@ -118,10 +118,7 @@ pub fn build(live: &Live, accounts: &[AccountId], org: bool) -> ConfigFile {
 
 fn contact_spec(contact: &Contact) -> ContactSpec {
     ContactSpec {
-        name: contact.name.clone(),
-        title: contact.title.clone(),
-        email_address: contact.email_address.clone(),
-        phone_number: contact.phone_number.clone(),
+        contact: contact.clone(),
         reviewed: None,
     }
 }

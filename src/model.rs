@@ -92,43 +92,106 @@ impl fmt::Display for ContactType {
     }
 }
 
-/// One alternate contact, with the Account API's four required fields.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Contact {
-    pub name: String,
-    pub title: String,
-    pub email_address: String,
-    pub phone_number: String,
-}
-
-impl Contact {
-    pub fn field(&self, field: ContactField) -> &str {
-        match field {
-            ContactField::Name => &self.name,
-            ContactField::Title => &self.title,
-            ContactField::EmailAddress => &self.email_address,
-            ContactField::PhoneNumber => &self.phone_number,
+/// The fields of a contact, each once: its key in files and in JSON, its
+/// documentation, and AWS's rules for it (PutAlternateContact). Everything
+/// else about a contact field (the struct, the JSON Schema, the validator,
+/// plan diffs, saved plans) is derived from this table, so adding a field
+/// is one entry here (and the AWS call that carries it).
+macro_rules! contact_fields {
+    ($(
+        $(#[doc = $doc:literal])+
+        $variant:ident($field:ident), at most $max:literal characters
+            $(, matching $pattern:ident or else $what:literal: $hint:literal)?;
+    )+) => {
+        /// One alternate contact, with the Account API's required fields.
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct Contact {
+            $($(#[doc = $doc])+ pub $field: String,)+
         }
-    }
-}
 
-/// The fields of a contact and AWS's rules for each (PutAlternateContact).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ContactField {
-    Name,
-    Title,
-    EmailAddress,
-    PhoneNumber,
+        /// A field of a contact.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum ContactField {
+            $($variant,)+
+        }
+
+        impl ContactField {
+            pub const ALL: [ContactField; [$(stringify!($variant)),+].len()] =
+                [$(Self::$variant),+];
+
+            pub fn key(self) -> &'static str {
+                match self {
+                    $(Self::$variant => stringify!($field),)+
+                }
+            }
+
+            /// What the field is for, as the schema documents it.
+            pub fn doc(self) -> &'static str {
+                match self {
+                    $(Self::$variant => concat!($($doc),+).trim(),)+
+                }
+            }
+
+            pub fn max_len(self) -> usize {
+                match self {
+                    $(Self::$variant => $max,)+
+                }
+            }
+
+            /// AWS's pattern for the field, when it has one.
+            pub fn pattern(self) -> Option<&'static str> {
+                match self {
+                    $(Self::$variant => contact_fields!(@pattern $($pattern)?),)+
+                }
+            }
+
+            /// What a value that does not match is not, and what is allowed.
+            fn mismatch(self) -> (&'static str, &'static str) {
+                match self {
+                    $(Self::$variant => contact_fields!(@mismatch $($what, $hint)?),)+
+                }
+            }
+        }
+
+        impl Contact {
+            pub fn field(&self, field: ContactField) -> &str {
+                match field {
+                    $(ContactField::$variant => &self.$field,)+
+                }
+            }
+
+            /// A contact from its fields' values, in [`ContactField::ALL`] order.
+            pub fn from_values(values: [String; ContactField::ALL.len()]) -> Self {
+                let [$($field),+] = values;
+                Self { $($field),+ }
+            }
+        }
+    };
+    (@pattern $pattern:ident) => { Some($pattern) };
+    (@pattern) => { None };
+    (@mismatch $what:literal, $hint:literal) => { ($what, $hint) };
+    (@mismatch) => { ("", "") };
 }
 
 pub const EMAIL_PATTERN: &str = r"^[\s]*[\w+=.#|!&-]+@[\w.-]+\.[\w]+[\s]*$";
 pub const PHONE_PATTERN: &str = r"^[\s0-9()+-]+$";
 pub const ACCOUNT_ID_PATTERN: &str = r"^\d{12}$";
-pub const NAME_MAX: usize = 64;
-pub const TITLE_MAX: usize = 50;
-pub const EMAIL_MAX: usize = 254;
-pub const PHONE_MAX: usize = 25;
+
+contact_fields! {
+    /// Person or team name.
+    Name(name), at most 64 characters;
+    /// Role or department.
+    Title(title), at most 50 characters;
+    /// A monitored address, ideally a team distribution list.
+    EmailAddress(email_address), at most 254 characters,
+        matching EMAIL_PATTERN or else "an email address":
+        "use local@domain.tld with letters, digits and + = . # | ! & - _ before the @";
+    /// Digits, spaces and + - ( ) only. Quote it in YAML.
+    PhoneNumber(phone_number), at most 25 characters,
+        matching PHONE_PATTERN or else "a phone number":
+        "only digits, spaces and + - ( ) are allowed";
+}
 
 // AWS validates with Java regexes, where \w and \s are ASCII-only; Rust's are
 // Unicode-aware by default, which would accept addresses AWS rejects.
@@ -139,35 +202,10 @@ fn ascii_regex(pattern: &str) -> Regex {
         .expect("AWS field patterns are valid regexes")
 }
 
-static EMAIL_RE: LazyLock<Regex> = LazyLock::new(|| ascii_regex(EMAIL_PATTERN));
-static PHONE_RE: LazyLock<Regex> = LazyLock::new(|| ascii_regex(PHONE_PATTERN));
+static FIELD_PATTERNS: LazyLock<[Option<Regex>; ContactField::ALL.len()]> =
+    LazyLock::new(|| ContactField::ALL.map(|field| field.pattern().map(ascii_regex)));
 
 impl ContactField {
-    pub const ALL: [ContactField; 4] = [
-        Self::Name,
-        Self::Title,
-        Self::EmailAddress,
-        Self::PhoneNumber,
-    ];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::Name => "name",
-            Self::Title => "title",
-            Self::EmailAddress => "email_address",
-            Self::PhoneNumber => "phone_number",
-        }
-    }
-
-    pub fn max_len(self) -> usize {
-        match self {
-            Self::Name => NAME_MAX,
-            Self::Title => TITLE_MAX,
-            Self::EmailAddress => EMAIL_MAX,
-            Self::PhoneNumber => PHONE_MAX,
-        }
-    }
-
     /// Checks a value against AWS's rules; the error says what is wrong and
     /// what is allowed.
     pub fn check(self, value: &str) -> Result<(), String> {
@@ -182,13 +220,12 @@ impl ContactField {
                 self.max_len()
             ));
         }
-        match self {
-            Self::EmailAddress if !value.is_ascii() || !EMAIL_RE.is_match(value) => Err(format!(
-                "{value:?} is not an email address AWS accepts: use local@domain.tld with letters, digits and + = . # | ! & - _ before the @"
-            )),
-            Self::PhoneNumber if !value.is_ascii() || !PHONE_RE.is_match(value) => Err(format!(
-                "{value:?} is not a phone number AWS accepts: only digits, spaces and + - ( ) are allowed"
-            )),
+        // Variants are numbered in table order, as ALL and the patterns are.
+        match &FIELD_PATTERNS[self as usize] {
+            Some(pattern) if !value.is_ascii() || !pattern.is_match(value) => {
+                let (what, hint) = self.mismatch();
+                Err(format!("{value:?} is not {what} AWS accepts: {hint}"))
+            }
             _ => Ok(()),
         }
     }

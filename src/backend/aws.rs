@@ -20,7 +20,8 @@ use super::error::{BackendError, Located, Operation};
 use super::throttle::{RetryPolicy, RetryStats};
 use super::{ContactsApi, Found, FoundSender, Gate, Listing};
 use crate::model::{
-    AccountId, AccountStatus, Contact, ContactType, OrgAccount, OrgUnit, Organization, Slot,
+    AccountId, AccountStatus, Contact, ContactField, ContactType, OrgAccount, OrgUnit,
+    Organization, Slot,
 };
 
 /// Where and as whom to connect; `None` leaves the choice to the standard
@@ -519,13 +520,19 @@ fn contact_type(kind: ContactType) -> AlternateContactType {
     }
 }
 
+/// The contact AWS answered. The match names every field, so a field added
+/// to the contact does not compile until it is read here too.
 fn contact_from(contact: &AlternateContact) -> Contact {
-    Contact {
-        name: contact.name().unwrap_or_default().to_owned(),
-        title: contact.title().unwrap_or_default().to_owned(),
-        email_address: contact.email_address().unwrap_or_default().to_owned(),
-        phone_number: contact.phone_number().unwrap_or_default().to_owned(),
-    }
+    Contact::from_values(ContactField::ALL.map(|field| {
+        match field {
+            ContactField::Name => contact.name(),
+            ContactField::Title => contact.title(),
+            ContactField::EmailAddress => contact.email_address(),
+            ContactField::PhoneNumber => contact.phone_number(),
+        }
+        .unwrap_or_default()
+        .to_owned()
+    }))
 }
 
 /// ResourceNotFoundException: the slot has no contact (for Get and Delete alike).
@@ -619,18 +626,23 @@ impl ContactsApi for Aws {
     // (throttle.rs); here every call is a send, retries included.
     async fn put(&self, slot: &Slot, contact: &Contact, _gate: &Gate) -> Result<(), BackendError> {
         let account_id = self.account_param(&slot.account).await?;
-        self.account
+        let mut request = self
+            .account
             .put_alternate_contact()
             .set_account_id(account_id)
-            .alternate_contact_type(contact_type(slot.kind))
-            .name(&contact.name)
-            .title(&contact.title)
-            .email_address(&contact.email_address)
-            .phone_number(&contact.phone_number)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(classify)
+            .alternate_contact_type(contact_type(slot.kind));
+        // Every field, named: a field added to the contact does not compile
+        // until it is sent here too.
+        for field in ContactField::ALL {
+            let value = contact.field(field);
+            request = match field {
+                ContactField::Name => request.name(value),
+                ContactField::Title => request.title(value),
+                ContactField::EmailAddress => request.email_address(value),
+                ContactField::PhoneNumber => request.phone_number(value),
+            };
+        }
+        request.send().await.map(|_| ()).map_err(classify)
     }
 
     async fn delete(&self, slot: &Slot, _gate: &Gate) -> Result<(), BackendError> {

@@ -13,10 +13,7 @@ use std::collections::BTreeMap;
 use schemars::{JsonSchema, Schema, SchemaGenerator, generate::SchemaSettings, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::model::{
-    ACCOUNT_ID_PATTERN, EMAIL_MAX, EMAIL_PATTERN, NAME_MAX, PHONE_MAX, PHONE_PATTERN, RATE_MAX,
-    RATE_MIN, TITLE_MAX,
-};
+use crate::model::{ACCOUNT_ID_PATTERN, Contact, ContactField, RATE_MAX, RATE_MIN};
 
 pub const ABSENT: &str = "absent";
 pub const OU_ID_PATTERN: &str = r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$";
@@ -51,27 +48,91 @@ pub struct ConfigFile {
     pub rate: Option<RateSpec>,
 }
 
-/// One contact. All four fields are required by AWS.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+/// A contact as the file writes it: the contact's fields (described once,
+/// in [`ContactField`]), and when it was last reviewed.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ContactSpec {
-    /// Person or team name.
-    #[schemars(length(min = 1, max = NAME_MAX))]
-    pub name: String,
-    /// Role or department.
-    #[schemars(length(min = 1, max = TITLE_MAX))]
-    pub title: String,
-    /// A monitored address, ideally a team distribution list.
-    #[schemars(length(min = 1, max = EMAIL_MAX), pattern(EMAIL_PATTERN))]
-    pub email_address: String,
-    /// Digits, spaces and + - ( ) only. Quote it in YAML.
-    #[schemars(length(min = 1, max = PHONE_MAX), pattern(PHONE_PATTERN))]
-    pub phone_number: String,
-    /// When this contact was last confirmed current (YYYY-MM-DD); `audit`
-    /// warns when it is over a year ago.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(pattern(DATE_PATTERN), extend("format" = "date"))]
+    pub contact: Contact,
+    /// When this contact was last confirmed current (YYYY-MM-DD).
     pub reviewed: Option<String>,
+}
+
+const REVIEWED: &str = "reviewed";
+const REVIEWED_DOC: &str = "When this contact was last confirmed current (YYYY-MM-DD); `audit`\nwarns when it is over a year ago.";
+
+impl Serialize for ContactSpec {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        for field in ContactField::ALL {
+            map.serialize_entry(field.key(), self.contact.field(field))?;
+        }
+        if let Some(reviewed) = &self.reviewed {
+            map.serialize_entry(REVIEWED, reviewed)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for ContactSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut entries = BTreeMap::<String, Option<String>>::deserialize(deserializer)?;
+        let reviewed = entries.remove(REVIEWED).flatten();
+        let mut values = ContactField::ALL.map(|_| String::new());
+        for (value, field) in values.iter_mut().zip(ContactField::ALL) {
+            *value = entries
+                .remove(field.key())
+                .flatten()
+                .ok_or_else(|| D::Error::missing_field(field.key()))?;
+        }
+        if let Some(unknown) = entries.keys().next() {
+            return Err(D::Error::unknown_field(unknown, &[]));
+        }
+        Ok(Self {
+            contact: Contact::from_values(values),
+            reviewed,
+        })
+    }
+}
+
+impl JsonSchema for ContactSpec {
+    fn schema_name() -> Cow<'static, str> {
+        "ContactSpec".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let mut properties = BTreeMap::new();
+        for field in ContactField::ALL {
+            let mut property = serde_json::json!({
+                "description": field.doc(),
+                "type": "string",
+                "maxLength": field.max_len(),
+                "minLength": 1,
+            });
+            if let Some(pattern) = field.pattern() {
+                property["pattern"] = pattern.into();
+            }
+            properties.insert(field.key(), property);
+        }
+        properties.insert(
+            REVIEWED,
+            serde_json::json!({
+                "description": REVIEWED_DOC,
+                "type": ["string", "null"],
+                "format": "date",
+                "pattern": DATE_PATTERN,
+            }),
+        );
+        let required: Vec<&str> = ContactField::ALL.iter().map(|field| field.key()).collect();
+        json_schema!({
+            "description": "One contact. Every field but `reviewed` is required by AWS.",
+            "type": "object",
+            "properties": properties,
+            "additionalProperties": false,
+            "required": required
+        })
+    }
 }
 
 /// The three alternate-contact slots. A slot left out is not managed.

@@ -14,6 +14,15 @@ use crate::model::{
     AccountId, Contact, ContactField, ContactType, Date, RATE_MAX, RATE_MIN, Wanted, rate_in_range,
 };
 
+/// The contact's fields in a sentence: "name, title, email_address and phone_number".
+fn field_list() -> String {
+    let keys: Vec<&str> = ContactField::ALL.iter().map(|field| field.key()).collect();
+    match keys.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => keys.join(""),
+    }
+}
+
 /// Validates a whole document. `Ok` only when the file has no problem at all.
 pub fn validate(root: &Node) -> Result<Config, Vec<Diagnostic>> {
     let mut walker = Walker::default();
@@ -216,7 +225,11 @@ impl Walker {
         let Node::Map(entries) = node else {
             self.report(Diagnostic::at(
                 path,
-                format!("a contact must be a mapping with name, title, email_address and phone_number, found {}", node.kind()),
+                format!(
+                    "a contact must be a mapping with {}, found {}",
+                    field_list(),
+                    node.kind()
+                ),
             ));
             return None;
         };
@@ -226,9 +239,8 @@ impl Walker {
             let field_path = path.key(field.key());
             let Some(value) = entry(entries, field.key()) else {
                 self.report(
-                    Diagnostic::at(path, format!("missing `{}`", field.key())).help(
-                        "AWS requires all four of name, title, email_address and phone_number",
-                    ),
+                    Diagnostic::at(path, format!("missing `{}`", field.key()))
+                        .help(format!("AWS requires all of {}", field_list())),
                 );
                 continue;
             };
@@ -264,14 +276,8 @@ impl Walker {
             }
             date
         });
-        let [name, title, email_address, phone_number]: [String; 4] = values.try_into().ok()?;
         Some(NamedContact {
-            contact: Contact {
-                name,
-                title,
-                email_address,
-                phone_number,
-            },
+            contact: Contact::from_values(values.try_into().ok()?),
             reviewed,
         })
     }
