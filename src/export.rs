@@ -72,12 +72,7 @@ pub fn build(live: &Live, accounts: &[AccountId], org: bool) -> ConfigFile {
     let slots = |values: &mut dyn Iterator<Item = (ContactType, Option<&Contact>)>| {
         let mut slots = SlotsSpec::default();
         for (kind, contact) in values {
-            let value = Some(contact.map_or(SlotSpec::Absent, spec));
-            match kind {
-                ContactType::Security => slots.security = value,
-                ContactType::Billing => slots.billing = value,
-                ContactType::Operations => slots.operations = value,
-            }
+            slots.0.insert(kind, contact.map_or(SlotSpec::Absent, spec));
         }
         slots
     };
@@ -210,17 +205,27 @@ mod tests {
         let file = build(&live, &[id(1), id(2), id(3)], true);
         let defaults = file.organization.unwrap().defaults.unwrap();
         assert_eq!(
-            defaults.security,
+            defaults.0.get(&ContactType::Security).cloned(),
             Some(SlotSpec::Inline(contact_spec(&sec)))
         );
-        assert_eq!(defaults.billing, None, "absent everywhere: no default");
+        assert_eq!(
+            defaults.0.get(&ContactType::Billing),
+            None,
+            "absent everywhere: no default"
+        );
         assert!(!file.accounts.contains_key(id(1).as_str()));
         assert_eq!(
-            file.accounts[id(3).as_str()].security,
+            file.accounts[id(3).as_str()]
+                .0
+                .get(&ContactType::Security)
+                .cloned(),
             Some(SlotSpec::Absent)
         );
         assert_eq!(
-            file.accounts[id(2).as_str()].operations,
+            file.accounts[id(2).as_str()]
+                .0
+                .get(&ContactType::Operations)
+                .cloned(),
             Some(SlotSpec::Inline(contact_spec(&other)))
         );
     }
@@ -239,7 +244,10 @@ mod tests {
             vec!["security-team"]
         );
         assert_eq!(
-            file.accounts[id(1).as_str()].security,
+            file.accounts[id(1).as_str()]
+                .0
+                .get(&ContactType::Security)
+                .cloned(),
             Some(SlotSpec::Named("security-team".into()))
         );
     }

@@ -76,6 +76,15 @@ impl ContactType {
         }
     }
 
+    /// What AWS sends to this contact, as the schema documents the slot.
+    pub fn doc(self) -> &'static str {
+        match self {
+            Self::Security => "Receives AWS security advisories and compromise notices.",
+            Self::Billing => "Receives billing and invoice communications.",
+            Self::Operations => "Receives operational notices (service events, maintenance).",
+        }
+    }
+
     /// The key used in `contacts.yaml`.
     pub fn config_key(self) -> &'static str {
         match self {

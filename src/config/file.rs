@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use schemars::{JsonSchema, Schema, SchemaGenerator, generate::SchemaSettings, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::model::{ACCOUNT_ID_PATTERN, Contact, ContactField, RATE_MAX, RATE_MIN};
+use crate::model::{ACCOUNT_ID_PATTERN, Contact, ContactField, ContactType, RATE_MAX, RATE_MIN};
 
 pub const ABSENT: &str = "absent";
 pub const OU_ID_PATTERN: &str = r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$";
@@ -135,19 +135,67 @@ impl JsonSchema for ContactSpec {
     }
 }
 
-/// The three alternate-contact slots. A slot left out is not managed.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SlotsSpec {
-    /// Receives AWS security advisories and compromise notices.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub security: Option<SlotSpec>,
-    /// Receives billing and invoice communications.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub billing: Option<SlotSpec>,
-    /// Receives operational notices (service events, maintenance).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub operations: Option<SlotSpec>,
+/// The slots a layer sets, by contact type; a slot left out is not managed.
+/// Its keys, documentation and schema come from [`ContactType`], so a new
+/// kind of slot is described there once.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SlotsSpec(pub BTreeMap<ContactType, SlotSpec>);
+
+impl Serialize for SlotsSpec {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (kind, slot) in &self.0 {
+            map.serialize_entry(kind.config_key(), slot)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for SlotsSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let entries = BTreeMap::<String, Option<SlotSpec>>::deserialize(deserializer)?;
+        let mut slots = BTreeMap::new();
+        for (key, slot) in entries {
+            let kind = ContactType::ALL
+                .into_iter()
+                .find(|kind| kind.config_key() == key)
+                .ok_or_else(|| D::Error::unknown_field(&key, &[]))?;
+            if let Some(slot) = slot {
+                slots.insert(kind, slot);
+            }
+        }
+        Ok(Self(slots))
+    }
+}
+
+impl JsonSchema for SlotsSpec {
+    fn schema_name() -> Cow<'static, str> {
+        "SlotsSpec".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let slot = generator.subschema_for::<SlotSpec>();
+        let properties: BTreeMap<&str, serde_json::Value> = ContactType::ALL
+            .into_iter()
+            .map(|kind| {
+                (
+                    kind.config_key(),
+                    serde_json::json!({
+                        "description": kind.doc(),
+                        "anyOf": [slot.clone(), { "type": "null" }],
+                    }),
+                )
+            })
+            .collect();
+        json_schema!({
+            "description": "The three alternate-contact slots. A slot left out is not managed.",
+            "type": "object",
+            "properties": properties,
+            "additionalProperties": false
+        })
+    }
 }
 
 /// A slot's desired value: a named contact, an inline contact, or `absent`.
