@@ -2,11 +2,13 @@
 //! (and BILLING and OPERATIONS), are the three different people, and were
 //! the contacts in use reviewed within a year?
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::model::{AccountId, AccountInfo, ContactType, Date, Desired, Live, Slot, count};
+use crate::model::{
+    AccountId, AccountInfo, Contact, ContactType, Date, Desired, Live, PrimaryContact, Slot, count,
+};
 
 /// AWS advises reviewing alternate contacts at least once a year.
 pub const REVIEW_WITHIN_DAYS: i64 = 365;
@@ -27,7 +29,64 @@ pub enum Check {
     MissingOperations,
     SharedContact,
     StaleReview,
+    /// Prowler's four-contacts rule: primary and alternates all different.
+    SameContactDetails,
+    /// The primary contact could not be read, so the rule above was not checked.
+    PrimaryUnreadable,
 }
+
+/// A compliance control a finding answers, by the ID the auditors' tools
+/// use, so a compliance team can map the audit onto their dashboard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum Control {
+    #[serde(rename = "securityhub:Account.1")]
+    SecurityHubAccount1,
+    #[serde(rename = "config:security-account-information-provided")]
+    ConfigSecurityAccountInformationProvided,
+    #[serde(rename = "cis-aws-foundations-v1.4-v5:1.2")]
+    CisV1ToV5Item1_2,
+    #[serde(rename = "cis-aws-foundations-v6:2.2")]
+    CisV6Item2_2,
+    #[serde(rename = "cis-aws-foundations-v7:2.3")]
+    CisV7Item2_3,
+    #[serde(rename = "prowler:account_security_contact_information_is_registered")]
+    ProwlerSecurityContactRegistered,
+    #[serde(
+        rename = "prowler:account_maintain_different_contact_details_to_security_billing_and_operations"
+    )]
+    ProwlerDifferentContactDetails,
+}
+
+impl Control {
+    /// The control as a person names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::SecurityHubAccount1 => "Security Hub Account.1",
+            Self::ConfigSecurityAccountInformationProvided => {
+                "AWS Config security-account-information-provided"
+            }
+            Self::CisV1ToV5Item1_2 => "CIS AWS Foundations 1.2 (v1.4-v5)",
+            Self::CisV6Item2_2 => "CIS AWS Foundations 2.2 (v6)",
+            Self::CisV7Item2_3 => "CIS AWS Foundations 2.3 (v7)",
+            Self::ProwlerSecurityContactRegistered => {
+                "Prowler account_security_contact_information_is_registered"
+            }
+            Self::ProwlerDifferentContactDetails => {
+                "Prowler account_maintain_different_contact_details_to_security_billing_and_operations"
+            }
+        }
+    }
+}
+
+/// The controls that fail when an account has no SECURITY contact.
+pub const SECURITY_CONTACT_CONTROLS: [Control; 6] = [
+    Control::SecurityHubAccount1,
+    Control::ConfigSecurityAccountInformationProvided,
+    Control::CisV1ToV5Item1_2,
+    Control::CisV6Item2_2,
+    Control::CisV7Item2_3,
+    Control::ProwlerSecurityContactRegistered,
+];
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Finding {
@@ -36,6 +95,8 @@ pub struct Finding {
     /// The account concerned; none for a finding about a named contact.
     pub account_id: Option<AccountId>,
     pub message: String,
+    /// The compliance controls this finding fails (possibly none).
+    pub controls: Vec<Control>,
 }
 
 /// Which slots of an account are set, for the audit table.
@@ -54,9 +115,14 @@ pub struct Audit {
     pub findings: Vec<Finding>,
 }
 
+/// The primary contacts read for the audit; `None` when they could not be
+/// read (the caller lacks account:GetContactInformation).
+pub type Primaries = Option<BTreeMap<AccountId, Option<PrimaryContact>>>;
+
 pub fn check(
     accounts: &BTreeMap<AccountId, AccountInfo>,
     live: &Live,
+    primaries: &Primaries,
     desired: Option<&Desired>,
     today: Date,
 ) -> Audit {
@@ -101,6 +167,11 @@ pub fn check(
                     check,
                     account_id: Some(id.clone()),
                     message: format!("no {kind} contact: {consequence}"),
+                    controls: if kind == ContactType::Security {
+                        SECURITY_CONTACT_CONTROLS.to_vec()
+                    } else {
+                        Vec::new()
+                    },
                 });
             }
         }
@@ -125,8 +196,31 @@ pub fn check(
                     "{} share the address {address}: each should reach a different team",
                     names.join(" and ")
                 ),
+                controls: Vec::new(),
             });
         }
+        if let Some(primaries) = primaries {
+            let primary = primaries.get(id).and_then(Option::as_ref);
+            let alternates = ContactType::ALL.map(contact);
+            if let Some(problem) = same_contact_details(primary, alternates) {
+                findings.push(Finding {
+                    severity: Severity::Medium,
+                    check: Check::SameContactDetails,
+                    account_id: Some(id.clone()),
+                    message: problem,
+                    controls: vec![Control::ProwlerDifferentContactDetails],
+                });
+            }
+        }
+    }
+    if primaries.is_none() && !accounts.is_empty() {
+        findings.push(Finding {
+            severity: Severity::Low,
+            check: Check::PrimaryUnreadable,
+            account_id: None,
+            message: "the primary contacts could not be read (access denied), so the rule that the primary and alternate contacts differ was not checked: grant account:GetContactInformation".to_owned(),
+            controls: vec![Control::ProwlerDifferentContactDetails],
+        });
     }
     if let Some(desired) = desired {
         findings.extend(stale_reviews(desired, today));
@@ -138,6 +232,59 @@ pub fn check(
         accounts: rows,
         findings,
     }
+}
+
+/// Prowler's rule, exactly: the primary contact and the three alternates
+/// have four different names and four different phone numbers, and the
+/// three alternates three different email addresses; a missing contact
+/// fails it. The reason it fails, if it does.
+fn same_contact_details(
+    primary: Option<&PrimaryContact>,
+    alternates: [Option<&Contact>; 3],
+) -> Option<String> {
+    let Some(primary) = primary else {
+        return Some("no primary contact: four different contacts are required".to_owned());
+    };
+    let missing: Vec<&str> = ContactType::ALL
+        .iter()
+        .zip(&alternates)
+        .filter(|(_, contact)| contact.is_none())
+        .map(|(kind, _)| kind.api_name())
+        .collect();
+    if !missing.is_empty() {
+        return Some(format!(
+            "no {} contact: the primary and the three alternate contacts must all be set and all differ",
+            missing.join(" or ")
+        ));
+    }
+    let alternates: Vec<&Contact> = alternates.into_iter().flatten().collect();
+    let distinct = |values: Vec<&str>| values.iter().collect::<BTreeSet<_>>().len();
+    let names = std::iter::once(primary.full_name.as_str())
+        .chain(alternates.iter().map(|c| c.name.as_str()))
+        .collect();
+    let phones = std::iter::once(primary.phone_number.as_str())
+        .chain(alternates.iter().map(|c| c.phone_number.as_str()))
+        .collect();
+    let emails = alternates
+        .iter()
+        .map(|c| c.email_address.as_str())
+        .collect();
+    let mut shared = Vec::new();
+    if distinct(names) < 4 {
+        shared.push("names");
+    }
+    if distinct(phones) < 4 {
+        shared.push("phone numbers");
+    }
+    if distinct(emails) < 3 {
+        shared.push("email addresses");
+    }
+    (!shared.is_empty()).then(|| {
+        format!(
+            "the primary and alternate contacts share {}: each should be a different person",
+            shared.join(" and ")
+        )
+    })
 }
 
 /// Contacts in use whose `reviewed` date is over a year old, one finding each.
@@ -166,6 +313,7 @@ fn stale_reviews(desired: &Desired, today: Date) -> Vec<Finding> {
                 "contact `{name}` (used in {}) was last reviewed on {reviewed}, over a year ago: confirm it is current, then update `reviewed`",
                 count(uses, "slot")
             ),
+            controls: Vec::new(),
         })
         .collect()
 }
@@ -214,6 +362,7 @@ mod tests {
         let audit = check(
             &accounts,
             &live,
+            &Some(BTreeMap::new()),
             Some(&desired),
             Date::parse("2026-11-27").unwrap(),
         );
@@ -223,20 +372,92 @@ mod tests {
             vec![
                 Check::MissingSecurity,
                 Check::StaleReview,
+                Check::SameContactDetails,
                 Check::SharedContact
             ]
         );
-        assert!(audit.findings[2].message.contains("BILLING and OPERATIONS"));
+        assert_eq!(
+            audit.findings[0].controls,
+            SECURITY_CONTACT_CONTROLS.to_vec(),
+            "a missing SECURITY contact fails Security Hub, Config, CIS and Prowler"
+        );
+        assert!(audit.findings[3].message.contains("BILLING and OPERATIONS"));
 
         let fresh = check(
             &accounts,
             &live,
+            &None,
             Some(&desired),
             Date::parse("2025-12-31").unwrap(),
         );
         assert!(
             !fresh.findings.iter().any(|f| f.check == Check::StaleReview),
             "364 days is still fresh"
+        );
+        assert!(
+            fresh
+                .findings
+                .iter()
+                .any(|f| f.check == Check::PrimaryUnreadable && f.account_id.is_none()),
+            "a rule that could not be checked is said so, once"
+        );
+    }
+
+    fn primary(name: &str, phone: &str) -> PrimaryContact {
+        PrimaryContact {
+            full_name: name.into(),
+            phone_number: phone.into(),
+            ..PrimaryContact::default()
+        }
+    }
+
+    fn alternate(name: &str, email: &str, phone: &str) -> Contact {
+        Contact {
+            name: name.into(),
+            title: "T".into(),
+            email_address: email.into(),
+            phone_number: phone.into(),
+        }
+    }
+
+    /// Prowler's rule, case by case.
+    #[test]
+    fn four_different_contacts_pass_and_any_sharing_or_gap_fails() {
+        let a = alternate("A", "a@example.com", "+1 1");
+        let b = alternate("B", "b@example.com", "+1 2");
+        let c = alternate("C", "c@example.com", "+1 3");
+        let p = primary("P", "+1 4");
+        assert_eq!(
+            same_contact_details(Some(&p), [Some(&a), Some(&b), Some(&c)]),
+            None
+        );
+        let same_name = primary("A", "+1 4");
+        assert!(
+            same_contact_details(Some(&same_name), [Some(&a), Some(&b), Some(&c)])
+                .unwrap()
+                .contains("names")
+        );
+        let same_phone = primary("P", "+1 3");
+        assert!(
+            same_contact_details(Some(&same_phone), [Some(&a), Some(&b), Some(&c)])
+                .unwrap()
+                .contains("phone numbers")
+        );
+        let same_email = alternate("D", "a@example.com", "+1 5");
+        assert!(
+            same_contact_details(Some(&p), [Some(&a), Some(&same_email), Some(&c)])
+                .unwrap()
+                .contains("email addresses")
+        );
+        assert!(
+            same_contact_details(Some(&p), [Some(&a), None, Some(&c)])
+                .unwrap()
+                .contains("no BILLING contact")
+        );
+        assert!(
+            same_contact_details(None, [Some(&a), Some(&b), Some(&c)])
+                .unwrap()
+                .contains("no primary contact")
         );
     }
 }

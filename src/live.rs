@@ -149,3 +149,41 @@ pub async fn fetch<A: ContactsApi>(
     let mut answers = read(api, futures::stream::iter(slots.clone()), caller, progress).await?;
     collect(slots, &mut answers, caller)
 }
+
+/// The primary contact of every account, for the audit. `Ok(None)` when
+/// the caller may not read them (AccessDenied): the audit then says which
+/// rule it could not check, instead of failing.
+pub async fn fetch_primaries<A: ContactsApi>(
+    api: &A,
+    accounts: Vec<AccountId>,
+    caller: &AccountId,
+) -> Result<crate::audit::Primaries, Error> {
+    let results: Vec<_> = futures::stream::iter(accounts)
+        .map(|account| async move {
+            let result = api.get_primary(&account).await;
+            (account, result)
+        })
+        .buffer_unordered(IN_FLIGHT)
+        .collect()
+        .await;
+    let mut primaries = BTreeMap::new();
+    let mut failures = Vec::new();
+    for (account, result) in results {
+        match result {
+            Ok(primary) => {
+                primaries.insert(account, primary);
+            }
+            Err(BackendError::AccessDenied(_)) => return Ok(None),
+            Err(error) => failures.push(Located::new(Operation::GetContactInformation, error).at(
+                &account,
+                None,
+                account == *caller,
+            )),
+        }
+    }
+    match failures.len() {
+        0 => Ok(Some(primaries)),
+        1 => Err(Error::Backend(failures.remove(0))),
+        _ => Err(Error::Backends(failures)),
+    }
+}

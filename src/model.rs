@@ -240,6 +240,31 @@ impl ContactField {
     }
 }
 
+/// An account's primary contact (GetContactInformation): the company
+/// address, full name and phone AWS uses for the account itself.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrimaryContact {
+    pub full_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_name: Option<String>,
+    pub address_line_1: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address_line_2: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address_line_3: Option<String>,
+    pub city: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_or_region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub district_or_county: Option<String>,
+    pub postal_code: String,
+    pub country_code: String,
+    pub phone_number: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub website_url: Option<String>,
+}
+
 /// Request rates a user may set, per second: slower than one request in
 /// 100 s is a mistake, and faster than 10,000/s is beyond any AWS quota.
 pub const RATE_MIN: f64 = 0.01;

@@ -21,7 +21,7 @@ use super::throttle::{RetryPolicy, RetryStats};
 use super::{ContactsApi, Found, FoundSender, Gate, Listing};
 use crate::model::{
     AccountId, AccountStatus, Contact, ContactField, ContactType, OrgAccount, OrgUnit,
-    Organization, Slot,
+    Organization, PrimaryContact, Slot,
 };
 
 /// Where and as whom to connect; `None` leaves the choice to the standard
@@ -617,6 +617,37 @@ impl ContactsApi for Aws {
             .await;
         match result {
             Ok(output) => Ok(output.alternate_contact().map(contact_from)),
+            Err(error) if is_not_found(&error) => Ok(None),
+            Err(error) => Err(classify(error)),
+        }
+    }
+
+    async fn get_primary(
+        &self,
+        account: &AccountId,
+    ) -> Result<Option<PrimaryContact>, BackendError> {
+        let account_id = self.account_param(account).await?;
+        let result = self
+            .account
+            .get_contact_information()
+            .set_account_id(account_id)
+            .send()
+            .await;
+        match result {
+            Ok(output) => Ok(output.contact_information().map(|info| PrimaryContact {
+                full_name: info.full_name().to_owned(),
+                company_name: info.company_name().map(str::to_owned),
+                address_line_1: info.address_line1().to_owned(),
+                address_line_2: info.address_line2().map(str::to_owned),
+                address_line_3: info.address_line3().map(str::to_owned),
+                city: info.city().to_owned(),
+                state_or_region: info.state_or_region().map(str::to_owned),
+                district_or_county: info.district_or_county().map(str::to_owned),
+                postal_code: info.postal_code().to_owned(),
+                country_code: info.country_code().to_owned(),
+                phone_number: info.phone_number().to_owned(),
+                website_url: info.website_url().map(str::to_owned),
+            })),
             Err(error) if is_not_found(&error) => Ok(None),
             Err(error) => Err(classify(error)),
         }

@@ -95,6 +95,7 @@ impl BackendError {
 pub enum Operation {
     GetCallerIdentity,
     GetAlternateContact,
+    GetContactInformation,
     PutAlternateContact,
     DeleteAlternateContact,
     Organizations(&'static str),
@@ -105,6 +106,7 @@ impl fmt::Display for Operation {
         match self {
             Self::GetCallerIdentity => f.write_str("sts:GetCallerIdentity"),
             Self::GetAlternateContact => f.write_str("account:GetAlternateContact"),
+            Self::GetContactInformation => f.write_str("account:GetContactInformation"),
             Self::PutAlternateContact => f.write_str("account:PutAlternateContact"),
             Self::DeleteAlternateContact => f.write_str("account:DeleteAlternateContact"),
             Self::Organizations(action) => write!(f, "organizations:{action}"),

@@ -12,7 +12,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use crate::model::Found;
-use crate::model::{AccountId, Contact, Organization, Slot};
+use crate::model::{AccountId, Contact, Organization, PrimaryContact, Slot};
 use error::{BackendError, Located};
 
 /// One slot at a time, as the Account API works: there is no list call.
@@ -26,6 +26,12 @@ pub trait ContactsApi: Sync {
         &self,
         slot: &Slot,
     ) -> impl Future<Output = Result<Option<Contact>, BackendError>> + Send;
+
+    /// The account's primary contact; `None` when none is set.
+    fn get_primary(
+        &self,
+        account: &AccountId,
+    ) -> impl Future<Output = Result<Option<PrimaryContact>, BackendError>> + Send;
 
     /// Writes the slot's contact. A write whose turn to be sent comes after
     /// `gate` closed is not sent ([`BackendError::NotSent`]); retries of a
@@ -160,6 +166,16 @@ impl ContactsApi for Backend {
         match self {
             Backend::Aws(api) => Either::Left(api.get(slot)),
             Backend::Sandbox(api) => Either::Right(api.get(slot)),
+        }
+    }
+
+    fn get_primary(
+        &self,
+        account: &AccountId,
+    ) -> impl Future<Output = Result<Option<PrimaryContact>, BackendError>> + Send {
+        match self {
+            Backend::Aws(api) => Either::Left(api.get_primary(account)),
+            Backend::Sandbox(api) => Either::Right(api.get_primary(account)),
         }
     }
 

@@ -13,7 +13,8 @@ use super::error::{BackendError, Located, Operation, SandboxError};
 use super::{ContactsApi, Found, FoundSender, Gate, Listing};
 use crate::config::yaml;
 use crate::model::{
-    AccountId, AccountStatus, Contact, ContactType, OrgAccount, OrgUnit, Organization, Slot,
+    AccountId, AccountStatus, Contact, ContactType, OrgAccount, OrgUnit, Organization,
+    PrimaryContact, Slot,
 };
 
 /// The sandbox a missing file starts as: a small organization that matches
@@ -68,6 +69,9 @@ struct SandboxAccount {
     deny: Vec<DeniedOperation>,
     #[serde(default)]
     contacts: SandboxContacts,
+    /// The account's primary contact (read by `audit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    primary: Option<PrimaryContact>,
 }
 
 fn active() -> AccountStatus {
@@ -302,6 +306,20 @@ impl ContactsApi for Sandbox {
                 .accounts
                 .get_mut(&slot.account)
                 .and_then(|account| account.contacts.slot(slot.kind).clone())
+        });
+        ready(result)
+    }
+
+    fn get_primary(
+        &self,
+        account: &AccountId,
+    ) -> impl Future<Output = Result<Option<PrimaryContact>, BackendError>> + Send {
+        let state = self.lock();
+        let result = Self::check_access(&state, account, DeniedOperation::Get).map(|()| {
+            state
+                .accounts
+                .get(account)
+                .and_then(|account| account.primary.clone())
         });
         ready(result)
     }

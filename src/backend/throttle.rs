@@ -17,7 +17,7 @@ use tokio::time::Instant;
 
 use super::error::{BackendError, Located};
 use super::{ContactsApi, FoundSender, Gate, Listing};
-use crate::model::{AccountId, Contact, Organization, Slot};
+use crate::model::{AccountId, Contact, Organization, PrimaryContact, Slot};
 
 /// Requests per second and burst for one operation.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -38,6 +38,11 @@ pub const AWS_PUT: Quota = Quota {
 pub const AWS_DELETE: Quota = Quota {
     rate: 1.0,
     burst: 6.0,
+};
+/// GetContactInformation, the primary contact's read.
+pub const AWS_PRIMARY_GET: Quota = Quota {
+    rate: 10.0,
+    burst: 15.0,
 };
 
 impl Quota {
@@ -401,6 +406,7 @@ impl Pacer {
 pub struct Throttled<A> {
     inner: A,
     get: Pacer,
+    primary_get: Pacer,
     put: Pacer,
     delete: Pacer,
     policy: RetryPolicy,
@@ -412,6 +418,7 @@ impl<A: ContactsApi> Throttled<A> {
         Self {
             inner,
             get: Pacer::new(limits.get),
+            primary_get: Pacer::new(AWS_PRIMARY_GET),
             put: Pacer::new(limits.put),
             delete: Pacer::new(limits.delete),
             policy,
@@ -425,6 +432,7 @@ impl<A: ContactsApi> Throttled<A> {
         Self {
             inner,
             get: Pacer::unlimited(),
+            primary_get: Pacer::unlimited(),
             put: Pacer::unlimited(),
             delete: Pacer::unlimited(),
             policy: RetryPolicy::default(),
@@ -490,6 +498,15 @@ impl<A: ContactsApi> ContactsApi for Throttled<A> {
         slot: &Slot,
     ) -> impl Future<Output = Result<Option<Contact>, BackendError>> + Send {
         self.call(&self.get, None, move || self.inner.get(slot))
+    }
+
+    fn get_primary(
+        &self,
+        account: &AccountId,
+    ) -> impl Future<Output = Result<Option<PrimaryContact>, BackendError>> + Send {
+        self.call(&self.primary_get, None, move || {
+            self.inner.get_primary(account)
+        })
     }
 
     fn put(

@@ -45,8 +45,23 @@ pub async fn run(context: &Context<'_>, args: &AuditArgs) -> Result<u8, Error> {
         .keys()
         .flat_map(|id| ContactType::ALL.map(|kind| Slot::new(id.clone(), kind)))
         .collect();
-    let live = context.read(&session, slots).await?;
-    let result = audit::check(&accounts, &live, desired.as_ref(), Date::today());
+    // The primary contacts are read beside the alternates: their quota is
+    // their own.
+    let (live, primaries) = tokio::join!(
+        context.read(&session, slots),
+        crate::live::fetch_primaries(
+            &session.api,
+            accounts.keys().cloned().collect(),
+            &session.caller
+        )
+    );
+    let result = audit::check(
+        &accounts,
+        &live?,
+        &primaries?,
+        desired.as_ref(),
+        Date::today(),
+    );
     let target = session.label.clone();
     let output = match args.format {
         Format::Human => render::audit::human(&result, &target, context.paint),

@@ -50,6 +50,12 @@ fn finding_subject(finding: &Finding, audit: &Audit) -> String {
     }
 }
 
+/// The controls a finding fails, for a person.
+fn controls(finding: &Finding) -> String {
+    let labels: Vec<&str> = finding.controls.iter().map(|c| c.label()).collect();
+    format!("fails: {}", labels.join(", "))
+}
+
 pub fn human(audit: &Audit, target: &str, paint: Paint) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "altcontacts audit: {target}\n");
@@ -97,6 +103,13 @@ pub fn human(audit: &Audit, target: &str, paint: Paint) -> String {
                 printable(&finding_subject(finding, audit)),
                 printable(&finding.message)
             );
+            if !finding.controls.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "         {}",
+                    paint.paint(&controls(finding), Style::new().dimmed())
+                );
+            }
         }
     }
     let _ = writeln!(
@@ -137,14 +150,23 @@ pub fn markdown(audit: &Audit, target: &str) -> String {
         summary_line(audit)
     );
     if !audit.findings.is_empty() {
-        let _ = writeln!(out, "| Severity | Subject | Finding |\n|---|---|---|");
+        let _ = writeln!(
+            out,
+            "| Severity | Subject | Finding | Controls |\n|---|---|---|---|"
+        );
         for finding in &audit.findings {
             let _ = writeln!(
                 out,
-                "| {:?} | {} | {} |",
+                "| {:?} | {} | {} | {} |",
                 finding.severity,
                 cell(&finding_subject(finding, audit)),
-                cell(&finding.message)
+                cell(&finding.message),
+                finding
+                    .controls
+                    .iter()
+                    .map(|control| control.label())
+                    .collect::<Vec<_>>()
+                    .join("<br>")
             );
         }
         out.push('\n');

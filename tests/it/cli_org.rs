@@ -111,6 +111,22 @@ fn compliant(reviewed: &str) -> String {
     COMPLIANT.replace("REVIEWED", reviewed)
 }
 
+/// The organization's sandbox with a primary contact on every account: a
+/// name and phone of its own, as Prowler's four-contacts rule asks.
+fn with_primaries(sandbox: &str) -> String {
+    let mut out = String::new();
+    for (n, line) in sandbox.lines().enumerate() {
+        out.push_str(line);
+        out.push('\n');
+        if line.starts_with("    name: ") {
+            out.push_str(&format!(
+                "    primary: {{ full_name: Owner {n}, address_line_1: 1 Main St, city: Seattle, state_or_region: WA, postal_code: \"98101\", country_code: US, phone_number: \"+1 206 555 01{n:02}\" }}\n"
+            ));
+        }
+    }
+    out
+}
+
 fn days_ago(days: i64) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -123,6 +139,7 @@ fn days_ago(days: i64) -> String {
 #[test]
 fn a_compliant_organization_passes_the_audit() {
     let workspace = Workspace::org();
+    workspace.write("sandbox.yaml", &with_primaries(ORG_SANDBOX));
     workspace.write("contacts.yaml", &compliant(&days_ago(30)));
     workspace.run(&["apply", "--auto-approve"]).code(0);
     let output = workspace.sandbox(&["audit"]).output().unwrap();
@@ -133,8 +150,47 @@ fn a_compliant_organization_passes_the_audit() {
 }
 
 #[test]
+fn audit_findings_name_the_controls_they_fail_in_json() {
+    let workspace = Workspace::org();
+    // The primary contact of the management account shares the SECURITY
+    // contact's phone: Prowler's four-contacts rule fails there.
+    let mut sandbox = with_primaries(ORG_SANDBOX);
+    let at = sandbox.find("phone_number: \"+1 206 555 01").unwrap() + "phone_number: \"".len();
+    let end = at + sandbox[at..].find('"').unwrap();
+    sandbox.replace_range(at..end, "1");
+    workspace.write("sandbox.yaml", &sandbox);
+    workspace.write("contacts.yaml", &compliant(&days_ago(30)));
+    workspace.run(&["apply", "--auto-approve"]).code(0);
+    let output = workspace
+        .sandbox(&["audit", "--org", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let audit = json(&output);
+    let findings = audit["findings"].as_array().unwrap();
+    let same = findings
+        .iter()
+        .find(|f| f["check"] == "same_contact_details")
+        .unwrap_or_else(|| panic!("{audit}"));
+    assert_eq!(same["account_id"], "111111111111");
+    assert_eq!(
+        same["controls"],
+        serde_json::json!([
+            "prowler:account_maintain_different_contact_details_to_security_billing_and_operations"
+        ])
+    );
+    assert!(same["message"].as_str().unwrap().contains("phone numbers"));
+    assert_eq!(
+        findings.len(),
+        1,
+        "the other accounts pass every rule: {audit}"
+    );
+}
+
+#[test]
 fn a_contact_reviewed_over_a_year_ago_is_a_finding() {
     let workspace = Workspace::org();
+    workspace.write("sandbox.yaml", &with_primaries(ORG_SANDBOX));
     workspace.write("contacts.yaml", &compliant(&days_ago(400)));
     workspace.run(&["apply", "--auto-approve"]).code(0);
     let output = workspace

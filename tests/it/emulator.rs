@@ -141,6 +141,8 @@ pub struct Logged {
 #[derive(Default)]
 struct State {
     contacts: HashMap<(String, String), Contact>,
+    /// Primary contacts by account, as GetContactInformation's JSON.
+    primary: HashMap<String, Value>,
     /// Slot -> (value reads still see, reads left before the write shows).
     stale: HashMap<(String, String), (Option<Contact>, u32)>,
     log: Vec<Logged>,
@@ -238,6 +240,16 @@ impl Emulator {
         self.state()
             .contacts
             .insert((account.to_owned(), kind.to_owned()), contact);
+    }
+
+    /// Sets an account's primary contact (full name and phone; the address
+    /// is a fixed one).
+    pub fn set_primary(&self, account: &str, full_name: &str, phone: &str) {
+        self.state().primary.insert(
+            account.to_owned(),
+            json!({ "FullName": full_name, "PhoneNumber": phone, "AddressLine1": "1 Main St",
+                "City": "Seattle", "StateOrRegion": "WA", "PostalCode": "98101", "CountryCode": "US" }),
+        );
     }
 
     pub fn contact(&self, account: &str, kind: &str) -> Option<Contact> {
@@ -368,6 +380,7 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Reply {
         ("/getAlternateContact" | "/putAlternateContact" | "/deleteAlternateContact", _) => {
             account(shared, &path, &body).await
         }
+        ("/getContactInformation", _) => contact_information(&shared, &body),
         (_, Some(target)) => organizations(&shared, &target, &body),
         _ if String::from_utf8_lossy(&body).contains("Action=GetCallerIdentity") => sts(&shared),
         _ => reply(
@@ -598,6 +611,54 @@ async fn account(shared: Arc<Shared>, path: &str, body: &[u8]) -> Reply {
                 "{}".to_owned(),
             )
         }
+    }
+}
+
+/// GetContactInformation: the primary contact, with AWS's rules on who may
+/// name which account.
+fn contact_information(shared: &Shared, body: &[u8]) -> Reply {
+    let input: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let sent = input["AccountId"].as_str().map(str::to_owned);
+    let account = sent.clone().unwrap_or_else(|| shared.caller.clone());
+    let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+    let management = shared
+        .org
+        .as_ref()
+        .and_then(|org| org.management.as_deref());
+    let denied = sent.as_deref() == Some(shared.caller.as_str())
+        || (sent.is_some() && sent.as_deref() == management)
+        || shared.faults.denied.contains(&account);
+    let status = if denied {
+        403
+    } else if state.primary.contains_key(&account) {
+        200
+    } else {
+        404
+    };
+    state.log.push(Logged {
+        at: shared.started.elapsed(),
+        operation: "GetContactInformation",
+        account: account.clone(),
+        account_id_sent: sent.is_some(),
+        kind: "PRIMARY".into(),
+        status,
+    });
+    match status {
+        403 => account_error(
+            403,
+            "AccessDeniedException",
+            "User is not authorized to perform: account:GetContactInformation",
+        ),
+        404 => account_error(
+            404,
+            "ResourceNotFoundException",
+            "No contact information found.",
+        ),
+        _ => reply(
+            StatusCode::OK,
+            &[("content-type", "application/json")],
+            json!({ "ContactInformation": state.primary[&account] }).to_string(),
+        ),
     }
 }
 
