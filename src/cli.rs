@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::config::RateSpec;
+use crate::model::Timestamp;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 const EXAMPLES: &str = "\
@@ -111,6 +112,10 @@ pub struct PlanArgs {
     /// (and accounts new to scope): a plan that costs what the change costs
     #[arg(long, value_name = "OLD_FILE")]
     pub base: Option<PathBuf>,
+    /// Only accounts that joined the organization after TIME (RFC 3339, or a
+    /// duration back from now: 90m, 2h, 7d); no other account is read
+    #[arg(long, value_name = "TIME", value_parser = parse_joined_since)]
+    pub joined_since: Option<Timestamp>,
     #[command(flatten)]
     pub safety: SafetyArgs,
 }
@@ -129,6 +134,14 @@ pub struct ApplyArgs {
     pub force: bool,
     #[command(flatten)]
     pub safety: SafetyArgs,
+    /// Plan and apply only the slots whose desired value differs from this
+    /// older file (what `plan --base` showed)
+    #[arg(long, value_name = "OLD_FILE", conflicts_with = "plan")]
+    pub base: Option<PathBuf>,
+    /// Only accounts that joined the organization after TIME (RFC 3339, or a
+    /// duration back from now: 90m, 2h, 7d); no other account is read
+    #[arg(long, value_name = "TIME", value_parser = parse_joined_since, conflicts_with = "plan")]
+    pub joined_since: Option<Timestamp>,
     /// A plan saved with `plan --out`: apply exactly its changes, or refuse if
     /// any of their slots changed since
     #[arg(value_name = "PLAN")]
@@ -174,6 +187,10 @@ pub struct AuditArgs {
     /// Audit every ACTIVE account of the organization, without a contacts file
     #[arg(long)]
     pub org: bool,
+    /// Only accounts that joined the organization after TIME (RFC 3339, or a
+    /// duration back from now: 90m, 2h, 7d); no other account is read
+    #[arg(long, value_name = "TIME", value_parser = parse_joined_since)]
+    pub joined_since: Option<Timestamp>,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -191,6 +208,10 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+fn parse_joined_since(text: &str) -> Result<Timestamp, String> {
+    Timestamp::parse_since(text, Timestamp::now())
 }
 
 /// `--rate get=N,put=N,delete=N`: any subset, the rest keeps its default;

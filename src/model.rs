@@ -420,6 +420,26 @@ pub struct Desired {
     pub warnings: Vec<String>,
 }
 
+impl Desired {
+    /// Keeps only the accounts `keep` accepts, with their slots and skips;
+    /// returns how many accounts in scope were left out.
+    pub fn retain_accounts(&mut self, keep: impl Fn(&AccountId) -> bool) -> usize {
+        let before = self.accounts.len();
+        self.accounts.retain(|id, _| keep(id));
+        self.slots.retain(|slot, _| keep(&slot.account));
+        self.skipped.retain(|skipped| keep(&skipped.id));
+        before - self.accounts.len()
+    }
+}
+
+/// `--joined-since`: the cutoff, and how many accounts in scope joined
+/// before it and were left unread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JoinedWindow {
+    pub since: Timestamp,
+    pub older_accounts: usize,
+}
+
 /// The live state of the slots that were read; `None` means no contact is set.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Live {
@@ -448,6 +468,9 @@ pub struct OrgAccount {
     pub status: AccountStatus,
     /// The OU ids from the root down to the account's parent, root included.
     pub parents: Vec<String>,
+    /// When the account joined the organization (Organizations'
+    /// JoinedTimestamp), if known.
+    pub joined: Option<Timestamp>,
 }
 
 /// An account as discovery lists it, with what deciding its slots needs
@@ -505,6 +528,103 @@ impl Organization {
             .map(|account| (account, names(&self.root, &account.parents)))
             .collect()
     }
+}
+
+/// A moment, in whole seconds since the Unix epoch (UTC): when an account
+/// joined the organization, or the `--joined-since` cutoff.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    pub fn now() -> Self {
+        let seconds = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs() as i64);
+        Self(seconds)
+    }
+
+    /// `--joined-since`: an RFC 3339 time (`2026-11-29T08:00:00Z`,
+    /// `2026-11-29T09:00:00+01:00`) or a duration back from `now` (`90m`,
+    /// `2h`, `7d`; also `s` and `w`).
+    pub fn parse_since(text: &str, now: Timestamp) -> Result<Self, String> {
+        let text = text.trim();
+        if let Some(seconds) = parse_duration(text) {
+            return Ok(Self(now.0 - seconds));
+        }
+        parse_rfc3339(text).map(Self).ok_or_else(|| {
+            format!("`{text}` is neither a time like 2026-11-29T08:00:00Z nor a duration like 90m, 2h or 7d")
+        })
+    }
+
+    /// The time as RFC 3339, in UTC.
+    pub fn rfc3339(self) -> String {
+        let days = self.0.div_euclid(86_400);
+        let seconds = self.0.rem_euclid(86_400);
+        format!(
+            "{}T{:02}:{:02}:{:02}Z",
+            Date::from_days(days),
+            seconds / 3600,
+            seconds / 60 % 60,
+            seconds % 60
+        )
+    }
+}
+
+fn parse_duration(text: &str) -> Option<i64> {
+    let unit = text.chars().last()?;
+    let seconds = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3_600,
+        'd' => 86_400,
+        'w' => 604_800,
+        _ => return None,
+    };
+    let number: i64 = text[..text.len() - 1].parse().ok().filter(|n| *n >= 0)?;
+    number.checked_mul(seconds)
+}
+
+fn parse_rfc3339(text: &str) -> Option<i64> {
+    let date = Date::parse(text.get(..10)?)?;
+    let rest = text.get(10..)?;
+    let rest = rest.strip_prefix(['T', 't', ' '])?;
+    let number = |range: std::ops::Range<usize>| -> Option<i64> {
+        let part = rest.get(range)?;
+        part.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| part.parse().ok())?
+    };
+    let (hour, minute, second) = (number(0..2)?, number(3..5)?, number(6..8)?);
+    let separators = (rest.get(2..3)?, rest.get(5..6)?);
+    if separators != (":", ":") || hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let mut zone = rest.get(8..)?;
+    if let Some(fraction) = zone.strip_prefix('.') {
+        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        zone = &fraction[digits..];
+    }
+    let offset = match zone {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match zone.get(..1)? {
+                "+" => 1,
+                "-" => -1,
+                _ => return None,
+            };
+            let part =
+                |range: std::ops::Range<usize>| -> Option<i64> { zone.get(range)?.parse().ok() };
+            if zone.len() != 6 || zone.get(3..4)? != ":" {
+                return None;
+            }
+            sign * (part(1..3)? * 3_600 + part(4..6)? * 60)
+        }
+    };
+    Some(date.days_since_epoch() * 86_400 + hour * 3_600 + minute * 60 + second - offset)
 }
 
 /// A calendar date (UTC), for `reviewed:` dates. Days are counted with the
@@ -586,6 +706,40 @@ impl fmt::Display for Date {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn joined_since_reads_times_and_durations() {
+        let now = Timestamp(1_800_000_000);
+        assert_eq!(
+            Timestamp::parse_since("90m", now),
+            Ok(Timestamp(now.0 - 5_400))
+        );
+        assert_eq!(
+            Timestamp::parse_since("2h", now),
+            Ok(Timestamp(now.0 - 7_200))
+        );
+        assert_eq!(
+            Timestamp::parse_since("7d", now),
+            Ok(Timestamp(now.0 - 604_800))
+        );
+        let utc = Timestamp::parse_since("2026-11-29T08:00:00Z", now).unwrap();
+        assert_eq!(utc.rfc3339(), "2026-11-29T08:00:00Z");
+        assert_eq!(
+            Timestamp::parse_since("2026-11-29T09:00:00.250+01:00", now),
+            Ok(utc)
+        );
+        for bad in [
+            "",
+            "2",
+            "h",
+            "-3h",
+            "2026-11-29",
+            "2026-11-29T25:00:00Z",
+            "2026-11-29T08:00:00",
+        ] {
+            assert!(Timestamp::parse_since(bad, now).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn field_rules_follow_aws() {

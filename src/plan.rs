@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    AccountId, AccountInfo, Contact, ContactField, Desired, Live, SkippedAccount, Slot, Source,
-    Wanted,
+    AccountId, AccountInfo, Contact, ContactField, Desired, JoinedWindow, Live, SkippedAccount,
+    Slot, Source, Wanted,
 };
 
 /// What happens to one managed slot that changes. A slot that already
@@ -124,6 +124,8 @@ pub struct Plan {
     pub managed_slots: usize,
     /// Managed slots not read because `--base` showed they did not change.
     pub not_read: usize,
+    /// With `--joined-since`, the cutoff and the older accounts not read.
+    pub joined_since: Option<JoinedWindow>,
 }
 
 impl Plan {
@@ -183,6 +185,7 @@ pub fn diff(desired: &Desired, live: &Live) -> Plan {
         skipped: desired.skipped.clone(),
         managed_slots: desired.slots.len(),
         not_read,
+        joined_since: None,
     }
 }
 

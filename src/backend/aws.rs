@@ -21,7 +21,7 @@ use super::throttle::{RetryPolicy, RetryStats};
 use super::{ContactsApi, Found, FoundSender, Gate, Listing};
 use crate::model::{
     AccountId, AccountStatus, Contact, ContactField, ContactType, OrgAccount, OrgUnit,
-    Organization, PrimaryContact, Slot,
+    Organization, PrimaryContact, Slot, Timestamp,
 };
 
 /// Where and as whom to connect; `None` leaves the choice to the standard
@@ -229,6 +229,9 @@ impl Aws {
             id,
             status,
             parents: parents.to_vec(),
+            joined: account
+                .joined_timestamp()
+                .map(|joined| Timestamp(joined.secs())),
         })
     }
 

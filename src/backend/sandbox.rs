@@ -14,7 +14,7 @@ use super::{ContactsApi, Found, FoundSender, Gate, Listing};
 use crate::config::yaml;
 use crate::model::{
     AccountId, AccountStatus, Contact, ContactType, OrgAccount, OrgUnit, Organization,
-    PrimaryContact, Slot,
+    PrimaryContact, Slot, Timestamp,
 };
 
 /// The sandbox a missing file starts as: a small organization that matches
@@ -67,6 +67,10 @@ struct SandboxAccount {
     ou: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     deny: Vec<DeniedOperation>,
+    /// When the account joined the organization: an RFC 3339 time, or a
+    /// duration back from now (`30m`, `2d`) so a sandbox stays "recent".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    joined: Option<String>,
     #[serde(default)]
     contacts: SandboxContacts,
     /// The account's primary contact (read by `audit`).
@@ -228,14 +232,23 @@ fn write_file(path: &Path, state: &SandboxFile) -> Result<(), SandboxError> {
 }
 
 fn check_consistency(file: &str, state: &SandboxFile) -> Result<(), SandboxError> {
-    let Some(org) = &state.organization else {
-        return Ok(());
-    };
     let problem = |message: String| {
         Err(SandboxError::Inconsistent {
             file: file.to_owned(),
             message,
         })
+    };
+    for (id, account) in &state.accounts {
+        if let Some(Err(message)) = account
+            .joined
+            .as_deref()
+            .map(|joined| Timestamp::parse_since(joined, Timestamp::now()))
+        {
+            return problem(format!("account {id}: joined: {message}"));
+        }
+    }
+    let Some(org) = &state.organization else {
+        return Ok(());
     };
     for path in org.units.keys() {
         let Some((parent, _)) = path.rsplit_once('/') else {
@@ -385,6 +398,11 @@ impl ContactsApi for Sandbox {
                             name: account.name.clone().unwrap_or_else(|| id.to_string()),
                             status: account.status.clone(),
                             parents,
+                            // check_consistency refused a sandbox whose
+                            // `joined` does not parse.
+                            joined: account.joined.as_deref().and_then(|joined| {
+                                Timestamp::parse_since(joined, Timestamp::now()).ok()
+                            }),
                         }
                     })
                     .collect();

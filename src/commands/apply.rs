@@ -33,7 +33,10 @@ async fn apply_fresh(context: &Context<'_>, args: &ApplyArgs) -> Result<u8, Erro
         .clone()
         .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
     let config = LoadedConfig::load(&file)?;
-    let (session, plan) = context.open_and_plan(&config, None).await?;
+    let base = args.base.as_deref().map(LoadedConfig::load).transpose()?;
+    let (session, plan) = context
+        .open_and_plan(&config, base.as_ref(), args.joined_since)
+        .await?;
     let limits = with_flags(SafetyLimits::from(config.config.safety), &args.safety);
     let checked = safety::check(&plan.summary(), plan.managed_slots, &limits);
     print!(

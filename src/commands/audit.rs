@@ -3,12 +3,14 @@
 
 use std::path::PathBuf;
 
-use super::Context;
+use std::collections::BTreeSet;
+
+use super::{Context, joined_after, joined_since_needs_an_organization};
 use crate::audit;
 use crate::cli::{AuditArgs, Format};
 use crate::config::{LoadedConfig, RateSpec};
 use crate::error::{EXIT_CHANGES, EXIT_OK, Error};
-use crate::model::{AccountInfo, ContactType, Date, Slot};
+use crate::model::{AccountId, AccountInfo, ContactType, Date, Slot};
 use crate::render;
 
 pub async fn run(context: &Context<'_>, args: &AuditArgs) -> Result<u8, Error> {
@@ -21,13 +23,29 @@ pub async fn run(context: &Context<'_>, args: &AuditArgs) -> Result<u8, Error> {
                 .unwrap_or_else(|| PathBuf::from("contacts.yaml")),
         )?),
     };
+    if args.joined_since.is_some()
+        && config
+            .as_ref()
+            .is_some_and(|config| config.config.organization.is_none())
+    {
+        return Err(joined_since_needs_an_organization());
+    }
     let rate = config
         .as_ref()
         .map_or(RateSpec::default(), |config| config.config.rate);
     let session = context.open(rate).await?;
     let (accounts, desired) = match &config {
         Some(config) => {
-            let (desired, _) = context.desired(&session, config).await?;
+            let (mut desired, org) = context.desired(&session, config).await?;
+            if let (Some(org), Some(since)) = (&org, args.joined_since) {
+                let new: BTreeSet<&AccountId> = org
+                    .accounts
+                    .iter()
+                    .filter(|account| joined_after(account, Some(since)))
+                    .map(|account| &account.id)
+                    .collect();
+                desired.retain_accounts(|id| new.contains(id));
+            }
             (desired.accounts.clone(), Some(desired))
         }
         None => {
@@ -35,7 +53,15 @@ pub async fn run(context: &Context<'_>, args: &AuditArgs) -> Result<u8, Error> {
                 .accounts_in_reach(&context.ui)
                 .await?
                 .into_iter()
-                .map(|(id, name)| (id, AccountInfo { name: Some(name) }))
+                .filter(|account| joined_after(account, args.joined_since))
+                .map(|account| {
+                    (
+                        account.id,
+                        AccountInfo {
+                            name: Some(account.name),
+                        },
+                    )
+                })
                 .collect();
             (accounts, None)
         }

@@ -31,7 +31,7 @@ pub async fn run(context: &Context<'_>, args: &ExportArgs) -> Result<u8, Error> 
             .accounts_in_reach(&context.ui)
             .await?
             .into_iter()
-            .map(|(id, _)| id)
+            .map(|account| account.id)
             .collect();
     } else if accounts.is_empty() {
         accounts.push(session.caller.clone());

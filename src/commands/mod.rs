@@ -19,7 +19,8 @@ use crate::cli::{Cli, ColorChoice, Command, GlobalArgs, SafetyArgs};
 use crate::config::{LoadedConfig, RateSpec};
 use crate::error::{EXIT_OK, Error};
 use crate::model::{
-    AccountId, AccountStatus, Desired, Live, Organization, SkipReason, Slot, count,
+    AccountId, AccountStatus, Desired, JoinedWindow, Live, OrgAccount, Organization, SkipReason,
+    Slot, Timestamp, count,
 };
 use crate::plan::Plan;
 use crate::progress::{Progress, Ui, Verbosity};
@@ -96,7 +97,7 @@ impl Session {
     /// and `export --org`: the ACTIVE ones, less the management account
     /// when the caller is a delegated administrator. What is left out is
     /// said on stderr.
-    pub async fn accounts_in_reach(&self, ui: &Ui) -> Result<Vec<(AccountId, String)>, Error> {
+    pub async fn accounts_in_reach(&self, ui: &Ui) -> Result<Vec<OrgAccount>, Error> {
         let org = self.organization().await?;
         let inactive = org
             .accounts
@@ -122,7 +123,6 @@ impl Session {
             .into_iter()
             .filter(|account| account.status == AccountStatus::Active)
             .filter(|account| !(delegated && account.id == org.management_account))
-            .map(|account| (account.id, account.name))
             .collect())
     }
 }
@@ -293,15 +293,21 @@ impl Context<'_> {
         &self,
         config: &LoadedConfig,
         base: Option<&LoadedConfig>,
+        joined_since: Option<Timestamp>,
     ) -> Result<(Session, Plan), Error> {
+        if joined_since.is_some() && config.config.organization.is_none() {
+            return Err(joined_since_needs_an_organization());
+        }
         let (api, target, label) = self.connect(config.config.rate).await?;
         if config.config.organization.is_some() && base.is_none() {
-            let (caller, plan) = self.plan_while_discovering(&api, config).await?;
+            let (caller, plan) = self
+                .plan_while_discovering(&api, config, joined_since)
+                .await?;
             return Ok((self.session(api, caller, target, label), plan));
         }
         let caller = api.caller().await?;
         let session = self.session(api, caller, target, label);
-        let plan = self.plan(&session, config, base).await?;
+        let plan = self.plan(&session, config, base, joined_since).await?;
         Ok((session, plan))
     }
 
@@ -313,6 +319,7 @@ impl Context<'_> {
         &self,
         api: &Backend,
         config: &LoadedConfig,
+        joined_since: Option<Timestamp>,
     ) -> Result<(AccountId, Plan), Error> {
         let started = std::time::Instant::now();
         let progress = Progress::start_growing(&self.ui, "reading contacts");
@@ -336,6 +343,7 @@ impl Context<'_> {
             };
             let slots = stream_of(listed)
                 .take_while(|found| std::future::ready(!refused(found)))
+                .filter(|found| std::future::ready(joined_after(&found.account, joined_since)))
                 .flat_map(|found| {
                     let slots = config.slots_of(&found, &caller);
                     progress.grow(slots.len() as u64);
@@ -346,8 +354,9 @@ impl Context<'_> {
         };
         let (org, (caller, mut answers)) =
             futures::try_join!(async { Ok::<_, Error>(discovery.await?) }, reads)?;
-        let desired = config.resolve(Some(&org), &caller)?;
+        let mut desired = config.resolve(Some(&org), &caller)?;
         self.warn(&desired);
+        let window = keep_joined_since(&mut desired, &org, joined_since);
         let unread: Vec<Slot> = desired
             .slots
             .keys()
@@ -363,7 +372,9 @@ impl Context<'_> {
         progress.finish();
         self.report_reads(api, desired.slots.len(), started);
         let live = crate::live::collect(desired.slots.keys().cloned(), &mut answers, &caller)?;
-        Ok((caller, crate::plan::diff(&desired, &live)))
+        let mut plan = crate::plan::diff(&desired, &live);
+        plan.joined_since = window;
+        Ok((caller, plan))
     }
 
     /// The plan of `config` against live state. With `base`, only the slots
@@ -373,8 +384,13 @@ impl Context<'_> {
         session: &Session,
         config: &LoadedConfig,
         base: Option<&LoadedConfig>,
+        joined_since: Option<Timestamp>,
     ) -> Result<Plan, Error> {
-        let (desired, mut org) = self.desired(session, config).await?;
+        let (mut desired, mut org) = self.desired(session, config).await?;
+        let window = match &org {
+            Some(org) => keep_joined_since(&mut desired, org, joined_since),
+            None => None,
+        };
         let slots: Vec<Slot> = match base {
             None => desired.slots.keys().cloned().collect(),
             Some(base) => {
@@ -394,8 +410,43 @@ impl Context<'_> {
             }
         };
         let live = self.read(session, slots).await?;
-        Ok(crate::plan::diff(&desired, &live))
+        let mut plan = crate::plan::diff(&desired, &live);
+        plan.joined_since = window;
+        Ok(plan)
     }
+}
+
+/// Whether an account is in a `--joined-since` window. An account whose
+/// join time is unknown is not: only what is known to be new is read.
+pub fn joined_after(account: &OrgAccount, since: Option<Timestamp>) -> bool {
+    since.is_none_or(|since| account.joined.is_some_and(|joined| joined > since))
+}
+
+/// Narrows the desired state to the accounts that joined after `since`.
+fn keep_joined_since(
+    desired: &mut Desired,
+    org: &Organization,
+    since: Option<Timestamp>,
+) -> Option<JoinedWindow> {
+    let since = since?;
+    let new: std::collections::BTreeSet<&AccountId> = org
+        .accounts
+        .iter()
+        .filter(|account| joined_after(account, Some(since)))
+        .map(|account| &account.id)
+        .collect();
+    let older_accounts = desired.retain_accounts(|id| new.contains(id));
+    Some(JoinedWindow {
+        since,
+        older_accounts,
+    })
+}
+
+pub fn joined_since_needs_an_organization() -> Error {
+    Error::usage(
+        "--joined-since needs an `organization:` section: the join times come from AWS Organizations",
+        Some("add `organization:` to the file, or run without --joined-since".to_owned()),
+    )
 }
 
 /// The accounts discovery sends, as a stream that ends when discovery does.

@@ -12,7 +12,9 @@ pub async fn run(context: &Context<'_>, args: &PlanArgs) -> Result<u8, Error> {
     // Both files are checked before anything is asked of AWS.
     let config = LoadedConfig::load(&args.file)?;
     let base = args.base.as_deref().map(LoadedConfig::load).transpose()?;
-    let (session, plan) = context.open_and_plan(&config, base.as_ref()).await?;
+    let (session, plan) = context
+        .open_and_plan(&config, base.as_ref(), args.joined_since)
+        .await?;
     let limits = with_flags(SafetyLimits::from(config.config.safety), &args.safety);
     let checked = safety::check(&plan.summary(), plan.managed_slots, &limits);
     let view = PlanView::new(&plan, session.header(), checked);

@@ -311,6 +311,7 @@ fn org() -> Organization {
                 name: "Mgmt".into(),
                 status: AccountStatus::Active,
                 parents: vec!["r-root".into()],
+                joined: None,
             },
             OrgAccount {
                 id: id("2"),
@@ -321,12 +322,14 @@ fn org() -> Organization {
                     "ou-root-workload".into(),
                     "ou-root-dataplat".into(),
                 ],
+                joined: None,
             },
             OrgAccount {
                 id: id("3"),
                 name: "Old".into(),
                 status: AccountStatus::Suspended,
                 parents: vec!["r-root".into(), "ou-root-workload".into()],
+                joined: None,
             },
         ],
     }

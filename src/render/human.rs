@@ -83,9 +83,13 @@ pub fn plan(view: &PlanView, paint: Paint) -> String {
     if view.not_read > 0 {
         let _ = writeln!(
             out,
-            "{} managed contacts not read: their desired value is the same as in the base file",
+            "{} managed contacts not read: their desired value is the same as in the base file. \
+             That includes accounts that joined the organization since: `--joined-since` or a full plan covers them.",
             view.not_read
         );
+    }
+    if let Some(line) = view.joined_since_line() {
+        let _ = writeln!(out, "{line}");
     }
     out.push('\n');
     for row in &view.rows {

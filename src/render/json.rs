@@ -23,6 +23,14 @@ struct JsonPlan<'a> {
     /// The limits the plan was checked against.
     safety_limits: &'a SafetyLimits,
     not_read: usize,
+    /// With `--joined-since`: the cutoff and the older accounts not read.
+    joined_since: Option<JsonJoinedSince>,
+}
+
+#[derive(Serialize)]
+struct JsonJoinedSince {
+    time: String,
+    older_accounts_not_read: usize,
 }
 
 #[derive(Serialize)]
@@ -95,6 +103,10 @@ pub fn plan(view: &PlanView) -> String {
         safety: &view.breaches,
         safety_limits: &view.limits,
         not_read: view.not_read,
+        joined_since: view.joined_since.map(|window| JsonJoinedSince {
+            time: window.since.rfc3339(),
+            older_accounts_not_read: window.older_accounts,
+        }),
     };
     let mut text = serde_json::to_string_pretty(&json).expect("plain data serializes");
     text.push('\n');

@@ -83,9 +83,12 @@ pub fn plan(view: &PlanView) -> String {
     if view.not_read > 0 {
         let _ = writeln!(
             out,
-            "{} managed contacts were not read: unchanged since the base file.",
+            "{} managed contacts were not read: unchanged since the base file, including those of accounts that joined since (`--joined-since` or a full plan covers them).",
             view.not_read
         );
+    }
+    if let Some(line) = view.joined_since_line() {
+        let _ = writeln!(out, "{line}");
     }
     if view.summary.update + view.summary.delete > 0 {
         let _ = writeln!(

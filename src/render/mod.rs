@@ -11,7 +11,7 @@ pub mod report;
 use owo_colors::{OwoColorize, Style};
 use similar::{ChangeTag, TextDiff};
 
-use crate::model::{AccountId, Contact, ContactType, SkipReason, SkippedAccount};
+use crate::model::{AccountId, Contact, ContactType, JoinedWindow, SkipReason, SkippedAccount};
 use crate::plan::{ChangeKind, Plan, Summary};
 use crate::safety::{Breach, SafetyCheck, SafetyLimits};
 
@@ -27,6 +27,17 @@ pub struct Header {
 }
 
 impl PlanView {
+    /// What `--joined-since` left unread, in a sentence.
+    pub fn joined_since_line(&self) -> Option<String> {
+        self.joined_since.map(|window| {
+            format!(
+                "Only accounts that joined after {}: {} older accounts not read (a full plan covers them).",
+                window.since.rfc3339(),
+                window.older_accounts
+            )
+        })
+    }
+
     /// Accounts skipped for not being ACTIVE, and the management account
     /// when a delegated administrator skipped it.
     pub fn skipped_by_reason(&self) -> (Vec<&SkippedAccount>, Vec<&SkippedAccount>) {
@@ -47,6 +58,7 @@ pub struct PlanView {
     /// The limits the plan was checked against.
     pub limits: SafetyLimits,
     pub not_read: usize,
+    pub joined_since: Option<JoinedWindow>,
 }
 
 #[derive(Clone, Debug)]
@@ -119,6 +131,7 @@ impl PlanView {
             breaches: safety.breaches,
             limits: safety.limits,
             not_read: plan.not_read,
+            joined_since: plan.joined_since,
         }
     }
 

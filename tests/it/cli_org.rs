@@ -272,3 +272,56 @@ fn audit_of_the_whole_organization_needs_no_file() {
         "--org and -f exclude each other"
     );
 }
+
+#[test]
+fn joined_since_narrows_plan_and_audit_to_new_accounts() {
+    let workspace = Workspace::org();
+    // Prod App joined half an hour ago; the others long before.
+    let sandbox = ORG_SANDBOX
+        .replace("    name: Prod App\n", "    name: Prod App\n    joined: 30m\n")
+        .replace("    name: Data\n", "    name: Data\n    joined: 2024-01-01T00:00:00Z\n");
+    workspace.write("sandbox.yaml", &sandbox);
+    let plan = workspace
+        .sandbox(&["plan", "--joined-since", "2h", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+    let plan = json(&plan);
+    assert_eq!(plan["accounts_in_scope"], 1, "{plan}");
+    assert_eq!(plan["changes"][0]["account_id"], "222222222222");
+    assert_eq!(plan["joined_since"]["older_accounts_not_read"], 2);
+
+    let audit = workspace
+        .sandbox(&["audit", "--org", "--joined-since", "2h", "--format", "json"])
+        .output()
+        .unwrap();
+    let audit = json(&audit);
+    let accounts: Vec<&str> = audit["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["account_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(accounts, vec!["222222222222"]);
+
+    workspace.write(
+        "contacts.yaml",
+        "version: 1\naccounts:\n  \"111111111111\": { billing: absent }\n",
+    );
+    let listed = workspace
+        .sandbox(&["plan", "--joined-since", "2h"])
+        .output()
+        .unwrap();
+    assert_eq!(listed.status.code(), Some(1));
+    assert!(
+        stderr(&listed).contains("--joined-since needs an `organization:` section"),
+        "{}",
+        stderr(&listed)
+    );
+    let bad = workspace
+        .sandbox(&["plan", "--joined-since", "yesterday"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(stderr(&bad).contains("is neither a time like"), "{}", stderr(&bad));
+}

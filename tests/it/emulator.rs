@@ -122,6 +122,18 @@ pub struct OrgAccount {
     pub name: String,
     pub status: String,
     pub parent: String,
+    /// When it joined the organization (JoinedTimestamp), in seconds since
+    /// the epoch.
+    pub joined: f64,
+}
+
+/// A join time `seconds` ago, for [`OrgAccount::joined`].
+pub fn joined_ago(seconds: u64) -> f64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after the epoch")
+        .as_secs_f64();
+    (now - seconds as f64).floor()
 }
 
 /// One Account API request as the emulator answered it.
@@ -740,6 +752,7 @@ fn organizations(shared: &Shared, target: &str, body: &[u8]) -> Reply {
                 .filter(|account| operation == "ListAccounts" || account.parent == parent)
                 .map(|account| json!({ "Id": account.id, "Name": account.name, "Status": account.status,
                     "Email": format!("{}@example.com", account.id), "JoinedMethod": "CREATED",
+                    "JoinedTimestamp": account.joined,
                     "Arn": format!("arn:aws:organizations::{}:account/o-emulator01/{}", shared.caller, account.id) }))
                 .collect();
             let (items, next) = page(&accounts, &input);
@@ -773,6 +786,7 @@ pub fn organization(caller: &str, accounts: usize, units: usize) -> Org {
             name: "Management".into(),
             status: "ACTIVE".into(),
             parent: root,
+            joined: joined_ago(3 * 365 * 86_400),
         }],
     };
     for n in 0..accounts {
@@ -781,6 +795,7 @@ pub fn organization(caller: &str, accounts: usize, units: usize) -> Org {
             name: format!("Account {n}"),
             status: "ACTIVE".into(),
             parent: unit_ids[n % unit_ids.len()].clone(),
+            joined: joined_ago(400 * 86_400),
         });
     }
     org

@@ -163,6 +163,7 @@ fn organization_of(ids: &[AccountId]) -> Organization {
                 name: id.to_string(),
                 status: AccountStatus::Active,
                 parents: vec!["r-test".into()],
+                joined: None,
             })
             .collect(),
     }

@@ -809,6 +809,7 @@ fn a_unit_whose_name_holds_a_slash_is_not_split() {
             name: format!("Account {n}"),
             status: "ACTIVE".into(),
             parent: (*parent).into(),
+            joined: crate::emulator::joined_ago(86_400),
         });
     }
     let emulator = Emulator::start(CALLER, Some(org), Faults::default());
@@ -862,5 +863,120 @@ fn a_unit_whose_name_holds_a_slash_is_not_split() {
             .iter()
             .any(|(a, k, _)| *a == member(1) && k == "BILLING"),
         "Root/Prod/EU, the nested unit, has BILLING absent: {changes:?}"
+    );
+}
+
+#[test]
+fn joined_since_reads_and_writes_only_the_new_accounts() {
+    let mut org = organization(CALLER, 30, 3);
+    let new: Vec<String> = [4u64, 17, 29].map(member).to_vec();
+    for account in &mut org.accounts {
+        if new.contains(&account.id) {
+            account.joined = crate::emulator::joined_ago(30 * 60);
+        }
+    }
+    let emulator = Emulator::start(CALLER, Some(org), Faults::default());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("contacts.yaml"), config("")).unwrap();
+
+    let plan = run(
+        &emulator,
+        &dir,
+        &[
+            "--rate",
+            FAST,
+            "plan",
+            "--joined-since",
+            "2h",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+    let json: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    assert_eq!(json["accounts_in_scope"], 3);
+    assert_eq!(json["joined_since"]["older_accounts_not_read"], 28);
+    assert_eq!(json["summary"]["create"], 6);
+
+    emulator.clear_log();
+    let apply = run(
+        &emulator,
+        &dir,
+        &[
+            "--rate",
+            FAST,
+            "apply",
+            "--auto-approve",
+            "--joined-since",
+            "2h",
+        ],
+    );
+    assert_eq!(apply.status.code(), Some(0), "{}", stderr(&apply));
+    let log = emulator.log();
+    let touched: BTreeSet<String> = log.iter().map(|e| e.account.clone()).collect();
+    assert_eq!(
+        touched,
+        new.iter().cloned().collect(),
+        "no slot of an older account is read or written"
+    );
+    let count = |operation: &str| log.iter().filter(|e| e.operation == operation).count();
+    assert_eq!(
+        count("PutAlternateContact"),
+        6,
+        "SECURITY and BILLING of 3 accounts"
+    );
+    assert_eq!(
+        count("GetAlternateContact"),
+        12,
+        "6 reads, then 6 read-backs"
+    );
+    assert!(stdout(&apply).contains("Only accounts that joined after "));
+}
+
+#[test]
+fn apply_with_base_sends_one_write_for_a_one_slot_change() {
+    let emulator = Emulator::start(
+        CALLER,
+        Some(organization(CALLER, 200, 4)),
+        Faults::default(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("base.yaml"), config("")).unwrap();
+    std::fs::write(
+        dir.path().join("contacts.yaml"),
+        config(&format!(
+            "accounts:\n  \"{}\":\n    billing: {{ name: Other, title: Team, email_address: other@example.com, phone_number: \"+1 202 555 0100\" }}\n",
+            member(42)
+        )),
+    )
+    .unwrap();
+    let apply = run(
+        &emulator,
+        &dir,
+        &[
+            "--rate",
+            FAST,
+            "apply",
+            "--auto-approve",
+            "--base",
+            "base.yaml",
+        ],
+    );
+    assert_eq!(apply.status.code(), Some(0), "{}", stderr(&apply));
+    let log = emulator.log();
+    assert_eq!(
+        log.iter()
+            .map(|e| (e.operation, e.account.as_str(), e.kind.as_str()))
+            .collect::<Vec<_>>(),
+        vec![
+            ("GetAlternateContact", member(42).as_str(), "BILLING"),
+            ("PutAlternateContact", member(42).as_str(), "BILLING"),
+            ("GetAlternateContact", member(42).as_str(), "BILLING"),
+        ],
+        "the changed slot is read, written once and read back; nothing else"
+    );
+    assert_eq!(
+        emulator.contact(&member(42), "BILLING").map(|c| c.email),
+        Some("other@example.com".into())
     );
 }
