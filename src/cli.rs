@@ -24,8 +24,16 @@ or findings (audit), 3 apply refused (stale plan, safety limit, no approval).";
 
 /// Keeps AWS account alternate contacts (SECURITY, BILLING, OPERATIONS) in
 /// the state a YAML file declares.
+/// The version and the git commit the binary was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("ALTCONTACTS_GIT_COMMIT"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
-#[command(name = "altcontacts", version, after_help = EXAMPLES, max_term_width = 100)]
+#[command(name = "altcontacts", version = VERSION, after_help = EXAMPLES, max_term_width = 100)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -75,6 +83,13 @@ pub enum Command {
     Audit(AuditArgs),
     /// Print the JSON Schema of the contacts file
     Schema,
+    /// Print shell completions (bash, zsh, fish, powershell, elvish)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff)
+    Manpage,
 }
 
 #[derive(Debug, Args)]
@@ -87,6 +102,16 @@ pub struct ValidateArgs {
         default_value = "contacts.yaml"
     )]
     pub file: PathBuf,
+    /// Output format: `github` prints one `::error file=…,line=…,col=…::` annotation per problem
+    #[arg(long, value_enum, default_value_t = ValidateFormat::Human)]
+    pub format: ValidateFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ValidateFormat {
+    Human,
+    /// GitHub Actions workflow commands: each problem on its line of the pull request
+    Github,
 }
 
 #[derive(Debug, Args)]

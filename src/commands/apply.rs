@@ -5,7 +5,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{Context, Session, with_flags};
+use super::{Context, Session, in_github_actions, load_config, with_flags};
 use crate::apply::{self, Verify, describe};
 use crate::backend::Gate;
 use crate::cli::ApplyArgs;
@@ -32,7 +32,7 @@ async fn apply_fresh(context: &Context<'_>, args: &ApplyArgs) -> Result<u8, Erro
         .file
         .clone()
         .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
-    let config = LoadedConfig::load(&file)?;
+    let config = load_config(&file, in_github_actions())?;
     let base = args.base.as_deref().map(LoadedConfig::load).transpose()?;
     let (session, plan) = context
         .open_and_plan(&config, base.as_ref(), args.joined_since)

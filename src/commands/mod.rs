@@ -52,11 +52,42 @@ pub async fn run(cli: &Cli) -> Result<u8, Error> {
             print!("{}", crate::config::file::json_schema());
             Ok(EXIT_OK)
         }
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut command, "altcontacts", &mut std::io::stdout());
+            Ok(EXIT_OK)
+        }
+        Command::Manpage => {
+            let page = clap_mangen::Man::new(<Cli as clap::CommandFactory>::command());
+            page.render(&mut std::io::stdout())
+                .map_err(|source| Error::Write {
+                    path: "standard output".to_owned(),
+                    source,
+                })?;
+            Ok(EXIT_OK)
+        }
         Command::Plan(args) => plan::run(&context, args).await,
         Command::Apply(args) => apply::run(&context, args).await,
         Command::Export(args) => export::run(&context, args).await,
         Command::Audit(args) => audit::run(&context, args).await,
     }
+}
+
+/// Loads a contacts file. With `annotate`, its problems are also printed on
+/// stdout as GitHub Actions annotations, so each shows on its line of the
+/// pull request.
+pub fn load_config(path: &std::path::Path, annotate: bool) -> Result<LoadedConfig, Error> {
+    LoadedConfig::load(path).map_err(|error| {
+        if let (true, crate::config::ConfigError::Problems(problems)) = (annotate, &error) {
+            print!("{}", crate::render::annotations::github(problems));
+        }
+        error.into()
+    })
+}
+
+/// Whether this run is a step of a GitHub Actions workflow.
+pub fn in_github_actions() -> bool {
+    std::env::var("GITHUB_ACTIONS").is_ok_and(|value| value == "true")
 }
 
 /// Colors for stdout: `--color`, else only on a terminal and without NO_COLOR.

@@ -1,6 +1,6 @@
 //! `altcontacts plan`: what would change, in the format asked for.
 
-use super::{Context, with_flags};
+use super::{Context, in_github_actions, load_config, with_flags};
 use crate::cli::{Format, PlanArgs};
 use crate::config::LoadedConfig;
 use crate::error::{EXIT_CHANGES, EXIT_OK, Error};
@@ -10,7 +10,7 @@ use crate::safety::{self, SafetyLimits};
 
 pub async fn run(context: &Context<'_>, args: &PlanArgs) -> Result<u8, Error> {
     // Both files are checked before anything is asked of AWS.
-    let config = LoadedConfig::load(&args.file)?;
+    let config = load_config(&args.file, in_github_actions())?;
     let base = args.base.as_deref().map(LoadedConfig::load).transpose()?;
     let (session, plan) = context
         .open_and_plan(&config, base.as_ref(), args.joined_since)

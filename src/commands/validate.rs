@@ -1,13 +1,16 @@
 //! `altcontacts validate`: offline checks only, no AWS call.
 
-use super::Context;
-use crate::cli::ValidateArgs;
-use crate::config::LoadedConfig;
+use super::{Context, load_config};
+use crate::cli::{ValidateArgs, ValidateFormat};
 use crate::error::{EXIT_OK, Error};
 use crate::model::count;
 
 pub fn run(_context: &Context, args: &ValidateArgs) -> Result<u8, Error> {
-    let loaded = LoadedConfig::load(&args.file)?;
+    let loaded = load_config(&args.file, args.format == ValidateFormat::Github)?;
+    if args.format == ValidateFormat::Github {
+        // A valid file has nothing to annotate.
+        return Ok(EXIT_OK);
+    }
     let config = &loaded.config;
     let scope = match &config.organization {
         Some(org) => format!(

@@ -2,6 +2,7 @@
 //! and Markdown renderers only lay that view out, so they cannot disagree
 //! on what the plan says.
 
+pub mod annotations;
 pub mod audit;
 mod human;
 mod json;

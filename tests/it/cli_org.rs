@@ -278,8 +278,14 @@ fn joined_since_narrows_plan_and_audit_to_new_accounts() {
     let workspace = Workspace::org();
     // Prod App joined half an hour ago; the others long before.
     let sandbox = ORG_SANDBOX
-        .replace("    name: Prod App\n", "    name: Prod App\n    joined: 30m\n")
-        .replace("    name: Data\n", "    name: Data\n    joined: 2024-01-01T00:00:00Z\n");
+        .replace(
+            "    name: Prod App\n",
+            "    name: Prod App\n    joined: 30m\n",
+        )
+        .replace(
+            "    name: Data\n",
+            "    name: Data\n    joined: 2024-01-01T00:00:00Z\n",
+        );
     workspace.write("sandbox.yaml", &sandbox);
     let plan = workspace
         .sandbox(&["plan", "--joined-since", "2h", "--format", "json"])
@@ -323,5 +329,9 @@ fn joined_since_narrows_plan_and_audit_to_new_accounts() {
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(1));
-    assert!(stderr(&bad).contains("is neither a time like"), "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains("is neither a time like"),
+        "{}",
+        stderr(&bad)
+    );
 }

@@ -12,4 +12,5 @@ mod interop;
 mod moto;
 mod properties;
 mod scale;
+mod ship;
 mod support;

@@ -143,6 +143,8 @@ impl Workspace {
 /// color settings of the environment that runs the tests.
 pub fn isolate(command: &mut Command) {
     crate::emulator::isolate_from_aws(command);
+    // Annotations are printed in GitHub Actions; tests ask for them explicitly.
+    command.env_remove("GITHUB_ACTIONS");
     command.env_remove("NO_COLOR").env_remove("CLICOLOR_FORCE");
 }
 
