@@ -25,18 +25,15 @@ use std::process::Command;
 use std::time::Duration;
 
 use bench_harness::{Client, Job, Scenario, quota_bound, unlimited};
-use emulator::{Emulator, Quotas, isolate_from_aws};
+use emulator::{Emulator, Quotas, with_test_credentials};
 
 const TAIL: Duration = Duration::from_millis(25);
 
 fn reference(emulator: &Emulator, dir: &Path, job: Job, quotas: Quotas) -> Command {
     let mut command = Command::new(std::env::current_exe().expect("the bench binary"));
     command.current_dir(dir);
-    isolate_from_aws(&mut command);
+    with_test_credentials(&mut command);
     command
-        .env("AWS_ACCESS_KEY_ID", "emulator")
-        .env("AWS_SECRET_ACCESS_KEY", "emulator")
-        .env("AWS_REGION", "us-east-1")
         .env(
             "ALTCONTACTS_REFERENCE_JOB",
             if job == Job::Apply { "apply" } else { "plan" },

@@ -302,15 +302,20 @@ impl Emulator {
     pub fn command(&self, dir: &std::path::Path, args: &[&str]) -> std::process::Command {
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_altcontacts"));
         command.current_dir(dir);
-        isolate_from_aws(&mut command);
-        command
-            .env("AWS_ACCESS_KEY_ID", "emulator")
-            .env("AWS_SECRET_ACCESS_KEY", "emulator")
-            .env("AWS_REGION", "us-east-1")
-            .args(["--endpoint-url", &self.endpoint])
-            .args(args);
+        with_test_credentials(&mut command);
+        command.args(["--endpoint-url", &self.endpoint]).args(args);
         command
     }
+}
+
+/// Isolates `command` from real AWS settings and gives it the emulator's
+/// (fake) credentials and region.
+pub fn with_test_credentials(command: &mut std::process::Command) {
+    isolate_from_aws(command);
+    command
+        .env("AWS_ACCESS_KEY_ID", "emulator")
+        .env("AWS_SECRET_ACCESS_KEY", "emulator")
+        .env("AWS_REGION", "us-east-1");
 }
 
 /// Clears what could point `command` at a real AWS account: AWS_* from the
