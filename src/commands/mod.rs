@@ -59,12 +59,16 @@ pub async fn run(cli: &Cli) -> Result<u8, Error> {
         }
         Command::Manpage => {
             let page = clap_mangen::Man::new(<Cli as clap::CommandFactory>::command());
-            page.render(&mut std::io::stdout())
-                .map_err(|source| Error::Write {
-                    path: "standard output".to_owned(),
-                    source,
-                })?;
-            Ok(EXIT_OK)
+            match page.render(&mut std::io::stdout()) {
+                // `altcontacts manpage | head` closes the pipe early: not an error.
+                Err(source) if source.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(Error::Write {
+                        path: "standard output".to_owned(),
+                        source,
+                    })
+                }
+                _ => Ok(EXIT_OK),
+            }
         }
         Command::Plan(args) => plan::run(&context, args).await,
         Command::Apply(args) => apply::run(&context, args).await,
