@@ -256,34 +256,27 @@ impl Aws {
         loop {
             let (page, next) = self
                 .org_call(action, || async {
+                    // The two listings answer in different types of one shape.
+                    macro_rules! page {
+                        ($request:expr) => {{
+                            let page = $request
+                                .set_next_token(token.clone())
+                                .send()
+                                .await
+                                .map_err(classify)?;
+                            (
+                                page.accounts().to_vec(),
+                                page.next_token().map(str::to_owned),
+                            )
+                        }};
+                    }
                     let (listed, next) = match parent {
-                        Some(parent) => {
-                            let page = self
-                                .organizations
+                        Some(parent) => page!(
+                            self.organizations
                                 .list_accounts_for_parent()
                                 .parent_id(parent)
-                                .set_next_token(token.clone())
-                                .send()
-                                .await
-                                .map_err(classify)?;
-                            (
-                                page.accounts().to_vec(),
-                                page.next_token().map(str::to_owned),
-                            )
-                        }
-                        None => {
-                            let page = self
-                                .organizations
-                                .list_accounts()
-                                .set_next_token(token.clone())
-                                .send()
-                                .await
-                                .map_err(classify)?;
-                            (
-                                page.accounts().to_vec(),
-                                page.next_token().map(str::to_owned),
-                            )
-                        }
+                        ),
+                        None => page!(self.organizations.list_accounts()),
                     };
                     let accounts: Vec<OrgAccount> = listed
                         .iter()
