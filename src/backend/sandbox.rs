@@ -28,7 +28,9 @@ const HEADER: &str = "\
 #   organization      management_account and units (path from Root: OU id)
 #   accounts          name, status (ACTIVE | SUSPENDED | PENDING_CLOSURE),
 #                     ou (a unit path), deny (operations answered with
-#                     AccessDenied: get, put, delete), contacts
+#                     AccessDenied: get, put, delete), contacts, primary
+#                     (the primary contact, read by audit), joined (when it
+#                     joined the organization: a time, or 2d back from now)
 ";
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
