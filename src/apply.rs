@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use crate::backend::error::{BackendError, Located, Operation};
 use crate::backend::throttle::IN_FLIGHT;
 use crate::backend::{ContactsApi, Gate};
-use crate::model::{AccountId, Contact};
+use crate::model::{AccountId, Value};
 use crate::plan::{Action, PlannedChange};
 use crate::progress::Progress;
 
@@ -187,10 +187,7 @@ fn failed(prefix: &str, cause: Located) -> Outcome {
     }
 }
 
-/// A contact in a sentence: `"Name" <email>`, or `no contact`.
-pub fn describe(contact: Option<&Contact>) -> String {
-    match contact {
-        Some(contact) => format!("\"{}\" <{}>", contact.name, contact.email_address),
-        None => "no contact".to_owned(),
-    }
+/// A slot's value in a sentence, or `no contact`.
+pub fn describe(value: Option<&Value>) -> String {
+    value.map_or_else(|| "no contact".to_owned(), Value::describe)
 }

@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::model::{
-    AccountId, AccountInfo, Contact, ContactType, Date, Desired, Live, PrimaryContact, Slot, count,
+    AccountId, AccountInfo, Contact, ContactType, Date, Desired, Live, PrimaryContact, Slot, Value,
+    count,
 };
 
 /// AWS advises reviewing alternate contacts at least once a year.
@@ -133,6 +134,7 @@ pub fn check(
             live.slots
                 .get(&Slot::new(id.clone(), kind))
                 .and_then(Option::as_ref)
+                .and_then(Value::as_alternate)
         };
         rows.push(AccountRow {
             account_id: id.clone(),
@@ -296,8 +298,8 @@ fn stale_reviews(desired: &Desired, today: Date) -> Vec<Finding> {
         };
         if today.days_since_epoch() - reviewed.days_since_epoch() > REVIEW_WITHIN_DAYS {
             let name = wanted.contact_name.clone().unwrap_or_else(|| {
-                wanted.wanted.contact().map_or_else(String::new, |contact| {
-                    format!("inline contact \"{}\"", contact.name)
+                wanted.wanted.contact().map_or_else(String::new, |value| {
+                    format!("inline contact {}", value.describe())
                 })
             });
             *stale.entry((name, reviewed)).or_default() += 1;
@@ -341,17 +343,17 @@ mod tests {
             .insert(Slot::new(id.clone(), ContactType::Security), None);
         live.slots.insert(
             Slot::new(id.clone(), ContactType::Billing),
-            Some(contact("Ops@example.com")),
+            Some(Value::Alternate(contact("Ops@example.com"))),
         );
         live.slots.insert(
             Slot::new(id.clone(), ContactType::Operations),
-            Some(contact("ops@example.com ")),
+            Some(Value::Alternate(contact("ops@example.com "))),
         );
         let mut desired = Desired::default();
         desired.slots.insert(
             Slot::new(id.clone(), ContactType::Billing),
             DesiredSlot {
-                wanted: Wanted::Present(contact("ops@example.com")),
+                wanted: Wanted::Present(Value::Alternate(contact("ops@example.com"))),
                 source: Source::Account {
                     account_id: id.clone(),
                 },

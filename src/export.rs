@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::config::file::{ConfigFile, ContactSpec, OrganizationSpec, SlotSpec, SlotsSpec};
-use crate::model::{AccountId, Contact, ContactType, Live, Slot};
+use crate::model::{AccountId, Contact, ContactType, Live, Slot, Value};
 
 /// The contacts file for `accounts` as `live` shows them. With `org`, the
 /// most common value of each slot becomes the organization default and only
@@ -14,8 +14,9 @@ pub fn build(live: &Live, accounts: &[AccountId], org: bool) -> ConfigFile {
     let value = |account: &AccountId, kind: ContactType| -> Option<Contact> {
         live.slots
             .get(&Slot::new(account.clone(), kind))
+            .and_then(Option::as_ref)
+            .and_then(Value::as_alternate)
             .cloned()
-            .flatten()
     };
     let mut defaults: BTreeMap<ContactType, Contact> = BTreeMap::new();
     if org {
@@ -79,6 +80,7 @@ pub fn build(live: &Live, accounts: &[AccountId], org: bool) -> ConfigFile {
 
     ConfigFile {
         version: 1,
+        primary_contacts: BTreeMap::new(),
         contacts: names
             .iter()
             .map(|(contact, name)| (name.clone(), contact_spec(contact)))
@@ -189,8 +191,10 @@ mod tests {
         let other = contact("Other Team");
         let mut live = Live::default();
         for n in 1..=3 {
-            live.slots
-                .insert(Slot::new(id(n), ContactType::Security), Some(sec.clone()));
+            live.slots.insert(
+                Slot::new(id(n), ContactType::Security),
+                Some(Value::Alternate(sec.clone())),
+            );
             live.slots
                 .insert(Slot::new(id(n), ContactType::Billing), None);
             live.slots
@@ -200,7 +204,7 @@ mod tests {
             .insert(Slot::new(id(3), ContactType::Security), None);
         live.slots.insert(
             Slot::new(id(2), ContactType::Operations),
-            Some(other.clone()),
+            Some(Value::Alternate(other.clone())),
         );
         let file = build(&live, &[id(1), id(2), id(3)], true);
         let defaults = file.organization.unwrap().defaults.unwrap();
@@ -235,8 +239,10 @@ mod tests {
         let sec = contact("Security Team");
         let mut live = Live::default();
         for n in 1..=2 {
-            live.slots
-                .insert(Slot::new(id(n), ContactType::Security), Some(sec.clone()));
+            live.slots.insert(
+                Slot::new(id(n), ContactType::Security),
+                Some(Value::Alternate(sec.clone())),
+            );
         }
         let file = build(&live, &[id(1), id(2)], false);
         assert_eq!(

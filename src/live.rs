@@ -11,7 +11,7 @@ use crate::backend::ContactsApi;
 use crate::backend::error::{BackendError, Located, Operation};
 use crate::backend::throttle::IN_FLIGHT;
 use crate::error::Error;
-use crate::model::{AccountId, Contact, Live, Slot};
+use crate::model::{AccountId, ContactType, Live, Slot, Value};
 use crate::progress::Progress;
 
 /// Member accounts that answer AccessDenied before a read stops: past a
@@ -20,7 +20,7 @@ use crate::progress::Progress;
 pub const SYSTEMIC_DENIALS: usize = 5;
 
 /// What each slot read answered.
-pub type Answers = BTreeMap<Slot, Result<Option<Contact>, BackendError>>;
+pub type Answers = BTreeMap<Slot, Result<Option<Value>, BackendError>>;
 
 /// Reads every slot `slots` yields, starting each as soon as it arrives.
 /// Stops early, with one error, once [`SYSTEMIC_DENIALS`] different member
@@ -160,7 +160,10 @@ pub async fn fetch_primaries<A: ContactsApi>(
 ) -> Result<crate::audit::Primaries, Error> {
     let results: Vec<_> = futures::stream::iter(accounts)
         .map(|account| async move {
-            let result = api.get_primary(&account).await;
+            let result = api
+                .get(&Slot::new(account.clone(), ContactType::Primary))
+                .await
+                .map(|value| value.and_then(|value| value.as_primary().cloned()));
             (account, result)
         })
         .buffer_unordered(IN_FLIGHT)

@@ -62,10 +62,21 @@ pub enum ContactType {
     Security,
     Billing,
     Operations,
+    /// The account's primary contact (GetContactInformation): another
+    /// shape, and it cannot be deleted.
+    Primary,
 }
 
 impl ContactType {
+    /// The three alternate contacts.
     pub const ALL: [ContactType; 3] = [Self::Security, Self::Billing, Self::Operations];
+    /// Every kind of slot a file can manage: the alternates and the primary.
+    pub const EVERY: [ContactType; 4] = [
+        Self::Security,
+        Self::Billing,
+        Self::Operations,
+        Self::Primary,
+    ];
 
     /// The name the Account API uses (`AlternateContactType`).
     pub fn api_name(self) -> &'static str {
@@ -73,6 +84,7 @@ impl ContactType {
             Self::Security => "SECURITY",
             Self::Billing => "BILLING",
             Self::Operations => "OPERATIONS",
+            Self::Primary => "PRIMARY",
         }
     }
 
@@ -82,6 +94,9 @@ impl ContactType {
             Self::Security => "Receives AWS security advisories and compromise notices.",
             Self::Billing => "Receives billing and invoice communications.",
             Self::Operations => "Receives operational notices (service events, maintenance).",
+            Self::Primary => {
+                "The account's primary contact: the company address, full name and phone AWS uses for the account. It cannot be deleted."
+            }
         }
     }
 
@@ -91,6 +106,7 @@ impl ContactType {
             Self::Security => "security",
             Self::Billing => "billing",
             Self::Operations => "operations",
+            Self::Primary => "primary",
         }
     }
 }
@@ -265,6 +281,206 @@ pub struct PrimaryContact {
     pub website_url: Option<String>,
 }
 
+/// The rules for a primary contact field (PutContactInformation): its key,
+/// how long it may be, and whether it is required.
+pub struct PrimaryField {
+    pub key: &'static str,
+    pub max: usize,
+    pub required: bool,
+    get: fn(&PrimaryContact) -> Option<&str>,
+}
+
+impl PrimaryField {
+    pub fn value<'a>(&self, contact: &'a PrimaryContact) -> Option<&'a str> {
+        (self.get)(contact)
+    }
+}
+
+/// The primary contact's fields, in AWS's order, with AWS's rules.
+pub const PRIMARY_FIELDS: [PrimaryField; 12] = [
+    PrimaryField {
+        key: "full_name",
+        max: 50,
+        required: true,
+        get: |c| Some(c.full_name.as_str()),
+    },
+    PrimaryField {
+        key: "company_name",
+        max: 50,
+        required: false,
+        get: |c| c.company_name.as_deref(),
+    },
+    PrimaryField {
+        key: "address_line_1",
+        max: 60,
+        required: true,
+        get: |c| Some(c.address_line_1.as_str()),
+    },
+    PrimaryField {
+        key: "address_line_2",
+        max: 60,
+        required: false,
+        get: |c| c.address_line_2.as_deref(),
+    },
+    PrimaryField {
+        key: "address_line_3",
+        max: 60,
+        required: false,
+        get: |c| c.address_line_3.as_deref(),
+    },
+    PrimaryField {
+        key: "city",
+        max: 50,
+        required: true,
+        get: |c| Some(c.city.as_str()),
+    },
+    PrimaryField {
+        key: "state_or_region",
+        max: 50,
+        required: false,
+        get: |c| c.state_or_region.as_deref(),
+    },
+    PrimaryField {
+        key: "district_or_county",
+        max: 50,
+        required: false,
+        get: |c| c.district_or_county.as_deref(),
+    },
+    PrimaryField {
+        key: "postal_code",
+        max: 20,
+        required: true,
+        get: |c| Some(c.postal_code.as_str()),
+    },
+    PrimaryField {
+        key: "country_code",
+        max: 2,
+        required: true,
+        get: |c| Some(c.country_code.as_str()),
+    },
+    PrimaryField {
+        key: "phone_number",
+        max: 20,
+        required: true,
+        get: |c| Some(c.phone_number.as_str()),
+    },
+    PrimaryField {
+        key: "website_url",
+        max: 256,
+        required: false,
+        get: |c| c.website_url.as_deref(),
+    },
+];
+
+pub const PRIMARY_PHONE_PATTERN: &str = r"^[+][\s0-9()-]+$";
+
+/// Countries whose addresses AWS requires a state or region for.
+pub const STATE_REQUIRED_IN: [&str; 7] = ["US", "CA", "GB", "DE", "JP", "IN", "BR"];
+
+static PRIMARY_PHONE: LazyLock<Regex> = LazyLock::new(|| ascii_regex(PRIMARY_PHONE_PATTERN));
+
+impl PrimaryContact {
+    /// Every way the contact breaks AWS's rules, as (field key, message).
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut problems = Vec::new();
+        for field in &PRIMARY_FIELDS {
+            let Some(value) = field.value(self) else {
+                continue;
+            };
+            let length = value.chars().count();
+            if length == 0 {
+                problems.push((field.key, format!("{} must not be empty", field.key)));
+            } else if length > field.max {
+                problems.push((
+                    field.key,
+                    format!(
+                        "{} is {length} characters long; AWS allows at most {}",
+                        field.key, field.max
+                    ),
+                ));
+            }
+        }
+        let country = &self.country_code;
+        if country.chars().count() != 2 || !country.chars().all(|c| c.is_ascii_alphabetic()) {
+            problems.push((
+                "country_code",
+                format!(
+                    "{country:?} is not a country code: use the two letters of ISO 3166, e.g. US"
+                ),
+            ));
+        }
+        let state_required = STATE_REQUIRED_IN.contains(&country.to_ascii_uppercase().as_str());
+        if state_required && self.state_or_region.is_none() {
+            problems.push((
+                "state_or_region",
+                format!("AWS requires state_or_region for an address in {country}"),
+            ));
+        }
+        if !self.phone_number.is_ascii() || !PRIMARY_PHONE.is_match(&self.phone_number) {
+            problems.push((
+                "phone_number",
+                format!(
+                    "{:?} is not a primary phone number AWS accepts: start with + and use only digits, spaces and ( ) -",
+                    self.phone_number
+                ),
+            ));
+        }
+        problems
+    }
+}
+
+/// What a slot holds: an alternate contact, or the primary contact.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    Alternate(Contact),
+    /// Boxed: the primary contact is three times an alternate's size.
+    Primary(Box<PrimaryContact>),
+}
+
+impl Value {
+    /// Every field, as (key, value), for diffs; optional fields left empty
+    /// are `None`.
+    pub fn fields(&self) -> Vec<(&'static str, Option<&str>)> {
+        match self {
+            Value::Alternate(contact) => ContactField::ALL
+                .into_iter()
+                .map(|field| (field.key(), Some(contact.field(field))))
+                .collect(),
+            Value::Primary(primary) => PRIMARY_FIELDS
+                .iter()
+                .map(|field| (field.key, field.value(primary)))
+                .collect(),
+        }
+    }
+
+    /// The value in a sentence: `"Name" <email>`, or `"Full Name" (+1 ...)`.
+    pub fn describe(&self) -> String {
+        match self {
+            Value::Alternate(contact) => {
+                format!("\"{}\" <{}>", contact.name, contact.email_address)
+            }
+            Value::Primary(primary) => {
+                format!("\"{}\" ({})", primary.full_name, primary.phone_number)
+            }
+        }
+    }
+
+    pub fn as_alternate(&self) -> Option<&Contact> {
+        match self {
+            Value::Alternate(contact) => Some(contact),
+            Value::Primary(_) => None,
+        }
+    }
+
+    pub fn as_primary(&self) -> Option<&PrimaryContact> {
+        match self {
+            Value::Primary(primary) => Some(primary),
+            Value::Alternate(_) => None,
+        }
+    }
+}
+
 /// Request rates a user may set, per second: slower than one request in
 /// 100 s is a mistake, and faster than 10,000/s is beyond any AWS quota.
 pub const RATE_MIN: f64 = 0.01;
@@ -297,12 +513,12 @@ impl fmt::Display for Slot {
 /// What the configuration wants in a managed slot.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Wanted {
-    Present(Contact),
+    Present(Value),
     Absent,
 }
 
 impl Wanted {
-    pub fn contact(&self) -> Option<&Contact> {
+    pub fn contact(&self) -> Option<&Value> {
         match self {
             Self::Present(contact) => Some(contact),
             Self::Absent => None,
@@ -443,7 +659,7 @@ pub struct JoinedWindow {
 /// The live state of the slots that were read; `None` means no contact is set.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Live {
-    pub slots: BTreeMap<Slot, Option<Contact>>,
+    pub slots: BTreeMap<Slot, Option<Value>>,
 }
 
 /// An organization as discovered through AWS Organizations (or the sandbox).

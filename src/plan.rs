@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    AccountId, AccountInfo, Contact, ContactField, Desired, JoinedWindow, Live, SkippedAccount,
-    Slot, Source, Wanted,
+    AccountId, AccountInfo, Desired, JoinedWindow, Live, SkippedAccount, Slot, Source, Value,
+    Wanted,
 };
 
 /// What happens to one managed slot that changes. A slot that already
@@ -14,9 +14,9 @@ use crate::model::{
 /// nothing downstream (the applier, a saved plan) can meet one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
-    Create { after: Contact },
-    Update { before: Contact, after: Contact },
-    Delete { before: Contact },
+    Create { after: Value },
+    Update { before: Value, after: Value },
+    Delete { before: Value },
 }
 
 /// The kind of a change, without its values: what renderers, reports and
@@ -57,7 +57,7 @@ impl Action {
     }
 
     /// The slot's contact before the change (what a saved plan checks for staleness).
-    pub fn before(&self) -> Option<&Contact> {
+    pub fn before(&self) -> Option<&Value> {
         match self {
             Action::Create { .. } => None,
             Action::Update { before, .. } | Action::Delete { before } => Some(before),
@@ -65,25 +65,26 @@ impl Action {
     }
 
     /// The slot's contact after the change.
-    pub fn after(&self) -> Option<&Contact> {
+    pub fn after(&self) -> Option<&Value> {
         match self {
             Action::Create { after } | Action::Update { after, .. } => Some(after),
             Action::Delete { .. } => None,
         }
     }
 
-    /// The fields whose value differs, as (field, before, after).
-    pub fn field_changes(&self) -> Vec<(ContactField, Option<&str>, Option<&str>)> {
-        let (before, after) = (self.before(), self.after());
-        ContactField::ALL
-            .into_iter()
-            .map(|field| {
-                (
-                    field,
-                    before.map(|c| c.field(field)),
-                    after.map(|c| c.field(field)),
-                )
-            })
+    /// The fields whose value differs, as (field key, before, after).
+    pub fn field_changes(&self) -> Vec<(&'static str, Option<&str>, Option<&str>)> {
+        let before = self.before().map(Value::fields).unwrap_or_default();
+        let after = self.after().map(Value::fields).unwrap_or_default();
+        fn value<'a>(fields: &[(&'static str, Option<&'a str>)], key: &str) -> Option<&'a str> {
+            fields
+                .iter()
+                .find(|(k, _)| *k == key)
+                .and_then(|(_, value)| *value)
+        }
+        let keys = if after.is_empty() { &before } else { &after };
+        keys.iter()
+            .map(|(key, _)| (*key, value(&before, key), value(&after, key)))
             .filter(|(_, before, after)| before != after)
             .collect()
     }
@@ -192,15 +193,15 @@ pub fn diff(desired: &Desired, live: &Live) -> Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ContactType, DesiredSlot};
+    use crate::model::{Contact, ContactType, DesiredSlot, PrimaryContact};
 
-    fn contact(email: &str) -> Contact {
-        Contact {
+    fn contact(email: &str) -> Value {
+        Value::Alternate(Contact {
             name: "Team".into(),
             title: "Ops".into(),
             email_address: email.into(),
             phone_number: "+1 202 555 0100".into(),
-        }
+        })
     }
 
     fn slot(account: &str, kind: ContactType) -> Slot {
@@ -295,10 +296,37 @@ mod tests {
         assert_eq!(
             action.field_changes(),
             vec![(
-                ContactField::EmailAddress,
+                "email_address",
                 Some("old@example.com"),
                 Some("new@example.com")
             )]
+        );
+    }
+
+    #[test]
+    fn a_primary_contact_diffs_field_by_field_too() {
+        let primary = |city: &str, state: Option<&str>| {
+            Value::Primary(Box::new(PrimaryContact {
+                full_name: "Example Corp".into(),
+                address_line_1: "1 Main St".into(),
+                city: city.into(),
+                state_or_region: state.map(str::to_owned),
+                postal_code: "98101".into(),
+                country_code: "US".into(),
+                phone_number: "+1 206 555 0100".into(),
+                ..PrimaryContact::default()
+            }))
+        };
+        let action = Action::Update {
+            before: primary("Seattle", None),
+            after: primary("Tacoma", Some("WA")),
+        };
+        assert_eq!(
+            action.field_changes(),
+            vec![
+                ("city", Some("Seattle"), Some("Tacoma")),
+                ("state_or_region", None, Some("WA")),
+            ]
         );
     }
 

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::backend::Target;
 use crate::config::LoadedConfig;
 use crate::error::Error;
-use crate::model::{AccountId, AccountInfo, Contact, ContactField, ContactType, Slot, Source};
+use crate::model::{AccountId, AccountInfo, ContactField, ContactType, Slot, Source, Value};
 use crate::plan::{Action, ChangeKind, Plan, PlannedChange};
 
 /// 2: `target` became a typed value, and the safety limits are no longer
@@ -41,8 +41,8 @@ pub struct SavedChange {
     pub contact_type: ContactType,
     pub action: ChangeKind,
     pub source: Source,
-    pub before: Option<Contact>,
-    pub after: Option<Contact>,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
 }
 
 impl PlanFile {
@@ -171,12 +171,33 @@ impl PlanFile {
                     ));
                 }
             };
-            if let Some(after) = &change.after {
-                for field in ContactField::ALL {
-                    field
-                        .check(after.field(field))
-                        .map_err(|message| format!("{slot}: {message}"))?;
+            let fits = |value: &Value| {
+                matches!(
+                    (change.contact_type, value),
+                    (ContactType::Primary, Value::Primary(_))
+                        | (
+                            ContactType::Security | ContactType::Billing | ContactType::Operations,
+                            Value::Alternate(_)
+                        )
+                )
+            };
+            if !change.before.iter().chain(&change.after).all(fits) {
+                return Err(format!("{slot}: a value does not fit this kind of slot"));
+            }
+            match &change.after {
+                Some(Value::Alternate(after)) => {
+                    for field in ContactField::ALL {
+                        field
+                            .check(after.field(field))
+                            .map_err(|message| format!("{slot}: {message}"))?;
+                    }
                 }
+                Some(Value::Primary(after)) => {
+                    if let Some((_, message)) = after.problems().into_iter().next() {
+                        return Err(format!("{slot}: {message}"));
+                    }
+                }
+                None => {}
             }
             planned.push(PlannedChange {
                 slot,

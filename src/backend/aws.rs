@@ -21,7 +21,7 @@ use super::throttle::{RetryPolicy, RetryStats};
 use super::{ContactsApi, Found, FoundSender, Gate, Listing};
 use crate::model::{
     AccountId, AccountStatus, Contact, ContactField, ContactType, OrgAccount, OrgUnit,
-    Organization, PrimaryContact, Slot, Timestamp,
+    Organization, PrimaryContact, Slot, Timestamp, Value,
 };
 
 /// Where and as whom to connect; `None` leaves the choice to the standard
@@ -206,6 +206,65 @@ impl Aws {
             Ok((units, page.next_token().map(str::to_owned)))
         })
         .await
+    }
+
+    async fn get_primary(&self, account_id: Option<String>) -> Result<Option<Value>, BackendError> {
+        let result = self
+            .account
+            .get_contact_information()
+            .set_account_id(account_id)
+            .send()
+            .await;
+        match result {
+            Ok(output) => Ok(output.contact_information().map(|info| {
+                Value::Primary(Box::new(PrimaryContact {
+                    full_name: info.full_name().to_owned(),
+                    company_name: info.company_name().map(str::to_owned),
+                    address_line_1: info.address_line1().to_owned(),
+                    address_line_2: info.address_line2().map(str::to_owned),
+                    address_line_3: info.address_line3().map(str::to_owned),
+                    city: info.city().to_owned(),
+                    state_or_region: info.state_or_region().map(str::to_owned),
+                    district_or_county: info.district_or_county().map(str::to_owned),
+                    postal_code: info.postal_code().to_owned(),
+                    country_code: info.country_code().to_owned(),
+                    phone_number: info.phone_number().to_owned(),
+                    website_url: info.website_url().map(str::to_owned),
+                }))
+            })),
+            Err(error) if is_not_found(&error) => Ok(None),
+            Err(error) => Err(classify(error)),
+        }
+    }
+
+    async fn put_primary(
+        &self,
+        account_id: Option<String>,
+        primary: &PrimaryContact,
+    ) -> Result<(), BackendError> {
+        let information = aws_sdk_account::types::ContactInformation::builder()
+            .full_name(&primary.full_name)
+            .set_company_name(primary.company_name.clone())
+            .address_line1(&primary.address_line_1)
+            .set_address_line2(primary.address_line_2.clone())
+            .set_address_line3(primary.address_line_3.clone())
+            .city(&primary.city)
+            .set_state_or_region(primary.state_or_region.clone())
+            .set_district_or_county(primary.district_or_county.clone())
+            .postal_code(&primary.postal_code)
+            .country_code(&primary.country_code)
+            .phone_number(&primary.phone_number)
+            .set_website_url(primary.website_url.clone())
+            .build()
+            .map_err(|error| BackendError::Invalid(error.to_string()))?;
+        self.account
+            .put_contact_information()
+            .set_account_id(account_id)
+            .contact_information(information)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(classify)
     }
 
     /// One account of a ListAccounts or ListAccountsForParent page.
@@ -508,12 +567,20 @@ struct Children {
     accounts: Vec<OrgAccount>,
 }
 
-fn contact_type(kind: ContactType) -> AlternateContactType {
+/// The Account API's type for an alternate slot; `None` for the primary
+/// contact, which has operations of its own.
+fn alternate_type(kind: ContactType) -> Option<AlternateContactType> {
     match kind {
-        ContactType::Security => AlternateContactType::Security,
-        ContactType::Billing => AlternateContactType::Billing,
-        ContactType::Operations => AlternateContactType::Operations,
+        ContactType::Security => Some(AlternateContactType::Security),
+        ContactType::Billing => Some(AlternateContactType::Billing),
+        ContactType::Operations => Some(AlternateContactType::Operations),
+        ContactType::Primary => None,
     }
+}
+
+/// A value of the wrong shape for its slot: a bug upstream, said plainly.
+fn mismatch(slot: &Slot) -> BackendError {
+    BackendError::Invalid(format!("{slot}: the value does not fit this kind of slot"))
 }
 
 /// The contact AWS answered. The match names every field, so a field added
@@ -602,48 +669,22 @@ impl ContactsApi for Aws {
             .cloned()
     }
 
-    async fn get(&self, slot: &Slot) -> Result<Option<Contact>, BackendError> {
+    async fn get(&self, slot: &Slot) -> Result<Option<Value>, BackendError> {
         let account_id = self.account_param(&slot.account).await?;
+        let Some(kind) = alternate_type(slot.kind) else {
+            return self.get_primary(account_id).await;
+        };
         let result = self
             .account
             .get_alternate_contact()
             .set_account_id(account_id)
-            .alternate_contact_type(contact_type(slot.kind))
+            .alternate_contact_type(kind)
             .send()
             .await;
         match result {
-            Ok(output) => Ok(output.alternate_contact().map(contact_from)),
-            Err(error) if is_not_found(&error) => Ok(None),
-            Err(error) => Err(classify(error)),
-        }
-    }
-
-    async fn get_primary(
-        &self,
-        account: &AccountId,
-    ) -> Result<Option<PrimaryContact>, BackendError> {
-        let account_id = self.account_param(account).await?;
-        let result = self
-            .account
-            .get_contact_information()
-            .set_account_id(account_id)
-            .send()
-            .await;
-        match result {
-            Ok(output) => Ok(output.contact_information().map(|info| PrimaryContact {
-                full_name: info.full_name().to_owned(),
-                company_name: info.company_name().map(str::to_owned),
-                address_line_1: info.address_line1().to_owned(),
-                address_line_2: info.address_line2().map(str::to_owned),
-                address_line_3: info.address_line3().map(str::to_owned),
-                city: info.city().to_owned(),
-                state_or_region: info.state_or_region().map(str::to_owned),
-                district_or_county: info.district_or_county().map(str::to_owned),
-                postal_code: info.postal_code().to_owned(),
-                country_code: info.country_code().to_owned(),
-                phone_number: info.phone_number().to_owned(),
-                website_url: info.website_url().map(str::to_owned),
-            })),
+            Ok(output) => Ok(output
+                .alternate_contact()
+                .map(|contact| Value::Alternate(contact_from(contact)))),
             Err(error) if is_not_found(&error) => Ok(None),
             Err(error) => Err(classify(error)),
         }
@@ -651,13 +692,19 @@ impl ContactsApi for Aws {
 
     // The gate is for the layer that decides when a write is first sent
     // (throttle.rs); here every call is a send, retries included.
-    async fn put(&self, slot: &Slot, contact: &Contact, _gate: &Gate) -> Result<(), BackendError> {
+    async fn put(&self, slot: &Slot, value: &Value, _gate: &Gate) -> Result<(), BackendError> {
         let account_id = self.account_param(&slot.account).await?;
+        let contact = match (alternate_type(slot.kind), value) {
+            (Some(kind), Value::Alternate(contact)) => (kind, contact),
+            (None, Value::Primary(primary)) => return self.put_primary(account_id, primary).await,
+            _ => return Err(mismatch(slot)),
+        };
+        let (kind, contact) = contact;
         let mut request = self
             .account
             .put_alternate_contact()
             .set_account_id(account_id)
-            .alternate_contact_type(contact_type(slot.kind));
+            .alternate_contact_type(kind);
         // Every field, named: a field added to the contact does not compile
         // until it is sent here too.
         for field in ContactField::ALL {
@@ -674,11 +721,16 @@ impl ContactsApi for Aws {
 
     async fn delete(&self, slot: &Slot, _gate: &Gate) -> Result<(), BackendError> {
         let account_id = self.account_param(&slot.account).await?;
+        let Some(kind) = alternate_type(slot.kind) else {
+            return Err(BackendError::Invalid(
+                "the primary contact cannot be deleted".to_owned(),
+            ));
+        };
         let result = self
             .account
             .delete_alternate_contact()
             .set_account_id(account_id)
-            .alternate_contact_type(contact_type(slot.kind))
+            .alternate_contact_type(kind)
             .send()
             .await;
         match result {

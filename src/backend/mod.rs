@@ -12,7 +12,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use crate::model::Found;
-use crate::model::{AccountId, Contact, Organization, PrimaryContact, Slot};
+use crate::model::{AccountId, Organization, Slot, Value};
 use error::{BackendError, Located};
 
 /// One slot at a time, as the Account API works: there is no list call.
@@ -21,17 +21,9 @@ pub trait ContactsApi: Sync {
     /// `AccountId`, as AWS requires of the management account.
     fn caller(&self) -> impl Future<Output = Result<AccountId, Located>> + Send;
 
-    /// The slot's contact; `None` when none is set (AWS's ResourceNotFound).
-    fn get(
-        &self,
-        slot: &Slot,
-    ) -> impl Future<Output = Result<Option<Contact>, BackendError>> + Send;
-
-    /// The account's primary contact; `None` when none is set.
-    fn get_primary(
-        &self,
-        account: &AccountId,
-    ) -> impl Future<Output = Result<Option<PrimaryContact>, BackendError>> + Send;
+    /// The slot's value (an alternate contact, or for PRIMARY the primary
+    /// contact); `None` when none is set (AWS's ResourceNotFound).
+    fn get(&self, slot: &Slot) -> impl Future<Output = Result<Option<Value>, BackendError>> + Send;
 
     /// Writes the slot's contact. A write whose turn to be sent comes after
     /// `gate` closed is not sent ([`BackendError::NotSent`]); retries of a
@@ -39,7 +31,7 @@ pub trait ContactsApi: Sync {
     fn put(
         &self,
         slot: &Slot,
-        contact: &Contact,
+        value: &Value,
         gate: &Gate,
     ) -> impl Future<Output = Result<(), BackendError>> + Send;
 
@@ -159,35 +151,22 @@ impl ContactsApi for Backend {
         }
     }
 
-    fn get(
-        &self,
-        slot: &Slot,
-    ) -> impl Future<Output = Result<Option<Contact>, BackendError>> + Send {
+    fn get(&self, slot: &Slot) -> impl Future<Output = Result<Option<Value>, BackendError>> + Send {
         match self {
             Backend::Aws(api) => Either::Left(api.get(slot)),
             Backend::Sandbox(api) => Either::Right(api.get(slot)),
         }
     }
 
-    fn get_primary(
-        &self,
-        account: &AccountId,
-    ) -> impl Future<Output = Result<Option<PrimaryContact>, BackendError>> + Send {
-        match self {
-            Backend::Aws(api) => Either::Left(api.get_primary(account)),
-            Backend::Sandbox(api) => Either::Right(api.get_primary(account)),
-        }
-    }
-
     fn put(
         &self,
         slot: &Slot,
-        contact: &Contact,
+        value: &Value,
         gate: &Gate,
     ) -> impl Future<Output = Result<(), BackendError>> + Send {
         match self {
-            Backend::Aws(api) => Either::Left(api.put(slot, contact, gate)),
-            Backend::Sandbox(api) => Either::Right(api.put(slot, contact, gate)),
+            Backend::Aws(api) => Either::Left(api.put(slot, value, gate)),
+            Backend::Sandbox(api) => Either::Right(api.put(slot, value, gate)),
         }
     }
 

@@ -14,7 +14,7 @@ use super::{ContactsApi, Found, FoundSender, Gate, Listing};
 use crate::config::yaml;
 use crate::model::{
     AccountId, AccountStatus, Contact, ContactType, OrgAccount, OrgUnit, Organization,
-    PrimaryContact, Slot, Timestamp,
+    PrimaryContact, Slot, Timestamp, Value,
 };
 
 /// The sandbox a missing file starts as: a small organization that matches
@@ -107,13 +107,50 @@ struct SandboxContacts {
     operations: Option<Contact>,
 }
 
-impl SandboxContacts {
-    fn slot(&mut self, kind: ContactType) -> &mut Option<Contact> {
+impl SandboxAccount {
+    /// The slot's value, as the API would answer it.
+    fn value(&self, kind: ContactType) -> Option<Value> {
+        let alternate = |contact: &Option<Contact>| contact.clone().map(Value::Alternate);
         match kind {
-            ContactType::Security => &mut self.security,
-            ContactType::Billing => &mut self.billing,
-            ContactType::Operations => &mut self.operations,
+            ContactType::Security => alternate(&self.contacts.security),
+            ContactType::Billing => alternate(&self.contacts.billing),
+            ContactType::Operations => alternate(&self.contacts.operations),
+            ContactType::Primary => self
+                .primary
+                .clone()
+                .map(|primary| Value::Primary(Box::new(primary))),
         }
+    }
+
+    /// Sets (or, with `None`, clears) the slot; a value of the wrong shape
+    /// for the slot is refused, as AWS would.
+    fn set(&mut self, kind: ContactType, value: Option<&Value>) -> Result<(), BackendError> {
+        let alternate = match (kind, value) {
+            (ContactType::Primary, Some(Value::Primary(primary))) => {
+                self.primary = Some(PrimaryContact::clone(primary));
+                return Ok(());
+            }
+            (ContactType::Primary, _) => {
+                return Err(BackendError::Invalid(
+                    "sandbox: the primary contact takes a primary contact and cannot be deleted"
+                        .to_owned(),
+                ));
+            }
+            (_, Some(Value::Alternate(contact))) => Some(contact.clone()),
+            (_, None) => None,
+            (_, Some(Value::Primary(_))) => {
+                return Err(BackendError::Invalid(
+                    "sandbox: an alternate slot takes an alternate contact".to_owned(),
+                ));
+            }
+        };
+        match kind {
+            ContactType::Security => self.contacts.security = alternate,
+            ContactType::Billing => self.contacts.billing = alternate,
+            ContactType::Operations => self.contacts.operations = alternate,
+            ContactType::Primary => {}
+        }
+        Ok(())
     }
 }
 
@@ -178,9 +215,9 @@ impl Sandbox {
         Ok(())
     }
 
-    fn write(&self, slot: &Slot, contact: Option<&Contact>) -> Result<(), BackendError> {
+    fn write(&self, slot: &Slot, value: Option<&Value>) -> Result<(), BackendError> {
         let mut state = self.lock();
-        let operation = if contact.is_some() {
+        let operation = if value.is_some() {
             DeniedOperation::Put
         } else {
             DeniedOperation::Delete
@@ -189,12 +226,11 @@ impl Sandbox {
         // The change is made to a copy and kept only once it is on disk, so
         // a failed write leaves memory and file as they were.
         let mut changed = state.clone();
-        *changed
+        changed
             .accounts
             .entry(slot.account.clone())
             .or_default()
-            .contacts
-            .slot(slot.kind) = contact.cloned();
+            .set(slot.kind, value)?;
         write_file(&self.path, &changed).map_err(|error| BackendError::Other {
             code: "SandboxWriteFailed".to_owned(),
             message: error.to_string(),
@@ -311,30 +347,13 @@ impl ContactsApi for Sandbox {
         ready(Ok(self.lock().caller.clone()))
     }
 
-    fn get(
-        &self,
-        slot: &Slot,
-    ) -> impl Future<Output = Result<Option<Contact>, BackendError>> + Send {
-        let mut state = self.lock();
+    fn get(&self, slot: &Slot) -> impl Future<Output = Result<Option<Value>, BackendError>> + Send {
+        let state = self.lock();
         let result = Self::check_access(&state, &slot.account, DeniedOperation::Get).map(|()| {
             state
                 .accounts
-                .get_mut(&slot.account)
-                .and_then(|account| account.contacts.slot(slot.kind).clone())
-        });
-        ready(result)
-    }
-
-    fn get_primary(
-        &self,
-        account: &AccountId,
-    ) -> impl Future<Output = Result<Option<PrimaryContact>, BackendError>> + Send {
-        let state = self.lock();
-        let result = Self::check_access(&state, account, DeniedOperation::Get).map(|()| {
-            state
-                .accounts
-                .get(account)
-                .and_then(|account| account.primary.clone())
+                .get(&slot.account)
+                .and_then(|account| account.value(slot.kind))
         });
         ready(result)
     }
@@ -342,12 +361,12 @@ impl ContactsApi for Sandbox {
     fn put(
         &self,
         slot: &Slot,
-        contact: &Contact,
+        value: &Value,
         gate: &Gate,
     ) -> impl Future<Output = Result<(), BackendError>> + Send {
         // The gate is the pacing layer's (throttle.rs), as for AWS.
         let _ = gate;
-        ready(self.write(slot, Some(contact)))
+        ready(self.write(slot, Some(value)))
     }
 
     fn delete(
@@ -442,13 +461,13 @@ mod tests {
 
     const SMALL: &str = "caller: \"111111111111\"\naccounts:\n  \"111111111111\": {}\n";
 
-    fn contact(name: &str) -> Contact {
-        Contact {
+    fn contact(name: &str) -> Value {
+        Value::Alternate(Contact {
             name: name.into(),
             title: "T".into(),
             email_address: "a@example.com".into(),
             phone_number: "+1 202 555 0100".into(),
-        }
+        })
     }
 
     fn slot() -> Slot {

@@ -17,7 +17,7 @@ use tokio::time::Instant;
 
 use super::error::{BackendError, Located};
 use super::{ContactsApi, FoundSender, Gate, Listing};
-use crate::model::{AccountId, Contact, Organization, PrimaryContact, Slot};
+use crate::model::{AccountId, ContactType, Organization, Slot, Value};
 
 /// Requests per second and burst for one operation.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -39,10 +39,14 @@ pub const AWS_DELETE: Quota = Quota {
     rate: 1.0,
     burst: 6.0,
 };
-/// GetContactInformation, the primary contact's read.
+/// GetContactInformation and PutContactInformation, the primary contact's.
 pub const AWS_PRIMARY_GET: Quota = Quota {
     rate: 10.0,
     burst: 15.0,
+};
+pub const AWS_PRIMARY_PUT: Quota = Quota {
+    rate: 5.0,
+    burst: 8.0,
 };
 
 impl Quota {
@@ -408,6 +412,7 @@ pub struct Throttled<A> {
     get: Pacer,
     primary_get: Pacer,
     put: Pacer,
+    primary_put: Pacer,
     delete: Pacer,
     policy: RetryPolicy,
     pub stats: RetryStats,
@@ -420,6 +425,7 @@ impl<A: ContactsApi> Throttled<A> {
             get: Pacer::new(limits.get),
             primary_get: Pacer::new(AWS_PRIMARY_GET),
             put: Pacer::new(limits.put),
+            primary_put: Pacer::new(AWS_PRIMARY_PUT),
             delete: Pacer::new(limits.delete),
             policy,
             stats: RetryStats::default(),
@@ -434,6 +440,7 @@ impl<A: ContactsApi> Throttled<A> {
             get: Pacer::unlimited(),
             primary_get: Pacer::unlimited(),
             put: Pacer::unlimited(),
+            primary_put: Pacer::unlimited(),
             delete: Pacer::unlimited(),
             policy: RetryPolicy::default(),
             stats: RetryStats::default(),
@@ -493,31 +500,26 @@ impl<A: ContactsApi> ContactsApi for Throttled<A> {
         self.inner.caller()
     }
 
-    fn get(
-        &self,
-        slot: &Slot,
-    ) -> impl Future<Output = Result<Option<Contact>, BackendError>> + Send {
-        self.call(&self.get, None, move || self.inner.get(slot))
-    }
-
-    fn get_primary(
-        &self,
-        account: &AccountId,
-    ) -> impl Future<Output = Result<Option<PrimaryContact>, BackendError>> + Send {
-        self.call(&self.primary_get, None, move || {
-            self.inner.get_primary(account)
-        })
+    fn get(&self, slot: &Slot) -> impl Future<Output = Result<Option<Value>, BackendError>> + Send {
+        // The primary contact's operations have quotas of their own.
+        let pacer = match slot.kind {
+            ContactType::Primary => &self.primary_get,
+            _ => &self.get,
+        };
+        self.call(pacer, None, move || self.inner.get(slot))
     }
 
     fn put(
         &self,
         slot: &Slot,
-        contact: &Contact,
+        value: &Value,
         gate: &Gate,
     ) -> impl Future<Output = Result<(), BackendError>> + Send {
-        self.call(&self.put, Some(gate), move || {
-            self.inner.put(slot, contact, gate)
-        })
+        let pacer = match slot.kind {
+            ContactType::Primary => &self.primary_put,
+            _ => &self.put,
+        };
+        self.call(pacer, Some(gate), move || self.inner.put(slot, value, gate))
     }
 
     fn delete(

@@ -13,7 +13,10 @@ use std::collections::BTreeMap;
 use schemars::{JsonSchema, Schema, SchemaGenerator, generate::SchemaSettings, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::model::{ACCOUNT_ID_PATTERN, Contact, ContactField, ContactType, RATE_MAX, RATE_MIN};
+use crate::model::{
+    ACCOUNT_ID_PATTERN, Contact, ContactField, ContactType, PRIMARY_FIELDS, PRIMARY_PHONE_PATTERN,
+    PrimaryContact, RATE_MAX, RATE_MIN, STATE_REQUIRED_IN,
+};
 
 pub const ABSENT: &str = "absent";
 pub const OU_ID_PATTERN: &str = r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$";
@@ -32,6 +35,11 @@ pub struct ConfigFile {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(schema_with = "contact_names_schema")]
     pub contacts: BTreeMap<String, ContactSpec>,
+    /// Named primary contacts (company address, full name, phone),
+    /// referenced by name from any `primary` slot.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(schema_with = "primary_names_schema")]
+    pub primary_contacts: BTreeMap<String, PrimarySpec>,
     /// Every ACTIVE account of the organization is in scope when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organization: Option<OrganizationSpec>,
@@ -135,6 +143,52 @@ impl JsonSchema for ContactSpec {
     }
 }
 
+/// A primary contact as the file writes it. Its rules are AWS's, from
+/// [`PRIMARY_FIELDS`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PrimarySpec(pub PrimaryContact);
+
+impl JsonSchema for PrimarySpec {
+    fn schema_name() -> Cow<'static, str> {
+        "PrimarySpec".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let properties: BTreeMap<&str, serde_json::Value> = PRIMARY_FIELDS
+            .iter()
+            .map(|field| {
+                let mut property = serde_json::json!({
+                    "type": "string",
+                    "maxLength": field.max,
+                    "minLength": 1,
+                });
+                match field.key {
+                    "phone_number" => property["pattern"] = PRIMARY_PHONE_PATTERN.into(),
+                    "country_code" => property["pattern"] = "^[A-Za-z]{2}$".into(),
+                    _ => {}
+                }
+                (field.key, property)
+            })
+            .collect();
+        let required: Vec<&str> = PRIMARY_FIELDS
+            .iter()
+            .filter(|field| field.required)
+            .map(|field| field.key)
+            .collect();
+        json_schema!({
+            "description": format!(
+                "The account's primary contact. state_or_region is required for addresses in {}.",
+                STATE_REQUIRED_IN.join(", ")
+            ),
+            "type": "object",
+            "properties": properties,
+            "additionalProperties": false,
+            "required": required
+        })
+    }
+}
+
 /// The slots a layer sets, by contact type; a slot left out is not managed.
 /// Its keys, documentation and schema come from [`ContactType`], so a new
 /// kind of slot is described there once.
@@ -155,16 +209,27 @@ impl Serialize for SlotsSpec {
 impl<'de> Deserialize<'de> for SlotsSpec {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         use serde::de::Error;
-        let entries = BTreeMap::<String, Option<SlotSpec>>::deserialize(deserializer)?;
+        let entries = BTreeMap::<String, Option<serde_json::Value>>::deserialize(deserializer)?;
         let mut slots = BTreeMap::new();
         for (key, slot) in entries {
-            let kind = ContactType::ALL
+            let kind = ContactType::EVERY
                 .into_iter()
                 .find(|kind| kind.config_key() == key)
                 .ok_or_else(|| D::Error::unknown_field(&key, &[]))?;
-            if let Some(slot) = slot {
-                slots.insert(kind, slot);
-            }
+            let Some(slot) = slot else {
+                continue;
+            };
+            let slot = match (kind, slot) {
+                (_, serde_json::Value::String(text)) if text == ABSENT => SlotSpec::Absent,
+                (_, serde_json::Value::String(name)) => SlotSpec::Named(name),
+                (ContactType::Primary, value) => SlotSpec::InlinePrimary(
+                    serde_json::from_value(value).map_err(D::Error::custom)?,
+                ),
+                (_, value) => {
+                    SlotSpec::Inline(serde_json::from_value(value).map_err(D::Error::custom)?)
+                }
+            };
+            slots.insert(kind, slot);
         }
         Ok(Self(slots))
     }
@@ -177,20 +242,30 @@ impl JsonSchema for SlotsSpec {
 
     fn json_schema(generator: &mut SchemaGenerator) -> Schema {
         let slot = generator.subschema_for::<SlotSpec>();
-        let properties: BTreeMap<&str, serde_json::Value> = ContactType::ALL
+        let primary = generator.subschema_for::<PrimarySpec>();
+        let properties: BTreeMap<&str, serde_json::Value> = ContactType::EVERY
             .into_iter()
             .map(|kind| {
-                (
-                    kind.config_key(),
-                    serde_json::json!({
+                let value = match kind {
+                    ContactType::Primary => serde_json::json!({
+                        "description": kind.doc(),
+                        "anyOf": [
+                            { "type": "string", "minLength": 1, "not": { "const": ABSENT },
+                              "description": "Name of a contact under `primary_contacts`." },
+                            primary.clone(),
+                            { "type": "null" }
+                        ],
+                    }),
+                    _ => serde_json::json!({
                         "description": kind.doc(),
                         "anyOf": [slot.clone(), { "type": "null" }],
                     }),
-                )
+                };
+                (kind.config_key(), value)
             })
             .collect();
         json_schema!({
-            "description": "The three alternate-contact slots. A slot left out is not managed.",
+            "description": "The three alternate-contact slots and the primary contact. A slot left out is not managed.",
             "type": "object",
             "properties": properties,
             "additionalProperties": false
@@ -198,12 +273,14 @@ impl JsonSchema for SlotsSpec {
     }
 }
 
-/// A slot's desired value: a named contact, an inline contact, or `absent`.
+/// A slot's desired value: a named contact, an inline contact, or `absent`
+/// (for `primary`: a named or inline primary contact).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SlotSpec {
     Absent,
     Named(String),
     Inline(ContactSpec),
+    InlinePrimary(PrimarySpec),
 }
 
 impl Serialize for SlotSpec {
@@ -212,6 +289,7 @@ impl Serialize for SlotSpec {
             Self::Absent => serializer.serialize_str(ABSENT),
             Self::Named(name) => serializer.serialize_str(name),
             Self::Inline(contact) => contact.serialize(serializer),
+            Self::InlinePrimary(primary) => primary.serialize(serializer),
         }
     }
 }
@@ -302,6 +380,15 @@ pub struct RateSpec {
     pub delete: Option<f64>,
 }
 
+fn primary_names_schema(generator: &mut SchemaGenerator) -> Schema {
+    let primary = generator.subschema_for::<PrimarySpec>();
+    json_schema!({
+        "type": "object",
+        "propertyNames": { "minLength": 1 },
+        "additionalProperties": primary
+    })
+}
+
 fn contact_names_schema(generator: &mut SchemaGenerator) -> Schema {
     let contact = generator.subschema_for::<ContactSpec>();
     json_schema!({
@@ -385,6 +472,7 @@ mod tests {
                 "accounts",
                 "contacts",
                 "organization",
+                "primary_contacts",
                 "rate",
                 "safety",
                 "version"
@@ -394,7 +482,10 @@ mod tests {
             keys::<ContactSpec>(),
             ["email_address", "name", "phone_number", "reviewed", "title"]
         );
-        assert_eq!(keys::<SlotsSpec>(), ["billing", "operations", "security"]);
+        assert_eq!(
+            keys::<SlotsSpec>(),
+            ["billing", "operations", "primary", "security"]
+        );
         assert_eq!(keys::<OrganizationSpec>(), ["defaults", "exclude", "units"]);
         assert_eq!(
             keys::<SafetySpec>(),

@@ -4,14 +4,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::file::{
-    ABSENT, ConfigFile, ContactSpec, OU_ID_PATTERN, OrganizationSpec, RateSpec, SafetySpec,
-    SlotsSpec, keys,
+    ABSENT, ConfigFile, ContactSpec, OU_ID_PATTERN, OrganizationSpec, PrimarySpec, RateSpec,
+    SafetySpec, SlotsSpec, keys,
 };
 use super::node::{Key, Node, Style, YamlPath};
 use super::{Config, Layer, NamedContact, OrgLayers, SlotValue, UnitLayer, UnitSelector};
 use crate::config::diagnostic::{Diagnostic, closest};
 use crate::model::{
-    AccountId, Contact, ContactField, ContactType, Date, RATE_MAX, RATE_MIN, Wanted, rate_in_range,
+    AccountId, Contact, ContactField, ContactType, Date, PRIMARY_FIELDS, PrimaryContact, RATE_MAX,
+    RATE_MIN, Value, Wanted, rate_in_range,
 };
 
 /// The contact's fields in a sentence: "name, title, email_address and phone_number".
@@ -40,6 +41,9 @@ struct Walker {
     /// contact is not reported a second time as unknown.
     contact_names: BTreeSet<String>,
     contacts: BTreeMap<String, NamedContact>,
+    /// The same for `primary_contacts`.
+    primary_names: BTreeSet<String>,
+    primaries: BTreeMap<String, PrimaryContact>,
 }
 
 type Entries = [(Key, Node)];
@@ -138,6 +142,9 @@ impl Walker {
 
         if let Some(node) = entry(entries, "contacts") {
             self.named_contacts(node, &path.key("contacts"));
+        }
+        if let Some(node) = entry(entries, "primary_contacts") {
+            self.named_primaries(node, &path.key("primary_contacts"));
         }
         let organization = entry(entries, "organization")
             .and_then(|node| self.organization(node, &path.key("organization")));
@@ -286,15 +293,158 @@ impl Walker {
         let entries = self.mapping(node, path, what)?;
         self.known_keys(entries, path, keys::<SlotsSpec>(), what);
         let mut layer = Layer::new();
-        for kind in ContactType::ALL {
+        for kind in ContactType::EVERY {
             let Some(value) = entry(entries, kind.config_key()) else {
                 continue;
             };
-            if let Some(slot) = self.slot(value, &path.key(kind.config_key())) {
+            let slot_path = path.key(kind.config_key());
+            let slot = match kind {
+                ContactType::Primary => self.primary_slot(value, &slot_path),
+                _ => self.slot(value, &slot_path),
+            };
+            if let Some(slot) = slot {
                 layer.insert(kind, slot);
             }
         }
         Some(layer)
+    }
+
+    fn named_primaries(&mut self, node: &Node, path: &YamlPath) {
+        let Some(entries) = self.mapping(node, path, "`primary_contacts`") else {
+            return;
+        };
+        for (key, value) in entries {
+            let name = key.text();
+            let primary_path = path.key(name);
+            if key.as_str().is_none() || name.is_empty() {
+                self.report(Diagnostic::at_key(
+                    &primary_path,
+                    format!("primary contact name `{name}` must be a non-empty string"),
+                ));
+                continue;
+            }
+            self.primary_names.insert(name.to_owned());
+            if let Some(primary) = self.primary(value, &primary_path) {
+                self.primaries.insert(name.to_owned(), primary);
+            }
+        }
+    }
+
+    /// A primary contact written out, checked against AWS's rules.
+    fn primary(&mut self, node: &Node, path: &YamlPath) -> Option<PrimaryContact> {
+        let Node::Map(entries) = node else {
+            self.report(Diagnostic::at(
+                path,
+                format!(
+                    "a primary contact must be a mapping with full_name, address_line_1, city, postal_code, country_code and phone_number, found {}",
+                    node.kind()
+                ),
+            ));
+            return None;
+        };
+        self.known_keys(entries, path, keys::<PrimarySpec>(), "a primary contact");
+        let mut values: BTreeMap<&'static str, String> = BTreeMap::new();
+        let mut complete = true;
+        for field in &PRIMARY_FIELDS {
+            let field_path = path.key(field.key);
+            match entry(entries, field.key) {
+                None if field.required => {
+                    self.report(Diagnostic::at(path, format!("missing `{}`", field.key)).help(
+                        "AWS requires full_name, address_line_1, city, postal_code, country_code and phone_number",
+                    ));
+                    complete = false;
+                }
+                None => {}
+                Some(value) => match self.string(value, &field_path, &format!("`{}`", field.key)) {
+                    Some(text) => {
+                        values.insert(field.key, text.to_owned());
+                    }
+                    None => complete = false,
+                },
+            }
+        }
+        if !complete {
+            return None;
+        }
+        let mut take = |key: &str| values.remove(key);
+        let primary = PrimaryContact {
+            full_name: take("full_name").unwrap_or_default(),
+            company_name: take("company_name"),
+            address_line_1: take("address_line_1").unwrap_or_default(),
+            address_line_2: take("address_line_2"),
+            address_line_3: take("address_line_3"),
+            city: take("city").unwrap_or_default(),
+            state_or_region: take("state_or_region"),
+            district_or_county: take("district_or_county"),
+            postal_code: take("postal_code").unwrap_or_default(),
+            country_code: take("country_code").unwrap_or_default(),
+            phone_number: take("phone_number").unwrap_or_default(),
+            website_url: take("website_url"),
+        };
+        let problems = primary.problems();
+        for (key, message) in &problems {
+            // A missing state is the mapping's fault, not a value's.
+            let at = if entry(entries, key).is_some() {
+                path.key(key)
+            } else {
+                path.clone()
+            };
+            self.report(Diagnostic::at(&at, message.clone()));
+        }
+        problems.is_empty().then_some(primary)
+    }
+
+    /// The `primary` slot: the name of a primary contact, or one written
+    /// out. Never `absent`: AWS cannot delete the primary contact.
+    fn primary_slot(&mut self, node: &Node, path: &YamlPath) -> Option<SlotValue> {
+        match node {
+            Node::Str(text, _) if text == ABSENT => {
+                self.report(
+                    Diagnostic::at(
+                        path,
+                        "the primary contact cannot be `absent`: AWS cannot delete it",
+                    )
+                    .help("to leave the primary contact unmanaged, remove the key"),
+                );
+                None
+            }
+            Node::Str(name, _) => {
+                if let Some(primary) = self.primaries.get(name) {
+                    return Some(SlotValue {
+                        wanted: Wanted::Present(Value::Primary(Box::new(primary.clone()))),
+                        contact_name: Some(name.clone()),
+                        reviewed: None,
+                    });
+                }
+                if !self.primary_names.contains(name) {
+                    let diagnostic =
+                        Diagnostic::at(path, format!("unknown primary contact `{name}`"));
+                    let diagnostic = match closest(name, self.primary_names.iter().map(String::as_str)) {
+                        Some(near) => diagnostic.help(format!("did you mean `{near}`?")),
+                        None => diagnostic.help(
+                            "define it under `primary_contacts:`, or write the primary contact inline",
+                        ),
+                    };
+                    self.report(diagnostic);
+                }
+                None
+            }
+            Node::Map(_) => self.primary(node, path).map(|primary| SlotValue {
+                wanted: Wanted::Present(Value::Primary(Box::new(primary))),
+                contact_name: None,
+                reviewed: None,
+            }),
+            other => {
+                self.report(Diagnostic::at(
+                    path,
+                    format!(
+                        "`primary` must be the name of a primary contact or one written out, found {}",
+                        other.kind()
+                    ),
+                ));
+                None
+            }
+        }
     }
 
     fn slot(&mut self, node: &Node, path: &YamlPath) -> Option<SlotValue> {
@@ -307,7 +457,7 @@ impl Walker {
             Node::Str(name, _) => {
                 if let Some(named) = self.contacts.get(name) {
                     return Some(SlotValue {
-                        wanted: Wanted::Present(named.contact.clone()),
+                        wanted: Wanted::Present(Value::Alternate(named.contact.clone())),
                         contact_name: Some(name.clone()),
                         reviewed: named.reviewed,
                     });
@@ -325,7 +475,7 @@ impl Walker {
                 None
             }
             Node::Map(_) => self.contact(node, path).map(|named| SlotValue {
-                wanted: Wanted::Present(named.contact),
+                wanted: Wanted::Present(Value::Alternate(named.contact)),
                 contact_name: None,
                 reviewed: named.reviewed,
             }),

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::PlanView;
-use crate::model::{AccountId, Contact, ContactType, SkipReason};
+use crate::model::{AccountId, ContactType, SkipReason, Value};
 use crate::plan::ChangeKind;
 use crate::safety::{Breach, SafetyLimits};
 
@@ -48,8 +48,8 @@ pub struct JsonChange<'a> {
     pub contact_type: ContactType,
     pub action: ChangeKind,
     pub source: &'a str,
-    pub before: Option<&'a Contact>,
-    pub after: Option<&'a Contact>,
+    pub before: Option<&'a Value>,
+    pub after: Option<&'a Value>,
 }
 
 #[derive(Serialize)]

@@ -12,7 +12,7 @@ pub mod report;
 use owo_colors::{OwoColorize, Style};
 use similar::{ChangeTag, TextDiff};
 
-use crate::model::{AccountId, Contact, ContactType, JoinedWindow, SkipReason, SkippedAccount};
+use crate::model::{AccountId, ContactType, JoinedWindow, SkipReason, SkippedAccount, Value};
 use crate::plan::{ChangeKind, Plan, Summary};
 use crate::safety::{Breach, SafetyCheck, SafetyLimits};
 
@@ -70,8 +70,8 @@ pub struct ChangeRow {
     pub contact_type: ContactType,
     pub source: String,
     pub fields: Vec<FieldRow>,
-    pub before: Option<Contact>,
-    pub after: Option<Contact>,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
 }
 
 impl ChangeRow {
@@ -114,7 +114,7 @@ impl PlanView {
                     .field_changes()
                     .into_iter()
                     .map(|(field, before, after)| FieldRow {
-                        field: field.key(),
+                        field,
                         before: before.map(str::to_owned),
                         after: after.map(str::to_owned),
                     })

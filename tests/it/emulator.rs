@@ -264,6 +264,16 @@ impl Emulator {
         );
     }
 
+    /// An account's primary contact as AWS would answer it (full name, phone).
+    pub fn primary(&self, account: &str) -> Option<(String, String)> {
+        self.state().primary.get(account).map(|info| {
+            (
+                info["FullName"].as_str().unwrap_or_default().to_owned(),
+                info["PhoneNumber"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+    }
+
     pub fn contact(&self, account: &str, kind: &str) -> Option<Contact> {
         self.state()
             .contacts
@@ -397,7 +407,9 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Reply {
         ("/getAlternateContact" | "/putAlternateContact" | "/deleteAlternateContact", _) => {
             account(shared, &path, &body).await
         }
-        ("/getContactInformation", _) => contact_information(&shared, &body),
+        ("/getContactInformation" | "/putContactInformation", _) => {
+            contact_information(&shared, &path, &body)
+        }
         (_, Some(target)) => organizations(&shared, &target, &body),
         _ if String::from_utf8_lossy(&body).contains("Action=GetCallerIdentity") => sts(&shared),
         _ => reply(
@@ -633,8 +645,9 @@ async fn account(shared: Arc<Shared>, path: &str, body: &[u8]) -> Reply {
 
 /// GetContactInformation: the primary contact, with AWS's rules on who may
 /// name which account.
-fn contact_information(shared: &Shared, body: &[u8]) -> Reply {
+fn contact_information(shared: &Shared, path: &str, body: &[u8]) -> Reply {
     let input: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let writing = path == "/putContactInformation";
     let sent = input["AccountId"].as_str().map(str::to_owned);
     let account = sent.clone().unwrap_or_else(|| shared.caller.clone());
     let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -645,8 +658,31 @@ fn contact_information(shared: &Shared, body: &[u8]) -> Reply {
     let denied = sent.as_deref() == Some(shared.caller.as_str())
         || (sent.is_some() && sent.as_deref() == management)
         || shared.faults.denied.contains(&account);
+    let required = [
+        "FullName",
+        "AddressLine1",
+        "City",
+        "PostalCode",
+        "CountryCode",
+        "PhoneNumber",
+    ];
     let status = if denied {
         403
+    } else if writing {
+        let information = &input["ContactInformation"];
+        if required
+            .iter()
+            .all(|key| information[key].as_str().is_some_and(|v| !v.is_empty()))
+        {
+            state.primary.insert(account.clone(), information.clone());
+            *state
+                .effective_writes
+                .entry((account.clone(), "PRIMARY".into()))
+                .or_default() += 1;
+            200
+        } else {
+            400
+        }
     } else if state.primary.contains_key(&account) {
         200
     } else {
@@ -654,7 +690,11 @@ fn contact_information(shared: &Shared, body: &[u8]) -> Reply {
     };
     state.log.push(Logged {
         at: shared.started.elapsed(),
-        operation: "GetContactInformation",
+        operation: if writing {
+            "PutContactInformation"
+        } else {
+            "GetContactInformation"
+        },
         account: account.clone(),
         account_id_sent: sent.is_some(),
         kind: "PRIMARY".into(),

@@ -10,6 +10,7 @@ mod emulator;
 mod hostile;
 mod interop;
 mod moto;
+mod primary;
 mod properties;
 mod scale;
 mod ship;

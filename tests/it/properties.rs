@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use altcontacts::config::LoadedConfig;
 use altcontacts::model::{
     AccountId, AccountStatus, Contact, ContactType, Desired, DesiredSlot, Live, OrgAccount,
-    OrgUnit, Organization, Slot, Source, Wanted,
+    OrgUnit, Organization, Slot, Source, Value, Wanted,
 };
 use proptest::prelude::*;
 
@@ -80,7 +80,10 @@ fn contact() -> impl Strategy<Value = Contact> {
 }
 
 fn desired_state() -> impl Strategy<Value = Desired> {
-    let wanted = prop_oneof![Just(Wanted::Absent), contact().prop_map(Wanted::Present)];
+    let wanted = prop_oneof![
+        Just(Wanted::Absent),
+        contact().prop_map(|contact| Wanted::Present(Value::Alternate(contact)))
+    ];
     prop::collection::btree_map((1u64..50, 0usize..3), wanted, 0..40).prop_map(|slots| {
         let mut desired = Desired::default();
         let slots: BTreeMap<Slot, DesiredSlot> = slots
@@ -140,7 +143,8 @@ fn live_state() -> impl Strategy<Value = (Vec<AccountId>, Live)> {
             let id = AccountId::parse(&format!("{:012}", 100_000_000_000u64 + n as u64))
                 .expect("12 digits");
             for (kind, contact) in ContactType::ALL.into_iter().zip(slots) {
-                live.slots.insert(Slot::new(id.clone(), kind), contact);
+                live.slots
+                    .insert(Slot::new(id.clone(), kind), contact.map(Value::Alternate));
             }
             ids.push(id);
         }
