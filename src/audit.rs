@@ -220,7 +220,7 @@ pub fn check(
             severity: Severity::Low,
             check: Check::PrimaryUnreadable,
             account_id: None,
-            message: "the primary contacts could not be read (access denied), so the rule that the primary and alternate contacts differ was not checked: grant account:GetContactInformation".to_owned(),
+            message: "the primary contacts could not be read (denied, or not offered by this endpoint), so the rule that the primary and alternate contacts differ was not checked: grant account:GetContactInformation".to_owned(),
             controls: vec![Control::ProwlerDifferentContactDetails],
         });
     }

@@ -4,8 +4,10 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use crate::config::file::{ConfigFile, ContactSpec, OrganizationSpec, SlotSpec, SlotsSpec};
-use crate::model::{AccountId, Contact, ContactType, Live, Slot, Value};
+use crate::config::file::{
+    ConfigFile, ContactSpec, OrganizationSpec, PrimarySpec, SlotSpec, SlotsSpec,
+};
+use crate::model::{AccountId, Contact, ContactType, Live, PrimaryContact, Slot, Value};
 
 /// The contacts file for `accounts` as `live` shows them. With `org`, the
 /// most common value of each slot becomes the organization default and only
@@ -78,7 +80,7 @@ pub fn build(live: &Live, accounts: &[AccountId], org: bool) -> ConfigFile {
         slots
     };
 
-    ConfigFile {
+    let mut file = ConfigFile {
         version: 1,
         primary_contacts: BTreeMap::new(),
         contacts: names
@@ -110,7 +112,9 @@ pub fn build(live: &Live, accounts: &[AccountId], org: bool) -> ConfigFile {
             .collect(),
         safety: None,
         rate: None,
-    }
+    };
+    export_primaries(&mut file, live, accounts, org);
+    file
 }
 
 fn contact_spec(contact: &Contact) -> ContactSpec {
@@ -139,33 +143,96 @@ fn most_common<T: Ord + Clone>(values: impl Iterator<Item = T>) -> Option<T> {
 fn name_contacts<'a>(contacts: impl Iterator<Item = &'a Contact>) -> BTreeMap<Contact, String> {
     let mut contacts: Vec<&Contact> = contacts.collect();
     contacts.sort();
+    let names = unique_names(contacts.iter().map(|contact| contact.name.as_str()));
+    contacts.into_iter().cloned().zip(names).collect()
+}
+
+/// Readable names from `labels`, in order and all different: "Security
+/// Operations Team" becomes `security-operations-team`, a repeat gets `-2`.
+fn unique_names<'a>(labels: impl Iterator<Item = &'a str>) -> Vec<String> {
     let mut taken: HashSet<String> = HashSet::new();
-    let mut names = BTreeMap::new();
-    for contact in contacts {
-        let mut slug: String = contact
-            .name
-            .to_lowercase()
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-            .collect::<String>()
-            .split('-')
-            .filter(|part| !part.is_empty())
-            .collect::<Vec<_>>()
-            .join("-");
-        if slug.is_empty() || slug == crate::config::file::ABSENT {
-            slug = format!("{slug}-contact").trim_start_matches('-').to_owned();
-        }
-        // A suffix can collide with another contact's own name ("Ops Team"
-        // three times and "Ops Team 2"): take the first name nobody has.
-        let mut name = slug.clone();
-        let mut suffix = 1;
-        while !taken.insert(name.clone()) {
-            suffix += 1;
-            name = format!("{slug}-{suffix}");
-        }
-        names.insert(contact.clone(), name);
+    labels
+        .map(|label| {
+            let mut slug: String = label
+                .to_lowercase()
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect::<String>()
+                .split('-')
+                .filter(|part| !part.is_empty())
+                .collect::<Vec<_>>()
+                .join("-");
+            if slug.is_empty() || slug == crate::config::file::ABSENT {
+                slug = format!("{slug}-contact").trim_start_matches('-').to_owned();
+            }
+            // A suffix can collide with another contact's own name ("Ops Team"
+            // three times and "Ops Team 2"): take the first name nobody has.
+            let mut name = slug.clone();
+            let mut suffix = 1;
+            while !taken.insert(name.clone()) {
+                suffix += 1;
+                name = format!("{slug}-{suffix}");
+            }
+            name
+        })
+        .collect()
+}
+
+/// The primary contacts, each named under `primary_contacts` and referenced
+/// from the slots: by the defaults when every account has one and `org` is
+/// asked, else by each account. An account without a primary contact is
+/// left unmanaged there (AWS cannot delete one, so `absent` is no option).
+fn export_primaries(file: &mut ConfigFile, live: &Live, accounts: &[AccountId], org: bool) {
+    let primaries: Vec<(&AccountId, &PrimaryContact)> = accounts
+        .iter()
+        .filter_map(|account| {
+            let value = live
+                .slots
+                .get(&Slot::new(account.clone(), ContactType::Primary))?;
+            Some((account, value.as_ref()?.as_primary()?))
+        })
+        .collect();
+    if primaries.is_empty() {
+        return;
     }
-    names
+    // The same file for the same state: values ordered by their content.
+    let mut distinct: Vec<&PrimaryContact> = Vec::new();
+    for (_, primary) in &primaries {
+        if !distinct.contains(primary) {
+            distinct.push(primary);
+        }
+    }
+    distinct.sort_by_key(|primary| serde_json::to_string(primary).unwrap_or_default());
+    let names = unique_names(distinct.iter().map(|primary| primary.full_name.as_str()));
+    let name_of = |primary: &PrimaryContact| {
+        let index = distinct.iter().position(|known| **known == *primary);
+        index.map_or_else(String::new, |index| names[index].clone())
+    };
+    let default = (org && primaries.len() == accounts.len())
+        .then(|| most_common(primaries.iter().map(|(_, primary)| name_of(primary))))
+        .flatten();
+    if let (Some(default), Some(organization)) = (&default, file.organization.as_mut()) {
+        organization
+            .defaults
+            .get_or_insert_with(SlotsSpec::default)
+            .0
+            .insert(ContactType::Primary, SlotSpec::Named(default.clone()));
+    }
+    for (account, primary) in &primaries {
+        let name = name_of(primary);
+        if default.as_ref() != Some(&name) {
+            file.accounts
+                .entry(account.to_string())
+                .or_default()
+                .0
+                .insert(ContactType::Primary, SlotSpec::Named(name));
+        }
+    }
+    file.primary_contacts = distinct
+        .into_iter()
+        .zip(names)
+        .map(|(primary, name)| (name, PrimarySpec(primary.clone())))
+        .collect();
 }
 
 #[cfg(test)]

@@ -150,9 +150,10 @@ pub async fn fetch<A: ContactsApi>(
     collect(slots, &mut answers, caller)
 }
 
-/// The primary contact of every account, for the audit. `Ok(None)` when
-/// the caller may not read them (AccessDenied): the audit then says which
-/// rule it could not check, instead of failing.
+/// The primary contact of every account, for `audit` and `export`.
+/// `Ok(None)` when they cannot be read at all (denied, or not offered by
+/// the endpoint): the audit then says which rule it could not check, and
+/// export leaves them out, instead of failing.
 pub async fn fetch_primaries<A: ContactsApi>(
     api: &A,
     accounts: Vec<AccountId>,
@@ -176,7 +177,9 @@ pub async fn fetch_primaries<A: ContactsApi>(
             Ok(primary) => {
                 primaries.insert(account, primary);
             }
-            Err(BackendError::AccessDenied(_)) => return Ok(None),
+            // Denied, or not offered by this endpoint (moto has no such
+            // call): the primary contacts are unavailable, not an outage.
+            Err(error) if !error.is_retryable() => return Ok(None),
             Err(error) => failures.push(Located::new(Operation::GetContactInformation, error).at(
                 &account,
                 None,

@@ -5,7 +5,7 @@ use crate::cli::ExportArgs;
 use crate::config::{RateSpec, yaml};
 use crate::error::{EXIT_OK, Error};
 use crate::export;
-use crate::model::{AccountId, ContactType, Slot, count};
+use crate::model::{AccountId, ContactType, Slot, Value, count};
 
 const HEADER: &str = "\
 # yaml-language-server: $schema=./schema/contacts.schema.json
@@ -40,7 +40,26 @@ pub async fn run(context: &Context<'_>, args: &ExportArgs) -> Result<u8, Error> 
         .iter()
         .flat_map(|id| ContactType::ALL.map(|kind| Slot::new(id.clone(), kind)))
         .collect();
-    let live = context.read(&session, slots).await?;
+    // The primary contacts are read beside the alternates, on their own
+    // quota; a caller that may not read them exports the alternates alone.
+    let (live, primaries) = tokio::join!(
+        context.read(&session, slots),
+        crate::live::fetch_primaries(&session.api, accounts.clone(), &session.caller)
+    );
+    let mut live = live?;
+    match primaries? {
+        Some(primaries) => {
+            for (account, primary) in primaries {
+                live.slots.insert(
+                    Slot::new(account, ContactType::Primary),
+                    primary.map(|primary| Value::Primary(Box::new(primary))),
+                );
+            }
+        }
+        None => context.ui.note(
+            "The primary contacts were not exported: they could not be read (account:GetContactInformation denied, or not offered by this endpoint).",
+        ),
+    }
     let file = export::build(&live, &accounts, args.org);
     let text = format!("{HEADER}{}", yaml::to_string(&file));
     match &args.output {

@@ -183,3 +183,29 @@ fn apply_writes_one_put_contact_information_per_account_and_names_no_management_
         "no discovery"
     );
 }
+
+#[test]
+fn export_writes_primary_contacts_that_plan_back_to_no_changes() {
+    let workspace = Workspace::org();
+    workspace.write("contacts.yaml", &config());
+    workspace.run(&["apply", "--auto-approve"]).code(0);
+    let export = workspace
+        .sandbox(&["export", "--org", "-o", "exported.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(export.status.code(), Some(0), "{}", stderr(&export));
+    let exported = workspace.read("exported.yaml");
+    assert!(
+        exported.contains("primary_contacts:\n  example-corp-cloud-team:\n"),
+        "{exported}"
+    );
+    assert!(
+        exported.contains("primary: example-corp-cloud-team"),
+        "{exported}"
+    );
+    let plan = workspace
+        .sandbox(&["plan", "-f", "exported.yaml", "--detailed-exitcode"])
+        .output()
+        .unwrap();
+    assert_eq!(plan.status.code(), Some(0), "{}", stdout(&plan));
+}

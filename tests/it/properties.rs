@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use altcontacts::config::LoadedConfig;
 use altcontacts::model::{
     AccountId, AccountStatus, Contact, ContactType, Desired, DesiredSlot, Live, OrgAccount,
-    OrgUnit, Organization, Slot, Source, Value, Wanted,
+    OrgUnit, Organization, PrimaryContact, Slot, Source, Value, Wanted,
 };
 use proptest::prelude::*;
 
@@ -130,22 +130,48 @@ fn colliding_contact() -> impl Strategy<Value = Contact> {
         })
 }
 
-/// A live state: some accounts, each slot empty or holding a contact.
+/// Primary contacts whose full names collide once made into names.
+fn colliding_primary() -> impl Strategy<Value = PrimaryContact> {
+    (
+        prop::sample::select(vec!["Example Corp", "Example Corp 2", "example-corp"]),
+        prop::sample::select(vec!["Seattle", "Portland"]),
+    )
+        .prop_map(|(name, city)| PrimaryContact {
+            full_name: name.into(),
+            address_line_1: "1 Main Street".into(),
+            city: city.into(),
+            state_or_region: Some("WA".into()),
+            postal_code: "98101".into(),
+            country_code: "US".into(),
+            phone_number: "+1 206 555 0100".into(),
+            ..PrimaryContact::default()
+        })
+}
+
+/// A live state: some accounts, each slot empty or holding a contact, and
+/// a primary contact or none.
 fn live_state() -> impl Strategy<Value = (Vec<AccountId>, Live)> {
     prop::collection::vec(
-        prop::collection::vec(prop::option::of(colliding_contact()), 3),
+        (
+            prop::collection::vec(prop::option::of(colliding_contact()), 3),
+            prop::option::of(colliding_primary()),
+        ),
         1..7,
     )
     .prop_map(|accounts| {
         let mut live = Live::default();
         let mut ids = Vec::new();
-        for (n, slots) in accounts.into_iter().enumerate() {
+        for (n, (slots, primary)) in accounts.into_iter().enumerate() {
             let id = AccountId::parse(&format!("{:012}", 100_000_000_000u64 + n as u64))
                 .expect("12 digits");
             for (kind, contact) in ContactType::ALL.into_iter().zip(slots) {
                 live.slots
                     .insert(Slot::new(id.clone(), kind), contact.map(Value::Alternate));
             }
+            live.slots.insert(
+                Slot::new(id.clone(), ContactType::Primary),
+                primary.map(|primary| Value::Primary(Box::new(primary))),
+            );
             ids.push(id);
         }
         (ids, live)
