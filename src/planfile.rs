@@ -184,6 +184,9 @@ impl PlanFile {
             if !change.before.iter().chain(&change.after).all(fits) {
                 return Err(format!("{slot}: a value does not fit this kind of slot"));
             }
+            if change.contact_type == ContactType::Primary && change.action == ChangeKind::Delete {
+                return Err(format!("{slot}: the primary contact cannot be deleted"));
+            }
             match &change.after {
                 Some(Value::Alternate(after)) => {
                     for field in ContactField::ALL {

@@ -209,3 +209,30 @@ fn export_writes_primary_contacts_that_plan_back_to_no_changes() {
         .unwrap();
     assert_eq!(plan.status.code(), Some(0), "{}", stdout(&plan));
 }
+
+#[test]
+fn a_saved_plan_that_deletes_a_primary_contact_is_refused() {
+    let workspace = Workspace::org();
+    workspace.write("contacts.yaml", &config());
+    workspace.run(&["plan", "--out", "plan.json"]).code(0);
+    let mut plan: serde_json::Value = serde_json::from_str(&workspace.read("plan.json")).unwrap();
+    let change = plan["changes"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|c| c["contact_type"] == "PRIMARY")
+        .unwrap();
+    change["action"] = "delete".into();
+    change["before"] = change["after"].clone();
+    change["after"] = serde_json::Value::Null;
+    workspace.write("plan.json", &plan.to_string());
+    let before = workspace.read("sandbox.yaml");
+    let output = workspace.sandbox(&["apply", "plan.json"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("the primary contact cannot be deleted"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(workspace.read("sandbox.yaml"), before);
+}
