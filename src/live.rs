@@ -131,9 +131,14 @@ pub fn collect(
             ),
         }
     }
+    failed(failures).map(|()| live)
+}
+
+/// Read failures as one error, each with its account and slot, in order.
+fn failed(mut failures: Vec<Located>) -> Result<(), Error> {
     failures.sort_by(|a, b| (&a.account, a.slot).cmp(&(&b.account, b.slot)));
     match failures.len() {
-        0 => Ok(live),
+        0 => Ok(()),
         1 => Err(Error::Backend(failures.remove(0))),
         _ => Err(Error::Backends(failures)),
     }
@@ -187,9 +192,5 @@ pub async fn fetch_primaries<A: ContactsApi>(
             )),
         }
     }
-    match failures.len() {
-        0 => Ok(Some(primaries)),
-        1 => Err(Error::Backend(failures.remove(0))),
-        _ => Err(Error::Backends(failures)),
-    }
+    failed(failures).map(|()| Some(primaries))
 }

@@ -3,14 +3,12 @@
 
 use std::path::PathBuf;
 
-use std::collections::BTreeSet;
-
-use super::{Context, joined_after, joined_since_needs_an_organization};
+use super::{Context, joined_after, joined_since_needs_an_organization, keep_joined_since};
 use crate::audit;
 use crate::cli::{AuditArgs, Format};
 use crate::config::{LoadedConfig, RateSpec};
 use crate::error::{EXIT_CHANGES, EXIT_OK, Error};
-use crate::model::{AccountId, AccountInfo, ContactType, Date, Slot};
+use crate::model::{AccountInfo, ContactType, Date, Slot};
 use crate::render;
 
 pub async fn run(context: &Context<'_>, args: &AuditArgs) -> Result<u8, Error> {
@@ -37,14 +35,8 @@ pub async fn run(context: &Context<'_>, args: &AuditArgs) -> Result<u8, Error> {
     let (accounts, desired) = match &config {
         Some(config) => {
             let (mut desired, org) = context.desired(&session, config).await?;
-            if let (Some(org), Some(since)) = (&org, args.joined_since) {
-                let new: BTreeSet<&AccountId> = org
-                    .accounts
-                    .iter()
-                    .filter(|account| joined_after(account, Some(since)))
-                    .map(|account| &account.id)
-                    .collect();
-                desired.retain_accounts(|id| new.contains(id));
+            if let Some(org) = &org {
+                keep_joined_since(&mut desired, org, args.joined_since);
             }
             (desired.accounts.clone(), Some(desired))
         }

@@ -458,7 +458,7 @@ pub fn joined_after(account: &OrgAccount, since: Option<Timestamp>) -> bool {
 }
 
 /// Narrows the desired state to the accounts that joined after `since`.
-fn keep_joined_since(
+pub fn keep_joined_since(
     desired: &mut Desired,
     org: &Organization,
     since: Option<Timestamp>,

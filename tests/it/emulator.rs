@@ -481,18 +481,21 @@ async fn account(shared: Arc<Shared>, path: &str, body: &[u8]) -> Reply {
     let account = sent.clone().unwrap_or_else(|| shared.caller.clone());
 
     let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
-    let expired = faults
-        .credentials_expire_after
-        .is_some_and(|after| state.log.len() >= after);
-    if expired {
+    let log = |status: u16, state: &mut State| {
         state.log.push(Logged {
             at: shared.started.elapsed(),
             operation,
             account: account.clone(),
             account_id_sent: sent.is_some(),
             kind: kind.clone(),
-            status: 403,
+            status,
         });
+    };
+    let expired = faults
+        .credentials_expire_after
+        .is_some_and(|after| state.log.len() >= after);
+    if expired {
+        log(403, &mut state);
         return account_error(
             403,
             "ExpiredTokenException",
@@ -512,16 +515,6 @@ async fn account(shared: Arc<Shared>, path: &str, body: &[u8]) -> Reply {
             };
             (!take_token(&shared, &mut state, operation, quota)).then_some(Fault::Throttle)
         })
-    };
-    let log = |status: u16, state: &mut State| {
-        state.log.push(Logged {
-            at: shared.started.elapsed(),
-            operation,
-            account: account.clone(),
-            account_id_sent: sent.is_some(),
-            kind: kind.clone(),
-            status,
-        });
     };
     match fault {
         Some(Fault::Drop) => {
