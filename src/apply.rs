@@ -2,6 +2,7 @@
 //! one Delete per delete. Each write is verified by reading it back, since
 //! the Account API's reads are eventually consistent.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -25,6 +26,9 @@ pub enum Outcome {
     },
     /// Not attempted: the run was interrupted first.
     NotStarted,
+    /// Sent, and the run was stopped before its answer or its read-back:
+    /// it may or may not have been written. The next apply reads it again.
+    InFlight,
 }
 
 #[derive(Clone, Debug)]
@@ -46,6 +50,7 @@ pub struct Counts {
     pub deleted: usize,
     pub failed: usize,
     pub not_started: usize,
+    pub in_flight: usize,
 }
 
 impl Report {
@@ -55,6 +60,7 @@ impl Report {
             match (&result.outcome, &result.change.action) {
                 (Outcome::Failed { .. }, _) => counts.failed += 1,
                 (Outcome::NotStarted, _) => counts.not_started += 1,
+                (Outcome::InFlight, _) => counts.in_flight += 1,
                 (Outcome::Applied, Action::Create { .. }) => counts.created += 1,
                 (Outcome::Applied, Action::Update { .. }) => counts.updated += 1,
                 (Outcome::Applied, Action::Delete { .. }) => counts.deleted += 1,
@@ -65,7 +71,53 @@ impl Report {
 
     pub fn succeeded(&self) -> bool {
         let counts = self.counts();
-        counts.failed == 0 && counts.not_started == 0
+        counts.failed == 0 && counts.not_started == 0 && counts.in_flight == 0
+    }
+}
+
+/// Where each change of a running apply stands, so a report can be made at
+/// any moment: what an interrupt that cannot wait prints.
+#[derive(Debug)]
+pub struct Ledger {
+    changes: Vec<PlannedChange>,
+    /// By change: `None` while not begun, `Some(InFlight)` while running.
+    outcomes: Mutex<Vec<Option<Outcome>>>,
+}
+
+impl Ledger {
+    pub fn new(changes: Vec<PlannedChange>) -> Self {
+        let outcomes = Mutex::new(vec![None; changes.len()]);
+        Self { changes, outcomes }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Option<Outcome>>> {
+        self.outcomes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn set(&self, index: usize, outcome: Outcome) {
+        self.lock()[index] = Some(outcome);
+    }
+
+    /// The report as it stands: what has not begun is not started, what is
+    /// running is in flight.
+    pub fn report(&self, interrupted: bool) -> Report {
+        let outcomes = self.lock().clone();
+        let mut results: Vec<ChangeResult> = self
+            .changes
+            .iter()
+            .zip(outcomes)
+            .map(|(change, outcome)| ChangeResult {
+                change: change.clone(),
+                outcome: outcome.unwrap_or(Outcome::NotStarted),
+            })
+            .collect();
+        results.sort_by(|a, b| a.change.slot.cmp(&b.change.slot));
+        Report {
+            results,
+            interrupted,
+        }
     }
 }
 
@@ -87,30 +139,26 @@ impl Default for Verify {
     }
 }
 
-/// Applies `changes` concurrently. Once `gate` closes no new write is sent;
-/// writes in flight finish and are verified. Every change gets an outcome.
+/// Applies the ledger's changes concurrently, recording each outcome in it.
+/// Once `gate` closes no new write is sent; writes in flight finish and are
+/// verified. Every change gets an outcome.
 pub async fn apply<A: ContactsApi>(
     api: &A,
-    changes: Vec<PlannedChange>,
+    ledger: &Ledger,
     caller: &AccountId,
     gate: &Gate,
     verify: Verify,
     progress: &Progress,
 ) -> Report {
-    let mut results: Vec<ChangeResult> = futures::stream::iter(changes)
-        .map(|change| async move {
-            let outcome = apply_one(api, &change, caller, gate, verify).await;
+    futures::stream::iter(ledger.changes.iter().enumerate())
+        .for_each_concurrent(IN_FLIGHT, |(index, change)| async move {
+            ledger.set(index, Outcome::InFlight);
+            let outcome = apply_one(api, change, caller, gate, verify).await;
+            ledger.set(index, outcome);
             progress.inc();
-            ChangeResult { change, outcome }
         })
-        .buffer_unordered(IN_FLIGHT)
-        .collect()
         .await;
-    results.sort_by(|a, b| a.change.slot.cmp(&b.change.slot));
-    Report {
-        results,
-        interrupted: !gate.is_open(),
-    }
+    ledger.report(!gate.is_open())
 }
 
 async fn apply_one<A: ContactsApi>(

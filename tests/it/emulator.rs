@@ -63,6 +63,9 @@ pub struct Faults {
     /// ...plus a random tail, exponential with this mean, as on a real
     /// network: answers arrive bunched and spread, never on a perfect clock.
     pub latency_tail: Duration,
+    /// Extra latency of every write (Put and Delete), before it takes
+    /// effect: writes that are still on the wire when a run is stopped.
+    pub write_latency: Duration,
     /// Share of requests answered InternalServerException (before any effect).
     pub server_errors: f64,
     /// Share of requests whose connection is dropped without an answer
@@ -139,6 +142,9 @@ pub fn joined_ago(seconds: u64) -> f64 {
 /// One Account API request as the emulator answered it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Logged {
+    /// When the client sent the request (before its latency), from the
+    /// emulator's start.
+    pub sent_at: Duration,
     /// When the request reached the server (after its latency), from the
     /// emulator's start.
     pub at: Duration,
@@ -164,6 +170,9 @@ struct State {
     buckets: HashMap<&'static str, (f64, u64)>,
     rng: u64,
     organizations_calls: u64,
+    /// Account API requests that reached the server, by operation, counted
+    /// on arrival (before any latency or effect).
+    arrivals: HashMap<&'static str, usize>,
 }
 
 struct Shared {
@@ -281,6 +290,11 @@ impl Emulator {
             .cloned()
     }
 
+    /// The emulator's clock, as the log's times read it.
+    pub fn now(&self) -> Duration {
+        self.shared.started.elapsed()
+    }
+
     pub fn log(&self) -> Vec<Logged> {
         self.state().log.clone()
     }
@@ -298,6 +312,11 @@ impl Emulator {
             .get(&(account.to_owned(), kind.to_owned()))
             .copied()
             .unwrap_or(0)
+    }
+
+    /// Requests of `operation` that reached the server, answered or not yet.
+    pub fn arrivals(&self, operation: &str) -> usize {
+        self.state().arrivals.get(operation).copied().unwrap_or(0)
     }
 
     pub fn organizations_calls(&self) -> u64 {
@@ -381,6 +400,7 @@ fn account_error(status: u16, code: &str, message: &str) -> Reply {
 }
 
 async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Reply {
+    let sent_at = shared.started.elapsed();
     let latency = {
         let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
         let tail = shared.faults.latency_tail.as_secs_f64();
@@ -405,10 +425,10 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Reply {
         .unwrap_or_default();
     match (path.as_str(), target) {
         ("/getAlternateContact" | "/putAlternateContact" | "/deleteAlternateContact", _) => {
-            account(shared, &path, &body).await
+            account(shared, sent_at, &path, &body).await
         }
         ("/getContactInformation" | "/putContactInformation", _) => {
-            contact_information(&shared, &path, &body)
+            contact_information(&shared, sent_at, &path, &body)
         }
         (_, Some(target)) => organizations(&shared, &target, &body),
         _ if String::from_utf8_lossy(&body).contains("Action=GetCallerIdentity") => sts(&shared),
@@ -465,7 +485,7 @@ enum Fault {
     Throttle,
 }
 
-async fn account(shared: Arc<Shared>, path: &str, body: &[u8]) -> Reply {
+async fn account(shared: Arc<Shared>, sent_at: Duration, path: &str, body: &[u8]) -> Reply {
     let faults = &shared.faults;
     let input: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let operation: &'static str = match path {
@@ -479,10 +499,21 @@ async fn account(shared: Arc<Shared>, path: &str, body: &[u8]) -> Reply {
         .to_owned();
     let sent = input["AccountId"].as_str().map(str::to_owned);
     let account = sent.clone().unwrap_or_else(|| shared.caller.clone());
+    *shared
+        .state
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .arrivals
+        .entry(operation)
+        .or_default() += 1;
+    if operation != "GetAlternateContact" && !faults.write_latency.is_zero() {
+        tokio::time::sleep(faults.write_latency).await;
+    }
 
     let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
     let log = |status: u16, state: &mut State| {
         state.log.push(Logged {
+            sent_at,
             at: shared.started.elapsed(),
             operation,
             account: account.clone(),
@@ -638,7 +669,7 @@ async fn account(shared: Arc<Shared>, path: &str, body: &[u8]) -> Reply {
 
 /// GetContactInformation: the primary contact, with AWS's rules on who may
 /// name which account.
-fn contact_information(shared: &Shared, path: &str, body: &[u8]) -> Reply {
+fn contact_information(shared: &Shared, sent_at: Duration, path: &str, body: &[u8]) -> Reply {
     let input: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let writing = path == "/putContactInformation";
     let sent = input["AccountId"].as_str().map(str::to_owned);
@@ -682,6 +713,7 @@ fn contact_information(shared: &Shared, path: &str, body: &[u8]) -> Reply {
         404
     };
     state.log.push(Logged {
+        sent_at,
         at: shared.started.elapsed(),
         operation: if writing {
             "PutContactInformation"

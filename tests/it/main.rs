@@ -9,6 +9,7 @@ mod cli_plan;
 mod emulator;
 mod hostile;
 mod interop;
+mod interrupts;
 mod moto;
 mod primary;
 mod properties;

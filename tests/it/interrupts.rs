@@ -1,0 +1,197 @@
+//! SIGINT and SIGTERM are one interrupt: before any write it ends the run
+//! at once; during an apply the first starts no new write and the report is
+//! printed; a second prints the report as it stands and quits at once.
+
+use std::process::{Child, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::emulator::{Emulator, Faults, organization};
+use crate::support::{stderr, stdout};
+
+const CALLER: &str = "999999999999";
+
+const CONFIG: &str = r#"version: 1
+contacts:
+  sec: { name: Security, title: Team, email_address: security@example.com, phone_number: "+1 202 555 0100" }
+  bill: { name: Billing, title: Team, email_address: billing@example.com, phone_number: "+1 202 555 0100" }
+organization:
+  defaults: { security: sec, billing: bill }
+"#;
+
+fn signal(child: &Child, signal: i32) {
+    // SAFETY: kill() only sends a signal to the child this test spawned.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+}
+
+/// Waits until `ready` holds, failing (and stopping the child) after a minute.
+fn wait_for(child: &mut Child, what: &str, ready: impl Fn() -> bool) {
+    let started = Instant::now();
+    while !ready() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the run ended ({status}) before {what}");
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            child.kill().unwrap();
+            panic!("{what} did not happen within a minute");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn apply(emulator: &Emulator, dir: &tempfile::TempDir, rate: &str) -> Child {
+    std::fs::write(dir.path().join("contacts.yaml"), CONFIG).unwrap();
+    emulator
+        .command(dir.path(), &["--rate", rate, "apply", "--auto-approve"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// The report's outcome lines: (account, slot, mark), mark being the line's
+/// first character (✓ applied, ✗ failed, · not started, ? in flight).
+fn outcome_lines(output: &Output) -> Vec<(String, String, char)> {
+    stdout(output)
+        .lines()
+        .filter_map(|line| {
+            let mark = line.chars().next()?;
+            if !"✓✗·?".contains(mark) {
+                return None;
+            }
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let account = words
+                .iter()
+                .find(|w| w.len() == 12 && w.bytes().all(|b| b.is_ascii_digit()))?;
+            let kind = words.iter().find(|w| {
+                ["SECURITY", "BILLING", "OPERATIONS"].contains(&w.trim_end_matches(':'))
+            })?;
+            Some((
+                account.to_string(),
+                kind.trim_end_matches(':').to_owned(),
+                mark,
+            ))
+        })
+        .collect()
+}
+
+#[test]
+fn sigterm_stops_an_apply_as_ctrl_c_does_and_the_report_is_printed() {
+    let faults = Faults {
+        latency: Duration::from_millis(50),
+        ..Faults::default()
+    };
+    let emulator = Emulator::start(CALLER, Some(organization(CALLER, 20, 1)), faults);
+    let dir = tempfile::tempdir().unwrap();
+    // 42 creates at 4 writes a second: ten seconds of writing.
+    let mut child = apply(&emulator, &dir, "get=100,put=4");
+    wait_for(&mut child, "three writes", || {
+        emulator
+            .log()
+            .iter()
+            .filter(|e| e.operation == "PutAlternateContact")
+            .count()
+            >= 3
+    });
+    let signalled = emulator.now();
+    signal(&child, libc::SIGTERM);
+    let output = child.wait_with_output().unwrap();
+
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let report = stdout(&output);
+    assert!(
+        report
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("Apply interrupted: "),
+        "{report}"
+    );
+    assert!(stderr(&output).contains("Interrupted: no new change will start"));
+    let late: Vec<_> = emulator
+        .log()
+        .into_iter()
+        .filter(|e| e.operation == "PutAlternateContact")
+        .filter(|e| e.sent_at > signalled + Duration::from_millis(20))
+        .collect();
+    assert!(late.is_empty(), "writes sent after SIGTERM: {late:?}");
+    let outcomes = outcome_lines(&output);
+    assert_eq!(outcomes.len(), 42, "{report}");
+    for (account, kind, mark) in &outcomes {
+        let written = emulator.effective_writes(account, kind);
+        assert_eq!(
+            written,
+            u32::from(*mark == '✓'),
+            "{account} {kind} {mark}: {report}"
+        );
+    }
+    assert!(outcomes.iter().any(|(_, _, mark)| *mark == '·'), "{report}");
+}
+
+#[test]
+fn a_second_signal_quits_at_once_and_reports_the_writes_still_in_flight() {
+    let faults = Faults {
+        // Each write is on the wire for a minute: only a second signal ends
+        // the run before they answer.
+        write_latency: Duration::from_secs(60),
+        ..Faults::default()
+    };
+    let emulator = Emulator::start(CALLER, Some(organization(CALLER, 20, 1)), faults);
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = apply(&emulator, &dir, "get=100,put=2");
+    wait_for(&mut child, "two writes on the wire", || {
+        emulator.arrivals("PutAlternateContact") >= 2
+    });
+    signal(&child, libc::SIGINT);
+    // The first signal is taken (the note is on stderr) before the second.
+    std::thread::sleep(Duration::from_millis(300));
+    let written_before = emulator.arrivals("PutAlternateContact");
+    signal(&child, libc::SIGTERM);
+    let signalled = Instant::now();
+    let output = child.wait_with_output().unwrap();
+    let took = signalled.elapsed();
+
+    assert_eq!(output.status.code(), Some(143), "{}", stderr(&output));
+    assert!(
+        took < Duration::from_secs(2),
+        "quit {took:?} after the second signal"
+    );
+    let report = stdout(&output);
+    let summary = report.lines().last().unwrap();
+    assert!(
+        summary.starts_with("Apply interrupted: 0 created")
+            && summary.contains(&format!("{written_before} in flight")),
+        "{report}"
+    );
+    let outcomes = outcome_lines(&output);
+    assert_eq!(outcomes.len(), 42, "{report}");
+    let in_flight = outcomes.iter().filter(|(_, _, mark)| *mark == '?').count();
+    assert_eq!(in_flight, written_before, "{report}");
+    assert_eq!(emulator.arrivals("PutAlternateContact"), written_before);
+}
+
+#[test]
+fn an_interrupt_before_any_write_ends_the_run_at_once_and_says_so() {
+    let faults = Faults {
+        latency: Duration::from_millis(100),
+        ..Faults::default()
+    };
+    let emulator = Emulator::start(CALLER, Some(organization(CALLER, 200, 1)), faults);
+    let dir = tempfile::tempdir().unwrap();
+    // 402 reads at 20 a second: twenty seconds of reading.
+    let mut child = apply(&emulator, &dir, "get=20");
+    wait_for(&mut child, "the first reads", || {
+        emulator.arrivals("GetAlternateContact") >= 5
+    });
+    signal(&child, libc::SIGTERM);
+    let signalled = Instant::now();
+    let output = child.wait_with_output().unwrap();
+
+    assert_eq!(output.status.code(), Some(143), "{}", stderr(&output));
+    assert!(signalled.elapsed() < Duration::from_secs(2));
+    assert!(
+        stderr(&output).contains("Interrupted before any write: nothing was written."),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(emulator.arrivals("PutAlternateContact"), 0);
+}
