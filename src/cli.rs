@@ -81,6 +81,11 @@ pub enum Command {
     Export(ExportArgs),
     /// Check every account has SECURITY, BILLING and OPERATIONS contacts that are current and distinct
     Audit(AuditArgs),
+    /// Steps of a GitHub Actions workflow (what the action runs): the plan
+    /// comment of a pull request, the record of the last applied commit,
+    /// one issue while AWS drifts from the file
+    #[command(subcommand)]
+    Github(GithubCommand),
     /// Print the JSON Schema of the contacts file
     Schema,
     /// Print shell completions (bash, zsh, fish, powershell, elvish)
@@ -90,6 +95,109 @@ pub enum Command {
     },
     /// Print the man page (roff)
     Manpage,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GithubCommand {
+    /// In a pull request: plan the change against the pull request's base,
+    /// show it in the job summary and (with --comment) in one comment,
+    /// edited on every push
+    Plan(GithubPlanArgs),
+    /// On the main branch: apply everything merged since the last apply
+    /// that fully succeeded, and record this one when it does
+    Apply(GithubApplyArgs),
+    /// Nightly: plan every managed contact and keep one issue open while AWS
+    /// differs from the file; with --repair, apply too
+    Drift(GithubDriftArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GithubPlanArgs {
+    /// The contacts file
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        default_value = "contacts.yaml"
+    )]
+    pub file: PathBuf,
+    /// Plan against the file at git revision REF [default: the pull
+    /// request's base, the first parent of the merge commit GitHub checks out]
+    #[arg(long, value_name = "REF")]
+    pub base_ref: Option<String>,
+    /// Plan every managed contact, not only what the change touches (finds
+    /// drift too, at 3 reads per account)
+    #[arg(long, conflicts_with = "base_ref")]
+    pub full: bool,
+    /// Post the plan as one comment on the pull request, edited in place
+    #[arg(long)]
+    pub comment: bool,
+    /// The artifact the full plan is kept in, named where a plan is too big
+    /// to show whole
+    #[arg(long, value_name = "NAME", default_value = "altcontacts-plan")]
+    pub artifact: String,
+    /// Exit 2 when the plan has changes (0 when none)
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    #[command(flatten)]
+    pub safety: SafetyArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct GithubApplyArgs {
+    /// The contacts file
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        default_value = "contacts.yaml"
+    )]
+    pub file: PathBuf,
+    /// Apply every managed contact, not only what changed since the last
+    /// recorded apply
+    #[arg(long)]
+    pub full: bool,
+    /// Also every contact of the accounts that joined the organization
+    /// after TIME (RFC 3339, or 90m, 2h, 7d back from now)
+    #[arg(long, value_name = "TIME", value_parser = parse_joined_since, conflicts_with = "full")]
+    pub new_accounts_since: Option<Timestamp>,
+    /// The deployment environment the applies are recorded in
+    #[arg(long, value_name = "NAME", default_value = "altcontacts")]
+    pub environment: String,
+    /// Apply even when a safety limit is exceeded
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub safety: SafetyArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct GithubDriftArgs {
+    /// The contacts file
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        default_value = "contacts.yaml"
+    )]
+    pub file: PathBuf,
+    /// Write back what differs (and record the apply), then close the issue
+    #[arg(long)]
+    pub repair: bool,
+    /// The label of the drift issue
+    #[arg(long, value_name = "NAME", default_value = "altcontacts-drift")]
+    pub label: String,
+    /// The deployment environment the applies are recorded in
+    #[arg(long, value_name = "NAME", default_value = "altcontacts")]
+    pub environment: String,
+    /// Exit 2 when AWS differs from the file
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// With --repair: apply even when a safety limit is exceeded
+    #[arg(long, requires = "repair")]
+    pub force: bool,
+    #[command(flatten)]
+    pub safety: SafetyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -134,9 +242,14 @@ pub struct PlanArgs {
     #[arg(long)]
     pub detailed_exitcode: bool,
     /// Read only the slots whose desired value differs from this older file
-    /// (and accounts new to scope): a plan that costs what the change costs
+    /// (and accounts new to scope): a plan that costs what the change costs.
+    /// A base that does not exist has no slot: every slot is read.
     #[arg(long, value_name = "OLD_FILE")]
     pub base: Option<PathBuf>,
+    /// As --base, with the file as it is at git revision REF (e.g.
+    /// origin/main); a revision without the file plans everything as new
+    #[arg(long, value_name = "REF", conflicts_with = "base")]
+    pub base_ref: Option<String>,
     /// Only accounts that joined the organization after TIME (RFC 3339, or a
     /// duration back from now: 90m, 2h, 7d); no other account is read
     #[arg(long, value_name = "TIME", value_parser = parse_joined_since)]
@@ -163,6 +276,10 @@ pub struct ApplyArgs {
     /// older file (what `plan --base` showed)
     #[arg(long, value_name = "OLD_FILE", conflicts_with = "plan")]
     pub base: Option<PathBuf>,
+    /// As --base, with the file as it is at git revision REF; a revision
+    /// without the file applies everything as new
+    #[arg(long, value_name = "REF", conflicts_with_all = ["plan", "base"])]
+    pub base_ref: Option<String>,
     /// Only accounts that joined the organization after TIME (RFC 3339, or a
     /// duration back from now: 90m, 2h, 7d); no other account is read
     #[arg(long, value_name = "TIME", value_parser = parse_joined_since, conflicts_with = "plan")]

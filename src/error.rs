@@ -36,6 +36,12 @@ pub enum Error {
     #[error("{0}")]
     Backend(#[from] Located),
 
+    #[error(transparent)]
+    Git(#[from] crate::git::GitError),
+
+    #[error(transparent)]
+    GitHub(#[from] crate::github::GitHubError),
+
     #[error("{} failed:\n{}", count(.0.len(), "request"), list(.0))]
     Backends(Vec<Located>),
 

@@ -5,9 +5,8 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{Context, Session, in_github_actions, load_config, with_flags};
-use crate::apply::{self, Verify, describe};
-use crate::backend::Gate;
+use super::{Base, Context, Reading, Session, in_github_actions, load_config, with_flags};
+use crate::apply::{self, Ledger, Verify, describe};
 use crate::cli::ApplyArgs;
 use crate::config::{LoadedConfig, RateSpec, SafetySpec, text_digest};
 use crate::error::{EXIT_ERROR, EXIT_OK, Error};
@@ -33,9 +32,16 @@ async fn apply_fresh(context: &Context<'_>, args: &ApplyArgs) -> Result<u8, Erro
         .clone()
         .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
     let config = load_config(&file, in_github_actions())?;
-    let base = args.base.as_deref().map(LoadedConfig::load).transpose()?;
+    let base = Base::load(args.base.as_deref(), args.base_ref.as_deref(), &file)?;
     let (session, plan) = context
-        .open_and_plan(&config, base.as_ref(), args.joined_since)
+        .open_and_plan(
+            &config,
+            &Reading {
+                base: base.as_ref(),
+                joined_since: args.joined_since,
+                new_accounts_since: None,
+            },
+        )
         .await?;
     let limits = with_flags(SafetyLimits::from(config.config.safety), &args.safety);
     let checked = safety::check(&plan.summary(), plan.managed_slots, &limits);
@@ -120,7 +126,7 @@ fn check_target(saved: &PlanFile, session: &Session) -> Result<(), Error> {
     Ok(())
 }
 
-fn refuse_on_breaches(breaches: &[Breach], force: bool) -> Result<(), Error> {
+pub(super) fn refuse_on_breaches(breaches: &[Breach], force: bool) -> Result<(), Error> {
     if breaches.is_empty() || force {
         return Ok(());
     }
@@ -201,25 +207,7 @@ fn confirm(auto_approve: bool, changes: usize) -> Result<(), Error> {
 }
 
 async fn execute(context: &Context<'_>, session: &Session, plan: &Plan) -> Result<u8, Error> {
-    let changes = plan.changes.clone();
-    let gate = Arc::new(Gate::default());
-    let listener = tokio::spawn(watch_interrupts(Arc::clone(&gate), context.ui));
-    let progress = Progress::start(&context.ui, "applying", changes.len() as u64);
-    let report = apply::apply(
-        &session.api,
-        changes,
-        &session.caller,
-        &gate,
-        Verify::default(),
-        &progress,
-    )
-    .await;
-    progress.finish();
-    listener.abort();
-    print!(
-        "{}",
-        render::report::apply_report(&report, &plan.accounts, context.paint)
-    );
+    let report = write(context, session, plan).await;
     Ok(if report.succeeded() {
         EXIT_OK
     } else {
@@ -227,15 +215,37 @@ async fn execute(context: &Context<'_>, session: &Session, plan: &Plan) -> Resul
     })
 }
 
-/// First Ctrl-C: start no new write, let those in flight finish. Second:
-/// leave at once.
-async fn watch_interrupts(gate: Arc<Gate>, ui: crate::progress::Ui) {
-    if tokio::signal::ctrl_c().await.is_err() {
-        return;
+/// Writes the plan's changes, prints the report and returns it. An
+/// interrupt starts no new write; a second one prints the report as it
+/// stands and quits (see [`crate::interrupt`]).
+pub async fn write(context: &Context<'_>, session: &Session, plan: &Plan) -> apply::Report {
+    let interrupts = &context.interrupts;
+    let ledger = Arc::new(Ledger::new(plan.changes.clone()));
+    let gate = interrupts.gate();
+    let (accounts, paint) = (plan.accounts.clone(), context.paint);
+    let standing = Arc::clone(&ledger);
+    interrupts.writing(Box::new(move || {
+        print!(
+            "{}",
+            render::report::apply_report(&standing.report(true), &accounts, paint)
+        );
+    }));
+    let progress = Progress::start(&context.ui, "applying", plan.changes.len() as u64);
+    let report = apply::apply(
+        &session.api,
+        &ledger,
+        &session.caller,
+        &gate,
+        Verify::default(),
+        &progress,
+    )
+    .await;
+    progress.finish();
+    if interrupts.claim_report() {
+        print!(
+            "{}",
+            render::report::apply_report(&report, &plan.accounts, context.paint)
+        );
     }
-    gate.close();
-    ui.note("Interrupted: no new change will start; waiting for the ones in flight (Ctrl-C again to quit now).");
-    if tokio::signal::ctrl_c().await.is_ok() {
-        std::process::exit(130);
-    }
+    report
 }

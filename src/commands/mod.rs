@@ -4,6 +4,7 @@
 mod apply;
 mod audit;
 mod export;
+mod github;
 mod plan;
 mod validate;
 
@@ -18,6 +19,7 @@ use crate::backend::{Backend, ContactsApi, Listing, Target};
 use crate::cli::{Cli, ColorChoice, Command, GlobalArgs, SafetyArgs};
 use crate::config::{LoadedConfig, RateSpec};
 use crate::error::{EXIT_OK, Error};
+use crate::interrupt::Interrupts;
 use crate::model::{
     AccountId, AccountStatus, Desired, JoinedWindow, Live, OrgAccount, Organization, SkipReason,
     Slot, Timestamp, count,
@@ -33,6 +35,8 @@ pub struct Context<'a> {
     pub global: &'a GlobalArgs,
     pub ui: Ui,
     pub paint: Paint,
+    /// SIGINT and SIGTERM, listened for from the start of the run.
+    pub interrupts: std::sync::Arc<Interrupts>,
 }
 
 pub async fn run(cli: &Cli) -> Result<u8, Error> {
@@ -41,10 +45,12 @@ pub async fn run(cli: &Cli) -> Result<u8, Error> {
         (false, 0) => Verbosity::Normal,
         (false, _) => Verbosity::Verbose,
     };
+    let ui = Ui::new(verbosity);
     let context = Context {
         global: &cli.global,
-        ui: Ui::new(verbosity),
+        ui,
         paint: Paint(color_enabled(cli.global.color)),
+        interrupts: Interrupts::listen(ui),
     };
     match &cli.command {
         Command::Validate(args) => validate::run(&context, args),
@@ -74,6 +80,7 @@ pub async fn run(cli: &Cli) -> Result<u8, Error> {
         Command::Apply(args) => apply::run(&context, args).await,
         Command::Export(args) => export::run(&context, args).await,
         Command::Audit(args) => audit::run(&context, args).await,
+        Command::Github(command) => github::run(&context, command).await,
     }
 }
 
@@ -159,6 +166,65 @@ impl Session {
             .filter(|account| account.status == AccountStatus::Active)
             .filter(|account| !(delegated && account.id == org.management_account))
             .collect())
+    }
+}
+
+/// Which slots a plan reads.
+#[derive(Clone, Copy, Default)]
+pub struct Reading<'a> {
+    /// Only the slots whose desired value differs from this base's.
+    pub base: Option<&'a Base>,
+    /// Only the accounts that joined after this time are in scope.
+    pub joined_since: Option<Timestamp>,
+    /// With a base: every slot of the accounts that joined after this time
+    /// too (the GitHub loop's run for new accounts).
+    pub new_accounts_since: Option<Timestamp>,
+}
+
+/// What `--base` or `--base-ref` plans against.
+pub enum Base {
+    File(Box<LoadedConfig>),
+    /// The base has no contacts file (the pull request that adds it): no
+    /// slot is the same as in the base, so every slot is read.
+    Absent {
+        described: String,
+    },
+}
+
+impl Base {
+    /// The base from `--base FILE` or `--base-ref REF`, if either was given.
+    /// A base file that does not exist, or is empty, and a revision without
+    /// the contacts file, are a base with no slot, not an error.
+    pub fn load(
+        file: Option<&std::path::Path>,
+        revision: Option<&str>,
+        contacts: &std::path::Path,
+    ) -> Result<Option<Base>, Error> {
+        if let Some(revision) = revision {
+            let label = format!("{}@{revision}", contacts.display());
+            return Ok(Some(
+                match crate::git::Repository::of(contacts).file_at(revision, contacts)? {
+                    Some(text) => Base::File(Box::new(LoadedConfig::parse(&label, text)?)),
+                    None => Base::Absent {
+                        described: format!("{} does not exist at {revision}", contacts.display()),
+                    },
+                },
+            ));
+        }
+        let Some(path) = file else {
+            return Ok(None);
+        };
+        let missing = || Base::Absent {
+            described: format!(
+                "the base file {} does not exist or is empty",
+                path.display()
+            ),
+        };
+        match std::fs::read_to_string(path) {
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Some(missing())),
+            Ok(text) if text.trim().is_empty() => Ok(Some(missing())),
+            _ => Ok(Some(Base::File(Box::new(LoadedConfig::load(path)?)))),
+        }
     }
 }
 
@@ -327,22 +393,22 @@ impl Context<'_> {
     pub async fn open_and_plan(
         &self,
         config: &LoadedConfig,
-        base: Option<&LoadedConfig>,
-        joined_since: Option<Timestamp>,
+        reading: &Reading<'_>,
     ) -> Result<(Session, Plan), Error> {
-        if joined_since.is_some() && config.config.organization.is_none() {
+        let needs_org = reading.joined_since.is_some() || reading.new_accounts_since.is_some();
+        if needs_org && config.config.organization.is_none() {
             return Err(joined_since_needs_an_organization());
         }
         let (api, target, label) = self.connect(config.config.rate).await?;
-        if config.config.organization.is_some() && base.is_none() {
+        if config.config.organization.is_some() && reading.base.is_none() {
             let (caller, plan) = self
-                .plan_while_discovering(&api, config, joined_since)
+                .plan_while_discovering(&api, config, reading.joined_since)
                 .await?;
             return Ok((self.session(api, caller, target, label), plan));
         }
         let caller = api.caller().await?;
         let session = self.session(api, caller, target, label);
-        let plan = self.plan(&session, config, base, joined_since).await?;
+        let plan = self.plan(&session, config, reading).await?;
         Ok((session, plan))
     }
 
@@ -418,17 +484,22 @@ impl Context<'_> {
         &self,
         session: &Session,
         config: &LoadedConfig,
-        base: Option<&LoadedConfig>,
-        joined_since: Option<Timestamp>,
+        reading: &Reading<'_>,
     ) -> Result<Plan, Error> {
         let (mut desired, mut org) = self.desired(session, config).await?;
         let window = match &org {
-            Some(org) => keep_joined_since(&mut desired, org, joined_since),
+            Some(org) => keep_joined_since(&mut desired, org, reading.joined_since),
             None => None,
         };
-        let slots: Vec<Slot> = match base {
+        let mut slots: Vec<Slot> = match reading.base {
             None => desired.slots.keys().cloned().collect(),
-            Some(base) => {
+            Some(Base::Absent { described }) => {
+                self.ui.note(&format!(
+                    "note: {described}, so every managed slot is read, as for a new file."
+                ));
+                desired.slots.keys().cloned().collect()
+            }
+            Some(Base::File(base)) => {
                 if base.config.organization.is_some() && org.is_none() {
                     org = Some(session.api.organization(listing_for(base), None).await?);
                 }
@@ -444,6 +515,21 @@ impl Context<'_> {
                 }
             }
         };
+        if let (Some(since), Some(org)) = (reading.new_accounts_since, &org) {
+            let new: std::collections::BTreeSet<&AccountId> = org
+                .accounts
+                .iter()
+                .filter(|account| joined_after(account, Some(since)))
+                .map(|account| &account.id)
+                .collect();
+            let chosen: std::collections::BTreeSet<Slot> = slots.into_iter().collect();
+            slots = desired
+                .slots
+                .keys()
+                .filter(|slot| chosen.contains(*slot) || new.contains(&slot.account))
+                .cloned()
+                .collect();
+        }
         let live = self.read(session, slots).await?;
         let mut plan = crate::plan::diff(&desired, &live);
         plan.joined_since = window;

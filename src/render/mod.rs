@@ -19,6 +19,7 @@ use crate::safety::{Breach, SafetyCheck, SafetyLimits};
 pub use human::plan as human;
 pub use json::plan as json;
 pub use markdown::plan as markdown;
+pub use markdown::{Budget, Fitted, plan_within as markdown_within};
 
 /// Where the plan was made, for its header.
 #[derive(Clone, Debug)]

@@ -5,10 +5,101 @@ use std::fmt::Write;
 
 use owo_colors::Style;
 
+use super::markdown::cell;
 use super::{Paint, account_label};
 use crate::apply::{Outcome, Report};
 use crate::backend::error::distinct_help;
 use crate::model::{AccountId, AccountInfo};
+
+/// The apply's outcome line: `Apply complete: ...` or `Apply interrupted: ...`.
+pub fn summary_line(report: &Report) -> String {
+    let counts = report.counts();
+    if report.interrupted {
+        let in_flight = match counts.in_flight {
+            0 => String::new(),
+            n => format!(" {n} in flight (outcome unknown: the next apply reads them again),"),
+        };
+        format!(
+            "Apply interrupted: {} created, {} updated, {} deleted, {} failed,{in_flight} {} not started.",
+            counts.created, counts.updated, counts.deleted, counts.failed, counts.not_started
+        )
+    } else {
+        format!(
+            "Apply complete: {} created, {} updated, {} deleted, {} failed.",
+            counts.created, counts.updated, counts.deleted, counts.failed
+        )
+    }
+}
+
+/// The outcome as Markdown within `max_bytes`, for a job summary: the
+/// summary line, then what did not succeed, then what did.
+pub fn apply_markdown(
+    report: &Report,
+    accounts: &BTreeMap<AccountId, AccountInfo>,
+    max_bytes: usize,
+) -> String {
+    let mut head = String::new();
+    let _ = writeln!(
+        head,
+        "### altcontacts apply\n\n**{}**\n",
+        summary_line(report)
+    );
+    let rank = |outcome: &Outcome| match outcome {
+        Outcome::Failed { .. } => 0,
+        Outcome::InFlight => 1,
+        Outcome::NotStarted => 2,
+        Outcome::Applied => 3,
+    };
+    let mut results: Vec<_> = report.results.iter().collect();
+    results.sort_by_key(|result| rank(&result.outcome));
+    let rows: Vec<String> = results
+        .iter()
+        .map(|result| {
+            let slot = &result.change.slot;
+            let name = accounts
+                .get(&slot.account)
+                .and_then(|info| info.name.as_deref());
+            let kind = result.change.action.kind();
+            let outcome = match &result.outcome {
+                Outcome::Applied => format!("✅ {}", kind.past_tense()),
+                Outcome::Failed { reason, .. } => {
+                    format!("❌ {} failed: {}", kind.name(), cell(reason))
+                }
+                Outcome::NotStarted => format!("⏸️ {} not started", kind.name()),
+                Outcome::InFlight => format!("❔ {} in flight when the run stopped", kind.name()),
+            };
+            format!(
+                "| {outcome} | {} | {} |\n",
+                cell(&account_label(&slot.account, name)),
+                slot.kind
+            )
+        })
+        .collect();
+    const TABLE: &str = "| Outcome | Account | Contact |\n|---|---|---|\n";
+    let note = |left: usize| format!("\n{left} more outcomes are in the log of this run.\n");
+    let mut out = head;
+    if rows.is_empty() {
+        return out;
+    }
+    out.push_str(TABLE);
+    let room = max_bytes.saturating_sub(out.len() + note(rows.len()).len());
+    let mut used = 0;
+    let mut shown = 0;
+    for row in &rows {
+        if used + row.len() > room {
+            break;
+        }
+        used += row.len();
+        shown += 1;
+    }
+    for row in &rows[..shown] {
+        out.push_str(row);
+    }
+    if shown < rows.len() {
+        out.push_str(&note(rows.len() - shown));
+    }
+    out
+}
 
 pub fn apply_report(
     report: &Report,
@@ -49,6 +140,12 @@ pub fn apply_report(
                 paint.paint("·", Style::new().dimmed()),
                 slot.kind
             ),
+            Outcome::InFlight => writeln!(
+                out,
+                "{} {label} {} (in flight when the run was stopped: it may or may not have been written)",
+                paint.paint("?", Style::new().yellow().bold()),
+                slot.kind
+            ),
         };
     }
     let causes = report
@@ -61,18 +158,7 @@ pub fn apply_report(
     for help in distinct_help(causes) {
         let _ = writeln!(out, "  help: {help}");
     }
-    let counts = report.counts();
-    let line = if report.interrupted {
-        format!(
-            "Apply interrupted: {} created, {} updated, {} deleted, {} failed, {} not started.",
-            counts.created, counts.updated, counts.deleted, counts.failed, counts.not_started
-        )
-    } else {
-        format!(
-            "Apply complete: {} created, {} updated, {} deleted, {} failed.",
-            counts.created, counts.updated, counts.deleted, counts.failed
-        )
-    };
+    let line = summary_line(report);
     let style = if report.succeeded() {
         Style::new().green().bold()
     } else {
