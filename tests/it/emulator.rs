@@ -173,6 +173,9 @@ struct State {
     /// Account API requests that reached the server, by operation, counted
     /// on arrival (before any latency or effect).
     arrivals: HashMap<&'static str, usize>,
+    /// Faults switched on and off while the emulator runs, beside `Faults`.
+    denied_writes_now: BTreeSet<String>,
+    write_latency_now: Duration,
 }
 
 struct Shared {
@@ -182,7 +185,7 @@ struct Shared {
     /// are full from the emulator's start: never in step with the client.
     tick_phase: f64,
     caller: String,
-    org: Option<Org>,
+    org: std::sync::RwLock<Option<Org>>,
     faults: Faults,
     state: Mutex<State>,
 }
@@ -202,7 +205,7 @@ impl Emulator {
             started: Instant::now(),
             tick_phase: 0.37,
             caller: caller.to_owned(),
-            org,
+            org: std::sync::RwLock::new(org),
             faults,
             state: Mutex::new(State {
                 rng: 0x9E37_79B9_7F4A_7C15,
@@ -257,6 +260,34 @@ impl Emulator {
         }
     }
 
+    /// Denies (or allows again) every write to `account`, as an SCP would.
+    pub fn deny_writes(&self, account: &str, denied: bool) {
+        let mut state = self.state();
+        if denied {
+            state.denied_writes_now.insert(account.to_owned());
+        } else {
+            state.denied_writes_now.remove(account);
+        }
+    }
+
+    /// Every write from now on is on the wire this long before it takes effect.
+    pub fn set_write_latency(&self, latency: Duration) {
+        self.state().write_latency_now = latency;
+    }
+
+    /// An account joins the organization now, under `parent`.
+    pub fn join(&self, id: &str, name: &str, parent: &str) {
+        let mut org = self.shared.org.write().unwrap_or_else(|p| p.into_inner());
+        let org = org.as_mut().expect("an organization to join");
+        org.accounts.push(OrgAccount {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            status: "ACTIVE".into(),
+            parent: parent.to_owned(),
+            joined: joined_ago(0),
+        });
+    }
+
     pub fn set_contact(&self, account: &str, kind: &str, contact: Contact) {
         self.state()
             .contacts
@@ -303,6 +334,7 @@ impl Emulator {
         let mut state = self.state();
         state.log.clear();
         state.effective_writes.clear();
+        state.arrivals.clear();
     }
 
     /// How many writes to the slot took effect.
@@ -506,8 +538,15 @@ async fn account(shared: Arc<Shared>, sent_at: Duration, path: &str, body: &[u8]
         .arrivals
         .entry(operation)
         .or_default() += 1;
-    if operation != "GetAlternateContact" && !faults.write_latency.is_zero() {
-        tokio::time::sleep(faults.write_latency).await;
+    let write_latency = faults.write_latency.max(
+        shared
+            .state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .write_latency_now,
+    );
+    if operation != "GetAlternateContact" && !write_latency.is_zero() {
+        tokio::time::sleep(write_latency).await;
     }
 
     let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -566,20 +605,18 @@ async fn account(shared: Arc<Shared>, sent_at: Duration, path: &str, body: &[u8]
         None => {}
     }
 
-    let in_org = shared
-        .org
+    let org = shared.org.read().unwrap_or_else(|p| p.into_inner());
+    let in_org = org
         .as_ref()
         .is_none_or(|org| org.accounts.iter().any(|a| a.id == account));
     let writing = operation != "GetAlternateContact";
-    let management = shared
-        .org
-        .as_ref()
-        .and_then(|org| org.management.as_deref());
+    let management = org.as_ref().and_then(|org| org.management.as_deref());
     let denied = sent.as_deref() == Some(shared.caller.as_str())
         || (sent.is_some() && sent.as_deref() == management)
         || !in_org
         || faults.denied.contains(&account)
-        || (writing && faults.denied_writes.contains(&account));
+        || (writing && faults.denied_writes.contains(&account))
+        || (writing && state.denied_writes_now.contains(&account));
     if denied {
         log(403, &mut state);
         return account_error(
@@ -675,10 +712,8 @@ fn contact_information(shared: &Shared, sent_at: Duration, path: &str, body: &[u
     let sent = input["AccountId"].as_str().map(str::to_owned);
     let account = sent.clone().unwrap_or_else(|| shared.caller.clone());
     let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
-    let management = shared
-        .org
-        .as_ref()
-        .and_then(|org| org.management.as_deref());
+    let org = shared.org.read().unwrap_or_else(|p| p.into_inner());
+    let management = org.as_ref().and_then(|org| org.management.as_deref());
     let denied = sent.as_deref() == Some(shared.caller.as_str())
         || (sent.is_some() && sent.as_deref() == management)
         || shared.faults.denied.contains(&account);
@@ -775,7 +810,8 @@ fn organizations(shared: &Shared, target: &str, body: &[u8]) -> Reply {
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .organizations_calls += 1;
-    let Some(org) = &shared.org else {
+    let org = shared.org.read().unwrap_or_else(|p| p.into_inner());
+    let Some(org) = org.as_ref() else {
         return organizations_error(
             "AWSOrganizationsNotInUseException",
             "Your account is not a member of an organization.",

@@ -11,22 +11,22 @@ use crate::support::*;
 /// check-jsonschema, pinned: it carries the JSON Schemas of GitHub workflows
 /// and actions (SchemaStore's), so the check needs no network.
 pub const CHECK_JSONSCHEMA_VERSION: &str = "0.33.2";
+/// zizmor, pinned: the static analyser for GitHub Actions' security.
+pub const ZIZMOR_VERSION: &str = "1.32.0";
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Installs check-jsonschema once into target/schema-venv (`.ci/run` does it
+/// A pinned Python tool, installed once into target/VENV (`.ci/run` does it
 /// first). A missing Python or a failed install fails the test, loudly.
-fn check_jsonschema() -> PathBuf {
+fn pinned_tool(venv: &str, package: &str, version: &str, command: &str) -> PathBuf {
     let target = repo().join("target");
     std::fs::create_dir_all(&target).expect("a target folder");
-    let venv = target.join("schema-venv");
-    let bin = venv.join("bin").join("check-jsonschema");
-    let marker = venv.join(format!(
-        ".check-jsonschema-{CHECK_JSONSCHEMA_VERSION}-installed"
-    ));
-    let lock = File::create(target.join("schema-venv.lock")).expect("a lock file");
+    let venv_dir = target.join(venv);
+    let bin = venv_dir.join("bin").join(command);
+    let marker = venv_dir.join(format!(".{package}-{version}-installed"));
+    let lock = File::create(target.join(format!("{venv}.lock"))).expect("a lock file");
     lock.lock().expect("the lock");
     if marker.exists() {
         return bin;
@@ -37,41 +37,102 @@ fn check_jsonschema() -> PathBuf {
             .unwrap_or_else(|e| panic!("{command:?}: {e}"));
         assert!(
             output.status.success(),
-            "{command:?} failed (install it with: python3 -m venv target/schema-venv && target/schema-venv/bin/pip install check-jsonschema=={CHECK_JSONSCHEMA_VERSION}): {}",
+            "{command:?} failed (install it with: python3 -m venv target/{venv} && target/{venv}/bin/pip install {package}=={version}): {}",
             String::from_utf8_lossy(&output.stderr)
         );
     };
     run(Command::new("python3")
         .args(["-m", "venv", "--clear"])
-        .arg(&venv));
-    run(Command::new(venv.join("bin").join("pip")).args([
+        .arg(&venv_dir));
+    run(Command::new(venv_dir.join("bin").join("pip")).args([
         "install",
         "--quiet",
-        &format!("check-jsonschema=={CHECK_JSONSCHEMA_VERSION}"),
+        &format!("{package}=={version}"),
     ]));
     File::create(&marker).expect("the marker");
     bin
 }
 
+/// The README's workflows, written where GitHub keeps them, beside a copy
+/// of the action: what a user's repository holds.
+fn users_repository() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a folder");
+    let workflows = dir.path().join(".github").join("workflows");
+    std::fs::create_dir_all(&workflows).unwrap();
+    let readme = crate::workflow_runner::readme_workflows();
+    assert_eq!(
+        readme.keys().collect::<Vec<_>>(),
+        vec![
+            "alternate-contacts-new-accounts.yml",
+            "alternate-contacts-nightly.yml",
+            "alternate-contacts.yml"
+        ],
+        "the README shows the loop's workflows"
+    );
+    for (name, text) in readme {
+        std::fs::write(workflows.join(name), text).unwrap();
+    }
+    dir
+}
+
 #[test]
-fn the_action_and_the_release_workflow_are_valid_for_github() {
-    let checker = check_jsonschema();
-    for (schema, file) in [
-        ("vendor.github-actions", "action.yml"),
-        ("vendor.github-workflows", ".github/workflows/release.yml"),
-    ] {
+fn the_action_and_every_workflow_are_valid_for_github() {
+    let checker = pinned_tool(
+        "schema-venv",
+        "check-jsonschema",
+        CHECK_JSONSCHEMA_VERSION,
+        "check-jsonschema",
+    );
+    let users = users_repository();
+    let mut files = vec![
+        ("vendor.github-actions", repo().join("action.yml")),
+        (
+            "vendor.github-workflows",
+            repo().join(".github/workflows/release.yml"),
+        ),
+    ];
+    for entry in std::fs::read_dir(users.path().join(".github/workflows")).unwrap() {
+        files.push(("vendor.github-workflows", entry.unwrap().path()));
+    }
+    for (schema, file) in files {
         let output = Command::new(&checker)
             .args(["--builtin-schema", schema])
-            .arg(repo().join(file))
+            .arg(&file)
             .output()
             .expect("run check-jsonschema");
         assert!(
             output.status.success(),
-            "{file} against {schema}: {}{}",
+            "{} against {schema}: {}{}",
+            file.display(),
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
     }
+}
+
+#[test]
+fn zizmor_finds_nothing_in_the_action_the_release_workflow_or_the_readmes_workflows() {
+    let zizmor = pinned_tool("zizmor-venv", "zizmor", ZIZMOR_VERSION, "zizmor");
+    let users = users_repository();
+    // The strictest persona: its findings include the ones the default hides.
+    let output = Command::new(&zizmor)
+        .args(["--offline", "--persona", "pedantic", "--no-progress"])
+        .arg(repo().join("action.yml"))
+        .arg(repo().join(".github/workflows/release.yml"))
+        .arg(users.path().join(".github/workflows"))
+        .output()
+        .expect("run zizmor");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "zizmor: {report}");
+    assert!(report.contains("No findings to report"), "{report}");
+    assert!(
+        report.contains("alternate-contacts-nightly.yml"),
+        "it read the README's workflows: {report}"
+    );
 }
 
 fn yaml(file: &str) -> serde_yaml::Value {
@@ -80,27 +141,43 @@ fn yaml(file: &str) -> serde_yaml::Value {
 }
 
 #[test]
-fn the_action_takes_the_documented_inputs_and_gives_the_outputs() {
+fn the_readme_documents_the_actions_inputs_and_the_release_covers_every_target() {
     let action = yaml("action.yml");
     assert_eq!(action["runs"]["using"], "composite");
-    for input in ["version", "command", "args", "working-directory", "comment"] {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let inputs: Vec<&str> = action["inputs"]
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(|key| key.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        inputs,
+        vec![
+            "version",
+            "command",
+            "args",
+            "working-directory",
+            "comment",
+            "token"
+        ]
+    );
+    for input in &inputs {
         assert!(
-            action["inputs"].get(input).is_some(),
-            "input {input} is missing"
+            readme.contains(&format!("| `{input}` |")),
+            "the README's table of inputs lacks {input}"
         );
     }
-    for output in ["exit-code", "summary"] {
+    for output in ["exit-code", "summary", "truncated", "plan-file"] {
         assert!(action["outputs"].get(output).is_some(), "output {output}");
+        assert!(
+            readme.contains(&format!("`{output}`")),
+            "the README names output {output}"
+        );
     }
-    let steps = serde_yaml::to_string(&action["runs"]["steps"]).unwrap();
-    assert!(steps.contains("sha256sum -c"), "the download is checked");
-    assert!(
-        steps.contains("<!-- altcontacts-plan -->"),
-        "one comment, replaced"
-    );
 
     let release = yaml(".github/workflows/release.yml");
-    let targets: Vec<&str> = release["jobs"]["upload-binaries"]["strategy"]["matrix"]["include"]
+    let targets: Vec<&str> = release["jobs"]["build"]["strategy"]["matrix"]["include"]
         .as_sequence()
         .unwrap()
         .iter()
@@ -115,6 +192,87 @@ fn the_action_takes_the_documented_inputs_and_gives_the_outputs() {
             "x86_64-apple-darwin"
         ]
     );
+    let publish = serde_yaml::to_string(&release["jobs"]["publish"]).unwrap();
+    assert!(
+        publish.contains("ssh-keygen -Y sign"),
+        "releases are signed"
+    );
+    assert!(
+        publish.contains("actions/attest-build-provenance@"),
+        "releases are attested"
+    );
+}
+
+/// The action refuses a binary whose signature does not verify against
+/// the key in its own commit: a release whose files were swapped.
+#[test]
+fn the_action_refuses_a_binary_that_was_swapped_in_the_release() {
+    let github = crate::github_api::GitHub::start();
+    let aws = crate::emulator::Emulator::start("999999999999", None, Default::default());
+    let world = crate::workflow_runner::World::new(github, aws);
+    // Another key signs a tampered archive, and its signature replaces the release's.
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("attacker");
+    let ok = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let archive = format!(
+        "altcontacts-{}.tar.gz",
+        match std::env::consts::ARCH {
+            "aarch64" => "aarch64-unknown-linux-musl",
+            _ => "x86_64-unknown-linux-musl",
+        }
+    );
+    std::fs::write(dir.path().join("altcontacts"), "#!/bin/sh\necho owned\n").unwrap();
+    let tar = Command::new("tar")
+        .current_dir(dir.path())
+        .args(["-czf", &archive, "altcontacts"])
+        .status()
+        .unwrap();
+    assert!(tar.success());
+    let signed = Command::new("ssh-keygen")
+        .current_dir(dir.path())
+        .args([
+            "-Y",
+            "sign",
+            "-q",
+            "-f",
+            "attacker",
+            "-n",
+            "altcontacts-release",
+            &archive,
+        ])
+        .status()
+        .unwrap();
+    assert!(signed.success());
+    let read = |name: &str| std::sync::Arc::new(std::fs::read(dir.path().join(name)).unwrap());
+    world.github.publish_release(
+        &crate::workflow_runner::release_tag(),
+        vec![
+            (archive.clone(), read(&archive)),
+            (format!("{archive}.sig"), read(&format!("{archive}.sig"))),
+        ],
+    );
+    crate::workflow_runner::git(&world.dev, &["checkout", "-q", "-b", "change"]);
+    world.commit(
+        &[(
+            "contacts.yaml",
+            "version: 1\naccounts:\n  \"999999999999\": { billing: absent }\n",
+        )],
+        "A change",
+    );
+    let run = world.run("alternate-contacts.yml", &world.pull_request(1));
+    assert!(!run.succeeded());
+    assert!(
+        run.log().contains("does not verify: refusing to run it"),
+        "{}",
+        run.log()
+    );
+    assert!(!run.log().contains("owned"), "the swapped binary never ran");
+    assert!(world.github.comments(1).is_empty());
 }
 
 #[test]

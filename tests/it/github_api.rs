@@ -1,0 +1,730 @@
+//! An in-process emulator of the part of GitHub's REST API the loop uses,
+//! with GitHub's limits: issue and pull-request comments (at most 65,536
+//! characters, listed in pages of at most 100 with `Link` headers),
+//! issues, deployments and their statuses (the record of the last applied
+//! commit), and releases with their assets (downloaded through a redirect,
+//! as from github.com). Every token has the permissions of the job that
+//! holds it, and a call beyond them is refused as GitHub refuses it.
+
+#![allow(dead_code)] // each scenario uses a different part
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Method, Request, Response, StatusCode};
+use serde_json::{Value, json};
+
+/// GitHub's limit on a comment's or an issue's body.
+pub const BODY_LIMIT: usize = 65_536;
+
+pub const REPOSITORY: &str = "acme/aws-contacts";
+pub const ACTION_REPOSITORY: &str = "YOUR-ORG/altcontacts";
+
+#[derive(Clone, Debug)]
+pub struct Comment {
+    pub id: u64,
+    pub issue: u64,
+    pub body: String,
+    pub user: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Issue {
+    pub number: u64,
+    pub title: String,
+    pub body: String,
+    pub state: String,
+    pub state_reason: Option<String>,
+    pub labels: Vec<String>,
+    pub pull_request: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Deployment {
+    pub id: u64,
+    pub sha: String,
+    pub environment: String,
+    pub task: String,
+    pub payload: Value,
+    /// Oldest first.
+    pub statuses: Vec<String>,
+}
+
+/// One call as the emulator answered it.
+#[derive(Clone, Debug)]
+pub struct Call {
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+}
+
+#[derive(Default)]
+struct State {
+    next_id: u64,
+    comments: Vec<Comment>,
+    issues: BTreeMap<u64, Issue>,
+    deployments: Vec<Deployment>,
+    /// tag -> asset name -> bytes.
+    releases: BTreeMap<String, BTreeMap<String, Arc<Vec<u8>>>>,
+    latest: Option<String>,
+    /// token -> permissions, e.g. "pull-requests:write".
+    tokens: BTreeMap<String, BTreeSet<String>>,
+    calls: Vec<Call>,
+    /// Comments refused for their length.
+    refused_for_length: usize,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    /// Pages are at most this long, whatever `per_page` asks (GitHub's
+    /// pages may be shorter than asked for).
+    page_cap: usize,
+    address: Mutex<String>,
+}
+
+pub struct GitHub {
+    pub url: String,
+    shared: Arc<Shared>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl GitHub {
+    pub fn start() -> Self {
+        Self::with_page_cap(100)
+    }
+
+    /// An emulator whose pages hold at most `page_cap` items.
+    pub fn with_page_cap(page_cap: usize) -> Self {
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                next_id: 1000,
+                ..State::default()
+            }),
+            page_cap,
+            address: Mutex::new(String::new()),
+        });
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = Arc::clone(&shared);
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("an emulator runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind the GitHub emulator");
+                ready_tx
+                    .send(listener.local_addr().expect("an address"))
+                    .expect("report the address");
+                let accept = async {
+                    loop {
+                        let Ok((stream, _)) = listener.accept().await else {
+                            continue;
+                        };
+                        let shared = Arc::clone(&server);
+                        tokio::spawn(async move {
+                            let service = hyper::service::service_fn(move |request| {
+                                handle(Arc::clone(&shared), request)
+                            });
+                            let _ = hyper::server::conn::http1::Builder::new()
+                                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                                .await;
+                        });
+                    }
+                };
+                tokio::select! {
+                    _ = accept => {}
+                    _ = shutdown_rx => {}
+                }
+            });
+        });
+        let address = ready_rx.recv().expect("the GitHub emulator starts");
+        let url = format!("http://{address}");
+        *shared.address.lock().unwrap() = url.clone();
+        Self {
+            url,
+            shared,
+            shutdown: Some(shutdown_tx),
+            thread: Some(thread),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.shared.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A token with these permissions (as a job's `permissions:` writes
+    /// them: `pull-requests: write` is "pull-requests:write").
+    pub fn token(&self, permissions: &[&str]) -> String {
+        let mut state = self.state();
+        state.next_id += 1;
+        let token = format!("ghs_emulated{}", state.next_id);
+        state.tokens.insert(
+            token.clone(),
+            permissions.iter().map(|p| p.replace(' ', "")).collect(),
+        );
+        token
+    }
+
+    /// A pull request, as an issue number comments go to.
+    pub fn open_pull_request(&self, number: u64) {
+        self.state().issues.insert(
+            number,
+            Issue {
+                number,
+                title: format!("Pull request {number}"),
+                body: String::new(),
+                state: "open".into(),
+                state_reason: None,
+                labels: Vec::new(),
+                pull_request: true,
+            },
+        );
+    }
+
+    /// Comments by someone else, to fill pages before the plan's.
+    pub fn add_comments(&self, issue: u64, count: usize, user: &str) {
+        let mut state = self.state();
+        for n in 0..count {
+            state.next_id += 1;
+            let id = state.next_id;
+            state.comments.push(Comment {
+                id,
+                issue,
+                body: format!("comment {n} by {user}"),
+                user: user.into(),
+            });
+        }
+    }
+
+    pub fn comments(&self, issue: u64) -> Vec<Comment> {
+        self.state()
+            .comments
+            .iter()
+            .filter(|c| c.issue == issue)
+            .cloned()
+            .collect()
+    }
+
+    pub fn issues(&self) -> Vec<Issue> {
+        self.state()
+            .issues
+            .values()
+            .filter(|i| !i.pull_request)
+            .cloned()
+            .collect()
+    }
+
+    pub fn deployments(&self) -> Vec<Deployment> {
+        self.state().deployments.clone()
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.state().calls.clone()
+    }
+
+    pub fn refused_for_length(&self) -> usize {
+        self.state().refused_for_length
+    }
+
+    /// A release with its assets; the newest one added is `latest`.
+    pub fn publish_release(&self, tag: &str, assets: Vec<(String, Arc<Vec<u8>>)>) {
+        let mut state = self.state();
+        state
+            .releases
+            .insert(tag.to_owned(), assets.into_iter().collect());
+        state.latest = Some(tag.to_owned());
+    }
+}
+
+impl Drop for GitHub {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+type Reply = Result<Response<Full<Bytes>>, std::io::Error>;
+
+fn reply(status: StatusCode, headers: &[(&str, String)], body: Vec<u8>) -> Reply {
+    let mut response = Response::builder().status(status);
+    for (name, value) in headers {
+        response = response.header(*name, value.as_str());
+    }
+    Ok(response
+        .body(Full::new(Bytes::from(body)))
+        .expect("a valid response"))
+}
+
+fn json_reply(status: StatusCode, value: &Value) -> Reply {
+    reply(
+        status,
+        &[("content-type", "application/json".to_owned())],
+        value.to_string().into_bytes(),
+    )
+}
+
+fn error(status: StatusCode, message: &str) -> Reply {
+    json_reply(
+        status,
+        &json!({ "message": message, "documentation_url": "https://docs.github.com/rest" }),
+    )
+}
+
+fn too_long(resource: &str) -> Reply {
+    json_reply(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &json!({ "message": "Validation Failed", "errors": [{
+            "resource": resource, "code": "custom", "field": "body",
+            "message": format!("body is too long (maximum is {BODY_LIMIT} characters)") }] }),
+    )
+}
+
+fn query(uri: &hyper::Uri) -> BTreeMap<String, String> {
+    uri.query()
+        .unwrap_or_default()
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (k.to_owned(), decode(v)))
+        .collect()
+}
+
+fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%' && i + 2 < bytes.len())
+            .then(|| std::str::from_utf8(&bytes[i + 1..i + 3]).ok())
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// One page of `items`, with a `Link` header to the next as GitHub sends it.
+fn paged(
+    shared: &Shared,
+    path: &str,
+    params: &BTreeMap<String, String>,
+    items: Vec<Value>,
+) -> Reply {
+    let asked: usize = params
+        .get("per_page")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(30);
+    let size = asked.clamp(1, 100).min(shared.page_cap);
+    let page: usize = params
+        .get("page")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let start = (page - 1) * size;
+    let chunk: Vec<Value> = items.iter().skip(start).take(size).cloned().collect();
+    let mut headers = vec![("content-type", "application/json".to_owned())];
+    if start + size < items.len() {
+        let mut next = params.clone();
+        next.insert("page".into(), (page + 1).to_string());
+        let query: Vec<String> = next.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let address = shared.address.lock().unwrap().clone();
+        headers.push((
+            "link",
+            format!("<{address}{path}?{}>; rel=\"next\"", query.join("&")),
+        ));
+    }
+    reply(
+        StatusCode::OK,
+        &headers,
+        Value::Array(chunk).to_string().into_bytes(),
+    )
+}
+
+fn has(permissions: &BTreeSet<String>, needed: &str) -> bool {
+    let (scope, level) = needed.split_once(':').unwrap_or((needed, "read"));
+    permissions.contains(&format!("{scope}:write"))
+        || (level == "read" && permissions.contains(&format!("{scope}:read")))
+}
+
+async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Reply {
+    let method = request.method().clone();
+    let uri = request.uri().clone();
+    let path = uri.path().to_owned();
+    let token = request
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("token "))
+        })
+        .map(str::to_owned);
+    let body = request
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let input: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let answer = route(&shared, &method, &uri, &path, token.as_deref(), &input);
+    let status = answer.as_ref().map_or(0, |r| r.status().as_u16());
+    shared
+        .state
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .calls
+        .push(Call {
+            method: method.to_string(),
+            path: uri.to_string(),
+            status,
+        });
+    answer
+}
+
+fn route(
+    shared: &Shared,
+    method: &Method,
+    uri: &hyper::Uri,
+    path: &str,
+    token: Option<&str>,
+    input: &Value,
+) -> Reply {
+    let params = query(uri);
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+
+    // Release downloads, from the server's address as from github.com:
+    // /OWNER/NAME/releases/download/TAG/ASSET (or latest/download/ASSET),
+    // redirected to where the bytes are.
+    match segments.as_slice() {
+        [owner, name, "releases", "download", tag, asset] => {
+            return release_redirect(shared, &state, owner, name, Some(tag), asset);
+        }
+        [owner, name, "releases", "latest", "download", asset] => {
+            return release_redirect(shared, &state, owner, name, None, asset);
+        }
+        ["_objects", tag, asset] => {
+            return match state.releases.get(*tag).and_then(|r| r.get(*asset)) {
+                Some(bytes) => reply(
+                    StatusCode::OK,
+                    &[("content-type", "application/octet-stream".to_owned())],
+                    bytes.to_vec(),
+                ),
+                None => error(StatusCode::NOT_FOUND, "Not Found"),
+            };
+        }
+        _ => {}
+    }
+
+    let Some(rest) = path.strip_prefix(&format!("/repos/{REPOSITORY}")) else {
+        return error(StatusCode::NOT_FOUND, "Not Found");
+    };
+    let Some(permissions) = token.and_then(|t| state.tokens.get(t)).cloned() else {
+        return error(StatusCode::UNAUTHORIZED, "Bad credentials");
+    };
+    let refuse = || {
+        error(
+            StatusCode::FORBIDDEN,
+            "Resource not accessible by integration",
+        )
+    };
+    let rest_segments: Vec<&str> = rest.trim_matches('/').split('/').collect();
+    let issue_writer = |state: &State, number: u64| {
+        let is_pr = state.issues.get(&number).is_some_and(|i| i.pull_request);
+        has(&permissions, "issues:write") || (is_pr && has(&permissions, "pull-requests:write"))
+    };
+    let issue_reader = |state: &State, number: u64| {
+        let is_pr = state.issues.get(&number).is_some_and(|i| i.pull_request);
+        has(&permissions, "issues:read") || (is_pr && has(&permissions, "pull-requests:read"))
+    };
+    match (method.clone(), rest_segments.as_slice()) {
+        (Method::GET, ["issues", number, "comments"]) => {
+            let number: u64 = number.parse().unwrap_or(0);
+            if !issue_reader(&state, number) {
+                return refuse();
+            }
+            let items = state
+                .comments
+                .iter()
+                .filter(|c| c.issue == number)
+                .map(|c| json!({ "id": c.id, "body": c.body, "user": { "login": c.user } }))
+                .collect();
+            drop(state);
+            paged(shared, path, &params, items)
+        }
+        (Method::POST, ["issues", number, "comments"]) => {
+            let number: u64 = number.parse().unwrap_or(0);
+            if !issue_writer(&state, number) {
+                return refuse();
+            }
+            let body = input["body"].as_str().unwrap_or_default().to_owned();
+            if body.chars().count() > BODY_LIMIT {
+                state.refused_for_length += 1;
+                return too_long("IssueComment");
+            }
+            state.next_id += 1;
+            let id = state.next_id;
+            state.comments.push(Comment {
+                id,
+                issue: number,
+                body: body.clone(),
+                user: "github-actions[bot]".into(),
+            });
+            json_reply(StatusCode::CREATED, &json!({ "id": id, "body": body }))
+        }
+        (Method::PATCH, ["issues", "comments", id]) => {
+            let id: u64 = id.parse().unwrap_or(0);
+            let Some(issue) = state.comments.iter().find(|c| c.id == id).map(|c| c.issue) else {
+                return error(StatusCode::NOT_FOUND, "Not Found");
+            };
+            if !issue_writer(&state, issue) {
+                return refuse();
+            }
+            let body = input["body"].as_str().unwrap_or_default().to_owned();
+            if body.chars().count() > BODY_LIMIT {
+                state.refused_for_length += 1;
+                return too_long("IssueComment");
+            }
+            let comment = state
+                .comments
+                .iter_mut()
+                .find(|c| c.id == id)
+                .expect("found above");
+            if comment.user != "github-actions[bot]" {
+                return refuse();
+            }
+            comment.body = body.clone();
+            json_reply(StatusCode::OK, &json!({ "id": id, "body": body }))
+        }
+        (Method::GET, ["issues"]) => {
+            if !has(&permissions, "issues:read") {
+                return refuse();
+            }
+            let wanted_state = params
+                .get("state")
+                .cloned()
+                .unwrap_or_else(|| "open".into());
+            let label = params.get("labels").cloned();
+            let items = state
+                .issues
+                .values()
+                .filter(|i| wanted_state == "all" || i.state == wanted_state)
+                .filter(|i| label.as_ref().is_none_or(|l| i.labels.contains(l)))
+                .map(|i| {
+                    let mut issue = json!({ "number": i.number, "title": i.title, "body": i.body,
+                        "state": i.state, "labels": i.labels.iter().map(|l| json!({ "name": l })).collect::<Vec<_>>() });
+                    if i.pull_request {
+                        issue["pull_request"] = json!({ "url": "..." });
+                    }
+                    issue
+                })
+                .collect();
+            drop(state);
+            paged(shared, path, &params, items)
+        }
+        (Method::POST, ["issues"]) => {
+            if !has(&permissions, "issues:write") {
+                return refuse();
+            }
+            let body = input["body"].as_str().unwrap_or_default().to_owned();
+            if body.chars().count() > BODY_LIMIT {
+                state.refused_for_length += 1;
+                return too_long("Issue");
+            }
+            state.next_id += 1;
+            let number = state.next_id;
+            let labels = input["labels"]
+                .as_array()
+                .map(|l| {
+                    l.iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            state.issues.insert(
+                number,
+                Issue {
+                    number,
+                    title: input["title"].as_str().unwrap_or_default().to_owned(),
+                    body,
+                    state: "open".into(),
+                    state_reason: None,
+                    labels,
+                    pull_request: false,
+                },
+            );
+            json_reply(StatusCode::CREATED, &json!({ "number": number }))
+        }
+        (Method::PATCH, ["issues", number]) => {
+            let number: u64 = number.parse().unwrap_or(0);
+            if !issue_writer(&state, number) {
+                return refuse();
+            }
+            let Some(issue) = state.issues.get_mut(&number) else {
+                return error(StatusCode::NOT_FOUND, "Not Found");
+            };
+            if let Some(body) = input["body"].as_str() {
+                if body.chars().count() > BODY_LIMIT {
+                    return too_long("Issue");
+                }
+                issue.body = body.to_owned();
+            }
+            if let Some(title) = input["title"].as_str() {
+                issue.title = title.to_owned();
+            }
+            if let Some(new_state) = input["state"].as_str() {
+                issue.state = new_state.to_owned();
+                issue.state_reason = input["state_reason"].as_str().map(str::to_owned);
+            }
+            json_reply(
+                StatusCode::OK,
+                &json!({ "number": number, "state": issue.state }),
+            )
+        }
+        (Method::GET, ["deployments"]) => {
+            if !has(&permissions, "deployments:read") {
+                return refuse();
+            }
+            let mut items: Vec<&Deployment> = state
+                .deployments
+                .iter()
+                .filter(|d| {
+                    params
+                        .get("environment")
+                        .is_none_or(|e| *e == d.environment)
+                })
+                .filter(|d| params.get("task").is_none_or(|t| *t == d.task))
+                .collect();
+            // Newest first, as GitHub lists them.
+            items.reverse();
+            let items = items
+                .into_iter()
+                .map(|d| {
+                    json!({ "id": d.id, "sha": d.sha, "ref": d.sha, "task": d.task,
+                    "environment": d.environment, "payload": d.payload })
+                })
+                .collect();
+            drop(state);
+            paged(shared, path, &params, items)
+        }
+        (Method::POST, ["deployments"]) => {
+            if !has(&permissions, "deployments:write") {
+                return refuse();
+            }
+            let sha = input["ref"].as_str().unwrap_or_default().to_owned();
+            if sha.len() != 40 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return json_reply(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &json!({ "message": format!("No ref found for: {sha}") }),
+                );
+            }
+            state.next_id += 1;
+            let id = state.next_id;
+            state.deployments.push(Deployment {
+                id,
+                sha: sha.clone(),
+                environment: input["environment"]
+                    .as_str()
+                    .unwrap_or("production")
+                    .to_owned(),
+                task: input["task"].as_str().unwrap_or("deploy").to_owned(),
+                payload: input["payload"].clone(),
+                statuses: Vec::new(),
+            });
+            json_reply(StatusCode::CREATED, &json!({ "id": id, "sha": sha }))
+        }
+        (Method::GET, ["deployments", id, "statuses"]) => {
+            if !has(&permissions, "deployments:read") {
+                return refuse();
+            }
+            let id: u64 = id.parse().unwrap_or(0);
+            let Some(deployment) = state.deployments.iter().find(|d| d.id == id) else {
+                return error(StatusCode::NOT_FOUND, "Not Found");
+            };
+            let items = deployment
+                .statuses
+                .iter()
+                .rev()
+                .map(|s| json!({ "state": s }))
+                .collect();
+            drop(state);
+            paged(shared, path, &params, items)
+        }
+        (Method::POST, ["deployments", id, "statuses"]) => {
+            if !has(&permissions, "deployments:write") {
+                return refuse();
+            }
+            let id: u64 = id.parse().unwrap_or(0);
+            let new_state = input["state"].as_str().unwrap_or_default().to_owned();
+            let known = [
+                "error",
+                "failure",
+                "inactive",
+                "in_progress",
+                "queued",
+                "pending",
+                "success",
+            ];
+            if !known.contains(&new_state.as_str()) {
+                return json_reply(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &json!({ "message": "Validation Failed" }),
+                );
+            }
+            let Some(deployment) = state.deployments.iter_mut().find(|d| d.id == id) else {
+                return error(StatusCode::NOT_FOUND, "Not Found");
+            };
+            deployment.statuses.push(new_state.clone());
+            json_reply(StatusCode::CREATED, &json!({ "state": new_state }))
+        }
+        _ => error(StatusCode::NOT_FOUND, "Not Found"),
+    }
+}
+
+fn release_redirect(
+    shared: &Shared,
+    state: &State,
+    owner: &str,
+    name: &str,
+    tag: Option<&str>,
+    asset: &str,
+) -> Reply {
+    if format!("{owner}/{name}") != ACTION_REPOSITORY {
+        return error(StatusCode::NOT_FOUND, "Not Found");
+    }
+    let Some(tag) = tag.map(str::to_owned).or_else(|| state.latest.clone()) else {
+        return error(StatusCode::NOT_FOUND, "Not Found");
+    };
+    if !state
+        .releases
+        .get(&tag)
+        .is_some_and(|r| r.contains_key(asset))
+    {
+        return error(StatusCode::NOT_FOUND, "Not Found");
+    }
+    let address = shared.address.lock().unwrap().clone();
+    reply(
+        StatusCode::FOUND,
+        &[("location", format!("{address}/_objects/{tag}/{asset}"))],
+        Vec::new(),
+    )
+}

@@ -1,0 +1,685 @@
+//! The GitOps loop, end to end: the README's workflows and `action.yml`,
+//! run as GitHub would run them (see `workflow_runner`), from the first
+//! pull request on.
+
+use std::time::Duration;
+
+use crate::emulator::{Contact, Emulator, Faults, organization};
+use crate::github_api::GitHub;
+use crate::workflow_runner::{Finished, World, git, wait_until};
+
+const CALLER: &str = "999999999999";
+const MAIN: &str = "alternate-contacts.yml";
+const NEW_ACCOUNTS: &str = "alternate-contacts-new-accounts.yml";
+const NIGHTLY: &str = "alternate-contacts-nightly.yml";
+
+fn member(n: u64) -> String {
+    (100_000_000_000 + n).to_string()
+}
+
+/// A contacts file: SECURITY and BILLING for every account, and the
+/// entries given (each `"ID": { ... }` line under `accounts:`).
+fn contacts(security_email: &str, accounts: &[String]) -> String {
+    let mut text = format!(
+        r#"version: 1
+contacts:
+  sec: {{ name: Security, title: Team, email_address: {security_email}, phone_number: "+1 202 555 0100" }}
+  bill: {{ name: Billing, title: Team, email_address: billing@example.com, phone_number: "+1 202 555 0101" }}
+organization:
+  defaults: {{ security: sec, billing: bill }}
+rate: {{ get: 1000, put: 1000, delete: 1000 }}
+"#
+    );
+    if !accounts.is_empty() {
+        text.push_str("accounts:\n");
+        for entry in accounts {
+            text.push_str(&format!("  {entry}\n"));
+        }
+    }
+    text
+}
+
+fn operations(account: &str, email: &str) -> String {
+    format!(
+        r#""{account}": {{ operations: {{ name: Ops, title: On-Call, email_address: {email}, phone_number: "+1 202 555 0102" }} }}"#
+    )
+}
+
+fn world(members: usize) -> World {
+    World::new(
+        GitHub::start(),
+        Emulator::start(
+            CALLER,
+            Some(organization(CALLER, members, 1)),
+            Faults::default(),
+        ),
+    )
+}
+
+fn assert_ran(run: &Finished) {
+    assert!(run.succeeded(), "the run failed:\n{}", run.log());
+}
+
+/// What AWS holds differs from `file` in this many slots: a full plan,
+/// made by the binary against the emulator, outside the loop.
+fn drift(world: &World, file: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("contacts.yaml"), file).unwrap();
+    let output = world.aws().command(dir.path(), &["plan"]).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The commits of the `success` deployments, oldest first.
+fn applied(world: &World) -> Vec<String> {
+    world
+        .github
+        .deployments()
+        .into_iter()
+        .filter(|d| d.statuses.last().map(String::as_str) == Some("success"))
+        .map(|d| d.sha)
+        .collect()
+}
+
+/// Merges the developer's HEAD into main and runs the push it makes.
+fn merge_and_run(world: &World) -> Finished {
+    let before = git(&world.origin, &["rev-parse", "main"]);
+    world.push_main();
+    world.run(MAIN, &world.push_event(&before))
+}
+
+#[test]
+fn the_first_pull_request_gets_its_plan_and_the_first_merge_applies_the_whole_file() {
+    let world = world(4);
+    world.aws().set_contact(
+        &member(0),
+        "SECURITY",
+        Contact::new("Old", "old@example.com"),
+    );
+    git(&world.dev, &["checkout", "-q", "-b", "add-contacts"]);
+    let file = contacts("security@example.com", &[]);
+    world.commit(&[("contacts.yaml", &file)], "Declare the contacts");
+
+    let pull_request = world.pull_request(1);
+    let plan = world.run(MAIN, &pull_request);
+    assert_ran(&plan);
+    let comments = world.github.comments(1);
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    let body = &comments[0].body;
+    assert!(
+        body.starts_with("<!-- altcontacts plan: contacts.yaml -->"),
+        "{body}"
+    );
+    assert!(
+        body.contains("**Plan: 9 to create, 1 to update, 0 to delete, 0 unchanged.**"),
+        "{body}"
+    );
+    assert!(
+        plan.summary().contains("Plan: 9 to create, 1 to update"),
+        "{}",
+        plan.summary()
+    );
+    assert!(
+        world.github.deployments().is_empty(),
+        "a plan records nothing"
+    );
+    assert_eq!(
+        world
+            .aws()
+            .log()
+            .iter()
+            .filter(|e| e.operation != "GetAlternateContact")
+            .count(),
+        0
+    );
+
+    let apply = merge_and_run(&world);
+    assert_ran(&apply);
+    assert_eq!(
+        drift(&world, &file),
+        "No changes. 10 contacts match the configuration."
+    );
+    assert_eq!(applied(&world), vec![world.head()]);
+}
+
+/// `contacts.yaml` on main, applied, with the record at that commit.
+fn adopted(world: &World, file: &str) {
+    world.commit(&[("contacts.yaml", file)], "Declare the contacts");
+    assert_ran(&merge_and_run(world));
+    assert_eq!(applied(world).last(), Some(&world.head()));
+    world.aws().clear_log();
+}
+
+#[test]
+fn pushes_to_an_open_pull_request_edit_one_comment_whatever_the_pages() {
+    // Pages of 30, whatever `per_page` asks: the plan comment is past the
+    // fifth page of a long discussion.
+    let world = World::new(
+        GitHub::with_page_cap(30),
+        Emulator::start(CALLER, Some(organization(CALLER, 3, 1)), Faults::default()),
+    );
+    adopted(&world, &contacts("security@example.com", &[]));
+    git(&world.dev, &["checkout", "-q", "-b", "ops"]);
+    world.commit(
+        &[(
+            "contacts.yaml",
+            &contacts(
+                "security@example.com",
+                &[operations(&member(0), "ops@example.com")],
+            ),
+        )],
+        "Operations for account 0",
+    );
+    world.github.open_pull_request(7);
+    world.github.add_comments(7, 150, "reviewer");
+    assert_ran(&world.run(MAIN, &world.pull_request(7)));
+    world.github.add_comments(7, 20, "reviewer");
+    world.commit(
+        &[(
+            "contacts.yaml",
+            &contacts(
+                "security@example.com",
+                &[operations(&member(0), "ops-team@example.com")],
+            ),
+        )],
+        "A team address",
+    );
+    assert_ran(&world.run(MAIN, &world.pull_request(7)));
+
+    let comments = world.github.comments(7);
+    let plans: Vec<_> = comments
+        .iter()
+        .filter(|c| c.body.contains("altcontacts plan"))
+        .collect();
+    assert_eq!(plans.len(), 1, "one plan comment among {}", comments.len());
+    assert_eq!(comments.len(), 171);
+    assert!(
+        plans[0].body.contains("ops-team@example.com"),
+        "{}",
+        plans[0].body
+    );
+    assert!(
+        !plans[0].body.contains("`ops@example.com`"),
+        "{}",
+        plans[0].body
+    );
+    assert!(
+        plans[0]
+            .body
+            .contains("**Plan: 1 to create, 0 to update, 0 to delete, 0 unchanged.**")
+    );
+    let listed_pages = world
+        .github
+        .calls()
+        .iter()
+        .filter(|call| call.method == "GET" && call.path.contains("/issues/7/comments"))
+        .count();
+    // 150 comments are 5 pages of 30, and 171 are 6: every page was read.
+    assert_eq!(listed_pages, 5 + 6, "page reads");
+}
+
+#[test]
+fn a_plan_of_9000_changes_fits_the_comment_and_the_summary_and_says_where_the_full_plan_is() {
+    let world = world(2_999);
+    git(&world.dev, &["checkout", "-q", "-b", "adopt"]);
+    let mut file = contacts("security@example.com", &[]);
+    file = file.replace(
+        "defaults: { security: sec, billing: bill }",
+        "defaults: { security: sec, billing: bill, operations: { name: Ops, title: On-Call, email_address: ops@example.com, phone_number: \"+1 202 555 0102\" } }",
+    );
+    world.commit(&[("contacts.yaml", &file)], "Adopt the organization");
+    let run = world.run(MAIN, &world.pull_request(3));
+    assert_ran(&run);
+
+    assert_eq!(
+        world.github.refused_for_length(),
+        0,
+        "GitHub refused nothing"
+    );
+    let comments = world.github.comments(3);
+    assert_eq!(comments.len(), 1);
+    let comment = &comments[0].body;
+    let summary = run.summary();
+    println!(
+        "comment: {} characters; summary: {} bytes",
+        comment.chars().count(),
+        summary.len()
+    );
+    assert!(comment.chars().count() <= 65_536);
+    assert!(summary.len() <= 1024 * 1024);
+    for text in [comment, &summary] {
+        assert!(text.contains("**Plan: 9000 to create, 0 to update, 0 to delete, 0 unchanged.**"));
+        assert!(
+            text.contains("of 9000 changes are not shown here"),
+            "{}",
+            &text[..2000.min(text.len())]
+        );
+        assert!(text.contains("`plan.md` in the `altcontacts-plan` artifact of [this run]("));
+    }
+    assert!(
+        comment.chars().count() > 60_000,
+        "the comment is filled, not emptied"
+    );
+    assert!(
+        summary.len() > 900_000,
+        "the summary is filled, not emptied"
+    );
+    let (files, retention) = run
+        .artifact("altcontacts-plan")
+        .expect("the full plan is kept");
+    assert_eq!(retention, "1");
+    let full = std::fs::read_to_string(&files[0]).unwrap();
+    println!("full plan: {} characters", full.chars().count());
+    assert_eq!(full.matches("| 🟢 create |").count(), 9_000);
+}
+
+#[test]
+fn a_push_of_several_commits_and_an_evicted_run_leave_nothing_unapplied() {
+    let world = world(6);
+    adopted(&world, &contacts("security@example.com", &[]));
+
+    // Three commits in one push (a rebase merge): one run, at the last.
+    let before = git(&world.origin, &["rev-parse", "main"]);
+    let mut entries = Vec::new();
+    for n in 0..3 {
+        entries.push(operations(&member(n), &format!("ops{n}@example.com")));
+        world.commit(
+            &[("contacts.yaml", &contacts("security@example.com", &entries))],
+            &format!("Ops {n}"),
+        );
+    }
+    world.push_main();
+    assert_ran(&world.run(MAIN, &world.push_event(&before)));
+    let file = contacts("security@example.com", &entries);
+    assert_eq!(
+        drift(&world, &file),
+        "No changes. 17 contacts match the configuration."
+    );
+
+    // Three merges; GitHub evicts the second's pending run, so it never happens.
+    let mut runs = Vec::new();
+    for n in 3..6 {
+        let before = git(&world.origin, &["rev-parse", "main"]);
+        entries.push(operations(&member(n), &format!("ops{n}@example.com")));
+        world.commit(
+            &[("contacts.yaml", &contacts("security@example.com", &entries))],
+            &format!("Ops {n}"),
+        );
+        world.push_main();
+        runs.push(world.push_event(&before));
+    }
+    assert_ran(&world.run(MAIN, &runs[0]));
+    assert_ran(&world.run(MAIN, &runs[2]));
+    let file = contacts("security@example.com", &entries);
+    assert_eq!(
+        drift(&world, &file),
+        "No changes. 20 contacts match the configuration."
+    );
+    for n in 0..6 {
+        assert_eq!(
+            world.aws().effective_writes(&member(n), "OPERATIONS"),
+            1,
+            "account {n}"
+        );
+    }
+    assert_eq!(applied(&world).last(), Some(&world.head()));
+}
+
+#[test]
+fn a_failed_apply_leaves_the_record_and_the_next_run_writes_what_is_missing_once() {
+    let world = world(4);
+    adopted(&world, &contacts("security@example.com", &[]));
+    let recorded = applied(&world);
+    world.aws().deny_writes(&member(2), true);
+    let entries: Vec<String> = (0..4)
+        .map(|n| operations(&member(n), "ops@example.com"))
+        .collect();
+    let file = contacts("security@example.com", &entries);
+    world.commit(&[("contacts.yaml", &file)], "Operations everywhere");
+    let failed = merge_and_run(&world);
+    assert!(!failed.succeeded(), "{}", failed.log());
+    assert!(
+        failed
+            .log()
+            .contains("Apply complete: 3 created, 0 updated, 0 deleted, 1 failed."),
+        "{}",
+        failed.log()
+    );
+    assert_eq!(applied(&world), recorded, "a failed apply is not a base");
+    assert_eq!(
+        world.github.deployments().last().unwrap().statuses,
+        vec!["in_progress", "failure"]
+    );
+
+    world.aws().deny_writes(&member(2), false);
+    // The next merge is elsewhere in the file; its run also writes what the
+    // failed one did not.
+    let file = file.replace("billing@example.com", "accounts-payable@example.com");
+    world.commit(&[("contacts.yaml", &file)], "A new billing address");
+    assert_ran(&merge_and_run(&world));
+    assert_eq!(
+        drift(&world, &file),
+        "No changes. 14 contacts match the configuration."
+    );
+    for n in 0..4 {
+        assert_eq!(
+            world.aws().effective_writes(&member(n), "OPERATIONS"),
+            1,
+            "account {n}"
+        );
+    }
+}
+
+/// Starts the apply of a merge whose writes are slow, and waits until some
+/// are written and others still queued.
+fn slow_apply(world: &World, accounts: usize) -> (crate::workflow_runner::Running, String) {
+    adopted(world, &contacts("security@example.com", &[]));
+    let entries: Vec<String> = (0..accounts as u64)
+        .map(|n| operations(&member(n), "ops@example.com"))
+        .collect();
+    let file = contacts("security@example.com", &entries).replace("put: 1000", "put: 2");
+    world.commit(&[("contacts.yaml", &file)], "Operations everywhere");
+    let before = git(&world.origin, &["rev-parse", "main"]);
+    world.push_main();
+    let running = world.start(MAIN, &world.push_event(&before), &[]);
+    wait_until(Duration::from_secs(60), "the first writes", || {
+        world
+            .aws()
+            .log()
+            .iter()
+            .filter(|e| e.operation == "PutAlternateContact")
+            .count()
+            >= 2
+            && running.step_shell().is_some()
+    });
+    (running, file)
+}
+
+fn assert_next_run_finishes_the_job(world: &World, file: &str, accounts: u64) {
+    let recorded_before = applied(world);
+    world.aws().set_write_latency(Duration::ZERO);
+    // The next run is a scheduled one: it too catches up on the merge.
+    assert_ran(&world.run(NEW_ACCOUNTS, &world.schedule_event()));
+    assert_eq!(
+        drift(world, file),
+        format!(
+            "No changes. {} contacts match the configuration.",
+            5 * 2 + accounts
+        )
+    );
+    for n in 0..accounts {
+        assert!(
+            world.aws().effective_writes(&member(n), "OPERATIONS") <= 1,
+            "account {n} written twice"
+        );
+    }
+    assert_eq!(applied(world).len(), recorded_before.len() + 1);
+    assert_eq!(applied(world).last(), Some(&world.head()));
+}
+
+#[test]
+fn a_cancelled_apply_reports_what_it_did_and_the_next_run_finishes_the_job() {
+    let world = world(4);
+    let (running, file) = slow_apply(&world, 4);
+    let recorded = applied(&world);
+    running.signal_step(libc::SIGINT);
+    let cancelled = running.wait();
+    assert!(!cancelled.succeeded());
+    let log = cancelled.log();
+    assert!(log.contains("Apply interrupted: "), "{log}");
+    assert!(log.contains("not started"), "{log}");
+    assert_eq!(applied(&world), recorded, "a cancelled apply is not a base");
+    assert_next_run_finishes_the_job(&world, &file, 4);
+}
+
+#[test]
+fn sigint_then_sigterm_as_the_runner_sends_them_still_prints_the_report() {
+    let world = world(4);
+    let (running, file) = {
+        adopted(&world, &contacts("security@example.com", &[]));
+        // Each write takes 20 s on the wire: they are still in flight when
+        // the runner's SIGTERM comes, 7.5 s after its SIGINT.
+        world.aws().set_write_latency(Duration::from_secs(20));
+        let entries: Vec<String> = (0..4)
+            .map(|n| operations(&member(n), "ops@example.com"))
+            .collect();
+        let file = contacts("security@example.com", &entries);
+        world.commit(&[("contacts.yaml", &file)], "Operations everywhere");
+        let before = git(&world.origin, &["rev-parse", "main"]);
+        world.push_main();
+        let running = world.start(MAIN, &world.push_event(&before), &[]);
+        wait_until(Duration::from_secs(60), "writes on the wire", || {
+            world.aws().arrivals("PutAlternateContact") >= 4 && running.step_shell().is_some()
+        });
+        (running, file)
+    };
+    let recorded = applied(&world);
+    running.signal_step(libc::SIGINT);
+    std::thread::sleep(Duration::from_millis(7_500));
+    running.signal_step(libc::SIGTERM);
+    let stopped = std::time::Instant::now();
+    let cancelled = running.wait();
+    let took = stopped.elapsed();
+    assert!(!cancelled.succeeded());
+    let log = cancelled.log();
+    assert!(
+        took < Duration::from_secs(2),
+        "stopped {took:?} after SIGTERM: {log}"
+    );
+    assert!(log.contains("Apply interrupted: 0 created"), "{log}");
+    assert!(log.contains("4 in flight"), "{log}");
+    assert_eq!(applied(&world), recorded);
+    assert_next_run_finishes_the_job(&world, &file, 4);
+}
+
+#[test]
+fn nightly_drift_is_one_issue_updated_while_it_lasts_and_closed_when_it_ends() {
+    let world = world(3);
+    let file = contacts("security@example.com", &[]);
+    adopted(&world, &file);
+    world.aws().set_contact(
+        &member(1),
+        "SECURITY",
+        Contact::new("Intruder", "attacker@example.net"),
+    );
+
+    assert_ran(&world.run(NIGHTLY, &world.schedule_event()));
+    let issues = world.github.issues();
+    assert_eq!(issues.len(), 1);
+    let issue = &issues[0];
+    assert_eq!(issue.state, "open");
+    assert_eq!(issue.labels, vec!["altcontacts-drift"]);
+    assert!(
+        issue
+            .title
+            .contains("1 contact in AWS differs from contacts.yaml"),
+        "{}",
+        issue.title
+    );
+    assert!(
+        issue.body.contains(&member(1)) && issue.body.contains("attacker@example.net"),
+        "{}",
+        issue.body
+    );
+
+    world.aws().set_contact(
+        &member(2),
+        "BILLING",
+        Contact::new("Someone", "someone@example.org"),
+    );
+    assert_ran(&world.run(NIGHTLY, &world.schedule_event()));
+    let issues = world.github.issues();
+    assert_eq!(issues.len(), 1, "the same issue, updated");
+    assert!(
+        issues[0].title.contains("2 contacts in AWS differ"),
+        "{}",
+        issues[0].title
+    );
+    assert!(issues[0].body.contains("someone@example.org"));
+    assert_eq!(
+        world
+            .aws()
+            .log()
+            .iter()
+            .filter(|e| e.operation == "PutAlternateContact")
+            .count(),
+        0,
+        "reported, not repaired"
+    );
+
+    world.aws().set_contact(
+        &member(1),
+        "SECURITY",
+        Contact {
+            title: "Team".into(),
+            phone: "+1 202 555 0100".into(),
+            ..Contact::new("Security", "security@example.com")
+        },
+    );
+    world.aws().set_contact(
+        &member(2),
+        "BILLING",
+        Contact {
+            title: "Team".into(),
+            phone: "+1 202 555 0101".into(),
+            ..Contact::new("Billing", "billing@example.com")
+        },
+    );
+    assert_ran(&world.run(NIGHTLY, &world.schedule_event()));
+    let issues = world.github.issues();
+    assert_eq!(issues.len(), 1);
+    assert_eq!(
+        (issues[0].state.as_str(), issues[0].state_reason.as_deref()),
+        ("closed", Some("completed"))
+    );
+    let closing = world.github.comments(issues[0].number);
+    assert_eq!(closing.len(), 1);
+    assert!(
+        closing[0]
+            .body
+            .contains("AWS matches `contacts.yaml` again"),
+        "{}",
+        closing[0].body
+    );
+}
+
+#[test]
+fn nightly_repair_writes_aws_back_and_closes_the_issue_with_what_it_did() {
+    let world = world(3);
+    let file = contacts("security@example.com", &[]);
+    adopted(&world, &file);
+    let recorded = applied(&world).len();
+    world.aws().set_contact(
+        &member(1),
+        "SECURITY",
+        Contact::new("Intruder", "attacker@example.net"),
+    );
+
+    let run = world.run_configured(
+        NIGHTLY,
+        &world.schedule_event(),
+        &[("ALTCONTACTS_DRIFT", "repair")],
+    );
+    assert_ran(&run);
+    assert_eq!(
+        drift(&world, &file),
+        "No changes. 8 contacts match the configuration."
+    );
+    let issues = world.github.issues();
+    assert_eq!(issues.len(), 1);
+    assert_eq!(issues[0].state, "closed");
+    assert!(
+        issues[0].body.contains("attacker@example.net")
+            && issues[0].body.contains("This run wrote them back.")
+    );
+    let closing = world.github.comments(issues[0].number);
+    assert!(
+        closing[0].body.contains("Repaired by [this run]"),
+        "{}",
+        closing[0].body
+    );
+    assert_eq!(
+        applied(&world).len(),
+        recorded + 1,
+        "the repair is recorded as an apply"
+    );
+}
+
+#[test]
+fn an_account_that_joins_between_two_runs_gets_its_contacts_and_older_accounts_are_not_read() {
+    let world = world(5);
+    let file = contacts("security@example.com", &[]);
+    adopted(&world, &file);
+    world.aws().join("200000000000", "New Account", "r-emu1");
+
+    let run = world.run(NEW_ACCOUNTS, &world.schedule_event());
+    assert_ran(&run);
+    let touched: std::collections::BTreeSet<String> = world
+        .aws()
+        .log()
+        .iter()
+        .filter(|e| e.operation.contains("AlternateContact"))
+        .map(|e| e.account.clone())
+        .collect();
+    assert_eq!(
+        touched,
+        ["200000000000".to_owned()].into(),
+        "only the new account is read and written: {}",
+        run.summary()
+    );
+    assert_eq!(world.aws().effective_writes("200000000000", "SECURITY"), 1);
+    assert_eq!(
+        drift(&world, &file),
+        "No changes. 14 contacts match the configuration."
+    );
+}
+
+#[test]
+fn the_loop_speaks_aws_as_moto_does_from_the_first_pull_request_to_the_merge() {
+    use crate::moto::{MOTO_CALLER, Moto};
+    let moto = Moto::start();
+    let world = World::on_endpoint(GitHub::start(), &moto.endpoint);
+    let file = format!(
+        r#"version: 1
+contacts:
+  sec: {{ name: Security, title: Team, email_address: security@example.com, phone_number: "+1 202 555 0100" }}
+  bill: {{ name: Billing, title: Team, email_address: billing@example.com, phone_number: "+1 202 555 0101" }}
+accounts:
+  "{MOTO_CALLER}": {{ security: sec, billing: bill }}
+"#
+    );
+    git(&world.dev, &["checkout", "-q", "-b", "add-contacts"]);
+    world.commit(&[("contacts.yaml", &file)], "Declare the contacts");
+    assert_ran(&world.run(MAIN, &world.pull_request(1)));
+    let comments = world.github.comments(1);
+    assert_eq!(comments.len(), 1);
+    assert!(
+        comments[0]
+            .body
+            .contains("**Plan: 2 to create, 0 to update, 0 to delete, 0 unchanged.**"),
+        "{}",
+        comments[0].body
+    );
+    assert!(moto.account_requests("putAlternateContact").is_empty());
+
+    assert_ran(&merge_and_run(&world));
+    assert_eq!(moto.account_requests("putAlternateContact").len(), 2);
+    assert_eq!(applied(&world), vec![world.head()]);
+    let workspace = crate::support::Workspace::new();
+    workspace.write("contacts.yaml", &file);
+    let replan = moto.command(&workspace, &["plan"]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&replan.stdout)
+            .contains("No changes. 2 contacts match the configuration."),
+        "{}",
+        String::from_utf8_lossy(&replan.stdout)
+    );
+}

@@ -1,0 +1,803 @@
+//! The GitOps loop as GitHub runs it, on this machine: the README's own
+//! workflows and `action.yml`, executed by a pinned local runner (wrkflw,
+//! in its emulation mode), against a bare git repository as `origin`, the
+//! GitHub API emulator and the AWS emulator.
+//!
+//! What GitHub itself does around a run, the harness does: it decides
+//! which runs happen (an evicted run is one that never does), makes a pull
+//! request's merge commit, gives each job a token with the permissions its
+//! `permissions:` block asks for, and cancels a run the way the runner
+//! does (SIGINT to the step's shell, then SIGTERM 7.5 s later).
+//!
+//! The test's copy of a workflow differs from the README's only where the
+//! local runner needs it: the event's trigger is listed first and the
+//! variables GitHub sets are given per job (wrkflw fixes
+//! `GITHUB_API_URL` and has no event payload); the hosted actions
+//! (`actions/checkout`, `aws-actions/configure-aws-credentials`,
+//! `actions/upload-artifact`) are local stand-ins doing the same job; and
+//! the altcontacts action is this commit's `action.yml`, whose release
+//! signing key is the test's own.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use serde_yaml::{Mapping, Value};
+
+use crate::emulator::{Emulator, isolate_from_aws};
+use crate::github_api::{ACTION_REPOSITORY, GitHub, REPOSITORY};
+
+pub const WRKFLW_VERSION: &str = "0.8.0";
+
+fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run_checked(command: &mut Command) -> Output {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// The pinned wrkflw, installed once into target/wrkflw (`.ci/run` does it
+/// first; it takes minutes). A failed install fails the test, loudly.
+pub fn wrkflw() -> PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY
+        .get_or_init(|| {
+            if let Ok(path) = std::env::var("ALTCONTACTS_WRKFLW") {
+                return PathBuf::from(path);
+            }
+            let root = repo_root().join("target").join("wrkflw");
+            let binary = root.join("bin").join("wrkflw");
+            let marker = root.join(format!(".wrkflw-{WRKFLW_VERSION}-installed"));
+            std::fs::create_dir_all(&root).expect("target/wrkflw");
+            let lock = File::create(root.with_extension("lock")).expect("a lock file");
+            lock.lock().expect("the lock");
+            if !marker.exists() {
+                eprintln!("installing wrkflw {WRKFLW_VERSION} into {} (once; minutes)", root.display());
+                let status = Command::new("cargo")
+                    .args(["install", "wrkflw", "--locked", "--no-default-features", "--debug"])
+                    .args(["--version", WRKFLW_VERSION, "--root"])
+                    .arg(&root)
+                    .status()
+                    .expect("cargo install wrkflw");
+                assert!(
+                    status.success(),
+                    "wrkflw {WRKFLW_VERSION} is needed to run the README's workflows and could not be installed: \
+                     cargo install wrkflw --locked --no-default-features --debug --version {WRKFLW_VERSION} --root target/wrkflw"
+                );
+                File::create(&marker).expect("the marker");
+            }
+            binary
+        })
+        .clone()
+}
+
+/// The workflows the README shows, by file name: every ```yaml block whose
+/// first line is `# .github/workflows/NAME.yml`.
+pub fn readme_workflows() -> BTreeMap<String, String> {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("the README");
+    let mut workflows = BTreeMap::new();
+    let mut lines = readme.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() != "```yaml" {
+            continue;
+        }
+        let block: Vec<&str> = lines.by_ref().take_while(|l| l.trim() != "```").collect();
+        if let Some(name) = block
+            .first()
+            .and_then(|first| first.strip_prefix("# .github/workflows/"))
+        {
+            workflows.insert(name.trim().to_owned(), block.join("\n") + "\n");
+        }
+    }
+    workflows
+}
+
+/// The release the action downloads: this build's binary, packed as the
+/// release workflow packs it and signed with a key made for the tests.
+struct Release {
+    dir: PathBuf,
+    signers: String,
+    assets: Vec<(String, Arc<Vec<u8>>)>,
+}
+
+fn release() -> &'static Release {
+    static RELEASE: OnceLock<Release> = OnceLock::new();
+    RELEASE.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("a release folder").keep();
+        run_checked(
+            Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-C", "test-release", "-f"])
+                .arg(dir.join("key")),
+        );
+        let public = std::fs::read_to_string(dir.join("key.pub")).expect("the public key");
+        let public: Vec<&str> = public.split_whitespace().take(2).collect();
+        let signers = format!(
+            "# the tests' release key\naltcontacts-release namespaces=\"altcontacts-release\" {}\n",
+            public.join(" ")
+        );
+        // Smaller without debug information: every run downloads it.
+        let binary = dir.join("altcontacts");
+        let stripped = Command::new("strip")
+            .arg("--strip-debug")
+            .arg("-o")
+            .arg(&binary)
+            .arg(env!("CARGO_BIN_EXE_altcontacts"))
+            .status()
+            .is_ok_and(|status| status.success());
+        if !stripped {
+            std::fs::copy(env!("CARGO_BIN_EXE_altcontacts"), &binary).expect("copy the binary");
+        }
+        let archive = format!("altcontacts-{}.tar.gz", target());
+        run_checked(
+            Command::new("tar")
+                .current_dir(&dir)
+                .args(["-czf", &archive, "altcontacts"]),
+        );
+        run_checked(Command::new("ssh-keygen").current_dir(&dir).args([
+            "-Y",
+            "sign",
+            "-q",
+            "-f",
+            "key",
+            "-n",
+            "altcontacts-release",
+            &archive,
+        ]));
+        let read = |name: &str| Arc::new(std::fs::read(dir.join(name)).expect("an asset"));
+        let signature = format!("{archive}.sig");
+        let assets = vec![
+            (archive.clone(), read(&archive)),
+            (signature.clone(), read(&signature)),
+        ];
+        Release {
+            dir,
+            signers,
+            assets,
+        }
+    })
+}
+
+/// The release target the action picks for this runner.
+fn target() -> &'static str {
+    match std::env::consts::ARCH {
+        "aarch64" => "aarch64-unknown-linux-musl",
+        _ => "x86_64-unknown-linux-musl",
+    }
+}
+
+/// The tag the action downloads by default: the version in Cargo.toml.
+pub fn release_tag() -> String {
+    format!("v{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// A GitHub event that starts a workflow run.
+#[derive(Clone, Debug)]
+pub enum Event {
+    PullRequest {
+        number: u64,
+        merge: String,
+        head: String,
+        changed: Vec<String>,
+    },
+    Push {
+        sha: String,
+        before: String,
+        changed: Vec<String>,
+    },
+    Schedule {
+        sha: String,
+    },
+}
+
+impl Event {
+    fn name(&self) -> &'static str {
+        match self {
+            Event::PullRequest { .. } => "pull_request",
+            Event::Push { .. } => "push",
+            Event::Schedule { .. } => "schedule",
+        }
+    }
+
+    fn sha(&self) -> &str {
+        match self {
+            Event::PullRequest { merge, .. } => merge,
+            Event::Push { sha, .. } | Event::Schedule { sha } => sha,
+        }
+    }
+
+    fn git_ref(&self) -> String {
+        match self {
+            Event::PullRequest { number, .. } => format!("refs/pull/{number}/merge"),
+            _ => "refs/heads/main".to_owned(),
+        }
+    }
+
+    fn payload(&self) -> serde_json::Value {
+        match self {
+            Event::PullRequest {
+                number,
+                merge,
+                head,
+                ..
+            } => serde_json::json!({
+                "action": "synchronize", "number": number,
+                "pull_request": { "number": number, "merge_commit_sha": merge,
+                    "head": { "sha": head, "ref": format!("pr-{number}") }, "base": { "ref": "main" } },
+                "repository": { "full_name": REPOSITORY } }),
+            Event::Push { sha, before, .. } => serde_json::json!({
+                "ref": "refs/heads/main", "before": before, "after": sha,
+                "repository": { "full_name": REPOSITORY } }),
+            Event::Schedule { .. } => serde_json::json!({ "schedule": "*/30 * * * *" }),
+        }
+    }
+}
+
+/// The world a loop runs in: origin, a developer's clone, GitHub, AWS.
+pub struct World {
+    pub root: tempfile::TempDir,
+    pub origin: PathBuf,
+    pub dev: PathBuf,
+    pub github: GitHub,
+    aws: Option<Emulator>,
+    /// Where AWS is for the jobs: the emulator, or moto.
+    aws_endpoint: String,
+    action: PathBuf,
+    workflows: BTreeMap<String, String>,
+    runs: std::sync::atomic::AtomicU32,
+}
+
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let output = run_checked(
+        Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["-c", "user.name=Dev", "-c", "user.email=dev@example.com"])
+            .args([
+                "-c",
+                "init.defaultBranch=main",
+                "-c",
+                "advice.detachedHead=false",
+            ])
+            .args(args),
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// A finished run: the runner's output and what the run left behind.
+pub struct Finished {
+    pub output: Output,
+    pub dir: PathBuf,
+}
+
+impl Finished {
+    pub fn succeeded(&self) -> bool {
+        self.output.status.success()
+    }
+
+    /// What the runner printed (wrkflw prints a failed step's output).
+    pub fn log(&self) -> String {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&self.output.stdout),
+            String::from_utf8_lossy(&self.output.stderr)
+        )
+    }
+
+    pub fn summary(&self) -> String {
+        std::fs::read_to_string(self.dir.join("summary.md")).unwrap_or_default()
+    }
+
+    /// The files of an uploaded artifact, and the retention it was given.
+    pub fn artifact(&self, name: &str) -> Option<(Vec<PathBuf>, String)> {
+        let dir = self.dir.join("artifacts").join(name);
+        let retention = std::fs::read_to_string(dir.join(".retention-days")).ok()?;
+        let files = std::fs::read_dir(&dir)
+            .ok()?
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .filter(|path| !path.ends_with(".retention-days"))
+            .collect();
+        Some((files, retention.trim().to_owned()))
+    }
+}
+
+/// A run still going, to cancel as GitHub's runner does.
+pub struct Running {
+    pub child: Child,
+    pub dir: PathBuf,
+}
+
+impl Running {
+    /// The process of the step now running the installed altcontacts, and
+    /// its shell (the step's entry process), if one is running.
+    pub fn step_shell(&self) -> Option<(i32, i32)> {
+        let binary = self
+            .dir
+            .join("temp")
+            .join(format!("altcontacts-{}", release_tag()))
+            .join("altcontacts");
+        for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            if std::fs::read_link(entry.path().join("exe")).ok().as_deref()
+                != Some(binary.as_path())
+            {
+                continue;
+            }
+            let status = std::fs::read_to_string(entry.path().join("status")).ok()?;
+            let parent = status
+                .lines()
+                .find_map(|line| line.strip_prefix("PPid:"))
+                .and_then(|ppid| ppid.trim().parse().ok())?;
+            return Some((pid, parent));
+        }
+        None
+    }
+
+    /// Sends `signal` to the step's shell, as the runner does on cancel.
+    pub fn signal_step(&self, signal: i32) {
+        let (_, shell) = self.step_shell().expect("a step running altcontacts");
+        // SAFETY: kill() only sends a signal to a process of this test's run.
+        assert_eq!(unsafe { libc::kill(shell, signal) }, 0);
+    }
+
+    pub fn wait(self) -> Finished {
+        let output = self.child.wait_with_output().expect("the runner ends");
+        Finished {
+            output,
+            dir: self.dir,
+        }
+    }
+}
+
+impl World {
+    pub fn new(github: GitHub, aws: Emulator) -> Self {
+        let endpoint = aws.endpoint.clone();
+        Self::with_aws(github, Some(aws), endpoint)
+    }
+
+    /// A world whose AWS is moto (or any endpoint), not the emulator.
+    pub fn on_endpoint(github: GitHub, endpoint: &str) -> Self {
+        Self::with_aws(github, None, endpoint.to_owned())
+    }
+
+    /// The AWS emulator of this world.
+    pub fn aws(&self) -> &Emulator {
+        self.aws.as_ref().expect("this world's AWS is the emulator")
+    }
+
+    fn with_aws(github: GitHub, aws: Option<Emulator>, aws_endpoint: String) -> Self {
+        let root = tempfile::tempdir().expect("a world");
+        let origin = root.path().join("origin.git");
+        let dev = root.path().join("dev");
+        git(root.path(), &["init", "-q", "--bare", "origin.git"]);
+        // GitHub serves any commit by its ID, as actions/checkout fetches it.
+        git(
+            &origin,
+            &["config", "uploadpack.allowAnySHA1InWant", "true"],
+        );
+        git(root.path(), &["clone", "-q", "origin.git", "dev"]);
+        std::fs::write(dev.join("README.md"), "AWS contacts of Acme\n").unwrap();
+        git(&dev, &["add", "README.md"]);
+        git(&dev, &["commit", "-q", "-m", "Start"]);
+        git(&dev, &["push", "-q", "origin", "HEAD:main"]);
+
+        let action = root.path().join("action");
+        std::fs::create_dir_all(action.join(".github")).unwrap();
+        let release = release();
+        std::fs::write(
+            action.join(".github").join("release-signers"),
+            &release.signers,
+        )
+        .unwrap();
+        std::fs::copy(repo_root().join("Cargo.toml"), action.join("Cargo.toml")).unwrap();
+        std::fs::write(action.join("action.yml"), action_copy()).unwrap();
+        github.publish_release(&release_tag(), release.assets.clone());
+        let _ = &release.dir;
+
+        Self {
+            root,
+            origin,
+            dev,
+            github,
+            aws,
+            aws_endpoint,
+            action,
+            workflows: readme_workflows(),
+            runs: Default::default(),
+        }
+    }
+
+    /// Writes `files` in the developer's clone and commits them.
+    pub fn commit(&self, files: &[(&str, &str)], message: &str) -> String {
+        for (name, text) in files {
+            let path = self.dev.join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+            git(&self.dev, &["add", name]);
+        }
+        git(&self.dev, &["commit", "-q", "-m", message]);
+        git(&self.dev, &["rev-parse", "HEAD"])
+    }
+
+    pub fn head(&self) -> String {
+        git(&self.dev, &["rev-parse", "HEAD"])
+    }
+
+    /// Pushes the developer's branch to origin's `main`.
+    pub fn push_main(&self) {
+        git(&self.dev, &["push", "-q", "origin", "HEAD:main"]);
+    }
+
+    /// Opens (or updates) pull request `number` from the developer's HEAD:
+    /// pushes the branch and makes the merge commit GitHub checks out
+    /// (`refs/pull/N/merge`, first parent the base branch).
+    pub fn pull_request(&self, number: u64) -> Event {
+        let head = self.head();
+        git(
+            &self.dev,
+            &[
+                "push",
+                "-q",
+                "-f",
+                "origin",
+                &format!("HEAD:refs/heads/pr-{number}"),
+            ],
+        );
+        let scratch = self.root.path().join(format!("merge-{number}"));
+        let _ = std::fs::remove_dir_all(&scratch);
+        git(
+            self.root.path(),
+            &["clone", "-q", "origin.git", scratch.to_str().unwrap()],
+        );
+        git(&scratch, &["checkout", "-q", "main"]);
+        git(
+            &scratch,
+            &[
+                "merge",
+                "-q",
+                "--no-ff",
+                "-m",
+                &format!("Merge pull request #{number}"),
+                &head,
+            ],
+        );
+        let merge = git(&scratch, &["rev-parse", "HEAD"]);
+        git(
+            &scratch,
+            &[
+                "push",
+                "-q",
+                "-f",
+                "origin",
+                &format!("HEAD:refs/pull/{number}/merge"),
+            ],
+        );
+        let changed = git(&scratch, &["diff", "--name-only", "HEAD^1", "HEAD"]);
+        self.github.open_pull_request(number);
+        Event::PullRequest {
+            number,
+            merge,
+            head,
+            changed: changed.lines().map(str::to_owned).collect(),
+        }
+    }
+
+    /// The push event for what origin's main holds now, since `before`.
+    pub fn push_event(&self, before: &str) -> Event {
+        let sha = git(&self.origin, &["rev-parse", "main"]);
+        let changed = git(&self.origin, &["diff", "--name-only", before, &sha]);
+        Event::Push {
+            sha,
+            before: before.to_owned(),
+            changed: changed.lines().map(str::to_owned).collect(),
+        }
+    }
+
+    pub fn schedule_event(&self) -> Event {
+        Event::Schedule {
+            sha: git(&self.origin, &["rev-parse", "main"]),
+        }
+    }
+
+    /// Runs a README workflow for `event` to its end.
+    pub fn run(&self, workflow: &str, event: &Event) -> Finished {
+        self.start(workflow, event, &[]).wait()
+    }
+
+    /// Runs a README workflow for `event` with workflow-level `env`
+    /// settings (what the README tells a user to configure there).
+    pub fn run_configured(&self, workflow: &str, event: &Event, env: &[(&str, &str)]) -> Finished {
+        self.start(workflow, event, env).wait()
+    }
+
+    /// Starts a README workflow for `event`, as GitHub would.
+    pub fn start(&self, workflow: &str, event: &Event, env: &[(&str, &str)]) -> Running {
+        let n = self.runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        let dir = self.root.path().join(format!("run-{n}"));
+        let runner = dir.join("runner");
+        std::fs::create_dir_all(runner.join("_actions")).unwrap();
+        std::fs::create_dir_all(dir.join("temp")).unwrap();
+        std::fs::create_dir_all(dir.join("artifacts")).unwrap();
+        std::os::unix::fs::symlink(&self.action, runner.join("_actions").join("altcontacts"))
+            .unwrap();
+        // wrkflw reads the branch a push filter matches from the repository
+        // it runs in, which needs a commit.
+        git(&runner, &["init", "-q", "-b", "main"]);
+        git(&runner, &["commit", "-q", "--allow-empty", "-m", "runner"]);
+        std::fs::write(dir.join("event.json"), event.payload().to_string()).unwrap();
+        let text = self.workflows.get(workflow).unwrap_or_else(|| {
+            panic!(
+                "the README shows no workflow {workflow}: {:?}",
+                self.workflows.keys()
+            )
+        });
+        let copy = self.workflow_copy(text, event, &dir, n, env);
+        std::fs::write(dir.join("workflow.yml"), &copy).unwrap();
+
+        let mut command = Command::new(wrkflw());
+        command
+            .current_dir(&runner)
+            .args(["--verbose", "run", "--runtime", "emulation"]);
+        // GitHub's trigger filters (branches, paths) are wrkflw's to apply;
+        // it cannot parse a schedule's crons, and a scheduled run has none
+        // to apply, so it is run without an event.
+        match event {
+            Event::PullRequest { changed, .. } => {
+                command.args(["--event", "pull_request", "--base-branch", "main"]);
+                command.args([
+                    "--activity-type",
+                    "synchronize",
+                    "--changed-files",
+                    &changed.join(","),
+                ]);
+            }
+            Event::Push { changed, .. } => {
+                command.args(["--event", "push", "--changed-files", &changed.join(",")]);
+            }
+            Event::Schedule { .. } => {}
+        }
+        command.arg(dir.join("workflow.yml"));
+        isolate_from_aws(&mut command);
+        command
+            .env_remove("GITHUB_ACTIONS")
+            .env_remove("GITHUB_TOKEN");
+        let child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start wrkflw");
+        Running { child, dir }
+    }
+
+    /// The README's workflow as this test runs it (see the module's doc).
+    fn workflow_copy(
+        &self,
+        text: &str,
+        event: &Event,
+        dir: &Path,
+        run: u32,
+        env: &[(&str, &str)],
+    ) -> String {
+        let mut workflow: Value = serde_yaml::from_str(text).expect("a README workflow is YAML");
+        let map = workflow.as_mapping_mut().expect("a workflow is a mapping");
+        // wrkflw takes the first trigger for `github.event_name`.
+        if let Some(Value::Mapping(on)) = map.get_mut("on") {
+            let key = Value::from(event.name());
+            if let Some(value) = on.remove(&key) {
+                let rest = std::mem::take(on);
+                on.insert(key, value);
+                on.extend(rest);
+            }
+        }
+        if !env.is_empty() {
+            let workflow_env = map
+                .entry(Value::from("env"))
+                .or_insert_with(|| Value::Mapping(Mapping::new()));
+            for (key, value) in env {
+                workflow_env
+                    .as_mapping_mut()
+                    .expect("env is a mapping")
+                    .insert(Value::from(*key), Value::from(*value));
+            }
+        }
+        let jobs = map
+            .get_mut("jobs")
+            .and_then(Value::as_mapping_mut)
+            .expect("a workflow has jobs");
+        for (_, job) in jobs.iter_mut() {
+            let job = job.as_mapping_mut().expect("a job is a mapping");
+            let permissions: Vec<String> = job
+                .get("permissions")
+                .and_then(Value::as_mapping)
+                .map(|p| {
+                    p.iter()
+                        .map(|(k, v)| {
+                            format!(
+                                "{}:{}",
+                                k.as_str().unwrap_or_default(),
+                                v.as_str().unwrap_or_default()
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let permissions: Vec<&str> = permissions.iter().map(String::as_str).collect();
+            let token = self.github.token(&permissions);
+            let mut job_env = Mapping::new();
+            let mut set = |key: &str, value: String| {
+                job_env.insert(Value::from(key), Value::from(value));
+            };
+            set("GITHUB_EVENT_NAME", event.name().to_owned());
+            set(
+                "GITHUB_EVENT_PATH",
+                dir.join("event.json").display().to_string(),
+            );
+            set("GITHUB_REF", event.git_ref());
+            set("GITHUB_SHA", event.sha().to_owned());
+            if let Event::PullRequest { .. } = event {
+                set("GITHUB_BASE_REF", "main".to_owned());
+            }
+            set("GITHUB_REPOSITORY", REPOSITORY.to_owned());
+            set("GITHUB_API_URL", self.github.url.clone());
+            set("GITHUB_SERVER_URL", self.github.url.clone());
+            set("GITHUB_TOKEN", token);
+            set("GITHUB_RUN_ID", (9000 + run).to_string());
+            set(
+                "GITHUB_STEP_SUMMARY",
+                dir.join("summary.md").display().to_string(),
+            );
+            set("RUNNER_TEMP", dir.join("temp").display().to_string());
+            set("GITHUB_ACTION_PATH", self.action.display().to_string());
+            set("GITHUB_ACTION_REPOSITORY", ACTION_REPOSITORY.to_owned());
+            set(
+                "ALTCONTACTS_TEST_ARTIFACTS",
+                dir.join("artifacts").display().to_string(),
+            );
+            job.insert(Value::from("env"), Value::Mapping(job_env));
+            if let Some(Value::Sequence(steps)) = job.get_mut("steps") {
+                for step in steps.iter_mut() {
+                    self.stand_in(step, event);
+                }
+            }
+        }
+        serde_yaml::to_string(&workflow).expect("a workflow serializes")
+    }
+
+    /// Replaces a hosted action with a local step that does its job.
+    fn stand_in(&self, step: &mut Value, event: &Event) {
+        let Some(uses) = step.get("uses").and_then(Value::as_str).map(str::to_owned) else {
+            return;
+        };
+        let with = step.get("with").cloned().unwrap_or(Value::Null);
+        let input = |name: &str| {
+            with.get(name).map(|v| match v {
+                Value::String(s) => s.clone(),
+                other => serde_yaml::to_string(other).unwrap().trim().to_owned(),
+            })
+        };
+        let script = if uses.starts_with("actions/checkout@") {
+            // A real checkout of the event's commit from origin, at the
+            // depth asked for, with no credentials left behind.
+            let depth = input("fetch-depth").unwrap_or_else(|| "1".into());
+            let fetch = if depth == "0" {
+                "git fetch -q --no-tags origin '+refs/heads/*:refs/remotes/origin/*' \"$GITHUB_SHA\"".to_owned()
+            } else {
+                format!("git fetch -q --no-tags --depth={depth} origin \"$GITHUB_SHA\"")
+            };
+            format!(
+                "git init -q . && git remote add origin 'file://{}' && {fetch} && git checkout -q --detach \"$GITHUB_SHA\"",
+                self.origin.display()
+            )
+        } else if uses.starts_with("aws-actions/configure-aws-credentials@") {
+            let region = input("aws-region").unwrap_or_else(|| "us-east-1".into());
+            format!(
+                "{{ echo AWS_ACCESS_KEY_ID=emulator; echo AWS_SECRET_ACCESS_KEY=emulator; echo AWS_SESSION_TOKEN=emulator-session; \
+                 echo AWS_REGION={region}; echo AWS_DEFAULT_REGION={region}; echo AWS_ENDPOINT_URL={}; }} >> \"$GITHUB_ENV\"",
+                self.aws_endpoint
+            )
+        } else if uses.starts_with("YOUR-ORG/altcontacts@") {
+            let step = step.as_mapping_mut().unwrap();
+            step.insert(Value::from("uses"), Value::from("./_actions/altcontacts"));
+            return;
+        } else {
+            panic!("no local stand-in for {uses} (event {})", event.name());
+        };
+        let step = step.as_mapping_mut().unwrap();
+        step.remove("uses");
+        step.remove("with");
+        step.insert(
+            Value::from("name"),
+            Value::from(format!("{uses} (local stand-in)")),
+        );
+        step.insert(Value::from("run"), Value::from(script));
+    }
+}
+
+/// This commit's action.yml, with `actions/upload-artifact` replaced by a
+/// step that keeps the files and the retention asked for.
+fn action_copy() -> String {
+    let text = std::fs::read_to_string(repo_root().join("action.yml")).expect("action.yml");
+    let mut action: Value = serde_yaml::from_str(&text).expect("action.yml is YAML");
+    let steps = action
+        .get_mut("runs")
+        .and_then(|runs| runs.get_mut("steps"))
+        .and_then(Value::as_sequence_mut)
+        .expect("a composite action has steps");
+    for step in steps.iter_mut() {
+        let uses = step.get("uses").and_then(Value::as_str).unwrap_or_default();
+        if !uses.starts_with("actions/upload-artifact@") {
+            assert!(
+                uses.is_empty(),
+                "no local stand-in for {uses} in action.yml"
+            );
+            continue;
+        }
+        let with = step
+            .get("with")
+            .cloned()
+            .expect("upload-artifact has inputs");
+        let field = |name: &str| match with.get(name) {
+            Some(Value::String(text)) => text.clone(),
+            Some(Value::Number(number)) => number.to_string(),
+            _ => String::new(),
+        };
+        // wrkflw does not evaluate `if:` in a composite action's steps, so
+        // the stand-in does: `steps.ID.outputs.NAME == 'VALUE'`.
+        let condition = step
+            .get("if")
+            .and_then(Value::as_str)
+            .unwrap_or("true")
+            .to_owned();
+        let (value, wanted) = match condition.split_once("==") {
+            Some((left, right)) => (
+                format!("${{{{ {} }}}}", left.trim()),
+                right.trim().trim_matches('\'').to_owned(),
+            ),
+            None => ("true".to_owned(), "true".to_owned()),
+        };
+        let mut env = Mapping::new();
+        env.insert(Value::from("NAME"), Value::from(field("name")));
+        env.insert(Value::from("FROM"), Value::from(field("path")));
+        env.insert(Value::from("DAYS"), Value::from(field("retention-days")));
+        env.insert(Value::from("CONDITION"), Value::from(value));
+        env.insert(Value::from("WANTED"), Value::from(wanted));
+        let step = step.as_mapping_mut().unwrap();
+        step.remove("uses");
+        step.remove("with");
+        step.insert(Value::from("shell"), Value::from("bash"));
+        step.insert(Value::from("env"), Value::Mapping(env));
+        step.insert(
+            Value::from("run"),
+            Value::from(
+                "set -eu; [ \"$CONDITION\" = \"$WANTED\" ] || exit 0; to=\"$ALTCONTACTS_TEST_ARTIFACTS/$NAME\"; mkdir -p \"$to\"; cp \"$FROM\" \"$to/\"; echo \"$DAYS\" > \"$to/.retention-days\"",
+            ),
+        );
+    }
+    serde_yaml::to_string(&action).expect("the action serializes")
+}
+
+/// Waits until `ready` holds, for at most `limit`.
+pub fn wait_until(limit: Duration, what: &str, ready: impl Fn() -> bool) {
+    let started = std::time::Instant::now();
+    while !ready() {
+        assert!(
+            started.elapsed() < limit,
+            "{what} did not happen within {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
