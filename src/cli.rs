@@ -181,9 +181,11 @@ pub struct GithubDriftArgs {
         default_value = "contacts.yaml"
     )]
     pub file: PathBuf,
-    /// Write back what differs (and record the apply), then close the issue
-    #[arg(long)]
-    pub repair: bool,
+    /// What to do when AWS differs from the file: `report` keeps one issue
+    /// open while it does; `repair` also writes AWS back to the file (and
+    /// records the apply), then closes the issue
+    #[arg(long, value_enum, env = "ALTCONTACTS_DRIFT", default_value_t = DriftMode::Report)]
+    pub mode: DriftMode,
     /// The label of the drift issue
     #[arg(long, value_name = "NAME", default_value = "altcontacts-drift")]
     pub label: String,
@@ -193,11 +195,19 @@ pub struct GithubDriftArgs {
     /// Exit 2 when AWS differs from the file
     #[arg(long)]
     pub detailed_exitcode: bool,
-    /// With --repair: apply even when a safety limit is exceeded
-    #[arg(long, requires = "repair")]
+    /// With `--mode repair`: apply even when a safety limit is exceeded
+    #[arg(long)]
     pub force: bool,
     #[command(flatten)]
     pub safety: SafetyArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DriftMode {
+    /// Keep one issue open while AWS differs from the file
+    Report,
+    /// Write AWS back to the file, then close the issue
+    Repair,
 }
 
 #[derive(Debug, Args)]

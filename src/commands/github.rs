@@ -15,7 +15,9 @@ use std::path::Path;
 use super::apply::{refuse_on_breaches, write};
 use super::{Base, Context, Reading, Session, load_config, with_flags};
 use crate::apply::Report;
-use crate::cli::{GithubApplyArgs, GithubCommand, GithubDriftArgs, GithubPlanArgs, SafetyArgs};
+use crate::cli::{
+    DriftMode, GithubApplyArgs, GithubCommand, GithubDriftArgs, GithubPlanArgs, SafetyArgs,
+};
 use crate::config::LoadedConfig;
 use crate::error::{EXIT_CHANGES, EXIT_ERROR, EXIT_OK, Error};
 use crate::git::Repository;
@@ -380,7 +382,7 @@ async fn drift(context: &Context<'_>, run: &Run, args: &GithubDriftArgs) -> Resu
     let repository = Repository::of(&args.file);
     let head = repository.commit("HEAD")?;
     let record = Record::new(run, &args.environment, &key);
-    let applied = if args.repair {
+    let applied = if args.mode == DriftMode::Repair {
         plan_and_write(
             context,
             &config,

@@ -27,9 +27,13 @@ impl Run {
         };
         let mut text = String::new();
         for (name, value) in outputs {
-            // A delimiter no value can contain, as GitHub's toolkit makes them.
-            let delimiter = format!("ghadelimiter_{:016x}", fastrand::u64(..));
-            text.push_str(&format!("{name}<<{delimiter}\n{value}\n{delimiter}\n"));
+            if value.contains('\n') {
+                // A delimiter no value can contain, as GitHub's toolkit makes them.
+                let delimiter = format!("ghadelimiter_{:016x}", fastrand::u64(..));
+                text.push_str(&format!("{name}<<{delimiter}\n{value}\n{delimiter}\n"));
+            } else {
+                text.push_str(&format!("{name}={value}\n"));
+            }
         }
         append(path, &text)
     }
