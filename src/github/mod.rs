@@ -26,7 +26,6 @@ pub const SUMMARY_LIMIT: usize = 1024 * 1024;
 pub enum Permission {
     PullRequestsWrite,
     IssuesWrite,
-    DeploymentsRead,
     DeploymentsWrite,
 }
 
@@ -35,7 +34,6 @@ impl Permission {
         match self {
             Self::PullRequestsWrite => "pull-requests: write",
             Self::IssuesWrite => "issues: write",
-            Self::DeploymentsRead => "deployments: read",
             Self::DeploymentsWrite => "deployments: write",
         }
     }

@@ -62,7 +62,7 @@ impl<'a> Record<'a> {
                 method: &Method::GET,
                 path: &list,
                 action: &action,
-                permission: Permission::DeploymentsRead,
+                permission: Permission::DeploymentsWrite,
             })
             .await?;
         // Newest first, as GitHub lists them; sorted again so that no
@@ -81,7 +81,7 @@ impl<'a> Record<'a> {
                         method: &Method::GET,
                         path: &path,
                         action: &action,
-                        permission: Permission::DeploymentsRead,
+                        permission: Permission::DeploymentsWrite,
                     },
                     None,
                 )

@@ -378,26 +378,24 @@ fn a_failed_apply_leaves_the_record_and_the_next_run_writes_what_is_missing_once
     }
 }
 
-/// Starts the apply of a merge whose writes are slow, and waits until some
-/// are written and others still queued.
+/// Starts the apply of a merge whose writes are slow (one a second), and
+/// waits until the first is written while the others are still queued.
 fn slow_apply(world: &World, accounts: usize) -> (crate::workflow_runner::Running, String) {
     adopted(world, &contacts("security@example.com", &[]));
     let entries: Vec<String> = (0..accounts as u64)
         .map(|n| operations(&member(n), "ops@example.com"))
         .collect();
-    let file = contacts("security@example.com", &entries).replace("put: 1000", "put: 2");
+    let file = contacts("security@example.com", &entries).replace("put: 1000", "put: 1");
     world.commit(&[("contacts.yaml", &file)], "Operations everywhere");
     let before = git(&world.origin, &["rev-parse", "main"]);
     world.push_main();
     let running = world.start(MAIN, &world.push_event(&before), &[]);
-    wait_until(Duration::from_secs(60), "the first writes", || {
+    wait_until(Duration::from_secs(60), "the first write", || {
         world
             .aws()
             .log()
             .iter()
-            .filter(|e| e.operation == "PutAlternateContact")
-            .count()
-            >= 2
+            .any(|e| e.operation == "PutAlternateContact")
             && running.step_shell().is_some()
     });
     (running, file)
@@ -681,5 +679,105 @@ accounts:
             .contains("No changes. 2 contacts match the configuration."),
         "{}",
         String::from_utf8_lossy(&replan.stdout)
+    );
+}
+
+#[test]
+fn a_pull_request_with_an_invalid_file_gets_the_errors_in_its_comment_and_on_its_lines() {
+    let world = world(2);
+    git(&world.dev, &["checkout", "-q", "-b", "typo"]);
+    let file = contacts("security@example.com", &[]).replace("security: sec,", "security: secc,");
+    world.commit(&[("contacts.yaml", &file)], "A typo");
+    let run = world.run(MAIN, &world.pull_request(4));
+    assert!(!run.succeeded(), "an invalid file fails the check");
+    assert!(
+        run.log().contains("::error file=contacts.yaml,line=6,"),
+        "{}",
+        run.log()
+    );
+    let comments = world.github.comments(4);
+    assert_eq!(comments.len(), 1);
+    assert!(
+        comments[0]
+            .body
+            .contains("altcontacts could not make the plan of `contacts.yaml`."),
+        "{}",
+        comments[0].body
+    );
+    assert!(
+        comments[0].body.contains("unknown contact `secc`"),
+        "{}",
+        comments[0].body
+    );
+    assert!(world.aws().log().is_empty(), "nothing was asked of AWS");
+}
+
+#[test]
+fn a_rerun_of_an_older_commit_after_a_newer_one_was_applied_applies_nothing() {
+    let world = world(2);
+    adopted(&world, &contacts("security@example.com", &[]));
+    let older = world.push_event(&git(&world.origin, &["rev-parse", "main~1"]));
+    world.commit(
+        &[("contacts.yaml", &contacts("security-team@example.com", &[]))],
+        "A team address",
+    );
+    assert_ran(&merge_and_run(&world));
+    let deployments = world.github.deployments().len();
+    world.aws().clear_log();
+
+    // GitHub's "Re-run jobs" on the older push: its file is the older one.
+    let rerun = world.run(MAIN, &older);
+    assert_ran(&rerun);
+    assert!(
+        rerun
+            .summary()
+            .contains("was applied already (applying it would undo newer changes)"),
+        "{}",
+        rerun.summary()
+    );
+    assert!(
+        world
+            .aws()
+            .log()
+            .iter()
+            .all(|e| e.operation == "GetAlternateContact"),
+        "nothing written"
+    );
+    assert_eq!(
+        world.github.deployments().len(),
+        deployments,
+        "nothing recorded"
+    );
+    assert_eq!(
+        drift(&world, &contacts("security-team@example.com", &[])),
+        "No changes. 6 contacts match the configuration."
+    );
+}
+
+#[test]
+fn a_job_without_the_permission_to_record_is_told_which_one_it_needs() {
+    let world = world(1);
+    adopted(&world, &contacts("security@example.com", &[]));
+    let token = world.github.token(&["contents:read"]);
+    let summary = world.root.path().join("summary.md");
+    let output = world
+        .aws()
+        .command(&world.dev, &["github", "apply"])
+        .env("GITHUB_REPOSITORY", crate::github_api::REPOSITORY)
+        .env("GITHUB_API_URL", &world.github.url)
+        .env("GITHUB_TOKEN", token)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("could not read the applies recorded in the `altcontacts` environment: 403 Resource not accessible by integration")
+            && stderr.contains("give the job `permissions: { deployments: write }`"),
+        "{stderr}"
+    );
+    assert!(
+        world.aws().log().is_empty(),
+        "nothing was read before the record"
     );
 }

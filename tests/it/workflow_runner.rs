@@ -296,8 +296,16 @@ impl Finished {
         )
     }
 
+    /// The job summary, as GitHub takes it: a step's summary over 1 MiB is
+    /// refused (and this run's steps write it in one).
     pub fn summary(&self) -> String {
-        std::fs::read_to_string(self.dir.join("summary.md")).unwrap_or_default()
+        let summary = std::fs::read_to_string(self.dir.join("summary.md")).unwrap_or_default();
+        assert!(
+            summary.len() <= 1024 * 1024,
+            "GitHub refuses a job summary of {} bytes (at most 1 MiB)",
+            summary.len()
+        );
+        summary
     }
 
     /// The files of an uploaded artifact, and the retention it was given.
