@@ -220,7 +220,8 @@ pub struct ValidateArgs {
         default_value = "contacts.yaml"
     )]
     pub file: PathBuf,
-    /// Output format: `github` prints one `::error file=…,line=…,col=…::` annotation per problem
+    /// Output format: `github` prints one `::error file=…,line=…,col=…::`
+    /// annotation per problem, `json` every problem as data
     #[arg(long, value_enum, default_value_t = ValidateFormat::Human)]
     pub format: ValidateFormat,
 }
@@ -230,6 +231,8 @@ pub enum ValidateFormat {
     Human,
     /// GitHub Actions workflow commands: each problem on its line of the pull request
     Github,
+    /// Every problem with its line, column and path, as versioned JSON
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -2,10 +2,14 @@
 
 use super::{Context, load_config};
 use crate::cli::{ValidateArgs, ValidateFormat};
-use crate::error::{EXIT_OK, Error};
+use crate::config::{ConfigError, LoadedConfig};
+use crate::error::{EXIT_ERROR, EXIT_OK, Error};
 use crate::model::count;
 
 pub fn run(_context: &Context, args: &ValidateArgs) -> Result<u8, Error> {
+    if args.format == ValidateFormat::Json {
+        return json(args);
+    }
     let loaded = load_config(&args.file, args.format == ValidateFormat::Github)?;
     if args.format == ValidateFormat::Github {
         // A valid file has nothing to annotate.
@@ -27,4 +31,41 @@ pub fn run(_context: &Context, args: &ValidateArgs) -> Result<u8, Error> {
         count(config.contacts.len(), "named contact")
     );
     Ok(EXIT_OK)
+}
+
+/// Every problem as data on stdout; the exit code says whether there were any.
+fn json(args: &ValidateArgs) -> Result<u8, Error> {
+    let file = args.file.display().to_string();
+    let problems = match LoadedConfig::load(&args.file) {
+        Ok(_) => Vec::new(),
+        Err(ConfigError::Problems(problems)) => problems.problems,
+        Err(other) => return Err(other.into()),
+    };
+    let problems: Vec<serde_json::Value> = problems
+        .iter()
+        .map(|problem| {
+            serde_json::json!({
+                "line": problem.line,
+                "column": problem.column,
+                "path": problem.path.as_ref().map(ToString::to_string),
+                "message": problem.message,
+                "help": problem.help,
+            })
+        })
+        .collect();
+    let report = serde_json::json!({
+        "format_version": 1,
+        "file": file,
+        "valid": problems.is_empty(),
+        "problems": problems,
+    });
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&report).expect("plain data serializes")
+    );
+    Ok(if problems.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_ERROR
+    })
 }

@@ -2,8 +2,15 @@
 
 use std::fmt;
 
-use super::locate::{Target, locate};
-use super::node::YamlPath;
+use super::node::{Spot, YamlPath};
+
+/// Which part of a mapping entry a problem points at: the value, or its key
+/// (an unknown key, or an account ID that must be quoted).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    Value,
+    Key,
+}
 
 /// A problem at a path, before its position in the text is looked up.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,23 +77,25 @@ pub struct FileProblems {
     pub problems: Vec<Problem>,
 }
 
-/// Walking the text again costs a full parse per problem; past this many a
-/// file has one systematic mistake and the rest only repeat it.
-const LOCATED_AT_MOST: usize = 200;
+/// The human view shows this many problems; past them a file has one
+/// systematic mistake and the rest only repeat it. Annotations and JSON
+/// carry them all.
+const SHOWN_AT_MOST: usize = 200;
 
 impl FileProblems {
-    pub fn locate(file: &str, text: &str, diagnostics: Vec<Diagnostic>) -> Self {
-        let total = diagnostics.len();
+    /// Every diagnostic located by the document's spots: a walk in memory
+    /// each, not another read of the text.
+    pub fn locate(file: &str, text: &str, spots: &Spot, diagnostics: Vec<Diagnostic>) -> Self {
+        let lines: Vec<&str> = text.lines().collect();
         let mut problems: Vec<Problem> = diagnostics
             .into_iter()
-            .take(LOCATED_AT_MOST)
             .map(|diagnostic| {
-                let (line, column) = position_of(text, &diagnostic.path, diagnostic.target);
+                let (line, column) = position_of(spots, &diagnostic.path, diagnostic.target);
                 let help = diagnostic
                     .help
-                    .map(|help| with_source_token(help, text, line, column));
+                    .map(|help| with_source_token(help, &lines, line, column));
                 Problem::new(
-                    text,
+                    &lines,
                     line,
                     column,
                     Some(diagnostic.path),
@@ -97,17 +106,6 @@ impl FileProblems {
             .collect();
         // In file order, as a reader fixes them.
         problems.sort_by_key(|problem| (problem.line, problem.column));
-        if total > LOCATED_AT_MOST {
-            let last = problems.last().map_or((1, 1), |p| (p.line, p.column));
-            problems.push(Problem::new(
-                text,
-                last.0,
-                last.1,
-                None,
-                format!("{} more problems not shown", total - LOCATED_AT_MOST),
-                Some("fix the problems above and run `altcontacts validate` again".to_owned()),
-            ));
-        }
         Self {
             file: file.to_owned(),
             problems,
@@ -116,39 +114,40 @@ impl FileProblems {
 
     /// A single problem at a known position (YAML syntax errors).
     pub fn single(file: &str, text: &str, line: usize, column: usize, message: String) -> Self {
+        let lines: Vec<&str> = text.lines().collect();
         Self {
             file: file.to_owned(),
-            problems: vec![Problem::new(text, line, column, None, message, None)],
+            problems: vec![Problem::new(&lines, line, column, None, message, None)],
         }
     }
 }
 
 /// The position of a path's node; a node that does not exist (a missing key)
 /// is reported at its nearest existing ancestor.
-fn position_of(text: &str, path: &YamlPath, target: Target) -> (usize, usize) {
+fn position_of(spots: &Spot, path: &YamlPath, target: Target) -> (usize, usize) {
     let mut segs = path.0.as_slice();
-    let mut target = target;
+    let mut key = target == Target::Key;
     loop {
-        if let Some(position) = locate(text, segs, target) {
-            return position;
+        if let Some(pos) = spots.find(segs, key) {
+            return (pos.line, pos.column);
         }
         match segs.split_last() {
             Some((_, parent)) => segs = parent,
             None => return (1, 1),
         }
-        target = Target::Value;
+        key = false;
     }
 }
 
 /// A hint may quote what the user wrote (`{source}`): YAML has already turned
 /// an unquoted `012345678901` into 12345678901, so it is read off the text.
-fn with_source_token(help: String, text: &str, line: usize, column: usize) -> String {
+fn with_source_token(help: String, lines: &[&str], line: usize, column: usize) -> String {
     if !help.contains("{source}") {
         return help;
     }
-    let token: String = text
-        .lines()
-        .nth(line.saturating_sub(1))
+    let token: String = lines
+        .get(line.saturating_sub(1))
+        .copied()
         .unwrap_or_default()
         .chars()
         .skip(column.saturating_sub(1))
@@ -159,14 +158,16 @@ fn with_source_token(help: String, text: &str, line: usize, column: usize) -> St
 
 impl Problem {
     fn new(
-        text: &str,
+        lines: &[&str],
         line: usize,
         column: usize,
         path: Option<YamlPath>,
         message: String,
         help: Option<String>,
     ) -> Self {
-        let source_line = text.lines().nth(line.saturating_sub(1)).map(str::to_owned);
+        let source_line = lines
+            .get(line.saturating_sub(1))
+            .map(|line| (*line).to_owned());
         Self {
             line,
             column,
@@ -178,9 +179,37 @@ impl Problem {
     }
 }
 
+/// Longest source line shown whole; of a longer one, the part around the
+/// column (a minified or generated file can hold a line of megabytes).
+const LINE_SHOWN_AT_MOST: usize = 120;
+
+/// The part of `line` to show and where `column` falls in it.
+fn excerpt(line: &str, column: usize) -> (String, usize) {
+    let length = line.chars().count();
+    if length <= LINE_SHOWN_AT_MOST {
+        return (line.to_owned(), column);
+    }
+    let start = column
+        .saturating_sub(LINE_SHOWN_AT_MOST / 2)
+        .min(length - LINE_SHOWN_AT_MOST);
+    let middle: String = line.chars().skip(start).take(LINE_SHOWN_AT_MOST).collect();
+    let (head, tail) = (
+        if start > 0 { "…" } else { "" },
+        if start + LINE_SHOWN_AT_MOST < length {
+            "…"
+        } else {
+            ""
+        },
+    );
+    (
+        format!("{head}{middle}{tail}"),
+        column - start + head.chars().count(),
+    )
+}
+
 impl fmt::Display for FileProblems {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, problem) in self.problems.iter().enumerate() {
+        for (i, problem) in self.problems.iter().take(SHOWN_AT_MOST).enumerate() {
             if i > 0 {
                 writeln!(f)?;
             }
@@ -192,16 +221,24 @@ impl fmt::Display for FileProblems {
             if let Some(source) = &problem.source_line {
                 let gutter = problem.line.to_string();
                 let pad = " ".repeat(gutter.len());
-                let indent: String = source
+                let (shown, column) = excerpt(source, problem.column);
+                let indent: String = shown
                     .chars()
-                    .take(problem.column.saturating_sub(1))
+                    .take(column.saturating_sub(1))
                     .map(|c| if c == '\t' { '\t' } else { ' ' })
                     .collect();
-                write!(f, "\n {gutter} | {source}\n {pad} | {indent}^")?;
+                write!(f, "\n {gutter} | {shown}\n {pad} | {indent}^")?;
             }
             if let Some(help) = &problem.help {
                 write!(f, "\n  help: {help}")?;
             }
+        }
+        if self.problems.len() > SHOWN_AT_MOST {
+            write!(
+                f,
+                "\n... and {} more problems, each with its line: `altcontacts validate --format github` (or `--format json`) lists them all",
+                self.problems.len() - SHOWN_AT_MOST
+            )?;
         }
         Ok(())
     }

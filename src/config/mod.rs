@@ -6,9 +6,9 @@
 
 mod diagnostic;
 mod error;
+mod events;
 pub mod file;
 mod layers;
-mod locate;
 mod node;
 mod validate;
 pub mod yaml;
@@ -84,6 +84,9 @@ pub struct LoadedConfig {
     pub file: String,
     pub text: String,
     pub config: Config,
+    /// Where each node of the file is, for problems found later (against
+    /// the organization).
+    spots: node::Spot,
 }
 
 impl LoadedConfig {
@@ -107,7 +110,7 @@ impl LoadedConfig {
             Some(rest) => rest.to_owned(),
             None => text,
         };
-        let root = node::parse(&text).map_err(|failure| {
+        let node::Document { root, spots } = node::parse(&text).map_err(|failure| {
             ConfigError::Problems(FileProblems::single(
                 file,
                 &text,
@@ -134,11 +137,13 @@ impl LoadedConfig {
                     file: file.to_owned(),
                     text,
                     config,
+                    spots,
                 })
             }
             Err(diagnostics) => Err(ConfigError::Problems(FileProblems::locate(
                 file,
                 &text,
+                &spots,
                 diagnostics,
             ))),
         }
@@ -160,9 +165,14 @@ impl LoadedConfig {
     ) -> Result<Desired, ConfigError> {
         let (mut desired, warnings) =
             layers::resolve(&self.config, org, caller).map_err(|diagnostics| {
-                ConfigError::Problems(FileProblems::locate(&self.file, &self.text, diagnostics))
+                ConfigError::Problems(FileProblems::locate(
+                    &self.file,
+                    &self.text,
+                    &self.spots,
+                    diagnostics,
+                ))
             })?;
-        desired.warnings = FileProblems::locate(&self.file, &self.text, warnings)
+        desired.warnings = FileProblems::locate(&self.file, &self.text, &self.spots, warnings)
             .problems
             .into_iter()
             .map(|problem| {
@@ -189,6 +199,7 @@ impl LoadedConfig {
             Some(problem) => Err(ConfigError::Problems(FileProblems::locate(
                 &self.file,
                 &self.text,
+                &self.spots,
                 vec![problem],
             ))),
             None => Ok(()),

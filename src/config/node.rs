@@ -1,15 +1,17 @@
-//! A YAML document as a plain tree, read once, so validation can walk all of
-//! it and report every problem instead of stopping at the first.
+//! A YAML document as a plain tree, read once from its events, with where
+//! every node is, so validation can walk all of it, report every problem
+//! instead of stopping at the first, and locate each without reading the
+//! text again.
 //!
-//! serde_yaml's own `Value` silently keeps the last of two equal keys (or
-//! reports the duplicate at the mapping rather than at the key), so the tree
-//! is built here: a duplicate key is an error located at the second key.
+//! A duplicate key is an error located at the second key (serde_yaml's
+//! `Value` would silently keep the last), merge keys (`<<`) are applied,
+//! and plain scalars are resolved as serde_yaml resolves them.
 
-use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::rc::Rc;
 
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use super::events::{Event, Pos, Reader, ScalarStyle};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Node {
@@ -153,266 +155,473 @@ impl fmt::Display for YamlPath {
 }
 
 /// A YAML problem found while reading the tree, with its 1-based position.
+#[derive(Debug)]
 pub struct ParseFailure {
     pub message: String,
     pub line: usize,
     pub column: usize,
 }
 
-/// Reads `text` as one YAML document.
-pub fn parse(text: &str) -> Result<Node, ParseFailure> {
-    // Messages raised here travel through serde_yaml, which prefixes them with
-    // its own path; the original text is kept aside to print it clean.
-    let raised = RefCell::new(None);
-    let seed = NodeSeed {
-        raised: &raised,
-        source: text,
+impl ParseFailure {
+    fn at(pos: Pos, message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            line: pos.line,
+            column: pos.column,
+        }
+    }
+}
+
+/// Collections nested deeper than this are refused, as serde_yaml refuses
+/// them: no contacts file needs more than a handful of levels.
+const MAX_DEPTH: usize = 128;
+
+/// Aliases may repeat what an anchor holds; past this many nodes in all, a
+/// document is refused (a "billion laughs" file would never end).
+const MAX_NODES: usize = 1_000_000;
+
+/// Where each node of a document is, beside the [`Node`] tree: what every
+/// problem is located by, its path walked once, in memory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Spot {
+    Leaf(Pos),
+    Seq(Pos, Vec<Spot>),
+    /// Each entry: its key as a path matches it, the key's position, and
+    /// the value's spot.
+    Map(Pos, Vec<(String, Pos, Spot)>),
+}
+
+impl Spot {
+    fn pos(&self) -> Pos {
+        match self {
+            Spot::Leaf(pos) | Spot::Seq(pos, _) | Spot::Map(pos, _) => *pos,
+        }
+    }
+
+    /// The position of the node at `path`, or of the key that leads to it,
+    /// if the path exists.
+    pub fn find(&self, path: &[Seg], key: bool) -> Option<Pos> {
+        let Some((first, rest)) = path.split_first() else {
+            return Some(self.pos());
+        };
+        match (self, first) {
+            (Spot::Seq(_, items), Seg::Index(index)) => items.get(*index)?.find(rest, key),
+            (Spot::Map(_, entries), Seg::Key(wanted)) => {
+                let (_, key_pos, value) = entries.iter().find(|(text, ..)| text == wanted)?;
+                if rest.is_empty() && key {
+                    Some(*key_pos)
+                } else {
+                    value.find(rest, key)
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A parsed document: its tree, and where each of its nodes is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Document {
+    pub root: Node,
+    pub spots: Spot,
+}
+
+/// A node as the events describe it, before scalars are resolved and merge
+/// keys applied; an alias shares what its anchor holds.
+enum Raw {
+    Scalar {
+        value: String,
+        style: ScalarStyle,
+        tag: Option<String>,
+        pos: Pos,
+    },
+    Seq(Pos, Vec<Rc<Raw>>),
+    Map(Pos, Vec<(Rc<Raw>, Rc<Raw>)>),
+}
+
+impl Raw {
+    fn pos(&self) -> Pos {
+        match self {
+            Raw::Scalar { pos, .. } | Raw::Seq(pos, _) | Raw::Map(pos, _) => *pos,
+        }
+    }
+}
+
+/// Reads `text` as one YAML document, in one pass over its events.
+pub fn parse(text: &str) -> Result<Document, ParseFailure> {
+    let mut builder = Builder {
+        reader: Reader::new(text),
+        anchors: HashMap::new(),
     };
-    match seed.deserialize(serde_yaml::Deserializer::from_str(text)) {
-        Ok(node) => Ok(node),
-        Err(error) => {
-            let (line, column) = error
-                .location()
-                .map_or((1, 1), |loc| (loc.line(), loc.column()));
-            let message = raised
-                .into_inner()
-                .unwrap_or_else(|| strip_location(&error.to_string()));
-            Err(ParseFailure {
-                message,
-                line,
-                column,
-            })
-        }
+    let Some(raw) = builder.document()? else {
+        return Ok(Document {
+            root: Node::Null,
+            spots: Spot::Leaf(Pos { line: 1, column: 1 }),
+        });
+    };
+    let mut budget = MAX_NODES;
+    let (root, spots) = convert(&raw, 0, &mut budget)?;
+    Ok(Document { root, spots })
+}
+
+struct Builder<'t> {
+    reader: Reader<'t>,
+    anchors: HashMap<String, Rc<Raw>>,
+}
+
+impl Builder<'_> {
+    fn next(&mut self) -> Result<(Event, Pos), ParseFailure> {
+        self.reader
+            .next_event()
+            .map_err(|error| ParseFailure::at(error.pos, error.message))
     }
-}
 
-/// serde_yaml's messages carry " at line L column C" (libyaml's, more than
-/// once); the position is shown apart, so they are removed.
-pub(super) fn strip_location(message: &str) -> String {
-    static POSITION: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r" at line \d+ column \d+").expect("valid regex")
-    });
-    POSITION.replace_all(message, "").into_owned()
-}
-
-#[derive(Clone, Copy)]
-struct NodeSeed<'a> {
-    raised: &'a RefCell<Option<String>>,
-    source: &'a str,
-}
-
-impl NodeSeed<'_> {
-    /// serde_yaml lends out a plain or unescaped quoted string as a slice of
-    /// the source; a quote just before it tells how it was written. A string
-    /// that could not be lent had escapes or was a block scalar: not plain.
-    fn style_of(&self, value: &str) -> Style {
-        let start = self.source.as_ptr() as usize;
-        let at = value.as_ptr() as usize;
-        if at < start || at > start + self.source.len() {
-            return Style::Quoted;
-        }
-        match self.source.as_bytes().get((at - start).wrapping_sub(1)) {
-            Some(b'"' | b'\'') => Style::Quoted,
-            _ => Style::Plain,
+    /// The stream's one document; `None` for an empty stream.
+    fn document(&mut self) -> Result<Option<Rc<Raw>>, ParseFailure> {
+        let mut root = None;
+        loop {
+            match self.next()? {
+                (Event::StreamStart | Event::DocumentEnd, _) => {}
+                (Event::DocumentStart, pos) => {
+                    if root.is_some() {
+                        return Err(ParseFailure::at(
+                            pos,
+                            "deserializing from YAML containing more than one document is not supported",
+                        ));
+                    }
+                    let (event, pos) = self.next()?;
+                    root = Some(self.node(event, pos, 1)?);
+                }
+                (Event::StreamEnd, _) => return Ok(root),
+                (_, pos) => return Err(ParseFailure::at(pos, "unexpected YAML event")),
+            }
         }
     }
 
-    fn raise<E: de::Error>(&self, message: String) -> E {
-        let error = E::custom(&message);
-        self.raised.borrow_mut().get_or_insert(message);
-        error
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for NodeSeed<'_> {
-    type Value = Node;
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Node, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for NodeSeed<'_> {
-    type Value = Node;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any YAML value")
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
-        Ok(Node::Bool(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
-        Ok(Node::Number(v.to_string()))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Node, E> {
-        Ok(Node::Number(v.to_string()))
-    }
-    fn visit_i128<E>(self, v: i128) -> Result<Node, E> {
-        Ok(Node::Number(v.to_string()))
-    }
-    fn visit_u128<E>(self, v: u128) -> Result<Node, E> {
-        Ok(Node::Number(v.to_string()))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
-        Ok(Node::Number(v.to_string()))
-    }
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Node, E> {
-        Ok(Node::Str(v.to_owned(), self.style_of(v)))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Node, E> {
-        Ok(Node::Str(v.to_owned(), Style::Quoted))
-    }
-    fn visit_unit<E>(self) -> Result<Node, E> {
-        Ok(Node::Null)
-    }
-    fn visit_none<E>(self) -> Result<Node, E> {
-        Ok(Node::Null)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Node, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element_seed(self)? {
-            items.push(item);
+    fn remember(&mut self, anchor: Option<String>, node: Raw) -> Rc<Raw> {
+        let node = Rc::new(node);
+        if let Some(anchor) = anchor {
+            self.anchors.insert(anchor, Rc::clone(&node));
         }
-        Ok(Node::Seq(items))
+        node
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
-        let mut seen = HashSet::new();
-        let mut entries = Vec::new();
-        while let Some(key) = map.next_key_seed(KeySeed {
-            node: self,
-            seen: &mut seen,
-        })? {
-            let value = map.next_value_seed(self)?;
-            entries.push((key, value));
-        }
-        merge_keys(entries)
-            .map(Node::Map)
-            .map_err(|message| self.raise(message))
-    }
-    fn visit_enum<A: de::EnumAccess<'de>>(self, _data: A) -> Result<Node, A::Error> {
-        Err(self.raise("YAML tags (`!tag`) are not supported here".to_owned()))
-    }
-}
 
-/// Applies YAML merge keys (`<<: *base`, or `<<: [*a, *b]`): the merged
-/// mappings' entries are added where the mapping has no key of its own of
-/// that name, and of several merged mappings the first wins, as YAML 1.1
-/// specifies. Positions of merged values are found again by
-/// `locate`, which follows `<<` the same way.
-fn merge_keys(entries: Vec<(Key, Node)>) -> Result<Vec<(Key, Node)>, String> {
-    let is_merge = |key: &Key| matches!(key, Key::Str(text, Style::Plain) if text == "<<");
-    if !entries.iter().any(|(key, _)| is_merge(key)) {
-        return Ok(entries);
-    }
-    let mut own = Vec::new();
-    let mut merged = Vec::new();
-    for (key, value) in entries {
-        if !is_merge(&key) {
-            own.push((key, value));
-            continue;
-        }
-        let sources = match value {
-            Node::Map(map) => vec![map],
-            Node::Seq(items) => items
-                .into_iter()
-                .map(|item| match item {
-                    Node::Map(map) => Ok(map),
-                    other => Err(format!(
-                        "`<<` merges mappings, and this list holds {}",
-                        other.kind()
-                    )),
-                })
-                .collect::<Result<_, _>>()?,
-            other => {
-                return Err(format!(
-                    "`<<` merges a mapping (`<<: *name`) or a list of them, not {}",
-                    other.kind()
-                ));
+    fn node(&mut self, event: Event, pos: Pos, depth: usize) -> Result<Rc<Raw>, ParseFailure> {
+        let collection = |tag: &Option<String>, core: &str| {
+            if depth > MAX_DEPTH {
+                return Err(ParseFailure::at(pos, "recursion limit exceeded"));
+            }
+            match tag {
+                Some(tag) if tag != core => Err(ParseFailure::at(
+                    pos,
+                    format!("YAML tags (`{tag}`) are not supported here"),
+                )),
+                _ => Ok(()),
             }
         };
-        merged.extend(sources.into_iter().flatten());
+        match event {
+            Event::Alias { anchor } => self
+                .anchors
+                .get(&anchor)
+                .cloned()
+                .ok_or_else(|| ParseFailure::at(pos, format!("unknown anchor `*{anchor}`"))),
+            Event::Scalar {
+                anchor,
+                tag,
+                value,
+                style,
+            } => Ok(self.remember(
+                anchor,
+                Raw::Scalar {
+                    value,
+                    style,
+                    tag,
+                    pos,
+                },
+            )),
+            Event::SequenceStart { anchor, tag } => {
+                collection(&tag, "tag:yaml.org,2002:seq")?;
+                let mut items = Vec::new();
+                loop {
+                    match self.next()? {
+                        (Event::SequenceEnd, _) => break,
+                        (event, at) => items.push(self.node(event, at, depth + 1)?),
+                    }
+                }
+                Ok(self.remember(anchor, Raw::Seq(pos, items)))
+            }
+            Event::MappingStart { anchor, tag } => {
+                collection(&tag, "tag:yaml.org,2002:map")?;
+                let mut entries = Vec::new();
+                loop {
+                    let key = match self.next()? {
+                        (Event::MappingEnd, _) => break,
+                        (event, at) => self.node(event, at, depth + 1)?,
+                    };
+                    let (event, at) = self.next()?;
+                    entries.push((key, self.node(event, at, depth + 1)?));
+                }
+                Ok(self.remember(anchor, Raw::Map(pos, entries)))
+            }
+            _ => Err(ParseFailure::at(pos, "unexpected YAML event")),
+        }
     }
-    for (key, value) in merged {
+}
+
+/// The node and its spot, with scalars resolved and merge keys applied.
+fn convert(raw: &Raw, depth: usize, budget: &mut usize) -> Result<(Node, Spot), ParseFailure> {
+    if depth > MAX_DEPTH {
+        return Err(ParseFailure::at(raw.pos(), "recursion limit exceeded"));
+    }
+    *budget = budget
+        .checked_sub(1)
+        .ok_or_else(|| ParseFailure::at(raw.pos(), "repetition limit exceeded"))?;
+    match raw {
+        Raw::Scalar {
+            value,
+            style,
+            tag,
+            pos,
+        } => Ok((
+            scalar(value, *style, tag.as_deref(), *pos)?,
+            Spot::Leaf(*pos),
+        )),
+        Raw::Seq(pos, items) => {
+            let (mut nodes, mut spots) = (
+                Vec::with_capacity(items.len()),
+                Vec::with_capacity(items.len()),
+            );
+            for item in items {
+                let (node, spot) = convert(item, depth + 1, budget)?;
+                nodes.push(node);
+                spots.push(spot);
+            }
+            Ok((Node::Seq(nodes), Spot::Seq(*pos, spots)))
+        }
+        Raw::Map(pos, raw_entries) => {
+            let entries = mapping(raw_entries, depth, budget)?;
+            let spots = entries
+                .iter()
+                .map(|entry| {
+                    (
+                        entry.key.text().to_owned(),
+                        entry.key_pos,
+                        entry.spot.clone(),
+                    )
+                })
+                .collect();
+            let nodes = entries
+                .into_iter()
+                .map(|entry| (entry.key, entry.value))
+                .collect();
+            Ok((Node::Map(nodes), Spot::Map(*pos, spots)))
+        }
+    }
+}
+
+struct Entry {
+    key: Key,
+    key_pos: Pos,
+    value: Node,
+    spot: Spot,
+}
+
+/// A mapping's entries: its own, each key once, then what its merge keys
+/// (`<<: *base`, or `<<: [*a, *b]`) add that it does not say itself, the
+/// first merged mapping winning, as YAML 1.1 specifies. A merged value
+/// keeps the position where it is written.
+fn mapping(
+    raw: &[(Rc<Raw>, Rc<Raw>)],
+    depth: usize,
+    budget: &mut usize,
+) -> Result<Vec<Entry>, ParseFailure> {
+    let mut own: Vec<Entry> = Vec::with_capacity(raw.len());
+    let mut seen = HashSet::new();
+    let mut merged: Vec<Entry> = Vec::new();
+    for (raw_key, raw_value) in raw {
+        let key = key(raw_key)?;
+        if matches!(&key, Key::Str(text, Style::Plain) if text == "<<") {
+            let sources: Vec<&Rc<Raw>> = match &**raw_value {
+                Raw::Map(..) => vec![raw_value],
+                Raw::Seq(_, items) => items.iter().collect(),
+                other => {
+                    let kind = convert(other, depth + 1, budget)?.0.kind();
+                    return Err(ParseFailure::at(
+                        other.pos(),
+                        format!(
+                            "`<<` merges a mapping (`<<: *name`) or a list of them, not {kind}"
+                        ),
+                    ));
+                }
+            };
+            for source in sources {
+                let Raw::Map(_, entries) = &**source else {
+                    let kind = convert(source, depth + 1, budget)?.0.kind();
+                    return Err(ParseFailure::at(
+                        source.pos(),
+                        format!("`<<` merges mappings, and this list holds {kind}"),
+                    ));
+                };
+                merged.extend(mapping(entries, depth + 1, budget)?);
+            }
+            continue;
+        }
+        if !seen.insert(key.clone()) {
+            return Err(ParseFailure::at(
+                raw_key.pos(),
+                format!(
+                    "duplicate key `{}`: each key may appear once in a mapping",
+                    key.text()
+                ),
+            ));
+        }
+        let (value, spot) = convert(raw_value, depth + 1, budget)?;
+        own.push(Entry {
+            key,
+            key_pos: raw_key.pos(),
+            value,
+            spot,
+        });
+    }
+    for entry in merged {
         if !own
             .iter()
-            .any(|(existing, _)| existing.text() == key.text())
+            .any(|existing| existing.key.text() == entry.key.text())
         {
-            own.push((key, value));
+            own.push(entry);
         }
     }
     Ok(own)
 }
 
-/// Reads one mapping key and refuses a repeat of an earlier key, so the error
-/// carries the position of the repeated key.
-struct KeySeed<'a, 'b> {
-    node: NodeSeed<'a>,
-    seen: &'b mut HashSet<Key>,
-}
-
-impl<'de> DeserializeSeed<'de> for KeySeed<'_, '_> {
-    type Value = Key;
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Key, D::Error> {
-        deserializer.deserialize_any(self)
+fn key(raw: &Raw) -> Result<Key, ParseFailure> {
+    match raw {
+        Raw::Scalar {
+            value,
+            style,
+            tag,
+            pos,
+        } => Ok(match scalar(value, *style, tag.as_deref(), *pos)? {
+            Node::Str(text, style) => Key::Str(text, style),
+            Node::Number(text) => Key::Number(text),
+            Node::Bool(value) => Key::Other(value.to_string()),
+            _ => Key::Other("null".to_owned()),
+        }),
+        Raw::Seq(pos, _) => Err(ParseFailure::at(*pos, "a list cannot be a mapping key")),
+        Raw::Map(pos, _) => Err(ParseFailure::at(*pos, "a mapping cannot be a mapping key")),
     }
 }
 
-impl KeySeed<'_, '_> {
-    fn accept<E: de::Error>(self, key: Key) -> Result<Key, E> {
-        if self.seen.insert(key.clone()) {
-            Ok(key)
-        } else {
-            Err(self.node.raise(format!(
-                "duplicate key `{}`: each key may appear once in a mapping",
-                key.text()
-            )))
+/// A scalar as serde_yaml resolves it: a plain one may be null, a boolean
+/// or a number; a quoted or block one is a string; the core tags (`!!str`,
+/// `!!int`...) say which.
+fn scalar(
+    value: &str,
+    style: ScalarStyle,
+    tag: Option<&str>,
+    pos: Pos,
+) -> Result<Node, ParseFailure> {
+    let not = |what: &str| ParseFailure::at(pos, format!("`{value}` is not {what}"));
+    match tag {
+        None | Some("!") if style != ScalarStyle::Plain => {
+            Ok(Node::Str(value.to_owned(), Style::Quoted))
         }
+        None => Ok(resolve_plain(value)),
+        Some("tag:yaml.org,2002:str") => Ok(Node::Str(value.to_owned(), Style::Quoted)),
+        Some("tag:yaml.org,2002:null") => match resolve_plain(value) {
+            Node::Null => Ok(Node::Null),
+            _ => Err(not("null")),
+        },
+        Some("tag:yaml.org,2002:bool") => match resolve_plain(value) {
+            node @ Node::Bool(_) => Ok(node),
+            _ => Err(not("a boolean")),
+        },
+        Some("tag:yaml.org,2002:int" | "tag:yaml.org,2002:float") => match resolve_plain(value) {
+            node @ Node::Number(_) => Ok(node),
+            _ => Err(not("a number")),
+        },
+        Some(tag) => Err(ParseFailure::at(
+            pos,
+            format!("YAML tags (`{tag}`) are not supported here"),
+        )),
     }
 }
 
-impl<'de> Visitor<'de> for KeySeed<'_, '_> {
-    type Value = Key;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a scalar key")
+fn resolve_plain(value: &str) -> Node {
+    if matches!(value, "" | "~" | "null" | "Null" | "NULL") {
+        return Node::Null;
     }
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key, E> {
-        let style = self.node.style_of(v);
-        self.accept(Key::Str(v.to_owned(), style))
+    match value {
+        "true" | "True" | "TRUE" => return Node::Bool(true),
+        "false" | "False" | "FALSE" => return Node::Bool(false),
+        _ => {}
     }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
-        self.accept(Key::Str(v.to_owned(), Style::Quoted))
+    if let Some(number) = integer(value) {
+        return Node::Number(number);
     }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Key, E> {
-        self.accept(Key::Number(v.to_string()))
+    if let Some(float) = float(value).filter(|_| !digits_but_not_number(value)) {
+        return Node::Number(float.to_string());
     }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Key, E> {
-        self.accept(Key::Number(v.to_string()))
+    Node::Str(value.to_owned(), Style::Plain)
+}
+
+/// Leading zeros before digits make a string, not a number (YAML 1.2):
+/// `012345678901` stays text.
+fn digits_but_not_number(value: &str) -> bool {
+    let value = value.strip_prefix(['-', '+']).unwrap_or(value);
+    value.len() > 1 && value.starts_with('0') && value[1..].bytes().all(|b| b.is_ascii_digit())
+}
+
+/// An integer as serde_yaml reads one (decimal, or `0x`, `0o`, `0b`, with
+/// a sign), written out in decimal.
+fn integer(value: &str) -> Option<String> {
+    let (negative, unsigned) = match value.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, value.strip_prefix('+').unwrap_or(value)),
+    };
+    if unsigned.starts_with(['+', '-']) {
+        return None;
     }
-    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Key, E> {
-        self.accept(Key::Number(v.to_string()))
+    let (digits, radix) = if let Some(rest) = unsigned.strip_prefix("0x") {
+        (rest, 16)
+    } else if let Some(rest) = unsigned.strip_prefix("0o") {
+        (rest, 8)
+    } else if let Some(rest) = unsigned.strip_prefix("0b") {
+        (rest, 2)
+    } else {
+        if digits_but_not_number(value) {
+            return None;
+        }
+        (unsigned, 10)
+    };
+    if digits.is_empty() || digits.starts_with(['+', '-']) {
+        return None;
     }
-    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Key, E> {
-        self.accept(Key::Number(v.to_string()))
+    let magnitude = u128::from_str_radix(digits, radix).ok()?;
+    Some(if negative {
+        let signed = i128::try_from(magnitude).ok()?.checked_neg()?;
+        signed.to_string()
+    } else {
+        magnitude.to_string()
+    })
+}
+
+fn float(value: &str) -> Option<f64> {
+    let unsigned = match value.strip_prefix('+') {
+        Some(rest) if rest.starts_with(['+', '-']) => return None,
+        Some(rest) => rest,
+        None => value,
+    };
+    match unsigned {
+        ".inf" | ".Inf" | ".INF" => return Some(f64::INFINITY),
+        "-.inf" | "-.Inf" | "-.INF" => return Some(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Some(f64::NAN),
+        _ => {}
     }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Key, E> {
-        self.accept(Key::Number(v.to_string()))
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Key, E> {
-        self.accept(Key::Other(v.to_string()))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Key, E> {
-        self.accept(Key::Other("null".to_owned()))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, _seq: A) -> Result<Key, A::Error> {
-        Err(self.node.raise("a list cannot be a mapping key".to_owned()))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, _map: A) -> Result<Key, A::Error> {
-        Err(self
-            .node
-            .raise("a mapping cannot be a mapping key".to_owned()))
-    }
+    unsigned
+        .parse::<f64>()
+        .ok()
+        .filter(|float| float.is_finite())
 }
 
 #[cfg(test)]
@@ -422,7 +631,11 @@ mod tests {
     #[test]
     fn merge_keys_add_what_the_mapping_does_not_say_itself() {
         let text = "base: &base { a: 1, b: 2 }\nother: &other { c: 3, a: 9 }\nuse:\n  <<: [*base, *other]\n  b: 20\n";
-        let Ok(Node::Map(entries)) = parse(text) else {
+        let Ok(Document {
+            root: Node::Map(entries),
+            ..
+        }) = parse(text)
+        else {
             panic!("expected a map")
         };
         let Node::Map(merged) = &entries[2].1 else {
@@ -459,7 +672,11 @@ mod tests {
     #[test]
     fn keys_keep_how_they_were_written() {
         let text = "012345678901: x\n'012345678902': y\n\"012345678903\": z\n112345678904: w\n";
-        let Ok(Node::Map(entries)) = parse(text) else {
+        let Ok(Document {
+            root: Node::Map(entries),
+            ..
+        }) = parse(text)
+        else {
             panic!("expected a map")
         };
         let keys: Vec<Key> = entries.into_iter().map(|(key, _)| key).collect();
@@ -476,7 +693,10 @@ mod tests {
 
     #[test]
     fn string_values_keep_how_they_were_written() {
-        let Ok(Node::Map(entries)) = parse("a: [plain, 'single', \"double\", \"esc\\tape\"]\n")
+        let Ok(Document {
+            root: Node::Map(entries),
+            ..
+        }) = parse("a: [plain, 'single', \"double\", \"esc\\tape\"]\n")
         else {
             panic!()
         };
@@ -513,6 +733,121 @@ mod tests {
             failure.message
         );
         assert!(failure.line >= 1);
+    }
+
+    const DOC: &str = "\
+version: 1
+accounts:
+  \"111111111111\":
+    security:
+      name: Sec
+      email_address: bad
+  012345678901:
+    billing: absent
+organization:
+  exclude: [\"1\", \"999999999999\"]
+";
+
+    fn at(line: usize, column: usize) -> Option<Pos> {
+        Some(Pos { line, column })
+    }
+
+    #[test]
+    fn every_node_and_key_has_its_position() {
+        let spots = parse(DOC).unwrap().spots;
+        let path = |segs: &[&str]| -> Vec<Seg> {
+            segs.iter()
+                .map(|s| match s.parse::<usize>() {
+                    Ok(i) if s.len() < 3 => Seg::Index(i),
+                    _ => Seg::Key((*s).to_owned()),
+                })
+                .collect()
+        };
+        let email = path(&["accounts", "111111111111", "security", "email_address"]);
+        assert_eq!(spots.find(&email, false), at(6, 22));
+        assert_eq!(spots.find(&email, true), at(6, 7));
+        assert_eq!(
+            spots.find(&path(&["accounts", "012345678901"]), true),
+            at(7, 3)
+        );
+        assert_eq!(
+            spots.find(&path(&["organization", "exclude", "1"]), false),
+            at(10, 18)
+        );
+        assert_eq!(spots.find(&path(&["version"]), false), at(1, 10));
+        assert_eq!(spots.find(&path(&["accounts", "nope"]), false), None);
+    }
+
+    #[test]
+    fn a_merged_value_is_where_it_is_written() {
+        let text = "base: &base { a: 1 }\nuse:\n  <<: *base\n  b: 2\n";
+        let document = parse(text).unwrap();
+        let a = [Seg::Key("use".into()), Seg::Key("a".into())];
+        assert_eq!(document.spots.find(&a, false), at(1, 18));
+        assert_eq!(
+            document
+                .spots
+                .find(&[Seg::Key("use".into()), Seg::Key("b".into())], false),
+            at(4, 6)
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_at_once_and_located() {
+        let text = "[".repeat(100_000);
+        let started = std::time::Instant::now();
+        let failure = parse(&text).expect_err("too deep");
+        assert_eq!(failure.message, "recursion limit exceeded");
+        assert_eq!((failure.line, failure.column), (1, 129));
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn scalars_resolve_as_serde_yaml_resolves_them() {
+        let Ok(Document {
+            root: Node::Seq(items),
+            ..
+        }) = parse("[~, null, '', true, FALSE, 12, -3, 0x1f, +5, 1.5, 1e3, .inf, 012, '12', abc]")
+        else {
+            panic!("a list")
+        };
+        let number = |text: &str| Node::Number(text.to_owned());
+        assert_eq!(
+            items,
+            vec![
+                Node::Null,
+                Node::Null,
+                Node::Str(String::new(), Style::Quoted),
+                Node::Bool(true),
+                Node::Bool(false),
+                number("12"),
+                number("-3"),
+                number("31"),
+                number("5"),
+                number("1.5"),
+                number("1000"),
+                number("inf"),
+                Node::Str("012".into(), Style::Plain),
+                Node::Str("12".into(), Style::Quoted),
+                Node::Str("abc".into(), Style::Plain),
+            ]
+        );
+        let Ok(Document {
+            root: Node::Map(entries),
+            ..
+        }) = parse("a: |\n  block\n")
+        else {
+            panic!("a mapping")
+        };
+        assert_eq!(
+            entries[0].1,
+            Node::Str("block\n".into(), Style::Quoted),
+            "a block is not plain"
+        );
     }
 
     #[test]

@@ -445,3 +445,39 @@ fn listed_scope_is_exactly_the_accounts_listed() {
     assert_eq!(desired.accounts.len(), 2);
     assert_eq!(desired.slots.len(), 1);
 }
+
+#[test]
+fn five_thousand_problems_are_all_located_after_one_read_of_the_text() {
+    let mut text = format!("version: 1\ncontacts:\n  sec: {CONTACT}\naccounts:\n");
+    for n in 0..5_000u64 {
+        text.push_str(&format!(
+            "  \"{}\": {{ security: nosuch{n} }}\n",
+            100_000_000_000 + n
+        ));
+    }
+    let before = super::events::READS.with(std::cell::Cell::get);
+    let found = problems(&text);
+    let reads = super::events::READS.with(std::cell::Cell::get) - before;
+    assert_eq!(
+        reads, 1,
+        "the text is read once, whatever the number of problems"
+    );
+    assert_eq!(found.len(), 5_000);
+    for (n, (line, column, message)) in found.iter().enumerate() {
+        assert_eq!((*line, *column), (5 + n, 31), "{message}");
+        assert!(
+            message.starts_with(&format!("unknown contact `nosuch{n}`")),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn nesting_beyond_the_limit_is_one_located_error_found_without_reading_on() {
+    let text = format!("version: 1\naccounts: {}", "[".repeat(100_000));
+    let (line, column, message) = problem(&text);
+    assert_eq!(
+        (line, column, message.as_str()),
+        (2, 11 + 127, "recursion limit exceeded")
+    );
+}

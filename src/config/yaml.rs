@@ -6,7 +6,6 @@ use serde::de::DeserializeOwned;
 
 use super::ConfigError;
 use super::diagnostic::FileProblems;
-use super::node::strip_location;
 
 /// Reads `text` into `T`, strictly; a problem is reported with its position.
 pub fn from_str<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, ConfigError> {
@@ -26,4 +25,13 @@ pub fn from_str<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, Config
 
 pub fn to_string<T: Serialize>(value: &T) -> String {
     serde_yaml::to_string(value).expect("plain data types serialize to YAML")
+}
+
+/// serde_yaml's messages carry " at line L column C" (libyaml's, more than
+/// once); the position is shown apart, so they are removed.
+fn strip_location(message: &str) -> String {
+    static POSITION: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r" at line \d+ column \d+").expect("valid regex")
+    });
+    POSITION.replace_all(message, "").into_owned()
 }
