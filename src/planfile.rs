@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::backend::Target;
 use crate::config::LoadedConfig;
 use crate::error::Error;
-use crate::model::{AccountId, AccountInfo, ContactField, ContactType, Slot, Source, Value};
+use crate::model::{AccountId, AccountInfo, ContactType, Shape, Slot, Source, Value};
 use crate::plan::{Action, ChangeKind, Plan, PlannedChange};
 
 /// 2: `target` became a typed value, and the safety limits are no longer
@@ -187,20 +187,13 @@ impl PlanFile {
             if change.contact_type == ContactType::Primary && change.action == ChangeKind::Delete {
                 return Err(format!("{slot}: the primary contact cannot be deleted"));
             }
-            match &change.after {
-                Some(Value::Alternate(after)) => {
-                    for field in ContactField::ALL {
-                        field
-                            .check(after.field(field))
-                            .map_err(|message| format!("{slot}: {message}"))?;
-                    }
-                }
-                Some(Value::Primary(after)) => {
-                    if let Some((_, message)) = after.problems().into_iter().next() {
-                        return Err(format!("{slot}: {message}"));
-                    }
-                }
-                None => {}
+            let problems = match &change.after {
+                Some(Value::Alternate(after)) => after.problems(),
+                Some(Value::Primary(after)) => after.problems(),
+                None => Vec::new(),
+            };
+            if let Some((_, message)) = problems.into_iter().next() {
+                return Err(format!("{slot}: {message}"));
             }
             planned.push(PlannedChange {
                 slot,

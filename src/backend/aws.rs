@@ -11,7 +11,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_account::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_account::types::{AlternateContact, AlternateContactType};
+use aws_sdk_account::types::{AlternateContact, AlternateContactType, ContactInformation};
 use aws_sdk_sts::config::ProvideCredentials;
 use futures::{FutureExt, StreamExt};
 use tokio::sync::OnceCell;
@@ -21,7 +21,7 @@ use super::throttle::{RetryPolicy, RetryStats};
 use super::{ContactsApi, Found, FoundSender, Gate, Listing};
 use crate::model::{
     AccountId, AccountStatus, Contact, ContactField, ContactType, OrgAccount, OrgUnit,
-    Organization, PrimaryContact, Slot, Timestamp, Value,
+    Organization, PrimaryContact, PrimaryField, Shape, Slot, Timestamp, Value,
 };
 
 /// Where and as whom to connect; `None` leaves the choice to the standard
@@ -216,22 +216,11 @@ impl Aws {
             .send()
             .await;
         match result {
-            Ok(output) => Ok(output.contact_information().map(|info| {
-                Value::Primary(Box::new(PrimaryContact {
-                    full_name: info.full_name().to_owned(),
-                    company_name: info.company_name().map(str::to_owned),
-                    address_line_1: info.address_line1().to_owned(),
-                    address_line_2: info.address_line2().map(str::to_owned),
-                    address_line_3: info.address_line3().map(str::to_owned),
-                    city: info.city().to_owned(),
-                    state_or_region: info.state_or_region().map(str::to_owned),
-                    district_or_county: info.district_or_county().map(str::to_owned),
-                    postal_code: info.postal_code().to_owned(),
-                    country_code: info.country_code().to_owned(),
-                    phone_number: info.phone_number().to_owned(),
-                    website_url: info.website_url().map(str::to_owned),
-                }))
-            })),
+            Ok(output) => Ok(output
+                .contact_information()
+                .map(primary_from)
+                .transpose()?
+                .map(|primary| Value::Primary(Box::new(primary)))),
             Err(error) if is_not_found(&error) => Ok(None),
             Err(error) => Err(classify(error)),
         }
@@ -242,19 +231,27 @@ impl Aws {
         account_id: Option<String>,
         primary: &PrimaryContact,
     ) -> Result<(), BackendError> {
-        let information = aws_sdk_account::types::ContactInformation::builder()
-            .full_name(&primary.full_name)
-            .set_company_name(primary.company_name.clone())
-            .address_line1(&primary.address_line_1)
-            .set_address_line2(primary.address_line_2.clone())
-            .set_address_line3(primary.address_line_3.clone())
-            .city(&primary.city)
-            .set_state_or_region(primary.state_or_region.clone())
-            .set_district_or_county(primary.district_or_county.clone())
-            .postal_code(&primary.postal_code)
-            .country_code(&primary.country_code)
-            .phone_number(&primary.phone_number)
-            .set_website_url(primary.website_url.clone())
+        let mut information = aws_sdk_account::types::ContactInformation::builder();
+        // Every field, named: a field added to the primary contact does not
+        // compile until it is sent here too.
+        for field in PrimaryField::ALL {
+            let value = primary.get(field).map(str::to_owned);
+            information = match field {
+                PrimaryField::FullName => information.set_full_name(value),
+                PrimaryField::CompanyName => information.set_company_name(value),
+                PrimaryField::AddressLine1 => information.set_address_line1(value),
+                PrimaryField::AddressLine2 => information.set_address_line2(value),
+                PrimaryField::AddressLine3 => information.set_address_line3(value),
+                PrimaryField::City => information.set_city(value),
+                PrimaryField::StateOrRegion => information.set_state_or_region(value),
+                PrimaryField::DistrictOrCounty => information.set_district_or_county(value),
+                PrimaryField::PostalCode => information.set_postal_code(value),
+                PrimaryField::CountryCode => information.set_country_code(value),
+                PrimaryField::PhoneNumber => information.set_phone_number(value),
+                PrimaryField::WebsiteUrl => information.set_website_url(value),
+            };
+        }
+        let information = information
             .build()
             .map_err(|error| BackendError::Invalid(error.to_string()))?;
         self.account
@@ -586,16 +583,45 @@ fn mismatch(slot: &Slot) -> BackendError {
 /// The contact AWS answered. The match names every field, so a field added
 /// to the contact does not compile until it is read here too.
 fn contact_from(contact: &AlternateContact) -> Contact {
-    Contact::from_values(ContactField::ALL.map(|field| {
+    let values = ContactField::ALL.map(|field| {
+        Some(
+            match field {
+                ContactField::Name => contact.name(),
+                ContactField::Title => contact.title(),
+                ContactField::EmailAddress => contact.email_address(),
+                ContactField::PhoneNumber => contact.phone_number(),
+            }
+            .unwrap_or_default()
+            .to_owned(),
+        )
+    });
+    Contact::from_values(values.into()).unwrap_or_default()
+}
+
+/// The primary contact AWS answered, every field named as above. AWS
+/// always answers the required ones; an answer without one is refused.
+fn primary_from(info: &ContactInformation) -> Result<PrimaryContact, BackendError> {
+    let values = PrimaryField::ALL.map(|field| {
         match field {
-            ContactField::Name => contact.name(),
-            ContactField::Title => contact.title(),
-            ContactField::EmailAddress => contact.email_address(),
-            ContactField::PhoneNumber => contact.phone_number(),
+            PrimaryField::FullName => Some(info.full_name()),
+            PrimaryField::CompanyName => info.company_name(),
+            PrimaryField::AddressLine1 => Some(info.address_line1()),
+            PrimaryField::AddressLine2 => info.address_line2(),
+            PrimaryField::AddressLine3 => info.address_line3(),
+            PrimaryField::City => Some(info.city()),
+            PrimaryField::StateOrRegion => info.state_or_region(),
+            PrimaryField::DistrictOrCounty => info.district_or_county(),
+            PrimaryField::PostalCode => Some(info.postal_code()),
+            PrimaryField::CountryCode => Some(info.country_code()),
+            PrimaryField::PhoneNumber => Some(info.phone_number()),
+            PrimaryField::WebsiteUrl => info.website_url(),
         }
-        .unwrap_or_default()
-        .to_owned()
-    }))
+        .map(str::to_owned)
+    });
+    PrimaryContact::from_values(values.into()).ok_or_else(|| BackendError::Other {
+        code: "UnexpectedResponse".to_owned(),
+        message: "GetContactInformation answered without a required field".to_owned(),
+    })
 }
 
 /// ResourceNotFoundException: the slot has no contact (for Get and Delete alike).

@@ -14,8 +14,8 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, generate::SchemaSettings, js
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::model::{
-    ACCOUNT_ID_PATTERN, Contact, ContactField, ContactType, PRIMARY_FIELDS, PRIMARY_PHONE_PATTERN,
-    PrimaryContact, RATE_MAX, RATE_MIN, STATE_REQUIRED_IN,
+    ACCOUNT_ID_PATTERN, Contact, ContactType, NotTheShape, PrimaryContact, RATE_MAX, RATE_MIN,
+    STATE_REQUIRED_IN, Shape, keys_of, shape_from_entries,
 };
 
 pub const ABSENT: &str = "absent";
@@ -72,8 +72,8 @@ impl Serialize for ContactSpec {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut map = serializer.serialize_map(None)?;
-        for field in ContactField::ALL {
-            map.serialize_entry(field.key(), self.contact.field(field))?;
+        for (key, value) in self.contact.fields() {
+            map.serialize_entry(key, &value)?;
         }
         if let Some(reviewed) = &self.reviewed {
             map.serialize_entry(REVIEWED, reviewed)?;
@@ -87,21 +87,41 @@ impl<'de> Deserialize<'de> for ContactSpec {
         use serde::de::Error;
         let mut entries = BTreeMap::<String, Option<String>>::deserialize(deserializer)?;
         let reviewed = entries.remove(REVIEWED).flatten();
-        let mut values = ContactField::ALL.map(|_| String::new());
-        for (value, field) in values.iter_mut().zip(ContactField::ALL) {
-            *value = entries
-                .remove(field.key())
-                .flatten()
-                .ok_or_else(|| D::Error::missing_field(field.key()))?;
-        }
+        let contact =
+            shape_from_entries::<Contact>(&mut entries).map_err(|problem| match problem {
+                NotTheShape::Missing(key) => D::Error::missing_field(key),
+                NotTheShape::Unknown(key) => D::Error::unknown_field(&key, keys_of::<Contact>()),
+            })?;
         if let Some(unknown) = entries.keys().next() {
-            return Err(D::Error::unknown_field(unknown, &[]));
+            return Err(D::Error::unknown_field(unknown, keys_of::<Contact>()));
         }
-        Ok(Self {
-            contact: Contact::from_values(values),
-            reviewed,
-        })
+        Ok(Self { contact, reviewed })
     }
+}
+
+/// The properties and required keys of a shape's schema, from its table.
+fn shape_properties<S: Shape>() -> (BTreeMap<&'static str, serde_json::Value>, Vec<&'static str>) {
+    let properties = S::RULES
+        .iter()
+        .map(|rule| {
+            let mut property = serde_json::json!({
+                "description": rule.doc(),
+                "type": "string",
+                "maxLength": rule.max,
+                "minLength": 1,
+            });
+            if let Some(pattern) = rule.pattern {
+                property["pattern"] = pattern.into();
+            }
+            (rule.key, property)
+        })
+        .collect();
+    let required = S::RULES
+        .iter()
+        .filter(|rule| rule.required)
+        .map(|rule| rule.key)
+        .collect();
+    (properties, required)
 }
 
 impl JsonSchema for ContactSpec {
@@ -110,29 +130,16 @@ impl JsonSchema for ContactSpec {
     }
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        let mut properties = BTreeMap::new();
-        for field in ContactField::ALL {
-            let mut property = serde_json::json!({
-                "description": field.doc(),
-                "type": "string",
-                "maxLength": field.max_len(),
-                "minLength": 1,
-            });
-            if let Some(pattern) = field.pattern() {
-                property["pattern"] = pattern.into();
-            }
-            properties.insert(field.key(), property);
-        }
+        let (mut properties, required) = shape_properties::<Contact>();
         properties.insert(
             REVIEWED,
             serde_json::json!({
                 "description": REVIEWED_DOC,
-                "type": ["string", "null"],
+                "type": "string",
                 "format": "date",
                 "pattern": DATE_PATTERN,
             }),
         );
-        let required: Vec<&str> = ContactField::ALL.iter().map(|field| field.key()).collect();
         json_schema!({
             "description": "One contact. Every field but `reviewed` is required by AWS.",
             "type": "object",
@@ -143,8 +150,8 @@ impl JsonSchema for ContactSpec {
     }
 }
 
-/// A primary contact as the file writes it. Its rules are AWS's, from
-/// [`PRIMARY_FIELDS`].
+/// A primary contact as the file writes it. Its rules are AWS's, from its
+/// table in `model`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct PrimarySpec(pub PrimaryContact);
@@ -155,27 +162,7 @@ impl JsonSchema for PrimarySpec {
     }
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        let properties: BTreeMap<&str, serde_json::Value> = PRIMARY_FIELDS
-            .iter()
-            .map(|field| {
-                let mut property = serde_json::json!({
-                    "type": "string",
-                    "maxLength": field.max,
-                    "minLength": 1,
-                });
-                match field.key {
-                    "phone_number" => property["pattern"] = PRIMARY_PHONE_PATTERN.into(),
-                    "country_code" => property["pattern"] = "^[A-Za-z]{2}$".into(),
-                    _ => {}
-                }
-                (field.key, property)
-            })
-            .collect();
-        let required: Vec<&str> = PRIMARY_FIELDS
-            .iter()
-            .filter(|field| field.required)
-            .map(|field| field.key)
-            .collect();
+        let (properties, required) = shape_properties::<PrimaryContact>();
         json_schema!({
             "description": format!(
                 "The account's primary contact. state_or_region is required for addresses in {}.",
@@ -247,18 +234,19 @@ impl JsonSchema for SlotsSpec {
             .into_iter()
             .map(|kind| {
                 let value = match kind {
+                    // No null: `security: ~` is refused by the validator
+                    // (a slot left out is written by leaving the key out).
                     ContactType::Primary => serde_json::json!({
                         "description": kind.doc(),
                         "anyOf": [
                             { "type": "string", "minLength": 1, "not": { "const": ABSENT },
                               "description": "Name of a contact under `primary_contacts`." },
-                            primary.clone(),
-                            { "type": "null" }
+                            primary.clone()
                         ],
                     }),
                     _ => serde_json::json!({
                         "description": kind.doc(),
-                        "anyOf": [slot.clone(), { "type": "null" }],
+                        "allOf": [slot.clone()],
                     }),
                 };
                 (kind.config_key(), value)

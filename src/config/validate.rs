@@ -11,16 +11,90 @@ use super::node::{Key, Node, Style, YamlPath};
 use super::{Config, Layer, NamedContact, OrgLayers, SlotValue, UnitLayer, UnitSelector};
 use crate::config::diagnostic::{Diagnostic, closest};
 use crate::model::{
-    AccountId, Contact, ContactField, ContactType, Date, PRIMARY_FIELDS, PrimaryContact, RATE_MAX,
-    RATE_MIN, Value, Wanted, rate_in_range,
+    AccountId, Contact, ContactType, Date, PrimaryContact, RATE_MAX, RATE_MIN, Shape, Value,
+    Wanted, rate_in_range,
 };
 
-/// The contact's fields in a sentence: "name, title, email_address and phone_number".
-fn field_list() -> String {
-    let keys: Vec<&str> = ContactField::ALL.iter().map(|field| field.key()).collect();
-    match keys.split_last() {
-        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
-        _ => keys.join(""),
+/// A shape a slot holds, with where the file names its values and what
+/// its messages say: the one description the validator walks both the
+/// alternate and the primary contact by.
+trait Slotted: Shape {
+    /// The top-level section of named values.
+    const SECTION: &'static str;
+    /// Whether a slot of this shape may be `absent` (deleted).
+    const DELETABLE: bool;
+    const UNKNOWN: &'static str;
+    const UNKNOWN_HELP: &'static str;
+    /// What a slot of this shape must be, and a hint.
+    const SLOT_MUST_BE: &'static str;
+    const SLOT_HELP: Option<&'static str>;
+    /// The keys a value allows: its fields, and `reviewed` for contacts.
+    fn allowed_keys() -> &'static [String];
+    fn named(walker: &Walker) -> &Named<Self>;
+    fn named_mut(walker: &mut Walker) -> &mut Named<Self>;
+    fn into_value(self) -> Value;
+}
+
+impl Slotted for Contact {
+    const SECTION: &'static str = "contacts";
+    const DELETABLE: bool = true;
+    const UNKNOWN: &'static str = "unknown contact";
+    const UNKNOWN_HELP: &'static str =
+        "define it under `contacts:`, write an inline contact, or `absent` to delete the slot";
+    const SLOT_MUST_BE: &'static str =
+        "a slot must be a contact name, an inline contact or `absent`";
+    const SLOT_HELP: Option<&'static str> = Some("to leave a slot unmanaged, remove the key");
+    fn allowed_keys() -> &'static [String] {
+        keys::<ContactSpec>()
+    }
+    fn named(walker: &Walker) -> &Named<Self> {
+        &walker.contacts
+    }
+    fn named_mut(walker: &mut Walker) -> &mut Named<Self> {
+        &mut walker.contacts
+    }
+    fn into_value(self) -> Value {
+        Value::Alternate(self)
+    }
+}
+
+impl Slotted for PrimaryContact {
+    const SECTION: &'static str = "primary_contacts";
+    const DELETABLE: bool = false;
+    const UNKNOWN: &'static str = "unknown primary contact";
+    const UNKNOWN_HELP: &'static str =
+        "define it under `primary_contacts:`, or write the primary contact inline";
+    const SLOT_MUST_BE: &'static str =
+        "`primary` must be the name of a primary contact or one written out";
+    const SLOT_HELP: Option<&'static str> = None;
+    fn allowed_keys() -> &'static [String] {
+        keys::<PrimarySpec>()
+    }
+    fn named(walker: &Walker) -> &Named<Self> {
+        &walker.primaries
+    }
+    fn named_mut(walker: &mut Walker) -> &mut Named<Self> {
+        &mut walker.primaries
+    }
+    fn into_value(self) -> Value {
+        Value::Primary(Box::new(self))
+    }
+}
+
+/// A section of named values: every name written (valid or not, so a
+/// reference to a broken one is not reported again as unknown), and the
+/// valid values with when they were reviewed.
+struct Named<S> {
+    names: BTreeSet<String>,
+    values: BTreeMap<String, (S, Option<Date>)>,
+}
+
+impl<S> Default for Named<S> {
+    fn default() -> Self {
+        Self {
+            names: BTreeSet::new(),
+            values: BTreeMap::new(),
+        }
     }
 }
 
@@ -37,13 +111,8 @@ pub fn validate(root: &Node) -> Result<Config, Vec<Diagnostic>> {
 #[derive(Default)]
 struct Walker {
     problems: Vec<Diagnostic>,
-    /// Every name under `contacts`, valid or not, so a reference to a broken
-    /// contact is not reported a second time as unknown.
-    contact_names: BTreeSet<String>,
-    contacts: BTreeMap<String, NamedContact>,
-    /// The same for `primary_contacts`.
-    primary_names: BTreeSet<String>,
-    primaries: BTreeMap<String, PrimaryContact>,
+    contacts: Named<Contact>,
+    primaries: Named<PrimaryContact>,
 }
 
 type Entries = [(Key, Node)];
@@ -140,12 +209,8 @@ impl Walker {
         self.known_keys(entries, &path, keys::<ConfigFile>(), "the top level");
         self.version(entry(entries, "version"), &path);
 
-        if let Some(node) = entry(entries, "contacts") {
-            self.named_contacts(node, &path.key("contacts"));
-        }
-        if let Some(node) = entry(entries, "primary_contacts") {
-            self.named_primaries(node, &path.key("primary_contacts"));
-        }
+        self.named::<Contact>(entries, &path);
+        self.named::<PrimaryContact>(entries, &path);
         let organization = entry(entries, "organization")
             .and_then(|node| self.organization(node, &path.key("organization")));
         let accounts = match entry(entries, "accounts") {
@@ -173,8 +238,12 @@ impl Walker {
             .map(|node| self.rate(node, &path.key("rate")))
             .unwrap_or_default();
 
+        let contacts = std::mem::take(&mut self.contacts.values)
+            .into_iter()
+            .map(|(name, (contact, reviewed))| (name, NamedContact { contact, reviewed }))
+            .collect();
         Some(Config {
-            contacts: std::mem::take(&mut self.contacts),
+            contacts,
             organization,
             accounts,
             safety,
@@ -200,93 +269,119 @@ impl Walker {
         }
     }
 
-    fn named_contacts(&mut self, node: &Node, path: &YamlPath) {
-        let Some(entries) = self.mapping(node, path, "`contacts`") else {
+    /// A section of named values (`contacts`, `primary_contacts`).
+    fn named<S: Slotted>(&mut self, entries: &Entries, root: &YamlPath) {
+        let Some(node) = entry(entries, S::SECTION) else {
+            return;
+        };
+        let path = root.key(S::SECTION);
+        let Some(entries) = self.mapping(node, &path, &format!("`{}`", S::SECTION)) else {
             return;
         };
         for (key, value) in entries {
             let name = key.text();
-            let contact_path = path.key(name);
+            let value_path = path.key(name);
             if key.as_str().is_none() || name.is_empty() {
                 self.report(Diagnostic::at_key(
-                    &contact_path,
-                    format!("contact name `{name}` must be a non-empty string"),
+                    &value_path,
+                    format!("{} name `{name}` must be a non-empty string", &S::NAME[2..]),
                 ));
                 continue;
             }
-            self.contact_names.insert(name.to_owned());
-            if name == ABSENT {
+            S::named_mut(self).names.insert(name.to_owned());
+            if S::DELETABLE && name == ABSENT {
                 self.report(
-                    Diagnostic::at_key(&contact_path, "a contact cannot be named `absent`: in a slot, `absent` means delete the contact")
+                    Diagnostic::at_key(&value_path, "a contact cannot be named `absent`: in a slot, `absent` means delete the contact")
                         .help("rename it, e.g. `absent-team`"),
                 );
                 continue;
             }
-            if let Some(named) = self.contact(value, &contact_path) {
-                self.contacts.insert(name.to_owned(), named);
+            if let Some(value) = self.shape::<S>(value, &value_path) {
+                S::named_mut(self).values.insert(name.to_owned(), value);
             }
         }
     }
 
-    fn contact(&mut self, node: &Node, path: &YamlPath) -> Option<NamedContact> {
+    /// A value of a shape written out, checked field by field against
+    /// AWS's rules, with when it was reviewed (contacts only).
+    fn shape<S: Slotted>(&mut self, node: &Node, path: &YamlPath) -> Option<(S, Option<Date>)> {
         let Node::Map(entries) = node else {
             self.report(Diagnostic::at(
                 path,
                 format!(
-                    "a contact must be a mapping with {}, found {}",
-                    field_list(),
+                    "{} must be a mapping with {}, found {}",
+                    S::NAME,
+                    S::required_list(),
                     node.kind()
                 ),
             ));
             return None;
         };
-        self.known_keys(entries, path, keys::<ContactSpec>(), "a contact");
-        let mut values = Vec::with_capacity(ContactField::ALL.len());
-        for field in ContactField::ALL {
-            let field_path = path.key(field.key());
-            let Some(value) = entry(entries, field.key()) else {
-                self.report(
-                    Diagnostic::at(path, format!("missing `{}`", field.key()))
-                        .help(format!("AWS requires all of {}", field_list())),
-                );
-                continue;
-            };
-            let Some(text) = self.string(value, &field_path, &format!("`{}`", field.key())) else {
-                continue;
-            };
-            match field.check(text) {
-                Ok(()) => values.push(text.to_owned()),
-                Err(message) => self.report(Diagnostic::at(&field_path, message)),
-            }
-        }
-        let reviewed = entry(entries, "reviewed").and_then(|node| {
-            let review_path = path.key("reviewed");
-            let text = match node {
-                Node::Str(text, _) => text,
-                other => {
-                    self.report(Diagnostic::at(
-                        &review_path,
-                        format!(
-                            "`reviewed` must be a date YYYY-MM-DD, found {}",
-                            other.kind()
-                        ),
-                    ));
-                    return None;
+        self.known_keys(entries, path, S::allowed_keys(), S::NAME);
+        let before = self.problems.len();
+        let mut values = Vec::with_capacity(S::RULES.len());
+        for rule in S::RULES {
+            let field_path = path.key(rule.key);
+            let Some(value) = entry(entries, rule.key) else {
+                if rule.required {
+                    self.report(
+                        Diagnostic::at(path, format!("missing `{}`", rule.key))
+                            .help(format!("AWS requires {}", S::required_list())),
+                    );
                 }
+                values.push(None);
+                continue;
             };
-            let date = Date::parse(text);
-            if date.is_none() {
-                self.report(Diagnostic::at(
-                    &review_path,
-                    format!("`{text}` is not a date: write YYYY-MM-DD, e.g. 2026-01-31"),
-                ));
+            let text = self.string(value, &field_path, &format!("`{}`", rule.key));
+            for message in text.map(|text| rule.problems(text)).unwrap_or_default() {
+                self.report(Diagnostic::at(&field_path, message));
             }
-            date
-        });
-        Some(NamedContact {
-            contact: Contact::from_values(values.try_into().ok()?),
-            reviewed,
-        })
+            values.push(text.map(str::to_owned));
+        }
+        let reviewed = S::allowed_keys()
+            .iter()
+            .any(|key| key == "reviewed")
+            .then(|| entry(entries, "reviewed"))
+            .flatten()
+            .and_then(|node| self.reviewed(node, &path.key("reviewed")));
+        // Rules across fields hold even when a field breaks its own: every
+        // problem is reported in one run.
+        let value = S::from_values(values)?;
+        for (index, message) in value.cross_field_problems() {
+            // A missing key is the mapping's fault, not a value's.
+            let key = S::RULES[index].key;
+            let at = if entry(entries, key).is_some() {
+                path.key(key)
+            } else {
+                path.clone()
+            };
+            self.report(Diagnostic::at(&at, message));
+        }
+        (self.problems.len() == before).then_some((value, reviewed))
+    }
+
+    fn reviewed(&mut self, node: &Node, path: &YamlPath) -> Option<Date> {
+        let text = match node {
+            Node::Str(text, _) => text,
+            other => {
+                self.report(Diagnostic::at(
+                    path,
+                    format!(
+                        "`reviewed` must be a date YYYY-MM-DD, found {}",
+                        other.kind()
+                    ),
+                ));
+                return None;
+            }
+        };
+        let date = Date::parse(text);
+        if date.is_none() {
+            self.report(Diagnostic::at(
+                path,
+                format!("`{text}` is not a date: write YYYY-MM-DD, e.g. 2026-01-31"),
+            ));
+        }
+        date
     }
 
     fn layer(&mut self, node: &Node, path: &YamlPath, what: &str) -> Option<Layer> {
@@ -299,8 +394,8 @@ impl Walker {
             };
             let slot_path = path.key(kind.config_key());
             let slot = match kind {
-                ContactType::Primary => self.primary_slot(value, &slot_path),
-                _ => self.slot(value, &slot_path),
+                ContactType::Primary => self.slot::<PrimaryContact>(value, &slot_path),
+                _ => self.slot::<Contact>(value, &slot_path),
             };
             if let Some(slot) = slot {
                 layer.insert(kind, slot);
@@ -309,95 +404,15 @@ impl Walker {
         Some(layer)
     }
 
-    fn named_primaries(&mut self, node: &Node, path: &YamlPath) {
-        let Some(entries) = self.mapping(node, path, "`primary_contacts`") else {
-            return;
-        };
-        for (key, value) in entries {
-            let name = key.text();
-            let primary_path = path.key(name);
-            if key.as_str().is_none() || name.is_empty() {
-                self.report(Diagnostic::at_key(
-                    &primary_path,
-                    format!("primary contact name `{name}` must be a non-empty string"),
-                ));
-                continue;
-            }
-            self.primary_names.insert(name.to_owned());
-            if let Some(primary) = self.primary(value, &primary_path) {
-                self.primaries.insert(name.to_owned(), primary);
-            }
-        }
-    }
-
-    /// A primary contact written out, checked against AWS's rules.
-    fn primary(&mut self, node: &Node, path: &YamlPath) -> Option<PrimaryContact> {
-        let Node::Map(entries) = node else {
-            self.report(Diagnostic::at(
-                path,
-                format!(
-                    "a primary contact must be a mapping with full_name, address_line_1, city, postal_code, country_code and phone_number, found {}",
-                    node.kind()
-                ),
-            ));
-            return None;
-        };
-        self.known_keys(entries, path, keys::<PrimarySpec>(), "a primary contact");
-        let mut values: BTreeMap<&'static str, String> = BTreeMap::new();
-        let mut complete = true;
-        for field in &PRIMARY_FIELDS {
-            let field_path = path.key(field.key);
-            match entry(entries, field.key) {
-                None if field.required => {
-                    self.report(Diagnostic::at(path, format!("missing `{}`", field.key)).help(
-                        "AWS requires full_name, address_line_1, city, postal_code, country_code and phone_number",
-                    ));
-                    complete = false;
-                }
-                None => {}
-                Some(value) => match self.string(value, &field_path, &format!("`{}`", field.key)) {
-                    Some(text) => {
-                        values.insert(field.key, text.to_owned());
-                    }
-                    None => complete = false,
-                },
-            }
-        }
-        if !complete {
-            return None;
-        }
-        let mut take = |key: &str| values.remove(key);
-        let primary = PrimaryContact {
-            full_name: take("full_name").unwrap_or_default(),
-            company_name: take("company_name"),
-            address_line_1: take("address_line_1").unwrap_or_default(),
-            address_line_2: take("address_line_2"),
-            address_line_3: take("address_line_3"),
-            city: take("city").unwrap_or_default(),
-            state_or_region: take("state_or_region"),
-            district_or_county: take("district_or_county"),
-            postal_code: take("postal_code").unwrap_or_default(),
-            country_code: take("country_code").unwrap_or_default(),
-            phone_number: take("phone_number").unwrap_or_default(),
-            website_url: take("website_url"),
-        };
-        let problems = primary.problems();
-        for (key, message) in &problems {
-            // A missing state is the mapping's fault, not a value's.
-            let at = if entry(entries, key).is_some() {
-                path.key(key)
-            } else {
-                path.clone()
-            };
-            self.report(Diagnostic::at(&at, message.clone()));
-        }
-        problems.is_empty().then_some(primary)
-    }
-
-    /// The `primary` slot: the name of a primary contact, or one written
-    /// out. Never `absent`: AWS cannot delete the primary contact.
-    fn primary_slot(&mut self, node: &Node, path: &YamlPath) -> Option<SlotValue> {
+    /// A slot: the name of a value of its section, one written out, or
+    /// (where the shape can be deleted) `absent`.
+    fn slot<S: Slotted>(&mut self, node: &Node, path: &YamlPath) -> Option<SlotValue> {
         match node {
+            Node::Str(text, _) if text == ABSENT && S::DELETABLE => Some(SlotValue {
+                wanted: Wanted::Absent,
+                contact_name: None,
+                reviewed: None,
+            }),
             Node::Str(text, _) if text == ABSENT => {
                 self.report(
                     Diagnostic::at(
@@ -409,81 +424,38 @@ impl Walker {
                 None
             }
             Node::Str(name, _) => {
-                if let Some(primary) = self.primaries.get(name) {
+                if let Some((value, reviewed)) = S::named(self).values.get(name) {
                     return Some(SlotValue {
-                        wanted: Wanted::Present(Value::Primary(Box::new(primary.clone()))),
+                        wanted: Wanted::Present(value.clone().into_value()),
                         contact_name: Some(name.clone()),
-                        reviewed: None,
+                        reviewed: *reviewed,
                     });
                 }
-                if !self.primary_names.contains(name) {
-                    let diagnostic =
-                        Diagnostic::at(path, format!("unknown primary contact `{name}`"));
-                    let diagnostic = match closest(name, self.primary_names.iter().map(String::as_str)) {
+                if !S::named(self).names.contains(name) {
+                    let diagnostic = Diagnostic::at(path, format!("{} `{name}`", S::UNKNOWN));
+                    let near = closest(name, S::named(self).names.iter().map(String::as_str))
+                        .map(str::to_owned);
+                    self.report(match near {
                         Some(near) => diagnostic.help(format!("did you mean `{near}`?")),
-                        None => diagnostic.help(
-                            "define it under `primary_contacts:`, or write the primary contact inline",
-                        ),
-                    };
-                    self.report(diagnostic);
-                }
-                None
-            }
-            Node::Map(_) => self.primary(node, path).map(|primary| SlotValue {
-                wanted: Wanted::Present(Value::Primary(Box::new(primary))),
-                contact_name: None,
-                reviewed: None,
-            }),
-            other => {
-                self.report(Diagnostic::at(
-                    path,
-                    format!(
-                        "`primary` must be the name of a primary contact or one written out, found {}",
-                        other.kind()
-                    ),
-                ));
-                None
-            }
-        }
-    }
-
-    fn slot(&mut self, node: &Node, path: &YamlPath) -> Option<SlotValue> {
-        match node {
-            Node::Str(text, _) if text == ABSENT => Some(SlotValue {
-                wanted: Wanted::Absent,
-                contact_name: None,
-                reviewed: None,
-            }),
-            Node::Str(name, _) => {
-                if let Some(named) = self.contacts.get(name) {
-                    return Some(SlotValue {
-                        wanted: Wanted::Present(Value::Alternate(named.contact.clone())),
-                        contact_name: Some(name.clone()),
-                        reviewed: named.reviewed,
+                        None => diagnostic.help(S::UNKNOWN_HELP),
                     });
                 }
-                if !self.contact_names.contains(name) {
-                    let diagnostic = Diagnostic::at(path, format!("unknown contact `{name}`"));
-                    let diagnostic = match closest(name, self.contact_names.iter().map(String::as_str)) {
-                        Some(near) => diagnostic.help(format!("did you mean `{near}`?")),
-                        None => diagnostic.help(format!(
-                            "define it under `contacts:`, write an inline contact, or `{ABSENT}` to delete the slot"
-                        )),
-                    };
-                    self.report(diagnostic);
-                }
                 None
             }
-            Node::Map(_) => self.contact(node, path).map(|named| SlotValue {
-                wanted: Wanted::Present(Value::Alternate(named.contact)),
-                contact_name: None,
-                reviewed: named.reviewed,
-            }),
+            Node::Map(_) => self
+                .shape::<S>(node, path)
+                .map(|(value, reviewed)| SlotValue {
+                    wanted: Wanted::Present(value.into_value()),
+                    contact_name: None,
+                    reviewed,
+                }),
             other => {
-                self.report(
-                    Diagnostic::at(path, format!("a slot must be a contact name, an inline contact or `{ABSENT}`, found {}", other.kind()))
-                        .help("to leave a slot unmanaged, remove the key"),
-                );
+                let diagnostic =
+                    Diagnostic::at(path, format!("{}, found {}", S::SLOT_MUST_BE, other.kind()));
+                self.report(match S::SLOT_HELP {
+                    Some(help) => diagnostic.help(help),
+                    None => diagnostic,
+                });
                 None
             }
         }

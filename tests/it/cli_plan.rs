@@ -117,6 +117,9 @@ fn the_example_file_validates_against_the_schema() {
         serde_json::json!({ "version": 1, "accounts": { "111111111111": { "security": { "name": "a", "title": "b", "email_address": "nope", "phone_number": "1" } } } }),
         serde_json::json!({ "version": 1, "contacts": { "absent": { "name": "a", "title": "b", "email_address": "a@b.co", "phone_number": "1" } } }),
         serde_json::json!({ "version": 1, "bogus": 1 }),
+        // `security: ~` is no slot: validate refuses it, and so does the schema.
+        serde_json::json!({ "version": 1, "accounts": { "111111111111": { "security": null } } }),
+        serde_json::json!({ "version": 1, "contacts": { "sec": { "name": "a", "title": "b", "email_address": "a@b.co", "phone_number": "1", "reviewed": null } } }),
     ] {
         assert!(!validator.is_valid(&bad), "schema accepted {bad}");
     }

@@ -110,6 +110,51 @@ fn the_action_and_every_workflow_are_valid_for_github() {
     }
 }
 
+/// An editor's check of a contacts file (check-jsonschema against the
+/// committed schema) agrees with `validate`, null slot included.
+#[test]
+fn the_committed_schema_refuses_what_validate_refuses_as_an_editor_reads_it() {
+    let checker = pinned_tool(
+        "schema-venv",
+        "check-jsonschema",
+        CHECK_JSONSCHEMA_VERSION,
+        "check-jsonschema",
+    );
+    let workspace = Workspace::new();
+    workspace.write(
+        "good.yaml",
+        "version: 1\naccounts:\n  \"111111111111\": { billing: absent }\n",
+    );
+    workspace.write(
+        "null.yaml",
+        "version: 1\naccounts:\n  \"111111111111\":\n    security: ~\n",
+    );
+    for (file, valid) in [("good.yaml", true), ("null.yaml", false)] {
+        let schema = Command::new(&checker)
+            .arg("--schemafile")
+            .arg(repo().join("schema/contacts.schema.json"))
+            .arg(workspace.path(file))
+            .output()
+            .expect("run check-jsonschema");
+        let validate = workspace
+            .command(&["validate", "-f", file])
+            .output()
+            .unwrap();
+        assert_eq!(
+            schema.status.success(),
+            valid,
+            "check-jsonschema on {file}: {}",
+            stdout(&schema)
+        );
+        assert_eq!(
+            validate.status.success(),
+            valid,
+            "validate on {file}: {}",
+            stderr(&validate)
+        );
+    }
+}
+
 #[test]
 fn zizmor_finds_nothing_in_the_action_the_release_workflow_or_the_readmes_workflows() {
     let zizmor = pinned_tool("zizmor-venv", "zizmor", ZIZMOR_VERSION, "zizmor");

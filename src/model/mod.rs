@@ -1,0 +1,457 @@
+//! Plain domain types shared by every stage of the pipeline.
+//!
+//! Nothing here knows about YAML, the AWS SDK or rendering: config produces
+//! these, backends read and write them, the planner compares them.
+
+mod shape;
+mod time;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+pub use shape::{
+    ACCOUNT_ID_PATTERN, COUNTRY_PATTERN, Contact, ContactField, EMAIL_PATTERN, FieldRule,
+    NotTheShape, PHONE_PATTERN, PRIMARY_PHONE_PATTERN, PrimaryContact, PrimaryField,
+    STATE_REQUIRED_IN, Shape, keys_of, shape_from_entries,
+};
+pub use time::{Date, Timestamp};
+
+/// `n noun` with the noun in the plural when `n` is not 1: "1 account",
+/// "3 accounts", "2 entries".
+pub fn count(n: usize, noun: &str) -> String {
+    match (n, noun.strip_suffix('y')) {
+        (1, _) => format!("1 {noun}"),
+        (_, Some(stem)) if !stem.ends_with(['a', 'e', 'o', 'u']) => format!("{n} {stem}ies"),
+        _ => format!("{n} {noun}s"),
+    }
+}
+
+/// A 12-digit AWS account ID. Kept as a string because leading zeros matter.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct AccountId(String);
+
+impl AccountId {
+    pub fn parse(text: &str) -> Option<Self> {
+        (text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| Self(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for AccountId {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        Self::parse(&text).ok_or_else(|| format!("`{text}` is not a 12-digit account ID"))
+    }
+}
+
+impl From<AccountId> for String {
+    fn from(id: AccountId) -> String {
+        id.0
+    }
+}
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The three alternate-contact slots of an account, in the order plans list them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ContactType {
+    Security,
+    Billing,
+    Operations,
+    /// The account's primary contact (GetContactInformation): another
+    /// shape, and it cannot be deleted.
+    Primary,
+}
+
+impl ContactType {
+    /// The three alternate contacts.
+    pub const ALL: [ContactType; 3] = [Self::Security, Self::Billing, Self::Operations];
+    /// Every kind of slot a file can manage: the alternates and the primary.
+    pub const EVERY: [ContactType; 4] = [
+        Self::Security,
+        Self::Billing,
+        Self::Operations,
+        Self::Primary,
+    ];
+
+    /// The name the Account API uses (`AlternateContactType`).
+    pub fn api_name(self) -> &'static str {
+        match self {
+            Self::Security => "SECURITY",
+            Self::Billing => "BILLING",
+            Self::Operations => "OPERATIONS",
+            Self::Primary => "PRIMARY",
+        }
+    }
+
+    /// What AWS sends to this contact, as the schema documents the slot.
+    pub fn doc(self) -> &'static str {
+        match self {
+            Self::Security => "Receives AWS security advisories and compromise notices.",
+            Self::Billing => "Receives billing and invoice communications.",
+            Self::Operations => "Receives operational notices (service events, maintenance).",
+            Self::Primary => {
+                "The account's primary contact: the company address, full name and phone AWS uses for the account. It cannot be deleted."
+            }
+        }
+    }
+
+    /// The key used in `contacts.yaml`.
+    pub fn config_key(self) -> &'static str {
+        match self {
+            Self::Security => "security",
+            Self::Billing => "billing",
+            Self::Operations => "operations",
+            Self::Primary => "primary",
+        }
+    }
+}
+
+impl fmt::Display for ContactType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.api_name())
+    }
+}
+
+/// What a slot holds: an alternate contact, or the primary contact.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    Alternate(Contact),
+    /// Boxed: the primary contact is three times an alternate's size.
+    Primary(Box<PrimaryContact>),
+}
+
+impl Value {
+    /// Every field, as (key, value), for diffs; optional fields left empty
+    /// are `None`.
+    pub fn fields(&self) -> Vec<(&'static str, Option<&str>)> {
+        match self {
+            Value::Alternate(contact) => contact.fields(),
+            Value::Primary(primary) => primary.fields(),
+        }
+    }
+
+    /// The value in a sentence: `"Name" <email>`, or `"Full Name" (+1 ...)`.
+    pub fn describe(&self) -> String {
+        match self {
+            Value::Alternate(contact) => {
+                format!("\"{}\" <{}>", contact.name, contact.email_address)
+            }
+            Value::Primary(primary) => {
+                format!("\"{}\" ({})", primary.full_name, primary.phone_number)
+            }
+        }
+    }
+
+    pub fn as_alternate(&self) -> Option<&Contact> {
+        match self {
+            Value::Alternate(contact) => Some(contact),
+            Value::Primary(_) => None,
+        }
+    }
+
+    pub fn as_primary(&self) -> Option<&PrimaryContact> {
+        match self {
+            Value::Primary(primary) => Some(primary),
+            Value::Alternate(_) => None,
+        }
+    }
+}
+
+/// Request rates a user may set, per second: slower than one request in
+/// 100 s is a mistake, and faster than 10,000/s is beyond any AWS quota.
+pub const RATE_MIN: f64 = 0.01;
+pub const RATE_MAX: f64 = 10_000.0;
+
+/// Whether `rate` requests per second is a rate a user may set.
+pub fn rate_in_range(rate: f64) -> bool {
+    (RATE_MIN..=RATE_MAX).contains(&rate)
+}
+
+/// One slot of one account: what plans, reads and writes are about.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Slot {
+    pub account: AccountId,
+    pub kind: ContactType,
+}
+
+impl Slot {
+    pub fn new(account: AccountId, kind: ContactType) -> Self {
+        Self { account, kind }
+    }
+}
+
+impl fmt::Display for Slot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.account, self.kind)
+    }
+}
+
+/// What the configuration wants in a managed slot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Wanted {
+    Present(Value),
+    Absent,
+}
+
+impl Wanted {
+    pub fn contact(&self) -> Option<&Value> {
+        match self {
+            Self::Present(contact) => Some(contact),
+            Self::Absent => None,
+        }
+    }
+}
+
+/// Which layer of the configuration a desired value came from.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "layer", rename_all = "lowercase")]
+pub enum Source {
+    Defaults,
+    Unit { key: String },
+    Account { account_id: AccountId },
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Defaults => f.write_str("organization.defaults"),
+            Self::Unit { key } => write!(f, "units[\"{key}\"]"),
+            Self::Account { account_id } => write!(f, "accounts[\"{account_id}\"]"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DesiredSlot {
+    pub wanted: Wanted,
+    pub source: Source,
+    /// The named contact this value came from, if any.
+    pub contact_name: Option<String>,
+    /// When the contact was last confirmed current, for `audit`.
+    pub reviewed: Option<Date>,
+}
+
+/// Organization status of an account, as AWS Organizations reports it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AccountStatus {
+    #[default]
+    Active,
+    Suspended,
+    PendingClosure,
+    #[serde(untagged)]
+    Other(String),
+}
+
+impl AccountStatus {
+    pub fn from_api(status: &str) -> Self {
+        match status {
+            "ACTIVE" => Self::Active,
+            "SUSPENDED" => Self::Suspended,
+            "PENDING_CLOSURE" => Self::PendingClosure,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+}
+
+impl fmt::Display for AccountStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Active => f.write_str("ACTIVE"),
+            Self::Suspended => f.write_str("SUSPENDED"),
+            Self::PendingClosure => f.write_str("PENDING_CLOSURE"),
+            Self::Other(other) => f.write_str(other),
+        }
+    }
+}
+
+/// An account in scope, with what we know of it for display.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccountInfo {
+    pub name: Option<String>,
+}
+
+/// An account of the organization that is out of scope, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkippedAccount {
+    pub id: AccountId,
+    pub name: Option<String>,
+    pub status: AccountStatus,
+    pub reason: SkipReason,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SkipReason {
+    /// Suspended, closing, or otherwise not ACTIVE.
+    NotActive,
+    /// The management account, seen from a delegated administrator: AWS
+    /// lets a delegated administrator name member accounts only.
+    ManagementAccount,
+}
+
+impl SkipReason {
+    /// What the reader can do about it.
+    pub fn explain(self) -> &'static str {
+        match self {
+            Self::NotActive => "not ACTIVE",
+            Self::ManagementAccount => {
+                "the management account: a delegated administrator cannot read or write its contacts; run from the management account to cover it"
+            }
+        }
+    }
+}
+
+/// The desired state: every managed slot of every account in scope.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Desired {
+    pub accounts: BTreeMap<AccountId, AccountInfo>,
+    pub slots: BTreeMap<Slot, DesiredSlot>,
+    pub skipped: Vec<SkippedAccount>,
+    /// What about the file deserves a look but does not stop the run,
+    /// located and ready to print.
+    pub warnings: Vec<String>,
+}
+
+impl Desired {
+    /// Keeps only the accounts `keep` accepts, with their slots and skips;
+    /// returns how many accounts in scope were left out.
+    pub fn retain_accounts(&mut self, keep: impl Fn(&AccountId) -> bool) -> usize {
+        let before = self.accounts.len();
+        self.accounts.retain(|id, _| keep(id));
+        self.slots.retain(|slot, _| keep(&slot.account));
+        self.skipped.retain(|skipped| keep(&skipped.id));
+        before - self.accounts.len()
+    }
+}
+
+/// `--joined-since`: the cutoff, and how many accounts in scope joined
+/// before it and were left unread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JoinedWindow {
+    pub since: Timestamp,
+    pub older_accounts: usize,
+}
+
+/// The live state of the slots that were read; `None` means no contact is set.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Live {
+    pub slots: BTreeMap<Slot, Option<Value>>,
+}
+
+/// An organization as discovered through AWS Organizations (or the sandbox).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Organization {
+    pub management_account: AccountId,
+    pub root: OrgUnit,
+    pub accounts: Vec<OrgAccount>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrgUnit {
+    pub id: String,
+    pub name: String,
+    pub children: Vec<OrgUnit>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrgAccount {
+    pub id: AccountId,
+    pub name: String,
+    pub status: AccountStatus,
+    /// The OU ids from the root down to the account's parent, root included.
+    pub parents: Vec<String>,
+    /// When the account joined the organization (Organizations'
+    /// JoinedTimestamp), if known.
+    pub joined: Option<Timestamp>,
+}
+
+/// An account as discovery lists it, with what deciding its slots needs
+/// before the rest of the organization is known.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Found {
+    pub account: OrgAccount,
+    /// Unit names from the root down to the account's parent, matching
+    /// `account.parents` (empty when the organization is listed flat).
+    pub path: Vec<String>,
+    pub management_account: AccountId,
+}
+
+impl Organization {
+    /// Every unit with the names from the root down to it, root first. Kept
+    /// as names, never joined: a unit's name may itself contain `/`.
+    pub fn units_with_paths(&self) -> Vec<(Vec<String>, &OrgUnit)> {
+        fn walk<'a>(
+            unit: &'a OrgUnit,
+            prefix: &[String],
+            out: &mut Vec<(Vec<String>, &'a OrgUnit)>,
+        ) {
+            let mut path = prefix.to_vec();
+            path.push(unit.name.clone());
+            for child in &unit.children {
+                walk(child, &path, out);
+            }
+            out.push((path, unit));
+        }
+        let mut out = Vec::new();
+        walk(&self.root, &[], &mut out);
+        out.sort_by_key(|(path, _)| path.len());
+        out
+    }
+
+    /// Every account with the names of the units from the root down to its
+    /// parent, as discovery would have streamed it.
+    pub fn accounts_with_paths(&self) -> Vec<(&OrgAccount, Vec<String>)> {
+        fn names(unit: &OrgUnit, ids: &[String]) -> Vec<String> {
+            let mut names = Vec::new();
+            let mut here = Some(unit);
+            for id in ids {
+                let Some(unit) = here.filter(|unit| &unit.id == id) else {
+                    break;
+                };
+                names.push(unit.name.clone());
+                here = ids
+                    .get(names.len())
+                    .and_then(|next| unit.children.iter().find(|child| &child.id == next));
+            }
+            names
+        }
+        self.accounts
+            .iter()
+            .map(|account| (account, names(&self.root, &account.parents)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_read_naturally() {
+        assert_eq!(count(1, "account"), "1 account");
+        assert_eq!(count(0, "account"), "0 accounts");
+        assert_eq!(count(2, "account entry"), "2 account entries");
+        assert_eq!(count(3, "survey"), "3 surveys");
+    }
+
+    #[test]
+    fn account_ids_are_exactly_twelve_digits() {
+        assert!(AccountId::parse("012345678901").is_some());
+        assert!(AccountId::parse("12345678901").is_none());
+        assert!(AccountId::parse("01234567890a").is_none());
+    }
+}
