@@ -12,7 +12,7 @@ use crate::backend::error::{BackendError, Located, Operation};
 use crate::backend::throttle::IN_FLIGHT;
 use crate::backend::{ContactsApi, Gate};
 use crate::model::{AccountId, Value};
-use crate::plan::{Action, PlannedChange};
+use crate::plan::{Action, Change};
 use crate::progress::Progress;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,7 +33,7 @@ pub enum Outcome {
 
 #[derive(Clone, Debug)]
 pub struct ChangeResult {
-    pub change: PlannedChange,
+    pub change: Change,
     pub outcome: Outcome,
 }
 
@@ -79,13 +79,13 @@ impl Report {
 /// any moment: what an interrupt that cannot wait prints.
 #[derive(Debug)]
 pub struct Ledger {
-    changes: Vec<PlannedChange>,
+    changes: Vec<Change>,
     /// By change: `None` while not begun, `Some(InFlight)` while running.
     outcomes: Mutex<Vec<Option<Outcome>>>,
 }
 
 impl Ledger {
-    pub fn new(changes: Vec<PlannedChange>) -> Self {
+    pub fn new(changes: Vec<Change>) -> Self {
         let outcomes = Mutex::new(vec![None; changes.len()]);
         Self { changes, outcomes }
     }
@@ -163,7 +163,7 @@ pub async fn apply<A: ContactsApi>(
 
 async fn apply_one<A: ContactsApi>(
     api: &A,
-    change: &PlannedChange,
+    change: &Change,
     caller: &AccountId,
     gate: &Gate,
     verify: Verify,

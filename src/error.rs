@@ -42,6 +42,9 @@ pub enum Error {
     #[error(transparent)]
     GitHub(#[from] crate::github::GitHubError),
 
+    #[error(transparent)]
+    WorkflowFile(#[from] crate::github::workflow::WorkflowFileError),
+
     #[error("{} failed:\n{}", count(.0.len(), "request"), list(.0))]
     Backends(Vec<Located>),
 

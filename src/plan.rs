@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    AccountId, AccountInfo, Desired, JoinedWindow, Live, SkippedAccount, Slot, Source, Value,
-    Wanted,
+    AccountId, AccountInfo, ContactType, Desired, JoinedWindow, Live, SkippedAccount, Slot, Source,
+    Value, Wanted,
 };
 
 /// What happens to one managed slot that changes. A slot that already
@@ -90,13 +90,87 @@ impl Action {
     }
 }
 
-/// One change of the plan: the slot, where its value came from, and what
-/// happens to it.
+/// One change of the plan: the slot (and its account's name, for people),
+/// where its value came from, and what happens to it. The one type of a
+/// change: the renderers lay it out, the applier applies it, and its JSON
+/// form (below) is both `plan --format json`'s and a saved plan's.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PlannedChange {
+pub struct Change {
     pub slot: Slot,
+    pub account_name: Option<String>,
     pub source: Source,
     pub action: Action,
+}
+
+impl Change {
+    /// `111111111111 (Management)`, or the bare ID when the name is unknown.
+    pub fn account_label(&self) -> String {
+        crate::model::account_label(&self.slot.account, self.account_name.as_deref())
+    }
+}
+
+/// A change as JSON: `account_id`, `account_name`, `contact_type`,
+/// `action`, `source` (as the plan shows it), `before`, `after`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangeJson {
+    account_id: AccountId,
+    account_name: Option<String>,
+    contact_type: ContactType,
+    action: ChangeKind,
+    source: String,
+    before: Option<Value>,
+    after: Option<Value>,
+}
+
+impl Serialize for Change {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        ChangeJson {
+            account_id: self.slot.account.clone(),
+            account_name: self.account_name.clone(),
+            contact_type: self.slot.kind,
+            action: self.action.kind(),
+            source: self.source.to_string(),
+            before: self.action.before().cloned(),
+            after: self.action.after().cloned(),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Change {
+    /// A change read back (from a saved plan): its values must fit its
+    /// action and its kind of slot, or it is refused.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let json = ChangeJson::deserialize(deserializer)?;
+        let slot = Slot::new(json.account_id, json.contact_type);
+        let action = match (json.action, json.before, json.after) {
+            (ChangeKind::Create, None, Some(after)) => Action::Create { after },
+            (ChangeKind::Update, Some(before), Some(after)) if before != after => {
+                Action::Update { before, after }
+            }
+            (ChangeKind::Delete, Some(before), None) => Action::Delete { before },
+            (action, ..) => {
+                return Err(D::Error::custom(format!(
+                    "{slot}: its before and after values do not fit the action {}",
+                    action.name()
+                )));
+            }
+        };
+        let source = json.source.parse().map_err(|()| {
+            D::Error::custom(format!(
+                "{slot}: `{}` is not a layer of a contacts file",
+                json.source
+            ))
+        })?;
+        Ok(Self {
+            slot,
+            account_name: json.account_name,
+            source,
+            action,
+        })
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -116,7 +190,7 @@ impl Summary {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Plan {
     /// The changes, in account then SECURITY, BILLING, OPERATIONS order.
-    pub changes: Vec<PlannedChange>,
+    pub changes: Vec<Change>,
     /// Managed slots read that already match.
     pub unchanged: usize,
     pub accounts: BTreeMap<AccountId, AccountInfo>,
@@ -173,8 +247,12 @@ pub fn diff(desired: &Desired, live: &Live) -> Plan {
                 continue;
             }
         };
-        changes.push(PlannedChange {
+        changes.push(Change {
             slot: slot.clone(),
+            account_name: desired
+                .accounts
+                .get(&slot.account)
+                .and_then(|info| info.name.clone()),
             source: wanted.source.clone(),
             action,
         });

@@ -10,12 +10,13 @@ use serde::{Deserialize, Serialize};
 use crate::backend::Target;
 use crate::config::LoadedConfig;
 use crate::error::Error;
-use crate::model::{AccountId, AccountInfo, ContactType, Shape, Slot, Source, Value};
-use crate::plan::{Action, ChangeKind, Plan, PlannedChange};
+use crate::model::{AccountId, AccountInfo, ContactType, Shape, Value};
+use crate::plan::{Change, ChangeKind, Plan};
 
 /// 2: `target` became a typed value, and the safety limits are no longer
-/// carried (they are the applying run's).
-pub const PLAN_FORMAT_VERSION: u32 = 2;
+/// carried (they are the applying run's). 3: each change is written as
+/// `plan --format json` writes it.
+pub const PLAN_FORMAT_VERSION: u32 = 3;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -29,40 +30,12 @@ pub struct PlanFile {
     pub target: Target,
     pub caller_account: AccountId,
     pub managed_slots: usize,
-    pub changes: Vec<SavedChange>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SavedChange {
-    pub account_id: AccountId,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account_name: Option<String>,
-    pub contact_type: ContactType,
-    pub action: ChangeKind,
-    pub source: Source,
-    pub before: Option<Value>,
-    pub after: Option<Value>,
+    pub changes: Vec<Change>,
 }
 
 impl PlanFile {
     pub fn new(plan: &Plan, config: &LoadedConfig, target: &Target, caller: &AccountId) -> Self {
-        let changes = plan
-            .changes
-            .iter()
-            .map(|item| SavedChange {
-                account_id: item.slot.account.clone(),
-                account_name: plan
-                    .accounts
-                    .get(&item.slot.account)
-                    .and_then(|info| info.name.clone()),
-                contact_type: item.slot.kind,
-                action: item.action.kind(),
-                source: item.source.clone(),
-                before: item.action.before().cloned(),
-                after: item.action.after().cloned(),
-            })
-            .collect();
+        let changes = plan.changes.clone();
         Self {
             altcontacts_plan: PLAN_FORMAT_VERSION,
             created_by: format!("altcontacts {}", env!("CARGO_PKG_VERSION")),
@@ -119,13 +92,13 @@ impl PlanFile {
         }
         let plan: PlanFile =
             serde_json::from_value(probe).map_err(|error| invalid(error.to_string()))?;
-        let changes = plan.check().map_err(invalid)?;
+        plan.check().map_err(invalid)?;
         let accounts = plan
             .changes
             .iter()
             .map(|change| {
                 (
-                    change.account_id.clone(),
+                    change.slot.account.clone(),
                     AccountInfo {
                         name: change.account_name.clone(),
                     },
@@ -133,7 +106,7 @@ impl PlanFile {
             })
             .collect();
         let planned = Plan {
-            changes,
+            changes: plan.changes.clone(),
             accounts,
             managed_slots: plan.managed_slots,
             ..Plan::default()
@@ -141,39 +114,21 @@ impl PlanFile {
         Ok((plan, planned))
     }
 
-    /// The changes as planned slots. Fails on a change whose values do not
-    /// fit its action or that AWS would refuse: a hand-edited plan is
-    /// refused before anything is read or written.
-    fn check(&self) -> Result<Vec<PlannedChange>, String> {
+    /// Refuses a change that AWS would refuse, or that a plan cannot hold
+    /// (a slot twice, a value of the wrong shape, a primary contact
+    /// deleted): a hand-edited plan is refused before anything is read or
+    /// written. Each change's values fit its action already, or it would not
+    /// have been read.
+    fn check(&self) -> Result<(), String> {
         let mut seen = BTreeSet::new();
-        let mut planned = Vec::with_capacity(self.changes.len());
         for change in &self.changes {
-            let slot = Slot::new(change.account_id.clone(), change.contact_type);
+            let slot = &change.slot;
             if !seen.insert(slot.clone()) {
                 return Err(format!("{slot} appears twice"));
             }
-            let action = match (change.action, &change.before, &change.after) {
-                (ChangeKind::Create, None, Some(after)) => Action::Create {
-                    after: after.clone(),
-                },
-                (ChangeKind::Update, Some(before), Some(after)) if before != after => {
-                    Action::Update {
-                        before: before.clone(),
-                        after: after.clone(),
-                    }
-                }
-                (ChangeKind::Delete, Some(before), None) => Action::Delete {
-                    before: before.clone(),
-                },
-                (action, ..) => {
-                    return Err(format!(
-                        "{slot}: its before and after values do not fit the action {action:?}"
-                    ));
-                }
-            };
             let fits = |value: &Value| {
                 matches!(
-                    (change.contact_type, value),
+                    (slot.kind, value),
                     (ContactType::Primary, Value::Primary(_))
                         | (
                             ContactType::Security | ContactType::Billing | ContactType::Operations,
@@ -181,13 +136,18 @@ impl PlanFile {
                         )
                 )
             };
-            if !change.before.iter().chain(&change.after).all(fits) {
+            let values = change
+                .action
+                .before()
+                .into_iter()
+                .chain(change.action.after());
+            if !values.into_iter().all(fits) {
                 return Err(format!("{slot}: a value does not fit this kind of slot"));
             }
-            if change.contact_type == ContactType::Primary && change.action == ChangeKind::Delete {
+            if slot.kind == ContactType::Primary && change.action.kind() == ChangeKind::Delete {
                 return Err(format!("{slot}: the primary contact cannot be deleted"));
             }
-            let problems = match &change.after {
+            let problems = match change.action.after() {
                 Some(Value::Alternate(after)) => after.problems(),
                 Some(Value::Primary(after)) => after.problems(),
                 None => Vec::new(),
@@ -195,12 +155,7 @@ impl PlanFile {
             if let Some((_, message)) = problems.into_iter().next() {
                 return Err(format!("{slot}: {message}"));
             }
-            planned.push(PlannedChange {
-                slot,
-                source: change.source.clone(),
-                action,
-            });
         }
-        Ok(planned)
+        Ok(())
     }
 }

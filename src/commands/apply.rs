@@ -11,7 +11,7 @@ use crate::cli::ApplyArgs;
 use crate::config::{LoadedConfig, RateSpec, SafetySpec, text_digest};
 use crate::error::{EXIT_ERROR, EXIT_OK, Error};
 use crate::model::Slot;
-use crate::plan::{Plan, PlannedChange};
+use crate::plan::{Change, Plan};
 use crate::planfile::PlanFile;
 use crate::progress::Progress;
 use crate::render::{self, PlanView};
@@ -145,7 +145,7 @@ pub(super) fn refuse_on_breaches(breaches: &[Breach], force: bool) -> Result<(),
 async fn refuse_if_stale(
     context: &Context<'_>,
     session: &Session,
-    changes: &[PlannedChange],
+    changes: &[Change],
 ) -> Result<(), Error> {
     let slots: Vec<Slot> = changes.iter().map(|change| change.slot.clone()).collect();
     let live = context.read(session, slots).await?;
@@ -222,12 +222,12 @@ pub async fn write(context: &Context<'_>, session: &Session, plan: &Plan) -> app
     let interrupts = &context.interrupts;
     let ledger = Arc::new(Ledger::new(plan.changes.clone()));
     let gate = interrupts.gate();
-    let (accounts, paint) = (plan.accounts.clone(), context.paint);
+    let paint = context.paint;
     let standing = Arc::clone(&ledger);
     interrupts.writing(Box::new(move || {
         print!(
             "{}",
-            render::report::apply_report(&standing.report(true), &accounts, paint)
+            render::report::apply_report(&standing.report(true), paint)
         );
     }));
     let progress = Progress::start(&context.ui, "applying", plan.changes.len() as u64);
@@ -242,10 +242,7 @@ pub async fn write(context: &Context<'_>, session: &Session, plan: &Plan) -> app
     .await;
     progress.finish();
     if interrupts.claim_report() {
-        print!(
-            "{}",
-            render::report::apply_report(&report, &plan.accounts, context.paint)
-        );
+        print!("{}", render::report::apply_report(&report, context.paint));
     }
     report
 }

@@ -28,7 +28,7 @@ use crate::github::{BODY_LIMIT, Run};
 use crate::model::count;
 use crate::plan::Plan;
 use crate::render::{self, Budget, PlanView};
-use crate::safety::{self, SafetyLimits};
+use crate::safety::{self, SafetyCheck, SafetyLimits};
 
 pub async fn run(context: &Context<'_>, command: &GithubCommand) -> Result<u8, Error> {
     let run = Run::from_env()?;
@@ -43,7 +43,13 @@ pub async fn run(context: &Context<'_>, command: &GithubCommand) -> Result<u8, E
 struct Planned {
     session: Session,
     plan: Plan,
-    view: PlanView,
+    checked: SafetyCheck,
+}
+
+impl Planned {
+    fn view(&self) -> PlanView<'_> {
+        PlanView::new(&self.plan, self.session.header(), self.checked.clone())
+    }
 }
 
 async fn make_plan(
@@ -55,11 +61,10 @@ async fn make_plan(
     let (session, plan) = context.open_and_plan(config, reading).await?;
     let limits = with_flags(SafetyLimits::from(config.config.safety), safety);
     let checked = safety::check(&plan.summary(), plan.managed_slots, &limits);
-    let view = PlanView::new(&plan, session.header(), checked);
     Ok(Planned {
         session,
         plan,
-        view,
+        checked,
     })
 }
 
@@ -136,7 +141,7 @@ async fn plan(context: &Context<'_>, run: &Run, args: &GithubPlanArgs) -> Result
             return Err(error);
         }
     };
-    let view = &planned.view;
+    let view = &planned.view();
     print!("{}", render::human(view, context.paint));
 
     let full = render::markdown(view);
@@ -190,11 +195,11 @@ async fn plan(context: &Context<'_>, run: &Run, args: &GithubPlanArgs) -> Result
     }
     run.set_outputs(&[
         ("summary", view.summary_line()),
-        ("changes", view.summary.changes().to_string()),
+        ("changes", view.summary().changes().to_string()),
         ("truncated", (left_out > 0).to_string()),
         ("plan-file", plan_file.display().to_string()),
     ])?;
-    Ok(if args.detailed_exitcode && view.summary.changes() > 0 {
+    Ok(if args.detailed_exitcode && view.summary().changes() > 0 {
         EXIT_CHANGES
     } else {
         EXIT_OK
@@ -256,7 +261,7 @@ async fn plan_and_write(
     record: Option<(&Record<'_>, &str, bool)>,
 ) -> Result<Applied, Error> {
     let planned = make_plan(context, config, reading, safety).await?;
-    print!("{}", render::human(&planned.view, context.paint));
+    print!("{}", render::human(&planned.view(), context.paint));
     let unchanged_commit = record.is_some_and(|(_, _, same)| same);
     if planned.plan.changes.is_empty() && (record.is_none() || unchanged_commit) {
         return Ok(Applied {
@@ -268,7 +273,7 @@ async fn plan_and_write(
         Some((record, head, _)) => Some((record, record.begin(head).await?)),
         None => None,
     };
-    if let Err(refused) = refuse_on_breaches(&planned.view.breaches, force) {
+    if let Err(refused) = refuse_on_breaches(&planned.checked.breaches, force) {
         if let Some((record, deployment)) = deployment {
             record
                 .finish(deployment, false, "refused: a safety limit is exceeded")
@@ -294,7 +299,7 @@ async fn plan_and_write(
 fn summarize_apply(run: &Run, applied: &Applied) -> Result<(), Error> {
     let budget = run.summary_room();
     let plan = render::markdown_within(
-        &applied.planned.view,
+        &applied.planned.view(),
         &Budget {
             max_bytes: budget / 2,
             limit: "a job summary holds at most 1 MiB".to_owned(),
@@ -303,8 +308,7 @@ fn summarize_apply(run: &Run, applied: &Applied) -> Result<(), Error> {
     );
     run.add_to_summary(&plan.text)?;
     if let Some(report) = &applied.report {
-        let text =
-            render::report::apply_markdown(report, &applied.planned.plan.accounts, budget / 2);
+        let text = render::report::apply_markdown(report, budget / 2);
         run.add_to_summary(&text)?;
     }
     Ok(())
@@ -370,7 +374,7 @@ async fn apply(context: &Context<'_>, run: &Run, args: &GithubApplyArgs) -> Resu
     summarize_apply(run, &applied)?;
     let summary = match &applied.report {
         Some(report) => render::report::summary_line(report),
-        None => applied.planned.view.summary_line(),
+        None => applied.planned.view().summary_line(),
     };
     run.set_outputs(&[("summary", summary)])?;
     Ok(exit_code(&applied))
@@ -394,7 +398,7 @@ async fn drift(context: &Context<'_>, run: &Run, args: &GithubDriftArgs) -> Resu
         .await?
     } else {
         let planned = make_plan(context, &config, &Reading::default(), &args.safety).await?;
-        print!("{}", render::human(&planned.view, context.paint));
+        print!("{}", render::human(&planned.view(), context.paint));
         Applied {
             planned,
             report: None,
@@ -404,8 +408,8 @@ async fn drift(context: &Context<'_>, run: &Run, args: &GithubDriftArgs) -> Resu
 
     let issue = DriftIssue::new(run, &args.label, &key);
     let open = issue.find_open().await?;
-    let view = &applied.planned.view;
-    let drifted = view.summary.changes();
+    let view = &applied.planned.view();
+    let drifted = view.summary().changes();
     let repaired = applied.report.as_ref().is_some_and(Report::succeeded);
     if drifted == 0 {
         if let Some(number) = open {
@@ -486,7 +490,7 @@ fn drift_body(
         "{}\n### AWS differs from `{key}`\n\n{} found {} whose live value is not what `{key}` says at {head}.",
         issue.marker(),
         run.run_link(),
-        count(view.summary.changes(), "contact"),
+        count(view.summary().changes(), "contact"),
     );
     match last_applied {
         Some(last) if last != head => head_text.push_str(&format!(

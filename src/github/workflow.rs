@@ -5,15 +5,22 @@ use std::io::Write;
 use std::path::Path;
 
 use super::{Run, SUMMARY_LIMIT};
-use crate::error::Error;
 
-fn append(path: &Path, text: &str) -> Result<(), Error> {
+/// A workflow file (outputs, job summary) that could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {path}: {source}")]
+pub struct WorkflowFileError {
+    pub path: String,
+    pub source: std::io::Error,
+}
+
+fn append(path: &Path, text: &str) -> Result<(), WorkflowFileError> {
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
         .and_then(|mut file| file.write_all(text.as_bytes()))
-        .map_err(|source| Error::Write {
+        .map_err(|source| WorkflowFileError {
             path: path.display().to_string(),
             source,
         })
@@ -21,7 +28,7 @@ fn append(path: &Path, text: &str) -> Result<(), Error> {
 
 impl Run {
     /// Sets step outputs, each value on as many lines as it needs.
-    pub fn set_outputs(&self, outputs: &[(&str, String)]) -> Result<(), Error> {
+    pub fn set_outputs(&self, outputs: &[(&str, String)]) -> Result<(), WorkflowFileError> {
         let Some(path) = &self.output else {
             return Ok(());
         };
@@ -50,7 +57,7 @@ impl Run {
     }
 
     /// Adds to the job summary; `text` must fit [`Run::summary_room`].
-    pub fn add_to_summary(&self, text: &str) -> Result<(), Error> {
+    pub fn add_to_summary(&self, text: &str) -> Result<(), WorkflowFileError> {
         match &self.step_summary {
             Some(path) => append(path, text),
             None => Ok(()),

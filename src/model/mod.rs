@@ -225,6 +225,39 @@ pub enum Source {
     Account { account_id: AccountId },
 }
 
+impl std::str::FromStr for Source {
+    type Err = ();
+
+    /// A layer as [`fmt::Display`] writes it, back.
+    fn from_str(text: &str) -> Result<Self, ()> {
+        if text == "organization.defaults" {
+            return Ok(Self::Defaults);
+        }
+        if let Some(key) = text
+            .strip_prefix("units[\"")
+            .and_then(|rest| rest.strip_suffix("\"]"))
+        {
+            return Ok(Self::Unit {
+                key: key.to_owned(),
+            });
+        }
+        let id = text
+            .strip_prefix("accounts[\"")
+            .and_then(|rest| rest.strip_suffix("\"]"))
+            .and_then(AccountId::parse)
+            .ok_or(())?;
+        Ok(Self::Account { account_id: id })
+    }
+}
+
+/// `111111111111 (Management)`, or the bare ID when the name is unknown.
+pub fn account_label(id: &AccountId, name: Option<&str>) -> String {
+    match name {
+        Some(name) if name != id.as_str() => format!("{id} ({name})"),
+        _ => id.to_string(),
+    }
+}
+
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

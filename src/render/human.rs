@@ -8,7 +8,8 @@ use owo_colors::Style;
 use crate::model::count;
 use crate::plan::ChangeKind;
 
-use super::{ChangeRow, Paint, Piece, PlanView, account_label, inline_diff, printable};
+use super::{Paint, Piece, PlanView, account_label, inline_diff, printable};
+use crate::plan::Change;
 
 fn action_style(action: ChangeKind) -> (&'static str, Style) {
     match action {
@@ -32,28 +33,29 @@ fn quoted(pieces: &[Piece], paint: Paint, changed: Style) -> String {
     format!("\"{body}\"")
 }
 
-fn change_block(out: &mut String, row: &ChangeRow, paint: Paint) {
-    let (marker, style) = action_style(row.action);
+fn change_block(out: &mut String, change: &Change, paint: Paint) {
+    let kind = change.action.kind();
+    let (marker, style) = action_style(kind);
     let _ = writeln!(
         out,
         "{} {} {}  {}",
-        paint.paint(&format!("{marker} {}", row.action.name()), style.bold()),
-        paint.paint(&printable(&row.account_label()), Style::new().bold()),
-        paint.paint(row.contact_type.api_name(), Style::new().bold()),
+        paint.paint(&format!("{marker} {}", kind.name()), style.bold()),
+        paint.paint(&printable(&change.account_label()), Style::new().bold()),
+        paint.paint(change.slot.kind.api_name(), Style::new().bold()),
         paint.paint(
-            &format!("(from {})", printable(&row.source)),
+            &format!("(from {})", printable(&change.source.to_string())),
             Style::new().dimmed()
         ),
     );
-    let width = row
-        .fields
+    let fields = change.action.field_changes();
+    let width = fields
         .iter()
-        .map(|field| field.field.len() + 1)
+        .map(|(field, ..)| field.len() + 1)
         .max()
         .unwrap_or(0);
-    for field in &row.fields {
-        let label = format!("{}:", field.field);
-        let value = match (&field.before, &field.after) {
+    for (field, before, after) in &fields {
+        let label = format!("{field}:");
+        let value = match (before, after) {
             (Some(before), Some(after)) => {
                 let (old, new) = inline_diff(&printable(before), &printable(after));
                 format!(
@@ -74,26 +76,26 @@ fn change_block(out: &mut String, row: &ChangeRow, paint: Paint) {
 
 pub fn plan(view: &PlanView, paint: Paint) -> String {
     let mut out = String::new();
-    let accounts = count(view.accounts_in_scope, "account");
+    let accounts = count(view.accounts_in_scope(), "account");
     let _ = writeln!(
         out,
         "altcontacts plan: {}, caller {}, {accounts} in scope",
         view.header.target, view.header.caller
     );
-    if view.not_read > 0 {
+    if view.plan.not_read > 0 {
         let _ = writeln!(
             out,
             "{} managed contacts not read: their desired value is the same as in the base file. \
              That includes accounts that joined the organization since: `--joined-since` or a full plan covers them.",
-            view.not_read
+            view.plan.not_read
         );
     }
     if let Some(line) = view.joined_since_line() {
         let _ = writeln!(out, "{line}");
     }
     out.push('\n');
-    for row in &view.rows {
-        change_block(&mut out, row, paint);
+    for change in view.changes() {
+        change_block(&mut out, change, paint);
     }
     let (inactive, management) = view.skipped_by_reason();
     if !inactive.is_empty() {
@@ -127,10 +129,10 @@ pub fn plan(view: &PlanView, paint: Paint) -> String {
             paint.paint(&warning, Style::new().yellow().bold())
         );
     }
-    if view.summary.update + view.summary.delete > 0 {
+    if view.summary().update + view.summary().delete > 0 {
         let _ = writeln!(out, "Safety limits: {}.", view.limits.describe());
     }
-    if !view.breaches.is_empty() || view.summary.update + view.summary.delete > 0 {
+    if !view.breaches.is_empty() || view.summary().update + view.summary().delete > 0 {
         out.push('\n');
     }
     let _ = writeln!(

@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use super::PlanView;
-use crate::model::{AccountId, ContactType, SkipReason, Value};
-use crate::plan::ChangeKind;
+use crate::model::{AccountId, SkipReason};
+use crate::plan::Change;
 use crate::safety::{Breach, SafetyLimits};
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -17,7 +17,7 @@ struct JsonPlan<'a> {
     caller_account: &'a AccountId,
     accounts_in_scope: usize,
     summary: JsonSummary,
-    changes: Vec<JsonChange<'a>>,
+    changes: &'a [Change],
     skipped: Vec<JsonSkipped<'a>>,
     safety: &'a [Breach],
     /// The limits the plan was checked against.
@@ -42,17 +42,6 @@ struct JsonSummary {
 }
 
 #[derive(Serialize)]
-pub struct JsonChange<'a> {
-    pub account_id: &'a AccountId,
-    pub account_name: Option<&'a str>,
-    pub contact_type: ContactType,
-    pub action: ChangeKind,
-    pub source: &'a str,
-    pub before: Option<&'a Value>,
-    pub after: Option<&'a Value>,
-}
-
-#[derive(Serialize)]
 struct JsonSkipped<'a> {
     account_id: &'a AccountId,
     account_name: Option<&'a str>,
@@ -67,27 +56,19 @@ pub fn plan(view: &PlanView) -> String {
         format_version: FORMAT_VERSION,
         target: &view.header.target,
         caller_account: &view.header.caller,
-        accounts_in_scope: view.accounts_in_scope,
-        summary: JsonSummary {
-            create: view.summary.create,
-            update: view.summary.update,
-            delete: view.summary.delete,
-            unchanged: view.summary.unchanged,
+        accounts_in_scope: view.accounts_in_scope(),
+        summary: {
+            let summary = view.summary();
+            JsonSummary {
+                create: summary.create,
+                update: summary.update,
+                delete: summary.delete,
+                unchanged: summary.unchanged,
+            }
         },
-        changes: view
-            .rows
-            .iter()
-            .map(|row| JsonChange {
-                account_id: &row.account_id,
-                account_name: row.account_name.as_deref(),
-                contact_type: row.contact_type,
-                action: row.action,
-                source: &row.source,
-                before: row.before.as_ref(),
-                after: row.after.as_ref(),
-            })
-            .collect(),
+        changes: view.changes(),
         skipped: view
+            .plan
             .skipped
             .iter()
             .map(|skipped| JsonSkipped {
@@ -102,8 +83,8 @@ pub fn plan(view: &PlanView) -> String {
             .collect(),
         safety: &view.breaches,
         safety_limits: &view.limits,
-        not_read: view.not_read,
-        joined_since: view.joined_since.map(|window| JsonJoinedSince {
+        not_read: view.plan.not_read,
+        joined_since: view.plan.joined_since.map(|window| JsonJoinedSince {
             time: window.since.rfc3339(),
             older_accounts_not_read: window.older_accounts,
         }),

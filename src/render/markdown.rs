@@ -4,9 +4,9 @@
 
 use std::fmt::Write;
 
-use super::{ChangeRow, PlanView, account_label, printable};
+use super::{PlanView, account_label, printable};
 use crate::model::count;
-use crate::plan::ChangeKind;
+use crate::plan::{Change, ChangeKind};
 
 /// Above this many changes the table is collapsed, so a comment on a big
 /// plan stays readable.
@@ -54,15 +54,17 @@ fn icon(action: ChangeKind) -> &'static str {
     }
 }
 
-fn field_changes(row: &ChangeRow) -> String {
-    row.fields
-        .iter()
-        .map(|field| match (&field.before, &field.after) {
+fn field_changes(change: &Change) -> String {
+    change
+        .action
+        .field_changes()
+        .into_iter()
+        .map(|(field, before, after)| match (before, after) {
             (Some(before), Some(after)) => {
-                format!("{}: ~~{}~~ → {}", field.field, code(before), code(after))
+                format!("{field}: ~~{}~~ → {}", code(before), code(after))
             }
-            (None, Some(after)) => format!("{}: {}", field.field, code(after)),
-            (Some(before), None) => format!("{}: ~~{}~~", field.field, code(before)),
+            (None, Some(after)) => format!("{field}: {}", code(after)),
+            (Some(before), None) => format!("{field}: ~~{}~~", code(before)),
             (None, None) => String::new(),
         })
         .collect::<Vec<_>>()
@@ -94,7 +96,7 @@ pub struct Fitted {
 
 /// The whole plan.
 pub fn plan(view: &PlanView) -> String {
-    let rows: Vec<String> = view.rows.iter().map(table_row).collect();
+    let rows: Vec<String> = view.changes().iter().map(table_row).collect();
     let mut out = head(view);
     out.push_str(&table(&rows.iter().map(String::as_str).collect::<Vec<_>>()));
     out.push_str(&skipped(view, None));
@@ -107,7 +109,7 @@ pub fn plan(view: &PlanView) -> String {
 /// how many were left out and where the full plan is.
 pub fn plan_within(view: &PlanView, budget: &Budget) -> Fitted {
     let whole = plan(view);
-    let total = view.rows.len();
+    let total = view.changes().len();
     if whole.len() <= budget.max_bytes {
         return Fitted {
             text: whole,
@@ -116,9 +118,9 @@ pub fn plan_within(view: &PlanView, budget: &Budget) -> Fitted {
         };
     }
     let by_priority = |kind: ChangeKind| {
-        view.rows
+        view.changes()
             .iter()
-            .filter(move |row| row.action == kind)
+            .filter(move |change| change.action.kind() == kind)
             .map(table_row)
     };
     let rows: Vec<String> = by_priority(ChangeKind::Delete)
@@ -174,21 +176,21 @@ fn head(view: &PlanView) -> String {
     let _ = writeln!(
         out,
         "{} in scope on {}, caller `{}`.",
-        count(view.accounts_in_scope, "account"),
+        count(view.accounts_in_scope(), "account"),
         view.header.target,
         view.header.caller
     );
-    if view.not_read > 0 {
+    if view.plan.not_read > 0 {
         let _ = writeln!(
             out,
             "{} managed contacts were not read: unchanged since the base file, including those of accounts that joined since (`--joined-since` or a full plan covers them).",
-            view.not_read
+            view.plan.not_read
         );
     }
     if let Some(line) = view.joined_since_line() {
         let _ = writeln!(out, "{line}");
     }
-    if view.summary.update + view.summary.delete > 0 {
+    if view.summary().update + view.summary().delete > 0 {
         let _ = writeln!(
             out,
             "Checked against the safety limits: {}.",
@@ -206,14 +208,14 @@ fn head(view: &PlanView) -> String {
     out
 }
 
-fn table_row(row: &ChangeRow) -> String {
+fn table_row(change: &Change) -> String {
     format!(
         "| {} | {} | {} | {} | {} |\n",
-        icon(row.action),
-        cell(&row.account_label()),
-        row.contact_type,
-        field_changes(row),
-        code(&row.source)
+        icon(change.action.kind()),
+        cell(&change.account_label()),
+        change.slot.kind,
+        field_changes(change),
+        code(&change.source.to_string())
     )
 }
 
@@ -296,7 +298,7 @@ mod tests {
         AccountId, AccountInfo, AccountStatus, Contact, ContactType, SkipReason, SkippedAccount,
         Slot, Source, Value,
     };
-    use crate::plan::{Action, Plan, PlannedChange};
+    use crate::plan::{Action, Change, Plan};
     use crate::render::Header;
     use crate::safety::{SafetyCheck, SafetyLimits};
 
@@ -310,7 +312,7 @@ mod tests {
     }
 
     /// A plan of `each` creates, updates and deletes, over one account per change.
-    fn view(each: usize) -> PlanView {
+    fn plan_of(each: usize) -> Plan {
         let mut plan = Plan::default();
         for n in 0..3 * each {
             let account =
@@ -333,7 +335,8 @@ mod tests {
                     name: Some(format!("Account {n}")),
                 },
             );
-            plan.changes.push(PlannedChange {
+            plan.changes.push(Change {
+                account_name: Some(format!("Account {n}")),
                 slot: Slot::new(account, ContactType::Security),
                 source: Source::Defaults,
                 action,
@@ -345,6 +348,10 @@ mod tests {
             status: AccountStatus::Suspended,
             reason: SkipReason::NotActive,
         });
+        plan
+    }
+
+    fn view(plan: &Plan) -> PlanView<'_> {
         let header = Header {
             target: "AWS".into(),
             caller: AccountId::parse("999999999999").unwrap(),
@@ -353,7 +360,7 @@ mod tests {
             breaches: Vec::new(),
             limits: SafetyLimits::default(),
         };
-        PlanView::new(&plan, header, safety)
+        PlanView::new(plan, header, safety)
     }
 
     fn budget(max_bytes: usize) -> Budget {
@@ -366,7 +373,8 @@ mod tests {
 
     #[test]
     fn a_plan_that_fits_is_the_whole_plan() {
-        let view = view(5);
+        let changes = plan_of(5);
+        let view = view(&changes);
         let fitted = plan_within(&view, &budget(1 << 20));
         assert_eq!(fitted.text, plan(&view));
         assert_eq!((fitted.shown, fitted.left_out), (15, 0));
@@ -374,7 +382,8 @@ mod tests {
 
     #[test]
     fn a_plan_too_big_keeps_its_summary_and_skips_and_shows_deletes_then_updates_first() {
-        let view = view(3_000);
+        let changes = plan_of(3_000);
+        let view = view(&changes);
         assert!(plan(&view).len() > 1_000_000);
         let fitted = plan_within(&view, &budget(65_536));
         assert!(fitted.text.len() <= 65_536, "{}", fitted.text.len());
@@ -422,16 +431,16 @@ mod tests {
 
     #[test]
     fn thousands_of_skipped_accounts_are_counted_when_listing_them_would_not_fit() {
-        let mut view = view(10);
+        let mut changes = plan_of(10);
         for n in 0..5_000u64 {
-            view.skipped.push(SkippedAccount {
+            changes.skipped.push(SkippedAccount {
                 id: AccountId::parse(&format!("{:012}", 500_000_000_000 + n)).unwrap(),
                 name: Some(format!("Closed {n}")),
                 status: AccountStatus::Suspended,
                 reason: SkipReason::NotActive,
             });
         }
-        let fitted = plan_within(&view, &budget(65_536));
+        let fitted = plan_within(&view(&changes), &budget(65_536));
         assert!(fitted.text.len() <= 65_536);
         assert!(
             fitted.text.contains("Skipped, not ACTIVE: 5001 accounts, listed in the full plan: the `altcontacts-plan` artifact."),

@@ -12,8 +12,9 @@ pub mod report;
 use owo_colors::{OwoColorize, Style};
 use similar::{ChangeTag, TextDiff};
 
-use crate::model::{AccountId, ContactType, JoinedWindow, SkipReason, SkippedAccount, Value};
-use crate::plan::{ChangeKind, Plan, Summary};
+pub use crate::model::account_label;
+use crate::model::{AccountId, SkipReason, SkippedAccount};
+use crate::plan::{Change, Plan, Summary};
 use crate::safety::{Breach, SafetyCheck, SafetyLimits};
 
 pub use human::plan as human;
@@ -28,10 +29,43 @@ pub struct Header {
     pub caller: AccountId,
 }
 
-impl PlanView {
+/// A plan with what it was checked against and where it was made: what
+/// every format lays out. The changes are the plan's own; a renderer derives
+/// what it shows of each (its field-by-field differences) from it.
+#[derive(Clone, Debug)]
+pub struct PlanView<'a> {
+    pub plan: &'a Plan,
+    pub header: Header,
+    pub breaches: Vec<Breach>,
+    /// The limits the plan was checked against.
+    pub limits: SafetyLimits,
+}
+
+impl<'a> PlanView<'a> {
+    pub fn new(plan: &'a Plan, header: Header, safety: SafetyCheck) -> Self {
+        Self {
+            plan,
+            header,
+            breaches: safety.breaches,
+            limits: safety.limits,
+        }
+    }
+
+    pub fn changes(&self) -> &'a [Change] {
+        &self.plan.changes
+    }
+
+    pub fn summary(&self) -> Summary {
+        self.plan.summary()
+    }
+
+    pub fn accounts_in_scope(&self) -> usize {
+        self.plan.accounts.len()
+    }
+
     /// What `--joined-since` left unread, in a sentence.
     pub fn joined_since_line(&self) -> Option<String> {
-        self.joined_since.map(|window| {
+        self.plan.joined_since.map(|window| {
             format!(
                 "Only accounts that joined after {}: {} older accounts not read (a full plan covers them).",
                 window.since.rfc3339(),
@@ -42,104 +76,16 @@ impl PlanView {
 
     /// Accounts skipped for not being ACTIVE, and the management account
     /// when a delegated administrator skipped it.
-    pub fn skipped_by_reason(&self) -> (Vec<&SkippedAccount>, Vec<&SkippedAccount>) {
-        self.skipped
+    pub fn skipped_by_reason(&self) -> (Vec<&'a SkippedAccount>, Vec<&'a SkippedAccount>) {
+        self.plan
+            .skipped
             .iter()
             .partition(|skipped| skipped.reason == SkipReason::NotActive)
-    }
-}
-
-#[derive(Clone, Debug)]
-pub struct PlanView {
-    pub header: Header,
-    pub accounts_in_scope: usize,
-    pub rows: Vec<ChangeRow>,
-    pub summary: Summary,
-    pub skipped: Vec<SkippedAccount>,
-    pub breaches: Vec<Breach>,
-    /// The limits the plan was checked against.
-    pub limits: SafetyLimits,
-    pub not_read: usize,
-    pub joined_since: Option<JoinedWindow>,
-}
-
-#[derive(Clone, Debug)]
-pub struct ChangeRow {
-    pub action: ChangeKind,
-    pub account_id: AccountId,
-    pub account_name: Option<String>,
-    pub contact_type: ContactType,
-    pub source: String,
-    pub fields: Vec<FieldRow>,
-    pub before: Option<Value>,
-    pub after: Option<Value>,
-}
-
-impl ChangeRow {
-    /// `111111111111 (Management)`, or the bare ID when the name is unknown.
-    pub fn account_label(&self) -> String {
-        account_label(&self.account_id, self.account_name.as_deref())
-    }
-}
-
-pub fn account_label(id: &AccountId, name: Option<&str>) -> String {
-    match name {
-        Some(name) if name != id.as_str() => format!("{id} ({name})"),
-        _ => id.to_string(),
-    }
-}
-
-#[derive(Clone, Debug)]
-pub struct FieldRow {
-    pub field: &'static str,
-    pub before: Option<String>,
-    pub after: Option<String>,
-}
-
-impl PlanView {
-    pub fn new(plan: &Plan, header: Header, safety: SafetyCheck) -> Self {
-        let rows = plan
-            .changes
-            .iter()
-            .map(|item| ChangeRow {
-                action: item.action.kind(),
-                account_name: plan
-                    .accounts
-                    .get(&item.slot.account)
-                    .and_then(|info| info.name.clone()),
-                account_id: item.slot.account.clone(),
-                contact_type: item.slot.kind,
-                source: item.source.to_string(),
-                fields: item
-                    .action
-                    .field_changes()
-                    .into_iter()
-                    .map(|(field, before, after)| FieldRow {
-                        field,
-                        before: before.map(str::to_owned),
-                        after: after.map(str::to_owned),
-                    })
-                    .collect(),
-                before: item.action.before().cloned(),
-                after: item.action.after().cloned(),
-            })
-            .collect();
-        Self {
-            header,
-            accounts_in_scope: plan.accounts.len(),
-            rows,
-            summary: plan.summary(),
-            skipped: plan.skipped.clone(),
-            breaches: safety.breaches,
-            limits: safety.limits,
-            not_read: plan.not_read,
-            joined_since: plan.joined_since,
-        }
     }
 
     /// The last line of every human plan.
     pub fn summary_line(&self) -> String {
-        let s = &self.summary;
+        let s = self.summary();
         if s.changes() == 0 {
             let noun = if s.unchanged == 1 {
                 "contact matches"

@@ -1,15 +1,13 @@
 //! The outcome of an apply: one line per change, then the summary line.
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use owo_colors::Style;
 
+use super::Paint;
 use super::markdown::cell;
-use super::{Paint, account_label};
 use crate::apply::{Outcome, Report};
 use crate::backend::error::distinct_help;
-use crate::model::{AccountId, AccountInfo};
 
 /// The apply's outcome line: `Apply complete: ...` or `Apply interrupted: ...`.
 pub fn summary_line(report: &Report) -> String {
@@ -33,11 +31,7 @@ pub fn summary_line(report: &Report) -> String {
 
 /// The outcome as Markdown within `max_bytes`, for a job summary: the
 /// summary line, then what did not succeed, then what did.
-pub fn apply_markdown(
-    report: &Report,
-    accounts: &BTreeMap<AccountId, AccountInfo>,
-    max_bytes: usize,
-) -> String {
+pub fn apply_markdown(report: &Report, max_bytes: usize) -> String {
     let mut head = String::new();
     let _ = writeln!(
         head,
@@ -56,9 +50,6 @@ pub fn apply_markdown(
         .iter()
         .map(|result| {
             let slot = &result.change.slot;
-            let name = accounts
-                .get(&slot.account)
-                .and_then(|info| info.name.as_deref());
             let kind = result.change.action.kind();
             let outcome = match &result.outcome {
                 Outcome::Applied => format!("✅ {}", kind.past_tense()),
@@ -70,7 +61,7 @@ pub fn apply_markdown(
             };
             format!(
                 "| {outcome} | {} | {} |\n",
-                cell(&account_label(&slot.account, name)),
+                cell(&result.change.account_label()),
                 slot.kind
             )
         })
@@ -101,20 +92,11 @@ pub fn apply_markdown(
     out
 }
 
-pub fn apply_report(
-    report: &Report,
-    accounts: &BTreeMap<AccountId, AccountInfo>,
-    paint: Paint,
-) -> String {
+pub fn apply_report(report: &Report, paint: Paint) -> String {
     let mut out = String::new();
     for result in &report.results {
         let slot = &result.change.slot;
-        let label = account_label(
-            &slot.account,
-            accounts
-                .get(&slot.account)
-                .and_then(|info| info.name.as_deref()),
-        );
+        let label = result.change.account_label();
         let kind = result.change.action.kind();
         let _ = match &result.outcome {
             Outcome::Applied => writeln!(
