@@ -172,7 +172,7 @@ async fn apply_one<A: ContactsApi>(
     let own = slot.account == *caller;
     let (operation, written) = match &change.action {
         Action::Create { after } | Action::Update { after, .. } => (
-            Operation::PutAlternateContact,
+            Operation::write(slot.kind),
             api.put(slot, after, gate).await,
         ),
         Action::Delete { .. } => (
@@ -215,7 +215,7 @@ async fn apply_one<A: ContactsApi>(
                 },
                 Err(error) => failed(
                     "written, but it could not be read back: ",
-                    Located::new(Operation::GetAlternateContact, error).at(
+                    Located::new(Operation::read(slot.kind), error).at(
                         &slot.account,
                         Some(slot.kind),
                         own,

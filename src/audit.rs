@@ -116,9 +116,7 @@ pub struct Audit {
     pub findings: Vec<Finding>,
 }
 
-/// The primary contacts read for the audit; `None` when they could not be
-/// read (the caller lacks account:GetContactInformation).
-pub type Primaries = Option<BTreeMap<AccountId, Option<PrimaryContact>>>;
+pub use crate::model::Primaries;
 
 pub fn check(
     accounts: &BTreeMap<AccountId, AccountInfo>,

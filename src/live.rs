@@ -11,6 +11,7 @@ use crate::backend::ContactsApi;
 use crate::backend::error::{BackendError, Located, Operation};
 use crate::backend::throttle::IN_FLIGHT;
 use crate::error::Error;
+pub use crate::model::Primaries;
 use crate::model::{AccountId, ContactType, Live, Slot, Value};
 use crate::progress::Progress;
 
@@ -42,7 +43,13 @@ pub async fn read<A: ContactsApi>(
             match &result {
                 // Expired session credentials fail every request after them.
                 Err(BackendError::CredentialsExpired(_)) => stopped.store(true, Ordering::SeqCst),
-                Err(BackendError::AccessDenied(_)) if slot.account != *caller => {
+                // A member account that denies its alternate contacts:
+                // trusted access. A primary contact denied is the caller's
+                // permission (account:GetContactInformation), which audit
+                // and export do without.
+                Err(BackendError::AccessDenied(_))
+                    if slot.account != *caller && slot.kind != ContactType::Primary =>
+                {
                     let mut denied = denied_accounts
                         .lock()
                         .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -62,7 +69,7 @@ pub async fn read<A: ContactsApi>(
         return Ok(answers);
     }
     let located = |slot: &Slot, error: &BackendError| {
-        Located::new(Operation::GetAlternateContact, error.clone()).at(
+        Located::new(Operation::read(slot.kind), error.clone()).at(
             &slot.account,
             Some(slot.kind),
             slot.account == *caller,
@@ -109,19 +116,17 @@ pub fn collect(
             Some(Ok(contact)) => {
                 live.slots.insert(slot, contact);
             }
-            Some(Err(error)) => {
-                failures.push(Located::new(Operation::GetAlternateContact, error).at(
-                    &slot.account,
-                    Some(slot.kind),
-                    slot.account == *caller,
-                ))
-            }
+            Some(Err(error)) => failures.push(Located::new(Operation::read(slot.kind), error).at(
+                &slot.account,
+                Some(slot.kind),
+                slot.account == *caller,
+            )),
             // Every slot asked for was answered unless the read stopped,
             // and a stopped read is an error; a plan must never be made on
             // a slot that was not read.
             None => failures.push(
                 Located::new(
-                    Operation::GetAlternateContact,
+                    Operation::read(slot.kind),
                     BackendError::Other {
                         code: "NotRead".to_owned(),
                         message: "this contact was not read".to_owned(),
@@ -155,42 +160,39 @@ pub async fn fetch<A: ContactsApi>(
     collect(slots, &mut answers, caller)
 }
 
-/// The primary contact of every account, for `audit` and `export`.
-/// `Ok(None)` when they cannot be read at all (denied, or not offered by
-/// the endpoint): the audit then says which rule it could not check, and
-/// export leaves them out, instead of failing.
-pub async fn fetch_primaries<A: ContactsApi>(
-    api: &A,
-    accounts: Vec<AccountId>,
+/// The primary contacts of `accounts` from `answers`, for `audit` and
+/// `export`: `None` when they cannot be read at all (denied, or not offered
+/// by the endpoint), so the audit says which rule it could not check and
+/// export leaves them out, instead of failing. Other failures fail the read.
+pub fn primaries(
+    accounts: impl IntoIterator<Item = AccountId>,
+    answers: &mut Answers,
     caller: &AccountId,
-) -> Result<crate::audit::Primaries, Error> {
-    let results: Vec<_> = futures::stream::iter(accounts)
-        .map(|account| async move {
-            let result = api
-                .get(&Slot::new(account.clone(), ContactType::Primary))
-                .await
-                .map(|value| value.and_then(|value| value.as_primary().cloned()));
-            (account, result)
-        })
-        .buffer_unordered(IN_FLIGHT)
-        .collect()
-        .await;
+) -> Result<Primaries, Error> {
     let mut primaries = BTreeMap::new();
     let mut failures = Vec::new();
-    for (account, result) in results {
-        match result {
-            Ok(primary) => {
-                primaries.insert(account, primary);
+    let mut unavailable = false;
+    for account in accounts {
+        let slot = Slot::new(account.clone(), ContactType::Primary);
+        match answers.remove(&slot) {
+            Some(Ok(value)) => {
+                primaries.insert(account, value.and_then(|value| value.as_primary().cloned()));
             }
             // Denied, or not offered by this endpoint (moto has no such
             // call): the primary contacts are unavailable, not an outage.
-            Err(error) if !error.is_retryable() => return Ok(None),
-            Err(error) => failures.push(Located::new(Operation::GetContactInformation, error).at(
-                &account,
-                None,
-                account == *caller,
-            )),
+            Some(Err(error)) if !error.is_retryable() => unavailable = true,
+            Some(Err(error)) => failures.push(
+                Located::new(Operation::read(ContactType::Primary), error).at(
+                    &account,
+                    None,
+                    account == *caller,
+                ),
+            ),
+            None => unavailable = true,
         }
+    }
+    if unavailable {
+        return Ok(None);
     }
     failed(failures).map(|()| Some(primaries))
 }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{
     AccountId, AccountInfo, ContactType, Desired, JoinedWindow, Live, SkippedAccount, Slot, Source,
-    Value, Wanted,
+    Value, Wanted, Warning,
 };
 
 /// What happens to one managed slot that changes. A slot that already
@@ -201,6 +201,8 @@ pub struct Plan {
     pub not_read: usize,
     /// With `--joined-since`, the cutoff and the older accounts not read.
     pub joined_since: Option<JoinedWindow>,
+    /// What about the file deserves a look but does not stop the run.
+    pub warnings: Vec<Warning>,
 }
 
 impl Plan {
@@ -220,8 +222,10 @@ impl Plan {
     }
 }
 
-/// Compares each managed slot with its live value. Slots that were not read
-/// are counted as not read; unmanaged slots never appear.
+/// Compares each managed slot with its live value: the whole plan, its
+/// scope, skipped accounts, `--joined-since` window and warnings included.
+/// Slots that were not read are counted as not read; unmanaged slots never
+/// appear.
 pub fn diff(desired: &Desired, live: &Live) -> Plan {
     let mut changes = Vec::new();
     let mut unchanged = 0;
@@ -264,7 +268,8 @@ pub fn diff(desired: &Desired, live: &Live) -> Plan {
         skipped: desired.skipped.clone(),
         managed_slots: desired.slots.len(),
         not_read,
-        joined_since: None,
+        joined_since: desired.joined_since,
+        warnings: desired.warnings.clone(),
     }
 }
 

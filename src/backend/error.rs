@@ -97,8 +97,27 @@ pub enum Operation {
     GetAlternateContact,
     GetContactInformation,
     PutAlternateContact,
+    PutContactInformation,
     DeleteAlternateContact,
     Organizations(&'static str),
+}
+
+impl Operation {
+    /// The operation that reads a slot of this kind.
+    pub fn read(kind: ContactType) -> Self {
+        match kind {
+            ContactType::Primary => Self::GetContactInformation,
+            _ => Self::GetAlternateContact,
+        }
+    }
+
+    /// The operation that writes a slot of this kind.
+    pub fn write(kind: ContactType) -> Self {
+        match kind {
+            ContactType::Primary => Self::PutContactInformation,
+            _ => Self::PutAlternateContact,
+        }
+    }
 }
 
 impl fmt::Display for Operation {
@@ -108,6 +127,7 @@ impl fmt::Display for Operation {
             Self::GetAlternateContact => f.write_str("account:GetAlternateContact"),
             Self::GetContactInformation => f.write_str("account:GetContactInformation"),
             Self::PutAlternateContact => f.write_str("account:PutAlternateContact"),
+            Self::PutContactInformation => f.write_str("account:PutContactInformation"),
             Self::DeleteAlternateContact => f.write_str("account:DeleteAlternateContact"),
             Self::Organizations(action) => write!(f, "organizations:{action}"),
         }

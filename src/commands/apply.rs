@@ -5,7 +5,8 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{Base, Context, Reading, Session, in_github_actions, load_config, with_flags};
+use super::pipeline::Request;
+use super::{Base, Context, Session, in_github_actions, load_config, with_flags};
 use crate::apply::{self, Ledger, Verify, describe};
 use crate::cli::ApplyArgs;
 use crate::config::{LoadedConfig, RateSpec, SafetySpec, text_digest};
@@ -33,16 +34,12 @@ async fn apply_fresh(context: &Context<'_>, args: &ApplyArgs) -> Result<u8, Erro
         .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
     let config = load_config(&file, in_github_actions())?;
     let base = Base::load(args.base.as_deref(), args.base_ref.as_deref(), &file)?;
-    let (session, plan) = context
-        .open_and_plan(
-            &config,
-            &Reading {
-                base: base.as_ref(),
-                joined_since: args.joined_since,
-                new_accounts_since: None,
-            },
-        )
-        .await?;
+    let request = Request {
+        base: base.as_ref(),
+        joined_since: args.joined_since,
+        ..Request::managed(&config)
+    };
+    let (session, plan) = context.plan(&request, false).await?;
     let limits = with_flags(SafetyLimits::from(config.config.safety), &args.safety);
     let checked = safety::check(&plan.summary(), plan.managed_slots, &limits);
     print!(

@@ -1,8 +1,9 @@
 //! `altcontacts export`: write a contacts file from the live contacts.
 
 use super::Context;
+use super::pipeline::{Reads, Request, Scope};
 use crate::cli::ExportArgs;
-use crate::config::{RateSpec, yaml};
+use crate::config::yaml;
 use crate::error::{EXIT_OK, Error};
 use crate::export;
 use crate::model::{AccountId, ContactType, Slot, Value, count};
@@ -25,29 +26,25 @@ pub async fn run(context: &Context<'_>, args: &ExportArgs) -> Result<u8, Error> 
             )
         })?);
     }
-    let session = context.open(RateSpec::default()).await?;
+    let scope = match (args.org, accounts.is_empty()) {
+        (true, _) => Scope::WholeOrganization,
+        (false, true) => Scope::Caller,
+        (false, false) => Scope::Accounts(accounts),
+    };
+    let request = Request {
+        scope,
+        base: None,
+        joined_since: None,
+        new_accounts_since: None,
+        reads: Reads::Every,
+    };
+    let reading = context.read_scope(&request).await?;
     if args.org {
-        accounts = session
-            .accounts_in_reach(&context.ui)
-            .await?
-            .into_iter()
-            .map(|account| account.id)
-            .collect();
-    } else if accounts.is_empty() {
-        accounts.push(session.caller.clone());
+        context.note_left_out(&reading.desired);
     }
-    let slots = accounts
-        .iter()
-        .flat_map(|id| ContactType::ALL.map(|kind| Slot::new(id.clone(), kind)))
-        .collect();
-    // The primary contacts are read beside the alternates, on their own
-    // quota; a caller that may not read them exports the alternates alone.
-    let (live, primaries) = tokio::join!(
-        context.read(&session, slots),
-        crate::live::fetch_primaries(&session.api, accounts.clone(), &session.caller)
-    );
-    let mut live = live?;
-    match primaries? {
+    let accounts: Vec<AccountId> = reading.desired.accounts.keys().cloned().collect();
+    let mut live = reading.live;
+    match reading.primaries {
         Some(primaries) => {
             for (account, primary) in primaries {
                 live.slots.insert(

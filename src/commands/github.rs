@@ -13,7 +13,8 @@
 use std::path::Path;
 
 use super::apply::{refuse_on_breaches, write};
-use super::{Base, Context, Reading, Session, load_config, with_flags};
+use super::pipeline::Request;
+use super::{Base, Context, Session, load_config, with_flags};
 use crate::apply::Report;
 use crate::cli::{
     DriftMode, GithubApplyArgs, GithubCommand, GithubDriftArgs, GithubPlanArgs, SafetyArgs,
@@ -55,10 +56,10 @@ impl Planned {
 async fn make_plan(
     context: &Context<'_>,
     config: &LoadedConfig,
-    reading: &Reading<'_>,
+    request: &Request<'_>,
     safety: &SafetyArgs,
 ) -> Result<Planned, Error> {
-    let (session, plan) = context.open_and_plan(config, reading).await?;
+    let (session, plan) = context.plan(request, false).await?;
     let limits = with_flags(SafetyLimits::from(config.config.safety), safety);
     let checked = safety::check(&plan.summary(), plan.managed_slots, &limits);
     Ok(Planned {
@@ -118,11 +119,11 @@ async fn plan(context: &Context<'_>, run: &Run, args: &GithubPlanArgs) -> Result
             (None, false) => pull_request_base(context, &args.file)?,
         };
         let base = Base::load(None, revision.as_deref(), &args.file)?;
-        let reading = Reading {
+        let request = Request {
             base: base.as_ref(),
-            ..Reading::default()
+            ..Request::managed(&config)
         };
-        make_plan(context, &config, &reading, &args.safety).await
+        make_plan(context, &config, &request, &args.safety).await
     }
     .await;
     let planned = match planned {
@@ -255,12 +256,12 @@ struct Applied {
 async fn plan_and_write(
     context: &Context<'_>,
     config: &LoadedConfig,
-    reading: &Reading<'_>,
+    request: &Request<'_>,
     safety: &SafetyArgs,
     force: bool,
     record: Option<(&Record<'_>, &str, bool)>,
 ) -> Result<Applied, Error> {
-    let planned = make_plan(context, config, reading, safety).await?;
+    let planned = make_plan(context, config, request, safety).await?;
     print!("{}", render::human(&planned.view(), context.paint));
     let unchanged_commit = record.is_some_and(|(_, _, same)| same);
     if planned.plan.changes.is_empty() && (record.is_none() || unchanged_commit) {
@@ -357,15 +358,15 @@ async fn apply(context: &Context<'_>, run: &Run, args: &GithubApplyArgs) -> Resu
         Some(commit) => Base::load(None, Some(commit), &args.file)?,
         None => None,
     };
-    let reading = Reading {
+    let request = Request {
         base: base.as_ref(),
-        joined_since: None,
         new_accounts_since: args.new_accounts_since,
+        ..Request::managed(&config)
     };
     let applied = plan_and_write(
         context,
         &config,
-        &reading,
+        &request,
         &args.safety,
         args.force,
         Some((&record, &head, same_commit)),
@@ -390,14 +391,14 @@ async fn drift(context: &Context<'_>, run: &Run, args: &GithubDriftArgs) -> Resu
         plan_and_write(
             context,
             &config,
-            &Reading::default(),
+            &Request::managed(&config),
             &args.safety,
             args.force,
             Some((&record, &head, false)),
         )
         .await?
     } else {
-        let planned = make_plan(context, &config, &Reading::default(), &args.safety).await?;
+        let planned = make_plan(context, &config, &Request::managed(&config), &args.safety).await?;
         print!("{}", render::human(&planned.view(), context.paint));
         Applied {
             planned,

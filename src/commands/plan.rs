@@ -1,6 +1,7 @@
 //! `altcontacts plan`: what would change, in the format asked for.
 
-use super::{Base, Context, Reading, in_github_actions, load_config, with_flags};
+use super::pipeline::Request;
+use super::{Base, Context, in_github_actions, load_config, with_flags};
 use crate::cli::{Format, PlanArgs};
 use crate::error::{EXIT_CHANGES, EXIT_OK, Error};
 use crate::planfile::PlanFile;
@@ -11,16 +12,12 @@ pub async fn run(context: &Context<'_>, args: &PlanArgs) -> Result<u8, Error> {
     // Both files are checked before anything is asked of AWS.
     let config = load_config(&args.file, in_github_actions())?;
     let base = Base::load(args.base.as_deref(), args.base_ref.as_deref(), &args.file)?;
-    let (session, plan) = context
-        .open_and_plan(
-            &config,
-            &Reading {
-                base: base.as_ref(),
-                joined_since: args.joined_since,
-                new_accounts_since: None,
-            },
-        )
-        .await?;
+    let request = Request {
+        base: base.as_ref(),
+        joined_since: args.joined_since,
+        ..Request::managed(&config)
+    };
+    let (session, plan) = context.plan(&request, args.format == Format::Json).await?;
     let limits = with_flags(SafetyLimits::from(config.config.safety), &args.safety);
     let checked = safety::check(&plan.summary(), plan.managed_slots, &limits);
     let view = PlanView::new(&plan, session.header(), checked);

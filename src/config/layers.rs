@@ -1,52 +1,65 @@
-//! Layer resolution: account entry > deepest matching unit > organization
-//! defaults, slot by slot. A slot no layer mentions stays unmanaged.
+//! Scope and layers: which accounts a file covers, and what it wants in
+//! each of their slots (account entry > deepest matching unit >
+//! organization defaults, slot by slot; a slot no layer mentions stays
+//! unmanaged).
+//!
+//! Both are decided one account at a time ([`account_scope`]), from what
+//! discovery knows of that account alone, so reading can start as soon as
+//! Organizations lists it; [`resolve`] applies the same rule to the whole
+//! organization and adds what only the whole can tell (units that do not
+//! exist, accounts that are not in it).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use super::diagnostic::{Diagnostic, closest};
 use super::node::YamlPath;
 use super::{Config, Layer, OrgLayers, UnitSelector};
 use crate::model::{
     AccountId, AccountInfo, AccountStatus, ContactType, Desired, DesiredSlot, Found, OrgAccount,
-    Organization, SkipReason, SkippedAccount, Slot, Source,
+    Organization, SkipReason, SkippedAccount, Slot, Source, WarningKind,
 };
 
-/// The desired state, and warnings about the file that do not stop a run.
-pub fn resolve(
+/// What a file says of one account of the organization.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AccountScope {
+    /// Left out by `organization.exclude`.
+    Excluded,
+    /// Out of scope, and listed as skipped with why.
+    Skipped(SkipReason),
+    /// In scope, with the slots the file manages for it.
+    In(BTreeMap<ContactType, DesiredSlot>),
+}
+
+/// The management account, seen from a delegated administrator: AWS lets
+/// a delegated administrator name member accounts only, so it is skipped,
+/// and a file that names it is refused. The one place that rule is.
+pub fn beyond_reach(account: &AccountId, management: &AccountId, caller: &AccountId) -> bool {
+    account == management && caller != management
+}
+
+/// From a delegated administrator, an `accounts:` entry for the management
+/// account is an error, located at the entry.
+pub fn management_listed(
     config: &Config,
-    org: Option<&Organization>,
+    management: &AccountId,
     caller: &AccountId,
-) -> Result<(Desired, Vec<Diagnostic>), Vec<Diagnostic>> {
-    match (&config.organization, org) {
-        (Some(layers), Some(org)) => resolve_organization(config, layers, org, caller),
-        (Some(_), None) => Err(vec![Diagnostic::at(
-            &YamlPath::root().key("organization"),
-            "the organization was not discovered, so `organization` cannot be resolved",
-        )]),
-        (None, _) => Ok((resolve_listed(config), Vec::new())),
-    }
+) -> Option<Diagnostic> {
+    (beyond_reach(management, management, caller) && config.accounts.contains_key(management))
+        .then(|| {
+            Diagnostic::at_key(
+                &YamlPath::root().key("accounts").key(management.as_str()),
+                format!(
+                    "account {management} is the organization's management account, which this caller ({caller}), a delegated administrator, cannot manage"
+                ),
+            )
+            .help("AWS lets a delegated administrator name member accounts only: run from the management account, or remove this entry")
+        })
 }
 
-fn resolve_listed(config: &Config) -> Desired {
-    let mut desired = Desired::default();
-    for (id, layer) in &config.accounts {
-        desired.accounts.insert(id.clone(), AccountInfo::default());
-        apply_layer(
-            &mut desired,
-            id,
-            layer,
-            &Source::Account {
-                account_id: id.clone(),
-            },
-        );
-    }
-    desired
-}
-
-fn apply_layer(desired: &mut Desired, id: &AccountId, layer: &Layer, source: &Source) {
+fn apply_layer(slots: &mut BTreeMap<ContactType, DesiredSlot>, layer: &Layer, source: &Source) {
     for (kind, value) in layer {
-        desired.slots.insert(
-            Slot::new(id.clone(), *kind),
+        slots.insert(
+            *kind,
             DesiredSlot {
                 wanted: value.wanted.clone(),
                 source: source.clone(),
@@ -57,78 +70,120 @@ fn apply_layer(desired: &mut Desired, id: &AccountId, layer: &Layer, source: &So
     }
 }
 
-/// A unit of the configuration matched to the organization: its id and depth.
-struct MatchedUnit<'c> {
-    id: String,
-    depth: usize,
-    key: &'c str,
-    layer: &'c Layer,
+/// How deep a unit of the file sits above `account`, if it contains it:
+/// by id among the account's ancestors, or by path among the names of the
+/// units from the root down to its parent.
+fn unit_depth(selector: &UnitSelector, account: &OrgAccount, path: &[String]) -> Option<usize> {
+    match selector {
+        UnitSelector::Id(id) => account
+            .parents
+            .iter()
+            .position(|parent| parent == id)
+            .map(|index| index + 1),
+        UnitSelector::Path(segments) => path.starts_with(segments).then_some(segments.len()),
+    }
 }
 
-/// The slots the file manages for one account, decided from what discovery
-/// knows of that account alone, so reading can start before the whole
-/// organization is listed. [`resolve`] over the whole organization stays
-/// the authority on what is planned.
-pub fn slots_of(config: &Config, found: &Found, caller: &AccountId) -> Vec<Slot> {
-    let Some(layers) = &config.organization else {
-        return Vec::new();
-    };
+/// The scope rule, for one account as discovery lists it.
+pub fn account_scope(config: &Config, found: &Found, caller: &AccountId) -> AccountScope {
     let account = &found.account;
-    let out_of_scope = account.status != AccountStatus::Active
-        || layers.exclude.contains(&account.id)
-        || (account.id == found.management_account && *caller != found.management_account);
-    if out_of_scope {
-        return Vec::new();
-    }
-    let mut kinds: BTreeSet<ContactType> = layers.defaults.keys().copied().collect();
-    for unit in &layers.units {
-        let matches = match &unit.selector {
-            UnitSelector::Id(id) => account.parents.contains(id),
-            UnitSelector::Path(segments) => found.path.starts_with(segments),
+    let Some(layers) = &config.organization else {
+        return match config.accounts.get(&account.id) {
+            Some(layer) => AccountScope::In(listed_slots(&account.id, layer)),
+            None => AccountScope::Excluded,
         };
-        if matches {
-            kinds.extend(unit.layer.keys().copied());
-        }
+    };
+    if layers.exclude.contains(&account.id) {
+        return AccountScope::Excluded;
+    }
+    if account.status != AccountStatus::Active {
+        return AccountScope::Skipped(SkipReason::NotActive);
+    }
+    if beyond_reach(&account.id, &found.management_account, caller) {
+        return AccountScope::Skipped(SkipReason::ManagementAccount);
+    }
+    let mut slots = BTreeMap::new();
+    apply_layer(&mut slots, &layers.defaults, &Source::Defaults);
+    // Shallow units first, so deeper ones overwrite them slot by slot.
+    let mut units: Vec<(usize, &super::UnitLayer)> = layers
+        .units
+        .iter()
+        .filter_map(|unit| Some((unit_depth(&unit.selector, account, &found.path)?, unit)))
+        .collect();
+    units.sort_by_key(|(depth, _)| *depth);
+    for (_, unit) in units {
+        apply_layer(
+            &mut slots,
+            &unit.layer,
+            &Source::Unit {
+                key: unit.key.clone(),
+            },
+        );
     }
     if let Some(layer) = config.accounts.get(&account.id) {
-        kinds.extend(layer.keys().copied());
+        apply_layer(
+            &mut slots,
+            layer,
+            &Source::Account {
+                account_id: account.id.clone(),
+            },
+        );
     }
-    kinds
-        .into_iter()
-        .map(|kind| Slot::new(account.id.clone(), kind))
-        .collect()
+    AccountScope::In(slots)
 }
 
-/// From a delegated administrator, an `accounts:` entry for the management
-/// account is an error: AWS lets it name member accounts only.
-pub fn management_listed(
-    config: &Config,
-    management: &AccountId,
-    caller: &AccountId,
-) -> Option<Diagnostic> {
-    (management != caller && config.accounts.contains_key(management)).then(|| {
-        Diagnostic::at_key(
-            &YamlPath::root().key("accounts").key(management.as_str()),
-            format!(
-                "account {management} is the organization's management account, which this caller ({caller}), a delegated administrator, cannot manage"
-            ),
-        )
-        .help("AWS lets a delegated administrator name member accounts only: run from the management account, or remove this entry")
-    })
+fn listed_slots(id: &AccountId, layer: &Layer) -> BTreeMap<ContactType, DesiredSlot> {
+    let mut slots = BTreeMap::new();
+    apply_layer(
+        &mut slots,
+        layer,
+        &Source::Account {
+            account_id: id.clone(),
+        },
+    );
+    slots
 }
 
-fn resolve_organization(
+/// A warning about the file, at the path it is about.
+pub type LocatedWarning = (WarningKind, YamlPath);
+
+/// The desired state of every account in scope, and warnings about the
+/// file that do not stop a run.
+pub fn resolve(
     config: &Config,
-    layers: &OrgLayers,
-    org: &Organization,
+    org: Option<&Organization>,
     caller: &AccountId,
-) -> Result<(Desired, Vec<Diagnostic>), Vec<Diagnostic>> {
-    let delegated_administrator = *caller != org.management_account;
-    let mut problems = Vec::new();
+) -> Result<(Desired, Vec<LocatedWarning>), Vec<Diagnostic>> {
+    match (&config.organization, org) {
+        (Some(layers), Some(org)) => resolve_organization(config, layers, org, caller),
+        (Some(_), None) => Err(vec![Diagnostic::at(
+            &YamlPath::root().key("organization"),
+            "the organization was not discovered, so `organization` cannot be resolved",
+        )]),
+        (None, _) => {
+            let mut desired = Desired::default();
+            for (id, layer) in &config.accounts {
+                desired.accounts.insert(id.clone(), AccountInfo::default());
+                insert_slots(&mut desired, id, listed_slots(id, layer));
+            }
+            Ok((desired, Vec::new()))
+        }
+    }
+}
+
+fn insert_slots(desired: &mut Desired, id: &AccountId, slots: BTreeMap<ContactType, DesiredSlot>) {
+    for (kind, slot) in slots {
+        desired.slots.insert(Slot::new(id.clone(), kind), slot);
+    }
+}
+
+/// Units of the file that name no unit of the organization, or the same
+/// unit as another entry.
+fn unit_problems(layers: &OrgLayers, org: &Organization) -> Vec<Diagnostic> {
     let units_path = YamlPath::root().key("organization").key("units");
     let known_units = org.units_with_paths();
-
-    let mut matched: Vec<MatchedUnit> = Vec::new();
+    let mut problems = Vec::new();
+    let mut matched: Vec<(&str, &str)> = Vec::new();
     for unit in &layers.units {
         let found = known_units
             .iter()
@@ -136,8 +191,8 @@ fn resolve_organization(
                 UnitSelector::Id(id) => &found.id == id,
                 UnitSelector::Path(segments) => path == segments,
             });
-        let Some((path, found)) = found else {
-            let mut diagnostic = Diagnostic::at_key(
+        let Some((_, found)) = found else {
+            let diagnostic = Diagnostic::at_key(
                 &units_path.key(&unit.key),
                 format!("unit `{}` does not exist in the organization", unit.key),
             );
@@ -145,129 +200,93 @@ fn resolve_organization(
                 .iter()
                 .map(|(path, _)| super::unit_path_key(path))
                 .collect();
-            diagnostic = match closest(&unit.key, keys.iter().map(String::as_str)) {
+            problems.push(match closest(&unit.key, keys.iter().map(String::as_str)) {
                 Some(near) => diagnostic.help(format!("did you mean `{near}`?")),
                 None => diagnostic.help(format!(
                     "units are keyed by path from the root, e.g. `{}`, or by OU id (a `/` inside a name is written `\\/`)",
                     keys.first().map_or("Root", String::as_str)
                 )),
-            };
-            problems.push(diagnostic);
+            });
             continue;
         };
-        if let Some(earlier) = matched.iter().find(|m| m.id == found.id) {
+        if let Some((earlier, _)) = matched.iter().find(|(_, id)| *id == found.id) {
             problems.push(
                 Diagnostic::at_key(
                     &units_path.key(&unit.key),
                     format!(
-                        "unit `{}` is the same OU as `{}` ({})",
-                        unit.key, earlier.key, found.id
+                        "unit `{}` is the same OU as `{earlier}` ({})",
+                        unit.key, found.id
                     ),
                 )
                 .help("merge the two entries into one"),
             );
             continue;
         }
-        matched.push(MatchedUnit {
-            id: found.id.clone(),
-            depth: path.len(),
-            key: &unit.key,
-            layer: &unit.layer,
-        });
+        matched.push((&unit.key, &found.id));
     }
-    // Shallow units first, so deeper ones overwrite them slot by slot.
-    matched.sort_by_key(|unit| unit.depth);
+    problems
+}
 
-    let by_id: BTreeMap<&AccountId, &OrgAccount> = org
-        .accounts
-        .iter()
-        .map(|account| (&account.id, account))
-        .collect();
-    for id in config.accounts.keys().filter(|id| !by_id.contains_key(id)) {
+fn resolve_organization(
+    config: &Config,
+    layers: &OrgLayers,
+    org: &Organization,
+    caller: &AccountId,
+) -> Result<(Desired, Vec<LocatedWarning>), Vec<Diagnostic>> {
+    let mut problems = unit_problems(layers, org);
+    let in_org = |id: &AccountId| org.accounts.iter().any(|account| &account.id == id);
+    for id in config.accounts.keys().filter(|id| !in_org(id)) {
         problems.push(
             Diagnostic::at_key(&YamlPath::root().key("accounts").key(id.as_str()), format!("account {id} is not in the organization"))
                 .help("check the ID, or remove the entry: with `organization`, the scope is the organization's accounts"),
         );
     }
     problems.extend(management_listed(config, &org.management_account, caller));
-    let exclude_path = YamlPath::root().key("organization").key("exclude");
-    // Closed accounts leave the organization 90 days after closing: an
-    // exclusion that outlived its account is stale, not wrong.
-    let mut warnings = Vec::new();
-    for (index, id) in layers
-        .exclude
-        .iter()
-        .enumerate()
-        .filter(|(_, id)| !by_id.contains_key(id))
-    {
-        warnings.push(
-            Diagnostic::at(
-                &exclude_path.index(index),
-                format!("excluded account {id} is not in the organization (any more)"),
-            )
-            .help("remove it from `exclude`"),
-        );
-    }
     if !problems.is_empty() {
         return Err(problems);
     }
+    // Closed accounts leave the organization 90 days after closing: an
+    // exclusion that outlived its account is stale, not wrong.
+    let exclude_path = YamlPath::root().key("organization").key("exclude");
+    let warnings = layers
+        .exclude
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| !in_org(id))
+        .map(|(index, id)| {
+            (
+                WarningKind::StaleExclusion {
+                    account: id.clone(),
+                },
+                exclude_path.index(index),
+            )
+        })
+        .collect();
 
-    let excluded: BTreeSet<&AccountId> = layers.exclude.iter().collect();
     let mut desired = Desired::default();
-    for account in &org.accounts {
-        if excluded.contains(&account.id) {
-            continue;
-        }
-        let reason = if account.status != AccountStatus::Active {
-            Some(SkipReason::NotActive)
-        } else if delegated_administrator && account.id == org.management_account {
-            Some(SkipReason::ManagementAccount)
-        } else {
-            None
+    for (account, path) in org.accounts_with_paths() {
+        let found = Found {
+            account: account.clone(),
+            path,
+            management_account: org.management_account.clone(),
         };
-        if let Some(reason) = reason {
-            desired.skipped.push(SkippedAccount {
+        match account_scope(config, &found, caller) {
+            AccountScope::Excluded => {}
+            AccountScope::Skipped(reason) => desired.skipped.push(SkippedAccount {
                 id: account.id.clone(),
                 name: Some(account.name.clone()),
                 status: account.status.clone(),
                 reason,
-            });
-            continue;
-        }
-        desired.accounts.insert(
-            account.id.clone(),
-            AccountInfo {
-                name: Some(account.name.clone()),
-            },
-        );
-        apply_layer(
-            &mut desired,
-            &account.id,
-            &layers.defaults,
-            &Source::Defaults,
-        );
-        for unit in matched
-            .iter()
-            .filter(|unit| account.parents.contains(&unit.id))
-        {
-            apply_layer(
-                &mut desired,
-                &account.id,
-                unit.layer,
-                &Source::Unit {
-                    key: unit.key.to_owned(),
-                },
-            );
-        }
-        if let Some(layer) = config.accounts.get(&account.id) {
-            apply_layer(
-                &mut desired,
-                &account.id,
-                layer,
-                &Source::Account {
-                    account_id: account.id.clone(),
-                },
-            );
+            }),
+            AccountScope::In(slots) => {
+                desired.accounts.insert(
+                    account.id.clone(),
+                    AccountInfo {
+                        name: Some(account.name.clone()),
+                    },
+                );
+                insert_slots(&mut desired, &account.id, slots);
+            }
         }
     }
     Ok((desired, warnings))

@@ -23,8 +23,10 @@ pub use error::ConfigError;
 pub use file::{RateSpec, SafetySpec};
 pub use node::YamlPath;
 
+pub use layers::AccountScope;
+
 use crate::model::{
-    AccountId, Contact, ContactType, Date, Desired, Found, Organization, Slot, Wanted,
+    AccountId, Contact, ContactType, Date, Desired, Found, Organization, Wanted, Warning,
 };
 
 /// A validated configuration: every reference resolved, every field checked.
@@ -154,10 +156,11 @@ impl LoadedConfig {
         text_digest(&self.text)
     }
 
-    /// The desired state: every managed slot of every account in scope.
-    /// With an `organization` section, `org` must be the discovered organization.
-    /// `caller` decides whether the management account is in scope (a
-    /// delegated administrator cannot manage it).
+    /// The desired state: every managed slot of every account in scope,
+    /// with the file's warnings located. With an `organization` section,
+    /// `org` must be the discovered organization. `caller` decides whether
+    /// the management account is in scope (a delegated administrator
+    /// cannot manage it).
     pub fn resolve(
         &self,
         org: Option<&Organization>,
@@ -172,17 +175,16 @@ impl LoadedConfig {
                     diagnostics,
                 ))
             })?;
-        desired.warnings = FileProblems::locate(&self.file, &self.text, &self.spots, warnings)
-            .problems
+        desired.warnings = warnings
             .into_iter()
-            .map(|problem| {
-                let help = problem
-                    .help
-                    .map_or_else(String::new, |help| format!("\n  help: {help}"));
-                format!(
-                    "warning: {}:{}:{}: {}{help}",
-                    self.file, problem.line, problem.column, problem.message
-                )
+            .map(|(kind, path)| {
+                let pos = self.spots.find(&path.0, false).unwrap_or_default();
+                Warning {
+                    kind,
+                    file: self.file.clone(),
+                    line: pos.line.max(1),
+                    column: pos.column.max(1),
+                }
             })
             .collect();
         Ok(desired)
@@ -206,10 +208,61 @@ impl LoadedConfig {
         }
     }
 
-    /// The slots this file manages for an account just discovered (see
-    /// [`layers::slots_of`]).
-    pub fn slots_of(&self, found: &Found, caller: &AccountId) -> Vec<Slot> {
-        layers::slots_of(&self.config, found, caller)
+    /// Whether the file names the management account while the caller, a
+    /// delegated administrator, cannot manage it.
+    pub fn names_beyond_reach(&self, management: &AccountId, caller: &AccountId) -> bool {
+        layers::management_listed(&self.config, management, caller).is_some()
+    }
+
+    /// What the file says of one account discovery just listed (see
+    /// [`layers::account_scope`]).
+    pub fn account_scope(&self, found: &Found, caller: &AccountId) -> AccountScope {
+        layers::account_scope(&self.config, found, caller)
+    }
+
+    /// Whether discovery must walk the units (to match `units:`), or may
+    /// list the accounts flat.
+    pub fn needs_units(&self) -> bool {
+        self.config
+            .organization
+            .as_ref()
+            .is_some_and(|layers| !layers.units.is_empty())
+    }
+
+    /// A file covering every ACTIVE account of the organization and managing
+    /// no slot: the scope of `audit --org` and `export --org`.
+    pub fn whole_organization() -> Self {
+        Self::virtual_file(
+            "(every account of the organization)",
+            Config {
+                organization: Some(OrgLayers::default()),
+                ..Config::default()
+            },
+        )
+    }
+
+    /// A file listing `accounts` and managing no slot: the scope of
+    /// `export ACCOUNT_ID...`.
+    pub fn listing(accounts: &[AccountId]) -> Self {
+        Self::virtual_file(
+            "(the accounts named)",
+            Config {
+                accounts: accounts
+                    .iter()
+                    .map(|id| (id.clone(), Layer::new()))
+                    .collect(),
+                ..Config::default()
+            },
+        )
+    }
+
+    fn virtual_file(file: &str, config: Config) -> Self {
+        Self {
+            file: file.to_owned(),
+            text: String::new(),
+            config,
+            spots: node::Spot::Leaf(Default::default()),
+        }
     }
 }
 

@@ -421,12 +421,19 @@ fn an_exclusion_that_outlived_its_account_is_a_located_warning() {
     let desired = loaded
         .resolve(Some(&org()), &org().management_account)
         .expect("a stale exclusion does not stop the run");
+    let stale = crate::model::AccountId::parse("999999999999").unwrap();
     assert_eq!(
         desired.warnings,
-        vec![
-            "warning: c.yaml:4:13: excluded account 999999999999 is not in the organization (any more)\n  help: remove it from `exclude`"
-                .to_owned()
-        ]
+        vec![crate::model::Warning {
+            kind: crate::model::WarningKind::StaleExclusion { account: stale },
+            file: "c.yaml".into(),
+            line: 4,
+            column: 13,
+        }]
+    );
+    assert_eq!(
+        desired.warnings[0].to_string(),
+        "warning: c.yaml:4:13: excluded account 999999999999 is not in the organization (any more)\n  help: remove it from `exclude`"
     );
     assert!(!desired.slots.is_empty());
 }

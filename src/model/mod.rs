@@ -354,9 +354,65 @@ pub struct Desired {
     pub accounts: BTreeMap<AccountId, AccountInfo>,
     pub slots: BTreeMap<Slot, DesiredSlot>,
     pub skipped: Vec<SkippedAccount>,
-    /// What about the file deserves a look but does not stop the run,
-    /// located and ready to print.
-    pub warnings: Vec<String>,
+    /// What about the file deserves a look but does not stop the run.
+    pub warnings: Vec<Warning>,
+    /// With `--joined-since`, the cutoff and the older accounts left out.
+    pub joined_since: Option<JoinedWindow>,
+}
+
+/// Something about a contacts file that deserves a look but does not stop
+/// a run, as data: each format words it (stderr, a GitHub annotation, JSON).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WarningKind {
+    /// An excluded account that is no longer in the organization (closed
+    /// accounts leave it 90 days after closing).
+    StaleExclusion { account: AccountId },
+}
+
+impl WarningKind {
+    /// A stable name, for machines.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::StaleExclusion { .. } => "stale_exclusion",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            Self::StaleExclusion { account } => {
+                format!("excluded account {account} is not in the organization (any more)")
+            }
+        }
+    }
+
+    pub fn help(&self) -> &'static str {
+        match self {
+            Self::StaleExclusion { .. } => "remove it from `exclude`",
+        }
+    }
+}
+
+/// A warning at its place in the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Warning {
+    pub kind: WarningKind,
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "warning: {}:{}:{}: {}\n  help: {}",
+            self.file,
+            self.line,
+            self.column,
+            self.kind.message(),
+            self.kind.help()
+        )
+    }
 }
 
 impl Desired {
@@ -378,6 +434,11 @@ pub struct JoinedWindow {
     pub since: Timestamp,
     pub older_accounts: usize,
 }
+
+/// The primary contacts read for `audit` and `export`, by account; `None`
+/// when they could not be read (the caller lacks
+/// account:GetContactInformation, or the endpoint does not offer it).
+pub type Primaries = Option<BTreeMap<AccountId, Option<PrimaryContact>>>;
 
 /// The live state of the slots that were read; `None` means no contact is set.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

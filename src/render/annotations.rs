@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use crate::config::FileProblems;
+use crate::model::Warning;
 
 /// One `::error file=…,line=…,col=…,title=…::message` line per problem.
 pub fn github(problems: &FileProblems) -> String {
@@ -20,6 +21,27 @@ pub fn github(problems: &FileProblems) -> String {
             problem.line,
             problem.column,
             property("altcontacts: invalid contacts file"),
+            data(&message)
+        );
+    }
+    out
+}
+
+/// One `::warning file=…,line=…,col=…,title=…::message` line per warning.
+pub fn warnings(warnings: &[Warning]) -> String {
+    let mut out = String::new();
+    for warning in warnings {
+        let message = format!("{}\nhelp: {}", warning.kind.message(), warning.kind.help());
+        let _ = writeln!(
+            out,
+            "::warning file={},line={},col={},title={}::{}",
+            property(&warning.file),
+            warning.line,
+            warning.column,
+            property(&format!(
+                "altcontacts: {}",
+                warning.kind.code().replace('_', " ")
+            )),
             data(&message)
         );
     }

@@ -25,6 +25,19 @@ struct JsonPlan<'a> {
     not_read: usize,
     /// With `--joined-since`: the cutoff and the older accounts not read.
     joined_since: Option<JsonJoinedSince>,
+    /// What about the file deserves a look but does not stop the run.
+    warnings: Vec<JsonWarning>,
+}
+
+#[derive(Serialize)]
+struct JsonWarning {
+    /// Stable: `stale_exclusion`.
+    code: &'static str,
+    file: String,
+    line: usize,
+    column: usize,
+    message: String,
+    help: &'static str,
 }
 
 #[derive(Serialize)]
@@ -88,6 +101,19 @@ pub fn plan(view: &PlanView) -> String {
             time: window.since.rfc3339(),
             older_accounts_not_read: window.older_accounts,
         }),
+        warnings: view
+            .plan
+            .warnings
+            .iter()
+            .map(|warning| JsonWarning {
+                code: warning.kind.code(),
+                file: warning.file.clone(),
+                line: warning.line,
+                column: warning.column,
+                message: warning.kind.message(),
+                help: warning.kind.help(),
+            })
+            .collect(),
     };
     let mut text = serde_json::to_string_pretty(&json).expect("plain data serializes");
     text.push('\n');

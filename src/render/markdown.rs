@@ -197,6 +197,17 @@ fn head(view: &PlanView) -> String {
             view.limits.describe()
         );
     }
+    for warning in &view.plan.warnings {
+        let _ = writeln!(
+            out,
+            "Warning: {} (`{}:{}:{}`): {}.",
+            cell(&warning.kind.message()),
+            warning.file,
+            warning.line,
+            warning.column,
+            cell(warning.kind.help())
+        );
+    }
     out.push('\n');
     for breach in &view.breaches {
         let _ = writeln!(

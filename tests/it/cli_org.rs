@@ -335,3 +335,47 @@ fn joined_since_narrows_plan_and_audit_to_new_accounts() {
         stderr(&bad)
     );
 }
+
+#[test]
+fn a_stale_exclusion_is_a_warning_on_stderr_in_json_and_on_its_line_in_github() {
+    let workspace = Workspace::org();
+    workspace.write(
+        "contacts.yaml",
+        &ORG_CONFIG.replace(
+            "organization:\n",
+            "organization:\n  exclude: [\"555555555555\"]\n",
+        ),
+    );
+    let human = workspace.sandbox(&["plan"]).output().unwrap();
+    assert_eq!(human.status.code(), Some(0), "{}", stderr(&human));
+    assert!(
+        stderr(&human).contains("warning: contacts.yaml:14:13: excluded account 555555555555 is not in the organization (any more)\n  help: remove it from `exclude`"),
+        "{}",
+        stderr(&human)
+    );
+
+    let plan = workspace
+        .sandbox(&["plan", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(plan.status.code(), Some(0));
+    let plan = json(&plan);
+    assert_eq!(
+        plan["warnings"],
+        serde_json::json!([{ "code": "stale_exclusion", "file": "contacts.yaml", "line": 14, "column": 13,
+            "message": "excluded account 555555555555 is not in the organization (any more)",
+            "help": "remove it from `exclude`" }])
+    );
+
+    let github = workspace
+        .sandbox(&["plan"])
+        .env("GITHUB_ACTIONS", "true")
+        .output()
+        .unwrap();
+    assert_eq!(github.status.code(), Some(0));
+    assert!(
+        stdout(&github).starts_with("::warning file=contacts.yaml,line=14,col=13,title=altcontacts%3A stale exclusion::excluded account 555555555555 is not in the organization (any more)%0Ahelp: remove it from `exclude`\n"),
+        "{}",
+        stdout(&github)
+    );
+}

@@ -1,0 +1,383 @@
+//! The one way every command reads AWS: scope, discovery and reading
+//! overlap. Each account's slots are read as soon as Organizations lists
+//! it, what to read being decided from the account alone (by the same rule
+//! the whole organization is resolved by); then the whole organization is
+//! resolved, which remains the authority, and any slot it needs that was
+//! not read yet is read. plan, apply, audit, export, `--base` and the
+//! GitHub steps all come through here.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures::StreamExt;
+
+use super::{Base, Context, Session, joined_since_needs_an_organization};
+use crate::backend::{ContactsApi, Listing};
+use crate::config::{AccountScope, LoadedConfig};
+use crate::error::Error;
+use crate::live::{Answers, Primaries};
+use crate::model::{
+    AccountId, ContactType, Desired, DesiredSlot, Found, JoinedWindow, Live, OrgAccount,
+    Organization, Slot, Timestamp,
+};
+use crate::progress::Progress;
+
+/// The accounts a run covers.
+pub enum Scope<'a> {
+    /// Those of a contacts file.
+    File(&'a LoadedConfig),
+    /// Every ACTIVE account of the organization (`--org`).
+    WholeOrganization,
+    /// The accounts named on the command line.
+    Accounts(Vec<AccountId>),
+    /// The caller's own account.
+    Caller,
+}
+
+/// Which slots of the accounts in scope are read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reads {
+    /// The slots the file manages (plan, apply).
+    Managed,
+    /// Every alternate slot, managed or not, and the primary contact where
+    /// it can be read (audit, export: what AWS holds).
+    Every,
+}
+
+/// What a run reads.
+pub struct Request<'a> {
+    pub scope: Scope<'a>,
+    /// With a base, only the managed slots whose desired value differs.
+    pub base: Option<&'a Base>,
+    /// Only the accounts that joined after this time are in scope.
+    pub joined_since: Option<Timestamp>,
+    /// With a base, also every managed slot of the accounts that joined
+    /// after this time.
+    pub new_accounts_since: Option<Timestamp>,
+    pub reads: Reads,
+}
+
+impl<'a> Request<'a> {
+    /// The managed slots of a file, every one read.
+    pub fn managed(config: &'a LoadedConfig) -> Self {
+        Self {
+            scope: Scope::File(config),
+            base: None,
+            joined_since: None,
+            new_accounts_since: None,
+            reads: Reads::Managed,
+        }
+    }
+}
+
+/// What a run read, and what it knows of the scope.
+pub struct Reading {
+    pub session: Session,
+    /// Every account in scope and its managed slots, the skipped accounts,
+    /// the file's warnings and the `--joined-since` window.
+    pub desired: Desired,
+    pub live: Live,
+    /// With [`Reads::Every`]: the primary contacts, or `None` when they
+    /// cannot be read.
+    pub primaries: Primaries,
+}
+
+/// What the base says of one account, for choosing what to read.
+#[derive(Clone, Copy)]
+enum BaseView<'b> {
+    /// No base: every managed slot is read.
+    Absent,
+    /// The base has no contacts file, or it does not resolve: no slot is
+    /// known to be the same, so every managed slot is read.
+    Unknown,
+    /// The base's slots of the account (none: new to scope).
+    Slots(Option<&'b BTreeMap<ContactType, DesiredSlot>>),
+}
+
+/// The choice of what to read, the same for an account just listed and for
+/// the whole organization once resolved.
+struct Choice<'a> {
+    request: &'a Request<'a>,
+}
+
+impl Choice<'_> {
+    fn slots(
+        &self,
+        id: &AccountId,
+        current: &BTreeMap<ContactType, DesiredSlot>,
+        base: BaseView<'_>,
+        joined: Option<Timestamp>,
+    ) -> Vec<Slot> {
+        let slot = |kind| Slot::new(id.clone(), kind);
+        if self.request.reads == Reads::Every {
+            return ContactType::EVERY.into_iter().map(slot).collect();
+        }
+        let new_account = self
+            .request
+            .new_accounts_since
+            .is_some_and(|since| joined.is_some_and(|joined| joined > since));
+        current
+            .iter()
+            .filter(|(kind, wanted)| match base {
+                BaseView::Slots(Some(old)) if !new_account => {
+                    old.get(kind).is_none_or(|old| old.wanted != wanted.wanted)
+                }
+                _ => true,
+            })
+            .map(|(kind, _)| slot(*kind))
+            .collect()
+    }
+}
+
+/// Whether an account is in a `--joined-since` window. An account whose
+/// join time is unknown is not: only what is known to be new is read.
+pub fn joined_after(account: &OrgAccount, since: Option<Timestamp>) -> bool {
+    since.is_none_or(|since| account.joined.is_some_and(|joined| joined > since))
+}
+
+/// Narrows the desired state to the accounts that joined after `since`.
+fn keep_joined_since(desired: &mut Desired, org: &Organization, since: Option<Timestamp>) {
+    let Some(since) = since else {
+        return;
+    };
+    let new: BTreeSet<&AccountId> = org
+        .accounts
+        .iter()
+        .filter(|account| joined_after(account, Some(since)))
+        .map(|account| &account.id)
+        .collect();
+    let older_accounts = desired.retain_accounts(|id| new.contains(id));
+    desired.joined_since = Some(JoinedWindow {
+        since,
+        older_accounts,
+    });
+}
+
+/// The accounts discovery sends, as a stream that ends when discovery does.
+fn stream_of<T>(
+    mut receiver: tokio::sync::mpsc::UnboundedReceiver<T>,
+) -> impl futures::Stream<Item = T> {
+    futures::stream::poll_fn(move |context| receiver.poll_recv(context))
+}
+
+fn slots_by_account(desired: &Desired) -> BTreeMap<&AccountId, BTreeMap<ContactType, DesiredSlot>> {
+    let mut by_account: BTreeMap<&AccountId, BTreeMap<ContactType, DesiredSlot>> = desired
+        .accounts
+        .keys()
+        .map(|id| (id, BTreeMap::new()))
+        .collect();
+    for (slot, wanted) in &desired.slots {
+        by_account
+            .entry(&slot.account)
+            .or_default()
+            .insert(slot.kind, wanted.clone());
+    }
+    by_account
+}
+
+impl Context<'_> {
+    /// Reads what `request` asks for, as discovery lists the organization.
+    pub async fn read_scope(&self, request: &Request<'_>) -> Result<Reading, Error> {
+        let virtual_file;
+        let config: &LoadedConfig = match &request.scope {
+            Scope::File(config) => config,
+            Scope::WholeOrganization => {
+                virtual_file = LoadedConfig::whole_organization();
+                &virtual_file
+            }
+            Scope::Accounts(accounts) => {
+                virtual_file = LoadedConfig::listing(accounts);
+                &virtual_file
+            }
+            Scope::Caller => {
+                virtual_file = LoadedConfig::listing(&[]);
+                &virtual_file
+            }
+        };
+        let base = match request.base {
+            Some(Base::File(base)) => Some(&**base),
+            _ => None,
+        };
+        let windowed = request.joined_since.is_some() || request.new_accounts_since.is_some();
+        if windowed && config.config.organization.is_none() {
+            return Err(joined_since_needs_an_organization());
+        }
+        let organized = config.config.organization.is_some()
+            || base.is_some_and(|base| base.config.organization.is_some());
+        let (api, target, label) = self.connect(config.config.rate).await?;
+        let started = std::time::Instant::now();
+        let progress = Progress::start_growing(&self.ui, "reading contacts");
+        let choice = Choice { request };
+
+        let (caller, org, mut answers) = if organized {
+            let listing = if config.needs_units() || base.is_some_and(LoadedConfig::needs_units) {
+                Listing::Tree
+            } else {
+                Listing::Flat
+            };
+            let (found, listed) = tokio::sync::mpsc::unbounded_channel();
+            let discovery = async {
+                let found = found;
+                Ok::<_, Error>(api.organization(listing, Some(&found)).await?)
+            };
+            let progress = &progress;
+            let choice = &choice;
+            let reads = async {
+                let caller = api.caller().await?;
+                // A file that names the management account from a
+                // delegated administrator is refused once the whole
+                // organization is known; until then nothing is read, as it
+                // would be for nothing.
+                let refused =
+                    |found: &Found| config.names_beyond_reach(&found.management_account, &caller);
+                let slots = stream_of(listed)
+                    .take_while(|found| std::future::ready(!refused(found)))
+                    .filter(|found| {
+                        std::future::ready(joined_after(&found.account, request.joined_since))
+                    })
+                    .flat_map(|found| {
+                        let slots = match config.account_scope(&found, &caller) {
+                            AccountScope::In(current) => {
+                                let old = base.map(|base| base.account_scope(&found, &caller));
+                                let view = match (&request.base, &old) {
+                                    (None, _) => BaseView::Absent,
+                                    (Some(Base::Absent { .. }), _) => BaseView::Unknown,
+                                    (_, Some(AccountScope::In(old))) => BaseView::Slots(Some(old)),
+                                    _ => BaseView::Slots(None),
+                                };
+                                choice.slots(
+                                    &found.account.id,
+                                    &current,
+                                    view,
+                                    found.account.joined,
+                                )
+                            }
+                            AccountScope::Excluded | AccountScope::Skipped(_) => Vec::new(),
+                        };
+                        progress.grow(slots.len() as u64);
+                        futures::stream::iter(slots)
+                    });
+                let answers = crate::live::read(&api, slots, &caller, progress).await?;
+                Ok::<_, Error>((caller, answers))
+            };
+            let (org, (caller, answers)) = futures::try_join!(discovery, reads)?;
+            (caller, Some(org), answers)
+        } else {
+            (api.caller().await?, None, Answers::new())
+        };
+        let session = self.session(api, caller, target, label);
+        let caller_file;
+        let config = match request.scope {
+            Scope::Caller => {
+                caller_file = LoadedConfig::listing(std::slice::from_ref(&session.caller));
+                &caller_file
+            }
+            _ => config,
+        };
+        if org.is_none() {
+            self.refuse_management_from_delegated(&session, config)
+                .await?;
+        }
+        let mut desired = config.resolve(org.as_ref(), &session.caller)?;
+        if let Some(org) = &org {
+            keep_joined_since(&mut desired, org, request.joined_since);
+        }
+
+        let old = match (request.base, base) {
+            (Some(Base::File(_)), Some(base)) => {
+                match base.resolve(org.as_ref(), &session.caller) {
+                    Ok(old) => Some(old),
+                    Err(error) => {
+                        self.ui.note(&format!(
+                        "note: the base file {} does not resolve against the organization, so every slot is read:\n{error}",
+                        base.file
+                    ));
+                        None
+                    }
+                }
+            }
+            (Some(Base::Absent { described }), _) => {
+                self.ui.note(&format!(
+                    "note: {described}, so every managed slot is read, as for a new file."
+                ));
+                None
+            }
+            _ => None,
+        };
+        let old_slots = old.as_ref().map(slots_by_account);
+        let joined: BTreeMap<&AccountId, Timestamp> = org
+            .iter()
+            .flat_map(|org| &org.accounts)
+            .filter_map(|account| Some((&account.id, account.joined?)))
+            .collect();
+        let mut chosen = Vec::new();
+        for (id, current) in slots_by_account(&desired) {
+            let view = match (request.base, &old_slots) {
+                (None, _) => BaseView::Absent,
+                (Some(_), None) => BaseView::Unknown,
+                (Some(_), Some(old)) => BaseView::Slots(old.get(id)),
+            };
+            chosen.extend(choice.slots(id, &current, view, joined.get(id).copied()));
+        }
+        let unread: Vec<Slot> = chosen
+            .iter()
+            .filter(|slot| !answers.contains_key(*slot))
+            .cloned()
+            .collect();
+        if !unread.is_empty() {
+            progress.grow(unread.len() as u64);
+            let more = crate::live::read(
+                &session.api,
+                futures::stream::iter(unread),
+                &session.caller,
+                &progress,
+            )
+            .await?;
+            answers.extend(more);
+        }
+        progress.finish();
+        self.report_reads(&session.api, chosen.len(), started);
+
+        let (alternates, primary): (Vec<Slot>, Vec<Slot>) = chosen
+            .into_iter()
+            .partition(|slot| slot.kind != ContactType::Primary || request.reads == Reads::Managed);
+        let primaries = match request.reads {
+            Reads::Every => crate::live::primaries(
+                primary.into_iter().map(|slot| slot.account),
+                &mut answers,
+                &session.caller,
+            )?,
+            Reads::Managed => None,
+        };
+        let live = crate::live::collect(alternates, &mut answers, &session.caller)?;
+        Ok(Reading {
+            session,
+            desired,
+            live,
+            primaries,
+        })
+    }
+
+    /// A file that lists accounts names the management account: from a
+    /// delegated administrator that is refused before any contact is read.
+    /// Which account is the management account is asked of Organizations
+    /// only when the file names an account other than the caller's; a
+    /// caller that may not ask is left to AWS's own answer.
+    async fn refuse_management_from_delegated(
+        &self,
+        session: &Session,
+        config: &LoadedConfig,
+    ) -> Result<(), Error> {
+        if config
+            .config
+            .accounts
+            .keys()
+            .all(|id| *id == session.caller)
+        {
+            return Ok(());
+        }
+        if let Some(management) = session.api.management_account().await? {
+            config.refuse_management_account(&management, &session.caller)?;
+        }
+        Ok(())
+    }
+}
