@@ -236,3 +236,27 @@ fn a_saved_plan_that_deletes_a_primary_contact_is_refused() {
     );
     assert_eq!(workspace.read("sandbox.yaml"), before);
 }
+
+#[test]
+fn a_denied_primary_read_names_get_contact_information_and_its_permission() {
+    let workspace = Workspace::org();
+    let sandbox = ORG_SANDBOX.replacen(
+        "    name: Prod App\n",
+        "    name: Prod App\n    deny: [get]\n",
+        1,
+    );
+    workspace.write("sandbox.yaml", &sandbox);
+    workspace.write(
+        "contacts.yaml",
+        &format!("version: 1\nprimary_contacts:\n{HEADQUARTERS}accounts:\n  \"222222222222\": {{ primary: headquarters }}\n"),
+    );
+    let plan = workspace.sandbox(&["plan"]).output().unwrap();
+    assert_eq!(plan.status.code(), Some(1));
+    let text = stderr(&plan);
+    assert!(
+        text.contains("account:GetContactInformation on account 222222222222 slot PRIMARY: access denied"),
+        "{text}"
+    );
+    assert!(text.contains("the caller needs account:GetContactInformation on this account"), "{text}");
+    assert!(!text.contains("GetAlternateContact"), "{text}");
+}
