@@ -9,8 +9,7 @@ use futures::StreamExt;
 use tokio::time::Instant;
 
 use crate::backend::error::{BackendError, Located, Operation};
-use crate::backend::throttle::IN_FLIGHT;
-use crate::backend::{ContactsApi, Gate};
+use crate::backend::{Gate, Paced};
 use crate::model::{AccountId, Value};
 use crate::plan::{Action, Change};
 use crate::progress::Progress;
@@ -142,18 +141,21 @@ impl Default for Verify {
 /// Applies the ledger's changes concurrently, recording each outcome in it.
 /// Once `gate` closes no new write is sent; writes in flight finish and are
 /// verified. Every change gets an outcome.
-pub async fn apply<A: ContactsApi>(
-    api: &A,
+pub async fn apply(
+    api: &impl Paced,
     ledger: &Ledger,
     caller: &AccountId,
     gate: &Gate,
     verify: Verify,
     progress: &Progress,
 ) -> Report {
+    // A write sent is read back even after `gate` closes: its outcome must
+    // be known, so the read-backs pass a gate of their own that never closes.
+    let reading_back = &Gate::default();
     futures::stream::iter(ledger.changes.iter().enumerate())
-        .for_each_concurrent(IN_FLIGHT, |(index, change)| async move {
+        .for_each_concurrent(api.in_flight(), |(index, change)| async move {
             ledger.set(index, Outcome::InFlight);
-            let outcome = apply_one(api, change, caller, gate, verify).await;
+            let outcome = apply_one(api, change, caller, gate, reading_back, verify).await;
             ledger.set(index, outcome);
             progress.inc();
         })
@@ -161,11 +163,12 @@ pub async fn apply<A: ContactsApi>(
     ledger.report(!gate.is_open())
 }
 
-async fn apply_one<A: ContactsApi>(
-    api: &A,
+async fn apply_one(
+    api: &impl Paced,
     change: &Change,
     caller: &AccountId,
     gate: &Gate,
+    reading_back: &Gate,
     verify: Verify,
 ) -> Outcome {
     let slot = &change.slot;
@@ -197,7 +200,7 @@ async fn apply_one<A: ContactsApi>(
     let deadline = Instant::now() + verify.timeout;
     let mut delay = verify.retry_delay;
     loop {
-        let read = api.get(slot).await;
+        let read = api.get(slot, reading_back).await;
         if matches!(&read, Ok(live) if live.as_ref() == wanted) {
             return Outcome::Applied;
         }

@@ -3,13 +3,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::{Stream, StreamExt};
 
-use crate::backend::ContactsApi;
 use crate::backend::error::{BackendError, Located, Operation};
-use crate::backend::throttle::IN_FLIGHT;
+use crate::backend::{Gate, Paced};
 use crate::error::Error;
 pub use crate::model::Primaries;
 use crate::model::{AccountId, ContactType, Live, Slot, Value};
@@ -25,24 +23,25 @@ pub type Answers = BTreeMap<Slot, Result<Option<Value>, BackendError>>;
 
 /// Reads every slot `slots` yields, starting each as soon as it arrives.
 /// Stops early, with one error, once [`SYSTEMIC_DENIALS`] different member
-/// accounts have answered AccessDenied.
-pub async fn read<A: ContactsApi>(
-    api: &A,
+/// accounts have answered AccessDenied or the credentials have expired:
+/// reads still waiting for their turn then leave at once, unsent.
+pub async fn read(
+    api: &impl Paced,
     slots: impl Stream<Item = Slot>,
     caller: &AccountId,
     progress: &Progress,
 ) -> Result<Answers, Error> {
     let denied_accounts: Mutex<BTreeSet<AccountId>> = Mutex::default();
-    let stopped = AtomicBool::new(false);
+    let stopped = Gate::default();
     let (denied_accounts, stopped) = (&denied_accounts, &stopped);
-    let answers: Answers = slots
-        .take_while(|_| std::future::ready(!stopped.load(Ordering::SeqCst)))
+    let mut answers: Answers = slots
+        .take_while(|_| std::future::ready(stopped.is_open()))
         .map(|slot| async move {
-            let result = api.get(&slot).await;
+            let result = api.get(&slot, stopped).await;
             progress.inc();
             match &result {
                 // Expired session credentials fail every request after them.
-                Err(BackendError::CredentialsExpired(_)) => stopped.store(true, Ordering::SeqCst),
+                Err(BackendError::CredentialsExpired(_)) => stopped.close(),
                 // A member account that denies its alternate contacts:
                 // trusted access. A primary contact denied is the caller's
                 // permission (account:GetContactInformation), which audit
@@ -55,19 +54,21 @@ pub async fn read<A: ContactsApi>(
                         .unwrap_or_else(|poisoned| poisoned.into_inner());
                     denied.insert(slot.account.clone());
                     if denied.len() >= SYSTEMIC_DENIALS {
-                        stopped.store(true, Ordering::SeqCst);
+                        stopped.close();
                     }
                 }
                 _ => {}
             }
             (slot, result)
         })
-        .buffer_unordered(IN_FLIGHT)
+        .buffer_unordered(api.in_flight())
         .collect()
         .await;
-    if !stopped.load(Ordering::SeqCst) {
+    if stopped.is_open() {
         return Ok(answers);
     }
+    // Left unsent when the read stopped: not read, and not an answer.
+    answers.retain(|_, result| !matches!(result, Err(BackendError::NotSent)));
     let located = |slot: &Slot, error: &BackendError| {
         Located::new(Operation::read(slot.kind), error.clone()).at(
             &slot.account,
@@ -150,8 +151,8 @@ fn failed(mut failures: Vec<Located>) -> Result<(), Error> {
 }
 
 /// Reads every slot in `slots` (see [`read`] and [`collect`]).
-pub async fn fetch<A: ContactsApi>(
-    api: &A,
+pub async fn fetch(
+    api: &impl Paced,
     slots: Vec<Slot>,
     caller: &AccountId,
     progress: &Progress,

@@ -17,8 +17,8 @@ use futures::{FutureExt, StreamExt};
 use tokio::sync::OnceCell;
 
 use super::error::{BackendError, Located, Operation};
-use super::throttle::{RetryPolicy, RetryStats};
-use super::{ContactsApi, Found, FoundSender, Gate, Listing};
+use super::throttle::{Pacing, RetryPolicy, RetryStats};
+use super::{Contacts, Discovery, Found, FoundSender, Identity, Listing};
 use crate::model::{
     AccountId, AccountStatus, Contact, ContactField, ContactType, OrgAccount, OrgUnit,
     Organization, PrimaryContact, PrimaryField, Shape, Slot, Timestamp, Value,
@@ -114,7 +114,7 @@ impl Aws {
         }
         let identity = self
             .unpaced_retry
-            .run(&self.unpaced_retry_stats, || async {
+            .run(&self.unpaced_retry_stats, Pacing::Unpaced, || async {
                 self.sts
                     .get_caller_identity()
                     .send()
@@ -155,7 +155,7 @@ impl Aws {
         Fut: Future<Output = Result<T, BackendError>>,
     {
         self.unpaced_retry
-            .run(&self.unpaced_retry_stats, request)
+            .run(&self.unpaced_retry_stats, Pacing::Unpaced, request)
             .await
             .map_err(|error| Located::new(Operation::Organizations(action), error))
     }
@@ -687,7 +687,7 @@ where
     }
 }
 
-impl ContactsApi for Aws {
+impl Identity for Aws {
     async fn caller(&self) -> Result<AccountId, Located> {
         self.caller
             .get_or_try_init(|| self.resolve_caller())
@@ -695,6 +695,19 @@ impl ContactsApi for Aws {
             .cloned()
     }
 
+    async fn management_account(&self) -> Result<Option<AccountId>, Located> {
+        match self.describe_management_account().await {
+            Ok(management) => Ok(Some(management)),
+            Err(Located {
+                error: BackendError::AccessDenied(_) | BackendError::NotInOrganization(_),
+                ..
+            }) => Ok(None),
+            Err(other) => Err(other),
+        }
+    }
+}
+
+impl Contacts for Aws {
     async fn get(&self, slot: &Slot) -> Result<Option<Value>, BackendError> {
         let account_id = self.account_param(&slot.account).await?;
         let Some(kind) = alternate_type(slot.kind) else {
@@ -716,9 +729,7 @@ impl ContactsApi for Aws {
         }
     }
 
-    // The gate is for the layer that decides when a write is first sent
-    // (throttle.rs); here every call is a send, retries included.
-    async fn put(&self, slot: &Slot, value: &Value, _gate: &Gate) -> Result<(), BackendError> {
+    async fn put(&self, slot: &Slot, value: &Value) -> Result<(), BackendError> {
         let account_id = self.account_param(&slot.account).await?;
         let contact = match (alternate_type(slot.kind), value) {
             (Some(kind), Value::Alternate(contact)) => (kind, contact),
@@ -745,7 +756,7 @@ impl ContactsApi for Aws {
         request.send().await.map(|_| ()).map_err(classify)
     }
 
-    async fn delete(&self, slot: &Slot, _gate: &Gate) -> Result<(), BackendError> {
+    async fn delete(&self, slot: &Slot) -> Result<(), BackendError> {
         let account_id = self.account_param(&slot.account).await?;
         let Some(kind) = alternate_type(slot.kind) else {
             return Err(BackendError::Invalid(
@@ -765,18 +776,9 @@ impl ContactsApi for Aws {
             other => other.map(|_| ()).map_err(classify),
         }
     }
+}
 
-    async fn management_account(&self) -> Result<Option<AccountId>, Located> {
-        match self.describe_management_account().await {
-            Ok(management) => Ok(Some(management)),
-            Err(Located {
-                error: BackendError::AccessDenied(_) | BackendError::NotInOrganization(_),
-                ..
-            }) => Ok(None),
-            Err(other) => Err(other),
-        }
-    }
-
+impl Discovery for Aws {
     async fn organization(
         &self,
         listing: Listing,

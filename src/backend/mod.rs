@@ -1,7 +1,9 @@
 //! Where live state comes from and goes to: AWS, or a local sandbox file.
 //!
-//! Both speak [`ContactsApi`]; everything above this module is written
-//! against the trait and never sees an SDK type.
+//! Both answer [`Identity`], [`Discovery`] and [`Contacts`] one request at a
+//! time; [`throttle::Throttled`] puts pacing, retries and the gate in front
+//! ([`Paced`]). Everything above this module is written against these
+//! traits and never sees an SDK type.
 
 pub mod aws;
 pub mod error;
@@ -15,38 +17,20 @@ pub use crate::model::Found;
 use crate::model::{AccountId, Organization, Slot, Value};
 use error::{BackendError, Located};
 
-/// One slot at a time, as the Account API works: there is no list call.
-pub trait ContactsApi: Sync {
+/// Who the credentials belong to, and who manages their organization.
+pub trait Identity: Sync {
     /// The account the credentials belong to. Writes and reads for it omit
     /// `AccountId`, as AWS requires of the management account.
     fn caller(&self) -> impl Future<Output = Result<AccountId, Located>> + Send;
-
-    /// The slot's value (an alternate contact, or for PRIMARY the primary
-    /// contact); `None` when none is set (AWS's ResourceNotFound).
-    fn get(&self, slot: &Slot) -> impl Future<Output = Result<Option<Value>, BackendError>> + Send;
-
-    /// Writes the slot's contact. A write whose turn to be sent comes after
-    /// `gate` closed is not sent ([`BackendError::NotSent`]); retries of a
-    /// write already sent go on.
-    fn put(
-        &self,
-        slot: &Slot,
-        value: &Value,
-        gate: &Gate,
-    ) -> impl Future<Output = Result<(), BackendError>> + Send;
-
-    /// Deletes the slot's contact; deleting an absent contact succeeds.
-    fn delete(
-        &self,
-        slot: &Slot,
-        gate: &Gate,
-    ) -> impl Future<Output = Result<(), BackendError>> + Send;
 
     /// The organization's management account, when the caller may ask:
     /// `None` outside an organization, or without the permission to ask.
     fn management_account(&self)
     -> impl Future<Output = Result<Option<AccountId>, Located>> + Send;
+}
 
+/// The organization, as Organizations lists it.
+pub trait Discovery: Sync {
     /// The organization of the caller: its accounts, units and management
     /// account. Each account is also sent to `found` as soon as it is
     /// listed, so its contacts can be read while discovery goes on.
@@ -55,6 +39,53 @@ pub trait ContactsApi: Sync {
         listing: Listing,
         found: Option<&FoundSender>,
     ) -> impl Future<Output = Result<Organization, Located>> + Send;
+}
+
+/// One slot at a time, as the Account API works: there is no list call.
+/// Each call is one request; pacing, retries and the gate are the
+/// [`Paced`] layer's.
+pub trait Contacts: Sync {
+    /// The slot's value (an alternate contact, or for PRIMARY the primary
+    /// contact); `None` when none is set (AWS's ResourceNotFound).
+    fn get(&self, slot: &Slot) -> impl Future<Output = Result<Option<Value>, BackendError>> + Send;
+
+    /// Writes the slot's value.
+    fn put(
+        &self,
+        slot: &Slot,
+        value: &Value,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send;
+
+    /// Deletes the slot's contact; deleting an absent contact succeeds.
+    fn delete(&self, slot: &Slot) -> impl Future<Output = Result<(), BackendError>> + Send;
+}
+
+/// Contacts behind a pacer per operation, retries and a gate: what every
+/// read and write of a run goes through. A request whose turn to be sent
+/// comes after `gate` closed is not sent ([`BackendError::NotSent`]);
+/// retries of a write already sent go on, so its outcome is known.
+pub trait Paced: Identity + Discovery {
+    fn get(
+        &self,
+        slot: &Slot,
+        gate: &Gate,
+    ) -> impl Future<Output = Result<Option<Value>, BackendError>> + Send;
+
+    fn put(
+        &self,
+        slot: &Slot,
+        value: &Value,
+        gate: &Gate,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send;
+
+    fn delete(
+        &self,
+        slot: &Slot,
+        gate: &Gate,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send;
+
+    /// How many requests are worth keeping in flight at once.
+    fn in_flight(&self) -> usize;
 }
 
 /// How much of the organization's shape discovery needs.
@@ -143,41 +174,11 @@ impl Backend {
 
 use futures::future::Either;
 
-impl ContactsApi for Backend {
+impl Identity for Backend {
     fn caller(&self) -> impl Future<Output = Result<AccountId, Located>> + Send {
         match self {
             Backend::Aws(api) => Either::Left(api.caller()),
             Backend::Sandbox(api) => Either::Right(api.caller()),
-        }
-    }
-
-    fn get(&self, slot: &Slot) -> impl Future<Output = Result<Option<Value>, BackendError>> + Send {
-        match self {
-            Backend::Aws(api) => Either::Left(api.get(slot)),
-            Backend::Sandbox(api) => Either::Right(api.get(slot)),
-        }
-    }
-
-    fn put(
-        &self,
-        slot: &Slot,
-        value: &Value,
-        gate: &Gate,
-    ) -> impl Future<Output = Result<(), BackendError>> + Send {
-        match self {
-            Backend::Aws(api) => Either::Left(api.put(slot, value, gate)),
-            Backend::Sandbox(api) => Either::Right(api.put(slot, value, gate)),
-        }
-    }
-
-    fn delete(
-        &self,
-        slot: &Slot,
-        gate: &Gate,
-    ) -> impl Future<Output = Result<(), BackendError>> + Send {
-        match self {
-            Backend::Aws(api) => Either::Left(api.delete(slot, gate)),
-            Backend::Sandbox(api) => Either::Right(api.delete(slot, gate)),
         }
     }
 
@@ -189,7 +190,9 @@ impl ContactsApi for Backend {
             Backend::Sandbox(api) => Either::Right(api.management_account()),
         }
     }
+}
 
+impl Discovery for Backend {
     fn organization(
         &self,
         listing: Listing,
@@ -198,6 +201,49 @@ impl ContactsApi for Backend {
         match self {
             Backend::Aws(api) => Either::Left(api.organization(listing, found)),
             Backend::Sandbox(api) => Either::Right(api.organization(listing, found)),
+        }
+    }
+}
+
+impl Paced for Backend {
+    fn get(
+        &self,
+        slot: &Slot,
+        gate: &Gate,
+    ) -> impl Future<Output = Result<Option<Value>, BackendError>> + Send {
+        match self {
+            Backend::Aws(api) => Either::Left(Paced::get(&**api, slot, gate)),
+            Backend::Sandbox(api) => Either::Right(Paced::get(&**api, slot, gate)),
+        }
+    }
+
+    fn put(
+        &self,
+        slot: &Slot,
+        value: &Value,
+        gate: &Gate,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send {
+        match self {
+            Backend::Aws(api) => Either::Left(Paced::put(&**api, slot, value, gate)),
+            Backend::Sandbox(api) => Either::Right(Paced::put(&**api, slot, value, gate)),
+        }
+    }
+
+    fn delete(
+        &self,
+        slot: &Slot,
+        gate: &Gate,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send {
+        match self {
+            Backend::Aws(api) => Either::Left(Paced::delete(&**api, slot, gate)),
+            Backend::Sandbox(api) => Either::Right(Paced::delete(&**api, slot, gate)),
+        }
+    }
+
+    fn in_flight(&self) -> usize {
+        match self {
+            Backend::Aws(api) => api.in_flight(),
+            Backend::Sandbox(api) => api.in_flight(),
         }
     }
 }

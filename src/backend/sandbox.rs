@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 
 use super::error::{BackendError, Located, Operation, SandboxError};
-use super::{ContactsApi, Found, FoundSender, Gate, Listing};
+use super::{Contacts, Discovery, Found, FoundSender, Identity, Listing};
 use crate::config::yaml;
 use crate::model::{
     AccountId, AccountStatus, Contact, ContactType, OrgAccount, OrgUnit, Organization,
@@ -342,11 +342,23 @@ fn build_unit(name: &str, id: &str, path: &str, units: &BTreeMap<String, String>
     }
 }
 
-impl ContactsApi for Sandbox {
+impl Identity for Sandbox {
     fn caller(&self) -> impl Future<Output = Result<AccountId, Located>> + Send {
         ready(Ok(self.lock().caller.clone()))
     }
 
+    fn management_account(
+        &self,
+    ) -> impl Future<Output = Result<Option<AccountId>, Located>> + Send {
+        let state = self.lock();
+        ready(Ok(state
+            .organization
+            .as_ref()
+            .map(|org| org.management_account.clone())))
+    }
+}
+
+impl Contacts for Sandbox {
     fn get(&self, slot: &Slot) -> impl Future<Output = Result<Option<Value>, BackendError>> + Send {
         let state = self.lock();
         let result = Self::check_access(&state, &slot.account, DeniedOperation::Get).map(|()| {
@@ -362,32 +374,16 @@ impl ContactsApi for Sandbox {
         &self,
         slot: &Slot,
         value: &Value,
-        gate: &Gate,
     ) -> impl Future<Output = Result<(), BackendError>> + Send {
-        // The gate is the pacing layer's (throttle.rs), as for AWS.
-        let _ = gate;
         ready(self.write(slot, Some(value)))
     }
 
-    fn delete(
-        &self,
-        slot: &Slot,
-        gate: &Gate,
-    ) -> impl Future<Output = Result<(), BackendError>> + Send {
-        let _ = gate;
+    fn delete(&self, slot: &Slot) -> impl Future<Output = Result<(), BackendError>> + Send {
         ready(self.write(slot, None))
     }
+}
 
-    fn management_account(
-        &self,
-    ) -> impl Future<Output = Result<Option<AccountId>, Located>> + Send {
-        let state = self.lock();
-        ready(Ok(state
-            .organization
-            .as_ref()
-            .map(|org| org.management_account.clone())))
-    }
-
+impl Discovery for Sandbox {
     fn organization(
         &self,
         _listing: Listing,
@@ -485,15 +481,10 @@ mod tests {
         let path = folder.join("sandbox.yaml");
         std::fs::write(&path, SMALL).unwrap();
         let sandbox = Sandbox::open(&path).unwrap();
-        sandbox
-            .put(&slot(), &contact("First"), &Gate::default())
-            .await
-            .unwrap();
+        sandbox.put(&slot(), &contact("First")).await.unwrap();
         // As root, permissions do not stop a write; a missing folder does.
         std::fs::remove_dir_all(&folder).unwrap();
-        let failed = sandbox
-            .put(&slot(), &contact("Second"), &Gate::default())
-            .await;
+        let failed = sandbox.put(&slot(), &contact("Second")).await;
         assert!(
             matches!(&failed, Err(BackendError::Other { code, .. }) if code == "SandboxWriteFailed"),
             "{failed:?}"
@@ -514,10 +505,7 @@ mod tests {
         let link = dir.path().join("link.yaml");
         std::os::unix::fs::symlink(&real, &link).unwrap();
         let sandbox = Sandbox::open(&link).unwrap();
-        sandbox
-            .put(&slot(), &contact("Written"), &Gate::default())
-            .await
-            .unwrap();
+        sandbox.put(&slot(), &contact("Written")).await.unwrap();
         assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
         assert!(std::fs::read_to_string(&real).unwrap().contains("Written"));
         let leftovers: Vec<_> = std::fs::read_dir(dir.path())

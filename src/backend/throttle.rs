@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::error::{BackendError, Located};
-use super::{ContactsApi, FoundSender, Gate, Listing};
+use super::{Contacts, Discovery, FoundSender, Gate, Identity, Listing, Paced};
 use crate::model::{AccountId, ContactType, Organization, Slot, Value};
 
 /// Requests per second and burst for one operation.
@@ -65,19 +65,45 @@ impl Quota {
 /// few enough that token reservations stay short.
 pub const IN_FLIGHT: usize = 64;
 
+/// The quota each operation is paced at.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Limits {
     pub get: Quota,
     pub put: Quota,
     pub delete: Quota,
+    /// GetContactInformation and PutContactInformation.
+    pub primary_get: Quota,
+    pub primary_put: Quota,
 }
 
-impl Default for Limits {
-    fn default() -> Self {
+impl Limits {
+    /// AWS's published quotas, with `get`, `put` and `delete` (from `--rate`
+    /// or the file's `rate:`) in place of theirs where given.
+    pub fn aws(get: Option<f64>, put: Option<f64>, delete: Option<f64>) -> Self {
+        let pick = |default: Quota, rate: Option<f64>| {
+            rate.map_or(default, |rate| Quota::scaled(default, rate))
+        };
         Self {
-            get: AWS_GET,
-            put: AWS_PUT,
-            delete: AWS_DELETE,
+            get: pick(AWS_GET, get),
+            put: pick(AWS_PUT, put),
+            delete: pick(AWS_DELETE, delete),
+            primary_get: AWS_PRIMARY_GET,
+            primary_put: AWS_PRIMARY_PUT,
+        }
+    }
+
+    /// No limit: the sandbox.
+    pub fn unlimited() -> Self {
+        let none = Quota {
+            rate: f64::INFINITY,
+            burst: f64::INFINITY,
+        };
+        Self {
+            get: none,
+            put: none,
+            delete: none,
+            primary_get: none,
+            primary_put: none,
         }
     }
 }
@@ -112,29 +138,63 @@ impl RetryPolicy {
     }
 
     /// Runs `request` until it succeeds, fails for good, or runs out of
-    /// attempts. For calls with no pacer in front (STS, Organizations), so a
-    /// throttled answer backs off like any other.
+    /// attempts: the one retry loop of every request. Unpaced (STS,
+    /// Organizations), a throttled answer backs off like any other; paced,
+    /// it waits for its operation's next moment instead (see [`Pacer`]).
     pub async fn run<T, F, Fut>(
         &self,
         stats: &RetryStats,
-        mut request: F,
+        pacing: Pacing<'_>,
+        request: F,
     ) -> Result<T, BackendError>
     where
-        F: FnMut() -> Fut,
+        F: Fn() -> Fut,
         Fut: Future<Output = Result<T, BackendError>>,
     {
         let mut attempt = 1;
+        // Once an attempt may have taken effect (it was answered with a
+        // server error, or not at all), the request is retried to the end
+        // whatever the gate says, so its outcome is known.
+        let mut maybe_effective = false;
         loop {
-            match request().await {
+            if let Pacing::Paced { pacer, gate } = pacing {
+                pacer.acquire((!maybe_effective).then_some(gate)).await?;
+            }
+            let result = request().await;
+            if let Pacing::Paced { pacer, .. } = pacing {
+                pacer.record(match &result {
+                    Ok(_) => Answer::Succeeded,
+                    Err(BackendError::Throttled(_)) => Answer::Throttled,
+                    Err(_) => Answer::Failed,
+                });
+            }
+            match result {
                 Err(error) if error.is_retryable() && attempt < self.max_attempts => {
                     stats.record(&error);
-                    tokio::time::sleep(self.backoff(attempt)).await;
+                    let repaced = matches!(
+                        (&error, pacing),
+                        (BackendError::Throttled(_), Pacing::Paced { .. })
+                    );
+                    if !repaced {
+                        maybe_effective = true;
+                        tokio::time::sleep(self.backoff(attempt)).await;
+                    }
                     attempt += 1;
                 }
                 result => return result,
             }
         }
     }
+}
+
+/// How a request is paced.
+#[derive(Clone, Copy)]
+pub enum Pacing<'a> {
+    /// No pacer in front: STS and Organizations, a handful of calls a run.
+    Unpaced,
+    /// The operation's pacer gives each attempt its moment; none is taken
+    /// once `gate` closes.
+    Paced { pacer: &'a Pacer, gate: &'a Gate },
 }
 
 /// Counts of retried answers, for `-v` and for tests.
@@ -405,8 +465,8 @@ impl Pacer {
     }
 }
 
-/// A [`ContactsApi`] with a pacer per operation and retries. Callers bound
-/// how many requests they start at once ([`IN_FLIGHT`]).
+/// A backend with a pacer per operation and retries in front of its
+/// [`Contacts`]: the [`Paced`] interface every read and write goes through.
 pub struct Throttled<A> {
     inner: A,
     get: Pacer,
@@ -415,19 +475,28 @@ pub struct Throttled<A> {
     primary_put: Pacer,
     delete: Pacer,
     policy: RetryPolicy,
+    /// Requests worth keeping in flight: enough that latency does not hold
+    /// throughput below the rate; without a limit, every request at once.
+    in_flight: usize,
     pub stats: RetryStats,
 }
 
-impl<A: ContactsApi> Throttled<A> {
+impl<A> Throttled<A> {
     pub fn new(inner: A, limits: Limits, policy: RetryPolicy) -> Self {
+        let unlimited = !limits.get.rate.is_finite();
         Self {
             inner,
             get: Pacer::new(limits.get),
-            primary_get: Pacer::new(AWS_PRIMARY_GET),
+            primary_get: Pacer::new(limits.primary_get),
             put: Pacer::new(limits.put),
-            primary_put: Pacer::new(AWS_PRIMARY_PUT),
+            primary_put: Pacer::new(limits.primary_put),
             delete: Pacer::new(limits.delete),
             policy,
+            in_flight: if unlimited {
+                UNLIMITED_IN_FLIGHT
+            } else {
+                IN_FLIGHT
+            },
             stats: RetryStats::default(),
         }
     }
@@ -435,78 +504,63 @@ impl<A: ContactsApi> Throttled<A> {
     /// No rate limit, the same gate and retries: for the sandbox, so it
     /// takes the same path as AWS.
     pub fn unlimited(inner: A) -> Self {
-        Self {
-            inner,
-            get: Pacer::unlimited(),
-            primary_get: Pacer::unlimited(),
-            put: Pacer::unlimited(),
-            primary_put: Pacer::unlimited(),
-            delete: Pacer::unlimited(),
-            policy: RetryPolicy::default(),
-            stats: RetryStats::default(),
-        }
+        Self::new(inner, Limits::unlimited(), RetryPolicy::default())
     }
 
-    /// The rates the pacers run at now (get, put, delete), for `-v`.
-    pub fn current_rates(&self) -> [f64; 3] {
-        [
-            self.get.current_rate(),
-            self.put.current_rate(),
-            self.delete.current_rate(),
-        ]
-    }
-
-    /// One request with its retries. With a `gate`, a request none of whose
-    /// attempts can have taken effect (each one throttled, or none sent) is
-    /// not sent once the gate closes; a request that may have taken effect
-    /// is retried to the end, so its outcome is known.
     async fn call<T, F, Fut>(
         &self,
         pacer: &Pacer,
-        gate: Option<&Gate>,
+        gate: &Gate,
         request: F,
     ) -> Result<T, BackendError>
     where
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, BackendError>>,
     {
-        let mut attempt = 1;
-        let mut maybe_effective = false;
-        loop {
-            pacer.acquire(gate.filter(|_| !maybe_effective)).await?;
-            let result = request().await;
-            pacer.record(match &result {
-                Ok(_) => Answer::Succeeded,
-                Err(BackendError::Throttled(_)) => Answer::Throttled,
-                Err(_) => Answer::Failed,
-            });
-            match result {
-                Err(error) if error.is_retryable() && attempt < self.policy.max_attempts => {
-                    self.stats.record(&error);
-                    if !matches!(error, BackendError::Throttled(_)) {
-                        maybe_effective = true;
-                        tokio::time::sleep(self.policy.backoff(attempt)).await;
-                    }
-                    attempt += 1;
-                }
-                result => return result,
-            }
-        }
+        self.policy
+            .run(&self.stats, Pacing::Paced { pacer, gate }, request)
+            .await
     }
 }
 
-impl<A: ContactsApi> ContactsApi for Throttled<A> {
+/// Requests in flight at once without a rate limit (the sandbox): as many
+/// as there are, so its writes can be kept together on disk.
+const UNLIMITED_IN_FLIGHT: usize = 100_000;
+
+impl<A: Identity> Identity for Throttled<A> {
     fn caller(&self) -> impl Future<Output = Result<AccountId, Located>> + Send {
         self.inner.caller()
     }
 
-    fn get(&self, slot: &Slot) -> impl Future<Output = Result<Option<Value>, BackendError>> + Send {
+    fn management_account(
+        &self,
+    ) -> impl Future<Output = Result<Option<AccountId>, Located>> + Send {
+        self.inner.management_account()
+    }
+}
+
+impl<A: Discovery> Discovery for Throttled<A> {
+    fn organization(
+        &self,
+        listing: Listing,
+        found: Option<&FoundSender>,
+    ) -> impl Future<Output = Result<Organization, Located>> + Send {
+        self.inner.organization(listing, found)
+    }
+}
+
+impl<A: Contacts + Identity + Discovery> Paced for Throttled<A> {
+    fn get(
+        &self,
+        slot: &Slot,
+        gate: &Gate,
+    ) -> impl Future<Output = Result<Option<Value>, BackendError>> + Send {
         // The primary contact's operations have quotas of their own.
         let pacer = match slot.kind {
             ContactType::Primary => &self.primary_get,
             _ => &self.get,
         };
-        self.call(pacer, None, move || self.inner.get(slot))
+        self.call(pacer, gate, move || self.inner.get(slot))
     }
 
     fn put(
@@ -519,7 +573,7 @@ impl<A: ContactsApi> ContactsApi for Throttled<A> {
             ContactType::Primary => &self.primary_put,
             _ => &self.put,
         };
-        self.call(pacer, Some(gate), move || self.inner.put(slot, value, gate))
+        self.call(pacer, gate, move || self.inner.put(slot, value))
     }
 
     fn delete(
@@ -527,23 +581,11 @@ impl<A: ContactsApi> ContactsApi for Throttled<A> {
         slot: &Slot,
         gate: &Gate,
     ) -> impl Future<Output = Result<(), BackendError>> + Send {
-        self.call(&self.delete, Some(gate), move || {
-            self.inner.delete(slot, gate)
-        })
+        self.call(&self.delete, gate, move || self.inner.delete(slot))
     }
 
-    fn management_account(
-        &self,
-    ) -> impl Future<Output = Result<Option<AccountId>, Located>> + Send {
-        self.inner.management_account()
-    }
-
-    fn organization(
-        &self,
-        listing: Listing,
-        found: Option<&FoundSender>,
-    ) -> impl Future<Output = Result<Organization, Located>> + Send {
-        self.inner.organization(listing, found)
+    fn in_flight(&self) -> usize {
+        self.in_flight
     }
 }
 
@@ -791,39 +833,39 @@ mod tests {
     async fn retries_only_what_can_succeed_later() {
         let policy = RetryPolicy::default();
         let stats = RetryStats::default();
-        let mut calls = 0;
+        let calls = std::cell::Cell::new(0);
         let result: Result<(), _> = policy
-            .run(&stats, || {
-                calls += 1;
+            .run(&stats, Pacing::Unpaced, || {
+                calls.set(calls.get() + 1);
                 std::future::ready(Err(BackendError::AccessDenied("no".into())))
             })
             .await;
         assert!(result.is_err());
-        assert_eq!(calls, 1, "a 403 is never retried");
+        assert_eq!(calls.get(), 1, "a 403 is never retried");
 
-        let mut calls = 0;
+        let calls = std::cell::Cell::new(0);
         let result = policy
-            .run(&stats, || {
-                calls += 1;
-                std::future::ready(if calls < 3 {
+            .run(&stats, Pacing::Unpaced, || {
+                calls.set(calls.get() + 1);
+                std::future::ready(if calls.get() < 3 {
                     Err(BackendError::Server("500".into()))
                 } else {
-                    Ok(calls)
+                    Ok(calls.get())
                 })
             })
             .await;
         assert_eq!(result, Ok(3));
         assert_eq!(stats.server_errors.load(Ordering::Relaxed), 2);
 
-        let mut calls = 0;
+        let calls = std::cell::Cell::new(0);
         let result: Result<(), _> = policy
-            .run(&stats, || {
-                calls += 1;
+            .run(&stats, Pacing::Unpaced, || {
+                calls.set(calls.get() + 1);
                 std::future::ready(Err(BackendError::Throttled("429".into())))
             })
             .await;
         assert!(result.is_err());
-        assert_eq!(calls, policy.max_attempts, "attempts are bounded");
+        assert_eq!(calls.get(), policy.max_attempts, "attempts are bounded");
     }
 
     proptest::proptest! {

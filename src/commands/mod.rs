@@ -13,10 +13,8 @@ use std::io::IsTerminal;
 
 use crate::backend::aws::{Aws, AwsOptions};
 use crate::backend::sandbox::Sandbox;
-use crate::backend::throttle::{
-    AWS_DELETE, AWS_GET, AWS_PUT, Limits, Quota, RetryPolicy, Throttled,
-};
-use crate::backend::{Backend, ContactsApi, Target};
+use crate::backend::throttle::{Limits, RetryPolicy, Throttled};
+use crate::backend::{Backend, Identity, Target};
 use crate::cli::{Cli, ColorChoice, Command, GlobalArgs, SafetyArgs};
 use crate::config::{LoadedConfig, RateSpec};
 use crate::error::{EXIT_OK, Error};
@@ -203,13 +201,16 @@ impl Context<'_> {
                 };
                 let limits = self.limits(rate);
                 self.ui.verbose(&format!(
-                    "rates: get {}/s (burst {}), put {}/s (burst {}), delete {}/s (burst {})",
+                    "rates: get {}/s (burst {}), put {}/s (burst {}), delete {}/s (burst {}), \
+                     primary get {}/s, primary put {}/s",
                     limits.get.rate,
                     limits.get.burst,
                     limits.put.rate,
                     limits.put.burst,
                     limits.delete.rate,
-                    limits.delete.burst
+                    limits.delete.burst,
+                    limits.primary_get.rate,
+                    limits.primary_put.rate,
                 ));
                 let aws = Aws::connect(&options).await;
                 (
@@ -245,15 +246,11 @@ impl Context<'_> {
 
     fn limits(&self, file: RateSpec) -> Limits {
         let flag = self.global.rate.unwrap_or_default();
-        let pick = |default: Quota, flag: Option<f64>, file: Option<f64>| match flag.or(file) {
-            Some(rate) => Quota::scaled(default, rate),
-            None => default,
-        };
-        Limits {
-            get: pick(AWS_GET, flag.get, file.get),
-            put: pick(AWS_PUT, flag.put, file.put),
-            delete: pick(AWS_DELETE, flag.delete, file.delete),
-        }
+        Limits::aws(
+            flag.get.or(file.get),
+            flag.put.or(file.put),
+            flag.delete.or(file.delete),
+        )
     }
 
     /// Reads the slots with progress on stderr.

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::StreamExt;
 
 use super::{Base, Context, Session, joined_since_needs_an_organization};
-use crate::backend::{ContactsApi, Listing};
+use crate::backend::{Discovery, Identity, Listing};
 use crate::config::{AccountScope, LoadedConfig};
 use crate::error::Error;
 use crate::live::{Answers, Primaries};

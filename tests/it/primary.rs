@@ -254,9 +254,14 @@ fn a_denied_primary_read_names_get_contact_information_and_its_permission() {
     assert_eq!(plan.status.code(), Some(1));
     let text = stderr(&plan);
     assert!(
-        text.contains("account:GetContactInformation on account 222222222222 slot PRIMARY: access denied"),
+        text.contains(
+            "account:GetContactInformation on account 222222222222 slot PRIMARY: access denied"
+        ),
         "{text}"
     );
-    assert!(text.contains("the caller needs account:GetContactInformation on this account"), "{text}");
+    assert!(
+        text.contains("the caller needs account:GetContactInformation on this account"),
+        "{text}"
+    );
     assert!(!text.contains("GetAlternateContact"), "{text}");
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::process::Output;
 use std::time::Duration;
 
-use crate::emulator::{Contact, Emulator, Faults, Quota, Quotas, organization};
+use crate::emulator::{Contact, Emulator, Faults, Logged, Quota, Quotas, organization};
 use crate::support::{stderr, stdout};
 
 const CALLER: &str = "999999999999";
@@ -702,6 +702,77 @@ fn trusted_access_off_stops_after_a_handful_of_denied_accounts() {
         reads < 150,
         "stopped early: {reads} of 602 slots read before the error"
     );
+}
+
+/// When the read that ends a run's reading comes back, every later read
+/// must still be unsent: waiting for its turn under the rate is not being
+/// sent, and at 10 reads/s the reads queued behind the pacer would
+/// otherwise trickle out for seconds after the error was known.
+fn no_read_is_sent_after(
+    emulator: &Emulator,
+    last_answer_that_counts: impl Fn(&[Logged]) -> Duration,
+) {
+    let log = emulator.log();
+    let stop = last_answer_that_counts(&log);
+    // The answer's way back and the client noticing it.
+    let slack = Duration::from_millis(20);
+    let late: Vec<_> = log
+        .iter()
+        .filter(|request| request.sent_at > stop + slack)
+        .collect();
+    assert!(
+        late.is_empty(),
+        "{} reads sent after the stop at {stop:?}, the first at {:?}",
+        late.len(),
+        late.first().map(|request| request.sent_at)
+    );
+}
+
+#[test]
+fn reads_queued_behind_the_rate_are_not_sent_once_denials_are_systemic() {
+    let faults = Faults {
+        denied: (0..300).map(member).collect(),
+        ..Faults::default()
+    };
+    let emulator = Emulator::start(CALLER, Some(organization(CALLER, 300, 3)), faults);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("contacts.yaml"), config("")).unwrap();
+    let plan = run(&emulator, &dir, &["--rate", "get=10", "plan"]);
+    assert_eq!(plan.status.code(), Some(1), "{}", stderr(&plan));
+    no_read_is_sent_after(&emulator, |log| {
+        let mut denied = BTreeSet::new();
+        log.iter()
+            .find(|request| {
+                request.status == 403 && denied.insert(request.account.clone()) && denied.len() == 5
+            })
+            .expect("five member accounts were denied")
+            .at
+    });
+}
+
+#[test]
+fn reads_queued_behind_the_rate_are_not_sent_once_credentials_expired() {
+    let faults = Faults {
+        credentials_expire_after: Some(20),
+        ..Faults::default()
+    };
+    let emulator = Emulator::start(CALLER, Some(organization(CALLER, 300, 3)), faults);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("contacts.yaml"), config("")).unwrap();
+    let plan = run(&emulator, &dir, &["--rate", "get=10", "plan"]);
+    assert_eq!(plan.status.code(), Some(1), "{}", stderr(&plan));
+    assert!(
+        stderr(&plan).contains("the AWS credentials expired during the run"),
+        "{}",
+        stderr(&plan)
+    );
+    no_read_is_sent_after(&emulator, |log| {
+        log.iter()
+            .filter(|request| request.status == 403)
+            .map(|request| request.at)
+            .min()
+            .expect("a read was answered ExpiredTokenException")
+    });
 }
 
 #[test]
