@@ -1,6 +1,7 @@
-//! Scale benchmarks (DESIGN §5), run with `cargo bench --bench scale`.
+//! Scale benchmarks, run with `cargo bench --bench scale`.
 //! `cargo bench --bench scale -- quick` runs the 60- and 1,000-account rows
-//! only; `-- 60` (any number) runs that size at every latency.
+//! only; `-- 60` (any number) runs that size at every latency; `-- own`
+//! runs (c) only.
 //!
 //! (a) plan and apply over N accounts against the emulator enforcing AWS's
 //!     Account API quotas (or ten times them), with jittered latency (a
@@ -13,6 +14,9 @@
 //!     client is told: it must converge with every write applied.
 //! (b) plan over N accounts with no quota and no latency, reported as CPU
 //!     time per slot and peak memory; target under 100 MB at 10,000 accounts.
+//! (c) the tool's own work with no AWS at all: a sandbox apply of 9,000
+//!     changes (goal 5 s), validate on 5,000 problems and on 100,000 nested
+//!     `[` (goal 1 s each), each beside what the run was seen to do.
 
 #[path = "../tests/it/bench_harness.rs"]
 mod bench_harness;
@@ -82,6 +86,10 @@ fn main() {
     }
     // cargo bench passes `--bench`; the rest choose the rows.
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|arg| arg == "own") {
+        own_cost();
+        return;
+    }
 
     println!(
         "(a) against the emulator's quotas, latency = fixed + exponential tail (mean {} ms), from process start",
@@ -162,5 +170,41 @@ fn main() {
             result.run.max_rss_bytes as f64 / 1_048_576.0
         );
     }
-    println!("target: peak RSS under 100 MB at 10,000 accounts");
+    println!("target: peak RSS under 100 MB at 10,000 accounts\n");
+
+    own_cost();
+}
+
+/// (c): `cargo bench --bench scale -- own` runs these rows only.
+fn own_cost() {
+    println!("(c) the tool's own work, from process start (release binary)");
+    println!(
+        "{:<58} {:>8} {:>6} {:>4}  what it did",
+        "case", "elapsed", "goal", "exit"
+    );
+    type Row = (&'static str, f64, fn() -> bench_harness::OwnCost);
+    let rows: [Row; 3] = [
+        (
+            "sandbox apply: 8,000 creates + 1,000 updates, 3,000 accts",
+            5.0,
+            || bench_harness::sandbox_apply(3_000),
+        ),
+        (
+            "validate: 5,000 problems (an unknown contact per account)",
+            1.0,
+            || bench_harness::validate_problems(5_000),
+        ),
+        ("validate: 100,000 nested `[` (200 kB)", 1.0, || {
+            bench_harness::validate_nested(100_000)
+        }),
+    ];
+    for (case, goal, measure) in rows {
+        let cost = measure();
+        println!(
+            "{case:<58} {:>7.2}s {goal:>5.0}s {:>4}  {}",
+            cost.run.elapsed.as_secs_f64(),
+            cost.run.exit_code,
+            cost.outcome
+        );
+    }
 }

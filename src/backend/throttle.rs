@@ -501,6 +501,11 @@ impl<A> Throttled<A> {
         }
     }
 
+    /// The backend behind the pacing.
+    pub fn inner(&self) -> &A {
+        &self.inner
+    }
+
     /// No rate limit, the same gate and retries: for the sandbox, so it
     /// takes the same path as AWS.
     pub fn unlimited(inner: A) -> Self {

@@ -26,12 +26,14 @@ organization:
 "#;
 
 /// What one run of the binary cost.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Run {
     pub elapsed: Duration,
     pub cpu: Duration,
     pub max_rss_bytes: u64,
     pub exit_code: i32,
+    /// What it said, to show when a run fails.
+    pub stderr: String,
 }
 
 /// Runs `command` to completion and reads its resource usage.
@@ -40,9 +42,11 @@ pub struct Run {
     reason = "the child is reaped by wait4, which also reads its resource usage"
 )]
 pub fn measure(mut command: Command) -> Run {
+    // A file, not a pipe: a pipe nobody reads would stall a talkative run.
+    let mut said = tempfile::tempfile().expect("a file for stderr");
     command
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
+        .stderr(said.try_clone().expect("the stderr file"));
     let started = Instant::now();
     let child = command.spawn().expect("start the binary");
     let mut status = 0;
@@ -62,6 +66,12 @@ pub fn measure(mut command: Command) -> Run {
             libc::WEXITSTATUS(status)
         } else {
             -1
+        },
+        stderr: {
+            use std::io::{Read as _, Seek as _};
+            let mut text = String::new();
+            let _ = said.rewind().and_then(|()| said.read_to_string(&mut text));
+            text
         },
     }
 }
@@ -107,9 +117,13 @@ pub struct Scenario {
     pub job: Job,
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct QuotaBound {
     pub run: Run,
+    /// Distinct slots the server answered a read of.
+    pub slots_read: usize,
+    /// Writes the server took.
+    pub writes: usize,
     /// The least time the server's quotas allow: `(3N - burst) / rate` for
     /// the reads, plus `(W - burst) / rate` for the writes of an apply.
     pub bound: Duration,
@@ -184,6 +198,7 @@ pub fn quota_bound(scenario: Scenario, client: &Client) -> QuotaBound {
     let bound = Duration::from_secs_f64(bound);
     let log = emulator.log();
     let throttled = log.iter().filter(|entry| entry.status == 429).count();
+    let (slots_read, writes) = served(&log);
     let slots_wrong_after = match scenario.job {
         Job::Plan => 0,
         Job::Apply => ids
@@ -192,18 +207,38 @@ pub fn quota_bound(scenario: Scenario, client: &Client) -> QuotaBound {
             .count(),
     };
     QuotaBound {
-        run,
-        bound,
         ratio: run.elapsed.as_secs_f64() / bound.as_secs_f64(),
+        run,
+        slots_read,
+        writes,
+        bound,
         throttled,
         slots_wrong_after,
     }
 }
 
-#[derive(Clone, Copy, Debug)]
+/// Distinct slots read and writes taken, as the server answered them.
+fn served(log: &[crate::emulator::Logged]) -> (usize, usize) {
+    let answered = |entry: &&crate::emulator::Logged| entry.status == 200 || entry.status == 404;
+    let read: std::collections::BTreeSet<_> = log
+        .iter()
+        .filter(answered)
+        .filter(|entry| entry.operation.starts_with("Get"))
+        .map(|entry| (entry.account.clone(), entry.kind.clone()))
+        .collect();
+    let writes = log
+        .iter()
+        .filter(answered)
+        .filter(|entry| !entry.operation.starts_with("Get"))
+        .count();
+    (read.len(), writes)
+}
+
+#[derive(Clone, Debug)]
 pub struct Unlimited {
     pub accounts: usize,
     pub run: Run,
+    pub slots_read: usize,
     pub cpu_per_slot: Duration,
 }
 
@@ -222,7 +257,134 @@ pub fn unlimited(accounts: usize) -> Unlimited {
     ));
     Unlimited {
         accounts,
-        run,
         cpu_per_slot: run.cpu / (3 * accounts) as u32,
+        run,
+        slots_read: served(&emulator.log()).0,
+    }
+}
+
+/// (c) What the tool costs on work that is its own (no AWS, no quota).
+#[derive(Debug)]
+pub struct OwnCost {
+    pub run: Run,
+    /// What the run was seen to do, beside its exit code: a run that is
+    /// fast because it did nothing must not pass for a fast one.
+    pub outcome: String,
+}
+
+fn binary(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_altcontacts"));
+    command.current_dir(dir).args(args);
+    command
+}
+
+/// A sandbox of `accounts` accounts in one organization, every account
+/// with SECURITY, BILLING and OPERATIONS managed, the first third with a
+/// stale SECURITY contact: an apply creates 8 in 9 slots and updates 1 in 9
+/// (8,000 and 1,000 at 3,000 accounts).
+pub fn sandbox_apply(accounts: usize) -> OwnCost {
+    use std::fmt::Write as _;
+    let dir = workspace();
+    let mut sandbox = String::from(
+        "caller: \"100000000000\"\norganization:\n  management_account: \"100000000000\"\naccounts:\n",
+    );
+    for n in 0..accounts {
+        let _ = writeln!(sandbox, "  \"{}\":", 100_000_000_000u64 + n as u64);
+        if n < accounts / 3 {
+            let _ = writeln!(
+                sandbox,
+                "    contacts:\n      security: {{ name: Old, title: Team, email_address: old@example.com, phone_number: \"+1 202 555 0199\" }}"
+            );
+        } else {
+            let _ = writeln!(sandbox, "    contacts: {{}}");
+        }
+    }
+    std::fs::write(dir.path().join("sandbox.yaml"), sandbox).expect("write the sandbox");
+    let run = measure(binary(
+        dir.path(),
+        &[
+            "--sandbox",
+            "sandbox.yaml",
+            "apply",
+            "--auto-approve",
+            "--max-updates",
+            "1000000",
+        ],
+    ));
+    let replan = binary(
+        dir.path(),
+        &["--sandbox", "sandbox.yaml", "plan", "--format", "json"],
+    )
+    .output()
+    .expect("plan after the apply");
+    let plan: serde_json::Value =
+        serde_json::from_slice(&replan.stdout).unwrap_or(serde_json::Value::Null);
+    OwnCost {
+        run,
+        outcome: format!(
+            "{} changes left after it",
+            ["create", "update", "delete"]
+                .iter()
+                .map(|kind| plan["summary"][kind].as_u64())
+                .sum::<Option<u64>>()
+                .map_or_else(|| "?".to_owned(), |total| total.to_string())
+        ),
+    }
+}
+
+/// `validate` on a file naming `accounts` accounts, each with one unknown
+/// contact: as many problems, each to be located.
+pub fn validate_problems(accounts: usize) -> OwnCost {
+    use std::fmt::Write as _;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut config = String::from(
+        "version: 1\ncontacts:\n  sec: { name: Security, title: Team, email_address: security@example.com, phone_number: \"+1 202 555 0100\" }\naccounts:\n",
+    );
+    for n in 0..accounts {
+        let _ = writeln!(
+            config,
+            "  \"{}\": {{ security: missing{n} }}",
+            100_000_000_000u64 + n as u64
+        );
+    }
+    std::fs::write(dir.path().join("contacts.yaml"), config).expect("write the config");
+    let run = measure(binary(dir.path(), &["validate", "--format", "json"]));
+    let output = binary(dir.path(), &["validate", "--format", "json"])
+        .output()
+        .expect("validate");
+    let report: serde_json::Value =
+        serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null);
+    let problems = report["problems"].as_array().map_or(&[][..], Vec::as_slice);
+    let located = problems
+        .iter()
+        .filter(|problem| problem["line"].as_u64() >= Some(1))
+        .count();
+    OwnCost {
+        run,
+        outcome: format!("{located} of {} problems located", problems.len()),
+    }
+}
+
+/// `validate` on a file that is `depth` nested `[`.
+pub fn validate_nested(depth: usize) -> OwnCost {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    std::fs::write(
+        dir.path().join("contacts.yaml"),
+        format!("version: 1\nx: {}", "[".repeat(depth)),
+    )
+    .expect("write the config");
+    let run = measure(binary(dir.path(), &["validate"]));
+    let output = binary(dir.path(), &["validate"])
+        .output()
+        .expect("validate");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    OwnCost {
+        run,
+        // The located line, `contacts.yaml:2:131: recursion limit exceeded`.
+        outcome: stderr
+            .lines()
+            .find(|line| line.starts_with("contacts.yaml:"))
+            .unwrap_or("not located")
+            .to_owned(),
     }
 }

@@ -1,13 +1,17 @@
-//! Keeps the benchmark harness working: a small run of each measurement.
+//! Keeps the benchmark harness honest: a small run of each measurement.
 //! Its figures are not judged here (speed is for `cargo bench`), only that
-//! the harness runs the binary and reads real numbers off it.
+//! each row measures the work it names: a plan that read nothing, or an
+//! apply that wrote nothing, would be fast and wrong.
 
 use std::time::Duration;
 
-use crate::bench_harness::{Client, Job, Scenario, quota_bound, unlimited};
+use crate::bench_harness::{
+    Client, Job, Scenario, quota_bound, sandbox_apply, unlimited, validate_nested,
+    validate_problems,
+};
 
 #[test]
-fn the_benchmark_harness_measures_small_plans_and_applies() {
+fn the_quota_rows_measure_a_plan_that_reads_every_slot_and_an_apply_that_writes() {
     let scenario = Scenario {
         accounts: 60,
         factor: 10.0,
@@ -16,18 +20,13 @@ fn the_benchmark_harness_measures_small_plans_and_applies() {
         latency_tail: Duration::from_millis(5),
         job: Job::Plan,
     };
-    let bounded = quota_bound(scenario, &Client::Altcontacts);
-    assert_eq!(bounded.run.exit_code, 0);
-    assert_eq!(
-        bounded.bound,
-        Duration::from_millis(300),
-        "(180 slots - 150 burst) / 100 per second"
-    );
-    assert!(
-        bounded.run.elapsed >= bounded.bound,
-        "the emulator's quota cannot be beaten: {bounded:?}"
-    );
-    assert!(bounded.ratio.is_finite());
+    let plan = quota_bound(scenario, &Client::Altcontacts);
+    assert_eq!(plan.run.exit_code, 0, "{}", plan.run.stderr);
+    assert_eq!(plan.slots_read, 180, "every slot of 60 accounts");
+    assert_eq!(plan.writes, 0, "a plan writes nothing");
+    // Beating the server's quota would mean the emulator did not enforce it,
+    // and the ratio would compare against nothing.
+    assert!(plan.run.elapsed >= plan.bound, "{plan:?}");
 
     let apply = quota_bound(
         Scenario {
@@ -36,19 +35,39 @@ fn the_benchmark_harness_measures_small_plans_and_applies() {
         },
         &Client::Altcontacts,
     );
-    assert_eq!(apply.run.exit_code, 0);
-    assert_eq!(apply.slots_wrong_after, 0, "every missing SECURITY written");
+    assert_eq!(apply.run.exit_code, 0, "{}", apply.run.stderr);
+    assert_eq!(apply.writes, 60, "the missing SECURITY of each account");
+    assert_eq!(apply.slots_wrong_after, 0, "{}", apply.run.stderr);
+}
+
+#[test]
+fn the_unlimited_row_measures_a_whole_plan() {
+    let free = unlimited(50);
+    assert_eq!(free.run.exit_code, 0, "{}", free.run.stderr);
+    assert_eq!(free.slots_read, 150, "every slot of 50 accounts");
+    assert!(free.run.max_rss_bytes > 1_000_000, "{free:?}");
+}
+
+#[test]
+fn the_own_cost_rows_measure_the_work_they_name() {
+    let apply = sandbox_apply(30);
+    assert_eq!(apply.run.exit_code, 0, "{}", apply.run.stderr);
     assert_eq!(
-        apply.bound,
-        Duration::from_millis(300),
-        "the reads' bound; 60 writes fit in the Put burst of 80"
+        apply.outcome, "0 changes left after it",
+        "{}",
+        apply.run.stderr
     );
 
-    let free = unlimited(50);
-    assert_eq!(free.run.exit_code, 0);
+    let problems = validate_problems(40);
+    assert_eq!(problems.run.exit_code, 1, "{}", problems.run.stderr);
+    assert_eq!(problems.outcome, "40 of 40 problems located");
+
+    let nested = validate_nested(10_000);
+    assert_eq!(nested.run.exit_code, 1, "{}", nested.run.stderr);
     assert!(
-        free.run.cpu > Duration::ZERO && free.run.max_rss_bytes > 1_000_000,
-        "{free:?}"
+        nested.outcome.starts_with("contacts.yaml:2:")
+            && nested.outcome.ends_with("recursion limit exceeded"),
+        "{}",
+        nested.outcome
     );
-    assert_eq!(free.cpu_per_slot, free.run.cpu / 150);
 }
