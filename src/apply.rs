@@ -201,6 +201,9 @@ async fn apply_one(
     let mut delay = verify.retry_delay;
     loop {
         let read = api.get(slot, reading_back).await;
+        if let Err(BackendError::CredentialsExpired(_)) = &read {
+            gate.close();
+        }
         if matches!(&read, Ok(live) if live.as_ref() == wanted) {
             return Outcome::Applied;
         }

@@ -301,6 +301,17 @@ pub struct ApplyArgs {
     /// any of their slots changed since
     #[arg(value_name = "PLAN")]
     pub plan: Option<PathBuf>,
+    /// Output format: `json` prints the plan to stderr and, on stdout, a
+    /// versioned report of every change's outcome
+    #[arg(long, value_enum, default_value_t = ApplyFormat::Human)]
+    pub format: ApplyFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ApplyFormat {
+    Human,
+    /// Every change with its outcome, as versioned JSON on stdout
+    Json,
 }
 
 #[derive(Debug, Args, Default)]

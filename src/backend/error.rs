@@ -80,6 +80,23 @@ pub enum BackendError {
 }
 
 impl BackendError {
+    /// A stable name for the kind of failure, for JSON reports.
+    pub fn code(&self) -> &str {
+        match self {
+            Self::AccessDenied(_) => "access_denied",
+            Self::Throttled(_) => "throttled",
+            Self::Server(_) => "server_error",
+            Self::Transport(_) => "transport",
+            Self::Invalid(_) => "invalid",
+            Self::NoCredentials(_) => "no_credentials",
+            Self::CredentialsFailed(_) => "credentials_failed",
+            Self::CredentialsExpired(_) => "credentials_expired",
+            Self::NotInOrganization(_) => "not_in_organization",
+            Self::Other { .. } => "other",
+            Self::NotSent => "not_sent",
+        }
+    }
+
     /// Throttling, server errors and transport failures may succeed on retry;
     /// a 400/403/404 never will.
     pub fn is_retryable(&self) -> bool {

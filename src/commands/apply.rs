@@ -8,14 +8,14 @@ use std::sync::Arc;
 use super::pipeline::Request;
 use super::{Base, Context, Session, in_github_actions, load_config, with_flags};
 use crate::apply::{self, Ledger, Verify, describe};
-use crate::cli::ApplyArgs;
+use crate::cli::{ApplyArgs, ApplyFormat};
 use crate::config::{LoadedConfig, RateSpec, SafetySpec, text_digest};
 use crate::error::{EXIT_ERROR, EXIT_OK, Error};
 use crate::model::Slot;
 use crate::plan::{Change, Plan};
 use crate::planfile::PlanFile;
 use crate::progress::Progress;
-use crate::render::{self, PlanView};
+use crate::render::{self, Header, Paint, PlanView};
 use crate::safety::{self, Breach, SafetyLimits};
 
 const DEFAULT_CONFIG: &str = "contacts.yaml";
@@ -42,19 +42,25 @@ async fn apply_fresh(context: &Context<'_>, args: &ApplyArgs) -> Result<u8, Erro
     let (session, plan) = context.plan(&request, false).await?;
     let limits = with_flags(SafetyLimits::from(config.config.safety), &args.safety);
     let checked = safety::check(&plan.summary(), plan.managed_slots, &limits);
-    print!(
-        "{}",
-        render::human(
-            &PlanView::new(&plan, session.header(), checked.clone()),
-            context.paint
-        )
+    show_plan(
+        context,
+        args.format,
+        &PlanView::new(&plan, session.header(), checked.clone()),
     );
-    if plan.summary().changes() == 0 {
-        return Ok(EXIT_OK);
+    if plan.summary().changes() > 0 {
+        refuse_on_breaches(&checked.breaches, args.force)?;
+        confirm(args.auto_approve, plan.summary().changes())?;
     }
-    refuse_on_breaches(&checked.breaches, args.force)?;
-    confirm(args.auto_approve, plan.summary().changes())?;
-    execute(context, &session, &plan).await
+    execute(context, &session, &plan, args.format).await
+}
+
+/// The plan about to be applied: on stdout, or with `--format json` on
+/// stderr, so stdout holds the report alone.
+fn show_plan(context: &Context<'_>, format: ApplyFormat, view: &PlanView) {
+    match format {
+        ApplyFormat::Human => print!("{}", render::human(view, context.paint)),
+        ApplyFormat::Json => eprint!("{}", render::human(view, context.paint)),
+    }
 }
 
 async fn apply_saved(context: &Context<'_>, args: &ApplyArgs, path: &Path) -> Result<u8, Error> {
@@ -95,17 +101,12 @@ async fn apply_saved(context: &Context<'_>, args: &ApplyArgs, path: &Path) -> Re
     let checked = safety::check(&plan.summary(), plan.managed_slots, &limits);
     refuse_on_breaches(&checked.breaches, args.force)?;
     refuse_if_stale(context, &session, &plan.changes).await?;
-    print!(
-        "{}",
-        render::human(
-            &PlanView::new(&plan, session.header(), checked),
-            context.paint
-        )
+    show_plan(
+        context,
+        args.format,
+        &PlanView::new(&plan, session.header(), checked),
     );
-    if plan.changes.is_empty() {
-        return Ok(EXIT_OK);
-    }
-    execute(context, &session, &plan).await
+    execute(context, &session, &plan, args.format).await
 }
 
 /// A plan made against another backend (another sandbox file, or AWS) or
@@ -203,8 +204,18 @@ fn confirm(auto_approve: bool, changes: usize) -> Result<(), Error> {
     }
 }
 
-async fn execute(context: &Context<'_>, session: &Session, plan: &Plan) -> Result<u8, Error> {
-    let report = write(context, session, plan).await;
+async fn execute(
+    context: &Context<'_>,
+    session: &Session,
+    plan: &Plan,
+    format: ApplyFormat,
+) -> Result<u8, Error> {
+    let report = match format {
+        // Nothing to write: no report but the plan's "no changes".
+        ApplyFormat::Human if plan.changes.is_empty() => return Ok(EXIT_OK),
+        ApplyFormat::Human => write(context, session, plan, ReportFormat::Human).await,
+        ApplyFormat::Json => write(context, session, plan, ReportFormat::Json).await,
+    };
     Ok(if report.succeeded() {
         EXIT_OK
     } else {
@@ -212,19 +223,42 @@ async fn execute(context: &Context<'_>, session: &Session, plan: &Plan) -> Resul
     })
 }
 
+/// How the outcome of an apply is printed on stdout.
+#[derive(Clone, Copy)]
+pub enum ReportFormat {
+    Human,
+    Json,
+}
+
+impl ReportFormat {
+    fn render(self, report: &apply::Report, header: &Header, paint: Paint) -> String {
+        match self {
+            ReportFormat::Human => render::report::apply_report(report, paint),
+            ReportFormat::Json => render::report::apply_json(report, header),
+        }
+    }
+}
+
 /// Writes the plan's changes, prints the report and returns it. An
 /// interrupt starts no new write; a second one prints the report as it
 /// stands and quits (see [`crate::interrupt`]).
-pub async fn write(context: &Context<'_>, session: &Session, plan: &Plan) -> apply::Report {
+pub async fn write(
+    context: &Context<'_>,
+    session: &Session,
+    plan: &Plan,
+    shown: ReportFormat,
+) -> apply::Report {
     let interrupts = &context.interrupts;
     let ledger = Arc::new(Ledger::new(plan.changes.clone()));
     let gate = interrupts.gate();
     let paint = context.paint;
+    let header = session.header();
     let standing = Arc::clone(&ledger);
+    let standing_header = header.clone();
     interrupts.writing(Box::new(move || {
         print!(
             "{}",
-            render::report::apply_report(&standing.report(true), paint)
+            shown.render(&standing.report(true), &standing_header, paint)
         );
     }));
     let progress = Progress::start(&context.ui, "applying", plan.changes.len() as u64);
@@ -239,7 +273,7 @@ pub async fn write(context: &Context<'_>, session: &Session, plan: &Plan) -> app
     .await;
     progress.finish();
     if interrupts.claim_report() {
-        print!("{}", render::report::apply_report(&report, context.paint));
+        print!("{}", shown.render(&report, &header, paint));
     }
     report
 }

@@ -12,7 +12,7 @@
 
 use std::path::Path;
 
-use super::apply::{refuse_on_breaches, write};
+use super::apply::{ReportFormat, refuse_on_breaches, write};
 use super::pipeline::Request;
 use super::{Base, Context, Session, load_config, with_flags};
 use crate::apply::Report;
@@ -285,7 +285,15 @@ async fn plan_and_write(
     let report = if planned.plan.changes.is_empty() {
         None
     } else {
-        Some(write(context, &planned.session, &planned.plan).await)
+        Some(
+            write(
+                context,
+                &planned.session,
+                &planned.plan,
+                ReportFormat::Human,
+            )
+            .await,
+        )
     };
     if let Some((record, deployment)) = deployment {
         let (succeeded, description) = match &report {

@@ -3,11 +3,125 @@
 use std::fmt::Write;
 
 use owo_colors::Style;
+use serde::Serialize;
 
-use super::Paint;
 use super::markdown::cell;
+use super::{Header, Paint};
 use crate::apply::{Outcome, Report};
-use crate::backend::error::distinct_help;
+use crate::backend::error::{Located, distinct_help};
+use crate::model::{AccountId, ContactType};
+use crate::plan::Change;
+
+/// The version of `apply --format json`; a breaking change bumps it.
+pub const APPLY_FORMAT_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    format_version: u32,
+    target: &'a str,
+    caller_account: &'a AccountId,
+    /// Whether every change was written and read back.
+    succeeded: bool,
+    /// Whether the run was stopped (Ctrl-C, SIGTERM, expired credentials)
+    /// before every change was sent.
+    interrupted: bool,
+    summary: JsonCounts,
+    results: Vec<JsonResult<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonCounts {
+    changes: usize,
+    created: usize,
+    updated: usize,
+    deleted: usize,
+    failed: usize,
+    in_flight: usize,
+    not_started: usize,
+}
+
+#[derive(Serialize)]
+struct JsonResult<'a> {
+    /// The change as `plan --format json` shows it.
+    #[serde(flatten)]
+    change: &'a Change,
+    /// `applied`, `failed`, `in_flight` (sent, its outcome unknown: the next
+    /// apply reads it again) or `not_started`.
+    outcome: &'static str,
+    reason: Option<&'a str>,
+    error: Option<JsonError>,
+}
+
+#[derive(Serialize)]
+struct JsonError {
+    /// The AWS operation that failed, as IAM names it.
+    operation: String,
+    account_id: Option<AccountId>,
+    contact_type: Option<ContactType>,
+    /// Stable: `access_denied`, `throttled`, `invalid`, `credentials_expired`, ...
+    code: String,
+    message: String,
+    help: Option<String>,
+}
+
+impl JsonError {
+    fn from(located: &Located) -> Self {
+        Self {
+            operation: located.operation.to_string(),
+            account_id: located.account.clone(),
+            contact_type: located.slot,
+            code: located.error.code().to_owned(),
+            message: located.error.to_string(),
+            help: located.help(),
+        }
+    }
+}
+
+/// The outcome as versioned JSON: every change, with what became of it.
+pub fn apply_json(report: &Report, header: &Header) -> String {
+    let counts = report.counts();
+    let json = JsonReport {
+        format_version: APPLY_FORMAT_VERSION,
+        target: &header.target,
+        caller_account: &header.caller,
+        succeeded: report.succeeded(),
+        interrupted: report.interrupted,
+        summary: JsonCounts {
+            changes: report.results.len(),
+            created: counts.created,
+            updated: counts.updated,
+            deleted: counts.deleted,
+            failed: counts.failed,
+            in_flight: counts.in_flight,
+            not_started: counts.not_started,
+        },
+        results: report
+            .results
+            .iter()
+            .map(|result| {
+                let (outcome, reason, error) = match &result.outcome {
+                    Outcome::Applied => ("applied", None, None),
+                    Outcome::Failed { reason, cause } => (
+                        "failed",
+                        Some(reason.as_str()),
+                        cause.as_ref().map(JsonError::from),
+                    ),
+                    Outcome::InFlight => ("in_flight", None, None),
+                    Outcome::NotStarted => ("not_started", None, None),
+                };
+                JsonResult {
+                    change: &result.change,
+                    outcome,
+                    reason,
+                    error,
+                }
+            })
+            .collect(),
+    };
+    let mut text = serde_json::to_string_pretty(&json).expect("plain data serializes");
+    text.push('\n');
+    text
+}
 
 /// The apply's outcome line: `Apply complete: ...` or `Apply interrupted: ...`.
 pub fn summary_line(report: &Report) -> String {

@@ -361,6 +361,86 @@ fn a_failed_write_does_not_stop_the_others_and_a_rerun_converges() {
     workspace.run(&["plan", "--detailed-exitcode"]).code(0);
 }
 
+#[test]
+fn the_json_report_gives_every_outcome_and_each_failure_its_operation_and_help() {
+    let workspace = Workspace::org();
+    let denied = ORG_SANDBOX.replace(
+        "    name: Data\n",
+        "    name: Data\n    deny: [put, delete]\n",
+    );
+    workspace.write("sandbox.yaml", &denied);
+    let output = workspace
+        .sandbox(&["apply", "--auto-approve", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    // The plan is for the person reading the log; stdout is the report only.
+    assert!(stderr(&output).contains("Plan: "), "{}", stderr(&output));
+    let report = json(&output);
+    assert_eq!(report["format_version"], 1);
+    assert_eq!(report["succeeded"], false);
+    assert_eq!(report["interrupted"], false);
+    let summary = &report["summary"];
+    assert_eq!(
+        (
+            &summary["changes"],
+            &summary["created"],
+            &summary["updated"],
+            &summary["deleted"],
+            &summary["failed"]
+        ),
+        (&7.into(), &2.into(), &1.into(), &1.into(), &3.into()),
+        "{summary}"
+    );
+    let results = report["results"].as_array().unwrap();
+    let failed: Vec<_> = results
+        .iter()
+        .filter(|result| result["outcome"] == "failed")
+        .collect();
+    assert_eq!(failed.len(), 3);
+    for result in failed {
+        assert_eq!(result["account_id"], "333333333333", "{result}");
+        let error = &result["error"];
+        assert_eq!(error["code"], "access_denied", "{result}");
+        let operation = if result["action"] == "delete" {
+            "account:DeleteAlternateContact"
+        } else {
+            "account:PutAlternateContact"
+        };
+        assert_eq!(error["operation"], operation, "{result}");
+        assert!(
+            error["help"].as_str().unwrap().contains(operation),
+            "the hint names the permission: {result}"
+        );
+    }
+    let applied = results
+        .iter()
+        .filter(|result| result["outcome"] == "applied")
+        .count();
+    assert_eq!(applied, 4);
+    assert!(
+        results
+            .iter()
+            .all(|result| result["after"].is_object() || result["action"] == "delete"),
+        "each result carries its change as plan --format json does"
+    );
+
+    // Nothing to do is a report too: no changes, success.
+    workspace.write("sandbox.yaml", ORG_SANDBOX);
+    workspace
+        .sandbox(&["apply", "--auto-approve"])
+        .output()
+        .unwrap();
+    let again = workspace
+        .sandbox(&["apply", "--auto-approve", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    let report = json(&again);
+    assert_eq!(report["succeeded"], true);
+    assert_eq!(report["results"], serde_json::json!([]));
+}
+
 /// Runs the binary on a pseudo-terminal (util-linux `script`), typing `answer`.
 fn on_a_terminal(workspace: &Workspace, args: &str, answer: &str) -> std::process::Output {
     use std::io::Write;
