@@ -15,7 +15,7 @@ mod interrupts;
 mod moto;
 mod primary;
 mod properties;
-mod scale;
+mod rough_aws;
 mod ship;
 mod support;
 mod workflow_runner;

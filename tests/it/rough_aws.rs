@@ -1,12 +1,14 @@
-//! The real binary against the in-process emulator: retries, rate limits,
-//! partial failure, eventual consistency, interruption and `--base`.
+//! The real binary against an AWS that misbehaves, as the in-process
+//! emulator plays it: quotas below the rate, 429s, 500s and dropped
+//! connections, denials, stale reads, expiring credentials, interrupts,
+//! and `--base` reading only what a change touches.
 
 use std::collections::BTreeSet;
 use std::process::Output;
 use std::time::Duration;
 
 use crate::emulator::{Contact, Emulator, Faults, Logged, Quota, Quotas, organization};
-use crate::support::{stderr, stdout};
+use crate::support::{json, stderr, stdout};
 
 const CALLER: &str = "999999999999";
 
@@ -36,37 +38,58 @@ fn member(n: u64) -> String {
     (100_000_000_000 + n).to_string()
 }
 
-/// The outcome line of every change in an apply report: (account, slot, ok).
-fn outcomes(report: &str) -> Vec<(String, String, bool)> {
-    report
-        .lines()
-        .filter(|line| line.starts_with('✓') || line.starts_with('✗'))
-        .map(|line| {
-            let words: Vec<&str> = line.split_whitespace().collect();
-            let id = words
-                .iter()
-                .find(|w| w.len() == 12 && w.bytes().all(|b| b.is_ascii_digit()))
-                .unwrap()
-                .to_string();
-            let kind = words
-                .iter()
-                .find(|w| {
-                    [
-                        "SECURITY",
-                        "BILLING",
-                        "OPERATIONS",
-                        "SECURITY:",
-                        "BILLING:",
-                        "OPERATIONS:",
-                    ]
-                    .contains(w)
-                })
-                .unwrap()
-                .trim_end_matches(':')
-                .to_owned();
-            (id, kind, line.starts_with('✓'))
+/// Every change of an `apply --format json` report: (account, slot, outcome).
+fn outcomes(apply: &Output) -> Vec<(String, String, String)> {
+    let report = json(apply);
+    assert_eq!(report["format_version"], 1, "{report}");
+    report["results"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a report with results: {report}"))
+        .iter()
+        .map(|result| {
+            let text = |field: &str| result[field].as_str().unwrap_or_default().to_owned();
+            (text("account_id"), text("contact_type"), text("outcome"))
         })
         .collect()
+}
+
+/// Waits until the emulator has taken a first write, and interrupts the
+/// apply then: the time of the signal, on the emulator's clock.
+fn interrupt_once_writing(emulator: &Emulator, child: &mut std::process::Child) -> Duration {
+    let waiting = std::time::Instant::now();
+    while !emulator
+        .log()
+        .iter()
+        .any(|e| e.operation == "PutAlternateContact")
+    {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the apply ended before writing: {status}");
+        }
+        if waiting.elapsed() > Duration::from_secs(60) {
+            child.kill().unwrap();
+            panic!("no write started: {} requests", emulator.log().len());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // SAFETY: kill() only sends a signal to the child we spawned.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    emulator.now()
+}
+
+/// Every write sent before `signal`, give or take the few milliseconds a
+/// write granted its turn just before the signal needs to reach the wire.
+fn no_write_sent_after(emulator: &Emulator, signal: Duration) {
+    let slack = Duration::from_millis(50);
+    let late: Vec<Duration> = emulator
+        .log()
+        .iter()
+        .filter(|e| e.operation == "PutAlternateContact" && e.sent_at > signal + slack)
+        .map(|e| e.sent_at)
+        .collect();
+    assert!(
+        late.is_empty(),
+        "writes sent after the interrupt at {signal:?}: {late:?}"
+    );
 }
 
 #[test]
@@ -165,7 +188,14 @@ fn under_faults_each_change_is_applied_once_or_reported_failed() {
     let apply = run(
         &emulator,
         &dir,
-        &["--rate", FAST, "apply", "--auto-approve"],
+        &[
+            "--rate",
+            FAST,
+            "apply",
+            "--auto-approve",
+            "--format",
+            "json",
+        ],
     );
     assert_eq!(
         apply.status.code(),
@@ -173,18 +203,23 @@ fn under_faults_each_change_is_applied_once_or_reported_failed() {
         "one account denies writes:\n{}",
         stderr(&apply)
     );
-    let report = stdout(&apply);
-    assert!(
-        report.contains("Apply complete: 24 created, 0 updated, 0 deleted, 2 failed."),
-        "{report}"
-    );
-    let outcomes = outcomes(&report);
+    let report = json(&apply);
+    assert_eq!(report["summary"]["created"], 24, "{report}");
+    assert_eq!(report["summary"]["failed"], 2, "{report}");
+    let outcomes = outcomes(&apply);
     assert_eq!(outcomes.len(), 26, "{report}");
-    for (account, kind, applied) in outcomes {
+    for (account, kind, outcome) in outcomes {
         let writes = emulator.effective_writes(&account, &kind);
         assert_eq!(
-            writes,
-            u32::from(applied),
+            (writes, outcome.as_str()),
+            (
+                u32::from(account != member(3)),
+                if account == member(3) {
+                    "failed"
+                } else {
+                    "applied"
+                }
+            ),
             "{account} {kind}: {writes} writes took effect"
         );
     }
@@ -296,40 +331,43 @@ fn ctrl_c_starts_no_new_write_and_reports_what_was_done() {
     let emulator = Emulator::start(CALLER, Some(organization(CALLER, 20, 1)), faults);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("contacts.yaml"), config("")).unwrap();
-    let child = emulator
+    let mut child = emulator
         .command(
             dir.path(),
-            &["--rate", "get=100,put=4", "apply", "--auto-approve"],
+            &[
+                "--rate",
+                "get=100,put=4",
+                "apply",
+                "--auto-approve",
+                "--format",
+                "json",
+            ],
         )
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Reading 63 slots takes under a second; 42 puts at 4/s take ten.
-    std::thread::sleep(Duration::from_millis(3_000));
-    // SAFETY: kill() only sends a signal to the child we spawned.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    // 42 puts at 4/s take ten seconds: the interrupt comes early in them.
+    let signal = interrupt_once_writing(&emulator, &mut child);
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    let report = stdout(&output);
-    let summary = report.lines().last().unwrap();
-    assert!(summary.starts_with("Apply interrupted: "), "{report}");
     assert!(stderr(&output).contains("Interrupted: no new change will start"));
-    let outcomes = outcomes(&report);
-    let applied = outcomes.iter().filter(|(_, _, ok)| *ok).count();
+    let report = json(&output);
+    assert_eq!(report["interrupted"], true, "{report}");
+    no_write_sent_after(&emulator, signal);
+    let outcomes = outcomes(&output);
+    assert_eq!(outcomes.len(), 42, "every change has an outcome");
+    let applied = outcomes.iter().filter(|(_, _, o)| o == "applied").count();
     assert!(applied > 0 && applied < 42, "{applied} applied: {report}");
-    let written: u32 = outcomes
-        .iter()
-        .map(|(a, k, _)| emulator.effective_writes(a, k))
-        .sum();
-    assert_eq!(
-        written as usize, applied,
-        "every write that happened is reported, and only those"
-    );
-    assert!(
-        summary.contains(&format!("{} not started.", 42 - applied)),
-        "{summary}"
-    );
+    for (account, kind, outcome) in &outcomes {
+        let writes = emulator.effective_writes(account, kind);
+        assert_eq!(
+            writes,
+            u32::from(outcome == "applied"),
+            "{account} {kind} is reported {outcome} and was written {writes} times"
+        );
+    }
+    assert_eq!(report["summary"]["not_started"], 42 - applied, "{report}");
 }
 
 #[test]
@@ -517,55 +555,44 @@ fn ctrl_c_with_thousands_of_writes_queued_leaves_at_once() {
     let mut child = emulator
         .command(
             dir.path(),
-            &["--rate", "get=1000,put=5", "apply", "--auto-approve"],
+            &[
+                "--rate",
+                "get=1000,put=5",
+                "apply",
+                "--auto-approve",
+                "--format",
+                "json",
+            ],
         )
-        // The plan of 3,002 changes is more than a pipe holds.
+        // The plan (on stderr) and the report of 3,002 changes are more
+        // than a pipe holds.
         .stdout(std::fs::File::create(dir.path().join("stdout.txt")).unwrap())
-        .stderr(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(dir.path().join("stderr.txt")).unwrap())
         .spawn()
         .unwrap();
-    let writing = std::time::Instant::now();
-    while !emulator
-        .log()
-        .iter()
-        .any(|e| e.operation == "PutAlternateContact")
-    {
-        if writing.elapsed() > Duration::from_secs(60) {
-            child.kill().unwrap();
-            let output = child.wait_with_output().unwrap();
-            panic!(
-                "no write started: {} requests\n{}",
-                emulator.log().len(),
-                stderr(&output)
-            );
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("the apply ended before writing: {status}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(1_000));
-    // SAFETY: kill() only sends a signal to the child we spawned.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let signal = interrupt_once_writing(&emulator, &mut child);
     let interrupted = std::time::Instant::now();
     let output = child.wait_with_output().unwrap();
     let took = interrupted.elapsed();
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    let report = std::fs::read_to_string(dir.path().join("stdout.txt")).unwrap();
-    let summary = report.lines().last().unwrap();
-    assert!(summary.starts_with("Apply interrupted: "), "{summary}");
-    let outcomes = outcomes(&report);
-    let applied = outcomes.iter().filter(|(_, _, ok)| *ok).count();
-    assert!(
-        summary.contains(&format!("{} not started.", 3_002 - applied)),
-        "{summary}"
-    );
-    let puts_after = emulator
+    let written = Output {
+        stdout: std::fs::read(dir.path().join("stdout.txt")).unwrap(),
+        stderr: std::fs::read(dir.path().join("stderr.txt")).unwrap(),
+        ..output
+    };
+    assert_eq!(written.status.code(), Some(1), "{}", stderr(&written));
+    let report = json(&written);
+    assert_eq!(report["interrupted"], true);
+    no_write_sent_after(&emulator, signal);
+    let outcomes = outcomes(&written);
+    assert_eq!(outcomes.len(), 3_002, "every change has an outcome");
+    let applied = outcomes.iter().filter(|(_, _, o)| o == "applied").count();
+    let puts = emulator
         .log()
         .iter()
         .filter(|e| e.operation == "PutAlternateContact")
         .count();
-    assert_eq!(puts_after, applied, "no write was sent after the interrupt");
+    assert_eq!(puts, applied, "every write sent was applied and reported");
+    assert_eq!(report["summary"]["not_started"], 3_002 - applied);
     // The writes on the wire and their read-back take a round trip or two;
     // draining the queue at 5 writes a second would take ten minutes.
     assert!(
@@ -799,7 +826,6 @@ fn credentials_that_expire_mid_run_stop_it_at_once_and_say_why() {
     );
 
     // An apply stops starting writes at the first expired one.
-    emulator.clear_log();
     let faults = Faults {
         credentials_expire_after: Some(70),
         ..Faults::default()
@@ -808,20 +834,51 @@ fn credentials_that_expire_mid_run_stop_it_at_once_and_say_why() {
     let apply = run(
         &emulator,
         &dir,
-        &["--rate", "get=200,put=10", "apply", "--auto-approve"],
+        &[
+            "--rate",
+            "get=200,put=10",
+            "apply",
+            "--auto-approve",
+            "--format",
+            "json",
+        ],
     );
     assert_eq!(apply.status.code(), Some(1), "{}", stderr(&apply));
-    let report = stdout(&apply);
-    assert!(report.contains("not started"), "{report}");
-    let writes_after_expiry = emulator
-        .log()
+    let report = json(&apply);
+    assert!(
+        report["summary"]["not_started"].as_u64() > Some(0),
+        "{}",
+        report["summary"]
+    );
+    let expired: Vec<_> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|result| result["outcome"] == "failed")
+        .collect();
+    assert!(
+        !expired.is_empty()
+            && expired
+                .iter()
+                .all(|result| result["error"]["code"] == "credentials_expired"),
+        "{}",
+        report["summary"]
+    );
+    let log = emulator.log();
+    let first_expired = log
         .iter()
         .filter(|e| e.operation == "PutAlternateContact" && e.status == 403)
+        .map(|e| e.at)
+        .min()
+        .expect("a write was answered ExpiredTokenException");
+    let late = log
+        .iter()
+        .filter(|e| {
+            e.operation == "PutAlternateContact"
+                && e.sent_at > first_expired + Duration::from_millis(50)
+        })
         .count();
-    assert!(
-        writes_after_expiry <= 8,
-        "writes stop once one comes back expired: {writes_after_expiry}"
-    );
+    assert_eq!(late, 0, "writes stop once one comes back expired");
 }
 
 #[test]
