@@ -127,6 +127,25 @@ fn sigterm_stops_an_apply_as_ctrl_c_does_and_the_report_is_printed() {
     assert!(outcomes.iter().any(|(_, _, mark)| *mark == '·'), "{report}");
 }
 
+/// Collects what the child says on stderr as it says it, so a test can wait
+/// for a line instead of sleeping.
+fn follow_stderr(child: &mut Child) -> std::sync::Arc<std::sync::Mutex<String>> {
+    use std::io::Read as _;
+    let said = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let mut pipe = child.stderr.take().expect("stderr is piped");
+    let buffer = std::sync::Arc::clone(&said);
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 4096];
+        while let Ok(n @ 1..) = pipe.read(&mut chunk) {
+            buffer
+                .lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&chunk[..n]));
+        }
+    });
+    said
+}
+
 #[test]
 fn a_second_signal_quits_at_once_and_reports_the_writes_still_in_flight() {
     let faults = Faults {
@@ -137,35 +156,60 @@ fn a_second_signal_quits_at_once_and_reports_the_writes_still_in_flight() {
     };
     let emulator = Emulator::start(CALLER, Some(organization(CALLER, 20, 1)), faults);
     let dir = tempfile::tempdir().unwrap();
-    let mut child = apply(&emulator, &dir, "get=100,put=2");
+    std::fs::write(dir.path().join("contacts.yaml"), CONFIG).unwrap();
+    let mut child = emulator
+        .command(
+            dir.path(),
+            &[
+                "--rate",
+                "get=100,put=2",
+                "apply",
+                "--auto-approve",
+                "--format",
+                "json",
+            ],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let said = follow_stderr(&mut child);
     wait_for(&mut child, "two writes on the wire", || {
         emulator.arrivals("PutAlternateContact") >= 2
     });
     signal(&child, libc::SIGINT);
-    // The first signal is taken (the note is on stderr) before the second.
-    std::thread::sleep(Duration::from_millis(300));
+    wait_for(&mut child, "the first signal taken", || {
+        said.lock()
+            .unwrap()
+            .contains("Interrupted: no new change will start")
+    });
     let written_before = emulator.arrivals("PutAlternateContact");
     signal(&child, libc::SIGTERM);
     let signalled = Instant::now();
     let output = child.wait_with_output().unwrap();
     let took = signalled.elapsed();
 
-    assert_eq!(output.status.code(), Some(143), "{}", stderr(&output));
+    assert_eq!(output.status.code(), Some(143), "{}", said.lock().unwrap());
     assert!(
         took < Duration::from_secs(2),
         "quit {took:?} after the second signal"
     );
-    let report = stdout(&output);
-    let summary = report.lines().last().unwrap();
-    assert!(
-        summary.starts_with("Apply interrupted: 0 created")
-            && summary.contains(&format!("{written_before} in flight")),
-        "{report}"
+    // The report as it stood, in the format asked for.
+    let report = crate::support::json(&output);
+    assert_eq!(report["interrupted"], true);
+    assert_eq!(report["summary"]["created"], 0, "{}", report["summary"]);
+    assert_eq!(
+        report["summary"]["in_flight"], written_before,
+        "{}",
+        report["summary"]
     );
-    let outcomes = outcome_lines(&output);
-    assert_eq!(outcomes.len(), 42, "{report}");
-    let in_flight = outcomes.iter().filter(|(_, _, mark)| *mark == '?').count();
-    assert_eq!(in_flight, written_before, "{report}");
+    let results = report["results"].as_array().unwrap();
+    assert_eq!(results.len(), 42);
+    let in_flight = results
+        .iter()
+        .filter(|result| result["outcome"] == "in_flight")
+        .count();
+    assert_eq!(in_flight, written_before);
     assert_eq!(emulator.arrivals("PutAlternateContact"), written_before);
 }
 
@@ -194,4 +238,91 @@ fn an_interrupt_before_any_write_ends_the_run_at_once_and_says_so() {
         stderr(&output)
     );
     assert_eq!(emulator.arrivals("PutAlternateContact"), 0);
+}
+
+/// A sandbox of 3,000 accounts with nothing set, for 6,000 creates.
+fn large_sandbox() -> String {
+    use std::fmt::Write as _;
+    let mut sandbox = String::from(
+        "caller: \"999999999999\"\norganization:\n  management_account: \"999999999999\"\naccounts:\n  \"999999999999\": {}\n",
+    );
+    for n in 0..2_999u64 {
+        let _ = writeln!(sandbox, "  \"{}\": {{}}", 100_000_000_000 + n);
+    }
+    sandbox
+}
+
+#[test]
+fn an_interrupted_sandbox_apply_leaves_a_file_holding_exactly_the_writes_reported() {
+    let workspace = crate::support::Workspace::new();
+    workspace.write("contacts.yaml", CONFIG);
+    workspace.write("sandbox.yaml", &large_sandbox());
+    let mut child = workspace
+        .sandbox(&["apply", "--auto-approve", "--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let said = follow_stderr(&mut child);
+    // In the middle of applying, or just after: the file must be right
+    // either way.
+    wait_for(&mut child, "the plan shown", || {
+        said.lock().unwrap().contains("Plan: 6000 to create")
+    });
+    signal(&child, libc::SIGINT);
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        matches!(output.status.code(), Some(0 | 1)),
+        "{:?}: {}",
+        output.status,
+        said.lock().unwrap()
+    );
+    let report = crate::support::json(&output);
+    let outcome_of: std::collections::BTreeMap<(String, String), String> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|result| {
+            let text = |field: &str| result[field].as_str().unwrap().to_owned();
+            ((text("account_id"), text("contact_type")), text("outcome"))
+        })
+        .collect();
+    assert_eq!(outcome_of.len(), 6_000);
+
+    // What the file holds now, as a new plan sees it.
+    let replan = workspace
+        .sandbox(&["plan", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        replan.status.code(),
+        Some(0),
+        "the file reads: {}",
+        stderr(&replan)
+    );
+    let still_to_do: std::collections::BTreeSet<(String, String)> =
+        crate::support::json(&replan)["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|change| {
+                (
+                    change["account_id"].as_str().unwrap().to_owned(),
+                    change["contact_type"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+    for (slot, outcome) in &outcome_of {
+        match outcome.as_str() {
+            "applied" => assert!(
+                !still_to_do.contains(slot),
+                "{slot:?} reported applied, not in the file"
+            ),
+            "in_flight" => {}
+            _ => assert!(
+                still_to_do.contains(slot),
+                "{slot:?} reported {outcome}, yet in the file"
+            ),
+        }
+    }
 }
