@@ -4,7 +4,9 @@
 pub use crate::backend::error::{BackendError, Located, Operation, distinct_help};
 use crate::backend::error::{SYSTEMIC_DENIAL_HELP, SandboxError};
 use crate::config::ConfigError;
-use crate::model::{AccountId, count};
+use crate::backend::Target;
+use crate::model::{AccountId, Slot, count};
+use crate::safety::Breach;
 
 /// Exit codes of DESIGN §2.
 pub const EXIT_OK: u8 = 0;
@@ -62,11 +64,8 @@ pub enum Error {
     },
 
     /// The apply was refused before anything was written (exit 3).
-    #[error("{message}{}", help_suffix(.help))]
-    Refused {
-        message: String,
-        help: Option<String>,
-    },
+    #[error("{refusal}\n  help: {help}", refusal = .0, help = .0.help())]
+    Refused(Refusal),
 
     #[error("{message}{}", help_suffix(.help))]
     Usage {
@@ -81,15 +80,8 @@ pub enum Error {
 impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Refused { .. } => EXIT_REFUSED,
+            Error::Refused(_) => EXIT_REFUSED,
             _ => EXIT_ERROR,
-        }
-    }
-
-    pub fn refused(message: impl Into<String>, help: impl Into<String>) -> Self {
-        Error::Refused {
-            message: message.into(),
-            help: Some(help.into()),
         }
     }
 
@@ -97,6 +89,75 @@ impl Error {
         Error::Usage {
             message: message.into(),
             help,
+        }
+    }
+}
+
+/// Why an apply wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    #[error(
+        "refusing the plan: {file} differs from the file the plan was made from ({planned_from}), so nothing was applied"
+    )]
+    FileChanged { file: String, planned_from: String },
+
+    #[error(
+        "refusing the plan: it was made on {planned_on} as account {planned_as}, but this run is on {running_on} as account {running_as}"
+    )]
+    OtherTarget {
+        planned_on: Target,
+        planned_as: AccountId,
+        running_on: Target,
+        running_as: AccountId,
+    },
+
+    #[error("refusing to apply, nothing was written: {}", .0.iter().map(Breach::describe).collect::<Vec<_>>().join("; "))]
+    SafetyLimits(Vec<Breach>),
+
+    #[error(
+        "refusing the stale plan, nothing was written: {} changed since the plan was made:\n{}",
+        count(.0.len(), "contact"),
+        .0.iter().map(|drift| format!("  - {}: planned from {}, now {}", drift.slot, drift.planned_from, drift.now)).collect::<Vec<_>>().join("\n")
+    )]
+    Stale(Vec<Drift>),
+
+    #[error(
+        "refusing to apply without approval: there is no terminal to ask on, so nothing was written"
+    )]
+    NoTerminal,
+
+    #[error("apply cancelled, nothing was written")]
+    Cancelled,
+}
+
+/// A slot that no longer holds what a saved plan started from.
+#[derive(Debug)]
+pub struct Drift {
+    pub slot: Slot,
+    /// The values, in a sentence each (`no contact`, or the contact).
+    pub planned_from: String,
+    pub now: String,
+}
+
+impl Refusal {
+    pub fn help(&self) -> &'static str {
+        match self {
+            Refusal::FileChanged { .. } => {
+                "make a new plan from the current file (altcontacts plan --out plan.json) and apply that"
+            }
+            Refusal::OtherTarget { .. } => {
+                "apply it with the credentials (or --sandbox) it was made with"
+            }
+            Refusal::SafetyLimits(_) => {
+                "check the plan; if the changes are intended, run again with --force or raise the limit"
+            }
+            Refusal::Stale(_) => {
+                "make a new plan (altcontacts plan --out plan.json), review it, and apply that"
+            }
+            Refusal::NoTerminal => {
+                "review the plan above and pass --auto-approve, or apply a reviewed plan: altcontacts plan --out plan.json, then altcontacts apply plan.json"
+            }
+            Refusal::Cancelled => "answer `yes` to apply",
         }
     }
 }

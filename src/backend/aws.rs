@@ -16,7 +16,7 @@ use aws_sdk_sts::config::ProvideCredentials;
 use futures::{FutureExt, StreamExt};
 use tokio::sync::OnceCell;
 
-use super::error::{BackendError, Located, Operation};
+use super::error::{BackendError, Located, Operation, OrgOperation};
 use super::throttle::{Pacing, RetryPolicy, RetryStats};
 use super::{Contacts, Discovery, Found, FoundSender, Identity, Listing};
 use crate::model::{
@@ -92,24 +92,22 @@ impl Aws {
         // Credentials are asked for first, so a failure names its cause: the
         // provider that failed and the file or role it could not use, in the
         // SDK's own words, and not a dispatch failure several layers deep.
-        let profile = self
-            .profile
-            .as_ref()
-            .map_or_else(String::new, |profile| format!(" for profile `{profile}`"));
+        let none = || {
+            located(BackendError::NoCredentials {
+                profile: self.profile.clone(),
+            })
+        };
         let Some(provider) = self.config.credentials_provider() else {
-            return Err(located(BackendError::NoCredentials(profile)));
+            return Err(none());
         };
         match provider.provide_credentials().await {
             Ok(_) => {}
-            Err(CredentialsError::CredentialsNotLoaded(_)) => {
-                return Err(located(BackendError::NoCredentials(profile)));
-            }
+            Err(CredentialsError::CredentialsNotLoaded(_)) => return Err(none()),
             Err(error) => {
-                return Err(located(BackendError::CredentialsFailed(format!(
-                    " from {}: {}",
-                    credential_source(self.profile.as_deref()),
-                    DisplayErrorContext(&error)
-                ))));
+                return Err(located(BackendError::CredentialsFailed {
+                    provider: credential_source(self.profile.as_deref()),
+                    cause: DisplayErrorContext(&error).to_string(),
+                }));
             }
         }
         let identity = self
@@ -148,7 +146,7 @@ impl Aws {
     /// located by the action's name.
     async fn org_call<T, Fut>(
         &self,
-        action: &'static str,
+        action: OrgOperation,
         request: impl Fn() -> Fut,
     ) -> Result<T, Located>
     where
@@ -164,7 +162,7 @@ impl Aws {
     /// from a token and returns its items and the next token.
     async fn list_all<T, Fut>(
         &self,
-        action: &'static str,
+        action: OrgOperation,
         page: impl Fn(Option<String>) -> Fut,
     ) -> Result<Vec<T>, Located>
     where
@@ -184,7 +182,7 @@ impl Aws {
 
     /// The units directly under `parent`, as (id, name).
     async fn list_units(&self, parent: &str) -> Result<Vec<(String, String)>, Located> {
-        self.list_all("ListOrganizationalUnitsForParent", |token| async move {
+        self.list_all(OrgOperation::ListOrganizationalUnitsForParent, |token| async move {
             let page = self
                 .organizations
                 .list_organizational_units_for_parent()
@@ -303,9 +301,9 @@ impl Aws {
         found: Option<&FoundSender>,
     ) -> Result<Vec<OrgAccount>, Located> {
         let action = if parent.is_some() {
-            "ListAccountsForParent"
+            OrgOperation::ListAccountsForParent
         } else {
-            "ListAccounts"
+            OrgOperation::ListAccounts
         };
         let mut accounts = Vec::new();
         let mut token = None;
@@ -361,7 +359,7 @@ impl Aws {
 
     async fn describe_management_account(&self) -> Result<AccountId, Located> {
         let describe = self
-            .org_call("DescribeOrganization", || async {
+            .org_call(OrgOperation::DescribeOrganization, || async {
                 self.organizations
                     .describe_organization()
                     .send()
@@ -375,7 +373,7 @@ impl Aws {
             .and_then(AccountId::parse)
             .ok_or_else(|| {
                 Located::new(
-                    Operation::Organizations("DescribeOrganization"),
+                    Operation::Organizations(OrgOperation::DescribeOrganization),
                     BackendError::Other {
                         code: "UnexpectedResponse".to_owned(),
                         message: "no management account id".to_owned(),
@@ -387,7 +385,7 @@ impl Aws {
     /// The root's (id, name).
     async fn root(&self) -> Result<(String, String), Located> {
         let roots = self
-            .org_call("ListRoots", || async {
+            .org_call(OrgOperation::ListRoots, || async {
                 self.organizations
                     .list_roots()
                     .send()
@@ -397,7 +395,7 @@ impl Aws {
             .await?;
         let root = roots.roots().first().ok_or_else(|| {
             Located::new(
-                Operation::Organizations("ListRoots"),
+                Operation::Organizations(OrgOperation::ListRoots),
                 BackendError::Other {
                     code: "UnexpectedResponse".to_owned(),
                     message: "the organization has no root".to_owned(),

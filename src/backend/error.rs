@@ -60,13 +60,14 @@ pub enum BackendError {
     Transport(String),
     #[error("rejected by AWS ({0})")]
     Invalid(String),
-    /// No credentials; the text names the profile when one was asked for.
-    #[error("no AWS credentials were found{0}")]
-    NoCredentials(String),
-    /// Credentials were configured but could not be had; the SDK's own
-    /// account of which provider failed and why.
-    #[error("AWS credentials could not be loaded{0}")]
-    CredentialsFailed(String),
+    /// No credentials; `profile` is the one asked for, if any.
+    #[error("no AWS credentials were found{}", .profile.as_ref().map_or_else(String::new, |profile| format!(" for profile `{profile}`")))]
+    NoCredentials { profile: Option<String> },
+    /// Credentials were configured but could not be had: where they were
+    /// to come from (`profile `ci``, `web identity (token file …)`), and
+    /// the SDK's own account of why not.
+    #[error("AWS credentials could not be loaded from {provider}: {cause}")]
+    CredentialsFailed { provider: String, cause: String },
     /// The session's credentials expired during the run.
     #[error("the AWS credentials expired during the run ({0})")]
     CredentialsExpired(String),
@@ -88,8 +89,8 @@ impl BackendError {
             Self::Server(_) => "server_error",
             Self::Transport(_) => "transport",
             Self::Invalid(_) => "invalid",
-            Self::NoCredentials(_) => "no_credentials",
-            Self::CredentialsFailed(_) => "credentials_failed",
+            Self::NoCredentials { .. } => "no_credentials",
+            Self::CredentialsFailed { .. } => "credentials_failed",
             Self::CredentialsExpired(_) => "credentials_expired",
             Self::NotInOrganization(_) => "not_in_organization",
             Self::Other { .. } => "other",
@@ -116,7 +117,38 @@ pub enum Operation {
     PutAlternateContact,
     PutContactInformation,
     DeleteAlternateContact,
-    Organizations(&'static str),
+    Organizations(OrgOperation),
+}
+
+/// The Organizations operations discovery calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum OrgOperation {
+    DescribeOrganization,
+    ListRoots,
+    ListAccounts,
+    ListAccountsForParent,
+    ListOrganizationalUnitsForParent,
+}
+
+impl OrgOperation {
+    pub const ALL: [Self; 5] = [
+        Self::DescribeOrganization,
+        Self::ListRoots,
+        Self::ListAccounts,
+        Self::ListOrganizationalUnitsForParent,
+        Self::ListAccountsForParent,
+    ];
+
+    /// As the API (and an IAM policy, after `organizations:`) names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::DescribeOrganization => "DescribeOrganization",
+            Self::ListRoots => "ListRoots",
+            Self::ListAccounts => "ListAccounts",
+            Self::ListAccountsForParent => "ListAccountsForParent",
+            Self::ListOrganizationalUnitsForParent => "ListOrganizationalUnitsForParent",
+        }
+    }
 }
 
 impl Operation {
@@ -146,7 +178,7 @@ impl fmt::Display for Operation {
             Self::PutAlternateContact => f.write_str("account:PutAlternateContact"),
             Self::PutContactInformation => f.write_str("account:PutContactInformation"),
             Self::DeleteAlternateContact => f.write_str("account:DeleteAlternateContact"),
-            Self::Organizations(action) => write!(f, "organizations:{action}"),
+            Self::Organizations(action) => write!(f, "organizations:{}", action.name()),
         }
     }
 }
@@ -183,19 +215,20 @@ impl Located {
 
     pub fn help(&self) -> Option<String> {
         match (&self.error, self.operation) {
-            (BackendError::NoCredentials(_), _) => Some(
+            (BackendError::NoCredentials { .. }, _) => Some(
                 "configure credentials (AWS_PROFILE or --profile, aws sso login, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), or try the tool without AWS: --sandbox demo.yaml".to_owned(),
             ),
             (BackendError::AccessDenied(_), Operation::Organizations(_)) => Some(format!(
-                "the caller needs {} (and organizations:DescribeOrganization, ListRoots, ListAccounts, ListOrganizationalUnitsForParent, ListAccountsForParent) in the management account or a delegated administrator",
-                self.operation
+                "the caller needs {} (and organizations:{}) in the management account or a delegated administrator",
+                self.operation,
+                OrgOperation::ALL.map(OrgOperation::name).join(", ")
             )),
             (BackendError::AccessDenied(_), _) if self.account.is_some() && !self.own_account => Some(format!(
                 "the caller needs {} on this account. For a member account, run as the management account or a delegated administrator, with trusted access for AWS Account Management enabled: {ENABLE_TRUSTED_ACCESS}",
                 self.operation
             )),
             (BackendError::AccessDenied(_), _) => Some(format!("the caller needs the IAM permission {}", self.operation)),
-            (BackendError::CredentialsFailed(_), _) => Some(
+            (BackendError::CredentialsFailed { .. }, _) => Some(
                 "fix what the cause above names (the token file, the role, `aws sso login` for an expired SSO session), or try the tool without AWS: --sandbox demo.yaml".to_owned(),
             ),
             (BackendError::CredentialsExpired(_), _) => Some(

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
-use super::error::{BackendError, Located, Operation, SandboxError};
+use super::error::{BackendError, Located, Operation, OrgOperation, SandboxError};
 use super::{Contacts, Discovery, Found, FoundSender, Identity, Listing};
 use crate::config::yaml;
 use crate::model::{
@@ -509,7 +509,7 @@ impl Discovery for Sandbox {
         let state = &self.lock().file;
         let result = match &state.organization {
             None => Err(Located::new(
-                Operation::Organizations("DescribeOrganization"),
+                Operation::Organizations(OrgOperation::DescribeOrganization),
                 BackendError::NotInOrganization(
                     "the sandbox file has no `organization` section".to_owned(),
                 ),

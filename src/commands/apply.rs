@@ -10,7 +10,7 @@ use super::{Base, Context, Session, in_github_actions, load_config, with_flags};
 use crate::apply::{self, Ledger, Verify, describe};
 use crate::cli::{ApplyArgs, ApplyFormat};
 use crate::config::{LoadedConfig, RateSpec, SafetySpec, text_digest};
-use crate::error::{EXIT_ERROR, EXIT_OK, Error};
+use crate::error::{Drift, EXIT_ERROR, EXIT_OK, Error, Refusal};
 use crate::model::Slot;
 use crate::plan::{Change, Plan};
 use crate::planfile::PlanFile;
@@ -81,14 +81,10 @@ async fn apply_saved(context: &Context<'_>, args: &ApplyArgs, path: &Path) -> Re
             help: None,
         })?;
         if text_digest(&text) != saved.config_digest {
-            return Err(Error::refused(
-                format!(
-                    "refusing the plan: {} differs from the file the plan was made from ({}), so nothing was applied",
-                    config_path.display(),
-                    saved.config_file
-                ),
-                "make a new plan from the current file (altcontacts plan --out plan.json) and apply that",
-            ));
+            return Err(Error::Refused(Refusal::FileChanged {
+                file: config_path.display().to_string(),
+                planned_from: saved.config_file,
+            }));
         }
         let config = LoadedConfig::parse(&config_path.display().to_string(), text)?.config;
         settings = (config.rate, config.safety);
@@ -113,13 +109,12 @@ async fn apply_saved(context: &Context<'_>, args: &ApplyArgs, path: &Path) -> Re
 /// as another caller (so in another organization) is refused.
 fn check_target(saved: &PlanFile, session: &Session) -> Result<(), Error> {
     if saved.target != session.target || saved.caller_account != session.caller {
-        return Err(Error::refused(
-            format!(
-                "refusing the plan: it was made on {} as account {}, but this run is on {} as account {}",
-                saved.target, saved.caller_account, session.target, session.caller
-            ),
-            "apply it with the credentials (or --sandbox) it was made with",
-        ));
+        return Err(Error::Refused(Refusal::OtherTarget {
+            planned_on: saved.target.clone(),
+            planned_as: saved.caller_account.clone(),
+            running_on: session.target.clone(),
+            running_as: session.caller.clone(),
+        }));
     }
     Ok(())
 }
@@ -128,14 +123,7 @@ pub(super) fn refuse_on_breaches(breaches: &[Breach], force: bool) -> Result<(),
     if breaches.is_empty() || force {
         return Ok(());
     }
-    let reasons: Vec<String> = breaches.iter().map(Breach::describe).collect();
-    Err(Error::refused(
-        format!(
-            "refusing to apply, nothing was written: {}",
-            reasons.join("; ")
-        ),
-        "check the plan; if the changes are intended, run again with --force or raise the limit",
-    ))
+    Err(Error::Refused(Refusal::SafetyLimits(breaches.to_vec())))
 }
 
 /// Re-reads exactly the slots the plan changes; any that no longer hold the
@@ -147,36 +135,22 @@ async fn refuse_if_stale(
 ) -> Result<(), Error> {
     let slots: Vec<Slot> = changes.iter().map(|change| change.slot.clone()).collect();
     let live = context.read(session, slots).await?;
-    let drifted: Vec<String> = changes
+    let drifted: Vec<Drift> = changes
         .iter()
         .filter_map(|change| {
             let now = live.slots.get(&change.slot).and_then(Option::as_ref);
             let planned_from = change.action.before();
-            (now != planned_from).then(|| {
-                format!(
-                    "  - {}: planned from {}, now {}",
-                    change.slot,
-                    describe(planned_from),
-                    describe(now)
-                )
+            (now != planned_from).then(|| Drift {
+                slot: change.slot.clone(),
+                planned_from: describe(planned_from),
+                now: describe(now),
             })
         })
         .collect();
     if drifted.is_empty() {
         return Ok(());
     }
-    Err(Error::refused(
-        format!(
-            "refusing the stale plan, nothing was written: {} changed since the plan was made:\n{}",
-            if drifted.len() == 1 {
-                "1 contact".to_owned()
-            } else {
-                format!("{} contacts", drifted.len())
-            },
-            drifted.join("\n")
-        ),
-        "make a new plan (altcontacts plan --out plan.json), review it, and apply that",
-    ))
+    Err(Error::Refused(Refusal::Stale(drifted)))
 }
 
 fn confirm(auto_approve: bool, changes: usize) -> Result<(), Error> {
@@ -185,10 +159,7 @@ fn confirm(auto_approve: bool, changes: usize) -> Result<(), Error> {
     }
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
-        return Err(Error::refused(
-            "refusing to apply without approval: there is no terminal to ask on, so nothing was written",
-            "review the plan above and pass --auto-approve, or apply a reviewed plan: altcontacts plan --out plan.json, then altcontacts apply plan.json",
-        ));
+        return Err(Error::Refused(Refusal::NoTerminal));
     }
     eprint!("\nApply these {changes} changes? Only 'yes' is accepted: ");
     let _ = std::io::stderr().flush();
@@ -197,10 +168,7 @@ fn confirm(auto_approve: bool, changes: usize) -> Result<(), Error> {
     if answer.trim() == "yes" {
         Ok(())
     } else {
-        Err(Error::refused(
-            "apply cancelled, nothing was written",
-            "answer `yes` to apply",
-        ))
+        Err(Error::Refused(Refusal::Cancelled))
     }
 }
 
