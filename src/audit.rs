@@ -178,7 +178,7 @@ pub fn check(
         // One address for several roles means one inbox, one person away
         // from nobody reading any of them.
         let mut by_address: BTreeMap<String, Vec<ContactType>> = BTreeMap::new();
-        for kind in ContactType::ALL {
+        for kind in ContactType::ALTERNATES {
             if let Some(contact) = contact(kind) {
                 by_address
                     .entry(contact.email_address.trim().to_lowercase())
@@ -201,7 +201,7 @@ pub fn check(
         }
         if let Some(primaries) = primaries {
             let primary = primaries.get(id).and_then(Option::as_ref);
-            let alternates = ContactType::ALL.map(contact);
+            let alternates = ContactType::ALTERNATES.map(contact);
             if let Some(problem) = same_contact_details(primary, alternates) {
                 findings.push(Finding {
                     severity: Severity::Medium,
@@ -245,7 +245,7 @@ fn same_contact_details(
     let Some(primary) = primary else {
         return Some("no primary contact: four different contacts are required".to_owned());
     };
-    let missing: Vec<&str> = ContactType::ALL
+    let missing: Vec<&str> = ContactType::ALTERNATES
         .iter()
         .zip(&alternates)
         .filter(|(_, contact)| contact.is_none())

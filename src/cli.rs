@@ -22,8 +22,6 @@ Examples:
 Exit codes: 0 success or no changes, 1 error, 2 changes found (plan --detailed-exitcode)
 or findings (audit), 3 apply refused (stale plan, safety limit, no approval).";
 
-/// Keeps AWS account alternate contacts (SECURITY, BILLING, OPERATIONS) in
-/// the state a YAML file declares.
 /// The version and the git commit the binary was built from.
 pub const VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
@@ -32,6 +30,8 @@ pub const VERSION: &str = concat!(
     ")"
 );
 
+/// Keeps AWS account alternate contacts (SECURITY, BILLING, OPERATIONS) and
+/// the primary contact in the state a YAML file declares.
 #[derive(Debug, Parser)]
 #[command(name = "altcontacts", version = VERSION, after_help = EXAMPLES, max_term_width = 100)]
 pub struct Cli {

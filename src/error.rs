@@ -1,14 +1,14 @@
 //! Every way altcontacts can fail, as data: each error knows its exit code,
 //! where it happened and what to do next. `main` prints it once.
 
+use crate::backend::Target;
 pub use crate::backend::error::{BackendError, Located, Operation, distinct_help};
 use crate::backend::error::{SYSTEMIC_DENIAL_HELP, SandboxError};
 use crate::config::ConfigError;
-use crate::backend::Target;
 use crate::model::{AccountId, Slot, count};
 use crate::safety::Breach;
 
-/// Exit codes of DESIGN §2.
+/// Exit codes, as the README lists them: the same for every command.
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_ERROR: u8 = 1;
 pub const EXIT_CHANGES: u8 = 2;

@@ -22,7 +22,7 @@ pub fn build(live: &Live, accounts: &[AccountId], org: bool) -> ConfigFile {
     };
     let mut defaults: BTreeMap<ContactType, Contact> = BTreeMap::new();
     if org {
-        for kind in ContactType::ALL {
+        for kind in ContactType::ALTERNATES {
             if let Some(Some(common)) =
                 most_common(accounts.iter().map(|account| value(account, kind)))
             {
@@ -36,7 +36,7 @@ pub fn build(live: &Live, accounts: &[AccountId], org: bool) -> ConfigFile {
     let mut entries: BTreeMap<AccountId, BTreeMap<ContactType, Option<Contact>>> = BTreeMap::new();
     for account in accounts {
         let entry = entries.entry(account.clone()).or_default();
-        for kind in ContactType::ALL {
+        for kind in ContactType::ALTERNATES {
             let current = value(account, kind);
             match defaults.get(&kind) {
                 Some(default) if current.as_ref() == Some(default) => {}

@@ -1,8 +1,9 @@
-//! altcontacts: keeps AWS account alternate contacts in the state a YAML
-//! file declares.
+//! altcontacts: keeps AWS account alternate contacts and the primary
+//! contact in the state a YAML file declares.
 //!
-//! Data flows one way (DESIGN §3): `config` → `Desired` → scope and
-//! `live::fetch` → `plan::diff` → `safety` → `render` | `apply`.
+//! Data flows one way: `config` → `Desired` → the pipeline
+//! (`commands/pipeline.rs`: scope per account as discovery lists it, then
+//! `live::read`) → `plan::diff` → `safety` → `render` | `apply`.
 
 pub mod apply;
 pub mod audit;

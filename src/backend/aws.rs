@@ -182,27 +182,30 @@ impl Aws {
 
     /// The units directly under `parent`, as (id, name).
     async fn list_units(&self, parent: &str) -> Result<Vec<(String, String)>, Located> {
-        self.list_all(OrgOperation::ListOrganizationalUnitsForParent, |token| async move {
-            let page = self
-                .organizations
-                .list_organizational_units_for_parent()
-                .parent_id(parent)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(classify)?;
-            let units = page
-                .organizational_units()
-                .iter()
-                .map(|unit| {
-                    (
-                        unit.id().unwrap_or_default().to_owned(),
-                        unit.name().unwrap_or_default().to_owned(),
-                    )
-                })
-                .collect();
-            Ok((units, page.next_token().map(str::to_owned)))
-        })
+        self.list_all(
+            OrgOperation::ListOrganizationalUnitsForParent,
+            |token| async move {
+                let page = self
+                    .organizations
+                    .list_organizational_units_for_parent()
+                    .parent_id(parent)
+                    .set_next_token(token)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                let units = page
+                    .organizational_units()
+                    .iter()
+                    .map(|unit| {
+                        (
+                            unit.id().unwrap_or_default().to_owned(),
+                            unit.name().unwrap_or_default().to_owned(),
+                        )
+                    })
+                    .collect();
+                Ok((units, page.next_token().map(str::to_owned)))
+            },
+        )
         .await
     }
 

@@ -1,5 +1,5 @@
 //! One module per command; this one holds what they share: the run's
-//! settings, opening the backend, and the plan pipeline of DESIGN §3.
+//! settings, opening the backend, and reading and planning (`pipeline`).
 
 mod apply;
 mod audit;

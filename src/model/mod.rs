@@ -63,7 +63,8 @@ impl fmt::Display for AccountId {
     }
 }
 
-/// The three alternate-contact slots of an account, in the order plans list them.
+/// A contact slot of an account: the three alternate contacts and the
+/// primary contact, in the order plans list them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ContactType {
@@ -77,7 +78,7 @@ pub enum ContactType {
 
 impl ContactType {
     /// The three alternate contacts.
-    pub const ALL: [ContactType; 3] = [Self::Security, Self::Billing, Self::Operations];
+    pub const ALTERNATES: [ContactType; 3] = [Self::Security, Self::Billing, Self::Operations];
     /// Every kind of slot a file can manage: the alternates and the primary.
     pub const EVERY: [ContactType; 4] = [
         Self::Security,

@@ -71,6 +71,11 @@ fn usage_errors_exit_1_not_2_so_they_never_look_like_changes() {
     let help = workspace.command(&["--help"]).output().unwrap();
     assert_eq!(help.status.code(), Some(0));
     assert!(stdout(&help).contains("Examples:"));
+    assert!(
+        stdout(&help).starts_with("Keeps AWS account alternate contacts"),
+        "--help opens with what the tool does: {}",
+        stdout(&help)
+    );
     let version = workspace.command(&["--version"]).output().unwrap();
     assert_eq!(version.status.code(), Some(0), "--version is not an error");
     assert!(

@@ -1,4 +1,4 @@
-//! Integration tests, in one binary so the SDK is linked once (DESIGN §5).
+//! Integration tests, in one binary so the SDK is linked once.
 
 mod bad_input;
 mod bench_harness;

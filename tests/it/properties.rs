@@ -90,7 +90,7 @@ fn desired_state() -> impl Strategy<Value = Desired> {
             .into_iter()
             .map(|((account, kind), wanted)| {
                 let id = AccountId::parse(&format!("{account:012}")).expect("12 digits");
-                let slot = Slot::new(id.clone(), ContactType::ALL[kind]);
+                let slot = Slot::new(id.clone(), ContactType::ALTERNATES[kind]);
                 (
                     slot,
                     DesiredSlot {
@@ -164,7 +164,7 @@ fn live_state() -> impl Strategy<Value = (Vec<AccountId>, Live)> {
         for (n, (slots, primary)) in accounts.into_iter().enumerate() {
             let id = AccountId::parse(&format!("{:012}", 100_000_000_000u64 + n as u64))
                 .expect("12 digits");
-            for (kind, contact) in ContactType::ALL.into_iter().zip(slots) {
+            for (kind, contact) in ContactType::ALTERNATES.into_iter().zip(slots) {
                 live.slots
                     .insert(Slot::new(id.clone(), kind), contact.map(Value::Alternate));
             }
