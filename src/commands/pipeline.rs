@@ -229,7 +229,13 @@ impl Context<'_> {
                 // would be for nothing.
                 let refused =
                     |found: &Found| config.names_beyond_reach(&found.management_account, &caller);
-                let slots = stream_of(listed)
+                // Once discovery has listed its last account and that
+                // account's slots are counted, the total is the total.
+                let listed_to_the_end = stream_of(listed).chain(futures::stream::poll_fn(|_| {
+                    progress.total_known();
+                    std::task::Poll::Ready(None)
+                }));
+                let slots = listed_to_the_end
                     .take_while(|found| std::future::ready(!refused(found)))
                     .filter(|found| {
                         std::future::ready(joined_after(&found.account, request.joined_since))
@@ -264,6 +270,7 @@ impl Context<'_> {
         } else {
             (api.caller().await?, None, Answers::new())
         };
+        progress.total_known();
         let session = self.session(api, caller, target, label);
         let caller_file;
         let config = match request.scope {

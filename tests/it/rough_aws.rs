@@ -1108,3 +1108,65 @@ fn apply_with_base_sends_one_write_for_a_one_slot_change() {
         Some("other@example.com".into())
     );
 }
+
+#[test]
+fn on_a_terminal_the_progress_line_shows_a_whole_rate_and_no_eta_before_the_total_is_known() {
+    let faults = Faults {
+        latency: Duration::from_millis(30),
+        ..Faults::default()
+    };
+    let emulator = Emulator::start(CALLER, Some(organization(CALLER, 40, 2)), faults);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("contacts.yaml"), config("")).unwrap();
+    let inner = emulator.command(dir.path(), &["--rate", "get=20", "plan"]);
+    // The same run on a pseudo-terminal (util-linux `script`).
+    let line = std::iter::once(inner.get_program())
+        .chain(inner.get_args())
+        .map(|part| format!("'{}'", part.to_str().unwrap()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut command = std::process::Command::new("script");
+    command
+        .args(["-qec", &line, "/dev/null"])
+        .current_dir(dir.path());
+    for (name, value) in inner.get_envs() {
+        match value {
+            Some(value) => command.env(name, value),
+            None => command.env_remove(name),
+        };
+    }
+    let output = command.output().unwrap();
+    let seen = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{seen}");
+    let frames: Vec<&str> = seen
+        .split(['\r', '\n'])
+        .filter(|frame| frame.contains(" slots, "))
+        .collect();
+    assert!(!frames.is_empty(), "a progress line was drawn: {seen:?}");
+    for frame in &frames {
+        let rate = frame
+            .split(" slots, ")
+            .nth(1)
+            .and_then(|rest| rest.split("/s").next())
+            .unwrap_or_default();
+        assert!(
+            !rate.is_empty() && rate.bytes().all(|b| b.is_ascii_digit()),
+            "a whole rate: {frame:?}"
+        );
+        assert!(
+            frame.contains("ETA ") || frame.contains("total still growing"),
+            "{frame:?}"
+        );
+    }
+    // While discovery lists accounts the total is a guess; once it is known
+    // it stays known.
+    let known = frames
+        .iter()
+        .position(|frame| frame.contains("ETA "))
+        .expect("an ETA once the total was known");
+    assert!(frames[0].contains("total still growing"), "{frames:?}");
+    assert!(
+        frames[known..].iter().all(|frame| frame.contains("ETA ")),
+        "{frames:?}"
+    );
+}
