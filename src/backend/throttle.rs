@@ -647,7 +647,12 @@ mod tests {
             10.0,
             "one 429 is noise, not a lower quota"
         );
+        // Timed from the 429: a schedule pushed ahead would show here first.
         let times = grant_times(&pacer, 20).await;
+        assert!(
+            times[0] <= 0.1 + 1e-6,
+            "the next request goes within one interval of the 429: {times:?}"
+        );
         let gaps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
         assert!(
             gaps.iter().all(|gap| *gap <= 0.1 + 1e-6),

@@ -249,6 +249,11 @@ fn more_than_ten_deletes_are_refused_unless_forced() {
     let workspace = Workspace::new();
     many_deletes(&workspace, 11);
     let plan = workspace.sandbox(&["plan"]).output().unwrap();
+    assert_eq!(
+        plan.status.code(),
+        Some(0),
+        "a plan shows the breach and succeeds"
+    );
     assert!(
         stdout(&plan).contains("Safety limit: 11 deletes exceed the limit of 10 (safety.max_deletes / --max-deletes). apply will refuse this plan unless --force."),
         "{}",

@@ -271,6 +271,16 @@ fn audit_of_the_whole_organization_needs_no_file() {
         Some(1),
         "--org and -f exclude each other"
     );
+    assert!(
+        stderr(&both).contains("the argument '--org' cannot be used with '--file <FILE>'"),
+        "{}",
+        stderr(&both)
+    );
+    assert!(
+        both.stdout.is_empty(),
+        "no audit was run: {}",
+        stdout(&both)
+    );
 }
 
 #[test]
@@ -301,6 +311,12 @@ fn joined_since_narrows_plan_and_audit_to_new_accounts() {
         .sandbox(&["audit", "--org", "--joined-since", "2h", "--format", "json"])
         .output()
         .unwrap();
+    assert_eq!(
+        audit.status.code(),
+        Some(2),
+        "Prod App has findings: {}",
+        stderr(&audit)
+    );
     let audit = json(&audit);
     let accounts: Vec<&str> = audit["accounts"]
         .as_array()

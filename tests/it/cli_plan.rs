@@ -222,6 +222,7 @@ fn large_markdown_plans_fold_the_table() {
         .sandbox(&["plan", "--format", "markdown"])
         .output()
         .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let text = stdout(&output);
     assert!(
         text.contains("<details><summary>Show 25 changes</summary>"),
@@ -236,17 +237,23 @@ fn large_markdown_plans_fold_the_table() {
 #[test]
 fn color_is_off_off_a_terminal_and_on_when_asked() {
     let workspace = Workspace::org();
-    let plain = stdout(&workspace.sandbox(&["plan"]).output().unwrap());
+    // Each run plans successfully; what differs is only the color.
+    let planned = |args: &[&str]| {
+        let output = workspace.sandbox(args).output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        stdout(&output)
+    };
+    let plain = planned(&["plan"]);
     assert!(
         !plain.contains('\u{1b}'),
         "no escape codes when stdout is not a terminal"
     );
-    let colored = stdout(
-        &workspace
-            .sandbox(&["--color", "always", "plan"])
-            .output()
-            .unwrap(),
-    );
+    let colored = planned(&["--color", "always", "plan"]);
     assert!(colored.contains('\u{1b}'));
     // In-line differences: only the changed part of the address is marked.
     let update_line = colored
@@ -257,12 +264,7 @@ fn color_is_off_off_a_terminal_and_on_when_asked() {
         update_line.contains("\u{1b}[") && update_line.contains("example.com"),
         "{update_line:?}"
     );
-    let never = stdout(
-        &workspace
-            .sandbox(&["--color", "never", "plan"])
-            .output()
-            .unwrap(),
-    );
+    let never = planned(&["--color", "never", "plan"]);
     assert_eq!(never, plain);
 }
 
@@ -392,6 +394,7 @@ fn verbose_off_a_terminal_prints_progress_lines_and_quiet_prints_none() {
     let workspace = Workspace::org();
     let verbose = workspace.sandbox(&["-v", "plan"]).output().unwrap();
     let text = stderr(&verbose);
+    assert_eq!(verbose.status.code(), Some(0), "{text}");
     assert!(text.contains("reading contacts: 100% (7/7)"), "{text}");
     assert!(
         text.contains("connected to sandbox sandbox.yaml as account 111111111111"),

@@ -674,6 +674,12 @@ accounts:
     let workspace = crate::support::Workspace::new();
     workspace.write("contacts.yaml", &file);
     let replan = moto.command(&workspace, &["plan"]).output().unwrap();
+    assert_eq!(
+        replan.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&replan.stderr)
+    );
     assert!(
         String::from_utf8_lossy(&replan.stdout)
             .contains("No changes. 2 contacts match the configuration."),

@@ -158,25 +158,52 @@ fn markdown_shows_hostile_names_as_text_in_their_own_cells() {
     );
 }
 
+/// An account name that would clear the screen, return the cursor and
+/// ring the bell, and hide what follows behind a right-to-left override.
+const EVIL_TERMINAL_NAME: &str = "Ops\u{1b}[2J\r\u{7}\u{202e}gnp.exe";
+
 #[test]
 fn the_terminal_never_receives_a_control_character_from_a_value() {
     let workspace = workspace();
-    for args in [
-        vec!["--color", "never", "plan"],
-        vec!["--color", "never", "audit", "-f", "contacts.yaml"],
+    // A second account, named to attack a terminal, with nothing set: the
+    // plan creates its SECURITY contact and the audit has findings on it,
+    // so both print its name.
+    let sandbox = sandbox().replace(
+        "accounts:\n",
+        &format!(
+            "accounts:\n  \"222222222222\":\n    name: {}\n",
+            yaml_quoted(EVIL_TERMINAL_NAME)
+        ),
+    );
+    workspace.write("sandbox.yaml", &sandbox);
+    let escaped_name = "Ops\\u{1b}[2J\\r\\u{7}\\u{202e}gnp.exe";
+    let raw = ['\u{1b}', '\r', '\0', '\u{7}', '\u{202e}'];
+    for (args, exit) in [
+        (vec!["--color", "never", "plan"], 0),
+        (vec!["--color", "never", "audit", "-f", "contacts.yaml"], 2),
+        (vec!["--color", "never", "audit", "--org"], 2),
     ] {
         let output = workspace.sandbox(&args).output().unwrap();
-        let text = stdout(&output);
-        assert!(!text.contains(['\u{1b}', '\r', '\0']), "{args:?}: {text:?}");
+        let (text, said) = (stdout(&output), stderr(&output));
+        assert_eq!(output.status.code(), Some(exit), "{args:?}: {said}");
+        assert!(!text.contains(raw), "{args:?}: {text:?}");
+        assert!(!said.contains(raw), "{args:?}: {said:?}");
         assert!(
-            text.contains("\\u{1b}[2J\\r\\nrm\\0") || args[2] == "audit",
-            "{text}"
+            text.contains(&format!("222222222222 ({escaped_name})")),
+            "{args:?} shows the name, escaped: {text}"
         );
+        if args[2] == "plan" {
+            assert!(
+                text.contains("\\u{1b}[2J\\r\\nrm\\0"),
+                "the contact's name, escaped: {text}"
+            );
+        }
     }
     let colored = workspace
         .sandbox(&["--color", "always", "plan"])
         .output()
         .unwrap();
+    assert_eq!(colored.status.code(), Some(0), "{}", stderr(&colored));
     let text = stdout(&colored);
     assert!(
         !text.contains("\u{1b}[2J") && text.contains("\\u{1b}[2J"),

@@ -203,7 +203,9 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     /// What `export` writes, planned against the state it was exported
-    /// from, changes nothing: no contact is assigned to the wrong slot.
+    /// from, changes nothing: no contact is assigned to the wrong slot, and
+    /// none is left out (a contact left out would plan to nothing too, its
+    /// slot no longer managed, so every one must be matched).
     #[test]
     fn an_export_plans_to_no_changes((ids, live) in live_state(), org in any::<bool>()) {
         let file = altcontacts::export::build(&live, &ids, org);
@@ -216,5 +218,13 @@ proptest! {
             .unwrap_or_else(|error| panic!("{error}\n{text}"));
         let plan = altcontacts::plan::diff(&desired, &live);
         prop_assert_eq!(plan.changes.len(), 0, "{}", text);
+        // Every managed slot was read and matched, and every contact set
+        // is among them.
+        prop_assert_eq!(plan.unchanged, desired.slots.len(), "{}", text);
+        for (slot, value) in &live.slots {
+            if value.is_some() {
+                prop_assert!(desired.slots.contains_key(slot), "{} is not exported: {}", slot, text);
+            }
+        }
     }
 }
