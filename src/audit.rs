@@ -34,6 +34,24 @@ pub enum Check {
     SameContactDetails,
     /// The primary contact could not be read, so the rule above was not checked.
     PrimaryUnreadable,
+    /// An address on a domain reserved for documentation or testing.
+    ReservedDomain,
+    /// An address whose domain accepts no mail (no such domain, no MX and
+    /// no A/AAAA, or a null MX).
+    UndeliverableDomain,
+    /// DNS did not say whether the domain accepts mail (SERVFAIL, timeout).
+    DomainUnchecked,
+    /// No DNS server answered, so no domain was checked.
+    DnsUnreachable,
+    /// A contact address outside `audit.email_domains`.
+    DomainNotAllowed,
+    /// An account's root email outside `audit.email_domains`.
+    RootEmailNotAllowed,
+    /// A member account no service control policy keeps its contacts from
+    /// being changed by anyone but the pipeline.
+    ContactsUnprotected,
+    /// The service control policies could not be read.
+    GuardrailUnchecked,
 }
 
 /// A compliance control a finding answers, by the ID the auditors' tools
@@ -56,6 +74,14 @@ pub enum Control {
         rename = "prowler:account_maintain_different_contact_details_to_security_billing_and_operations"
     )]
     ProwlerDifferentContactDetails,
+    #[serde(rename = "cis-aws-foundations-v1.4-v5:1.1")]
+    CisV1ToV5Item1_1,
+    #[serde(rename = "cis-aws-foundations-v6:2.1")]
+    CisV6Item2_1,
+    #[serde(rename = "cis-aws-foundations-v7:2.2")]
+    CisV7Item2_2,
+    #[serde(rename = "nist-800-53-r5:CM-5")]
+    Nist80053R5Cm5,
 }
 
 impl Control {
@@ -75,6 +101,10 @@ impl Control {
             Self::ProwlerDifferentContactDetails => {
                 "Prowler account_maintain_different_contact_details_to_security_billing_and_operations"
             }
+            Self::CisV1ToV5Item1_1 => "CIS AWS Foundations 1.1 (v1.4-v5)",
+            Self::CisV6Item2_1 => "CIS AWS Foundations 2.1 (v6)",
+            Self::CisV7Item2_2 => "CIS AWS Foundations 2.2 (v7)",
+            Self::Nist80053R5Cm5 => "NIST SP 800-53 r5 CM-5 (access restrictions for change)",
         }
     }
 }
@@ -89,6 +119,14 @@ pub const SECURITY_CONTACT_CONTROLS: [Control; 6] = [
     Control::ProwlerSecurityContactRegistered,
 ];
 
+/// The controls that fail when a contact does not reach anyone: CIS's
+/// "Maintain current contact details".
+pub const CURRENT_CONTACT_CONTROLS: [Control; 3] = [
+    Control::CisV1ToV5Item1_1,
+    Control::CisV6Item2_1,
+    Control::CisV7Item2_2,
+];
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Finding {
     pub severity: Severity,
@@ -98,6 +136,35 @@ pub struct Finding {
     pub message: String,
     /// The compliance controls this finding fails (possibly none).
     pub controls: Vec<Control>,
+    #[serde(flatten)]
+    pub about: About,
+}
+
+/// What a finding about an address or a policy is about, beyond one account.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct About {
+    /// The email address concerned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// Where the contacts file writes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    /// Every account concerned, when there are several.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<AccountId>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Location {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
 }
 
 /// Which slots of an account are set, for the audit table.
@@ -172,6 +239,7 @@ pub fn check(
                     } else {
                         Vec::new()
                     },
+                    about: About::default(),
                 });
             }
         }
@@ -197,6 +265,7 @@ pub fn check(
                     names.join(" and ")
                 ),
                 controls: Vec::new(),
+                about: About::default(),
             });
         }
         if let Some(primaries) = primaries {
@@ -209,6 +278,7 @@ pub fn check(
                     account_id: Some(id.clone()),
                     message: problem,
                     controls: vec![Control::ProwlerDifferentContactDetails],
+                    about: About::default(),
                 });
             }
         }
@@ -220,17 +290,33 @@ pub fn check(
             account_id: None,
             message: "the primary contacts could not be read (denied, or not offered by this endpoint), so the rule that the primary and alternate contacts differ was not checked: grant account:GetContactInformation".to_owned(),
             controls: vec![Control::ProwlerDifferentContactDetails],
+            about: About::default(),
         });
     }
     if let Some(desired) = desired {
         findings.extend(stale_reviews(desired, today));
     }
-    findings.sort_by(|a, b| {
-        (a.severity, &a.account_id, a.check).cmp(&(b.severity, &b.account_id, b.check))
-    });
-    Audit {
+    let mut audit = Audit {
         accounts: rows,
-        findings,
+        findings: Vec::new(),
+    };
+    audit.add(findings);
+    audit
+}
+
+impl Audit {
+    /// Adds findings of other checks (deliverability, the guardrail), in
+    /// the audit's order: most severe first, then by account.
+    pub fn add(&mut self, findings: impl IntoIterator<Item = Finding>) {
+        self.findings.extend(findings);
+        self.findings.sort_by(|a, b| {
+            (a.severity, &a.account_id, a.check, &a.about.address).cmp(&(
+                b.severity,
+                &b.account_id,
+                b.check,
+                &b.about.address,
+            ))
+        });
     }
 }
 
@@ -314,6 +400,7 @@ fn stale_reviews(desired: &Desired, today: Date) -> Vec<Finding> {
                 count(uses, "slot")
             ),
             controls: Vec::new(),
+            about: About::default(),
         })
         .collect()
 }

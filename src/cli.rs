@@ -18,6 +18,8 @@ Examples:
   altcontacts export --org -o contacts.yaml
                                           adopt an existing organization
   altcontacts audit --org                 is a SECURITY contact registered everywhere?
+  altcontacts guardrail --allow-role arn:aws:iam::111111111111:role/altcontacts-apply
+                                          the SCP that lets only the pipeline change contacts
 
 Exit codes: 0 success or no changes, 1 error, 2 changes found (plan --detailed-exitcode)
 or findings (audit), 3 apply refused (stale plan, safety limit, no approval).";
@@ -79,8 +81,11 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Write a contacts file from the live contacts (to adopt existing accounts)
     Export(ExportArgs),
-    /// Check every account has SECURITY, BILLING and OPERATIONS contacts that are current and distinct
+    /// Check every account has SECURITY, BILLING and OPERATIONS contacts that are current,
+    /// distinct and deliverable, and that a service control policy keeps them from change
     Audit(AuditArgs),
+    /// Print a service control policy that lets only the named roles change contacts
+    Guardrail(GuardrailArgs),
     /// Steps of a GitHub Actions workflow (what the action runs): the plan
     /// comment of a pull request, the record of the last applied commit,
     /// one issue while AWS drifts from the file
@@ -360,6 +365,64 @@ pub struct AuditArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// A domain every contact address and root email must be on (its
+    /// subdomains too); repeat for several. Replaces the file's
+    /// `audit.email_domains`
+    #[arg(long = "email-domain", value_name = "DOMAIN", value_parser = parse_domain)]
+    pub email_domains: Vec<String>,
+    #[command(flatten)]
+    pub dns: DnsArgs,
+}
+
+/// How the audit asks DNS whether each domain accepts mail.
+#[derive(Debug, Args)]
+pub struct DnsArgs {
+    /// Do not ask DNS whether each domain accepts mail
+    #[arg(long, env = "ALTCONTACTS_NO_DNS", value_parser = clap::builder::FalseyValueParser::new())]
+    pub no_dns: bool,
+    /// The DNS server to ask (IP or IP:PORT) [default: the system's resolvers]
+    #[arg(long, value_name = "ADDR", env = "ALTCONTACTS_DNS_SERVER", value_parser = parse_dns_server)]
+    pub dns_server: Option<std::net::SocketAddr>,
+    /// Seconds to wait for each DNS answer
+    #[arg(long, value_name = "SECONDS", default_value_t = 3.0, value_parser = parse_dns_timeout)]
+    pub dns_timeout: f64,
+}
+
+/// `altcontacts guardrail`.
+#[derive(Debug, Args)]
+pub struct GuardrailArgs {
+    /// A role that may still change contacts: the pipeline's apply role
+    /// (arn:aws:iam::ACCOUNT:role/NAME; `*` and `?` allowed in the name).
+    /// Repeat for several
+    #[arg(long = "allow-role", value_name = "ARN", required = true)]
+    pub allow_roles: Vec<String>,
+}
+
+fn parse_domain(text: &str) -> Result<String, String> {
+    match crate::model::is_domain(text) {
+        true => Ok(text.trim_end_matches('.').to_ascii_lowercase()),
+        false => Err(format!(
+            "`{text}` is not a domain: write the part after the @, e.g. corp.example"
+        )),
+    }
+}
+
+fn parse_dns_server(text: &str) -> Result<std::net::SocketAddr, String> {
+    text.parse::<std::net::SocketAddr>()
+        .or_else(|_| {
+            text.parse::<std::net::IpAddr>()
+                .map(|ip| std::net::SocketAddr::new(ip, 53))
+        })
+        .map_err(|_| format!("`{text}` is not an IP address, or IP:PORT"))
+}
+
+fn parse_dns_timeout(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(seconds) if (0.01..=60.0).contains(&seconds) => Ok(seconds),
+        _ => Err(format!(
+            "`{text}` is not a number of seconds from 0.01 to 60"
+        )),
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

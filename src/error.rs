@@ -42,6 +42,9 @@ pub enum Error {
     Git(#[from] crate::git::GitError),
 
     #[error(transparent)]
+    Guardrail(#[from] crate::guardrail::GuardrailError),
+
+    #[error(transparent)]
     GitHub(#[from] crate::github::GitHubError),
 
     #[error(transparent)]

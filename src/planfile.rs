@@ -101,6 +101,7 @@ impl PlanFile {
                     change.slot.account.clone(),
                     AccountInfo {
                         name: change.account_name.clone(),
+                        email: None,
                     },
                 )
             })

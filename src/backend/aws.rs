@@ -18,10 +18,10 @@ use tokio::sync::OnceCell;
 
 use super::error::{BackendError, Located, Operation, OrgOperation};
 use super::throttle::{Pacing, RetryPolicy, RetryStats};
-use super::{Contacts, Discovery, Found, FoundSender, Identity, Listing};
+use super::{Contacts, Discovery, Found, FoundSender, Identity, Listing, Policies};
 use crate::model::{
     AccountId, AccountStatus, Contact, ContactField, ContactType, OrgAccount, OrgUnit,
-    Organization, PrimaryContact, PrimaryField, Shape, Slot, Timestamp, Value,
+    Organization, PolicySummary, PrimaryContact, PrimaryField, Shape, Slot, Timestamp, Value,
 };
 
 /// Where and as whom to connect; `None` leaves the choice to the standard
@@ -289,6 +289,7 @@ impl Aws {
             joined: account
                 .joined_timestamp()
                 .map(|joined| Timestamp(joined.secs())),
+            email: account.email().map(str::to_owned),
         })
     }
 
@@ -786,5 +787,51 @@ impl Discovery for Aws {
         found: Option<&FoundSender>,
     ) -> Result<Organization, Located> {
         self.discover(listing, found).await
+    }
+}
+
+impl Policies for Aws {
+    async fn policies_for_target(&self, target: &str) -> Result<Vec<PolicySummary>, Located> {
+        self.list_all(OrgOperation::ListPoliciesForTarget, |token| async move {
+            let page = self
+                .organizations
+                .list_policies_for_target()
+                .target_id(target)
+                .filter(aws_sdk_organizations::types::PolicyType::ServiceControlPolicy)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(classify)?;
+            let policies = page
+                .policies()
+                .iter()
+                .filter_map(|policy| {
+                    Some(PolicySummary {
+                        id: policy.id()?.to_owned(),
+                        name: policy.name().unwrap_or_default().to_owned(),
+                    })
+                })
+                .collect();
+            Ok((policies, page.next_token().map(str::to_owned)))
+        })
+        .await
+    }
+
+    async fn policy_document(&self, policy: &PolicySummary) -> Result<String, Located> {
+        let described = self
+            .org_call(OrgOperation::DescribePolicy, || async {
+                self.organizations
+                    .describe_policy()
+                    .policy_id(&policy.id)
+                    .send()
+                    .await
+                    .map_err(classify)
+            })
+            .await?;
+        Ok(described
+            .policy()
+            .and_then(|policy| policy.content())
+            .unwrap_or_default()
+            .to_owned())
     }
 }

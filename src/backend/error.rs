@@ -120,7 +120,8 @@ pub enum Operation {
     Organizations(OrgOperation),
 }
 
-/// The Organizations operations discovery calls.
+/// The Organizations operations altcontacts calls: discovery's, and the
+/// audit's reads of service control policies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum OrgOperation {
     DescribeOrganization,
@@ -128,9 +129,15 @@ pub enum OrgOperation {
     ListAccounts,
     ListAccountsForParent,
     ListOrganizationalUnitsForParent,
+    ListPoliciesForTarget,
+    DescribePolicy,
 }
 
 impl OrgOperation {
+    /// The reads of the audit's guardrail check.
+    pub const POLICIES: [Self; 2] = [Self::ListPoliciesForTarget, Self::DescribePolicy];
+
+    /// Discovery's operations.
     pub const ALL: [Self; 5] = [
         Self::DescribeOrganization,
         Self::ListRoots,
@@ -147,6 +154,8 @@ impl OrgOperation {
             Self::ListAccounts => "ListAccounts",
             Self::ListAccountsForParent => "ListAccountsForParent",
             Self::ListOrganizationalUnitsForParent => "ListOrganizationalUnitsForParent",
+            Self::ListPoliciesForTarget => "ListPoliciesForTarget",
+            Self::DescribePolicy => "DescribePolicy",
         }
     }
 }

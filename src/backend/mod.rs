@@ -14,7 +14,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use crate::model::Found;
-use crate::model::{AccountId, Organization, Slot, Value};
+use crate::model::{AccountId, Organization, PolicySummary, Slot, Value};
 use error::{BackendError, Located};
 
 /// Who the credentials belong to, and who manages their organization.
@@ -39,6 +39,22 @@ pub trait Discovery: Sync {
         listing: Listing,
         found: Option<&FoundSender>,
     ) -> impl Future<Output = Result<Organization, Located>> + Send;
+}
+
+/// Service control policies, as Organizations holds them.
+pub trait Policies: Sync {
+    /// The service control policies attached directly to `target` (a root,
+    /// a unit or an account, by id).
+    fn policies_for_target(
+        &self,
+        target: &str,
+    ) -> impl Future<Output = Result<Vec<PolicySummary>, Located>> + Send;
+
+    /// The policy's document, as JSON text.
+    fn policy_document(
+        &self,
+        policy: &PolicySummary,
+    ) -> impl Future<Output = Result<String, Located>> + Send;
 }
 
 /// One slot at a time, as the Account API works: there is no list call.
@@ -201,6 +217,28 @@ impl Discovery for Backend {
         match self {
             Backend::Aws(api) => Either::Left(api.organization(listing, found)),
             Backend::Sandbox(api) => Either::Right(api.organization(listing, found)),
+        }
+    }
+}
+
+impl Policies for Backend {
+    fn policies_for_target(
+        &self,
+        target: &str,
+    ) -> impl Future<Output = Result<Vec<PolicySummary>, Located>> + Send {
+        match self {
+            Backend::Aws(api) => Either::Left(api.inner().policies_for_target(target)),
+            Backend::Sandbox(api) => Either::Right(api.inner().policies_for_target(target)),
+        }
+    }
+
+    fn policy_document(
+        &self,
+        policy: &PolicySummary,
+    ) -> impl Future<Output = Result<String, Located>> + Send {
+        match self {
+            Backend::Aws(api) => Either::Left(api.inner().policy_document(policy)),
+            Backend::Sandbox(api) => Either::Right(api.inner().policy_document(policy)),
         }
     }
 }

@@ -12,11 +12,11 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
 use super::error::{BackendError, Located, Operation, OrgOperation, SandboxError};
-use super::{Contacts, Discovery, Found, FoundSender, Identity, Listing};
+use super::{Contacts, Discovery, Found, FoundSender, Identity, Listing, Policies};
 use crate::config::yaml;
 use crate::model::{
     AccountId, AccountStatus, Contact, ContactType, OrgAccount, OrgUnit, Organization,
-    PrimaryContact, Slot, Timestamp, Value,
+    PolicySummary, PrimaryContact, Slot, Timestamp, Value,
 };
 
 /// The sandbox a missing file starts as: a small organization that matches
@@ -27,12 +27,16 @@ const HEADER: &str = "\
 # altcontacts sandbox: a local stand-in for AWS, read and written by
 # `altcontacts --sandbox FILE ...`. Edit it to try scenarios:
 #   caller            the account the credentials belong to
-#   organization      management_account and units (path from Root: OU id)
+#   organization      management_account, units (path from Root: OU id),
+#                     policies (service control policies: document, and
+#                     targets: Root, a unit path or an account id), deny
+#                     (Organizations operations answered with AccessDenied)
 #   accounts          name, status (ACTIVE | SUSPENDED | PENDING_CLOSURE),
 #                     ou (a unit path), deny (operations answered with
 #                     AccessDenied: get, put, delete), contacts, primary
 #                     (the primary contact, read by audit), joined (when it
-#                     joined the organization: a time, or 2d back from now)
+#                     joined the organization: a time, or 2d back from now),
+#                     email (the root user's address)
 ";
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -54,6 +58,23 @@ struct SandboxOrganization {
     /// Unit path from the root (`Root/Workloads`) to its OU id.
     #[serde(default)]
     units: BTreeMap<String, String>,
+    /// Service control policies by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    policies: BTreeMap<String, SandboxPolicy>,
+    /// Organizations operations answered with AccessDenied, by name
+    /// (`ListPoliciesForTarget`, `DescribePolicy`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    deny: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SandboxPolicy {
+    /// The policy's document: a mapping, or JSON text as Organizations holds it.
+    document: serde_json::Value,
+    /// Where it is attached: `Root`, a unit path, or an account id.
+    #[serde(default)]
+    targets: Vec<String>,
 }
 
 fn default_root_id() -> String {
@@ -80,6 +101,9 @@ struct SandboxAccount {
     /// The account's primary contact (read by `audit`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     primary: Option<PrimaryContact>,
+    /// The root user's address, as ListAccounts answers it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
 }
 
 fn active() -> AccountStatus {
@@ -428,6 +452,15 @@ fn check_consistency(file: &str, state: &SandboxFile) -> Result<(), SandboxError
             ));
         }
     }
+    for (name, policy) in &org.policies {
+        for target in &policy.targets {
+            if target_id(org, target).is_none() {
+                return problem(format!(
+                    "policy `{name}` is attached to `{target}`, which is neither Root, a unit under organization.units, nor an account id"
+                ));
+            }
+        }
+    }
     if !state.accounts.contains_key(&org.management_account) {
         return problem(format!(
             "the management account {} is not under accounts",
@@ -435,6 +468,17 @@ fn check_consistency(file: &str, state: &SandboxFile) -> Result<(), SandboxError
         ));
     }
     Ok(())
+}
+
+/// The id of a policy's target, as Organizations names it.
+fn target_id(org: &SandboxOrganization, target: &str) -> Option<String> {
+    if target == "Root" {
+        return Some(org.root_id.clone());
+    }
+    if let Some(id) = org.units.get(target) {
+        return Some(id.clone());
+    }
+    AccountId::parse(target).map(String::from)
 }
 
 fn build_unit(name: &str, id: &str, path: &str, units: &BTreeMap<String, String>) -> OrgUnit {
@@ -500,6 +544,69 @@ impl Contacts for Sandbox {
     }
 }
 
+impl Sandbox {
+    fn policy_access(org: &SandboxOrganization, operation: OrgOperation) -> Result<(), Located> {
+        match org.deny.iter().any(|denied| denied == operation.name()) {
+            true => Err(Located::new(
+                Operation::Organizations(operation),
+                BackendError::AccessDenied(format!(
+                    "sandbox: organizations:{} is denied",
+                    operation.name()
+                )),
+            )),
+            false => Ok(()),
+        }
+    }
+}
+
+impl Policies for Sandbox {
+    fn policies_for_target(
+        &self,
+        target: &str,
+    ) -> impl Future<Output = Result<Vec<PolicySummary>, Located>> + Send {
+        let state = &self.lock().file;
+        let result = match &state.organization {
+            None => Ok(Vec::new()),
+            Some(org) => Self::policy_access(org, OrgOperation::ListPoliciesForTarget).map(|()| {
+                org.policies
+                    .iter()
+                    .filter(|(_, policy)| {
+                        policy
+                            .targets
+                            .iter()
+                            .any(|attached| target_id(org, attached).as_deref() == Some(target))
+                    })
+                    .map(|(name, _)| PolicySummary {
+                        id: format!("p-{name}"),
+                        name: name.clone(),
+                    })
+                    .collect()
+            }),
+        };
+        ready(result)
+    }
+
+    fn policy_document(
+        &self,
+        policy: &PolicySummary,
+    ) -> impl Future<Output = Result<String, Located>> + Send {
+        let state = &self.lock().file;
+        let result = match &state.organization {
+            None => Ok(String::new()),
+            Some(org) => Self::policy_access(org, OrgOperation::DescribePolicy).map(|()| match org
+                .policies
+                .get(&policy.name)
+                .map(|policy| &policy.document)
+            {
+                Some(serde_json::Value::String(text)) => text.clone(),
+                Some(document) => document.to_string(),
+                None => String::new(),
+            }),
+        };
+        ready(result)
+    }
+}
+
 impl Discovery for Sandbox {
     fn organization(
         &self,
@@ -537,6 +644,7 @@ impl Discovery for Sandbox {
                             joined: account.joined.as_deref().and_then(|joined| {
                                 Timestamp::parse_since(joined, Timestamp::now()).ok()
                             }),
+                            email: account.email.clone(),
                         }
                     })
                     .collect();
@@ -601,6 +709,8 @@ mod tests {
                 management_account: id(0),
                 root_id: default_root_id(),
                 units: BTreeMap::new(),
+                policies: BTreeMap::new(),
+                deny: Vec::new(),
             }),
             accounts: BTreeMap::new(),
         };

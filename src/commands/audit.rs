@@ -1,15 +1,21 @@
 //! `altcontacts audit`: the compliance check over the file's scope, or the
-//! whole organization with `--org`.
+//! whole organization with `--org`: the contacts, whether they reach
+//! someone, and whether a service control policy keeps them from change.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use super::Context;
-use super::pipeline::{Reads, Request, Scope};
-use crate::audit;
+use super::pipeline::{Reading, Reads, Request, Scope};
+use super::{Context, Session};
+use crate::audit::{self, About, Check, Finding, Location, Severity};
+use crate::backend::Target;
+use crate::backend::error::OrgOperation;
 use crate::cli::{AuditArgs, Format};
 use crate::config::LoadedConfig;
+use crate::deliverability::{self, FileAddress, dns};
 use crate::error::{EXIT_CHANGES, EXIT_OK, Error};
-use crate::model::Date;
+use crate::guardrail::coverage;
+use crate::model::{AccountStatus, ContactType, Date, count};
 use crate::render;
 
 pub async fn run(context: &Context<'_>, args: &AuditArgs) -> Result<u8, Error> {
@@ -22,7 +28,8 @@ pub async fn run(context: &Context<'_>, args: &AuditArgs) -> Result<u8, Error> {
                 .unwrap_or_else(|| PathBuf::from("contacts.yaml")),
         )?),
     };
-    // The audit is about what AWS holds, so every slot is read, managed or not.
+    // The audit is about what AWS holds, so every slot is read, managed or
+    // not; and the units above every account, for the policies attached there.
     let request = Request {
         scope: match &config {
             Some(config) => Scope::File(config),
@@ -32,19 +39,22 @@ pub async fn run(context: &Context<'_>, args: &AuditArgs) -> Result<u8, Error> {
         joined_since: args.joined_since,
         new_accounts_since: None,
         reads: Reads::Every,
+        ancestry: true,
     };
     let reading = context.read_scope(&request).await?;
     match &config {
         Some(_) => context.show_warnings(&reading.desired.warnings, args.format == Format::Json),
         None => context.note_left_out(&reading.desired),
     }
-    let result = audit::check(
+    let mut result = audit::check(
         &reading.desired.accounts,
         &reading.live,
         &reading.primaries,
         config.as_ref().map(|_| &reading.desired),
         Date::today(),
     );
+    result.add(deliverability_findings(context, args, config.as_ref(), &reading).await);
+    result.add(guardrail_findings(context, &reading).await);
     let target = reading.session.label.clone();
     let output = match args.format {
         Format::Human => render::audit::human(&result, &target, context.paint),
@@ -57,4 +67,168 @@ pub async fn run(context: &Context<'_>, args: &AuditArgs) -> Result<u8, Error> {
     } else {
         EXIT_CHANGES
     })
+}
+
+fn on_sandbox(session: &Session) -> bool {
+    matches!(session.target, Target::Sandbox { .. })
+}
+
+async fn deliverability_findings(
+    context: &Context<'_>,
+    args: &AuditArgs,
+    config: Option<&LoadedConfig>,
+    reading: &Reading,
+) -> Vec<Finding> {
+    let sandbox = on_sandbox(&reading.session);
+    let written: Vec<FileAddress> = config
+        .map(|config| {
+            config
+                .written_addresses()
+                .into_iter()
+                .map(|written| FileAddress {
+                    address: written.address,
+                    what: written.what,
+                    location: Location {
+                        file: config.file.clone(),
+                        line: written.line,
+                        column: written.column,
+                    },
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let allowed_domains = match (&args.email_domains[..], config) {
+        ([], Some(config)) => config.config.email_domains.clone(),
+        (flags, _) => flags.to_vec(),
+    };
+    let mut findings = Vec::new();
+    // The sandbox's addresses are make-believe: they are on reserved
+    // domains, and asking DNS of them says nothing about AWS.
+    let dns = if args.dns.no_dns || sandbox {
+        None
+    } else {
+        match dns::Lookup::new(
+            args.dns.dns_server,
+            Duration::from_secs_f64(args.dns.dns_timeout),
+        ) {
+            Ok(lookup) => Some(lookup),
+            Err(why) => {
+                findings.push(Finding {
+                    severity: Severity::Low,
+                    check: Check::DnsUnreachable,
+                    account_id: None,
+                    message: format!(
+                        "{why}, so whether the domains accept mail was not checked: give --dns-server, or skip the check with --no-dns"
+                    ),
+                    controls: Vec::new(),
+                    about: About::default(),
+                });
+                None
+            }
+        }
+    };
+    if sandbox {
+        context
+            .ui
+            .verbose("on the sandbox, reserved domains and DNS are not checked");
+    }
+    let policy = deliverability::Policy {
+        allowed_domains,
+        reserved_names: !sandbox,
+        dns,
+    };
+    let security = deliverability::security_addresses(
+        reading
+            .desired
+            .slots
+            .iter()
+            .filter(|(slot, _)| slot.kind == ContactType::Security)
+            .map(|(slot, wanted)| (slot, wanted.wanted.contact())),
+    );
+    findings.extend(
+        deliverability::check(
+            &reading.desired.accounts,
+            &reading.live,
+            &written,
+            &security,
+            &policy,
+        )
+        .await,
+    );
+    findings
+}
+
+/// Whether a service control policy protects each ACTIVE member account in
+/// scope; none when the scope is not an organization.
+async fn guardrail_findings(context: &Context<'_>, reading: &Reading) -> Vec<Finding> {
+    let Some(org) = &reading.organization else {
+        return Vec::new();
+    };
+    let members: Vec<_> = org
+        .accounts
+        .iter()
+        .filter(|account| {
+            account.status == AccountStatus::Active
+                && account.id != org.management_account
+                && reading.desired.accounts.contains_key(&account.id)
+        })
+        .collect();
+    if members.is_empty() {
+        return Vec::new();
+    }
+    let controls = vec![audit::Control::Nist80053R5Cm5];
+    let coverage = match coverage::check(&reading.session.api, &members).await {
+        Ok(coverage) => coverage,
+        Err(located) => {
+            return vec![Finding {
+                severity: Severity::Low,
+                check: Check::GuardrailUnchecked,
+                account_id: None,
+                message: format!(
+                    "the service control policies could not be read ({}), so whether anyone but the pipeline can change contacts was not checked: grant organizations:{}",
+                    located.summary(),
+                    OrgOperation::POLICIES
+                        .map(OrgOperation::name)
+                        .join(" and organizations:")
+                ),
+                controls,
+                about: About::default(),
+            }];
+        }
+    };
+    context.ui.verbose(&format!(
+        "service control policies: {} read for {}, {} read; {} protected",
+        count(coverage.targets_read, "target"),
+        count(members.len(), "member account"),
+        count(coverage.policies_read, "policy"),
+        coverage.protected
+    ));
+    coverage
+        .gaps
+        .into_iter()
+        .map(|gap| {
+            let what = match gap.denied.as_slice() {
+                [] => "no service control policy on it, its units or the root denies changing its contacts".to_owned(),
+                denied => format!(
+                    "the service control policies above it deny only {}, not {}",
+                    denied.join(" and "),
+                    gap.open.join(" and ")
+                ),
+            };
+            let doubts = match gap.doubts.as_slice() {
+                [] => String::new(),
+                doubts => format!(" (not counted: {})", doubts.join("; ")),
+            };
+            Finding {
+                severity: Severity::Medium,
+                check: Check::ContactsUnprotected,
+                account_id: Some(gap.account),
+                message: format!(
+                    "{what}{doubts}: anyone with admin rights in the account can point its SECURITY contact elsewhere. Attach the policy `altcontacts guardrail --allow-role ROLE_ARN` prints to the root or an OU above it"
+                ),
+                controls: controls.clone(),
+                about: About::default(),
+            }
+        })
+        .collect()
 }

@@ -37,6 +37,7 @@ pub async fn run(context: &Context<'_>, args: &ExportArgs) -> Result<u8, Error> 
         joined_since: None,
         new_accounts_since: None,
         reads: Reads::Every,
+        ancestry: false,
     };
     let reading = context.read_scope(&request).await?;
     if args.org {

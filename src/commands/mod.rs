@@ -20,10 +20,11 @@ use crate::config::{LoadedConfig, RateSpec};
 use crate::error::{EXIT_OK, Error};
 use crate::interrupt::Interrupts;
 use crate::model::{AccountId, Desired, Live, SkipReason, Slot, count};
-use crate::plan::Plan;
+use crate::plan::{Action, Plan};
 use crate::progress::{Progress, Ui, Verbosity};
 use crate::render::{Header, Paint};
 use crate::safety::SafetyLimits;
+use pipeline::Scope;
 
 /// Settings of this run that every command reads.
 pub struct Context<'a> {
@@ -75,6 +76,15 @@ pub async fn run(cli: &Cli) -> Result<u8, Error> {
         Command::Apply(args) => apply::run(&context, args).await,
         Command::Export(args) => export::run(&context, args).await,
         Command::Audit(args) => audit::run(&context, args).await,
+        Command::Guardrail(args) => {
+            let roles = args
+                .allow_roles
+                .iter()
+                .map(|arn| crate::guardrail::AllowedRole::parse(arn))
+                .collect::<Result<Vec<_>, _>>()?;
+            println!("{}", crate::guardrail::policy(&roles)?);
+            Ok(EXIT_OK)
+        }
         Command::Github(command) => github::run(&context, command).await,
     }
 }
@@ -280,8 +290,22 @@ impl Context<'_> {
         json: bool,
     ) -> Result<(Session, Plan), Error> {
         let reading = self.read_scope(request).await?;
-        self.show_warnings(&reading.desired.warnings, json);
-        let plan = crate::plan::diff(&reading.desired, &reading.live);
+        let mut plan = crate::plan::diff(&reading.desired, &reading.live);
+        // The sandbox's addresses are make-believe; AWS's reach someone or no one.
+        if let (Scope::File(config), Target::Aws) = (&request.scope, &reading.session.target) {
+            let written = plan
+                .changes
+                .iter()
+                .filter_map(|change| match &change.action {
+                    Action::Create { after } | Action::Update { after, .. } => after
+                        .as_alternate()
+                        .map(|contact| contact.email_address.as_str()),
+                    Action::Delete { .. } => None,
+                });
+            plan.warnings
+                .extend(config.reserved_address_warnings(written));
+        }
+        self.show_warnings(&plan.warnings, json);
         Ok((reading.session, plan))
     }
 

@@ -54,6 +54,9 @@ pub struct Request<'a> {
     /// after this time.
     pub new_accounts_since: Option<Timestamp>,
     pub reads: Reads,
+    /// Every account's units are listed (the audit's guardrail check needs
+    /// the policies above each account), whatever the file needs.
+    pub ancestry: bool,
 }
 
 impl<'a> Request<'a> {
@@ -65,6 +68,7 @@ impl<'a> Request<'a> {
             joined_since: None,
             new_accounts_since: None,
             reads: Reads::Managed,
+            ancestry: false,
         }
     }
 }
@@ -79,6 +83,8 @@ pub struct Reading {
     /// With [`Reads::Every`]: the primary contacts, or `None` when they
     /// cannot be read.
     pub primaries: Primaries,
+    /// The organization as discovery listed it, when the scope needed it.
+    pub organization: Option<Organization>,
 }
 
 /// What the base says of one account, for choosing what to read.
@@ -209,7 +215,10 @@ impl Context<'_> {
         let choice = Choice { request };
 
         let (caller, org, mut answers) = if organized {
-            let listing = if config.needs_units() || base.is_some_and(LoadedConfig::needs_units) {
+            let listing = if request.ancestry
+                || config.needs_units()
+                || base.is_some_and(LoadedConfig::needs_units)
+            {
                 Listing::Tree
             } else {
                 Listing::Flat
@@ -361,6 +370,7 @@ impl Context<'_> {
             desired,
             live,
             primaries,
+            organization: org,
         })
     }
 

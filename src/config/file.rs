@@ -54,6 +54,32 @@ pub struct ConfigFile {
     /// quotas differ from AWS's published defaults.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate: Option<RateSpec>,
+    /// What `audit` holds the contacts to, beyond AWS's own rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit: Option<AuditSpec>,
+}
+
+/// The audit's policy.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSpec {
+    /// The domains (and their subdomains) every contact address and every
+    /// account's root email must be on; others are findings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "email_domains_schema")]
+    pub email_domains: Vec<String>,
+}
+
+fn email_domains_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "array",
+        "items": {
+            "type": "string",
+            "pattern": crate::model::DOMAIN_PATTERN,
+            "description": "A domain, e.g. corp.example: its subdomains are allowed too."
+        },
+        "uniqueItems": true
+    })
 }
 
 /// A contact as the file writes it: the contact's fields (described once,
@@ -458,6 +484,7 @@ mod tests {
             keys::<ConfigFile>(),
             [
                 "accounts",
+                "audit",
                 "contacts",
                 "organization",
                 "primary_contacts",
@@ -466,6 +493,7 @@ mod tests {
                 "version"
             ]
         );
+        assert_eq!(keys::<AuditSpec>(), ["email_domains"]);
         assert_eq!(
             keys::<ContactSpec>(),
             ["email_address", "name", "phone_number", "reviewed", "title"]

@@ -283,6 +283,7 @@ fn resolve_organization(
                     account.id.clone(),
                     AccountInfo {
                         name: Some(account.name.clone()),
+                        email: account.email.clone(),
                     },
                 );
                 insert_slots(&mut desired, &account.id, slots);

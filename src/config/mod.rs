@@ -20,13 +20,13 @@ use sha2::{Digest, Sha256};
 
 pub use diagnostic::{Diagnostic, FileProblems, Problem};
 pub use error::ConfigError;
-pub use file::{RateSpec, SafetySpec};
+pub use file::{AuditSpec, RateSpec, SafetySpec};
 pub use node::YamlPath;
 
 pub use layers::AccountScope;
 
 use crate::model::{
-    AccountId, Contact, ContactType, Date, Desired, Found, Organization, Wanted, Warning,
+    AccountId, Contact, ContactType, Date, Desired, Found, Organization, Value, Wanted, Warning,
 };
 
 /// A validated configuration: every reference resolved, every field checked.
@@ -37,6 +37,9 @@ pub struct Config {
     pub accounts: BTreeMap<AccountId, Layer>,
     pub safety: SafetySpec,
     pub rate: RateSpec,
+    /// The domains contact addresses and root emails must be on (`audit:
+    /// email_domains`); empty, any domain.
+    pub email_domains: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,6 +80,16 @@ pub enum UnitSelector {
     /// Unit names from the root down: `["Root", "Workloads", "Data"]`.
     Path(Vec<String>),
     Id(String),
+}
+
+/// An email address as the file writes it, with its 1-based position.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WrittenAddress {
+    pub address: String,
+    /// What writes it: "contact `secops`", or the slot's path.
+    pub what: String,
+    pub line: usize,
+    pub column: usize,
 }
 
 /// A configuration together with the text it came from, so later checks
@@ -188,6 +201,90 @@ impl LoadedConfig {
             })
             .collect();
         Ok(desired)
+    }
+
+    /// Every email address the file writes, where it writes it: named
+    /// contacts, and inline contacts of the defaults, units and accounts.
+    pub fn written_addresses(&self) -> Vec<WrittenAddress> {
+        let mut found = Vec::new();
+        let mut note = |address: &str, what: String, path: YamlPath| {
+            let pos = self
+                .spots
+                .find(&path.key("email_address").0, false)
+                .unwrap_or_default();
+            found.push(WrittenAddress {
+                address: address.to_owned(),
+                what,
+                line: pos.line.max(1),
+                column: pos.column.max(1),
+            });
+        };
+        let root = YamlPath::root();
+        for (name, named) in &self.config.contacts {
+            note(
+                &named.contact.email_address,
+                format!("contact `{name}`"),
+                root.key("contacts").key(name),
+            );
+        }
+        let mut layers: Vec<(&Layer, YamlPath)> = Vec::new();
+        if let Some(org) = &self.config.organization {
+            let org_path = root.key("organization");
+            layers.push((&org.defaults, org_path.key("defaults")));
+            for unit in &org.units {
+                layers.push((&unit.layer, org_path.key("units").key(&unit.key)));
+            }
+        }
+        for (id, layer) in &self.config.accounts {
+            layers.push((layer, root.key("accounts").key(id.as_str())));
+        }
+        for (layer, path) in layers {
+            for (kind, slot) in layer {
+                if let (None, Wanted::Present(Value::Alternate(contact))) =
+                    (&slot.contact_name, &slot.wanted)
+                {
+                    let slot_path = path.key(kind.config_key());
+                    note(&contact.email_address, slot_path.to_string(), slot_path);
+                }
+            }
+        }
+        found
+    }
+
+    /// A warning for each distinct address of `written` (about to be
+    /// written to AWS) on a reserved domain, at the first place the file
+    /// writes it.
+    pub fn reserved_address_warnings<'a>(
+        &self,
+        written: impl IntoIterator<Item = &'a str>,
+    ) -> Vec<Warning> {
+        let places = self.written_addresses();
+        let mut seen = std::collections::BTreeSet::new();
+        let mut warnings = Vec::new();
+        for address in written {
+            let key = address.trim().to_lowercase();
+            let Some(reason) = crate::model::domain::domain_of(&key)
+                .and_then(|domain| crate::model::domain::reserved(&domain))
+            else {
+                continue;
+            };
+            if !seen.insert(key.clone()) {
+                continue;
+            }
+            let place = places
+                .iter()
+                .find(|place| place.address.trim().to_lowercase() == key);
+            warnings.push(Warning {
+                kind: crate::model::WarningKind::ReservedAddress {
+                    address: address.trim().to_owned(),
+                    reason,
+                },
+                file: self.file.clone(),
+                line: place.map_or(1, |place| place.line),
+                column: place.map_or(1, |place| place.column),
+            });
+        }
+        warnings
     }
 
     /// Refuses a file that names the management account when the caller,

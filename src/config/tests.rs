@@ -312,6 +312,7 @@ fn org() -> Organization {
                 status: AccountStatus::Active,
                 parents: vec!["r-root".into()],
                 joined: None,
+                email: None,
             },
             OrgAccount {
                 id: id("2"),
@@ -323,6 +324,7 @@ fn org() -> Organization {
                     "ou-root-dataplat".into(),
                 ],
                 joined: None,
+                email: None,
             },
             OrgAccount {
                 id: id("3"),
@@ -330,6 +332,7 @@ fn org() -> Organization {
                 status: AccountStatus::Suspended,
                 parents: vec!["r-root".into(), "ou-root-workload".into()],
                 joined: None,
+                email: None,
             },
         ],
     }

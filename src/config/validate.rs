@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::file::{
-    ABSENT, ConfigFile, ContactSpec, OU_ID_PATTERN, OrganizationSpec, PrimarySpec, RateSpec,
-    SafetySpec, SlotsSpec, keys,
+    ABSENT, AuditSpec, ConfigFile, ContactSpec, OU_ID_PATTERN, OrganizationSpec, PrimarySpec,
+    RateSpec, SafetySpec, SlotsSpec, keys,
 };
 use super::node::{Key, Node, Style, YamlPath};
 use super::{Config, Layer, NamedContact, OrgLayers, SlotValue, UnitLayer, UnitSelector};
@@ -237,6 +237,9 @@ impl Walker {
         let rate = entry(entries, "rate")
             .map(|node| self.rate(node, &path.key("rate")))
             .unwrap_or_default();
+        let email_domains = entry(entries, "audit")
+            .map(|node| self.audit(node, &path.key("audit")))
+            .unwrap_or_default();
 
         let contacts = std::mem::take(&mut self.contacts.values)
             .into_iter()
@@ -248,6 +251,7 @@ impl Walker {
             accounts,
             safety,
             rate,
+            email_domains,
         })
     }
 
@@ -635,6 +639,58 @@ impl Walker {
             );
         }
         settings
+    }
+
+    fn audit(&mut self, node: &Node, path: &YamlPath) -> Vec<String> {
+        let mut domains: Vec<String> = Vec::new();
+        let Some(entries) = self.mapping(node, path, "`audit`") else {
+            return domains;
+        };
+        self.known_keys(entries, path, keys::<AuditSpec>(), "`audit`");
+        let Some(node) = entry(entries, "email_domains") else {
+            return domains;
+        };
+        let list_path = path.key("email_domains");
+        let Node::Seq(items) = node else {
+            self.report(
+                Diagnostic::at(
+                    &list_path,
+                    format!(
+                        "`email_domains` must be a list of domains, found {}",
+                        node.kind()
+                    ),
+                )
+                .help("write e.g. `email_domains: [corp.example]`"),
+            );
+            return domains;
+        };
+        for (index, item) in items.iter().enumerate() {
+            let item_path = list_path.index(index);
+            match item {
+                Node::Str(text, _) if crate::model::is_domain(text) => {
+                    let domain = text.trim_end_matches('.').to_ascii_lowercase();
+                    if domains.contains(&domain) {
+                        self.report(Diagnostic::at(
+                            &item_path,
+                            format!("`{text}` is listed twice"),
+                        ));
+                    } else {
+                        domains.push(domain);
+                    }
+                }
+                other => {
+                    let shown = match other {
+                        Node::Str(text, _) => format!("`{text}`"),
+                        other => other.kind().to_owned(),
+                    };
+                    self.report(
+                        Diagnostic::at(&item_path, format!("{shown} is not a domain"))
+                            .help("write the part after the @, e.g. `corp.example` (its subdomains are allowed too)"),
+                    );
+                }
+            }
+        }
+        domains
     }
 
     fn rate(&mut self, node: &Node, path: &YamlPath) -> RateSpec {

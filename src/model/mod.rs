@@ -3,6 +3,7 @@
 //! Nothing here knows about YAML, the AWS SDK or rendering: config produces
 //! these, backends read and write them, the planner compares them.
 
+pub mod domain;
 mod shape;
 mod time;
 
@@ -11,6 +12,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub use domain::{DOMAIN_PATTERN, is_domain};
 pub use shape::{
     ACCOUNT_ID_PATTERN, COUNTRY_PATTERN, Contact, ContactField, EMAIL_PATTERN, FieldRule,
     NotTheShape, PHONE_PATTERN, PRIMARY_PHONE_PATTERN, PrimaryContact, PrimaryField,
@@ -317,6 +319,8 @@ impl fmt::Display for AccountStatus {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AccountInfo {
     pub name: Option<String>,
+    /// The root user's address, when the organization was listed.
+    pub email: Option<String>,
 }
 
 /// An account of the organization that is out of scope, and why.
@@ -368,6 +372,12 @@ pub enum WarningKind {
     /// An excluded account that is no longer in the organization (closed
     /// accounts leave it 90 days after closing).
     StaleExclusion { account: AccountId },
+    /// An address on a reserved domain (RFC 2606, RFC 6761) about to be
+    /// written to AWS: AWS's notices to it would reach no one.
+    ReservedAddress {
+        address: String,
+        reason: &'static str,
+    },
 }
 
 impl WarningKind {
@@ -375,6 +385,7 @@ impl WarningKind {
     pub fn code(&self) -> &'static str {
         match self {
             Self::StaleExclusion { .. } => "stale_exclusion",
+            Self::ReservedAddress { .. } => "reserved_address",
         }
     }
 
@@ -383,12 +394,18 @@ impl WarningKind {
             Self::StaleExclusion { account } => {
                 format!("excluded account {account} is not in the organization (any more)")
             }
+            Self::ReservedAddress { address, reason } => format!(
+                "`{address}` is on a domain {reason}: AWS's notices to it would reach no one"
+            ),
         }
     }
 
     pub fn help(&self) -> &'static str {
         match self {
             Self::StaleExclusion { .. } => "remove it from `exclude`",
+            Self::ReservedAddress { .. } => {
+                "write an address a team reads: AWS sends security advisories and compromise notices to the SECURITY contact"
+            }
         }
     }
 }
@@ -472,6 +489,16 @@ pub struct OrgAccount {
     /// When the account joined the organization (Organizations'
     /// JoinedTimestamp), if known.
     pub joined: Option<Timestamp>,
+    /// The root user's address (ListAccounts' Email): where AWS writes
+    /// first, and where a password reset goes.
+    pub email: Option<String>,
+}
+
+/// A service control policy attached to a root, a unit or an account.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PolicySummary {
+    pub id: String,
+    pub name: String,
 }
 
 /// An account as discovery lists it, with what deciding its slots needs

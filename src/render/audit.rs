@@ -46,7 +46,11 @@ fn finding_subject(finding: &Finding, audit: &Audit) -> String {
             .iter()
             .find(|row| &row.account_id == id)
             .map_or_else(|| id.to_string(), label),
-        None => "contacts".to_owned(),
+        None => match (&finding.about.location, &finding.about.address) {
+            (Some(location), _) => location.to_string(),
+            (None, Some(address)) => address.clone(),
+            (None, None) => "contacts".to_owned(),
+        },
     }
 }
 

@@ -344,6 +344,7 @@ mod tests {
                 account.clone(),
                 AccountInfo {
                     name: Some(format!("Account {n}")),
+                    email: None,
                 },
             );
             plan.changes.push(Change {

@@ -117,7 +117,23 @@ pub struct Org {
     pub root_id: String,
     pub units: Vec<(String, String, String)>,
     pub accounts: Vec<OrgAccount>,
+    /// Service control policies besides FullAWSAccess, which AWS attaches
+    /// to every root, unit and account and so does the emulator.
+    pub policies: Vec<Scp>,
+    /// Root emails by account; the others are `ID@root.corp.io`.
+    pub root_emails: HashMap<String, String>,
 }
+
+/// A service control policy and the ids of the targets it is attached to.
+#[derive(Clone, Debug)]
+pub struct Scp {
+    pub id: String,
+    pub name: String,
+    pub document: String,
+    pub targets: Vec<String>,
+}
+
+pub const FULL_AWS_ACCESS: &str = "p-FullAWSAccess";
 
 #[derive(Clone, Debug)]
 pub struct OrgAccount {
@@ -170,6 +186,8 @@ struct State {
     buckets: HashMap<&'static str, (f64, u64)>,
     rng: u64,
     organizations_calls: u64,
+    /// Organizations requests by operation.
+    organizations_operations: BTreeMap<String, u64>,
     /// Account API requests that reached the server, by operation, counted
     /// on arrival (before any latency or effect).
     arrivals: HashMap<&'static str, usize>,
@@ -355,6 +373,15 @@ impl Emulator {
         self.state().organizations_calls
     }
 
+    /// Organizations requests of one operation (`ListPoliciesForTarget`).
+    pub fn organizations_operation(&self, operation: &str) -> u64 {
+        self.state()
+            .organizations_operations
+            .get(operation)
+            .copied()
+            .unwrap_or(0)
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.shared.state.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -393,7 +420,11 @@ pub fn isolate_from_aws(command: &mut std::process::Command) {
             "AWS_SHARED_CREDENTIALS_FILE",
             "/nonexistent/altcontacts-test-credentials",
         )
-        .env("AWS_EC2_METADATA_DISABLED", "true");
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        // The real DNS is never asked; the tests of the DNS check give their
+        // own server.
+        .env("ALTCONTACTS_NO_DNS", "1")
+        .env_remove("ALTCONTACTS_DNS_SERVER");
 }
 
 impl Drop for Emulator {
@@ -805,11 +836,14 @@ fn page<T: Clone>(items: &[T], input: &Value) -> (Vec<T>, Option<String>) {
 }
 
 fn organizations(shared: &Shared, target: &str, body: &[u8]) -> Reply {
-    shared
-        .state
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .organizations_calls += 1;
+    {
+        let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.organizations_calls += 1;
+        *state
+            .organizations_operations
+            .entry(target.rsplit('.').next().unwrap_or_default().to_owned())
+            .or_default() += 1;
+    }
     let org = shared.org.read().unwrap_or_else(|p| p.into_inner());
     let Some(org) = org.as_ref() else {
         return organizations_error(
@@ -857,12 +891,55 @@ fn organizations(shared: &Shared, target: &str, body: &[u8]) -> Reply {
                 .iter()
                 .filter(|account| operation == "ListAccounts" || account.parent == parent)
                 .map(|account| json!({ "Id": account.id, "Name": account.name, "Status": account.status,
-                    "Email": format!("{}@example.com", account.id), "JoinedMethod": "CREATED",
+                    "Email": org.root_emails.get(&account.id).cloned().unwrap_or_else(|| format!("{}@root.corp.io", account.id)), "JoinedMethod": "CREATED",
                     "JoinedTimestamp": account.joined,
                     "Arn": format!("arn:aws:organizations::{}:account/o-emulator01/{}", shared.caller, account.id) }))
                 .collect();
             let (items, next) = page(&accounts, &input);
             ok(json!({ "Accounts": items, "NextToken": next }))
+        }
+        "ListPoliciesForTarget" => {
+            if input["Filter"] != "SERVICE_CONTROL_POLICY" {
+                return organizations_error("InvalidInputException", "Filter must be given");
+            }
+            let target_id = input["TargetId"].as_str().unwrap_or_default();
+            let known = target_id == org.root_id
+                || org.units.iter().any(|(id, ..)| id == target_id)
+                || org.accounts.iter().any(|account| account.id == target_id);
+            if !known {
+                return organizations_error("TargetNotFoundException", "no such target");
+            }
+            let summary = |id: &str, name: &str| {
+                json!({ "Id": id, "Name": name, "Type": "SERVICE_CONTROL_POLICY", "AwsManaged": id == FULL_AWS_ACCESS,
+                "Arn": format!("arn:aws:organizations::aws:policy/service_control_policy/{id}") })
+            };
+            let policies: Vec<Value> = std::iter::once(summary(FULL_AWS_ACCESS, "FullAWSAccess"))
+                .chain(
+                    org.policies
+                        .iter()
+                        .filter(|policy| policy.targets.iter().any(|t| t == target_id))
+                        .map(|policy| summary(&policy.id, &policy.name)),
+                )
+                .collect();
+            let (items, next) = page(&policies, &input);
+            ok(json!({ "Policies": items, "NextToken": next }))
+        }
+        "DescribePolicy" => {
+            let id = input["PolicyId"].as_str().unwrap_or_default();
+            let found = if id == FULL_AWS_ACCESS {
+                Some(("FullAWSAccess", r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#.to_owned()))
+            } else {
+                org.policies
+                    .iter()
+                    .find(|policy| policy.id == id)
+                    .map(|policy| (policy.name.as_str(), policy.document.clone()))
+            };
+            match found {
+                Some((name, content)) => ok(json!({ "Policy": {
+                    "PolicySummary": { "Id": id, "Name": name, "Type": "SERVICE_CONTROL_POLICY" },
+                    "Content": content } })),
+                None => organizations_error("PolicyNotFoundException", "no such policy"),
+            }
         }
         other => organizations_error(
             "InvalidInputException",
@@ -894,6 +971,8 @@ pub fn organization(caller: &str, accounts: usize, units: usize) -> Org {
             parent: root,
             joined: joined_ago(3 * 365 * 86_400),
         }],
+        policies: Vec::new(),
+        root_emails: HashMap::new(),
     };
     for n in 0..accounts {
         org.accounts.push(OrgAccount {

@@ -194,6 +194,7 @@ fn organization_of(ids: &[AccountId]) -> Organization {
                 status: AccountStatus::Active,
                 parents: vec!["r-test".into()],
                 joined: None,
+                email: None,
             })
             .collect(),
     }

@@ -19,6 +19,12 @@ organization:
   units:
     Root/Prod: ou-test-prod0001
     Root/Prod/Data: ou-test-data0001
+  # `altcontacts guardrail`'s policy, on the root: only the pipeline
+  # changes contacts.
+  policies:
+    altcontacts-guardrail:
+      targets: [Root]
+      document: '{"Version":"2012-10-17","Statement":[{"Sid":"AltcontactsOnlyThePipelineChangesContacts","Effect":"Deny","Action":["account:PutAlternateContact","account:DeleteAlternateContact","account:PutContactInformation"],"Resource":"*","Condition":{"ArnNotLike":{"aws:PrincipalArn":["arn:aws:iam::111111111111:role/altcontacts-apply"]}}}]}'
 accounts:
   "111111111111":
     name: Management

@@ -1,0 +1,296 @@
+//! Whether one service control policy denies the guarded actions to a
+//! member account's principals. Judged as IAM evaluates a Deny, and
+//! conservatively: a statement counts only when what it leaves out is
+//! provably outside the member account.
+
+use serde_json::Value;
+
+use super::GUARDED_ACTIONS;
+use crate::model::AccountId;
+
+/// What one policy does for one member account.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Verdict {
+    /// For each of [`GUARDED_ACTIONS`], whether a statement denies it to
+    /// everyone in the account (outside roles of other accounts).
+    pub denied: [bool; 3],
+    /// Why a Deny of a guarded action was not counted, for the finding.
+    pub doubts: Vec<String>,
+}
+
+pub fn judge(document: &str, member: &AccountId) -> Verdict {
+    let mut verdict = Verdict::default();
+    let parsed: Value = match serde_json::from_str(document) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            verdict
+                .doubts
+                .push(format!("its document is not valid JSON ({error})"));
+            return verdict;
+        }
+    };
+    let statements = match parsed.get("Statement") {
+        Some(Value::Array(statements)) => statements.iter().collect(),
+        Some(statement @ Value::Object(_)) => vec![statement],
+        _ => Vec::new(),
+    };
+    for statement in statements {
+        if statement.get("Effect").and_then(Value::as_str) != Some("Deny") {
+            continue;
+        }
+        let covered: Vec<usize> = (0..GUARDED_ACTIONS.len())
+            .filter(|&index| covers_action(statement, GUARDED_ACTIONS[index]))
+            .collect();
+        if covered.is_empty() {
+            continue;
+        }
+        let doubt = if !covers_every_resource(statement) {
+            Some("its Deny names resources other than \"*\"".to_owned())
+        } else {
+            condition_doubt(statement.get("Condition"), member)
+        };
+        match doubt {
+            None => covered
+                .iter()
+                .for_each(|&index| verdict.denied[index] = true),
+            Some(doubt) => verdict.doubts.push(doubt),
+        }
+    }
+    verdict
+}
+
+fn strings(value: Option<&Value>) -> Vec<&str> {
+    match value {
+        Some(Value::String(one)) => vec![one.as_str()],
+        Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn covers_action(statement: &Value, action: &str) -> bool {
+    if let Some(listed) = statement.get("Action") {
+        return strings(Some(listed))
+            .iter()
+            .any(|pattern| wildcard_match(pattern, action));
+    }
+    // A Deny with NotAction denies every action it does not list.
+    statement.get("NotAction").is_some_and(|excepted| {
+        !strings(Some(excepted))
+            .iter()
+            .any(|pattern| wildcard_match(pattern, action))
+    })
+}
+
+fn covers_every_resource(statement: &Value) -> bool {
+    statement.get("NotResource").is_none() && strings(statement.get("Resource")).contains(&"*")
+}
+
+/// IAM's action matching: case-insensitive, `*` any run, `?` one character.
+pub fn wildcard_match(pattern: &str, text: &str) -> bool {
+    let pattern: Vec<char> = pattern.to_lowercase().chars().collect();
+    let text: Vec<char> = text.to_lowercase().chars().collect();
+    let (mut p, mut t) = (0, 0);
+    let mut backtrack: Option<(usize, usize)> = None;
+    while t < text.len() {
+        if p < pattern.len() && (pattern[p] == '?' || pattern[p] == text[t]) {
+            p += 1;
+            t += 1;
+        } else if p < pattern.len() && pattern[p] == '*' {
+            backtrack = Some((p, t));
+            p += 1;
+        } else if let Some((star, matched)) = backtrack {
+            p = star + 1;
+            t = matched + 1;
+            backtrack = Some((star, matched + 1));
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|&c| c == '*')
+}
+
+/// `None` when the statement's conditions only exempt principals that are
+/// provably outside `member`; otherwise why the Deny does not protect it.
+/// A Deny applies when every condition holds, so each one must be of the
+/// exemption form: "the principal is not one of these".
+fn condition_doubt(condition: Option<&Value>, member: &AccountId) -> Option<String> {
+    // Without a condition the Deny applies to everyone: nothing to doubt.
+    let condition = condition?;
+    let Some(operators) = condition.as_object() else {
+        return Some("its Condition is not an object".to_owned());
+    };
+    for (operator, keys) in operators {
+        let negative = operator
+            .strip_suffix("IfExists")
+            .unwrap_or(operator)
+            .to_owned();
+        if !matches!(
+            negative.as_str(),
+            "ArnNotLike" | "ArnNotEquals" | "StringNotLike" | "StringNotEquals"
+        ) {
+            return Some(format!(
+                "its Deny applies only when `{operator}` holds, which does not name who is exempt"
+            ));
+        }
+        let Some(keys) = keys.as_object() else {
+            return Some(format!("its `{operator}` condition is not an object"));
+        };
+        for (key, values) in keys {
+            let values = strings(Some(values));
+            match key.to_ascii_lowercase().as_str() {
+                "aws:principalarn" => {
+                    for arn in values {
+                        match arn.split(':').nth(4) {
+                            Some(account)
+                                if account.len() == 12
+                                    && account.bytes().all(|b| b.is_ascii_digit()) =>
+                            {
+                                if account == member.as_str() {
+                                    return Some(format!(
+                                        "it exempts `{arn}`, a principal in this very account, which the account's own admins control"
+                                    ));
+                                }
+                            }
+                            _ => {
+                                return Some(format!(
+                                    "it exempts `{arn}`, which any account could hold"
+                                ));
+                            }
+                        }
+                    }
+                }
+                "aws:principalaccount" => {
+                    if values.iter().any(|value| {
+                        value.contains(['*', '?']) && operator.contains("Like")
+                            || *value == member.as_str()
+                    }) {
+                        return Some(format!(
+                            "its `{operator}` on aws:PrincipalAccount exempts this account"
+                        ));
+                    }
+                }
+                _ => {
+                    return Some(format!(
+                        "its Deny depends on `{key}`, which does not name who is exempt"
+                    ));
+                }
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member() -> AccountId {
+        AccountId::parse("333333333333").unwrap()
+    }
+
+    fn deny(action: &str, condition: &str) -> String {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Deny","Action":{action},"Resource":"*"{condition}}}}}"#
+        )
+    }
+
+    #[test]
+    fn wildcards_match_as_iam_matches_actions() {
+        assert!(wildcard_match(
+            "account:Put*",
+            "account:PutAlternateContact"
+        ));
+        assert!(wildcard_match(
+            "ACCOUNT:*contact*",
+            "account:PutContactInformation"
+        ));
+        assert!(wildcard_match("*", "account:DeleteAlternateContact"));
+        assert!(wildcard_match(
+            "account:?utAlternateContact",
+            "account:PutAlternateContact"
+        ));
+        assert!(!wildcard_match(
+            "account:Get*",
+            "account:PutAlternateContact"
+        ));
+        assert!(!wildcard_match(
+            "account:Put",
+            "account:PutAlternateContact"
+        ));
+    }
+
+    #[test]
+    fn a_wildcard_action_counts_and_a_narrow_one_covers_only_what_it_names() {
+        assert_eq!(
+            judge(&deny(r#""account:*""#, ""), &member()).denied,
+            [true; 3]
+        );
+        assert_eq!(
+            judge(&deny(r#"["account:Put*"]"#, ""), &member()).denied,
+            [true, false, true]
+        );
+        assert_eq!(
+            judge(&deny(r#""account:PutAlternateContact""#, ""), &member()).denied,
+            [true, false, false]
+        );
+        let not_action =
+            r#"{"Statement":[{"Effect":"Deny","NotAction":["iam:*"],"Resource":"*"}]}"#;
+        assert_eq!(judge(not_action, &member()).denied, [true; 3]);
+        let allow = r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+        assert_eq!(judge(allow, &member()).denied, [false; 3]);
+    }
+
+    #[test]
+    fn an_exemption_of_another_accounts_role_counts_and_one_anyone_can_meet_does_not() {
+        let exempt = |values: &str| {
+            deny(
+                r#""account:*""#,
+                &format!(r#","Condition":{{"ArnNotLike":{{"aws:PrincipalArn":{values}}}}}"#),
+            )
+        };
+        assert_eq!(
+            judge(
+                &exempt(r#"["arn:aws:iam::111111111111:role/altcontacts-apply"]"#),
+                &member()
+            )
+            .denied,
+            [true; 3]
+        );
+        for lets_everyone_through in [
+            r#""*""#,
+            r#""arn:aws:iam::*:role/altcontacts-apply""#,
+            r#""arn:aws:iam::333333333333:role/admin""#,
+        ] {
+            let verdict = judge(&exempt(lets_everyone_through), &member());
+            assert_eq!(verdict.denied, [false; 3], "{lets_everyone_through}");
+            assert_eq!(verdict.doubts.len(), 1);
+        }
+        let positive = deny(
+            r#""account:*""#,
+            r#","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::111111111111:role/x"}}"#,
+        );
+        assert_eq!(judge(&positive, &member()).denied, [false; 3]);
+        let unrelated = deny(
+            r#""account:*""#,
+            r#","Condition":{"StringEquals":{"aws:RequestedRegion":"eu-west-1"}}"#,
+        );
+        assert!(judge(&unrelated, &member()).doubts[0].contains("StringEquals"));
+        let other_account = deny(
+            r#""account:*""#,
+            r#","Condition":{"StringNotEquals":{"aws:PrincipalAccount":["111111111111"]}}"#,
+        );
+        assert_eq!(judge(&other_account, &member()).denied, [true; 3]);
+        let own_account = deny(
+            r#""account:*""#,
+            r#","Condition":{"StringNotEquals":{"aws:PrincipalAccount":["333333333333"]}}"#,
+        );
+        assert_eq!(judge(&own_account, &member()).denied, [false; 3]);
+    }
+
+    #[test]
+    fn a_deny_on_named_resources_or_a_broken_document_protects_nothing() {
+        let named = r#"{"Statement":{"Effect":"Deny","Action":"account:*","Resource":"arn:aws:account::333333333333:account"}}"#;
+        assert_eq!(judge(named, &member()).denied, [false; 3]);
+        assert!(!judge("{not json", &member()).doubts.is_empty());
+    }
+}

@@ -1,0 +1,314 @@
+//! The guardrail: `altcontacts guardrail` prints the SCP, and `audit`
+//! reports every ACTIVE member account no attached SCP protects, through
+//! the emulator's Organizations (ListPoliciesForTarget, DescribePolicy).
+
+use std::process::Output;
+
+use crate::emulator::{Emulator, Faults, Org, OrgAccount, Scp, joined_ago, organization};
+use crate::support::{Workspace, json, stderr, stdout};
+
+const CALLER: &str = "111111111111";
+const APPLY_ROLE: &str = "arn:aws:iam::111111111111:role/altcontacts-apply";
+
+/// Root r-emu1 with units A and B: two accounts in A, one in B, one under
+/// the root, and a suspended one in B.
+fn org(policies: Vec<Scp>) -> Org {
+    let account = |id: &str, parent: &str, status: &str| OrgAccount {
+        id: id.into(),
+        name: format!("Account {id}"),
+        status: status.into(),
+        parent: parent.into(),
+        joined: joined_ago(86_400),
+    };
+    Org {
+        management: None,
+        root_id: "r-emu1".into(),
+        units: vec![
+            ("ou-emu1-aaaaaaaa".into(), "A".into(), "r-emu1".into()),
+            ("ou-emu1-bbbbbbbb".into(), "B".into(), "r-emu1".into()),
+        ],
+        accounts: vec![
+            account(CALLER, "r-emu1", "ACTIVE"),
+            account("200000000001", "ou-emu1-aaaaaaaa", "ACTIVE"),
+            account("200000000002", "ou-emu1-aaaaaaaa", "ACTIVE"),
+            account("200000000003", "ou-emu1-bbbbbbbb", "ACTIVE"),
+            account("200000000004", "r-emu1", "ACTIVE"),
+            account("200000000005", "ou-emu1-bbbbbbbb", "SUSPENDED"),
+        ],
+        policies,
+        ..Org::default()
+    }
+}
+
+fn printed_guardrail() -> String {
+    let workspace = Workspace::new();
+    let output = workspace
+        .command(&["guardrail", "--allow-role", APPLY_ROLE])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    stdout(&output).trim().to_owned()
+}
+
+fn scp(id: &str, document: &str, targets: &[&str]) -> Scp {
+    Scp {
+        id: id.into(),
+        name: format!("{id}-name"),
+        document: document.into(),
+        targets: targets.iter().map(|t| t.to_string()).collect(),
+    }
+}
+
+fn audit(emulator: &Emulator, format: &str) -> Output {
+    let workspace = Workspace::new();
+    emulator
+        .command(
+            workspace.dir.path(),
+            &["audit", "--org", "--format", format],
+        )
+        .output()
+        .unwrap()
+}
+
+/// The accounts the JSON audit says are unprotected, and their messages.
+fn unprotected(output: &Output) -> Vec<(String, String)> {
+    json(output)["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "contacts_unprotected")
+        .map(|f| {
+            assert_eq!(f["controls"], serde_json::json!(["nist-800-53-r5:CM-5"]));
+            assert_eq!(f["severity"], "medium");
+            (
+                f["account_id"].as_str().unwrap().to_owned(),
+                f["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn ids(found: &[(String, String)]) -> Vec<&str> {
+    found.iter().map(|(id, _)| id.as_str()).collect()
+}
+
+#[test]
+fn the_printed_policy_is_minified_valid_json_that_denies_the_three_actions_to_all_but_the_role() {
+    let text = printed_guardrail();
+    assert!(
+        text.len() <= 5_120 && !text.contains(char::is_whitespace),
+        "{text}"
+    );
+    let policy: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let statement = &policy["Statement"][0];
+    assert_eq!(statement["Effect"], "Deny");
+    assert_eq!(
+        statement["Action"],
+        serde_json::json!([
+            "account:PutAlternateContact",
+            "account:DeleteAlternateContact",
+            "account:PutContactInformation"
+        ])
+    );
+    assert_eq!(statement["Resource"], "*");
+    assert_eq!(
+        statement["Condition"]["ArnNotLike"]["aws:PrincipalArn"],
+        serde_json::json!([APPLY_ROLE])
+    );
+
+    let workspace = Workspace::new();
+    for (bad, said) in [
+        ("arn:aws:iam::*:role/altcontacts-apply", "every account"),
+        (
+            "arn:aws:sts::111111111111:assumed-role/apply/ci",
+            "role session",
+        ),
+        ("altcontacts-apply", "not an IAM role ARN"),
+    ] {
+        let output = workspace
+            .command(&["guardrail", "--allow-role", bad])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{bad}");
+        assert!(stderr(&output).contains(said), "{bad}: {}", stderr(&output));
+        assert!(stdout(&output).is_empty(), "no policy is printed for {bad}");
+    }
+}
+
+#[test]
+fn the_guardrail_on_the_root_protects_every_member_account() {
+    let emulator = Emulator::start(
+        CALLER,
+        Some(org(vec![scp("p-guard", &printed_guardrail(), &["r-emu1"])])),
+        Faults::default(),
+    );
+    let output = audit(&emulator, "json");
+    assert_eq!(unprotected(&output), Vec::new(), "{}", stdout(&output));
+    // Each target once: the root, the two units, the four ACTIVE members
+    // (not the management account, not the suspended one); each policy once.
+    assert_eq!(emulator.organizations_operation("ListPoliciesForTarget"), 7);
+    assert_eq!(emulator.organizations_operation("DescribePolicy"), 2);
+}
+
+#[test]
+fn a_guardrail_on_one_unit_only_leaves_the_accounts_outside_it_reported() {
+    let emulator = Emulator::start(
+        CALLER,
+        Some(org(vec![scp(
+            "p-guard",
+            &printed_guardrail(),
+            &["ou-emu1-aaaaaaaa"],
+        )])),
+        Faults::default(),
+    );
+    let output = audit(&emulator, "json");
+    let found = unprotected(&output);
+    assert_eq!(ids(&found), ["200000000003", "200000000004"]);
+    assert!(
+        found[0].1.contains("no service control policy"),
+        "{found:?}"
+    );
+    assert!(found[0].1.contains("altcontacts guardrail"), "{found:?}");
+
+    let human = stdout(&audit(&emulator, "human"));
+    assert!(
+        human.contains("200000000003 (Account 200000000003): no service control policy"),
+        "{human}"
+    );
+    assert!(human.contains("NIST SP 800-53 r5 CM-5"), "{human}");
+    let markdown = stdout(&audit(&emulator, "markdown"));
+    assert!(
+        markdown
+            .contains("| Medium | 200000000004 (Account 200000000004) | no service control policy"),
+        "{markdown}"
+    );
+}
+
+#[test]
+fn a_guardrail_attached_to_an_account_itself_protects_that_account() {
+    let emulator = Emulator::start(
+        CALLER,
+        Some(org(vec![scp(
+            "p-guard",
+            &printed_guardrail(),
+            &["200000000004", "ou-emu1-aaaaaaaa", "ou-emu1-bbbbbbbb"],
+        )])),
+        Faults::default(),
+    );
+    assert_eq!(unprotected(&audit(&emulator, "json")), Vec::new());
+}
+
+#[test]
+fn without_any_guardrail_every_active_member_is_reported_and_the_management_account_is_not() {
+    let emulator = Emulator::start(CALLER, Some(org(Vec::new())), Faults::default());
+    let output = audit(&emulator, "json");
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        ids(&unprotected(&output)),
+        [
+            "200000000001",
+            "200000000002",
+            "200000000003",
+            "200000000004"
+        ],
+        "FullAWSAccess allows everything; the suspended account and the management account are not members to protect"
+    );
+}
+
+#[test]
+fn a_policy_that_denies_too_little_or_lets_everyone_through_does_not_count() {
+    let too_little = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"account:PutAlternateContact","Resource":"*"}]}"#;
+    let wildcard = r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":["account:Put*","account:Delete*"],"Resource":"*","Condition":{"ArnNotLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/admin"}}}}"#;
+    let emulator = Emulator::start(
+        CALLER,
+        Some(org(vec![
+            scp("p-little", too_little, &["ou-emu1-aaaaaaaa"]),
+            scp("p-everyone", wildcard, &["ou-emu1-bbbbbbbb"]),
+            scp(
+                "p-wildcard",
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"account:*","Resource":"*","Condition":{"ArnNotLike":{"aws:PrincipalArn":["arn:aws:iam::111111111111:role/altcontacts-*"]}}}]}"#,
+                &["200000000004"],
+            ),
+        ])),
+        Faults::default(),
+    );
+    let found = unprotected(&audit(&emulator, "json"));
+    assert_eq!(
+        ids(&found),
+        ["200000000001", "200000000002", "200000000003"],
+        "account:* with a role of the pipeline's account counts: {found:?}"
+    );
+    assert!(
+        found[0].1.contains("deny only account:PutAlternateContact, not account:DeleteAlternateContact and account:PutContactInformation"),
+        "{found:?}"
+    );
+    assert!(
+        found[2].1.contains("p-everyone-name") && found[2].1.contains("any account could hold"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_caller_without_the_policy_permissions_gets_one_finding_that_the_check_was_not_made() {
+    let emulator = Emulator::start(
+        CALLER,
+        Some(org(Vec::new())),
+        Faults {
+            organizations_denied: Some("ListPoliciesForTarget"),
+            ..Faults::default()
+        },
+    );
+    let output = audit(&emulator, "json");
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let report = json(&output);
+    let findings = report["findings"].as_array().unwrap();
+    let unchecked: Vec<_> = findings
+        .iter()
+        .filter(|f| f["check"] == "guardrail_unchecked")
+        .collect();
+    assert_eq!(unchecked.len(), 1, "{findings:?}");
+    assert_eq!(unchecked[0]["severity"], "low");
+    let message = unchecked[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("organizations:ListPoliciesForTarget and organizations:DescribePolicy"),
+        "{message}"
+    );
+    assert!(
+        !findings
+            .iter()
+            .any(|f| f["check"] == "contacts_unprotected"),
+        "nothing is called unprotected that was not checked"
+    );
+}
+
+/// The issue's bound: no more policy reads than targets with policies,
+/// plus one per distinct policy. Every target has FullAWSAccess, as in AWS.
+#[test]
+fn an_audit_of_1000_accounts_reads_each_target_once_and_each_policy_once() {
+    let mut org = organization(CALLER, 1_000, 10);
+    org.policies.push(scp(
+        "p-guard",
+        &printed_guardrail(),
+        &[&org.root_id.clone()],
+    ));
+    let units = org.units.len();
+    let emulator = Emulator::start(CALLER, Some(org), Faults::default());
+    let workspace = Workspace::new();
+    // The alternate contacts as fast as the emulator answers; the primary
+    // contacts at AWS's 10 per second make this a 100-second test.
+    let output = emulator
+        .command(
+            workspace.dir.path(),
+            &["--rate", "get=10000", "audit", "--org", "--format", "json"],
+        )
+        .output()
+        .unwrap();
+    assert_eq!(unprotected(&output), Vec::new());
+    let targets = emulator.organizations_operation("ListPoliciesForTarget");
+    let policies = emulator.organizations_operation("DescribePolicy");
+    println!(
+        "1,000 member accounts in {units} units: {targets} ListPoliciesForTarget, {policies} DescribePolicy"
+    );
+    assert_eq!(targets as usize, 1 + units + 1_000);
+    assert_eq!(policies, 2);
+}
