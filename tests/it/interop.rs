@@ -552,3 +552,100 @@ async fn a_delegated_administrator_never_names_the_management_account() {
     assert!(named.contains(&Some(org.data.clone())), "{named:?}");
     assert!(!named.contains(&Some(MOTO_CALLER.to_owned())));
 }
+
+/// The guardrail through moto's SCPs (CreatePolicy, AttachPolicy,
+/// ListPoliciesForTarget): on the Data unit only, the app account outside
+/// it is reported; on the root, no member is.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_guardrail_check_reads_moto_s_service_control_policies() {
+    use aws_sdk_organizations::types::PolicyType;
+    let moto = Moto::start();
+    let org = seed_organization(&moto).await;
+    let orgs = aws_sdk_organizations::Client::new(&moto.sdk_config());
+    let workspace = Workspace::new();
+    let printed = workspace
+        .command(&[
+            "guardrail",
+            "--allow-role",
+            &format!("arn:aws:iam::{MOTO_CALLER}:role/altcontacts-apply"),
+        ])
+        .output()
+        .unwrap();
+    let document = stdout(&printed).trim().to_owned();
+    let root = orgs.list_roots().send().await.unwrap().roots()[0]
+        .id()
+        .unwrap()
+        .to_owned();
+    let _ = orgs
+        .enable_policy_type()
+        .root_id(&root)
+        .policy_type(PolicyType::ServiceControlPolicy)
+        .send()
+        .await;
+    let policy = orgs
+        .create_policy()
+        .name("altcontacts-guardrail")
+        .description("only the pipeline changes contacts")
+        .r#type(PolicyType::ServiceControlPolicy)
+        .content(document)
+        .send()
+        .await
+        .expect("create the SCP")
+        .policy()
+        .unwrap()
+        .policy_summary()
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_owned();
+    let data_unit = orgs
+        .list_parents()
+        .child_id(&org.data)
+        .send()
+        .await
+        .unwrap()
+        .parents()[0]
+        .id()
+        .unwrap()
+        .to_owned();
+    let attach = |target: String| {
+        let orgs = orgs.clone();
+        let policy = policy.clone();
+        async move {
+            orgs.attach_policy()
+                .policy_id(policy)
+                .target_id(target)
+                .send()
+                .await
+                .expect("attach the SCP");
+        }
+    };
+    let unprotected = || {
+        let output = moto
+            .command(&workspace, &["audit", "--org", "--format", "json"])
+            .output()
+            .unwrap();
+        let report = json(&output);
+        let mut found: Vec<String> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["check"] == "contacts_unprotected" || f["check"] == "guardrail_unchecked")
+            .map(|f| format!("{} {}", f["check"].as_str().unwrap(), f["account_id"].as_str().unwrap_or("-")))
+            .collect();
+        found.sort();
+        found
+    };
+    assert_eq!(
+        unprotected(),
+        [
+            format!("contacts_unprotected {}", org.app),
+            format!("contacts_unprotected {}", org.data)
+        ],
+        "FullAWSAccess alone protects no one; the closed account is no member to protect"
+    );
+    attach(data_unit).await;
+    assert_eq!(unprotected(), [format!("contacts_unprotected {}", org.app)]);
+    attach(root).await;
+    assert_eq!(unprotected(), Vec::<String>::new());
+}
