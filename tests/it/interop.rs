@@ -631,17 +631,25 @@ async fn the_guardrail_check_reads_moto_s_service_control_policies() {
             .unwrap()
             .iter()
             .filter(|f| f["check"] == "contacts_unprotected" || f["check"] == "guardrail_unchecked")
-            .map(|f| format!("{} {}", f["check"].as_str().unwrap(), f["account_id"].as_str().unwrap_or("-")))
+            .map(|f| {
+                format!(
+                    "{} {}",
+                    f["check"].as_str().unwrap(),
+                    f["account_id"].as_str().unwrap_or("-")
+                )
+            })
             .collect();
         found.sort();
         found
     };
+    let mut both = vec![
+        format!("contacts_unprotected {}", org.app),
+        format!("contacts_unprotected {}", org.data),
+    ];
+    both.sort();
     assert_eq!(
         unprotected(),
-        [
-            format!("contacts_unprotected {}", org.app),
-            format!("contacts_unprotected {}", org.data)
-        ],
+        both,
         "FullAWSAccess alone protects no one; the closed account is no member to protect"
     );
     attach(data_unit).await;
