@@ -15,7 +15,8 @@ use crate::config::LoadedConfig;
 use crate::deliverability::{self, FileAddress, dns};
 use crate::error::{EXIT_CHANGES, EXIT_OK, Error};
 use crate::guardrail::coverage;
-use crate::model::{AccountStatus, ContactType, Date, count};
+use crate::model::{AccountStatus, Date, count};
+use crate::progress::Progress;
 use crate::render;
 
 pub async fn run(context: &Context<'_>, args: &AuditArgs) -> Result<u8, Error> {
@@ -120,7 +121,7 @@ async fn deliverability_findings(
                     message: format!(
                         "{why}, so whether the domains accept mail was not checked: give --dns-server, or skip the check with --no-dns"
                     ),
-                    controls: Vec::new(),
+                    controls: audit::CURRENT_CONTACT_CONTROLS.to_vec(),
                     about: About::default(),
                 });
                 None
@@ -142,7 +143,6 @@ async fn deliverability_findings(
             .desired
             .slots
             .iter()
-            .filter(|(slot, _)| slot.kind == ContactType::Security)
             .map(|(slot, wanted)| (slot, wanted.wanted.contact())),
     );
     findings.extend(
@@ -177,7 +177,10 @@ async fn guardrail_findings(context: &Context<'_>, reading: &Reading) -> Vec<Fin
         return Vec::new();
     }
     let controls = vec![audit::Control::Nist80053R5Cm5];
-    let coverage = match coverage::check(&reading.session.api, &members).await {
+    let progress = Progress::start_growing(&context.ui, "reading service control policies");
+    let checked = coverage::check(&reading.session.api, &members, &progress).await;
+    progress.finish();
+    let coverage = match checked {
         Ok(coverage) => coverage,
         Err(located) => {
             return vec![Finding {

@@ -233,7 +233,7 @@ pub async fn check(
                 answers.values().next().map_or_else(String::new, MailDomain::describe),
                 count(answers.len(), "domain")
             ),
-            controls: Vec::new(),
+            controls: CURRENT_CONTACT_CONTROLS.to_vec(),
             about: About::default(),
         });
         return findings;

@@ -13,6 +13,7 @@ use super::evaluate::{Verdict, judge};
 use crate::backend::Policies;
 use crate::backend::error::Located;
 use crate::model::{AccountId, OrgAccount, PolicySummary};
+use crate::progress::Progress;
 
 /// Organizations requests in flight at once: it allows a handful per second.
 const CONCURRENCY: usize = 4;
@@ -42,7 +43,11 @@ pub struct Coverage {
 /// Judges every account of `members` (ACTIVE members; an SCP never applies
 /// to the management account) against the policies attached to it, to the
 /// units above it and to the root.
-pub async fn check(api: &impl Policies, members: &[&OrgAccount]) -> Result<Coverage, Located> {
+pub async fn check(
+    api: &impl Policies,
+    members: &[&OrgAccount],
+    progress: &Progress,
+) -> Result<Coverage, Located> {
     let targets: BTreeSet<&str> = members
         .iter()
         .flat_map(|account| {
@@ -53,18 +58,24 @@ pub async fn check(api: &impl Policies, members: &[&OrgAccount]) -> Result<Cover
                 .chain([account.id.as_str()])
         })
         .collect();
-    let attached: BTreeMap<&str, Vec<PolicySummary>> =
-        futures::stream::iter(&targets)
-            .map(|target| async move {
-                Ok::<_, Located>((*target, api.policies_for_target(target).await?))
-            })
-            .buffer_unordered(CONCURRENCY)
-            .try_collect()
-            .await?;
+    progress.grow(targets.len() as u64);
+    let attached: BTreeMap<&str, Vec<PolicySummary>> = futures::stream::iter(&targets)
+        .map(|target| async move {
+            let policies = api.policies_for_target(target).await?;
+            progress.inc();
+            Ok::<_, Located>((*target, policies))
+        })
+        .buffer_unordered(CONCURRENCY)
+        .try_collect()
+        .await?;
     let policies: BTreeSet<&PolicySummary> = attached.values().flatten().collect();
+    progress.grow(policies.len() as u64);
+    progress.total_known();
     let documents: BTreeMap<&str, String> = futures::stream::iter(&policies)
         .map(|policy| async move {
-            Ok::<_, Located>((policy.id.as_str(), api.policy_document(policy).await?))
+            let document = api.policy_document(policy).await?;
+            progress.inc();
+            Ok::<_, Located>((policy.id.as_str(), document))
         })
         .buffer_unordered(CONCURRENCY)
         .try_collect()

@@ -306,6 +306,11 @@ fn when_no_dns_server_answers_one_finding_says_the_check_was_not_made_and_no_dns
             .unwrap()
             .contains("--no-dns")
     );
+    assert_eq!(
+        unreachable[0]["controls"],
+        serde_json::json!(CIS),
+        "the controls it could not check"
+    );
     assert!(findings(&output, "undeliverable_domain").is_empty());
     assert!(findings(&output, "domain_unchecked").is_empty());
     assert_eq!(
@@ -323,6 +328,14 @@ fn when_no_dns_server_answers_one_finding_says_the_check_was_not_made_and_no_dns
     );
     assert_eq!(dns.total_queries(), 0);
     assert!(findings(&output, "dns_unreachable").is_empty());
+    assert_eq!(findings(&output, "reserved_domain").len(), 1);
+    // ALTCONTACTS_NO_DNS=1, as every other test runs, does the same.
+    let output = emulator
+        .command(workspace.dir.path(), &["audit", "--format", "json"])
+        .args(["--dns-server", &dns.flag()])
+        .output()
+        .unwrap();
+    assert_eq!(dns.total_queries(), 0, "{}", stderr(&output));
     assert_eq!(findings(&output, "reserved_domain").len(), 1);
 }
 
