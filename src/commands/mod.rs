@@ -5,6 +5,7 @@ mod apply;
 mod audit;
 mod export;
 mod github;
+mod guardrail;
 mod pipeline;
 mod plan;
 mod validate;
@@ -76,15 +77,7 @@ pub async fn run(cli: &Cli) -> Result<u8, Error> {
         Command::Apply(args) => apply::run(&context, args).await,
         Command::Export(args) => export::run(&context, args).await,
         Command::Audit(args) => audit::run(&context, args).await,
-        Command::Guardrail(args) => {
-            let roles = args
-                .allow_roles
-                .iter()
-                .map(|arn| crate::guardrail::AllowedRole::parse(arn))
-                .collect::<Result<Vec<_>, _>>()?;
-            println!("{}", crate::guardrail::policy(&roles)?);
-            Ok(EXIT_OK)
-        }
+        Command::Guardrail(args) => guardrail::run(args),
         Command::Github(command) => github::run(&context, command).await,
     }
 }
