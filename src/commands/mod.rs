@@ -284,8 +284,7 @@ impl Context<'_> {
     ) -> Result<(Session, Plan), Error> {
         let reading = self.read_scope(request).await?;
         let mut plan = crate::plan::diff(&reading.desired, &reading.live);
-        // The sandbox's addresses are make-believe; AWS's reach someone or no one.
-        if let (Scope::File(config), Target::Aws) = (&request.scope, &reading.session.target) {
+        if let Scope::File(config) = &request.scope {
             let written = plan
                 .changes
                 .iter()
@@ -295,8 +294,10 @@ impl Context<'_> {
                         .map(|contact| contact.email_address.as_str()),
                     Action::Delete { .. } => None,
                 });
+            // The sandbox's addresses are make-believe; AWS's reach someone or no one.
+            let on_aws = reading.session.target == Target::Aws;
             plan.warnings
-                .extend(config.reserved_address_warnings(written));
+                .extend(config.address_warnings(written, on_aws));
         }
         self.show_warnings(&plan.warnings, json);
         Ok((reading.session, plan))

@@ -252,21 +252,37 @@ impl LoadedConfig {
     }
 
     /// A warning for each distinct address of `written` (about to be
-    /// written to AWS) on a reserved domain, at the first place the file
-    /// writes it.
-    pub fn reserved_address_warnings<'a>(
+    /// written) on a reserved domain (when `reserved_names`: real AWS, not
+    /// the sandbox) or outside `audit.email_domains`, at the first place
+    /// the file writes it.
+    pub fn address_warnings<'a>(
         &self,
         written: impl IntoIterator<Item = &'a str>,
+        reserved_names: bool,
     ) -> Vec<Warning> {
+        use crate::model::WarningKind;
+        use crate::model::domain::{domain_of, reserved, within};
         let places = self.written_addresses();
+        let allowed = &self.config.email_domains;
         let mut seen = std::collections::BTreeSet::new();
         let mut warnings = Vec::new();
         for address in written {
             let key = address.trim().to_lowercase();
-            let Some(reason) = crate::model::domain::domain_of(&key)
-                .and_then(|domain| crate::model::domain::reserved(&domain))
-            else {
+            let Some(domain) = domain_of(&key) else {
                 continue;
+            };
+            let kind = match reserved(&domain).filter(|_| reserved_names) {
+                Some(reason) => WarningKind::ReservedAddress {
+                    address: address.trim().to_owned(),
+                    reason,
+                },
+                None if !allowed.is_empty() && !within(&domain, allowed) => {
+                    WarningKind::DomainNotAllowed {
+                        address: address.trim().to_owned(),
+                        allowed: allowed.join(", "),
+                    }
+                }
+                None => continue,
             };
             if !seen.insert(key.clone()) {
                 continue;
@@ -275,10 +291,7 @@ impl LoadedConfig {
                 .iter()
                 .find(|place| place.address.trim().to_lowercase() == key);
             warnings.push(Warning {
-                kind: crate::model::WarningKind::ReservedAddress {
-                    address: address.trim().to_owned(),
-                    reason,
-                },
+                kind,
                 file: self.file.clone(),
                 line: place.map_or(1, |place| place.line),
                 column: place.map_or(1, |place| place.column),

@@ -378,6 +378,9 @@ pub enum WarningKind {
         address: String,
         reason: &'static str,
     },
+    /// An address outside the file's `audit.email_domains` about to be
+    /// written.
+    DomainNotAllowed { address: String, allowed: String },
 }
 
 impl WarningKind {
@@ -386,6 +389,7 @@ impl WarningKind {
         match self {
             Self::StaleExclusion { .. } => "stale_exclusion",
             Self::ReservedAddress { .. } => "reserved_address",
+            Self::DomainNotAllowed { .. } => "domain_not_allowed",
         }
     }
 
@@ -397,6 +401,9 @@ impl WarningKind {
             Self::ReservedAddress { address, reason } => format!(
                 "`{address}` is on a domain {reason}: AWS's notices to it would reach no one"
             ),
+            Self::DomainNotAllowed { address, allowed } => format!(
+                "`{address}` is outside `audit.email_domains` ({allowed}): `audit` will report it"
+            ),
         }
     }
 
@@ -405,6 +412,9 @@ impl WarningKind {
             Self::StaleExclusion { .. } => "remove it from `exclude`",
             Self::ReservedAddress { .. } => {
                 "write an address a team reads: AWS sends security advisories and compromise notices to the SECURITY contact"
+            }
+            Self::DomainNotAllowed { .. } => {
+                "write an address on an allowed domain, or add its domain to `audit.email_domains`"
             }
         }
     }

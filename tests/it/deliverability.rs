@@ -136,6 +136,35 @@ fn plan_warns_at_the_line_of_a_reserved_address_about_to_be_written_to_aws_and_n
     let warnings = json(&output)["warnings"].clone();
     assert_eq!(warnings[0]["code"], "reserved_address", "{warnings}");
 
+    // With allowed domains, an address outside them is warned of too.
+    workspace.write(
+        "contacts.yaml",
+        &format!("{FILE}audit:\n  email_domains: [corp.io, nullmx.io]\n"),
+    );
+    let output = emulator
+        .command(workspace.dir.path(), &["plan", "--format", "json"])
+        .output()
+        .unwrap();
+    let codes: Vec<(String, String)> = json(&output)["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                w["code"].as_str().unwrap().to_owned(),
+                format!("{}:{}", w["line"], w["column"]),
+            )
+        })
+        .collect();
+    assert!(
+        codes.contains(&("domain_not_allowed".into(), "11:20".into()))
+            && codes.contains(&("domain_not_allowed".into(), "33:22".into()))
+            && codes.contains(&("reserved_address".into(), "21:22".into())),
+        "{codes:?}: {}",
+        stderr(&output)
+    );
+    assert_eq!(codes.len(), 3, "corp.io and nullmx.io are allowed: {codes:?}");
+
     let sandbox = Workspace::org();
     let output = sandbox.sandbox(&["plan"]).output().unwrap();
     assert!(
