@@ -452,6 +452,17 @@ fn check_consistency(file: &str, state: &SandboxFile) -> Result<(), SandboxError
             ));
         }
     }
+    let deniable = OrgOperation::POLICIES.map(OrgOperation::name);
+    if let Some(unknown) = org
+        .deny
+        .iter()
+        .find(|denied| !deniable.contains(&denied.as_str()))
+    {
+        return problem(format!(
+            "organization.deny: `{unknown}` is not one of {}",
+            deniable.join(", ")
+        ));
+    }
     for (name, policy) in &org.policies {
         for target in &policy.targets {
             if target_id(org, target).is_none() {
@@ -681,6 +692,26 @@ mod tests {
     }
 
     const SMALL: &str = "caller: \"111111111111\"\naccounts:\n  \"111111111111\": {}\n";
+
+    #[test]
+    fn a_policy_attached_nowhere_known_or_a_denial_nothing_honours_is_refused() {
+        let with = |organization: &str| {
+            let text = format!(
+                "caller: \"111111111111\"\norganization:\n  management_account: \"111111111111\"\n{organization}accounts:\n  \"111111111111\": {{}}\n"
+            );
+            let file: SandboxFile = yaml::from_str("t", &text).expect("parses");
+            check_consistency("t", &file).map_err(|error| error.to_string())
+        };
+        let attached = with("  policies:\n    g: { document: {}, targets: [Root/Nowhere] }\n");
+        assert!(attached.unwrap_err().contains("`Root/Nowhere`"));
+        let denied = with("  deny: [ListPolicies]\n");
+        assert!(
+            denied
+                .unwrap_err()
+                .contains("ListPoliciesForTarget, DescribePolicy")
+        );
+        assert!(with("  deny: [DescribePolicy]\n  policies:\n    g: { document: {}, targets: [Root, \"111111111111\"] }\n").is_ok());
+    }
 
     fn contact(name: &str) -> Value {
         Value::Alternate(Contact {

@@ -163,7 +163,11 @@ fn plan_warns_at_the_line_of_a_reserved_address_about_to_be_written_to_aws_and_n
         "{codes:?}: {}",
         stderr(&output)
     );
-    assert_eq!(codes.len(), 3, "corp.io and nullmx.io are allowed: {codes:?}");
+    assert_eq!(
+        codes.len(),
+        3,
+        "corp.io and nullmx.io are allowed: {codes:?}"
+    );
 
     let sandbox = Workspace::org();
     let output = sandbox.sandbox(&["plan"]).output().unwrap();
