@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::{StreamExt, TryStreamExt};
 
 use super::GUARDED_ACTIONS;
-use super::evaluate::{Verdict, judge};
+use super::evaluate::{Document, Verdict};
 use crate::backend::Policies;
 use crate::backend::error::Located;
 use crate::model::{AccountId, OrgAccount, PolicySummary};
@@ -71,11 +71,12 @@ pub async fn check(
     let policies: BTreeSet<&PolicySummary> = attached.values().flatten().collect();
     progress.grow(policies.len() as u64);
     progress.total_known();
-    let documents: BTreeMap<&str, String> = futures::stream::iter(&policies)
+    // Parsed once each, however many accounts they sit above.
+    let documents: BTreeMap<&str, Document> = futures::stream::iter(&policies)
         .map(|policy| async move {
             let document = api.policy_document(policy).await?;
             progress.inc();
-            Ok::<_, Located>((policy.id.as_str(), document))
+            Ok::<_, Located>((policy.id.as_str(), Document::parse(&document)))
         })
         .buffer_unordered(CONCURRENCY)
         .try_collect()
@@ -95,11 +96,13 @@ pub async fn check(
         let mut denied = [false; GUARDED_ACTIONS.len()];
         let mut doubts = Vec::new();
         for policy in chain.flat_map(|target| attached.get(target).into_iter().flatten()) {
-            let document = documents.get(policy.id.as_str()).map_or("", String::as_str);
+            let Some(document) = documents.get(policy.id.as_str()) else {
+                continue;
+            };
             let Verdict {
                 denied: by_this,
                 doubts: why,
-            } = judge(document, &account.id);
+            } = document.judge(&account.id);
             for (all, this) in denied.iter_mut().zip(by_this) {
                 *all |= this;
             }

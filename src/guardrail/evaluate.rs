@@ -18,45 +18,63 @@ pub struct Verdict {
     pub doubts: Vec<String>,
 }
 
-pub fn judge(document: &str, member: &AccountId) -> Verdict {
-    let mut verdict = Verdict::default();
-    let parsed: Value = match serde_json::from_str(document) {
-        Ok(parsed) => parsed,
-        Err(error) => {
-            verdict
-                .doubts
-                .push(format!("its document is not valid JSON ({error})"));
-            return verdict;
-        }
-    };
-    let statements = match parsed.get("Statement") {
-        Some(Value::Array(statements)) => statements.iter().collect(),
-        Some(statement @ Value::Object(_)) => vec![statement],
-        _ => Vec::new(),
-    };
-    for statement in statements {
-        if statement.get("Effect").and_then(Value::as_str) != Some("Deny") {
-            continue;
-        }
-        let covered: Vec<usize> = (0..GUARDED_ACTIONS.len())
-            .filter(|&index| covers_action(statement, GUARDED_ACTIONS[index]))
-            .collect();
-        if covered.is_empty() {
-            continue;
-        }
-        let doubt = if !covers_every_resource(statement) {
-            Some("its Deny names resources other than \"*\"".to_owned())
-        } else {
-            condition_doubt(statement.get("Condition"), member)
-        };
-        match doubt {
-            None => covered
-                .iter()
-                .for_each(|&index| verdict.denied[index] = true),
-            Some(doubt) => verdict.doubts.push(doubt),
-        }
+/// A policy document, parsed once and judged for each account under it.
+pub struct Document(Result<Value, String>);
+
+impl Document {
+    pub fn parse(text: &str) -> Self {
+        Self(serde_json::from_str(text).map_err(|error| error.to_string()))
     }
-    verdict
+
+    pub fn judge(&self, member: &AccountId) -> Verdict {
+        let mut verdict = Verdict::default();
+        let parsed = match &self.0 {
+            Ok(parsed) => parsed,
+            Err(error) => {
+                verdict
+                    .doubts
+                    .push(format!("its document is not valid JSON ({error})"));
+                return verdict;
+            }
+        };
+        let statements = match parsed.get("Statement") {
+            Some(Value::Array(statements)) => statements.iter().collect(),
+            Some(statement @ Value::Object(_)) => vec![statement],
+            _ => Vec::new(),
+        };
+        for statement in statements {
+            judge_statement(statement, member, &mut verdict);
+        }
+        verdict
+    }
+}
+
+/// One document for one account, for the tests and the command's own check.
+pub fn judge(document: &str, member: &AccountId) -> Verdict {
+    Document::parse(document).judge(member)
+}
+
+fn judge_statement(statement: &Value, member: &AccountId, verdict: &mut Verdict) {
+    if statement.get("Effect").and_then(Value::as_str) != Some("Deny") {
+        return;
+    }
+    let covered: Vec<usize> = (0..GUARDED_ACTIONS.len())
+        .filter(|&index| covers_action(statement, GUARDED_ACTIONS[index]))
+        .collect();
+    if covered.is_empty() {
+        return;
+    }
+    let doubt = if !covers_every_resource(statement) {
+        Some("its Deny names resources other than \"*\"".to_owned())
+    } else {
+        condition_doubt(statement.get("Condition"), member)
+    };
+    match doubt {
+        None => covered
+            .iter()
+            .for_each(|&index| verdict.denied[index] = true),
+        Some(doubt) => verdict.doubts.push(doubt),
+    }
 }
 
 fn strings(value: Option<&Value>) -> Vec<&str> {
