@@ -249,7 +249,7 @@ pub fn check(
         for kind in ContactType::ALTERNATES {
             if let Some(contact) = contact(kind) {
                 by_address
-                    .entry(contact.email_address.trim().to_lowercase())
+                    .entry(crate::model::domain::address_key(&contact.email_address))
                     .or_default()
                     .push(kind);
             }

@@ -114,16 +114,7 @@ async fn deliverability_findings(
         ) {
             Ok(lookup) => Some(lookup),
             Err(why) => {
-                findings.push(Finding {
-                    severity: Severity::Low,
-                    check: Check::DnsUnreachable,
-                    account_id: None,
-                    message: format!(
-                        "{why}, so whether the domains accept mail was not checked: give --dns-server, or skip the check with --no-dns"
-                    ),
-                    controls: audit::CURRENT_CONTACT_CONTROLS.to_vec(),
-                    about: About::default(),
-                });
+                findings.push(deliverability::dns_unreachable(why));
                 None
             }
         }

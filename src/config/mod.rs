@@ -261,13 +261,13 @@ impl LoadedConfig {
         reserved_names: bool,
     ) -> Vec<Warning> {
         use crate::model::WarningKind;
-        use crate::model::domain::{domain_of, reserved, within};
+        use crate::model::domain::{address_key, domain_of, reserved, within};
         let places = self.written_addresses();
         let allowed = &self.config.email_domains;
         let mut seen = std::collections::BTreeSet::new();
         let mut warnings = Vec::new();
         for address in written {
-            let key = address.trim().to_lowercase();
+            let key = address_key(address);
             let Some(domain) = domain_of(&key) else {
                 continue;
             };
@@ -289,7 +289,7 @@ impl LoadedConfig {
             }
             let place = places
                 .iter()
-                .find(|place| place.address.trim().to_lowercase() == key);
+                .find(|place| address_key(&place.address) == key);
             warnings.push(Warning {
                 kind,
                 file: self.file.clone(),

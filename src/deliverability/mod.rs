@@ -8,7 +8,7 @@ pub mod dns;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::audit::{About, CURRENT_CONTACT_CONTROLS, Check, Finding, Location, Severity};
-use crate::model::domain::{domain_of, reserved, within};
+use crate::model::domain::{address_key, domain_of, reserved, within};
 use crate::model::{AccountId, AccountInfo, ContactType, Live, Slot, Value, count};
 use dns::MailDomain;
 
@@ -96,6 +96,42 @@ impl Uses {
             _ => None,
         }
     }
+
+    /// An address that is, or is to be, a SECURITY contact is the most urgent.
+    fn urgency(&self) -> Severity {
+        match self.security {
+            true => Severity::High,
+            false => Severity::Medium,
+        }
+    }
+
+    /// A finding about this address: where it is used, and the CIS
+    /// controls a contact that reaches no one fails.
+    fn finding(&self, severity: Severity, check: Check, message: String) -> Finding {
+        Finding {
+            severity,
+            check,
+            account_id: self.account_id(),
+            message,
+            controls: CURRENT_CONTACT_CONTROLS.to_vec(),
+            about: self.about(),
+        }
+    }
+}
+
+/// The one finding that says whether the domains accept mail was not
+/// checked, and why.
+pub fn dns_unreachable(why: String) -> Finding {
+    Finding {
+        severity: Severity::Low,
+        check: Check::DnsUnreachable,
+        account_id: None,
+        message: format!(
+            "{why}, so whether the domains accept mail was not checked: run where DNS is reachable, give --dns-server, or skip the check with --no-dns"
+        ),
+        controls: CURRENT_CONTACT_CONTROLS.to_vec(),
+        about: About::default(),
+    }
 }
 
 /// What to check, beyond the reserved names.
@@ -120,7 +156,7 @@ pub async fn check(
 ) -> Vec<Finding> {
     let mut book: BTreeMap<String, Uses> = BTreeMap::new();
     fn note<'b>(book: &'b mut BTreeMap<String, Uses>, address: &str) -> &'b mut Uses {
-        let uses = book.entry(address.trim().to_lowercase()).or_default();
+        let uses = book.entry(address_key(address)).or_default();
         if uses.written.is_empty() {
             uses.written = address.trim().to_owned();
         }
@@ -151,47 +187,37 @@ pub async fn check(
     let contact_uses = |uses: &Uses| {
         uses.live.iter().any(|used| matches!(used, Use::Slot(..))) || !uses.file.is_empty()
     };
-    let severity = |uses: &Uses| match uses.security {
-        true => Severity::High,
-        false => Severity::Medium,
-    };
     let mut domains: BTreeMap<String, Vec<&Uses>> = BTreeMap::new();
     for uses in book.values() {
         let Some(domain) = domain_of(&uses.written) else {
             continue;
         };
         if let Some(why) = reserved(&domain).filter(|_| policy.reserved_names) {
-            findings.push(Finding {
-                severity: severity(uses),
-                check: Check::ReservedDomain,
-                account_id: uses.account_id(),
-                message: format!(
+            findings.push(uses.finding(
+                uses.urgency(),
+                Check::ReservedDomain,
+                format!(
                     "`{}` ({}) is on {domain}, {why}: mail to it reaches no one, so AWS's notices are lost",
                     uses.written,
                     uses.describe()
                 ),
-                controls: CURRENT_CONTACT_CONTROLS.to_vec(),
-                about: uses.about(),
-            });
+            ));
             continue;
         }
         if !policy.allowed_domains.is_empty()
             && !within(&domain, &policy.allowed_domains)
             && contact_uses(uses)
         {
-            findings.push(Finding {
-                severity: Severity::Medium,
-                check: Check::DomainNotAllowed,
-                account_id: uses.account_id(),
-                message: format!(
+            findings.push(uses.finding(
+                Severity::Medium,
+                Check::DomainNotAllowed,
+                format!(
                     "`{}` ({}) is outside the allowed domains ({}): AWS's notices leave the organization's mail",
                     uses.written,
                     uses.describe(),
                     policy.allowed_domains.join(", ")
                 ),
-                controls: CURRENT_CONTACT_CONTROLS.to_vec(),
-                about: uses.about(),
-            });
+            ));
         }
         domains.entry(domain).or_default().push(uses);
     }
@@ -224,49 +250,40 @@ pub async fn check(
     let names: Vec<String> = domains.keys().cloned().collect();
     let answers = lookup.mail_domains(&names).await;
     if !answers.is_empty() && answers.values().all(MailDomain::is_unreachable) {
-        findings.push(Finding {
-            severity: Severity::Low,
-            check: Check::DnsUnreachable,
-            account_id: None,
-            message: format!(
-                "no DNS server answered ({}), so whether {} accept mail was not checked: run where DNS is reachable, give --dns-server, or skip the check with --no-dns",
-                answers.values().next().map_or_else(String::new, MailDomain::describe),
-                count(answers.len(), "domain")
-            ),
-            controls: CURRENT_CONTACT_CONTROLS.to_vec(),
-            about: About::default(),
-        });
+        findings.push(dns_unreachable(format!(
+            "no DNS server answered ({}) for {}",
+            answers
+                .values()
+                .next()
+                .map_or_else(String::new, MailDomain::describe),
+            count(answers.len(), "domain")
+        )));
         return findings;
     }
     for (domain, answer) in answers {
-        let (check, severity_of): (Check, &dyn Fn(&Uses) -> Severity) = match answer {
-            MailDomain::Accepts => continue,
-            MailDomain::Unknown(_) | MailDomain::Unreachable(_) => {
-                (Check::DomainUnchecked, &|_| Severity::Low)
-            }
-            _ => (Check::UndeliverableDomain, &severity),
-        };
         for uses in domains.get(&domain).into_iter().flatten() {
-            findings.push(Finding {
-                severity: severity_of(uses),
-                check,
-                account_id: uses.account_id(),
-                message: match check {
-                    Check::DomainUnchecked => format!(
+            findings.push(match &answer {
+                MailDomain::Accepts => continue,
+                MailDomain::Unknown(_) | MailDomain::Unreachable(_) => uses.finding(
+                    Severity::Low,
+                    Check::DomainUnchecked,
+                    format!(
                         "`{}` ({}): whether {domain} accepts mail is not known: {}",
                         uses.written,
                         uses.describe(),
                         answer.describe()
                     ),
-                    _ => format!(
+                ),
+                _ => uses.finding(
+                    uses.urgency(),
+                    Check::UndeliverableDomain,
+                    format!(
                         "`{}` ({}) cannot receive mail: {domain} {}",
                         uses.written,
                         uses.describe(),
                         answer.describe()
                     ),
-                },
-                controls: CURRENT_CONTACT_CONTROLS.to_vec(),
-                about: uses.about(),
+                ),
             });
         }
     }
@@ -282,7 +299,7 @@ pub fn security_addresses<'a>(
         .into_iter()
         .filter(|(slot, _)| slot.kind == ContactType::Security)
         .filter_map(|(_, value)| match value {
-            Some(Value::Alternate(contact)) => Some(contact.email_address.trim().to_lowercase()),
+            Some(Value::Alternate(contact)) => Some(address_key(&contact.email_address)),
             _ => None,
         })
         .collect()

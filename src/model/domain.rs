@@ -11,6 +11,11 @@ pub fn is_domain(text: &str) -> bool {
     text.len() <= 253 && PATTERN.is_match(text)
 }
 
+/// An address as compared with others: `Sec@Corp.io ` is `sec@corp.io`.
+pub fn address_key(address: &str) -> String {
+    address.trim().to_lowercase()
+}
+
 /// The domain of an address, lowercased, without a final dot.
 pub fn domain_of(address: &str) -> Option<String> {
     let (_, domain) = address.trim().rsplit_once('@')?;
