@@ -5,10 +5,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::Context;
 use super::pipeline::{Reading, Reads, Request, Scope};
-use super::{Context, Session};
 use crate::audit::{self, About, Check, Finding, Location, Severity};
-use crate::backend::Target;
 use crate::backend::error::OrgOperation;
 use crate::cli::{AuditArgs, Format};
 use crate::config::LoadedConfig;
@@ -70,17 +69,13 @@ pub async fn run(context: &Context<'_>, args: &AuditArgs) -> Result<u8, Error> {
     })
 }
 
-fn on_sandbox(session: &Session) -> bool {
-    matches!(session.target, Target::Sandbox { .. })
-}
-
 async fn deliverability_findings(
     context: &Context<'_>,
     args: &AuditArgs,
     config: Option<&LoadedConfig>,
     reading: &Reading,
 ) -> Vec<Finding> {
-    let sandbox = on_sandbox(&reading.session);
+    let sandbox = reading.session.on_sandbox();
     let written: Vec<FileAddress> = config
         .map(|config| {
             config

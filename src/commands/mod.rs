@@ -122,6 +122,12 @@ pub struct Session {
 }
 
 impl Session {
+    /// Whether this run talks to a sandbox file, whose addresses are
+    /// make-believe, rather than AWS.
+    pub fn on_sandbox(&self) -> bool {
+        matches!(self.target, Target::Sandbox { .. })
+    }
+
     pub fn header(&self) -> Header {
         Header {
             target: self.label.clone(),
@@ -295,7 +301,7 @@ impl Context<'_> {
                     Action::Delete { .. } => None,
                 });
             // The sandbox's addresses are make-believe; AWS's reach someone or no one.
-            let on_aws = reading.session.target == Target::Aws;
+            let on_aws = !reading.session.on_sandbox();
             plan.warnings
                 .extend(config.address_warnings(written, on_aws));
         }
