@@ -90,7 +90,12 @@ pub enum Command {
     /// comment of a pull request, the record of the last applied commit,
     /// one issue while AWS drifts from the file
     #[command(subcommand)]
-    Github(GithubCommand),
+    Github(LoopCommand),
+    /// Jobs of a GitLab CI/CD pipeline (what the component runs): the plan
+    /// note of a merge request, the record of the last applied commit, one
+    /// issue while AWS drifts from the file
+    #[command(subcommand)]
+    Gitlab(LoopCommand),
     /// Print the JSON Schema of the contacts file
     Schema,
     /// Print shell completions (bash, zsh, fish, powershell, elvish)
@@ -102,44 +107,48 @@ pub enum Command {
     Manpage,
 }
 
+/// The contacts file every command reads unless `-f` names another.
+pub const DEFAULT_FILE: &str = "contacts.yaml";
+
+/// Where the GitOps loop keeps the full plan when a note cannot hold it.
+pub const DEFAULT_ARTIFACT: &str = "altcontacts-plan";
+
+/// The steps of the GitOps loop, the same on every forge.
 #[derive(Debug, Subcommand)]
-pub enum GithubCommand {
-    /// In a pull request: plan the change against the pull request's base,
-    /// show it in the job summary and (with --comment) in one comment,
-    /// edited on every push
-    Plan(GithubPlanArgs),
-    /// On the main branch: apply everything merged since the last apply
+pub enum LoopCommand {
+    /// In a pull or merge request: plan the change against the request's
+    /// base, show it in one comment (with --comment), edited on every push,
+    /// and in the job summary where the CI has one
+    Plan(ReviewPlanArgs),
+    /// On the default branch: apply everything merged since the last apply
     /// that fully succeeded, and record this one when it does
-    Apply(GithubApplyArgs),
+    Apply(LoopApplyArgs),
     /// Nightly: plan every managed contact and keep one issue open while AWS
-    /// differs from the file; with --repair, apply too
-    Drift(GithubDriftArgs),
+    /// differs from the file; with --mode repair, apply too
+    Drift(LoopDriftArgs),
 }
 
 #[derive(Debug, Args)]
-pub struct GithubPlanArgs {
+pub struct ReviewPlanArgs {
     /// The contacts file
-    #[arg(
-        short = 'f',
-        long = "file",
-        value_name = "FILE",
-        default_value = "contacts.yaml"
-    )]
+    #[arg(short = 'f', long = "file", value_name = "FILE", default_value = DEFAULT_FILE)]
     pub file: PathBuf,
-    /// Plan against the file at git revision REF [default: the pull
-    /// request's base, the first parent of the merge commit GitHub checks out]
+    /// Plan against the file at git revision REF [default: the request's
+    /// base: on GitHub the first parent of the merge commit it checks out,
+    /// on GitLab CI_MERGE_REQUEST_DIFF_BASE_SHA]
     #[arg(long, value_name = "REF")]
     pub base_ref: Option<String>,
     /// Plan every managed contact, not only what the change touches (finds
     /// drift too, at 3 reads per account)
     #[arg(long, conflicts_with = "base_ref")]
     pub full: bool,
-    /// Post the plan as one comment on the pull request, edited in place
+    /// Post the plan as one comment on the request, edited in place
     #[arg(long)]
     pub comment: bool,
-    /// The artifact the full plan is kept in, named where a plan is too big
-    /// to show whole
-    #[arg(long, value_name = "NAME", default_value = "altcontacts-plan")]
+    /// Where the full plan is kept, named where a plan is too big to show
+    /// whole: the artifact's name on GitHub, the folder of the job's
+    /// artifacts on GitLab
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_ARTIFACT)]
     pub artifact: String,
     /// Exit 2 when the plan has changes (0 when none)
     #[arg(long)]
@@ -149,14 +158,9 @@ pub struct GithubPlanArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct GithubApplyArgs {
+pub struct LoopApplyArgs {
     /// The contacts file
-    #[arg(
-        short = 'f',
-        long = "file",
-        value_name = "FILE",
-        default_value = "contacts.yaml"
-    )]
+    #[arg(short = 'f', long = "file", value_name = "FILE", default_value = DEFAULT_FILE)]
     pub file: PathBuf,
     /// Apply every managed contact, not only what changed since the last
     /// recorded apply
@@ -167,7 +171,7 @@ pub struct GithubApplyArgs {
     #[arg(long, value_name = "TIME", value_parser = parse_joined_since, conflicts_with = "full")]
     pub new_accounts_since: Option<Timestamp>,
     /// The deployment environment the applies are recorded in
-    #[arg(long, value_name = "NAME", default_value = "altcontacts")]
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_ENVIRONMENT)]
     pub environment: String,
     /// Apply even when a safety limit is exceeded
     #[arg(long)]
@@ -176,15 +180,13 @@ pub struct GithubApplyArgs {
     pub safety: SafetyArgs,
 }
 
+/// The deployment environment the loop records its applies in.
+pub const DEFAULT_ENVIRONMENT: &str = "altcontacts";
+
 #[derive(Debug, Args)]
-pub struct GithubDriftArgs {
+pub struct LoopDriftArgs {
     /// The contacts file
-    #[arg(
-        short = 'f',
-        long = "file",
-        value_name = "FILE",
-        default_value = "contacts.yaml"
-    )]
+    #[arg(short = 'f', long = "file", value_name = "FILE", default_value = DEFAULT_FILE)]
     pub file: PathBuf,
     /// What to do when AWS differs from the file: `report` keeps one issue
     /// open while it does; `repair` also writes AWS back to the file (and
@@ -195,7 +197,7 @@ pub struct GithubDriftArgs {
     #[arg(long, value_name = "NAME", default_value = "altcontacts-drift")]
     pub label: String,
     /// The deployment environment the applies are recorded in
-    #[arg(long, value_name = "NAME", default_value = "altcontacts")]
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_ENVIRONMENT)]
     pub environment: String,
     /// Exit 2 when AWS differs from the file
     #[arg(long)]
@@ -218,12 +220,7 @@ pub enum DriftMode {
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
     /// The contacts file
-    #[arg(
-        short = 'f',
-        long = "file",
-        value_name = "FILE",
-        default_value = "contacts.yaml"
-    )]
+    #[arg(short = 'f', long = "file", value_name = "FILE", default_value = DEFAULT_FILE)]
     pub file: PathBuf,
     /// Output format: `github` prints one `::error file=…,line=…,col=…::`
     /// annotation per problem, `json` every problem as data
@@ -243,12 +240,7 @@ pub enum ValidateFormat {
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     /// The contacts file
-    #[arg(
-        short = 'f',
-        long = "file",
-        value_name = "FILE",
-        default_value = "contacts.yaml"
-    )]
+    #[arg(short = 'f', long = "file", value_name = "FILE", default_value = DEFAULT_FILE)]
     pub file: PathBuf,
     /// Save the plan, for `altcontacts apply PLAN`
     #[arg(long, value_name = "PLAN")]

@@ -45,10 +45,10 @@ pub enum Error {
     Guardrail(#[from] crate::guardrail::GuardrailError),
 
     #[error(transparent)]
-    GitHub(#[from] crate::github::GitHubError),
+    Forge(#[from] crate::forge::ForgeError),
 
     #[error(transparent)]
-    WorkflowFile(#[from] crate::github::workflow::WorkflowFileError),
+    CiFile(#[from] crate::forge::CiFileError),
 
     #[error("{} failed:\n{}", count(.0.len(), "request"), list(.0))]
     Backends(Vec<Located>),
@@ -175,7 +175,9 @@ fn list_ids(ids: &[AccountId]) -> String {
     shown.join(", ")
 }
 
-fn help_suffix(help: &Option<String>) -> String {
+/// `\n  help: …` after a message, when there is a hint: how every hint is
+/// shown.
+pub fn help_suffix(help: &Option<String>) -> String {
     help.as_ref()
         .map_or_else(String::new, |help| format!("\n  help: {help}"))
 }

@@ -1,9 +1,11 @@
 //! altcontacts: keeps AWS account alternate contacts and the primary
 //! contact in the state a YAML file declares.
 //!
-//! Data flows one way: `config` → `Desired` → the pipeline
-//! (`commands/pipeline.rs`: scope per account as discovery lists it, then
-//! `live::read`) → `plan::diff` → `safety` → `render` | `apply`.
+//! Data flows one way: `config` → `Desired` → the reading
+//! (`session/read.rs`: scope per account as discovery lists it, then
+//! `live::read`) → `plan::diff` → `safety` → `render` | `apply`. The
+//! GitOps loop (`gitops`) runs the same steps, with a forge (`forge`)
+//! behind one interface.
 
 pub mod apply;
 pub mod audit;
@@ -14,8 +16,9 @@ pub mod config;
 pub mod deliverability;
 pub mod error;
 pub mod export;
+pub mod forge;
 pub mod git;
-pub mod github;
+pub mod gitops;
 pub mod guardrail;
 pub mod interrupt;
 pub mod live;
@@ -24,7 +27,9 @@ pub mod plan;
 pub mod planfile;
 pub mod progress;
 pub mod render;
+pub mod retry;
 pub mod safety;
+pub mod session;
 
 use clap::Parser;
 

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::cli::SafetyArgs;
 use crate::config::SafetySpec;
 use crate::plan::Summary;
 
@@ -37,6 +38,17 @@ impl From<SafetySpec> for SafetyLimits {
 }
 
 impl SafetyLimits {
+    /// These limits (the contacts file's, or those recorded in a saved
+    /// plan) with the flags given on the command line over them: the one
+    /// place a flag overrides the file.
+    pub fn with_flags(self, flags: &SafetyArgs) -> Self {
+        Self {
+            max_deletes: flags.max_deletes.unwrap_or(self.max_deletes),
+            max_updates: flags.max_updates.or(self.max_updates),
+            max_update_percent: flags.max_update_percent.or(self.max_update_percent),
+        }
+    }
+
     /// The limits in a sentence, for plan output.
     pub fn describe(&self) -> String {
         let mut parts = vec![format!("at most {} deletes", self.max_deletes)];

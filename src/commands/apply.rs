@@ -3,22 +3,20 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use super::pipeline::Request;
-use super::{Base, Context, Session, in_github_actions, load_config, with_flags};
-use crate::apply::{self, Ledger, Verify, describe};
-use crate::cli::{ApplyArgs, ApplyFormat};
+use crate::apply::describe;
+use crate::cli::{ApplyArgs, ApplyFormat, DEFAULT_FILE};
 use crate::config::{LoadedConfig, RateSpec, SafetySpec, text_digest};
 use crate::error::{Drift, EXIT_ERROR, EXIT_OK, Error, Refusal};
 use crate::model::Slot;
 use crate::plan::{Change, Plan};
 use crate::planfile::PlanFile;
-use crate::progress::Progress;
-use crate::render::{self, Header, Paint, PlanView};
-use crate::safety::{self, Breach, SafetyLimits};
-
-const DEFAULT_CONFIG: &str = "contacts.yaml";
+use crate::render::{self, PlanView};
+use crate::safety::{self, SafetyLimits};
+use crate::session::{
+    Base, Context, ReportFormat, Request, Session, in_github_actions, load_config,
+    refuse_on_breaches, write,
+};
 
 pub async fn run(context: &Context<'_>, args: &ApplyArgs) -> Result<u8, Error> {
     match &args.plan {
@@ -31,7 +29,7 @@ async fn apply_fresh(context: &Context<'_>, args: &ApplyArgs) -> Result<u8, Erro
     let file = args
         .file
         .clone()
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_FILE));
     let config = load_config(&file, in_github_actions())?;
     let base = Base::load(args.base.as_deref(), args.base_ref.as_deref(), &file)?;
     let request = Request {
@@ -39,8 +37,9 @@ async fn apply_fresh(context: &Context<'_>, args: &ApplyArgs) -> Result<u8, Erro
         joined_since: args.joined_since,
         ..Request::managed(&config)
     };
-    let (session, plan) = context.plan(&request, false).await?;
-    let limits = with_flags(SafetyLimits::from(config.config.safety), &args.safety);
+    let (session, plan) = context.plan(&request).await?;
+    context.show_warnings(&plan.warnings, false);
+    let limits = SafetyLimits::from(config.config.safety).with_flags(&args.safety);
     let checked = safety::check(&plan.summary(), plan.managed_slots, &limits);
     show_plan(
         context,
@@ -68,7 +67,7 @@ async fn apply_saved(context: &Context<'_>, args: &ApplyArgs, path: &Path) -> Re
     // The file at hand must be the one planned: `-f`, or ./contacts.yaml if
     // there is one. Without either, the plan file alone is enough.
     let config_path = args.file.clone().or_else(|| {
-        let default = PathBuf::from(DEFAULT_CONFIG);
+        let default = PathBuf::from(DEFAULT_FILE);
         default.exists().then_some(default)
     });
     // The limits are this run's: the file at hand and these flags, never
@@ -93,7 +92,7 @@ async fn apply_saved(context: &Context<'_>, args: &ApplyArgs, path: &Path) -> Re
     let session = context.open(rate).await?;
     check_target(&saved, &session)?;
 
-    let limits = with_flags(SafetyLimits::from(safety_settings), &args.safety);
+    let limits = SafetyLimits::from(safety_settings).with_flags(&args.safety);
     let checked = safety::check(&plan.summary(), plan.managed_slots, &limits);
     refuse_on_breaches(&checked.breaches, args.force)?;
     refuse_if_stale(context, &session, &plan.changes).await?;
@@ -117,13 +116,6 @@ fn check_target(saved: &PlanFile, session: &Session) -> Result<(), Error> {
         }));
     }
     Ok(())
-}
-
-pub(super) fn refuse_on_breaches(breaches: &[Breach], force: bool) -> Result<(), Error> {
-    if breaches.is_empty() || force {
-        return Ok(());
-    }
-    Err(Error::Refused(Refusal::SafetyLimits(breaches.to_vec())))
 }
 
 /// Re-reads exactly the slots the plan changes; any that no longer hold the
@@ -189,59 +181,4 @@ async fn execute(
     } else {
         EXIT_ERROR
     })
-}
-
-/// How the outcome of an apply is printed on stdout.
-#[derive(Clone, Copy)]
-pub enum ReportFormat {
-    Human,
-    Json,
-}
-
-impl ReportFormat {
-    fn render(self, report: &apply::Report, header: &Header, paint: Paint) -> String {
-        match self {
-            ReportFormat::Human => render::report::apply_report(report, paint),
-            ReportFormat::Json => render::report::apply_json(report, header),
-        }
-    }
-}
-
-/// Writes the plan's changes, prints the report and returns it. An
-/// interrupt starts no new write; a second one prints the report as it
-/// stands and quits (see [`crate::interrupt`]).
-pub async fn write(
-    context: &Context<'_>,
-    session: &Session,
-    plan: &Plan,
-    shown: ReportFormat,
-) -> apply::Report {
-    let interrupts = &context.interrupts;
-    let ledger = Arc::new(Ledger::new(plan.changes.clone()));
-    let gate = interrupts.gate();
-    let paint = context.paint;
-    let header = session.header();
-    let standing = Arc::clone(&ledger);
-    let standing_header = header.clone();
-    interrupts.writing(Box::new(move || {
-        print!(
-            "{}",
-            shown.render(&standing.report(true), &standing_header, paint)
-        );
-    }));
-    let progress = Progress::start(&context.ui, "applying", plan.changes.len() as u64);
-    let report = apply::apply(
-        &session.api,
-        &ledger,
-        &session.caller,
-        &gate,
-        Verify::default(),
-        &progress,
-    )
-    .await;
-    progress.finish();
-    if interrupts.claim_report() {
-        print!("{}", shown.render(&report, &header, paint));
-    }
-    report
 }

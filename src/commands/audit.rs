@@ -5,8 +5,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::Context;
-use super::pipeline::{Reading, Reads, Request, Scope};
 use crate::audit::{self, About, Check, Finding, Location, Severity};
 use crate::backend::error::OrgOperation;
 use crate::cli::{AuditArgs, Format};
@@ -17,6 +15,7 @@ use crate::guardrail::coverage;
 use crate::model::{AccountStatus, Date, count};
 use crate::progress::Progress;
 use crate::render;
+use crate::session::{Context, Reading, Reads, Request, Scope};
 
 pub async fn run(context: &Context<'_>, args: &AuditArgs) -> Result<u8, Error> {
     let config = match args.org {
@@ -25,7 +24,7 @@ pub async fn run(context: &Context<'_>, args: &AuditArgs) -> Result<u8, Error> {
             &args
                 .file
                 .clone()
-                .unwrap_or_else(|| PathBuf::from("contacts.yaml")),
+                .unwrap_or_else(|| PathBuf::from(crate::cli::DEFAULT_FILE)),
         )?),
     };
     // The audit is about what AWS holds, so every slot is read, managed or

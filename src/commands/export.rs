@@ -1,12 +1,11 @@
 //! `altcontacts export`: write a contacts file from the live contacts.
 
-use super::Context;
-use super::pipeline::{Reads, Request, Scope};
 use crate::cli::ExportArgs;
 use crate::config::yaml;
 use crate::error::{EXIT_OK, Error};
 use crate::export;
 use crate::model::{AccountId, ContactType, Slot, Value, count};
+use crate::session::{Context, Reads, Request, Scope};
 
 const HEADER: &str = "\
 # yaml-language-server: $schema=./schema/contacts.schema.json

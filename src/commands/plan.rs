@@ -1,12 +1,11 @@
 //! `altcontacts plan`: what would change, in the format asked for.
 
-use super::pipeline::Request;
-use super::{Base, Context, in_github_actions, load_config, with_flags};
 use crate::cli::{Format, PlanArgs};
 use crate::error::{EXIT_CHANGES, EXIT_OK, Error};
 use crate::planfile::PlanFile;
 use crate::render::{self, PlanView};
 use crate::safety::{self, SafetyLimits};
+use crate::session::{Base, Context, Request, in_github_actions, load_config};
 
 pub async fn run(context: &Context<'_>, args: &PlanArgs) -> Result<u8, Error> {
     // Both files are checked before anything is asked of AWS.
@@ -17,8 +16,9 @@ pub async fn run(context: &Context<'_>, args: &PlanArgs) -> Result<u8, Error> {
         joined_since: args.joined_since,
         ..Request::managed(&config)
     };
-    let (session, plan) = context.plan(&request, args.format == Format::Json).await?;
-    let limits = with_flags(SafetyLimits::from(config.config.safety), &args.safety);
+    let (session, plan) = context.plan(&request).await?;
+    context.show_warnings(&plan.warnings, args.format == Format::Json);
+    let limits = SafetyLimits::from(config.config.safety).with_flags(&args.safety);
     let checked = safety::check(&plan.summary(), plan.managed_slots, &limits);
     let view = PlanView::new(&plan, session.header(), checked);
     let output = match args.format {

@@ -1,10 +1,10 @@
 //! `altcontacts validate`: offline checks only, no AWS call.
 
-use super::{Context, load_config};
 use crate::cli::{ValidateArgs, ValidateFormat};
 use crate::config::{ConfigError, LoadedConfig};
 use crate::error::{EXIT_ERROR, EXIT_OK, Error};
 use crate::model::count;
+use crate::session::{Context, load_config};
 
 pub fn run(_context: &Context, args: &ValidateArgs) -> Result<u8, Error> {
     if args.format == ValidateFormat::Json {

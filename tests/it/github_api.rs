@@ -33,6 +33,7 @@ pub struct Comment {
 #[derive(Clone, Debug)]
 pub struct Issue {
     pub number: u64,
+    pub user: String,
     pub title: String,
     pub body: String,
     pub state: String,
@@ -60,6 +61,24 @@ pub struct Call {
     pub status: u16,
 }
 
+/// A token: its permissions (e.g. "pull-requests:write") and, for a
+/// personal access token, its user's login. The workflow's own token has
+/// no user: what it writes is `github-actions[bot]`'s.
+#[derive(Clone, Debug)]
+struct Token {
+    permissions: BTreeSet<String>,
+    user: Option<String>,
+}
+
+impl Token {
+    fn author(&self) -> String {
+        self.user.clone().unwrap_or_else(|| WORKFLOW_BOT.to_owned())
+    }
+}
+
+/// Who the workflow's own token writes as.
+pub const WORKFLOW_BOT: &str = "github-actions[bot]";
+
 #[derive(Default)]
 struct State {
     next_id: u64,
@@ -69,8 +88,8 @@ struct State {
     /// tag -> asset name -> bytes.
     releases: BTreeMap<String, BTreeMap<String, Arc<Vec<u8>>>>,
     latest: Option<String>,
-    /// token -> permissions, e.g. "pull-requests:write".
-    tokens: BTreeMap<String, BTreeSet<String>>,
+    /// token -> what it may do.
+    tokens: BTreeMap<String, Token>,
     calls: Vec<Call>,
     /// Comments refused for their length.
     refused_for_length: usize,
@@ -162,12 +181,24 @@ impl GitHub {
     /// A token with these permissions (as a job's `permissions:` writes
     /// them: `pull-requests: write` is "pull-requests:write").
     pub fn token(&self, permissions: &[&str]) -> String {
+        self.add_token("ghs_emulated", permissions, None)
+    }
+
+    /// A personal access token of `login`, with these permissions.
+    pub fn user_token(&self, login: &str, permissions: &[&str]) -> String {
+        self.add_token("ghp_emulated", permissions, Some(login))
+    }
+
+    fn add_token(&self, prefix: &str, permissions: &[&str], user: Option<&str>) -> String {
         let mut state = self.state();
         state.next_id += 1;
-        let token = format!("ghs_emulated{}", state.next_id);
+        let token = format!("{prefix}{}", state.next_id);
         state.tokens.insert(
             token.clone(),
-            permissions.iter().map(|p| p.replace(' ', "")).collect(),
+            Token {
+                permissions: permissions.iter().map(|p| p.replace(' ', "")).collect(),
+                user: user.map(str::to_owned),
+            },
         );
         token
     }
@@ -178,6 +209,7 @@ impl GitHub {
             number,
             Issue {
                 number,
+                user: "dev".into(),
                 title: format!("Pull request {number}"),
                 body: String::new(),
                 state: "open".into(),
@@ -201,6 +233,19 @@ impl GitHub {
                 user: user.into(),
             });
         }
+    }
+
+    /// One comment by `user`.
+    pub fn add_comment(&self, issue: u64, body: &str, user: &str) {
+        let mut state = self.state();
+        state.next_id += 1;
+        let id = state.next_id;
+        state.comments.push(Comment {
+            id,
+            issue,
+            body: body.into(),
+            user: user.into(),
+        });
     }
 
     pub fn comments(&self, issue: u64) -> Vec<Comment> {
@@ -435,12 +480,24 @@ fn route(
         _ => {}
     }
 
+    let Some(token) = token.and_then(|t| state.tokens.get(t)).cloned() else {
+        return error(StatusCode::UNAUTHORIZED, "Bad credentials");
+    };
+    if (method, path) == (&Method::GET, "/user") {
+        // As GitHub answers an installation token, such as the workflow's.
+        return match &token.user {
+            Some(login) => json_reply(StatusCode::OK, &json!({ "login": login, "type": "User" })),
+            None => error(
+                StatusCode::FORBIDDEN,
+                "Resource not accessible by integration",
+            ),
+        };
+    }
     let Some(rest) = path.strip_prefix(&format!("/repos/{REPOSITORY}")) else {
         return error(StatusCode::NOT_FOUND, "Not Found");
     };
-    let Some(permissions) = token.and_then(|t| state.tokens.get(t)).cloned() else {
-        return error(StatusCode::UNAUTHORIZED, "Bad credentials");
-    };
+    let author = token.author();
+    let permissions = token.permissions;
     let refuse = || {
         error(
             StatusCode::FORBIDDEN,
@@ -487,7 +544,7 @@ fn route(
                 id,
                 issue: number,
                 body: body.clone(),
-                user: "github-actions[bot]".into(),
+                user: author.clone(),
             });
             json_reply(StatusCode::CREATED, &json!({ "id": id, "body": body }))
         }
@@ -509,8 +566,12 @@ fn route(
                 .iter_mut()
                 .find(|c| c.id == id)
                 .expect("found above");
-            if comment.user != "github-actions[bot]" {
-                return refuse();
+            // Only the author may edit a comment (an admin aside).
+            if comment.user != author {
+                return error(
+                    StatusCode::FORBIDDEN,
+                    "Must have admin rights to Repository.",
+                );
             }
             comment.body = body.clone();
             json_reply(StatusCode::OK, &json!({ "id": id, "body": body }))
@@ -531,6 +592,7 @@ fn route(
                 .filter(|i| label.as_ref().is_none_or(|l| i.labels.contains(l)))
                 .map(|i| {
                     let mut issue = json!({ "number": i.number, "title": i.title, "body": i.body,
+                        "user": { "login": i.user },
                         "state": i.state, "labels": i.labels.iter().map(|l| json!({ "name": l })).collect::<Vec<_>>() });
                     if i.pull_request {
                         issue["pull_request"] = json!({ "url": "..." });
@@ -564,6 +626,7 @@ fn route(
                 number,
                 Issue {
                     number,
+                    user: author.clone(),
                     title: input["title"].as_str().unwrap_or_default().to_owned(),
                     body,
                     state: "open".into(),

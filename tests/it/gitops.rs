@@ -179,6 +179,9 @@ fn pushes_to_an_open_pull_request_edit_one_comment_whatever_the_pages() {
         "Operations for account 0",
     );
     world.github.open_pull_request(7);
+    // A reviewer's comment that starts as the plan's does is not the plan's.
+    let lookalike = "<!-- altcontacts plan: contacts.yaml -->\nI would rather keep ops@.";
+    world.github.add_comment(7, lookalike, "reviewer");
     world.github.add_comments(7, 150, "reviewer");
     assert_ran(&world.run(MAIN, &world.pull_request(7)));
     world.github.add_comments(7, 20, "reviewer");
@@ -197,10 +200,16 @@ fn pushes_to_an_open_pull_request_edit_one_comment_whatever_the_pages() {
     let comments = world.github.comments(7);
     let plans: Vec<_> = comments
         .iter()
-        .filter(|c| c.body.contains("altcontacts plan"))
+        .filter(|c| c.user == crate::github_api::WORKFLOW_BOT)
         .collect();
     assert_eq!(plans.len(), 1, "one plan comment among {}", comments.len());
-    assert_eq!(comments.len(), 171);
+    assert_eq!(comments.len(), 172);
+    assert!(
+        comments
+            .iter()
+            .any(|c| c.body == lookalike && c.user == "reviewer"),
+        "the reviewer's comment is untouched"
+    );
     assert!(
         plans[0].body.contains("ops-team@example.com"),
         "{}",
@@ -222,8 +231,8 @@ fn pushes_to_an_open_pull_request_edit_one_comment_whatever_the_pages() {
         .iter()
         .filter(|call| call.method == "GET" && call.path.contains("/issues/7/comments"))
         .count();
-    // 150 comments are 5 pages of 30, and 171 are 6: every page was read.
-    assert_eq!(listed_pages, 5 + 6, "page reads");
+    // 151 comments are 6 pages of 30, and 172 are 6: every page was read.
+    assert_eq!(listed_pages, 6 + 6, "page reads");
 }
 
 #[test]

@@ -1,55 +1,49 @@
 //! One plan comment per pull request and contacts file, edited in place on
-//! every push, found again by a marker whatever page it is on.
+//! every push, found again by its marker and its author whatever page it
+//! is on.
 
 use hyper::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::client::Call;
-use super::{GitHubError, Permission, Run};
-
-/// The first line of the plan comment for `file`: how it is found again.
-pub fn marker(file: &str) -> String {
-    format!("<!-- altcontacts plan: {file} -->")
-}
-
-/// Whether the comment was made or edited.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Upserted {
-    Created(u64),
-    Updated(u64),
-}
+use super::{Call, GitHub, Permission, written_by};
+use crate::error::Error;
+use crate::gitops::Upserted;
 
 /// Posts `body` (which starts with `marker`) as the pull request's plan
-/// comment: the earlier one is edited, or a first one made.
+/// comment: the earlier one the token's user wrote is edited, or a first
+/// one made. A comment someone else starts with the marker is left alone.
 pub async fn upsert(
-    run: &Run,
+    github: &GitHub,
     pull_request: u64,
     marker: &str,
     body: &str,
-) -> Result<Upserted, GitHubError> {
-    let client = run.client()?;
-    let list = format!("/issues/{pull_request}/comments");
+) -> Result<Upserted, Error> {
+    let author = github.author().await?;
+    let list = github.repo_path(&format!("/issues/{pull_request}/comments"));
     let action = format!("list the comments of pull request #{pull_request}");
-    let comments = client
+    let comments = github
         .all_pages(Call {
             method: &Method::GET,
-            path: &run.repo_path(&list),
+            path: &list,
             action: &action,
             permission: Permission::PullRequestsWrite,
         })
         .await?;
-    let existing = comments.iter().find_map(|comment| {
-        let starts = comment["body"]
-            .as_str()
-            .is_some_and(|text| text.trim_start().starts_with(marker));
-        starts.then(|| comment["id"].as_u64()).flatten()
-    });
+    let existing = comments
+        .iter()
+        .filter(|comment| written_by(comment, author))
+        .find(|comment| {
+            comment["body"]
+                .as_str()
+                .is_some_and(|text| text.trim_start().starts_with(marker))
+        })
+        .and_then(|comment| comment["id"].as_u64());
     let content = json!({ "body": body });
     match existing {
         Some(id) => {
-            let path = run.repo_path(&format!("/issues/comments/{id}"));
+            let path = github.repo_path(&format!("/issues/comments/{id}"));
             let action = format!("update the plan comment on pull request #{pull_request}");
-            client
+            github
                 .json(
                     Call {
                         method: &Method::PATCH,
@@ -64,11 +58,11 @@ pub async fn upsert(
         }
         None => {
             let action = format!("comment the plan on pull request #{pull_request}");
-            let made: Value = client
+            let made = github
                 .json(
                     Call {
                         method: &Method::POST,
-                        path: &run.repo_path(&list),
+                        path: &list,
                         action: &action,
                         permission: Permission::PullRequestsWrite,
                     },

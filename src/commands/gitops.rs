@@ -1,0 +1,15 @@
+//! `altcontacts github|gitlab plan|apply|drift`: the steps of the GitOps
+//! loop, on the forge whose CI runs them.
+
+use crate::cli::LoopCommand;
+use crate::error::Error;
+use crate::forge::{github::GitHub, gitlab::GitLab};
+use crate::session::Context;
+
+pub async fn github(context: &Context<'_>, command: &LoopCommand) -> Result<u8, Error> {
+    crate::gitops::run(context, &GitHub::from_env()?, command).await
+}
+
+pub async fn gitlab(context: &Context<'_>, command: &LoopCommand) -> Result<u8, Error> {
+    crate::gitops::run(context, &GitLab::from_env()?, command).await
+}

@@ -1,0 +1,391 @@
+//! The loop on GitHub: what a workflow run tells the tool (repository,
+//! event, API address, token), and what the tool keeps on GitHub: one plan
+//! comment per pull request, the record of the last applied commit as
+//! deployments, and one issue while AWS drifts from the file.
+
+mod comment;
+mod issue;
+mod record;
+mod workflow;
+
+use std::path::PathBuf;
+
+use hyper::Method;
+use serde_json::Value;
+
+use super::ForgeError;
+use super::http::{Auth, Client, Failure};
+use crate::config::FileProblems;
+use crate::error::Error;
+use crate::git::Repository;
+use crate::gitops::{Applying, Ended, Forge, RecordKey, Terms, Upserted};
+use crate::model::Warning;
+
+const TERMS: Terms = Terms {
+    forge: "GitHub",
+    review: "pull request",
+    review_sign: "#",
+    note: "comment",
+    note_limit: 65_536,
+    issue_limit: 65_536,
+    run: "run",
+};
+
+/// GitHub's limit on one step's job summary, in bytes.
+pub const SUMMARY_LIMIT: usize = 1024 * 1024;
+
+/// A permission of the job's token that a call needs, as the workflow's
+/// `permissions:` block writes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Permission {
+    PullRequestsWrite,
+    IssuesWrite,
+    DeploymentsWrite,
+}
+
+impl Permission {
+    pub fn as_yaml(self) -> &'static str {
+        match self {
+            Self::PullRequestsWrite => "pull-requests: write",
+            Self::IssuesWrite => "issues: write",
+            Self::DeploymentsWrite => "deployments: write",
+        }
+    }
+}
+
+/// What one call is for, so an error can say what failed and what the
+/// token needs.
+#[derive(Clone, Copy, Debug)]
+pub struct Call<'a> {
+    pub method: &'a Method,
+    /// An API path (`/repos/...`) or a full URL (the next page).
+    pub path: &'a str,
+    /// What it does, for errors: "list the comments of pull request #12".
+    pub action: &'a str,
+    pub permission: Permission,
+}
+
+/// What the workflow run says about itself, from the variables GitHub's
+/// runner sets in every step.
+pub struct GitHub {
+    api_url: String,
+    server_url: String,
+    /// `owner/name`.
+    repository: String,
+    event: Value,
+    git_ref: String,
+    run_id: Option<String>,
+    step_summary: Option<PathBuf>,
+    output: Option<PathBuf>,
+    /// Where a run keeps files for later steps (`RUNNER_TEMP`).
+    temp: PathBuf,
+    client: Client,
+    /// Who the token is, for finding the run's own comments and issues:
+    /// learnt once, at the first call that needs it.
+    author: tokio::sync::OnceCell<String>,
+}
+
+impl GitHub {
+    pub fn from_env() -> Result<Self, ForgeError> {
+        let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+        let repository = var("GITHUB_REPOSITORY").ok_or_else(|| {
+            ForgeError::setup(
+                TERMS.forge,
+                "tell which repository this run belongs to",
+                "GITHUB_REPOSITORY is not set".to_owned(),
+                Some(
+                    "run this inside a GitHub Actions job, which sets it (or set it yourself)"
+                        .to_owned(),
+                ),
+            )
+        })?;
+        let event = var("GITHUB_EVENT_PATH")
+            .and_then(|path| std::fs::read_to_string(path).ok())
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or(Value::Null);
+        let api_url = var("GITHUB_API_URL").unwrap_or_else(|| "https://api.github.com".to_owned());
+        let auth = var("GITHUB_TOKEN").map_or(Auth::None, Auth::Bearer);
+        let client = Client::new(
+            &api_url,
+            auth,
+            &[
+                ("accept", "application/vnd.github+json"),
+                ("x-github-api-version", "2022-11-28"),
+            ],
+        )
+        .map_err(|problem| {
+            ForgeError::setup(
+                TERMS.forge,
+                "set up the connection to GitHub",
+                problem,
+                None,
+            )
+        })?;
+        Ok(Self {
+            api_url,
+            server_url: var("GITHUB_SERVER_URL").unwrap_or_else(|| "https://github.com".to_owned()),
+            repository,
+            event,
+            git_ref: var("GITHUB_REF").unwrap_or_default(),
+            run_id: var("GITHUB_RUN_ID"),
+            step_summary: var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
+            output: var("GITHUB_OUTPUT").map(PathBuf::from),
+            temp: var("RUNNER_TEMP").map_or_else(std::env::temp_dir, PathBuf::from),
+            client,
+            author: tokio::sync::OnceCell::new(),
+        })
+    }
+
+    /// The address of this run's page, where its summary and artifacts are.
+    fn run_url(&self) -> Option<String> {
+        self.run_id.as_ref().map(|id| {
+            format!(
+                "{}/{}/actions/runs/{id}",
+                self.server_url.trim_end_matches('/'),
+                self.repository
+            )
+        })
+    }
+
+    /// `/repos/OWNER/NAME` followed by `path`.
+    fn repo_path(&self, path: &str) -> String {
+        format!("/repos/{}{path}", self.repository)
+    }
+
+    fn error(&self, call: Call<'_>, failure: Failure) -> Error {
+        let permission = call.permission;
+        ForgeError::failed(
+            TERMS.forge,
+            call.action,
+            failure,
+            |status| match status {
+                401 => Some(
+                    "the token was refused: the action passes `github.token` unless its `token` input says otherwise".to_owned(),
+                ),
+                403 | 404 => Some(format!(
+                    "the job's token may lack a permission: give the job `permissions: {{ {} }}`",
+                    permission.as_yaml()
+                )),
+                _ => None,
+            },
+            &format!("check GITHUB_API_URL ({}) and the runner's network", self.api_url),
+        )
+        .into()
+    }
+
+    /// One call's JSON.
+    async fn json(&self, call: Call<'_>, body: Option<&Value>) -> Result<Value, Error> {
+        self.client
+            .json(call.method, call.path, body)
+            .await
+            .map_err(|failure| self.error(call, failure))
+    }
+
+    /// Every item of a list, on every page.
+    async fn all_pages(&self, call: Call<'_>) -> Result<Vec<Value>, Error> {
+        self.client
+            .all_pages(call.path)
+            .await
+            .map_err(|failure| self.error(call, failure))
+    }
+
+    /// The login of the token's user. The job's own token belongs to no
+    /// user (GitHub refuses it `/user`): what it writes is
+    /// `github-actions[bot]`'s.
+    async fn author(&self) -> Result<&str, Error> {
+        self.author
+            .get_or_try_init(|| async {
+                match self.client.json(&Method::GET, "/user", None).await {
+                    Ok(user) => Ok(user["login"].as_str().unwrap_or_default().to_owned()),
+                    Err(Failure::Refused(answer))
+                        if answer.status.as_u16() == 403
+                            && answer.message().contains("not accessible by integration") =>
+                    {
+                        Ok(WORKFLOW_BOT.to_owned())
+                    }
+                    Err(failure) => Err(self.error(
+                        Call {
+                            method: &Method::GET,
+                            path: "/user",
+                            action: "learn which user the token belongs to",
+                            permission: Permission::PullRequestsWrite,
+                        },
+                        failure,
+                    )),
+                }
+            })
+            .await
+            .map(String::as_str)
+    }
+}
+
+/// The user the workflow's own token (`github.token`) writes as.
+pub const WORKFLOW_BOT: &str = "github-actions[bot]";
+
+/// Whether an item (comment, issue) was written by `author`.
+fn written_by(item: &Value, author: &str) -> bool {
+    item["user"]["login"].as_str() == Some(author)
+}
+
+impl Forge for GitHub {
+    fn terms(&self) -> &'static Terms {
+        &TERMS
+    }
+
+    /// From the event, or from the ref GitHub checks out for a pull
+    /// request (`refs/pull/N/merge`).
+    fn review(&self) -> Option<u64> {
+        self.event["pull_request"]["number"].as_u64().or_else(|| {
+            self.git_ref
+                .strip_prefix("refs/pull/")?
+                .split('/')
+                .next()?
+                .parse()
+                .ok()
+        })
+    }
+
+    /// The first parent of the merge commit GitHub checks out for a pull
+    /// request, else the base branch as fetched.
+    fn review_base(&self, repository: &Repository) -> Result<Option<String>, Error> {
+        let parents = repository.parents("HEAD")?;
+        if parents.len() >= 2 {
+            return Ok(Some(parents[0].clone()));
+        }
+        Ok(std::env::var("GITHUB_BASE_REF")
+            .ok()
+            .filter(|branch| !branch.is_empty())
+            .map(|branch| format!("origin/{branch}")))
+    }
+
+    fn run_link(&self) -> String {
+        match self.run_url() {
+            Some(url) => format!("[this run]({url})"),
+            None => "this run".to_owned(),
+        }
+    }
+
+    async fn upsert_note(&self, review: u64, marker: &str, body: &str) -> Result<Upserted, Error> {
+        comment::upsert(self, review, marker, body).await
+    }
+
+    async fn last_applied(&self, record: &RecordKey) -> Result<Option<String>, Error> {
+        record::last_applied(self, record).await
+    }
+
+    async fn begin_apply(&self, record: &RecordKey, commit: &str) -> Result<Applying, Error> {
+        record::begin(self, record, commit).await
+    }
+
+    async fn finish_apply(
+        &self,
+        record: &RecordKey,
+        applying: Applying,
+        ended: Ended,
+        description: &str,
+    ) -> Result<(), Error> {
+        record::finish(self, record, applying, ended, description).await
+    }
+
+    async fn open_issue(&self, label: &str, marker: &str) -> Result<Option<u64>, Error> {
+        issue::find_open(self, label, marker).await
+    }
+
+    async fn save_issue(
+        &self,
+        open: Option<u64>,
+        label: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<u64, Error> {
+        issue::save(self, open, label, title, body).await
+    }
+
+    async fn close_issue(&self, number: u64, why: &str) -> Result<(), Error> {
+        issue::close(self, number, why).await
+    }
+
+    fn full_plan_place(&self, artifact: &str) -> String {
+        format!(
+            "`plan.md` in the `{artifact}` artifact of {}",
+            self.run_link()
+        )
+    }
+
+    /// In `RUNNER_TEMP`, named in the `plan-file` output: the action
+    /// uploads it as the artifact when the plan was cut.
+    fn keep_full_plan(&self, _artifact: &str, markdown: &str, _cut: bool) -> Result<(), Error> {
+        let plan_file = self.temp.join("altcontacts").join("plan.md");
+        super::write(&plan_file, markdown)?;
+        self.set_outputs(&[("plan-file", plan_file.display().to_string())])
+    }
+
+    /// As annotations: GitHub shows each on its line of the pull request.
+    fn report_problems(
+        &self,
+        _artifact: Option<&str>,
+        problems: &FileProblems,
+    ) -> Result<(), Error> {
+        print!("{}", crate::render::annotations::github(problems));
+        Ok(())
+    }
+
+    fn report_warnings(&self, _artifact: Option<&str>, warnings: &[Warning]) -> Result<(), Error> {
+        print!("{}", crate::render::annotations::warnings(warnings));
+        Ok(())
+    }
+
+    fn summary_room(&self) -> usize {
+        workflow::summary_room(self.step_summary.as_deref())
+    }
+
+    fn add_to_summary(&self, text: &str) -> Result<(), Error> {
+        match &self.step_summary {
+            Some(path) => Ok(super::append(path, text)?),
+            None => Ok(()),
+        }
+    }
+
+    fn set_outputs(&self, outputs: &[(&str, String)]) -> Result<(), Error> {
+        match &self.output {
+            Some(path) => Ok(super::append(path, &workflow::outputs(outputs))?),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn github(git_ref: &str, event: Value) -> GitHub {
+        GitHub {
+            api_url: "http://127.0.0.1:1".into(),
+            server_url: "https://github.example".into(),
+            repository: "acme/aws-contacts".into(),
+            event,
+            git_ref: git_ref.into(),
+            run_id: Some("42".into()),
+            step_summary: None,
+            output: None,
+            temp: std::env::temp_dir(),
+            client: Client::new("http://127.0.0.1:1", Auth::None, &[]).unwrap(),
+            author: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    #[test]
+    fn the_pull_request_comes_from_the_event_or_the_merge_ref() {
+        let from_event = github(
+            "refs/heads/x",
+            serde_json::json!({"pull_request": {"number": 7}}),
+        );
+        assert_eq!(from_event.review(), Some(7));
+        assert_eq!(github("refs/pull/12/merge", Value::Null).review(), Some(12));
+        assert_eq!(github("refs/heads/main", Value::Null).review(), None);
+        assert_eq!(
+            from_event.run_url().as_deref(),
+            Some("https://github.example/acme/aws-contacts/actions/runs/42")
+        );
+    }
+}

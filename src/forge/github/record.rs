@@ -1,0 +1,159 @@
+//! The record of the last commit whose apply fully succeeded, kept as
+//! GitHub deployments: each apply is a deployment of its commit to an
+//! environment (default `altcontacts`), and only an apply that wrote and
+//! verified every change marks its deployment `success`. The next apply
+//! bases itself on the newest successful one, so a run that was evicted,
+//! cancelled or failed leaves its changes to the next run, never to no one.
+//!
+//! Deployments need no write access to the repository's contents (only
+//! `deployments: write`) and show in GitHub's UI as the history of applies.
+
+use hyper::Method;
+use serde_json::{Value, json};
+
+use super::{Call, GitHub, Permission};
+use crate::error::Error;
+use crate::forge::ForgeError;
+use crate::forge::http::encode;
+use crate::gitops::{Applying, Ended, RecordKey};
+
+/// The deployment task of an altcontacts apply; other deployments to the
+/// same environment are not records.
+pub const TASK: &str = "altcontacts:apply";
+
+/// Whether a deployment is an apply of the record's file: two files in one
+/// repository have two records.
+fn ours(record: &RecordKey, deployment: &Value) -> bool {
+    deployment["task"].as_str() == Some(TASK)
+        && deployment["payload"]["file"].as_str() == Some(record.file.as_str())
+}
+
+/// The commit of the newest apply that fully succeeded, if any.
+pub async fn last_applied(github: &GitHub, record: &RecordKey) -> Result<Option<String>, Error> {
+    let list = github.repo_path(&format!(
+        "/deployments?environment={}&task={}",
+        encode(&record.environment),
+        encode(TASK)
+    ));
+    let action = format!(
+        "read the applies recorded in the `{}` environment",
+        record.environment
+    );
+    let deployments = github
+        .all_pages(Call {
+            method: &Method::GET,
+            path: &list,
+            action: &action,
+            permission: Permission::DeploymentsWrite,
+        })
+        .await?;
+    // Newest first, as GitHub lists them; sorted again so that no page
+    // order can make an older apply look like the last.
+    let mut ours: Vec<&Value> = deployments.iter().filter(|d| ours(record, d)).collect();
+    ours.sort_by_key(|d| std::cmp::Reverse(d["id"].as_u64().unwrap_or(0)));
+    for deployment in ours {
+        let id = deployment["id"].as_u64().unwrap_or(0);
+        let path = github.repo_path(&format!("/deployments/{id}/statuses?per_page=1"));
+        let action = format!("read the outcome of the apply recorded as deployment {id}");
+        let statuses = github
+            .json(
+                Call {
+                    method: &Method::GET,
+                    path: &path,
+                    action: &action,
+                    permission: Permission::DeploymentsWrite,
+                },
+                None,
+            )
+            .await?;
+        if statuses[0]["state"].as_str() == Some("success") {
+            return Ok(deployment["sha"].as_str().map(str::to_owned));
+        }
+    }
+    Ok(None)
+}
+
+/// Records that this run starts applying `commit`.
+pub async fn begin(github: &GitHub, record: &RecordKey, commit: &str) -> Result<Applying, Error> {
+    let action = format!(
+        "record the apply of {commit} in the `{}` environment",
+        record.environment
+    );
+    let made = github
+        .json(
+            Call {
+                method: &Method::POST,
+                path: &github.repo_path("/deployments"),
+                action: &action,
+                permission: Permission::DeploymentsWrite,
+            },
+            Some(&json!({
+                "ref": commit,
+                "task": TASK,
+                "environment": record.environment,
+                "auto_merge": false,
+                "required_contexts": [],
+                "payload": { "file": record.file },
+                "description": format!("altcontacts apply of {}", record.file),
+                "production_environment": true,
+            })),
+        )
+        .await?;
+    let applying = Applying(made["id"].as_u64().ok_or_else(|| {
+        ForgeError::setup(
+            "GitHub",
+            &action,
+            "the answer has no deployment id".to_owned(),
+            None,
+        )
+    })?);
+    status(github, applying, "in_progress", "applying").await?;
+    Ok(applying)
+}
+
+/// Records how the apply ended: only `success` makes it the base of the
+/// next one. GitHub has no state for a cancelled deployment: an
+/// interrupted apply is a `failure`.
+pub async fn finish(
+    github: &GitHub,
+    _record: &RecordKey,
+    applying: Applying,
+    ended: Ended,
+    description: &str,
+) -> Result<(), Error> {
+    let state = match ended {
+        Ended::Succeeded => "success",
+        Ended::Failed | Ended::Interrupted => "failure",
+    };
+    status(github, applying, state, description).await
+}
+
+async fn status(
+    github: &GitHub,
+    applying: Applying,
+    state: &str,
+    description: &str,
+) -> Result<(), Error> {
+    let path = github.repo_path(&format!("/deployments/{}/statuses", applying.0));
+    let action = format!("mark the apply (deployment {}) {state}", applying.0);
+    let mut body = json!({
+        "state": state,
+        "description": description.chars().take(140).collect::<String>(),
+        "auto_inactive": false,
+    });
+    if let Some(url) = github.run_url() {
+        body["log_url"] = Value::String(url);
+    }
+    github
+        .json(
+            Call {
+                method: &Method::POST,
+                path: &path,
+                action: &action,
+                permission: Permission::DeploymentsWrite,
+            },
+            Some(&body),
+        )
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,411 @@
+//! The loop on GitLab: what a CI/CD job tells the tool (project, merge
+//! request, API address), and what the tool keeps on GitLab: one plan note
+//! per merge request, the record of the last applied commit as
+//! deployments of an environment, and one issue while AWS drifts from the
+//! file. The job's files are its artifacts: the full plan, the Terraform
+//! report the merge request widget reads (counts only), and a Code Quality
+//! report of an invalid file.
+//!
+//! The job token cannot write notes, so the API is reached with the token
+//! in `GITLAB_TOKEN` (glab's convention): a project access token with the
+//! `api` scope and the Developer role.
+
+mod api;
+mod reports;
+
+use std::path::PathBuf;
+
+use hyper::Method;
+use serde_json::Value;
+
+use super::ForgeError;
+use super::http::{Auth, Client, Failure};
+use crate::config::FileProblems;
+use crate::error::Error;
+use crate::git::Repository;
+use crate::gitops::{Applying, Ended, Forge, RecordKey, Terms, Upserted};
+use crate::model::Warning;
+
+const TERMS: Terms = Terms {
+    forge: "GitLab",
+    review: "merge request",
+    review_sign: "!",
+    note: "note",
+    note_limit: 1_000_000,
+    issue_limit: 1_048_576,
+    run: "job",
+};
+
+/// The variable the token is read from.
+pub const TOKEN_VARIABLE: &str = "GITLAB_TOKEN";
+
+/// The least role in the project a call needs (with a token of the `api`
+/// scope): what an error names when GitLab refuses it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Reading, commenting on merge requests, and issues.
+    Reporter,
+    /// Deployments: the record of applies.
+    Developer,
+}
+
+impl Role {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Reporter => "Reporter",
+            Self::Developer => "Developer",
+        }
+    }
+}
+
+/// What one call is for, so an error can say what failed and what the
+/// token needs.
+#[derive(Clone, Copy, Debug)]
+pub struct Call<'a> {
+    pub method: &'a Method,
+    /// An API path (`/projects/...`) or a full URL (the next page).
+    pub path: &'a str,
+    /// What it does, for errors: "list the notes of merge request !12".
+    pub action: &'a str,
+    pub role: Role,
+}
+
+/// What the CI/CD job says about itself, from the variables GitLab's
+/// runner sets in every job.
+pub struct GitLab {
+    api_url: String,
+    /// The project's ID (or its URL-encoded path), as API paths take it.
+    project: String,
+    /// `group/project`, for messages.
+    project_path: String,
+    merge_request: Option<u64>,
+    diff_base: Option<String>,
+    target_branch: Option<String>,
+    /// The branch or tag the pipeline runs for, as deployments record it.
+    git_ref: String,
+    ref_is_tag: bool,
+    job_url: Option<String>,
+    /// Where the job's artifacts are collected from.
+    project_dir: PathBuf,
+    has_token: bool,
+    client: Client,
+    /// The token's own user, for finding the job's own notes and issues.
+    me: tokio::sync::OnceCell<u64>,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
+}
+
+impl GitLab {
+    pub fn from_env() -> Result<Self, ForgeError> {
+        let missing = |variable: &str| {
+            ForgeError::setup(
+                TERMS.forge,
+                "tell which project this job belongs to",
+                format!("{variable} is not set"),
+                Some(
+                    "run this inside a GitLab CI/CD job, which sets it (or set it yourself)"
+                        .to_owned(),
+                ),
+            )
+        };
+        let api_url = var("CI_API_V4_URL").ok_or_else(|| missing("CI_API_V4_URL"))?;
+        let project_path = var("CI_PROJECT_PATH").unwrap_or_default();
+        let project = var("CI_PROJECT_ID")
+            .or_else(|| (!project_path.is_empty()).then(|| super::http::encode(&project_path)))
+            .ok_or_else(|| missing("CI_PROJECT_ID"))?;
+        let token = var(TOKEN_VARIABLE);
+        let client = Client::new(
+            &api_url,
+            token.clone().map_or(Auth::None, Auth::PrivateToken),
+            &[("accept", "application/json")],
+        )
+        .map_err(|problem| {
+            ForgeError::setup(
+                TERMS.forge,
+                "set up the connection to GitLab",
+                problem,
+                None,
+            )
+        })?;
+        Ok(Self {
+            api_url,
+            project,
+            project_path,
+            merge_request: var("CI_MERGE_REQUEST_IID").and_then(|iid| iid.parse().ok()),
+            diff_base: var("CI_MERGE_REQUEST_DIFF_BASE_SHA"),
+            target_branch: var("CI_MERGE_REQUEST_TARGET_BRANCH_NAME"),
+            git_ref: var("CI_COMMIT_REF_NAME").unwrap_or_default(),
+            ref_is_tag: var("CI_COMMIT_TAG").is_some(),
+            job_url: var("CI_JOB_URL"),
+            project_dir: var("CI_PROJECT_DIR").map_or_else(|| PathBuf::from("."), PathBuf::from),
+            has_token: token.is_some(),
+            client,
+            me: tokio::sync::OnceCell::new(),
+        })
+    }
+
+    /// `/projects/ID` followed by `path`.
+    fn project_path(&self, path: &str) -> String {
+        format!("/projects/{}{path}", self.project)
+    }
+
+    fn project_name(&self) -> &str {
+        if self.project_path.is_empty() {
+            &self.project
+        } else {
+            &self.project_path
+        }
+    }
+
+    /// What to do about a token GitLab refused, in GitLab's terms: the
+    /// variable, the scope, and the role in the project.
+    fn token_help(&self, status: u16, answer_says: &str, role: Role) -> Option<String> {
+        let remedy = format!(
+            "{TOKEN_VARIABLE} must hold a token with the `api` scope and at least the {} role in {}: a project access token (Settings > Access tokens), saved as a masked CI/CD variable",
+            role.name(),
+            self.project_name()
+        );
+        match status {
+            401 => Some(format!(
+                "{TOKEN_VARIABLE} was refused: it may have expired or been revoked. {remedy}"
+            )),
+            403 if answer_says.contains("insufficient_scope")
+                || answer_says.contains("higher privileges") =>
+            {
+                Some(format!(
+                    "the token in {TOKEN_VARIABLE} lacks the `api` scope (a `read_api` token can only read). {remedy}"
+                ))
+            }
+            403 | 404 => Some(format!(
+                "the token in {TOKEN_VARIABLE} may lack the {} role in {} (GitLab answers 404 to a token that cannot see a project). {remedy}",
+                role.name(),
+                self.project_name()
+            )),
+            _ => None,
+        }
+    }
+
+    fn error(&self, call: Call<'_>, failure: Failure) -> Error {
+        let says = match &failure {
+            Failure::Refused(answer) => answer.message(),
+            _ => String::new(),
+        };
+        ForgeError::failed(
+            TERMS.forge,
+            call.action,
+            failure,
+            |status| self.token_help(status, &says, call.role),
+            &format!(
+                "check CI_API_V4_URL ({}) and the runner's network",
+                self.api_url
+            ),
+        )
+        .into()
+    }
+
+    /// Refuses a call without a token before it is sent, naming the variable.
+    fn need_token(&self, call: Call<'_>) -> Result<(), Error> {
+        if self.has_token {
+            return Ok(());
+        }
+        Err(ForgeError::setup(
+            TERMS.forge,
+            call.action,
+            format!("{TOKEN_VARIABLE} is not set"),
+            Some(format!(
+                "the job token (CI_JOB_TOKEN) cannot write notes, issues or deployments: create a project access token with the `api` scope and the {} role, and save it as the masked CI/CD variable {TOKEN_VARIABLE}",
+                call.role.name()
+            )),
+        )
+        .into())
+    }
+
+    /// One call's JSON.
+    async fn json(&self, call: Call<'_>, body: Option<&Value>) -> Result<Value, Error> {
+        self.need_token(call)?;
+        self.client
+            .json(call.method, call.path, body)
+            .await
+            .map_err(|failure| self.error(call, failure))
+    }
+
+    /// Every item of a list, on every page.
+    async fn all_pages(&self, call: Call<'_>) -> Result<Vec<Value>, Error> {
+        self.need_token(call)?;
+        self.client
+            .all_pages(call.path)
+            .await
+            .map_err(|failure| self.error(call, failure))
+    }
+
+    /// The ID of the token's user (a project access token has a bot user
+    /// of its own).
+    async fn me(&self) -> Result<u64, Error> {
+        self.me
+            .get_or_try_init(|| async {
+                let user = self
+                    .json(
+                        Call {
+                            method: &Method::GET,
+                            path: "/user",
+                            action: "learn which user the token belongs to",
+                            role: Role::Reporter,
+                        },
+                        None,
+                    )
+                    .await?;
+                user["id"].as_u64().ok_or_else(|| {
+                    ForgeError::setup(
+                        TERMS.forge,
+                        "learn which user the token belongs to",
+                        "the answer has no user id".to_owned(),
+                        None,
+                    )
+                    .into()
+                })
+            })
+            .await
+            .copied()
+    }
+
+    /// The environment an apply of `record` is a deployment to: one per
+    /// contacts file, in a folder named by `--environment`.
+    fn environment(record: &RecordKey) -> String {
+        format!("{}/{}", record.environment, record.file)
+    }
+
+    fn artifacts(&self, artifact: &str) -> PathBuf {
+        self.project_dir.join(artifact)
+    }
+}
+
+/// Whether an item (note, issue) was written by the user `me`.
+fn written_by(item: &Value, me: u64) -> bool {
+    item["author"]["id"].as_u64() == Some(me)
+}
+
+impl Forge for GitLab {
+    fn terms(&self) -> &'static Terms {
+        &TERMS
+    }
+
+    fn review(&self) -> Option<u64> {
+        self.merge_request
+    }
+
+    /// The merge request's diff base (where its branch left the target),
+    /// else the target branch as fetched.
+    fn review_base(&self, _repository: &Repository) -> Result<Option<String>, Error> {
+        Ok(self.diff_base.clone().or_else(|| {
+            self.target_branch
+                .as_ref()
+                .map(|branch| format!("origin/{branch}"))
+        }))
+    }
+
+    fn run_link(&self) -> String {
+        match &self.job_url {
+            Some(url) => format!("[this job]({url})"),
+            None => "this job".to_owned(),
+        }
+    }
+
+    async fn upsert_note(&self, review: u64, marker: &str, body: &str) -> Result<Upserted, Error> {
+        api::upsert_note(self, review, marker, body).await
+    }
+
+    async fn last_applied(&self, record: &RecordKey) -> Result<Option<String>, Error> {
+        api::last_applied(self, record).await
+    }
+
+    async fn begin_apply(&self, record: &RecordKey, commit: &str) -> Result<Applying, Error> {
+        api::begin_apply(self, record, commit).await
+    }
+
+    async fn finish_apply(
+        &self,
+        record: &RecordKey,
+        applying: Applying,
+        ended: Ended,
+        _description: &str,
+    ) -> Result<(), Error> {
+        api::finish_apply(self, record, applying, ended).await
+    }
+
+    async fn open_issue(&self, label: &str, marker: &str) -> Result<Option<u64>, Error> {
+        api::find_issue(self, label, marker).await
+    }
+
+    async fn save_issue(
+        &self,
+        open: Option<u64>,
+        label: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<u64, Error> {
+        api::save_issue(self, open, label, title, body).await
+    }
+
+    async fn close_issue(&self, number: u64, why: &str) -> Result<(), Error> {
+        api::close_issue(self, number, why).await
+    }
+
+    fn full_plan_place(&self, artifact: &str) -> String {
+        match &self.job_url {
+            Some(url) => format!(
+                "[`plan.md`]({url}/artifacts/file/{artifact}/plan.md) in the artifacts of [this job]({url})"
+            ),
+            None => format!("`{artifact}/plan.md` in the artifacts of this job"),
+        }
+    }
+
+    /// Only when a note left changes out: the artifact holds names, emails
+    /// and phone numbers, kept no longer than it must be.
+    fn keep_full_plan(&self, artifact: &str, markdown: &str, cut: bool) -> Result<(), Error> {
+        if !cut {
+            return Ok(());
+        }
+        Ok(super::write(
+            &self.artifacts(artifact).join("plan.md"),
+            markdown,
+        )?)
+    }
+
+    /// As a Code Quality report, which GitLab shows on the merge request.
+    fn report_problems(
+        &self,
+        artifact: Option<&str>,
+        problems: &FileProblems,
+    ) -> Result<(), Error> {
+        let Some(artifact) = artifact else {
+            return Ok(());
+        };
+        let report = reports::code_quality_of_problems(problems);
+        Ok(super::write(
+            &self.artifacts(artifact).join(reports::CODE_QUALITY),
+            &report,
+        )?)
+    }
+
+    fn report_warnings(&self, artifact: Option<&str>, warnings: &[Warning]) -> Result<(), Error> {
+        let Some(artifact) = artifact else {
+            return Ok(());
+        };
+        let report = reports::code_quality_of_warnings(warnings);
+        Ok(super::write(
+            &self.artifacts(artifact).join(reports::CODE_QUALITY),
+            &report,
+        )?)
+    }
+
+    /// The Terraform report the merge request widget reads: the counts
+    /// alone, since any project member (Guest included) can read artifacts.
+    fn report_counts(&self, artifact: &str, summary: &crate::plan::Summary) -> Result<(), Error> {
+        Ok(super::write(
+            &self.artifacts(artifact).join(reports::TERRAFORM),
+            &reports::terraform(summary),
+        )?)
+    }
+}

@@ -1,0 +1,103 @@
+//! The forges the GitOps loop runs on, each an adapter behind
+//! [`crate::gitops::Forge`] that speaks only its API and its CI's files.
+
+pub mod github;
+pub mod gitlab;
+pub mod http;
+
+use crate::error::help_suffix;
+
+/// A forge call that failed, with what it was for and what to do.
+#[derive(Debug, thiserror::Error)]
+#[error("{forge}: could not {action}: {problem}{}", help_suffix(.help))]
+pub struct ForgeError {
+    pub forge: &'static str,
+    pub action: String,
+    pub status: Option<u16>,
+    pub problem: String,
+    pub help: Option<String>,
+}
+
+impl ForgeError {
+    /// A problem before any call: the CI's variables, the client.
+    pub fn setup(forge: &'static str, action: &str, problem: String, help: Option<String>) -> Self {
+        Self {
+            forge,
+            action: action.to_owned(),
+            status: None,
+            problem,
+            help,
+        }
+    }
+
+    /// A call that got no successful answer; `help` says what to do about
+    /// an answer's status, in the forge's own terms.
+    pub fn failed(
+        forge: &'static str,
+        action: &str,
+        failure: http::Failure,
+        help: impl Fn(u16) -> Option<String>,
+        unreachable_help: &str,
+    ) -> Self {
+        match failure {
+            http::Failure::Refused(answer) => {
+                let status = answer.status.as_u16();
+                Self {
+                    forge,
+                    action: action.to_owned(),
+                    status: Some(status),
+                    problem: format!("{status} {}", answer.message()),
+                    help: help(status),
+                }
+            }
+            http::Failure::Unreachable { url, problem } => Self {
+                forge,
+                action: action.to_owned(),
+                status: None,
+                problem: format!("{url}: {problem}"),
+                help: Some(unreachable_help.to_owned()),
+            },
+            http::Failure::NotJson { status, problem } => Self {
+                forge,
+                action: action.to_owned(),
+                status: Some(status),
+                problem,
+                help: None,
+            },
+        }
+    }
+}
+
+/// A file a job writes for its CI (outputs, summary, reports) that could
+/// not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {path}: {source}")]
+pub struct CiFileError {
+    pub path: String,
+    pub source: std::io::Error,
+}
+
+/// Appends `text` to `path`.
+pub fn append(path: &std::path::Path, text: &str) -> Result<(), CiFileError> {
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut file| file.write_all(text.as_bytes()))
+        .map_err(|source| CiFileError {
+            path: path.display().to_string(),
+            source,
+        })
+}
+
+/// Writes `text` to `path`, making its folder.
+pub fn write(path: &std::path::Path, text: &str) -> Result<(), CiFileError> {
+    path.parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| std::fs::write(path, text))
+        .map_err(|source| CiFileError {
+            path: path.display().to_string(),
+            source,
+        })
+}

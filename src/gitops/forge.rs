@@ -1,0 +1,165 @@
+//! What the loop asks of a forge. The loop decides (`gitops`); an adapter
+//! only speaks its forge's API and its CI's files. A third forge (Gitea,
+//! Bitbucket, Azure DevOps) is one more implementation of [`Forge`].
+
+use std::future::Future;
+
+use crate::config::FileProblems;
+use crate::error::Error;
+use crate::git::Repository;
+use crate::model::Warning;
+use crate::plan::Summary;
+
+/// How a forge names things, and the sizes it accepts.
+#[derive(Clone, Copy, Debug)]
+pub struct Terms {
+    /// "GitHub", "GitLab".
+    pub forge: &'static str,
+    /// What a proposed change is called: "pull request", "merge request".
+    pub review: &'static str,
+    /// How a review is referred to by number: `#` (GitHub), `!` (GitLab).
+    pub review_sign: &'static str,
+    /// What a remark on a review or an issue is called: "comment", "note".
+    pub note: &'static str,
+    /// The most characters a note may hold.
+    pub note_limit: usize,
+    /// The most characters an issue's text may hold.
+    pub issue_limit: usize,
+    /// What one execution of the CI is called: "run", "job".
+    pub run: &'static str,
+}
+
+/// The record of applies of one contacts file: where an apply that fully
+/// succeeded is kept, so the next one bases itself on it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordKey {
+    /// The deployment environment (`--environment`).
+    pub environment: String,
+    /// The contacts file as the repository names it.
+    pub file: String,
+}
+
+/// An apply being recorded, by the forge's own identifier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Applying(pub u64);
+
+/// How an apply ended, as recorded: only `Succeeded` is a base for the next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ended {
+    Succeeded,
+    Failed,
+    /// Cancelled (SIGINT, SIGTERM) before it could finish.
+    Interrupted,
+}
+
+/// Whether the plan's note was made or edited, by its identifier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Upserted {
+    Created(u64),
+    Updated(u64),
+}
+
+/// One forge and its CI: the API calls the loop needs, and the files a job
+/// leaves for the CI to read.
+pub trait Forge: Sync {
+    fn terms(&self) -> &'static Terms;
+
+    /// The review this run is for, if it is for one.
+    fn review(&self) -> Option<u64>;
+
+    /// The revision a review's plan is based on, as the CI tells it; `None`
+    /// when it does not (every managed contact is then planned).
+    fn review_base(&self, repository: &Repository) -> Result<Option<String>, Error>;
+
+    /// A Markdown link to this run or job, where its log and files are.
+    fn run_link(&self) -> String;
+
+    /// The review's one plan note for a file: the one that starts with
+    /// `marker` and was written by the token's own user is edited, on any
+    /// page of the review's discussion, or a first one is made.
+    fn upsert_note(
+        &self,
+        review: u64,
+        marker: &str,
+        body: &str,
+    ) -> impl Future<Output = Result<Upserted, Error>> + Send;
+
+    /// The commit of the newest apply that fully succeeded, if any.
+    fn last_applied(
+        &self,
+        record: &RecordKey,
+    ) -> impl Future<Output = Result<Option<String>, Error>> + Send;
+
+    /// Records that this job starts applying `commit`.
+    fn begin_apply(
+        &self,
+        record: &RecordKey,
+        commit: &str,
+    ) -> impl Future<Output = Result<Applying, Error>> + Send;
+
+    /// Records how the apply ended.
+    fn finish_apply(
+        &self,
+        record: &RecordKey,
+        applying: Applying,
+        ended: Ended,
+        description: &str,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// The open issue labelled `label` whose text starts with `marker` and
+    /// that the token's own user opened, if there is one.
+    fn open_issue(
+        &self,
+        label: &str,
+        marker: &str,
+    ) -> impl Future<Output = Result<Option<u64>, Error>> + Send;
+
+    /// Updates the open issue, or opens one labelled `label`; its number.
+    fn save_issue(
+        &self,
+        open: Option<u64>,
+        label: &str,
+        title: &str,
+        body: &str,
+    ) -> impl Future<Output = Result<u64, Error>> + Send;
+
+    /// Says `why` on the issue and closes it.
+    fn close_issue(&self, number: u64, why: &str)
+    -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// Where the full plan is kept when a note cannot hold it, in Markdown.
+    fn full_plan_place(&self, artifact: &str) -> String;
+
+    /// Keeps the full plan for the CI to store (`cut`: a note or a summary
+    /// left changes out).
+    fn keep_full_plan(&self, artifact: &str, markdown: &str, cut: bool) -> Result<(), Error>;
+
+    /// The problems of an invalid contacts file, on their lines of the
+    /// review; `artifact` is where a review's files are kept (`None` outside
+    /// a review).
+    fn report_problems(&self, artifact: Option<&str>, problems: &FileProblems)
+    -> Result<(), Error>;
+
+    /// The file's warnings, on their lines of the review.
+    fn report_warnings(&self, artifact: Option<&str>, warnings: &[Warning]) -> Result<(), Error>;
+
+    /// The plan's counts, for a CI that shows them beside the review.
+    fn report_counts(&self, _artifact: &str, _summary: &Summary) -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// Bytes the job's summary page can still take; 0 for a CI without one.
+    fn summary_room(&self) -> usize {
+        0
+    }
+
+    /// Adds to the job's summary page; `text` fits [`Forge::summary_room`].
+    fn add_to_summary(&self, _text: &str) -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// Sets the step's outputs, for a CI whose later steps read them.
+    fn set_outputs(&self, _outputs: &[(&str, String)]) -> Result<(), Error> {
+        Ok(())
+    }
+}

@@ -1,0 +1,54 @@
+//! What `--base`, `--base-ref` and the GitOps loop plan against: an older
+//! contacts file, whose unchanged slots need not be read.
+
+use std::path::Path;
+
+use crate::config::LoadedConfig;
+use crate::error::Error;
+
+/// What `--base` or `--base-ref` plans against.
+pub enum Base {
+    File(Box<LoadedConfig>),
+    /// The base has no contacts file (the pull request that adds it): no
+    /// slot is the same as in the base, so every slot is read.
+    Absent {
+        described: String,
+    },
+}
+
+impl Base {
+    /// The base from `--base FILE` or `--base-ref REF`, if either was given.
+    /// A base file that does not exist, or is empty, and a revision without
+    /// the contacts file, are a base with no slot, not an error.
+    pub fn load(
+        file: Option<&Path>,
+        revision: Option<&str>,
+        contacts: &Path,
+    ) -> Result<Option<Base>, Error> {
+        if let Some(revision) = revision {
+            let label = format!("{}@{revision}", contacts.display());
+            return Ok(Some(
+                match crate::git::Repository::of(contacts).file_at(revision, contacts)? {
+                    Some(text) => Base::File(Box::new(LoadedConfig::parse(&label, text)?)),
+                    None => Base::Absent {
+                        described: format!("{} does not exist at {revision}", contacts.display()),
+                    },
+                },
+            ));
+        }
+        let Some(path) = file else {
+            return Ok(None);
+        };
+        let missing = || Base::Absent {
+            described: format!(
+                "the base file {} does not exist or is empty",
+                path.display()
+            ),
+        };
+        match std::fs::read_to_string(path) {
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Some(missing())),
+            Ok(text) if text.trim().is_empty() => Ok(Some(missing())),
+            _ => Ok(Some(Base::File(Box::new(LoadedConfig::load(path)?)))),
+        }
+    }
+}

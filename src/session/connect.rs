@@ -1,0 +1,97 @@
+//! Opening the backend a run talks to: the sandbox file, or AWS behind its
+//! pacers.
+
+use super::{Context, Session};
+use crate::backend::aws::{Aws, AwsOptions};
+use crate::backend::sandbox::Sandbox;
+use crate::backend::throttle::{Limits, RetryPolicy, Throttled};
+use crate::backend::{Backend, Identity, Target};
+use crate::config::RateSpec;
+use crate::error::Error;
+use crate::model::AccountId;
+
+impl Context<'_> {
+    /// Opens the sandbox or AWS, without a request yet. `rate` comes from
+    /// the contacts file; `--rate` overrides it per operation.
+    pub(super) async fn connect(&self, rate: RateSpec) -> Result<(Backend, Target, String), Error> {
+        Ok(match &self.global.sandbox {
+            Some(path) => {
+                let sandbox = Sandbox::open(path)?;
+                // The file exists now: open() creates it when missing.
+                let canonical = std::fs::canonicalize(path).map_err(|source| Error::Read {
+                    path: path.display().to_string(),
+                    source,
+                    help: None,
+                })?;
+                (
+                    Backend::Sandbox(Box::new(Throttled::unlimited(sandbox))),
+                    Target::Sandbox { path: canonical },
+                    format!("sandbox {}", path.display()),
+                )
+            }
+            None => {
+                let options = AwsOptions {
+                    profile: self.global.profile.clone(),
+                    region: self.global.region.clone(),
+                    endpoint_url: self.global.endpoint_url.clone(),
+                };
+                let limits = self.limits(rate);
+                self.ui.verbose(&format!(
+                    "rates: get {}/s (burst {}), put {}/s (burst {}), delete {}/s (burst {}), \
+                     primary get {}/s, primary put {}/s",
+                    limits.get.rate,
+                    limits.get.burst,
+                    limits.put.rate,
+                    limits.put.burst,
+                    limits.delete.rate,
+                    limits.delete.burst,
+                    limits.primary_get.rate,
+                    limits.primary_put.rate,
+                ));
+                let aws = Aws::connect(&options).await;
+                (
+                    Backend::Aws(Box::new(Throttled::new(
+                        aws,
+                        limits,
+                        RetryPolicy::default(),
+                    ))),
+                    Target::Aws,
+                    Target::Aws.to_string(),
+                )
+            }
+        })
+    }
+
+    /// Opens the backend and learns the caller's account.
+    pub async fn open(&self, rate: RateSpec) -> Result<Session, Error> {
+        let (api, target, label) = self.connect(rate).await?;
+        let caller = api.caller().await?;
+        Ok(self.session(api, caller, target, label))
+    }
+
+    pub(super) fn session(
+        &self,
+        api: Backend,
+        caller: AccountId,
+        target: Target,
+        label: String,
+    ) -> Session {
+        self.ui
+            .verbose(&format!("connected to {label} as account {caller}"));
+        Session {
+            api,
+            caller,
+            target,
+            label,
+        }
+    }
+
+    fn limits(&self, file: RateSpec) -> Limits {
+        let flag = self.global.rate.unwrap_or_default();
+        Limits::aws(
+            flag.get.or(file.get),
+            flag.put.or(file.put),
+            flag.delete.or(file.delete),
+        )
+    }
+}

@@ -1,0 +1,170 @@
+//! What every command that reads or writes AWS shares: the run's context
+//! (how it talks to the user, its interrupts), opening the backend, and
+//! the one way to read (`read`), plan and write (`write`).
+
+mod base;
+mod connect;
+pub mod read;
+mod write;
+
+use std::path::Path;
+
+pub use base::Base;
+pub use read::{Reading, Reads, Request, Scope};
+pub use write::{ReportFormat, refuse_on_breaches, write};
+
+use crate::backend::{Backend, Target};
+use crate::cli::GlobalArgs;
+use crate::config::LoadedConfig;
+use crate::error::Error;
+use crate::interrupt::Interrupts;
+use crate::model::{AccountId, Desired, Live, SkipReason, Slot, count};
+use crate::plan::{Action, Plan};
+use crate::progress::{Progress, Ui};
+use crate::render::{Header, Paint};
+
+/// Settings of this run that every command reads.
+pub struct Context<'a> {
+    pub global: &'a GlobalArgs,
+    pub ui: Ui,
+    pub paint: Paint,
+    /// SIGINT and SIGTERM, listened for from the start of the run.
+    pub interrupts: std::sync::Arc<Interrupts>,
+}
+
+/// An open backend and who we are on it.
+pub struct Session {
+    pub api: Backend,
+    pub caller: AccountId,
+    pub target: Target,
+    /// The target as the user named it, for headers.
+    pub label: String,
+}
+
+impl Session {
+    /// Whether this run talks to a sandbox file, whose addresses are
+    /// make-believe, rather than AWS.
+    pub fn on_sandbox(&self) -> bool {
+        matches!(self.target, Target::Sandbox { .. })
+    }
+
+    pub fn header(&self) -> Header {
+        Header {
+            target: self.label.clone(),
+            caller: self.caller.clone(),
+        }
+    }
+}
+
+/// Loads a contacts file. With `annotate`, its problems are also printed on
+/// stdout as GitHub Actions annotations, so each shows on its line of the
+/// pull request.
+pub fn load_config(path: &Path, annotate: bool) -> Result<LoadedConfig, Error> {
+    LoadedConfig::load(path).map_err(|error| {
+        if let (true, crate::config::ConfigError::Problems(problems)) = (annotate, &error) {
+            print!("{}", crate::render::annotations::github(problems));
+        }
+        error.into()
+    })
+}
+
+/// Whether this run is a step of a GitHub Actions workflow.
+pub fn in_github_actions() -> bool {
+    std::env::var("GITHUB_ACTIONS").is_ok_and(|value| value == "true")
+}
+
+impl Context<'_> {
+    /// Reads the slots with progress on stderr.
+    pub async fn read(&self, session: &Session, slots: Vec<Slot>) -> Result<Live, Error> {
+        let progress = Progress::start(&self.ui, "reading contacts", slots.len() as u64);
+        let started = std::time::Instant::now();
+        let count = slots.len();
+        let live = crate::live::fetch(&session.api, slots, &session.caller, &progress).await;
+        progress.finish();
+        self.report_reads(&session.api, count, started);
+        live
+    }
+
+    fn report_reads(&self, api: &Backend, count: usize, started: std::time::Instant) {
+        self.ui.verbose(&format!(
+            "read {count} contacts in {:.1} s",
+            started.elapsed().as_secs_f64()
+        ));
+        self.ui
+            .verbose(&format!("retried requests: {}", api.stats().total()));
+    }
+
+    /// The plan of `request` against live state, with the file's warnings
+    /// (for the caller to show, as its output allows).
+    pub async fn plan(&self, request: &Request<'_>) -> Result<(Session, Plan), Error> {
+        let reading = self.read_scope(request).await?;
+        let mut plan = crate::plan::diff(&reading.desired, &reading.live);
+        if let Scope::File(config) = &request.scope {
+            let written = plan
+                .changes
+                .iter()
+                .filter_map(|change| match &change.action {
+                    Action::Create { after } | Action::Update { after, .. } => after
+                        .as_alternate()
+                        .map(|contact| contact.email_address.as_str()),
+                    Action::Delete { .. } => None,
+                });
+            // The sandbox's addresses are make-believe; AWS's reach someone or no one.
+            let on_aws = !reading.session.on_sandbox();
+            plan.warnings
+                .extend(config.address_warnings(written, on_aws));
+        }
+        Ok((reading.session, plan))
+    }
+
+    /// What `--org` leaves out of the organization, said on stderr: the
+    /// accounts that are not ACTIVE, and the management account when the
+    /// caller is a delegated administrator.
+    pub fn note_left_out(&self, desired: &Desired) {
+        let inactive = desired
+            .skipped
+            .iter()
+            .filter(|skipped| skipped.reason == SkipReason::NotActive)
+            .count();
+        if inactive > 0 {
+            self.ui.note(&format!(
+                "{} not ACTIVE left out",
+                count(inactive, "account")
+            ));
+        }
+        for skipped in desired
+            .skipped
+            .iter()
+            .filter(|skipped| skipped.reason == SkipReason::ManagementAccount)
+        {
+            self.ui.note(&format!(
+                "Skipped {}: {}.",
+                skipped.id,
+                skipped.reason.explain()
+            ));
+        }
+    }
+
+    /// The file's warnings, on stderr for a person.
+    pub fn note_warnings(&self, warnings: &[crate::model::Warning]) {
+        for warning in warnings {
+            self.ui.note(&warning.to_string());
+        }
+    }
+
+    /// The file's warnings, on stderr for a person and, in GitHub Actions,
+    /// as annotations on their lines (unless stdout carries JSON).
+    pub fn show_warnings(&self, warnings: &[crate::model::Warning], json: bool) {
+        self.note_warnings(warnings);
+        if in_github_actions() && !json {
+            print!("{}", crate::render::annotations::warnings(warnings));
+        }
+    }
+}
+
+pub fn joined_since_needs_an_organization() -> Error {
+    Error::usage(
+        "--joined-since needs an `organization:` section: the join times come from AWS Organizations",
+        Some("add `organization:` to the file, or run without --joined-since".to_owned()),
+    )
+}
