@@ -172,8 +172,43 @@ pub struct Logged {
     pub status: u16,
 }
 
+/// A role STS lets a web identity (a CI job's OIDC token) assume: its
+/// trust, as an IAM trust policy would say it, and what it may do.
+#[derive(Clone, Debug)]
+pub struct Role {
+    pub account: String,
+    pub name: String,
+    /// The token's `aud` the trust policy requires.
+    pub audience: String,
+    /// The token's `sub` the trust policy admits (`StringLike`: `*` is any run of characters).
+    pub subjects: Vec<String>,
+    /// Whether the role may write contacts; every role may read.
+    pub writes: bool,
+}
+
+impl Role {
+    pub fn arn(&self) -> String {
+        format!("arn:aws:iam::{}:role/{}", self.account, self.name)
+    }
+}
+
+/// Who a request's credentials are: an assumed role's session, else the
+/// emulator's caller.
+#[derive(Clone, Debug)]
+struct Identity {
+    account: String,
+    arn: String,
+    writes: bool,
+}
+
 #[derive(Default)]
 struct State {
+    next_key: u64,
+    /// Sessions of assumed roles, by access key.
+    sessions: HashMap<String, Identity>,
+    roles: Vec<Role>,
+    /// Web identity requests: (role ARN, the token's sub, whether admitted).
+    web_identities: Vec<(String, String, bool)>,
     contacts: HashMap<(String, String), Contact>,
     /// Primary contacts by account, as GetContactInformation's JSON.
     primary: HashMap<String, Value>,
@@ -276,6 +311,17 @@ impl Emulator {
             shutdown: Some(shutdown_tx),
             thread: Some(thread),
         }
+    }
+
+    /// A role a web identity may assume (`AssumeRoleWithWebIdentity`).
+    pub fn add_role(&self, role: Role) {
+        self.state().roles.push(role);
+    }
+
+    /// Every `AssumeRoleWithWebIdentity`: the role, the token's `sub`, and
+    /// whether the trust policy admitted it.
+    pub fn web_identities(&self) -> Vec<(String, String, bool)> {
+        self.state().web_identities.clone()
     }
 
     /// Denies (or allows again) every write to `account`, as an SCP would.
@@ -480,6 +526,20 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Reply {
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let identity = access_key(request.headers()).and_then(|key| {
+        shared
+            .state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .sessions
+            .get(&key)
+            .cloned()
+    });
+    let identity = identity.unwrap_or_else(|| Identity {
+        account: shared.caller.clone(),
+        arn: format!("arn:aws:iam::{}:user/emulator", shared.caller),
+        writes: true,
+    });
     let body = request
         .into_body()
         .collect()
@@ -488,13 +548,13 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Reply {
         .unwrap_or_default();
     match (path.as_str(), target) {
         ("/getAlternateContact" | "/putAlternateContact" | "/deleteAlternateContact", _) => {
-            account(shared, sent_at, &path, &body).await
+            account(shared, &identity, sent_at, &path, &body).await
         }
         ("/getContactInformation" | "/putContactInformation", _) => {
-            contact_information(&shared, sent_at, &path, &body)
+            contact_information(&shared, &identity, sent_at, &path, &body)
         }
         (_, Some(target)) => organizations(&shared, &target, &body),
-        _ if String::from_utf8_lossy(&body).contains("Action=GetCallerIdentity") => sts(&shared),
+        _ if String::from_utf8_lossy(&body).contains("Action=") => sts(&shared, &identity, &body),
         _ => reply(
             StatusCode::NOT_FOUND,
             &[],
@@ -503,15 +563,182 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Reply {
     }
 }
 
-fn sts(shared: &Shared) -> Reply {
-    let account = &shared.caller;
+/// The access key a request is signed with (SigV4's `Credential=`).
+fn access_key(headers: &hyper::HeaderMap) -> Option<String> {
+    let authorization = headers.get("authorization")?.to_str().ok()?;
+    let credential = authorization.split("Credential=").nth(1)?;
+    Some(credential.split('/').next()?.to_owned())
+}
+
+/// The fields of an awsQuery request body.
+fn form(body: &[u8]) -> HashMap<String, String> {
+    String::from_utf8_lossy(body)
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(key, value)| (key.to_owned(), url_decode(value)))
+        .collect()
+}
+
+fn url_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(byte) => {
+                        out.push(byte);
+                        i += 3;
+                    }
+                    Err(_) => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            byte => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// An awsQuery error, as STS sends them.
+fn sts_error(status: u16, code: &str, message: &str) -> Reply {
+    reply(
+        StatusCode::from_u16(status).expect("a valid status"),
+        &[("content-type", "text/xml")],
+        format!(
+            "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type>\
+             <Code>{code}</Code><Message>{message}</Message></Error><RequestId>emulator</RequestId></ErrorResponse>"
+        ),
+    )
+}
+
+/// Whether `text` matches `pattern`, where `*` is any run of characters
+/// (IAM's `StringLike`).
+pub fn string_like(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((head, rest)) => {
+            let Some(tail) = text.strip_prefix(head) else {
+                return false;
+            };
+            (0..=tail.len())
+                .filter(|at| tail.is_char_boundary(*at))
+                .any(|at| string_like(rest, &tail[at..]))
+        }
+    }
+}
+
+fn sts(shared: &Shared, identity: &Identity, body: &[u8]) -> Reply {
+    let fields = form(body);
+    match fields.get("Action").map(String::as_str) {
+        Some("GetCallerIdentity") => {
+            let account = &identity.account;
+            reply(
+                StatusCode::OK,
+                &[("content-type", "text/xml")],
+                format!(
+                    "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult>\
+                     <Arn>{}</Arn><UserId>AIDAEMULATOR</UserId><Account>{account}</Account>\
+                     </GetCallerIdentityResult><ResponseMetadata><RequestId>emulator</RequestId></ResponseMetadata></GetCallerIdentityResponse>",
+                    identity.arn
+                ),
+            )
+        }
+        Some("AssumeRoleWithWebIdentity") => assume_role_with_web_identity(shared, &fields),
+        other => sts_error(
+            400,
+            "InvalidAction",
+            &format!("the emulator does not know {other:?}"),
+        ),
+    }
+}
+
+/// The claims of a JWT (unverified: the emulator trusts the harness that
+/// minted it, as AWS trusts the OIDC provider's signature).
+fn claims(token: &str) -> Option<Value> {
+    use base64::Engine;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+fn assume_role_with_web_identity(shared: &Shared, fields: &HashMap<String, String>) -> Reply {
+    let role_arn = fields.get("RoleArn").cloned().unwrap_or_default();
+    let session = fields.get("RoleSessionName").cloned().unwrap_or_default();
+    let Some(claims) = fields
+        .get("WebIdentityToken")
+        .and_then(|token| claims(token))
+    else {
+        return sts_error(
+            400,
+            "InvalidIdentityToken",
+            "The web identity token is not a JWT",
+        );
+    };
+    let subject = claims["sub"].as_str().unwrap_or_default().to_owned();
+    let audience = claims["aud"].as_str().unwrap_or_default();
+    let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+    let role = state
+        .roles
+        .iter()
+        .find(|role| role.arn() == role_arn)
+        .filter(|role| role.audience == audience)
+        .filter(|role| {
+            role.subjects
+                .iter()
+                .any(|pattern| string_like(pattern, &subject))
+        })
+        .cloned();
+    state
+        .web_identities
+        .push((role_arn.clone(), subject.clone(), role.is_some()));
+    let Some(role) = role else {
+        return sts_error(
+            403,
+            "AccessDenied",
+            "Not authorized to perform sts:AssumeRoleWithWebIdentity",
+        );
+    };
+    state.next_key += 1;
+    let key = format!("ASIAEMULATOR{:08}", state.next_key);
+    let arn = format!(
+        "arn:aws:sts::{}:assumed-role/{}/{session}",
+        role.account, role.name
+    );
+    state.sessions.insert(
+        key.clone(),
+        Identity {
+            account: role.account.clone(),
+            arn: arn.clone(),
+            writes: role.writes,
+        },
+    );
+    let expiration = altcontacts::model::Timestamp(altcontacts::model::Timestamp::now().0 + 3600);
     reply(
         StatusCode::OK,
         &[("content-type", "text/xml")],
         format!(
-            "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult>\
-             <Arn>arn:aws:iam::{account}:user/emulator</Arn><UserId>AIDAEMULATOR</UserId><Account>{account}</Account>\
-             </GetCallerIdentityResult><ResponseMetadata><RequestId>emulator</RequestId></ResponseMetadata></GetCallerIdentityResponse>"
+            "<AssumeRoleWithWebIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleWithWebIdentityResult>\
+             <Credentials><AccessKeyId>{key}</AccessKeyId><SecretAccessKey>emulated</SecretAccessKey>\
+             <SessionToken>emulated-session</SessionToken><Expiration>{}</Expiration></Credentials>\
+             <SubjectFromWebIdentityToken>{subject}</SubjectFromWebIdentityToken>\
+             <AssumedRoleUser><Arn>{arn}</Arn><AssumedRoleId>AROAEMULATOR:{session}</AssumedRoleId></AssumedRoleUser>\
+             <Audience>{audience}</Audience></AssumeRoleWithWebIdentityResult>\
+             <ResponseMetadata><RequestId>emulator</RequestId></ResponseMetadata></AssumeRoleWithWebIdentityResponse>",
+            expiration.rfc3339()
         ),
     )
 }
@@ -548,7 +775,13 @@ enum Fault {
     Throttle,
 }
 
-async fn account(shared: Arc<Shared>, sent_at: Duration, path: &str, body: &[u8]) -> Reply {
+async fn account(
+    shared: Arc<Shared>,
+    identity: &Identity,
+    sent_at: Duration,
+    path: &str,
+    body: &[u8],
+) -> Reply {
     let faults = &shared.faults;
     let input: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let operation: &'static str = match path {
@@ -561,7 +794,7 @@ async fn account(shared: Arc<Shared>, sent_at: Duration, path: &str, body: &[u8]
         .unwrap_or_default()
         .to_owned();
     let sent = input["AccountId"].as_str().map(str::to_owned);
-    let account = sent.clone().unwrap_or_else(|| shared.caller.clone());
+    let account = sent.clone().unwrap_or_else(|| identity.account.clone());
     *shared
         .state
         .lock()
@@ -642,9 +875,10 @@ async fn account(shared: Arc<Shared>, sent_at: Duration, path: &str, body: &[u8]
         .is_none_or(|org| org.accounts.iter().any(|a| a.id == account));
     let writing = operation != "GetAlternateContact";
     let management = org.as_ref().and_then(|org| org.management.as_deref());
-    let denied = sent.as_deref() == Some(shared.caller.as_str())
+    let denied = sent.as_deref() == Some(identity.account.as_str())
         || (sent.is_some() && sent.as_deref() == management)
         || !in_org
+        || (writing && !identity.writes)
         || faults.denied.contains(&account)
         || (writing && faults.denied_writes.contains(&account))
         || (writing && state.denied_writes_now.contains(&account));
@@ -653,7 +887,10 @@ async fn account(shared: Arc<Shared>, sent_at: Duration, path: &str, body: &[u8]
         return account_error(
             403,
             "AccessDeniedException",
-            &format!("User is not authorized to perform: account:{operation} on account {account}"),
+            &format!(
+                "User: {} is not authorized to perform: account:{operation} on account {account}",
+                identity.arn
+            ),
         );
     }
     if !["SECURITY", "BILLING", "OPERATIONS"].contains(&kind.as_str())
@@ -737,16 +974,23 @@ async fn account(shared: Arc<Shared>, sent_at: Duration, path: &str, body: &[u8]
 
 /// GetContactInformation: the primary contact, with AWS's rules on who may
 /// name which account.
-fn contact_information(shared: &Shared, sent_at: Duration, path: &str, body: &[u8]) -> Reply {
+fn contact_information(
+    shared: &Shared,
+    identity: &Identity,
+    sent_at: Duration,
+    path: &str,
+    body: &[u8],
+) -> Reply {
     let input: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let writing = path == "/putContactInformation";
     let sent = input["AccountId"].as_str().map(str::to_owned);
-    let account = sent.clone().unwrap_or_else(|| shared.caller.clone());
+    let account = sent.clone().unwrap_or_else(|| identity.account.clone());
     let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
     let org = shared.org.read().unwrap_or_else(|p| p.into_inner());
     let management = org.as_ref().and_then(|org| org.management.as_deref());
-    let denied = sent.as_deref() == Some(shared.caller.as_str())
+    let denied = sent.as_deref() == Some(identity.account.as_str())
         || (sent.is_some() && sent.as_deref() == management)
+        || (writing && !identity.writes)
         || shared.faults.denied.contains(&account);
     let required = [
         "FullName",

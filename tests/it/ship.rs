@@ -410,3 +410,105 @@ fn github_annotations_put_each_problem_on_its_line() {
     assert_eq!(valid.status.code(), Some(0));
     assert_eq!(stdout(&valid), "", "a valid file has nothing to annotate");
 }
+
+/// The component as GitLab expands it for one include: its header, and
+/// its jobs with the include's inputs (or their defaults) in place.
+fn expanded_component(inputs: &serde_yaml::Mapping) -> (String, String) {
+    let component = crate::pipeline_runner::component();
+    let (header, body) = component
+        .split_once("\n---\n")
+        .expect("a component has a spec header");
+    let spec: serde_yaml::Value = serde_yaml::from_str(header).expect("the header is YAML");
+    let mut values = std::collections::BTreeMap::new();
+    for (name, input) in spec["spec"]["inputs"].as_mapping().expect("inputs") {
+        let name = name.as_str().unwrap().to_owned();
+        let given = inputs.get(name.as_str()).or_else(|| input.get("default"));
+        let value = given
+            .and_then(serde_yaml::Value::as_str)
+            .unwrap_or_else(|| panic!("input {name} has no value"));
+        if let Some(options) = input
+            .get("options")
+            .and_then(serde_yaml::Value::as_sequence)
+        {
+            assert!(
+                options.iter().any(|option| option.as_str() == Some(value)),
+                "{name}: {value} is not one of its options"
+            );
+        }
+        values.insert(name, value.to_owned());
+    }
+    let pattern = regex::Regex::new(r"\$\[\[\s*inputs\.([\w-]+)\s*\]\]").unwrap();
+    let body = pattern.replace_all(body, |captures: &regex::Captures| {
+        values
+            .get(&captures[1])
+            .cloned()
+            .unwrap_or_else(|| panic!("no input {}", &captures[1]))
+    });
+    (header.to_owned(), body.into_owned())
+}
+
+#[test]
+fn the_component_and_the_docs_pipeline_pass_gitlabs_ci_schema_as_gitlab_expands_them() {
+    let checker = pinned_tool(
+        "schema-venv",
+        "check-jsonschema",
+        CHECK_JSONSCHEMA_VERSION,
+        "check-jsonschema",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let example = crate::pipeline_runner::example_pipeline();
+    let mut files = vec![repo().join("examples/gitlab/.gitlab-ci.yml")];
+    let pipeline: serde_yaml::Value = serde_yaml::from_str(&example).unwrap();
+    let includes = pipeline["include"].as_sequence().unwrap();
+    assert_eq!(
+        includes.len(),
+        4,
+        "the docs include the component once per step"
+    );
+    for (n, include) in includes.iter().enumerate() {
+        let inputs = include["inputs"].as_mapping().unwrap();
+        let (header, body) = expanded_component(inputs);
+        for (part, text) in [("header", header), ("jobs", body)] {
+            let path = dir.path().join(format!("component-{n}-{part}.yml"));
+            std::fs::write(&path, text).unwrap();
+            files.push(path);
+        }
+    }
+    let output = Command::new(&checker)
+        .args(["--builtin-schema", "vendor.gitlab-ci"])
+        .args(&files)
+        .output()
+        .expect("run check-jsonschema");
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn the_component_verifies_against_the_release_key_of_its_own_commit_and_runs_its_own_version() {
+    let component = crate::pipeline_runner::component();
+    let keys = |lines: Vec<&str>| -> Vec<String> {
+        lines
+            .into_iter()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with('#'))
+            .map(str::to_owned)
+            .collect()
+    };
+    let signers = std::fs::read_to_string(repo().join(".github/release-signers")).unwrap();
+    assert_eq!(
+        keys(crate::pipeline_runner::component_signers(&component)),
+        keys(signers.lines().collect()),
+        "the component's release key is .github/release-signers's"
+    );
+    let (header, _) = component.split_once("\n---\n").unwrap();
+    let spec: serde_yaml::Value = serde_yaml::from_str(header).unwrap();
+    assert_eq!(
+        spec["spec"]["inputs"]["version"]["default"].as_str(),
+        Some(env!("CARGO_PKG_VERSION")),
+        "the component runs the release of its own version"
+    );
+}

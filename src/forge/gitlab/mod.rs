@@ -85,7 +85,8 @@ pub struct GitLab {
     git_ref: String,
     ref_is_tag: bool,
     job_url: Option<String>,
-    /// Where the job's artifacts are collected from.
+    /// Where the job's artifacts are collected from: the working directory
+    /// the job's script starts in (GitLab's `CI_PROJECT_DIR`).
     project_dir: PathBuf,
     has_token: bool,
     client: Client,
@@ -139,7 +140,7 @@ impl GitLab {
             git_ref: var("CI_COMMIT_REF_NAME").unwrap_or_default(),
             ref_is_tag: var("CI_COMMIT_TAG").is_some(),
             job_url: var("CI_JOB_URL"),
-            project_dir: var("CI_PROJECT_DIR").map_or_else(|| PathBuf::from("."), PathBuf::from),
+            project_dir: PathBuf::from("."),
             has_token: token.is_some(),
             client,
             me: tokio::sync::OnceCell::new(),
@@ -215,8 +216,7 @@ impl GitLab {
             call.action,
             format!("{TOKEN_VARIABLE} is not set"),
             Some(format!(
-                "the job token (CI_JOB_TOKEN) cannot write notes, issues or deployments: create a project access token with the `api` scope and the {} role, and save it as the masked CI/CD variable {TOKEN_VARIABLE}",
-                call.role.name()
+                "the job token (CI_JOB_TOKEN) cannot write notes, issues or deployments: create a project access token with the `api` scope and the Developer role (Reporter is enough for merge request plans), and save it as the masked CI/CD variable {TOKEN_VARIABLE}"
             )),
         )
         .into())

@@ -1,0 +1,830 @@
+//! The GitOps loop on GitLab, end to end: the docs' `.gitlab-ci.yml` and
+//! the component, run as GitLab would run them (see `pipeline_runner`),
+//! from the first merge request on.
+
+use std::time::Duration;
+
+use crate::emulator::{Contact, Emulator, Faults, organization};
+use crate::gitlab_api::{DEVELOPER, GitLab, REPORTER};
+use crate::pipeline_runner::{Finished, Pipeline, ROLE_ACCOUNT, World};
+use crate::workflow_runner::{git, wait_until};
+
+const CALLER: &str = ROLE_ACCOUNT;
+const PLAN: &str = "altcontacts-plan";
+const APPLY: &str = "altcontacts-apply";
+const NEW_ACCOUNTS: &str = "altcontacts-new-accounts";
+const DRIFT: &str = "altcontacts-drift";
+const MARKER: &str = "<!-- altcontacts plan: contacts.yaml -->";
+
+fn member(n: u64) -> String {
+    (100_000_000_000 + n).to_string()
+}
+
+/// A contacts file: SECURITY and BILLING for every account, and the
+/// entries given (each `"ID": { ... }` line under `accounts:`).
+fn contacts(security_email: &str, accounts: &[String]) -> String {
+    let mut text = format!(
+        r#"version: 1
+contacts:
+  sec: {{ name: Security, title: Team, email_address: {security_email}, phone_number: "+1 202 555 0100" }}
+  bill: {{ name: Billing, title: Team, email_address: billing@example.com, phone_number: "+1 202 555 0101" }}
+organization:
+  defaults: {{ security: sec, billing: bill }}
+rate: {{ get: 1000, put: 1000, delete: 1000 }}
+"#
+    );
+    if !accounts.is_empty() {
+        text.push_str("accounts:\n");
+        for entry in accounts {
+            text.push_str(&format!("  {entry}\n"));
+        }
+    }
+    text
+}
+
+fn operations(account: &str, email: &str) -> String {
+    format!(
+        r#""{account}": {{ operations: {{ name: Ops, title: On-Call, email_address: {email}, phone_number: "+1 202 555 0102" }} }}"#
+    )
+}
+
+fn world(members: usize) -> World {
+    World::new(
+        GitLab::start(),
+        Emulator::start(
+            CALLER,
+            Some(organization(CALLER, members, 1)),
+            Faults::default(),
+        ),
+    )
+}
+
+fn assert_ran(run: &Finished, job: &str) {
+    assert!(run.succeeded(), "the pipeline failed:\n{}", run.log());
+    assert!(run.ran(job), "{job} did not run:\n{}", run.log());
+}
+
+/// What AWS holds differs from `file` in this many slots: a full plan,
+/// made by the binary against the emulator, outside the loop.
+fn drift(world: &World, file: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("contacts.yaml"), file).unwrap();
+    let output = world.aws().command(dir.path(), &["plan"]).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The commits of the successful deployments, oldest first.
+fn applied(world: &World) -> Vec<String> {
+    world
+        .gitlab
+        .deployments()
+        .into_iter()
+        .filter(|d| d.status() == "success")
+        .map(|d| d.sha)
+        .collect()
+}
+
+/// Merges the developer's HEAD into main and runs the push's pipeline.
+fn merge_and_run(world: &World) -> Finished {
+    let before = git(&world.origin, &["rev-parse", "main"]);
+    world.push_main();
+    world.run(&world.push_pipeline(&before))
+}
+
+/// `contacts.yaml` on main, applied, with the record at that commit.
+fn adopted(world: &World, file: &str) {
+    world.commit(&[("contacts.yaml", file)], "Declare the contacts");
+    assert_ran(&merge_and_run(world), APPLY);
+    assert_eq!(applied(world).last(), Some(&world.head()));
+    world.aws().clear_log();
+}
+
+#[test]
+fn the_first_merge_request_gets_its_plan_and_the_first_merge_applies_the_whole_file() {
+    let world = world(4);
+    world.aws().set_contact(
+        &member(0),
+        "SECURITY",
+        Contact::new("Old", "old@example.com"),
+    );
+    git(&world.dev, &["checkout", "-q", "-b", "add-contacts"]);
+    let file = contacts("security@example.com", &[]);
+    world.commit(&[("contacts.yaml", &file)], "Declare the contacts");
+
+    let plan = world.run(&world.merge_request(1));
+    assert_ran(&plan, PLAN);
+    let notes = world.gitlab.notes(1);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    let body = &notes[0].body;
+    assert!(body.starts_with(MARKER), "{body}");
+    assert!(
+        body.contains("**Plan: 9 to create, 1 to update, 0 to delete, 0 unchanged.**"),
+        "{body}"
+    );
+    // The widget's report: counts, and nothing of the contacts.
+    assert_eq!(
+        plan.artifact(PLAN, "altcontacts-plan/plan.json").as_deref(),
+        Some(r#"{"create":9,"delete":0,"update":1}"#)
+    );
+    assert!(
+        plan.artifact(PLAN, "altcontacts-plan/plan.md").is_none(),
+        "a plan that fits its note keeps no copy of the contacts"
+    );
+    assert!(
+        world.gitlab.deployments().is_empty(),
+        "a plan records nothing"
+    );
+    assert!(
+        world
+            .aws()
+            .log()
+            .iter()
+            .all(|e| e.operation == "GetAlternateContact"),
+        "a plan only reads"
+    );
+    // The plan role was assumed with the merge request's token.
+    assert!(
+        world
+            .aws()
+            .web_identities()
+            .iter()
+            .any(|(role, subject, admitted)| {
+                role.ends_with("role/altcontacts-plan")
+                    && subject.ends_with("ref:mr-1")
+                    && *admitted
+            }),
+        "{:?}",
+        world.aws().web_identities()
+    );
+
+    let apply = merge_and_run(&world);
+    assert_ran(&apply, APPLY);
+    assert_eq!(
+        drift(&world, &file),
+        "No changes. 10 contacts match the configuration."
+    );
+    assert_eq!(applied(&world), vec![world.head()]);
+    let deployment = world.gitlab.deployments().pop().unwrap();
+    assert_eq!(deployment.environment, "altcontacts/contacts.yaml");
+    assert_eq!(deployment.statuses, vec!["running", "success"]);
+}
+
+#[test]
+fn pushes_to_a_merge_request_edit_one_note_whatever_the_pages_and_leave_others_alone() {
+    let world = world(3);
+    adopted(&world, &contacts("security@example.com", &[]));
+    git(&world.dev, &["checkout", "-q", "-b", "ops"]);
+    world.commit(
+        &[(
+            "contacts.yaml",
+            &contacts(
+                "security@example.com",
+                &[operations(&member(0), "ops@example.com")],
+            ),
+        )],
+        "Operations for account 0",
+    );
+    world.gitlab.open_merge_request(7);
+    let reviewer = world.gitlab.token("reviewer", &["api"], DEVELOPER);
+    let reviewer = world.gitlab.user_of(&reviewer);
+    let lookalike = format!("{MARKER}\nI would rather keep ops@.");
+    world.gitlab.add_note(7, &lookalike, reviewer);
+    world.gitlab.add_notes(7, 150, reviewer);
+    assert_ran(&world.run(&world.merge_request(7)), PLAN);
+    world.gitlab.add_notes(7, 20, reviewer);
+    world.commit(
+        &[(
+            "contacts.yaml",
+            &contacts(
+                "security@example.com",
+                &[operations(&member(0), "ops-team@example.com")],
+            ),
+        )],
+        "A team address",
+    );
+    assert_ran(&world.run(&world.merge_request(7)), PLAN);
+
+    let notes = world.gitlab.notes(7);
+    let me = world.gitlab.user_of(world.token.as_deref().unwrap());
+    let plans: Vec<_> = notes.iter().filter(|n| n.author == me).collect();
+    assert_eq!(plans.len(), 1, "one plan note among {}", notes.len());
+    assert_eq!(notes.len(), 172);
+    assert!(
+        plans[0].body.contains("ops-team@example.com"),
+        "{}",
+        plans[0].body
+    );
+    assert!(
+        plans[0]
+            .body
+            .contains("**Plan: 1 to create, 0 to update, 0 to delete, 0 unchanged.**")
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.body == lookalike && n.author == reviewer),
+        "the reviewer's note is untouched"
+    );
+    let pages = world
+        .gitlab
+        .calls()
+        .iter()
+        .filter(|call| call.method == "GET" && call.path.contains("/merge_requests/7/notes"))
+        .count();
+    // 151 notes are 2 pages of 100, and 172 are 2: every page was read.
+    assert_eq!(pages, 2 + 2, "page reads");
+}
+
+#[test]
+fn a_plan_of_9000_changes_fits_the_note_and_says_where_the_full_plan_is() {
+    let world = world(2_999);
+    git(&world.dev, &["checkout", "-q", "-b", "adopt"]);
+    let file = contacts("security@example.com", &[]).replace(
+        "defaults: { security: sec, billing: bill }",
+        "defaults: { security: sec, billing: bill, operations: { name: Ops, title: On-Call, email_address: ops@example.com, phone_number: \"+1 202 555 0102\" } }",
+    );
+    world.commit(&[("contacts.yaml", &file)], "Adopt the organization");
+    let run = world.run(&world.merge_request(3));
+    assert_ran(&run, PLAN);
+    assert_eq!(
+        world.gitlab.refused_for_length(),
+        0,
+        "GitLab refused nothing"
+    );
+    let notes = world.gitlab.notes(3);
+    assert_eq!(notes.len(), 1);
+    let note = &notes[0].body;
+    let full = run
+        .artifact(PLAN, "altcontacts-plan/plan.md")
+        .expect("the full plan is kept as an artifact");
+    println!(
+        "note: {} characters; full plan: {} characters; plan.json: {}",
+        note.chars().count(),
+        full.chars().count(),
+        run.artifact(PLAN, "altcontacts-plan/plan.json").unwrap()
+    );
+    assert!(note.chars().count() <= 1_000_000);
+    assert!(note.contains("**Plan: 9000 to create, 0 to update, 0 to delete, 0 unchanged.**"));
+    assert!(
+        note.contains("of 9000 changes are not shown here"),
+        "{}",
+        &note[..2000]
+    );
+    assert!(note.contains("altcontacts-plan/plan.md) in the artifacts of [this job]("));
+    assert!(
+        note.chars().count() > 900_000,
+        "the note is filled, not emptied"
+    );
+    assert_eq!(full.matches("| 🟢 create |").count(), 9_000);
+}
+
+#[test]
+fn a_push_of_several_commits_and_a_pipeline_that_never_ran_leave_nothing_unapplied() {
+    let world = world(6);
+    adopted(&world, &contacts("security@example.com", &[]));
+
+    let before = git(&world.origin, &["rev-parse", "main"]);
+    let mut entries = Vec::new();
+    for n in 0..3 {
+        entries.push(operations(&member(n), &format!("ops{n}@example.com")));
+        world.commit(
+            &[("contacts.yaml", &contacts("security@example.com", &entries))],
+            &format!("Ops {n}"),
+        );
+    }
+    world.push_main();
+    assert_ran(&world.run(&world.push_pipeline(&before)), APPLY);
+    assert_eq!(
+        drift(&world, &contacts("security@example.com", &entries)),
+        "No changes. 17 contacts match the configuration."
+    );
+
+    // Three merges; the second one's pipeline never runs.
+    let mut pipelines = Vec::new();
+    for n in 3..6 {
+        let before = git(&world.origin, &["rev-parse", "main"]);
+        entries.push(operations(&member(n), &format!("ops{n}@example.com")));
+        world.commit(
+            &[("contacts.yaml", &contacts("security@example.com", &entries))],
+            &format!("Ops {n}"),
+        );
+        world.push_main();
+        pipelines.push(world.push_pipeline(&before));
+    }
+    assert_ran(&world.run(&pipelines[0]), APPLY);
+    assert_ran(&world.run(&pipelines[2]), APPLY);
+    assert_eq!(
+        drift(&world, &contacts("security@example.com", &entries)),
+        "No changes. 20 contacts match the configuration."
+    );
+    for n in 0..6 {
+        assert_eq!(
+            world.aws().effective_writes(&member(n), "OPERATIONS"),
+            1,
+            "account {n}"
+        );
+    }
+    assert_eq!(applied(&world).last(), Some(&world.head()));
+}
+
+#[test]
+fn a_failed_write_leaves_the_record_and_the_next_pipeline_writes_what_is_missing_once() {
+    let world = world(4);
+    adopted(&world, &contacts("security@example.com", &[]));
+    let recorded = applied(&world);
+    world.aws().deny_writes(&member(2), true);
+    let entries: Vec<String> = (0..4)
+        .map(|n| operations(&member(n), "ops@example.com"))
+        .collect();
+    let file = contacts("security@example.com", &entries);
+    world.commit(&[("contacts.yaml", &file)], "Operations everywhere");
+    let failed = merge_and_run(&world);
+    assert!(!failed.succeeded(), "{}", failed.log());
+    assert!(
+        failed
+            .log()
+            .contains("Apply complete: 3 created, 0 updated, 0 deleted, 1 failed."),
+        "{}",
+        failed.log()
+    );
+    assert_eq!(applied(&world), recorded, "a failed apply is not a base");
+    assert_eq!(
+        world.gitlab.deployments().last().unwrap().statuses,
+        vec!["running", "failed"]
+    );
+
+    world.aws().deny_writes(&member(2), false);
+    let file = file.replace("billing@example.com", "accounts-payable@example.com");
+    world.commit(&[("contacts.yaml", &file)], "A new billing address");
+    assert_ran(&merge_and_run(&world), APPLY);
+    assert_eq!(
+        drift(&world, &file),
+        "No changes. 14 contacts match the configuration."
+    );
+    for n in 0..4 {
+        assert_eq!(
+            world.aws().effective_writes(&member(n), "OPERATIONS"),
+            1,
+            "account {n}"
+        );
+    }
+}
+
+#[test]
+fn a_cancelled_job_reports_what_it_did_leaves_the_record_and_the_next_pipeline_finishes_the_job() {
+    let world = world(4);
+    adopted(&world, &contacts("security@example.com", &[]));
+    let recorded = applied(&world);
+    let entries: Vec<String> = (0..4)
+        .map(|n| operations(&member(n), "ops@example.com"))
+        .collect();
+    let file = contacts("security@example.com", &entries).replace("put: 1000", "put: 1");
+    world.commit(&[("contacts.yaml", &file)], "Operations everywhere");
+    let before = git(&world.origin, &["rev-parse", "main"]);
+    world.push_main();
+    let running = world.start(&world.push_pipeline(&before));
+    wait_until(Duration::from_secs(90), "the first write", || {
+        world
+            .aws()
+            .log()
+            .iter()
+            .any(|e| e.operation == "PutAlternateContact")
+            && running.altcontacts().is_some()
+    });
+    running.cancel();
+    let cancelled = running.wait();
+    assert!(!cancelled.succeeded());
+    let log = cancelled.log();
+    assert!(log.contains("Apply interrupted: "), "{log}");
+    assert!(log.contains("not started"), "{log}");
+    assert_eq!(applied(&world), recorded, "a cancelled apply is not a base");
+    assert_eq!(
+        world.gitlab.deployments().last().unwrap().statuses,
+        vec!["running", "canceled"]
+    );
+
+    // The next pipeline is a scheduled one: it catches up on the merge.
+    assert_ran(&world.run(&world.schedule("new-accounts")), NEW_ACCOUNTS);
+    assert_eq!(
+        drift(&world, &file),
+        "No changes. 14 contacts match the configuration."
+    );
+    for n in 0..4 {
+        assert!(
+            world.aws().effective_writes(&member(n), "OPERATIONS") <= 1,
+            "account {n} written twice"
+        );
+    }
+    assert_eq!(applied(&world).last(), Some(&world.head()));
+}
+
+#[test]
+fn nightly_drift_is_one_labelled_issue_updated_while_it_lasts_and_closed_when_it_ends() {
+    let world = world(3);
+    let file = contacts("security@example.com", &[]);
+    adopted(&world, &file);
+    world.aws().set_contact(
+        &member(1),
+        "SECURITY",
+        Contact::new("Intruder", "attacker@example.net"),
+    );
+
+    assert_ran(&world.run(&world.schedule("drift")), DRIFT);
+    let issues = world.gitlab.issues();
+    assert_eq!(issues.len(), 1);
+    assert_eq!(issues[0].state, "opened");
+    assert_eq!(issues[0].labels, vec!["altcontacts-drift"]);
+    assert!(
+        issues[0]
+            .title
+            .contains("1 contact in AWS differs from contacts.yaml"),
+        "{}",
+        issues[0].title
+    );
+    assert!(issues[0].description.contains("attacker@example.net"));
+
+    world.aws().set_contact(
+        &member(2),
+        "BILLING",
+        Contact::new("Someone", "someone@example.org"),
+    );
+    assert_ran(&world.run(&world.schedule("drift")), DRIFT);
+    let issues = world.gitlab.issues();
+    assert_eq!(issues.len(), 1, "the same issue, updated");
+    assert!(issues[0].title.contains("2 contacts in AWS differ"));
+    assert!(issues[0].description.contains("someone@example.org"));
+    assert!(
+        world
+            .aws()
+            .log()
+            .iter()
+            .all(|e| e.operation == "GetAlternateContact"),
+        "reported, not repaired"
+    );
+
+    for (account, kind, name, email, phone) in [
+        (
+            1,
+            "SECURITY",
+            "Security",
+            "security@example.com",
+            "+1 202 555 0100",
+        ),
+        (
+            2,
+            "BILLING",
+            "Billing",
+            "billing@example.com",
+            "+1 202 555 0101",
+        ),
+    ] {
+        world.aws().set_contact(
+            &member(account),
+            kind,
+            Contact {
+                title: "Team".into(),
+                phone: phone.into(),
+                ..Contact::new(name, email)
+            },
+        );
+    }
+    assert_ran(&world.run(&world.schedule("drift")), DRIFT);
+    let issues = world.gitlab.issues();
+    assert_eq!(issues.len(), 1);
+    assert_eq!(issues[0].state, "closed");
+    assert_eq!(issues[0].notes.len(), 1);
+    assert!(
+        issues[0].notes[0]
+            .body
+            .contains("AWS matches `contacts.yaml` again, as checked by [this job]("),
+        "{}",
+        issues[0].notes[0].body
+    );
+}
+
+#[test]
+fn a_project_that_chooses_repair_gets_aws_written_back_and_the_issue_closed_with_what_it_did() {
+    let world = world(3);
+    let file = contacts("security@example.com", &[]);
+    // The project sets the component's `drift` input to `repair`.
+    let pipeline =
+        crate::pipeline_runner::example_pipeline().replace("drift: report", "drift: repair");
+    world.commit(&[(".gitlab-ci.yml", &pipeline)], "Repair drift");
+    adopted(&world, &file);
+    let recorded = applied(&world).len();
+    world.aws().set_contact(
+        &member(1),
+        "SECURITY",
+        Contact::new("Intruder", "attacker@example.net"),
+    );
+    assert_ran(&world.run(&world.schedule("drift")), DRIFT);
+    assert_eq!(
+        drift(&world, &file),
+        "No changes. 8 contacts match the configuration."
+    );
+    let issues = world.gitlab.issues();
+    assert_eq!(issues.len(), 1);
+    assert_eq!(issues[0].state, "closed");
+    assert!(issues[0].description.contains("This job wrote them back."));
+    assert!(
+        issues[0].notes[0].body.contains("Repaired by [this job]("),
+        "{}",
+        issues[0].notes[0].body
+    );
+    assert_eq!(
+        applied(&world).len(),
+        recorded + 1,
+        "the repair is recorded"
+    );
+}
+
+#[test]
+fn an_account_that_joins_between_two_scheduled_pipelines_gets_its_contacts_alone() {
+    let world = world(5);
+    let file = contacts("security@example.com", &[]);
+    adopted(&world, &file);
+    world.aws().join("200000000000", "New Account", "r-emu1");
+    assert_ran(&world.run(&world.schedule("new-accounts")), NEW_ACCOUNTS);
+    let touched: std::collections::BTreeSet<String> = world
+        .aws()
+        .log()
+        .iter()
+        .filter(|e| e.operation.contains("AlternateContact"))
+        .map(|e| e.account.clone())
+        .collect();
+    assert_eq!(touched, ["200000000000".to_owned()].into());
+    assert_eq!(world.aws().effective_writes("200000000000", "SECURITY"), 1);
+}
+
+#[test]
+fn an_invalid_file_gets_a_code_quality_report_and_a_note_that_says_why_there_is_no_plan() {
+    let world = world(2);
+    git(&world.dev, &["checkout", "-q", "-b", "typo"]);
+    let file = contacts("security@example.com", &[]).replace("security: sec,", "security: secc,");
+    world.commit(&[("contacts.yaml", &file)], "A typo");
+    let run = world.run(&world.merge_request(4));
+    assert!(!run.succeeded(), "an invalid file fails the job");
+    let report: serde_json::Value = serde_json::from_str(
+        &run.artifact(PLAN, "altcontacts-plan/codequality.json")
+            .expect("the Code Quality report"),
+    )
+    .unwrap();
+    let problem = &report[0];
+    assert_eq!(problem["location"]["path"], "contacts.yaml");
+    assert_eq!(problem["location"]["lines"]["begin"], 6);
+    assert_eq!(problem["check_name"], "altcontacts.invalid_file");
+    assert_eq!(problem["severity"], "major");
+    assert!(
+        problem["fingerprint"]
+            .as_str()
+            .is_some_and(|f| f.len() == 64)
+    );
+    assert!(
+        problem["description"]
+            .as_str()
+            .unwrap()
+            .contains("unknown contact `secc`"),
+        "{problem}"
+    );
+    let notes = world.gitlab.notes(4);
+    assert_eq!(notes.len(), 1);
+    assert!(
+        notes[0]
+            .body
+            .contains("altcontacts could not make the plan of `contacts.yaml`.")
+            && notes[0].body.contains("unknown contact `secc`"),
+        "{}",
+        notes[0].body
+    );
+    assert!(world.aws().log().is_empty(), "nothing was asked of AWS");
+}
+
+#[test]
+fn a_merge_request_from_a_fork_gets_no_plan_job_no_token_and_no_role() {
+    let world = world(2);
+    git(&world.dev, &["checkout", "-q", "-b", "outside"]);
+    world.commit(
+        &[("contacts.yaml", &contacts("security@example.com", &[]))],
+        "From a fork",
+    );
+    let Pipeline::MergeRequest {
+        iid,
+        head,
+        diff_base,
+        source_branch,
+        ..
+    } = world.merge_request(5)
+    else {
+        unreachable!()
+    };
+    let run = world.run(&Pipeline::MergeRequest {
+        iid,
+        head,
+        diff_base,
+        source_branch,
+        fork: true,
+    });
+    assert!(!run.ran(PLAN), "{}", run.log());
+    assert!(world.gitlab.notes(5).is_empty());
+    assert!(
+        world.aws().web_identities().is_empty(),
+        "no role was asked for"
+    );
+}
+
+#[test]
+fn the_apply_role_admits_only_the_default_branch() {
+    let world = world(1);
+    adopted(&world, &contacts("security@example.com", &[]));
+    let (admitted, refused): (Vec<_>, Vec<_>) = world
+        .aws()
+        .web_identities()
+        .into_iter()
+        .partition(|(_, _, admitted)| *admitted);
+    assert!(refused.is_empty(), "{refused:?}");
+    assert!(
+        admitted
+            .iter()
+            .all(|(role, subject, _)| role.ends_with("altcontacts-apply")
+                && subject.ends_with(":ref:main"))
+    );
+    // A job of another branch with the apply role's trust: refused by STS.
+    let mut file = crate::pipeline_runner::example_pipeline();
+    file = file.replace("role/altcontacts-plan", "role/altcontacts-apply");
+    git(&world.dev, &["checkout", "-q", "-b", "sneaky"]);
+    world.commit(
+        &[
+            (".gitlab-ci.yml", &file),
+            ("contacts.yaml", &contacts("security-team@example.com", &[])),
+        ],
+        "Plan with the apply role",
+    );
+    let run = world.run(&world.merge_request(6));
+    assert!(!run.succeeded());
+    assert!(
+        world
+            .aws()
+            .web_identities()
+            .iter()
+            .any(
+                |(role, subject, admitted)| role.ends_with("altcontacts-apply")
+                    && subject.ends_with(":ref:mr-6")
+                    && !admitted
+            ),
+        "{:?}",
+        world.aws().web_identities()
+    );
+    assert!(
+        world
+            .aws()
+            .log()
+            .iter()
+            .all(|e| e.operation == "GetAlternateContact"),
+        "nothing was written"
+    );
+}
+
+#[test]
+fn a_token_without_the_scope_or_the_role_is_told_which_variable_scope_and_role_it_needs() {
+    let mut world = world(1);
+    adopted(&world, &contacts("security@example.com", &[]));
+    world.commit(
+        &[("contacts.yaml", &contacts("security-team@example.com", &[]))],
+        "A team address",
+    );
+    world.token = Some(world.gitlab.token("reader", &["read_api"], DEVELOPER));
+    let before = git(&world.origin, &["rev-parse", "main"]);
+    world.push_main();
+    let run = world.run(&world.push_pipeline(&before));
+    assert!(!run.succeeded());
+    let log = run.log();
+    assert!(
+        log.contains("the token in GITLAB_TOKEN lacks the `api` scope")
+            && log.contains("at least the Developer role"),
+        "{log}"
+    );
+
+    world.token = Some(world.gitlab.token("reporter", &["api"], REPORTER));
+    let run = world.run(&world.push_pipeline(&before));
+    assert!(!run.succeeded());
+    let log = run.log();
+    assert!(
+        log.contains("could not record the apply")
+            && log.contains("may lack the Developer role in acme/aws-contacts"),
+        "{log}"
+    );
+
+    world.token = None;
+    let run = world.run(&world.push_pipeline(&before));
+    assert!(!run.succeeded());
+    assert!(
+        run.log().contains("GITLAB_TOKEN is not set") && run.log().contains("the `api` scope"),
+        "{}",
+        run.log()
+    );
+}
+
+#[test]
+fn the_loop_speaks_aws_as_moto_does_through_the_jobs_oidc_roles() {
+    use crate::moto::Moto;
+    let moto = Moto::start();
+    let world = World::on_endpoint(GitLab::start(), &moto.endpoint);
+    let file = format!(
+        r#"version: 1
+contacts:
+  sec: {{ name: Security, title: Team, email_address: security@example.com, phone_number: "+1 202 555 0100" }}
+  bill: {{ name: Billing, title: Team, email_address: billing@example.com, phone_number: "+1 202 555 0101" }}
+accounts:
+  "{CALLER}": {{ security: sec, billing: bill }}
+"#
+    );
+    git(&world.dev, &["checkout", "-q", "-b", "add-contacts"]);
+    world.commit(&[("contacts.yaml", &file)], "Declare the contacts");
+    assert_ran(&world.run(&world.merge_request(1)), PLAN);
+    let notes = world.gitlab.notes(1);
+    assert_eq!(notes.len(), 1);
+    assert!(
+        notes[0]
+            .body
+            .contains("**Plan: 2 to create, 0 to update, 0 to delete, 0 unchanged.**"),
+        "{}",
+        notes[0].body
+    );
+    assert!(moto.account_requests("putAlternateContact").is_empty());
+
+    assert_ran(&merge_and_run(&world), APPLY);
+    let writes = moto.account_requests("putAlternateContact");
+    assert_eq!(writes.len(), 2);
+    assert!(
+        writes.iter().all(|write| write.account_id().is_none()),
+        "the role's own account is written without AccountId"
+    );
+    assert_eq!(applied(&world), vec![world.head()]);
+}
+
+/// The component refuses a binary whose signature does not verify against
+/// the key in its own commit: a release whose files were swapped.
+#[test]
+fn the_component_refuses_a_binary_that_was_swapped_in_the_release() {
+    let world = world(1);
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("attacker");
+    let run = |command: &mut std::process::Command| {
+        assert!(command.status().unwrap().success(), "{command:?}");
+    };
+    run(std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key));
+    let archive = format!("altcontacts-{}.tar.gz", crate::release::target());
+    std::fs::write(dir.path().join("altcontacts"), "#!/bin/sh\necho owned\n").unwrap();
+    run(std::process::Command::new("tar")
+        .current_dir(dir.path())
+        .args(["-czf", &archive, "altcontacts"]));
+    run(std::process::Command::new("ssh-keygen")
+        .current_dir(dir.path())
+        .args([
+            "-Y",
+            "sign",
+            "-q",
+            "-f",
+            "attacker",
+            "-n",
+            "altcontacts-release",
+            &archive,
+        ]));
+    let read = |name: &str| std::sync::Arc::new(std::fs::read(dir.path().join(name)).unwrap());
+    world.gitlab.publish_release(
+        &crate::release::release_tag(),
+        vec![
+            (archive.clone(), read(&archive)),
+            (format!("{archive}.sig"), read(&format!("{archive}.sig"))),
+        ],
+    );
+    git(&world.dev, &["checkout", "-q", "-b", "change"]);
+    world.commit(
+        &[("contacts.yaml", &contacts("security@example.com", &[]))],
+        "A change",
+    );
+    let run = world.run(&world.merge_request(1));
+    assert!(!run.succeeded());
+    assert!(
+        run.log().contains("does not verify: refusing to run it"),
+        "{}",
+        run.log()
+    );
+    assert!(!run.log().contains("owned"), "the swapped binary never ran");
+    assert!(world.gitlab.notes(1).is_empty());
+    assert!(
+        world.aws().web_identities().is_empty(),
+        "no role was asked for"
+    );
+}

@@ -1,0 +1,99 @@
+//! The release the action and the GitLab component download in the loop
+//! tests: this build's binary, packed as the release workflow packs it and
+//! signed with a key made for the tests.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::{Arc, OnceLock};
+
+fn run_checked(command: &mut Command) -> Output {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// The release the action downloads: this build's binary, packed as the
+/// release workflow packs it and signed with a key made for the tests.
+pub struct Release {
+    pub dir: PathBuf,
+    /// The tests' key, in the allowed-signers format of `.github/release-signers`.
+    pub signers: String,
+    pub assets: Vec<(String, Arc<Vec<u8>>)>,
+}
+
+pub fn release() -> &'static Release {
+    static RELEASE: OnceLock<Release> = OnceLock::new();
+    RELEASE.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("a release folder").keep();
+        run_checked(
+            Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-C", "test-release", "-f"])
+                .arg(dir.join("key")),
+        );
+        let public = std::fs::read_to_string(dir.join("key.pub")).expect("the public key");
+        let public: Vec<&str> = public.split_whitespace().take(2).collect();
+        let signers = format!(
+            "# the tests' release key\naltcontacts-release namespaces=\"altcontacts-release\" {}\n",
+            public.join(" ")
+        );
+        // Smaller without debug information: every run downloads it.
+        let binary = dir.join("altcontacts");
+        let stripped = Command::new("strip")
+            .arg("--strip-debug")
+            .arg("-o")
+            .arg(&binary)
+            .arg(env!("CARGO_BIN_EXE_altcontacts"))
+            .status()
+            .is_ok_and(|status| status.success());
+        if !stripped {
+            std::fs::copy(env!("CARGO_BIN_EXE_altcontacts"), &binary).expect("copy the binary");
+        }
+        let archive = format!("altcontacts-{}.tar.gz", target());
+        run_checked(
+            Command::new("tar")
+                .current_dir(&dir)
+                .args(["-czf", &archive, "altcontacts"]),
+        );
+        run_checked(Command::new("ssh-keygen").current_dir(&dir).args([
+            "-Y",
+            "sign",
+            "-q",
+            "-f",
+            "key",
+            "-n",
+            "altcontacts-release",
+            &archive,
+        ]));
+        let read = |name: &str| Arc::new(std::fs::read(dir.join(name)).expect("an asset"));
+        let signature = format!("{archive}.sig");
+        let assets = vec![
+            (archive.clone(), read(&archive)),
+            (signature.clone(), read(&signature)),
+        ];
+        Release {
+            dir,
+            signers,
+            assets,
+        }
+    })
+}
+
+/// The release target the action picks for this runner.
+pub fn target() -> &'static str {
+    match std::env::consts::ARCH {
+        "aarch64" => "aarch64-unknown-linux-musl",
+        _ => "x86_64-unknown-linux-musl",
+    }
+}
+
+/// The tag the action downloads by default: the version in Cargo.toml.
+pub fn release_tag() -> String {
+    format!("v{}", env!("CARGO_PKG_VERSION"))
+}
