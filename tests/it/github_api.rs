@@ -45,6 +45,7 @@ pub struct Issue {
 #[derive(Clone, Debug)]
 pub struct Deployment {
     pub id: u64,
+    pub creator: String,
     pub sha: String,
     pub environment: String,
     pub task: String,
@@ -100,7 +101,11 @@ struct Shared {
     /// Pages are at most this long, whatever `per_page` asks (GitHub's
     /// pages may be shorter than asked for).
     page_cap: usize,
+    /// The emulator's address, where release downloads redirect.
     address: Mutex<String>,
+    /// The API's address as clients reach it: the emulator's own, or a
+    /// proxy's in front of it. Links to next pages point there.
+    api_address: Mutex<String>,
 }
 
 pub struct GitHub {
@@ -124,6 +129,7 @@ impl GitHub {
             }),
             page_cap,
             address: Mutex::new(String::new()),
+            api_address: Mutex::new(String::new()),
         });
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
@@ -166,6 +172,7 @@ impl GitHub {
         let address = ready_rx.recv().expect("the GitHub emulator starts");
         let url = format!("http://{address}");
         *shared.address.lock().unwrap() = url.clone();
+        *shared.api_address.lock().unwrap() = url.clone();
         Self {
             url,
             shared,
@@ -176,6 +183,12 @@ impl GitHub {
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.shared.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Clients reach the API at `url` (a proxy in front of the emulator):
+    /// the next pages' links point there.
+    pub fn reached_at(&self, url: &str) {
+        *self.shared.api_address.lock().unwrap() = url.to_owned();
     }
 
     /// A token with these permissions (as a job's `permissions:` writes
@@ -299,6 +312,133 @@ impl Drop for GitHub {
     }
 }
 
+/// When every resource of the emulator was made and last changed.
+const MOMENT: &str = "2026-12-05T08:00:00Z";
+
+/// A user as GitHub describes one everywhere (`simple-user`).
+fn user_json(login: &str) -> Value {
+    let api = "https://api.github.com/users";
+    let id = login.bytes().map(u64::from).sum::<u64>();
+    let kind = if login.ends_with("[bot]") {
+        "Bot"
+    } else {
+        "User"
+    };
+    // As GitHub writes a bot's login in its addresses.
+    let login_in_url = login.replace('[', "%5B").replace(']', "%5D");
+    let login = login_in_url.as_str();
+    json!({
+        "login": login.replace("%5B", "[").replace("%5D", "]"), "id": id, "node_id": format!("U_{id}"),
+        "type": kind, "site_admin": false,
+        "avatar_url": format!("https://avatars.githubusercontent.com/u/{id}"), "gravatar_id": "",
+        "url": format!("{api}/{login}"), "html_url": format!("https://github.com/{login}"),
+        "events_url": format!("{api}/{login}/events{{/privacy}}"),
+        "followers_url": format!("{api}/{login}/followers"),
+        "following_url": format!("{api}/{login}/following{{/other_user}}"),
+        "gists_url": format!("{api}/{login}/gists{{/gist_id}}"),
+        "organizations_url": format!("{api}/{login}/orgs"),
+        "received_events_url": format!("{api}/{login}/received_events"),
+        "repos_url": format!("{api}/{login}/repos"),
+        "starred_url": format!("{api}/{login}/starred{{/owner}}{{/repo}}"),
+        "subscriptions_url": format!("{api}/{login}/subscriptions"),
+    })
+}
+
+/// The authenticated user (`private-user`), for a personal access token.
+fn private_user_json(login: &str) -> Value {
+    let mut user = user_json(login);
+    for (key, value) in [
+        ("bio", Value::Null),
+        ("blog", json!("")),
+        ("company", Value::Null),
+        ("email", Value::Null),
+        ("hireable", Value::Null),
+        ("location", Value::Null),
+        ("name", json!(login)),
+        ("public_gists", json!(0)),
+        ("public_repos", json!(0)),
+        ("followers", json!(0)),
+        ("following", json!(0)),
+        ("created_at", json!(MOMENT)),
+        ("updated_at", json!(MOMENT)),
+        ("private_gists", json!(0)),
+        ("total_private_repos", json!(0)),
+        ("owned_private_repos", json!(0)),
+        ("disk_usage", json!(0)),
+        ("collaborators", json!(0)),
+        ("two_factor_authentication", json!(true)),
+    ] {
+        user[key] = value;
+    }
+    user
+}
+
+fn repo_url() -> String {
+    format!("https://api.github.com/repos/{REPOSITORY}")
+}
+
+fn comment_json(comment: &Comment) -> Value {
+    let repo = repo_url();
+    json!({
+        "id": comment.id, "node_id": format!("IC_{}", comment.id), "body": comment.body,
+        "url": format!("{repo}/issues/comments/{}", comment.id),
+        "html_url": format!("https://github.com/{REPOSITORY}/issues/{}#issuecomment-{}", comment.issue, comment.id),
+        "issue_url": format!("{repo}/issues/{}", comment.issue),
+        "user": user_json(&comment.user), "author_association": "CONTRIBUTOR",
+        "created_at": MOMENT, "updated_at": MOMENT,
+    })
+}
+
+fn issue_json(issue: &Issue, comments: usize) -> Value {
+    let repo = repo_url();
+    let url = format!("{repo}/issues/{}", issue.number);
+    let mut json = json!({
+        "id": issue.number, "node_id": format!("I_{}", issue.number), "number": issue.number,
+        "title": issue.title, "body": issue.body, "state": issue.state,
+        "state_reason": issue.state_reason, "locked": false, "comments": comments,
+        "url": url, "html_url": format!("https://github.com/{REPOSITORY}/issues/{}", issue.number),
+        "repository_url": repo, "comments_url": format!("{url}/comments"),
+        "events_url": format!("{url}/events"), "labels_url": format!("{url}/labels{{/name}}"),
+        "labels": issue.labels.iter().enumerate().map(|(n, label)| json!({
+            "id": n + 1, "node_id": format!("LA_{}", n + 1), "name": label, "description": null,
+            "color": "ededed", "default": false, "url": format!("{repo}/labels/{label}") })).collect::<Vec<_>>(),
+        "user": user_json(&issue.user), "assignee": null, "milestone": null,
+        "closed_at": if issue.state == "closed" { json!(MOMENT) } else { Value::Null },
+        "created_at": MOMENT, "updated_at": MOMENT, "author_association": "CONTRIBUTOR",
+    });
+    if issue.pull_request {
+        json["pull_request"] = json!({ "url": format!("{repo}/pulls/{}", issue.number),
+            "html_url": null, "diff_url": null, "patch_url": null });
+    }
+    json
+}
+
+fn deployment_json(deployment: &Deployment) -> Value {
+    let repo = repo_url();
+    let url = format!("{repo}/deployments/{}", deployment.id);
+    json!({
+        "id": deployment.id, "node_id": format!("DE_{}", deployment.id), "sha": deployment.sha,
+        "ref": deployment.sha, "task": deployment.task, "payload": deployment.payload,
+        "environment": deployment.environment, "description": null,
+        "creator": user_json(&deployment.creator), "url": url,
+        "statuses_url": format!("{url}/statuses"), "repository_url": repo,
+        "created_at": MOMENT, "updated_at": MOMENT,
+    })
+}
+
+fn status_json(deployment: &Deployment, index: usize) -> Value {
+    let repo = repo_url();
+    let url = format!("{repo}/deployments/{}", deployment.id);
+    let id = deployment.id * 100 + index as u64;
+    json!({
+        "id": id, "node_id": format!("DES_{id}"), "state": deployment.statuses[index],
+        "creator": user_json(&deployment.creator), "description": "",
+        "target_url": format!("https://github.com/{REPOSITORY}/actions"),
+        "deployment_url": url, "repository_url": repo,
+        "url": format!("{url}/statuses/{id}"), "created_at": MOMENT, "updated_at": MOMENT,
+    })
+}
+
 type Reply = Result<Response<Full<Bytes>>, std::io::Error>;
 
 fn reply(status: StatusCode, headers: &[(&str, String)], body: Vec<u8>) -> Reply {
@@ -329,7 +469,7 @@ fn error(status: StatusCode, message: &str) -> Reply {
 fn too_long(resource: &str) -> Reply {
     json_reply(
         StatusCode::UNPROCESSABLE_ENTITY,
-        &json!({ "message": "Validation Failed", "errors": [{
+        &json!({ "message": "Validation Failed", "documentation_url": "https://docs.github.com/rest", "errors": [{
             "resource": resource, "code": "custom", "field": "body",
             "message": format!("body is too long (maximum is {BODY_LIMIT} characters)") }] }),
     )
@@ -391,7 +531,7 @@ fn paged(
         let mut next = params.clone();
         next.insert("page".into(), (page + 1).to_string());
         let query: Vec<String> = next.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let address = shared.address.lock().unwrap().clone();
+        let address = shared.api_address.lock().unwrap().clone();
         headers.push((
             "link",
             format!("<{address}{path}?{}>; rel=\"next\"", query.join("&")),
@@ -486,7 +626,7 @@ fn route(
     if (method, path) == (&Method::GET, "/user") {
         // As GitHub answers an installation token, such as the workflow's.
         return match &token.user {
-            Some(login) => json_reply(StatusCode::OK, &json!({ "login": login, "type": "User" })),
+            Some(login) => json_reply(StatusCode::OK, &private_user_json(login)),
             None => error(
                 StatusCode::FORBIDDEN,
                 "Resource not accessible by integration",
@@ -523,7 +663,7 @@ fn route(
                 .comments
                 .iter()
                 .filter(|c| c.issue == number)
-                .map(|c| json!({ "id": c.id, "body": c.body, "user": { "login": c.user } }))
+                .map(comment_json)
                 .collect();
             drop(state);
             paged(shared, path, &params, items)
@@ -540,13 +680,15 @@ fn route(
             }
             state.next_id += 1;
             let id = state.next_id;
-            state.comments.push(Comment {
+            let comment = Comment {
                 id,
                 issue: number,
-                body: body.clone(),
+                body,
                 user: author.clone(),
-            });
-            json_reply(StatusCode::CREATED, &json!({ "id": id, "body": body }))
+            };
+            let answer = comment_json(&comment);
+            state.comments.push(comment);
+            json_reply(StatusCode::CREATED, &answer)
         }
         (Method::PATCH, ["issues", "comments", id]) => {
             let id: u64 = id.parse().unwrap_or(0);
@@ -573,8 +715,9 @@ fn route(
                     "Must have admin rights to Repository.",
                 );
             }
-            comment.body = body.clone();
-            json_reply(StatusCode::OK, &json!({ "id": id, "body": body }))
+            comment.body = body;
+            let answer = comment_json(comment);
+            json_reply(StatusCode::OK, &answer)
         }
         (Method::GET, ["issues"]) => {
             if !has(&permissions, "issues:read") {
@@ -591,13 +734,14 @@ fn route(
                 .filter(|i| wanted_state == "all" || i.state == wanted_state)
                 .filter(|i| label.as_ref().is_none_or(|l| i.labels.contains(l)))
                 .map(|i| {
-                    let mut issue = json!({ "number": i.number, "title": i.title, "body": i.body,
-                        "user": { "login": i.user },
-                        "state": i.state, "labels": i.labels.iter().map(|l| json!({ "name": l })).collect::<Vec<_>>() });
-                    if i.pull_request {
-                        issue["pull_request"] = json!({ "url": "..." });
-                    }
-                    issue
+                    issue_json(
+                        i,
+                        state
+                            .comments
+                            .iter()
+                            .filter(|c| c.issue == i.number)
+                            .count(),
+                    )
                 })
                 .collect();
             drop(state);
@@ -622,20 +766,19 @@ fn route(
                         .collect()
                 })
                 .unwrap_or_default();
-            state.issues.insert(
+            let issue = Issue {
                 number,
-                Issue {
-                    number,
-                    user: author.clone(),
-                    title: input["title"].as_str().unwrap_or_default().to_owned(),
-                    body,
-                    state: "open".into(),
-                    state_reason: None,
-                    labels,
-                    pull_request: false,
-                },
-            );
-            json_reply(StatusCode::CREATED, &json!({ "number": number }))
+                user: author.clone(),
+                title: input["title"].as_str().unwrap_or_default().to_owned(),
+                body,
+                state: "open".into(),
+                state_reason: None,
+                labels,
+                pull_request: false,
+            };
+            let answer = issue_json(&issue, 0);
+            state.issues.insert(number, issue);
+            json_reply(StatusCode::CREATED, &answer)
         }
         (Method::PATCH, ["issues", number]) => {
             let number: u64 = number.parse().unwrap_or(0);
@@ -658,10 +801,9 @@ fn route(
                 issue.state = new_state.to_owned();
                 issue.state_reason = input["state_reason"].as_str().map(str::to_owned);
             }
-            json_reply(
-                StatusCode::OK,
-                &json!({ "number": number, "state": issue.state }),
-            )
+            let issue = issue.clone();
+            let comments = state.comments.iter().filter(|c| c.issue == number).count();
+            json_reply(StatusCode::OK, &issue_json(&issue, comments))
         }
         (Method::GET, ["deployments"]) => {
             if !has(&permissions, "deployments:read") {
@@ -679,13 +821,7 @@ fn route(
                 .collect();
             // Newest first, as GitHub lists them.
             items.reverse();
-            let items = items
-                .into_iter()
-                .map(|d| {
-                    json!({ "id": d.id, "sha": d.sha, "ref": d.sha, "task": d.task,
-                    "environment": d.environment, "payload": d.payload })
-                })
-                .collect();
+            let items = items.into_iter().map(deployment_json).collect();
             drop(state);
             paged(shared, path, &params, items)
         }
@@ -697,14 +833,16 @@ fn route(
             if sha.len() != 40 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return json_reply(
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    &json!({ "message": format!("No ref found for: {sha}") }),
+                    &json!({ "message": format!("No ref found for: {sha}"),
+                        "documentation_url": "https://docs.github.com/rest" }),
                 );
             }
             state.next_id += 1;
             let id = state.next_id;
-            state.deployments.push(Deployment {
+            let deployment = Deployment {
                 id,
-                sha: sha.clone(),
+                creator: author.clone(),
+                sha,
                 environment: input["environment"]
                     .as_str()
                     .unwrap_or("production")
@@ -712,8 +850,10 @@ fn route(
                 task: input["task"].as_str().unwrap_or("deploy").to_owned(),
                 payload: input["payload"].clone(),
                 statuses: Vec::new(),
-            });
-            json_reply(StatusCode::CREATED, &json!({ "id": id, "sha": sha }))
+            };
+            let answer = deployment_json(&deployment);
+            state.deployments.push(deployment);
+            json_reply(StatusCode::CREATED, &answer)
         }
         (Method::GET, ["deployments", id, "statuses"]) => {
             if !has(&permissions, "deployments:read") {
@@ -723,11 +863,9 @@ fn route(
             let Some(deployment) = state.deployments.iter().find(|d| d.id == id) else {
                 return error(StatusCode::NOT_FOUND, "Not Found");
             };
-            let items = deployment
-                .statuses
-                .iter()
+            let items = (0..deployment.statuses.len())
                 .rev()
-                .map(|s| json!({ "state": s }))
+                .map(|index| status_json(deployment, index))
                 .collect();
             drop(state);
             paged(shared, path, &params, items)
@@ -750,14 +888,15 @@ fn route(
             if !known.contains(&new_state.as_str()) {
                 return json_reply(
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    &json!({ "message": "Validation Failed" }),
+                    &json!({ "message": "Validation Failed", "documentation_url": "https://docs.github.com/rest" }),
                 );
             }
             let Some(deployment) = state.deployments.iter_mut().find(|d| d.id == id) else {
                 return error(StatusCode::NOT_FOUND, "Not Found");
             };
-            deployment.statuses.push(new_state.clone());
-            json_reply(StatusCode::CREATED, &json!({ "state": new_state }))
+            deployment.statuses.push(new_state);
+            let answer = status_json(deployment, deployment.statuses.len() - 1);
+            json_reply(StatusCode::CREATED, &answer)
         }
         _ => error(StatusCode::NOT_FOUND, "Not Found"),
     }

@@ -796,3 +796,60 @@ fn a_job_without_the_permission_to_record_is_told_which_one_it_needs() {
         "nothing was read before the record"
     );
 }
+
+#[test]
+fn every_request_to_github_and_every_answer_holds_against_githubs_api_description() {
+    let mut world = world(3);
+    let prism = crate::api_description::Prism::github(&world.github.url);
+    world.reach_api_at(&prism.url);
+    let file = contacts("security@example.com", &[]);
+    git(&world.dev, &["checkout", "-q", "-b", "add-contacts"]);
+    world.commit(&[("contacts.yaml", &file)], "Declare the contacts");
+    // A comment made, then edited; pages of comments read.
+    world.github.open_pull_request(1);
+    world.github.add_comments(1, 120, "reviewer");
+    assert_ran(&world.run(MAIN, &world.pull_request(1)));
+    world.commit(
+        &[("contacts.yaml", &contacts("security-team@example.com", &[]))],
+        "A team address",
+    );
+    assert_ran(&world.run(MAIN, &world.pull_request(1)));
+    // The record: deployments read, made and marked.
+    assert_ran(&merge_and_run(&world));
+    // The drift issue: opened, then commented on and closed.
+    world.aws().set_contact(
+        &member(1),
+        "SECURITY",
+        Contact::new("Intruder", "attacker@example.net"),
+    );
+    assert_ran(&world.run(NIGHTLY, &world.schedule_event()));
+    world.aws().set_contact(
+        &member(1),
+        "SECURITY",
+        Contact {
+            title: "Team".into(),
+            phone: "+1 202 555 0100".into(),
+            ..Contact::new("Security", "security-team@example.com")
+        },
+    );
+    assert_ran(&world.run(NIGHTLY, &world.schedule_event()));
+    assert_eq!(world.github.issues()[0].state, "closed");
+
+    let violations = prism.violations();
+    assert!(violations.is_empty(), "{violations:#?}");
+    let through = prism.requests();
+    let api_calls = world
+        .github
+        .calls()
+        .iter()
+        .filter(|call| call.path.starts_with("/repos/") || call.path == "/user")
+        .count();
+    println!(
+        "{through} requests held against GitHub's description, {api_calls} reached the emulator"
+    );
+    assert!(
+        through >= 15,
+        "the loop's requests went through Prism: {through}"
+    );
+    assert_eq!(through, api_calls, "every API request went through Prism");
+}

@@ -1,5 +1,6 @@
 //! Integration tests, in one binary so the SDK is linked once.
 
+mod api_description;
 mod bad_input;
 mod bench_harness;
 mod bench_smoke;

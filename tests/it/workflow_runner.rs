@@ -175,6 +175,9 @@ pub struct World {
     pub origin: PathBuf,
     pub dev: PathBuf,
     pub github: GitHub,
+    /// Where the jobs reach GitHub's API: the emulator, or a proxy in front
+    /// of it.
+    api_url: String,
     aws: Option<Emulator>,
     /// Where AWS is for the jobs: the emulator, or moto.
     aws_endpoint: String,
@@ -306,6 +309,13 @@ impl World {
         Self::with_aws(github, None, endpoint.to_owned())
     }
 
+    /// The jobs reach GitHub's API at `url`, a proxy in front of the
+    /// emulator (whose next-page links then point there too).
+    pub fn reach_api_at(&mut self, url: &str) {
+        self.github.reached_at(url);
+        self.api_url = url.to_owned();
+    }
+
     /// The AWS emulator of this world.
     pub fn aws(&self) -> &Emulator {
         self.aws.as_ref().expect("this world's AWS is the emulator")
@@ -344,6 +354,7 @@ impl World {
             root,
             origin,
             dev,
+            api_url: github.url.clone(),
             github,
             aws,
             aws_endpoint,
@@ -584,7 +595,7 @@ impl World {
                 set("GITHUB_BASE_REF", "main".to_owned());
             }
             set("GITHUB_REPOSITORY", REPOSITORY.to_owned());
-            set("GITHUB_API_URL", self.github.url.clone());
+            set("GITHUB_API_URL", self.api_url.clone());
             set("GITHUB_SERVER_URL", self.github.url.clone());
             set("GITHUB_TOKEN", token);
             set("GITHUB_RUN_ID", (9000 + run).to_string());
