@@ -1,4 +1,4 @@
-//! The GitOps loop, end to end: the README's workflows and `action.yml`,
+//! The GitOps loop, end to end: the example workflows and `action.yml`,
 //! run as GitHub would run them (see `workflow_runner`), from the first
 //! pull request on.
 

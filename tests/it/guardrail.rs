@@ -136,11 +136,11 @@ fn the_printed_policy_is_minified_valid_json_that_denies_the_three_actions_to_al
 }
 
 #[test]
-fn the_readme_shows_the_policy_the_command_prints() {
-    let readme = std::fs::read_to_string(crate::support::repo_file("README.md")).unwrap();
+fn the_audit_docs_show_the_policy_the_command_prints() {
+    let readme = std::fs::read_to_string(crate::support::repo_file("docs/audit.md")).unwrap();
     assert!(
         readme.contains(&format!("```json\n{}\n```", printed_guardrail())),
-        "the README's guardrail section shows what `guardrail --allow-role {APPLY_ROLE}` prints"
+        "the docs' guardrail section shows what `guardrail --allow-role {APPLY_ROLE}` prints"
     );
     assert!(
         readme.contains(&format!("altcontacts guardrail --allow-role {APPLY_ROLE}")),

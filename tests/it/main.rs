@@ -9,6 +9,7 @@ mod cli_org;
 mod cli_plan;
 mod deliverability;
 mod dns_server;
+mod docs;
 mod emulator;
 mod github_api;
 mod gitlab_api;

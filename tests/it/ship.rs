@@ -53,13 +53,13 @@ fn pinned_tool(venv: &str, package: &str, version: &str, command: &str) -> PathB
     bin
 }
 
-/// The README's workflows, written where GitHub keeps them, beside a copy
+/// The example workflows, written where GitHub keeps them, beside a copy
 /// of the action: what a user's repository holds.
 fn users_repository() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("a folder");
     let workflows = dir.path().join(".github").join("workflows");
     std::fs::create_dir_all(&workflows).unwrap();
-    let readme = crate::workflow_runner::readme_workflows();
+    let readme = crate::workflow_runner::example_workflows();
     assert_eq!(
         readme.keys().collect::<Vec<_>>(),
         vec![
@@ -67,7 +67,7 @@ fn users_repository() -> tempfile::TempDir {
             "alternate-contacts-nightly.yml",
             "alternate-contacts.yml"
         ],
-        "the README shows the loop's workflows"
+        "examples/github holds the loop's workflows"
     );
     for (name, text) in readme {
         std::fs::write(workflows.join(name), text).unwrap();
@@ -156,7 +156,7 @@ fn the_committed_schema_refuses_what_validate_refuses_as_an_editor_reads_it() {
 }
 
 #[test]
-fn zizmor_finds_nothing_in_the_action_the_release_workflow_or_the_readmes_workflows() {
+fn zizmor_finds_nothing_in_the_action_the_release_workflow_or_the_example_workflows() {
     let zizmor = pinned_tool("zizmor-venv", "zizmor", ZIZMOR_VERSION, "zizmor");
     let users = users_repository();
     // The strictest persona: its findings include the ones the default hides.
@@ -176,7 +176,7 @@ fn zizmor_finds_nothing_in_the_action_the_release_workflow_or_the_readmes_workfl
     assert!(report.contains("No findings to report"), "{report}");
     assert!(
         report.contains("alternate-contacts-nightly.yml"),
-        "it read the README's workflows: {report}"
+        "it read the example workflows: {report}"
     );
 }
 
@@ -186,10 +186,10 @@ fn yaml(file: &str) -> serde_yaml::Value {
 }
 
 #[test]
-fn the_readme_documents_the_actions_inputs_and_the_release_covers_every_target() {
+fn the_docs_document_the_actions_inputs_and_the_release_covers_every_target() {
     let action = yaml("action.yml");
     assert_eq!(action["runs"]["using"], "composite");
-    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(repo().join("docs/gitops.md")).unwrap();
     let inputs: Vec<&str> = action["inputs"]
         .as_mapping()
         .unwrap()
@@ -210,14 +210,14 @@ fn the_readme_documents_the_actions_inputs_and_the_release_covers_every_target()
     for input in &inputs {
         assert!(
             readme.contains(&format!("| `{input}` |")),
-            "the README's table of inputs lacks {input}"
+            "the docs' table of the action's inputs lacks {input}"
         );
     }
     for output in ["exit-code", "summary", "truncated", "plan-file"] {
         assert!(action["outputs"].get(output).is_some(), "output {output}");
         assert!(
             readme.contains(&format!("`{output}`")),
-            "the README names output {output}"
+            "the docs name output {output}"
         );
     }
 

@@ -1,5 +1,5 @@
-//! The GitOps loop as GitHub runs it, on this machine: the README's own
-//! workflows and `action.yml`, executed by a pinned local runner (wrkflw,
+//! The GitOps loop as GitHub runs it, on this machine: the example
+//! workflows users copy (`examples/github/`) and `action.yml`, executed by a pinned local runner (wrkflw,
 //! in its emulation mode), against a bare git repository as `origin`, the
 //! GitHub API emulator and the AWS emulator.
 //!
@@ -9,7 +9,7 @@
 //! `permissions:` block asks for, and cancels a run the way the runner
 //! does (SIGINT to the step's shell, then SIGTERM 7.5 s later).
 //!
-//! The test's copy of a workflow differs from the README's only where the
+//! The test's copy of a workflow differs from the example only where the
 //! local runner needs it: the event's trigger is listed first and the
 //! variables GitHub sets are given per job (wrkflw fixes
 //! `GITHUB_API_URL` and has no event payload); the hosted actions
@@ -76,7 +76,7 @@ pub fn wrkflw() -> PathBuf {
                     .expect("cargo install wrkflw");
                 assert!(
                     status.success(),
-                    "wrkflw {WRKFLW_VERSION} is needed to run the README's workflows and could not be installed: \
+                    "wrkflw {WRKFLW_VERSION} is needed to run the example workflows and could not be installed: \
                      cargo install wrkflw --locked --no-default-features --debug --version {WRKFLW_VERSION} --root target/wrkflw"
                 );
                 File::create(&marker).expect("the marker");
@@ -86,25 +86,21 @@ pub fn wrkflw() -> PathBuf {
         .clone()
 }
 
-/// The workflows the README shows, by file name: every ```yaml block whose
-/// first line is `# .github/workflows/NAME.yml`.
-pub fn readme_workflows() -> BTreeMap<String, String> {
-    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("the README");
-    let mut workflows = BTreeMap::new();
-    let mut lines = readme.lines();
-    while let Some(line) = lines.next() {
-        if line.trim() != "```yaml" {
-            continue;
-        }
-        let block: Vec<&str> = lines.by_ref().take_while(|l| l.trim() != "```").collect();
-        if let Some(name) = block
-            .first()
-            .and_then(|first| first.strip_prefix("# .github/workflows/"))
-        {
-            workflows.insert(name.trim().to_owned(), block.join("\n") + "\n");
-        }
-    }
-    workflows
+/// The workflows users copy (`examples/github/`), by file name.
+pub fn example_workflows() -> BTreeMap<String, String> {
+    let dir = repo_root().join("examples").join("github");
+    std::fs::read_dir(&dir)
+        .expect("examples/github")
+        .map(|entry| entry.expect("an example").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "yml"))
+        .map(|path| {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            (
+                name,
+                std::fs::read_to_string(&path).expect("an example workflow"),
+            )
+        })
+        .collect()
 }
 
 /// A GitHub event that starts a workflow run.
@@ -359,7 +355,7 @@ impl World {
             aws,
             aws_endpoint,
             action,
-            workflows: readme_workflows(),
+            workflows: example_workflows(),
             runs: Default::default(),
         }
     }
@@ -456,18 +452,18 @@ impl World {
         }
     }
 
-    /// Runs a README workflow for `event` to its end.
+    /// Runs an example workflow for `event` to its end.
     pub fn run(&self, workflow: &str, event: &Event) -> Finished {
         self.start(workflow, event, &[]).wait()
     }
 
-    /// Runs a README workflow for `event` with workflow-level `env`
-    /// settings (what the README tells a user to configure there).
+    /// Runs an example workflow for `event` with workflow-level `env`
+    /// settings (what the docs tell a user to configure there).
     pub fn run_configured(&self, workflow: &str, event: &Event, env: &[(&str, &str)]) -> Finished {
         self.start(workflow, event, env).wait()
     }
 
-    /// Starts a README workflow for `event`, as GitHub would.
+    /// Starts an example workflow for `event`, as GitHub would.
     pub fn start(&self, workflow: &str, event: &Event, env: &[(&str, &str)]) -> Running {
         let n = self.runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
         let dir = self.root.path().join(format!("run-{n}"));
@@ -484,7 +480,7 @@ impl World {
         std::fs::write(dir.join("event.json"), event.payload().to_string()).unwrap();
         let text = self.workflows.get(workflow).unwrap_or_else(|| {
             panic!(
-                "the README shows no workflow {workflow}: {:?}",
+                "examples/github has no workflow {workflow}: {:?}",
                 self.workflows.keys()
             )
         });
@@ -526,7 +522,7 @@ impl World {
         Running { child, dir }
     }
 
-    /// The README's workflow as this test runs it (see the module's doc).
+    /// The example workflow as this test runs it (see the module's doc).
     fn workflow_copy(
         &self,
         text: &str,
@@ -535,7 +531,7 @@ impl World {
         run: u32,
         env: &[(&str, &str)],
     ) -> String {
-        let mut workflow: Value = serde_yaml::from_str(text).expect("a README workflow is YAML");
+        let mut workflow: Value = serde_yaml::from_str(text).expect("an example workflow is YAML");
         let map = workflow.as_mapping_mut().expect("a workflow is a mapping");
         // wrkflw takes the first trigger for `github.event_name`.
         if let Some(Value::Mapping(on)) = map.get_mut("on") {
