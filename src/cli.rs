@@ -96,8 +96,11 @@ pub enum Command {
     /// issue while AWS drifts from the file
     #[command(subcommand)]
     Gitlab(LoopCommand),
-    /// Print the JSON Schema of the contacts file
-    Schema,
+    /// Print the JSON Schema of the contacts file, or of the JSON a command prints
+    Schema {
+        #[arg(value_enum, default_value_t = SchemaOf::Contacts)]
+        of: SchemaOf,
+    },
     /// Print shell completions (bash, zsh, fish, powershell, elvish)
     Completions {
         #[arg(value_enum)]
@@ -422,6 +425,17 @@ pub enum Format {
     Human,
     Json,
     Markdown,
+}
+
+/// The documents altcontacts has a JSON Schema of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SchemaOf {
+    /// contacts.yaml (schema/contacts.schema.json)
+    Contacts,
+    /// `plan --format json` (schema/plan.schema.json)
+    Plan,
+    /// `apply --format json` (schema/apply-report.schema.json)
+    ApplyReport,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

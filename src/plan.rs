@@ -21,7 +21,7 @@ pub enum Action {
 
 /// The kind of a change, without its values: what renderers, reports and
 /// saved plans switch on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ChangeKind {
     Create,
@@ -111,16 +111,30 @@ impl Change {
 
 /// A change as JSON: `account_id`, `account_name`, `contact_type`,
 /// `action`, `source` (as the plan shows it), `before`, `after`.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ChangeJson {
     account_id: AccountId,
     account_name: Option<String>,
     contact_type: ContactType,
     action: ChangeKind,
+    /// Where the desired value comes from: `organization.defaults`,
+    /// `units["Root/Workloads"]`, `accounts["111111111111"]`.
     source: String,
+    /// The slot's value before the change; none for a create.
     before: Option<Value>,
+    /// The slot's value after the change; none for a delete.
     after: Option<Value>,
+}
+
+impl schemars::JsonSchema for Change {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Change".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        ChangeJson::json_schema(generator)
+    }
 }
 
 impl Serialize for Change {

@@ -9,7 +9,7 @@ use crate::plan::Summary;
 
 pub const DEFAULT_MAX_DELETES: u32 = 10;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SafetyLimits {
     pub max_deletes: u32,
     pub max_updates: Option<u32>,
@@ -65,7 +65,7 @@ impl SafetyLimits {
 }
 
 /// A safety setting, named as in `safety:` (and, with dashes, the flags).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Limit {
     MaxDeletes,
@@ -99,7 +99,7 @@ impl Limit {
 }
 
 /// A limit the plan goes over.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Breach {
     pub limit: Limit,
     pub allowed: usize,

@@ -50,6 +50,12 @@ pub const AWS_PRIMARY_PUT: Quota = Quota {
 };
 
 impl Quota {
+    /// No limit.
+    pub const UNLIMITED: Quota = Quota {
+        rate: f64::INFINITY,
+        burst: f64::INFINITY,
+    };
+
     /// A quota at `rate`, its burst scaled from `default` in proportion, so
     /// `get=100` keeps AWS's shape (15 / 10) at ten times the speed.
     pub fn scaled(default: Quota, rate: f64) -> Quota {
@@ -89,6 +95,21 @@ impl Limits {
             delete: pick(AWS_DELETE, delete),
             primary_get: AWS_PRIMARY_GET,
             primary_put: AWS_PRIMARY_PUT,
+        }
+    }
+
+    /// The sandbox's: no limit, but for the rates given (`--rate`,
+    /// `rate:`), to see how long a run at AWS's pace takes, or to try Ctrl-C.
+    pub fn sandbox(get: Option<f64>, put: Option<f64>, delete: Option<f64>) -> Self {
+        let pick = |default: Quota, rate: Option<f64>| {
+            rate.map_or(Quota::UNLIMITED, |rate| Quota::scaled(default, rate))
+        };
+        Self {
+            get: pick(AWS_GET, get),
+            put: pick(AWS_PUT, put),
+            delete: pick(AWS_DELETE, delete),
+            primary_get: Quota::UNLIMITED,
+            primary_put: Quota::UNLIMITED,
         }
     }
 

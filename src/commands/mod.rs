@@ -11,7 +11,7 @@ mod validate;
 
 use std::io::IsTerminal;
 
-use crate::cli::{Cli, ColorChoice, Command};
+use crate::cli::{Cli, ColorChoice, Command, SchemaOf};
 use crate::error::{EXIT_OK, Error};
 use crate::interrupt::Interrupts;
 use crate::progress::{Ui, Verbosity};
@@ -33,8 +33,15 @@ pub async fn run(cli: &Cli) -> Result<u8, Error> {
     };
     match &cli.command {
         Command::Validate(args) => validate::run(&context, args),
-        Command::Schema => {
-            print!("{}", crate::config::file::json_schema());
+        Command::Schema { of } => {
+            print!(
+                "{}",
+                match of {
+                    SchemaOf::Contacts => crate::config::file::json_schema(),
+                    SchemaOf::Plan => crate::render::plan_schema(),
+                    SchemaOf::ApplyReport => crate::render::report::apply_schema(),
+                }
+            );
             Ok(EXIT_OK)
         }
         Command::Completions { shell } => {

@@ -15,7 +15,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::model::{
     ACCOUNT_ID_PATTERN, Contact, ContactType, NotTheShape, PrimaryContact, RATE_MAX, RATE_MIN,
-    STATE_REQUIRED_IN, Shape, keys_of, shape_from_entries,
+    STATE_REQUIRED_IN, Shape, keys_of, shape_from_entries, shape_properties, shape_schema,
 };
 
 pub const ABSENT: &str = "absent";
@@ -125,31 +125,6 @@ impl<'de> Deserialize<'de> for ContactSpec {
     }
 }
 
-/// The properties and required keys of a shape's schema, from its table.
-fn shape_properties<S: Shape>() -> (BTreeMap<&'static str, serde_json::Value>, Vec<&'static str>) {
-    let properties = S::RULES
-        .iter()
-        .map(|rule| {
-            let mut property = serde_json::json!({
-                "description": rule.doc(),
-                "type": "string",
-                "maxLength": rule.max,
-                "minLength": 1,
-            });
-            if let Some(pattern) = rule.pattern {
-                property["pattern"] = pattern.into();
-            }
-            (rule.key, property)
-        })
-        .collect();
-    let required = S::RULES
-        .iter()
-        .filter(|rule| rule.required)
-        .map(|rule| rule.key)
-        .collect();
-    (properties, required)
-}
-
 impl JsonSchema for ContactSpec {
     fn schema_name() -> Cow<'static, str> {
         "ContactSpec".into()
@@ -188,17 +163,10 @@ impl JsonSchema for PrimarySpec {
     }
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        let (properties, required) = shape_properties::<PrimaryContact>();
-        json_schema!({
-            "description": format!(
-                "The account's primary contact. state_or_region is required for addresses in {}.",
-                STATE_REQUIRED_IN.join(", ")
-            ),
-            "type": "object",
-            "properties": properties,
-            "additionalProperties": false,
-            "required": required
-        })
+        shape_schema::<PrimaryContact>(&format!(
+            "The account's primary contact. state_or_region is required for addresses in {}.",
+            STATE_REQUIRED_IN.join(", ")
+        ))
     }
 }
 

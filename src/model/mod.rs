@@ -16,7 +16,7 @@ pub use domain::{DOMAIN_PATTERN, is_domain};
 pub use shape::{
     ACCOUNT_ID_PATTERN, COUNTRY_PATTERN, Contact, ContactField, EMAIL_PATTERN, FieldRule,
     NotTheShape, PHONE_PATTERN, PRIMARY_PHONE_PATTERN, PrimaryContact, PrimaryField,
-    STATE_REQUIRED_IN, Shape, keys_of, shape_from_entries,
+    STATE_REQUIRED_IN, Shape, keys_of, shape_from_entries, shape_properties, shape_schema,
 };
 pub use time::{Date, Timestamp};
 
@@ -59,6 +59,20 @@ impl From<AccountId> for String {
     }
 }
 
+impl schemars::JsonSchema for AccountId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "AccountId".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A 12-digit AWS account ID.",
+            "type": "string",
+            "pattern": ACCOUNT_ID_PATTERN
+        })
+    }
+}
+
 impl fmt::Display for AccountId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -67,7 +81,19 @@ impl fmt::Display for AccountId {
 
 /// A contact slot of an account: the three alternate contacts and the
 /// primary contact, in the order plans list them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ContactType {
     Security,
@@ -135,6 +161,22 @@ pub enum Value {
     Alternate(Contact),
     /// Boxed: the primary contact is three times an alternate's size.
     Primary(Box<PrimaryContact>),
+}
+
+impl schemars::JsonSchema for Value {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Value".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A slot's value: an alternate contact, or the primary contact.",
+            "anyOf": [
+                shape_schema::<Contact>("An alternate contact."),
+                shape_schema::<PrimaryContact>("The primary contact.")
+            ]
+        })
+    }
 }
 
 impl Value {

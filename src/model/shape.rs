@@ -86,6 +86,46 @@ impl FieldRule {
     }
 }
 
+/// The properties and required keys of a shape's JSON Schema, from its
+/// table: what the contacts file's schema and the plan's and report's
+/// schemas all say of a value.
+pub fn shape_properties<S: Shape>() -> (BTreeMap<&'static str, serde_json::Value>, Vec<&'static str>)
+{
+    let properties = S::RULES
+        .iter()
+        .map(|rule| {
+            let mut property = serde_json::json!({
+                "description": rule.doc(),
+                "type": "string",
+                "maxLength": rule.max,
+                "minLength": 1,
+            });
+            if let Some(pattern) = rule.pattern {
+                property["pattern"] = pattern.into();
+            }
+            (rule.key, property)
+        })
+        .collect();
+    let required = S::RULES
+        .iter()
+        .filter(|rule| rule.required)
+        .map(|rule| rule.key)
+        .collect();
+    (properties, required)
+}
+
+/// A shape's JSON Schema: an object of its fields and nothing else.
+pub fn shape_schema<S: Shape>(description: &str) -> schemars::Schema {
+    let (properties, required) = shape_properties::<S>();
+    schemars::json_schema!({
+        "description": description,
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": false,
+        "required": required
+    })
+}
+
 /// A value of one of the two shapes, read through its table.
 pub trait Shape: Sized + Clone + PartialEq {
     /// What a value of this shape is called: "a contact".

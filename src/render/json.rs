@@ -10,8 +10,10 @@ use crate::safety::{Breach, SafetyLimits};
 
 pub const FORMAT_VERSION: u32 = 1;
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(rename = "Plan")]
 struct JsonPlan<'a> {
+    #[schemars(extend("const" = FORMAT_VERSION))]
     format_version: u32,
     target: &'a str,
     caller_account: &'a AccountId,
@@ -29,7 +31,8 @@ struct JsonPlan<'a> {
     warnings: Vec<JsonWarning>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(rename = "Warning")]
 struct JsonWarning {
     /// Stable: `stale_exclusion`.
     code: &'static str,
@@ -40,13 +43,15 @@ struct JsonWarning {
     help: &'static str,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(rename = "JoinedSince")]
 struct JsonJoinedSince {
     time: String,
     older_accounts_not_read: usize,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(rename = "Summary")]
 struct JsonSummary {
     create: usize,
     update: usize,
@@ -54,13 +59,15 @@ struct JsonSummary {
     unchanged: usize,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(rename = "Skipped")]
 struct JsonSkipped<'a> {
     account_id: &'a AccountId,
     account_name: Option<&'a str>,
     status: String,
     /// `not_active`, or `management_account` when a delegated administrator
     /// runs the plan.
+    #[schemars(extend("enum" = ["not_active", "management_account"]))]
     reason: &'static str,
 }
 
@@ -118,4 +125,9 @@ pub fn plan(view: &PlanView) -> String {
     let mut text = serde_json::to_string_pretty(&json).expect("plain data serializes");
     text.push('\n');
     text
+}
+
+/// The JSON Schema of `plan --format json`, as committed in `schema/`.
+pub fn schema() -> String {
+    super::schema_of::<JsonPlan>("altcontacts plan --format json")
 }

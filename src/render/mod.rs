@@ -19,6 +19,7 @@ use crate::safety::{Breach, SafetyCheck, SafetyLimits};
 
 pub use human::plan as human;
 pub use json::plan as json;
+pub use json::schema as plan_schema;
 pub use markdown::plan as markdown;
 pub use markdown::{Budget, Fitted, plan_within as markdown_within};
 
@@ -100,6 +101,17 @@ impl<'a> PlanView<'a> {
             )
         }
     }
+}
+
+/// The JSON Schema of an output, titled `title`, as committed in `schema/`.
+fn schema_of<T: schemars::JsonSchema>(title: &str) -> String {
+    let mut schema = schemars::generate::SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<T>();
+    schema.insert("title".to_owned(), title.into());
+    let mut text = serde_json::to_string_pretty(&schema).expect("a schema serializes to JSON");
+    text.push('\n');
+    text
 }
 
 /// `text` safe to show a person: control characters (ESC, CR, newline,

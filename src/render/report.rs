@@ -15,8 +15,10 @@ use crate::plan::Change;
 /// The version of `apply --format json`; a breaking change bumps it.
 pub const APPLY_FORMAT_VERSION: u32 = 1;
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(rename = "ApplyReport")]
 struct JsonReport<'a> {
+    #[schemars(extend("const" = APPLY_FORMAT_VERSION))]
     format_version: u32,
     target: &'a str,
     caller_account: &'a AccountId,
@@ -29,7 +31,8 @@ struct JsonReport<'a> {
     results: Vec<JsonResult<'a>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(rename = "ApplyCounts")]
 struct JsonCounts {
     changes: usize,
     created: usize,
@@ -40,19 +43,22 @@ struct JsonCounts {
     not_started: usize,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(rename = "ApplyResult")]
 struct JsonResult<'a> {
     /// The change as `plan --format json` shows it.
     #[serde(flatten)]
     change: &'a Change,
     /// `applied`, `failed`, `in_flight` (sent, its outcome unknown: the next
     /// apply reads it again) or `not_started`.
+    #[schemars(extend("enum" = ["applied", "failed", "in_flight", "not_started"]))]
     outcome: &'static str,
     reason: Option<&'a str>,
     error: Option<JsonError>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(rename = "ApplyError")]
 struct JsonError {
     /// The AWS operation that failed, as IAM names it.
     operation: String,
@@ -75,6 +81,11 @@ impl JsonError {
             help: located.help(),
         }
     }
+}
+
+/// The JSON Schema of `apply --format json`, as committed in `schema/`.
+pub fn apply_schema() -> String {
+    super::schema_of::<JsonReport>("altcontacts apply --format json")
 }
 
 /// The outcome as versioned JSON: every change, with what became of it.

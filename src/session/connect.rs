@@ -23,8 +23,14 @@ impl Context<'_> {
                     source,
                     help: None,
                 })?;
+                let rate = self.rate(rate);
+                let limits = Limits::sandbox(rate.get, rate.put, rate.delete);
                 (
-                    Backend::Sandbox(Box::new(Throttled::unlimited(sandbox))),
+                    Backend::Sandbox(Box::new(Throttled::new(
+                        sandbox,
+                        limits,
+                        RetryPolicy::default(),
+                    ))),
                     Target::Sandbox { path: canonical },
                     format!("sandbox {}", path.display()),
                 )
@@ -86,12 +92,18 @@ impl Context<'_> {
         }
     }
 
-    fn limits(&self, file: RateSpec) -> Limits {
+    /// The rates of this run: `--rate` over the file's `rate:`.
+    fn rate(&self, file: RateSpec) -> RateSpec {
         let flag = self.global.rate.unwrap_or_default();
-        Limits::aws(
-            flag.get.or(file.get),
-            flag.put.or(file.put),
-            flag.delete.or(file.delete),
-        )
+        RateSpec {
+            get: flag.get.or(file.get),
+            put: flag.put.or(file.put),
+            delete: flag.delete.or(file.delete),
+        }
+    }
+
+    fn limits(&self, file: RateSpec) -> Limits {
+        let rate = self.rate(file);
+        Limits::aws(rate.get, rate.put, rate.delete)
     }
 }

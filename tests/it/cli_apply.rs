@@ -382,6 +382,7 @@ fn the_json_report_gives_every_outcome_and_each_failure_its_operation_and_help()
     // The plan is for the person reading the log; stdout is the report only.
     assert!(stderr(&output).contains("Plan: "), "{}", stderr(&output));
     let report = json(&output);
+    assert_valid(&report, "schema/apply-report.schema.json");
     assert_eq!(report["format_version"], 1);
     assert_eq!(report["succeeded"], false);
     assert_eq!(report["interrupted"], false);
@@ -442,6 +443,7 @@ fn the_json_report_gives_every_outcome_and_each_failure_its_operation_and_help()
         .unwrap();
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
     let report = json(&again);
+    assert_valid(&report, "schema/apply-report.schema.json");
     assert_eq!(report["succeeded"], true);
     assert_eq!(report["results"], serde_json::json!([]));
 }

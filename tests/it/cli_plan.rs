@@ -86,14 +86,25 @@ fn usage_errors_exit_1_not_2_so_they_never_look_like_changes() {
 }
 
 #[test]
-fn schema_prints_the_committed_schema() {
+fn schema_prints_the_committed_schemas() {
     let workspace = Workspace::new();
-    let output = workspace.command(&["schema"]).output().unwrap();
-    assert_eq!(output.status.code(), Some(0));
-    let committed = std::fs::read_to_string(repo_file("schema/contacts.schema.json")).unwrap();
-    assert!(
-        stdout(&output) == committed,
-        "schema/contacts.schema.json is out of date: run `cargo run -- schema > schema/contacts.schema.json`"
+    for (of, file) in [
+        ("contacts", "contacts.schema.json"),
+        ("plan", "plan.schema.json"),
+        ("apply-report", "apply-report.schema.json"),
+    ] {
+        let output = workspace.command(&["schema", of]).output().unwrap();
+        assert_eq!(output.status.code(), Some(0));
+        let committed = std::fs::read_to_string(repo_file(&format!("schema/{file}"))).unwrap();
+        assert!(
+            stdout(&output) == committed,
+            "schema/{file} is out of date: run `cargo run -- schema {of} > schema/{file}`"
+        );
+    }
+    let default = workspace.command(&["schema"]).output().unwrap();
+    assert_eq!(
+        stdout(&default),
+        std::fs::read_to_string(repo_file("schema/contacts.schema.json")).unwrap()
     );
 }
 
@@ -170,6 +181,7 @@ fn json_plan_is_versioned_and_lists_each_change() {
         .unwrap();
     assert_eq!(output.status.code(), Some(0));
     let plan = json(&output);
+    assert_valid(&plan, "schema/plan.schema.json");
     assert_eq!(plan["format_version"], 1);
     assert_eq!(
         plan["summary"],

@@ -311,6 +311,20 @@ fn servfail_and_a_late_answer_are_unchecked_not_undeliverable_and_an_a_record_re
         "{unchecked:?}"
     );
     assert!(findings(&output, "dns_unreachable").is_empty());
+    // aonly.io receives mail by its A record: asked after its empty MX,
+    // and its address is no finding at all.
+    assert_eq!(dns.queries("aonly.io", RecordType::MX), 1);
+    assert_eq!(dns.queries("aonly.io", RecordType::A), 1);
+    let report = crate::support::json(&output);
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["address"] != "sec@aonly.io"),
+        "{}",
+        stdout(&output)
+    );
 }
 
 #[test]

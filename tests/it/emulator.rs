@@ -223,6 +223,8 @@ struct State {
     organizations_calls: u64,
     /// Organizations requests by operation.
     organizations_operations: BTreeMap<String, u64>,
+    /// Organizations requests' bodies, by operation.
+    organizations_bodies: BTreeMap<String, Vec<String>>,
     /// Account API requests that reached the server, by operation, counted
     /// on arrival (before any latency or effect).
     arrivals: HashMap<&'static str, usize>,
@@ -417,6 +419,15 @@ impl Emulator {
 
     pub fn organizations_calls(&self) -> u64 {
         self.state().organizations_calls
+    }
+
+    /// The bodies of the Organizations requests of one operation.
+    pub fn organizations_requests(&self, operation: &str) -> Vec<String> {
+        self.state()
+            .organizations_bodies
+            .get(operation)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Organizations requests of one operation (`ListPoliciesForTarget`).
@@ -1083,10 +1094,16 @@ fn organizations(shared: &Shared, target: &str, body: &[u8]) -> Reply {
     {
         let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
         state.organizations_calls += 1;
+        let operation = target.rsplit('.').next().unwrap_or_default().to_owned();
         *state
             .organizations_operations
-            .entry(target.rsplit('.').next().unwrap_or_default().to_owned())
+            .entry(operation.clone())
             .or_default() += 1;
+        state
+            .organizations_bodies
+            .entry(operation)
+            .or_default()
+            .push(String::from_utf8_lossy(body).into_owned());
     }
     let org = shared.org.read().unwrap_or_else(|p| p.into_inner());
     let Some(org) = org.as_ref() else {

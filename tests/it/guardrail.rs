@@ -71,10 +71,17 @@ fn audit(emulator: &Emulator, format: &str) -> Output {
 }
 
 /// The accounts the JSON audit says are unprotected, and their messages.
+/// The member accounts the audit found unprotected, from an audit that
+/// made the check: an audit whose check was skipped (`guardrail_unchecked`)
+/// proves nothing about protection, and fails here.
 fn unprotected(output: &Output) -> Vec<(String, String)> {
-    json(output)["findings"]
-        .as_array()
-        .unwrap()
+    let report = json(output);
+    let findings = report["findings"].as_array().unwrap();
+    assert!(
+        findings.iter().all(|f| f["check"] != "guardrail_unchecked"),
+        "the guardrail check was not made: {findings:?}"
+    );
+    findings
         .iter()
         .filter(|f| f["check"] == "contacts_unprotected")
         .map(|f| {
@@ -209,6 +216,14 @@ fn a_guardrail_attached_to_an_account_itself_protects_that_account() {
         Faults::default(),
     );
     assert_eq!(unprotected(&audit(&emulator, "json")), Vec::new());
+    // The account's own policies were read: its protection comes from them.
+    assert!(
+        emulator
+            .organizations_requests("ListPoliciesForTarget")
+            .iter()
+            .any(|body| body.contains("200000000004")),
+        "the account's own policies were read"
+    );
 }
 
 #[test]

@@ -171,3 +171,16 @@ pub fn json(output: &Output) -> serde_json::Value {
     serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(output)))
 }
+
+/// Holds `document` against the committed JSON Schema `schema` (a path
+/// under the repository): what a consumer of the output relies on.
+pub fn assert_valid(document: &serde_json::Value, schema: &str) {
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo_file(schema)).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(document)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}\n{document:#}");
+}
