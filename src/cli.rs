@@ -46,28 +46,28 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Use a local YAML file instead of AWS (created with a demo organization when missing)
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE", help_heading = "AWS connection")]
     pub sandbox: Option<PathBuf>,
     /// AWS profile to use (default: the standard AWS configuration chain)
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", help_heading = "AWS connection")]
     pub profile: Option<String>,
     /// AWS region for the API calls (default: configured region, else us-east-1)
-    #[arg(long, global = true, value_name = "REGION")]
+    #[arg(long, global = true, value_name = "REGION", help_heading = "AWS connection")]
     pub region: Option<String>,
     /// Send every AWS request to this endpoint (also AWS_ENDPOINT_URL)
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL", help_heading = "AWS connection")]
     pub endpoint_url: Option<String>,
     /// Requests per second per Account API operation (default get=10,put=5,delete=1)
-    #[arg(long, global = true, value_name = "get=N,put=N,delete=N", value_parser = parse_rate)]
+    #[arg(long, global = true, value_name = "get=N,put=N,delete=N", value_parser = parse_rate, help_heading = "AWS connection")]
     pub rate: Option<RateSpec>,
     /// When to color the output
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN", help_heading = "Output")]
     pub color: ColorChoice,
     /// Say more on stderr (progress lines, retries)
-    #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
+    #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "quiet", help_heading = "Output")]
     pub verbose: u8,
     /// Say nothing on stderr but errors
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = "Output")]
     pub quiet: bool,
 }
 
@@ -134,27 +134,27 @@ pub enum LoopCommand {
 #[derive(Debug, Args)]
 pub struct ReviewPlanArgs {
     /// The contacts file
-    #[arg(short = 'f', long = "file", value_name = "FILE", default_value = DEFAULT_FILE)]
+    #[arg(short = 'f', long = "file", value_name = "FILE", default_value = DEFAULT_FILE, help_heading = "What to read")]
     pub file: PathBuf,
     /// Plan against the file at git revision REF [default: the request's
     /// base: on GitHub the first parent of the merge commit it checks out,
     /// on GitLab CI_MERGE_REQUEST_DIFF_BASE_SHA]
-    #[arg(long, value_name = "REF")]
+    #[arg(long, value_name = "REF", help_heading = "What to read")]
     pub base_ref: Option<String>,
     /// Plan every managed contact, not only what the change touches (finds
     /// drift too, at 3 reads per account)
-    #[arg(long, conflicts_with = "base_ref")]
+    #[arg(long, conflicts_with = "base_ref", help_heading = "What to read")]
     pub full: bool,
     /// Post the plan as one comment on the request, edited in place
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub comment: bool,
     /// Where the full plan is kept, named where a plan is too big to show
     /// whole: the artifact's name on GitHub, the folder of the job's
     /// artifacts on GitLab
-    #[arg(long, value_name = "NAME", default_value = DEFAULT_ARTIFACT)]
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_ARTIFACT, help_heading = "Output")]
     pub artifact: String,
     /// Exit 2 when the plan has changes (0 when none)
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub detailed_exitcode: bool,
     #[command(flatten)]
     pub safety: SafetyArgs,
@@ -163,21 +163,21 @@ pub struct ReviewPlanArgs {
 #[derive(Debug, Args)]
 pub struct LoopApplyArgs {
     /// The contacts file
-    #[arg(short = 'f', long = "file", value_name = "FILE", default_value = DEFAULT_FILE)]
+    #[arg(short = 'f', long = "file", value_name = "FILE", default_value = DEFAULT_FILE, help_heading = "What to read")]
     pub file: PathBuf,
     /// Apply every managed contact, not only what changed since the last
     /// recorded apply
-    #[arg(long)]
+    #[arg(long, help_heading = "What to read")]
     pub full: bool,
     /// Also every contact of the accounts that joined the organization
     /// after TIME (RFC 3339, or 90m, 2h, 7d back from now)
-    #[arg(long, value_name = "TIME", value_parser = parse_joined_since, conflicts_with = "full")]
+    #[arg(long, value_name = "TIME", value_parser = parse_joined_since, conflicts_with = "full", help_heading = "What to read")]
     pub new_accounts_since: Option<Timestamp>,
     /// The deployment environment the applies are recorded in
-    #[arg(long, value_name = "NAME", default_value = DEFAULT_ENVIRONMENT)]
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_ENVIRONMENT, help_heading = "Applying")]
     pub environment: String,
     /// Apply even when a safety limit is exceeded
-    #[arg(long)]
+    #[arg(long, help_heading = "Applying")]
     pub force: bool,
     #[command(flatten)]
     pub safety: SafetyArgs,
@@ -189,24 +189,24 @@ pub const DEFAULT_ENVIRONMENT: &str = "altcontacts";
 #[derive(Debug, Args)]
 pub struct LoopDriftArgs {
     /// The contacts file
-    #[arg(short = 'f', long = "file", value_name = "FILE", default_value = DEFAULT_FILE)]
+    #[arg(short = 'f', long = "file", value_name = "FILE", default_value = DEFAULT_FILE, help_heading = "What to read")]
     pub file: PathBuf,
     /// What to do when AWS differs from the file: `report` keeps one issue
     /// open while it does; `repair` also writes AWS back to the file (and
     /// records the apply), then closes the issue
-    #[arg(long, value_enum, env = "ALTCONTACTS_DRIFT", default_value_t = DriftMode::Report)]
+    #[arg(long, value_enum, env = "ALTCONTACTS_DRIFT", default_value_t = DriftMode::Report, help_heading = "Drift")]
     pub mode: DriftMode,
     /// The label of the drift issue
-    #[arg(long, value_name = "NAME", default_value = "altcontacts-drift")]
+    #[arg(long, value_name = "NAME", default_value = "altcontacts-drift", help_heading = "Drift")]
     pub label: String,
     /// The deployment environment the applies are recorded in
-    #[arg(long, value_name = "NAME", default_value = DEFAULT_ENVIRONMENT)]
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_ENVIRONMENT, help_heading = "Drift")]
     pub environment: String,
     /// Exit 2 when AWS differs from the file
-    #[arg(long)]
+    #[arg(long, help_heading = "Drift")]
     pub detailed_exitcode: bool,
     /// With `--mode repair`: apply even when a safety limit is exceeded
-    #[arg(long)]
+    #[arg(long, help_heading = "Drift")]
     pub force: bool,
     #[command(flatten)]
     pub safety: SafetyArgs,
@@ -223,11 +223,11 @@ pub enum DriftMode {
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
     /// The contacts file
-    #[arg(short = 'f', long = "file", value_name = "FILE", default_value = DEFAULT_FILE)]
+    #[arg(short = 'f', long = "file", value_name = "FILE", default_value = DEFAULT_FILE, help_heading = "What to read")]
     pub file: PathBuf,
     /// Output format: `github` prints one `::error file=…,line=…,col=…::`
     /// annotation per problem, `json` every problem as data
-    #[arg(long, value_enum, default_value_t = ValidateFormat::Human)]
+    #[arg(long, value_enum, default_value_t = ValidateFormat::Human, help_heading = "Output")]
     pub format: ValidateFormat,
 }
 
@@ -243,29 +243,29 @@ pub enum ValidateFormat {
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     /// The contacts file
-    #[arg(short = 'f', long = "file", value_name = "FILE", default_value = DEFAULT_FILE)]
+    #[arg(short = 'f', long = "file", value_name = "FILE", default_value = DEFAULT_FILE, help_heading = "What to read")]
     pub file: PathBuf,
     /// Save the plan, for `altcontacts apply PLAN`
-    #[arg(long, value_name = "PLAN")]
+    #[arg(long, value_name = "PLAN", help_heading = "Output")]
     pub out: Option<PathBuf>,
     /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Human)]
+    #[arg(long, value_enum, default_value_t = Format::Human, help_heading = "Output")]
     pub format: Format,
     /// Exit 2 when the plan has changes (0 when none)
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub detailed_exitcode: bool,
     /// Read only the slots whose desired value differs from this older file
     /// (and accounts new to scope): a plan that costs what the change costs.
     /// A base that does not exist has no slot: every slot is read.
-    #[arg(long, value_name = "OLD_FILE")]
+    #[arg(long, value_name = "OLD_FILE", help_heading = "What to read")]
     pub base: Option<PathBuf>,
     /// As --base, with the file as it is at git revision REF (e.g.
     /// origin/main); a revision without the file plans everything as new
-    #[arg(long, value_name = "REF", conflicts_with = "base")]
+    #[arg(long, value_name = "REF", conflicts_with = "base", help_heading = "What to read")]
     pub base_ref: Option<String>,
     /// Only accounts that joined the organization after TIME (RFC 3339, or a
     /// duration back from now: 90m, 2h, 7d); no other account is read
-    #[arg(long, value_name = "TIME", value_parser = parse_joined_since)]
+    #[arg(long, value_name = "TIME", value_parser = parse_joined_since, help_heading = "What to read")]
     pub joined_since: Option<Timestamp>,
     #[command(flatten)]
     pub safety: SafetyArgs,
@@ -275,27 +275,27 @@ pub struct PlanArgs {
 pub struct ApplyArgs {
     /// The contacts file [default: contacts.yaml]. With PLAN, only checked to
     /// be the file the plan was made from.
-    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    #[arg(short = 'f', long = "file", value_name = "FILE", help_heading = "What to read")]
     pub file: Option<PathBuf>,
     /// Apply without asking for confirmation
-    #[arg(long)]
+    #[arg(long, help_heading = "Applying")]
     pub auto_approve: bool,
     /// Apply even when a safety limit is exceeded
-    #[arg(long)]
+    #[arg(long, help_heading = "Applying")]
     pub force: bool,
     #[command(flatten)]
     pub safety: SafetyArgs,
     /// Plan and apply only the slots whose desired value differs from this
     /// older file (what `plan --base` showed)
-    #[arg(long, value_name = "OLD_FILE", conflicts_with = "plan")]
+    #[arg(long, value_name = "OLD_FILE", conflicts_with = "plan", help_heading = "What to read")]
     pub base: Option<PathBuf>,
     /// As --base, with the file as it is at git revision REF; a revision
     /// without the file applies everything as new
-    #[arg(long, value_name = "REF", conflicts_with_all = ["plan", "base"])]
+    #[arg(long, value_name = "REF", conflicts_with_all = ["plan", "base"], help_heading = "What to read")]
     pub base_ref: Option<String>,
     /// Only accounts that joined the organization after TIME (RFC 3339, or a
     /// duration back from now: 90m, 2h, 7d); no other account is read
-    #[arg(long, value_name = "TIME", value_parser = parse_joined_since, conflicts_with = "plan")]
+    #[arg(long, value_name = "TIME", value_parser = parse_joined_since, conflicts_with = "plan", help_heading = "What to read")]
     pub joined_since: Option<Timestamp>,
     /// A plan saved with `plan --out`: apply exactly its changes, or refuse if
     /// any of their slots changed since
@@ -303,7 +303,7 @@ pub struct ApplyArgs {
     pub plan: Option<PathBuf>,
     /// Output format: `json` prints the plan to stderr and, on stdout, a
     /// versioned report of every change's outcome
-    #[arg(long, value_enum, default_value_t = ApplyFormat::Human)]
+    #[arg(long, value_enum, default_value_t = ApplyFormat::Human, help_heading = "Output")]
     pub format: ApplyFormat,
 }
 
@@ -315,6 +315,7 @@ pub enum ApplyFormat {
 }
 
 #[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Safety limits")]
 pub struct SafetyArgs {
     /// Most contacts one apply may delete [default: 10, or safety.max_deletes]
     #[arg(long, value_name = "N")]
@@ -330,13 +331,13 @@ pub struct SafetyArgs {
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// Export every ACTIVE account of the organization, with org-wide defaults
-    #[arg(long, conflicts_with = "accounts")]
+    #[arg(long, conflicts_with = "accounts", help_heading = "What to read")]
     pub org: bool,
     /// Accounts to export [default: the caller's own account]
-    #[arg(value_name = "ACCOUNT_ID")]
+    #[arg(value_name = "ACCOUNT_ID", help_heading = "What to read")]
     pub accounts: Vec<String>,
     /// Write to this file instead of stdout
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    #[arg(short = 'o', long = "output", value_name = "FILE", help_heading = "Output")]
     pub output: Option<PathBuf>,
 }
 
@@ -351,19 +352,19 @@ pub struct AuditArgs {
     )]
     pub file: Option<PathBuf>,
     /// Audit every ACTIVE account of the organization, without a contacts file
-    #[arg(long)]
+    #[arg(long, help_heading = "What to read")]
     pub org: bool,
     /// Only accounts that joined the organization after TIME (RFC 3339, or a
     /// duration back from now: 90m, 2h, 7d); no other account is read
-    #[arg(long, value_name = "TIME", value_parser = parse_joined_since)]
+    #[arg(long, value_name = "TIME", value_parser = parse_joined_since, help_heading = "What to read")]
     pub joined_since: Option<Timestamp>,
     /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Human)]
+    #[arg(long, value_enum, default_value_t = Format::Human, help_heading = "Output")]
     pub format: Format,
     /// A domain every contact address and root email must be on (its
     /// subdomains too); repeat for several. Replaces the file's
     /// `audit.email_domains`
-    #[arg(long = "email-domain", value_name = "DOMAIN", value_parser = parse_domain)]
+    #[arg(long = "email-domain", value_name = "DOMAIN", value_parser = parse_domain, help_heading = "Deliverability")]
     pub email_domains: Vec<String>,
     #[command(flatten)]
     pub dns: DnsArgs,
@@ -373,13 +374,13 @@ pub struct AuditArgs {
 #[derive(Debug, Args)]
 pub struct DnsArgs {
     /// Do not ask DNS whether each domain accepts mail
-    #[arg(long, env = "ALTCONTACTS_NO_DNS", value_parser = clap::builder::FalseyValueParser::new())]
+    #[arg(long, env = "ALTCONTACTS_NO_DNS", value_parser = clap::builder::FalseyValueParser::new(), help_heading = "Deliverability")]
     pub no_dns: bool,
     /// The DNS server to ask (IP or IP:PORT) [default: the system's resolvers]
-    #[arg(long, value_name = "ADDR", env = "ALTCONTACTS_DNS_SERVER", value_parser = parse_dns_server)]
+    #[arg(long, value_name = "ADDR", env = "ALTCONTACTS_DNS_SERVER", value_parser = parse_dns_server, help_heading = "Deliverability")]
     pub dns_server: Option<std::net::SocketAddr>,
     /// Seconds to wait for each DNS answer
-    #[arg(long, value_name = "SECONDS", default_value_t = 3.0, value_parser = parse_dns_timeout)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 3.0, value_parser = parse_dns_timeout, help_heading = "Deliverability")]
     pub dns_timeout: f64,
 }
 
