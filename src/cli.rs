@@ -46,16 +46,36 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Use a local YAML file instead of AWS (created with a demo organization when missing)
-    #[arg(long, global = true, value_name = "FILE", help_heading = "AWS connection")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        help_heading = "AWS connection"
+    )]
     pub sandbox: Option<PathBuf>,
     /// AWS profile to use (default: the standard AWS configuration chain)
-    #[arg(long, global = true, value_name = "NAME", help_heading = "AWS connection")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        help_heading = "AWS connection"
+    )]
     pub profile: Option<String>,
     /// AWS region for the API calls (default: configured region, else us-east-1)
-    #[arg(long, global = true, value_name = "REGION", help_heading = "AWS connection")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "REGION",
+        help_heading = "AWS connection"
+    )]
     pub region: Option<String>,
     /// Send every AWS request to this endpoint (also AWS_ENDPOINT_URL)
-    #[arg(long, global = true, value_name = "URL", help_heading = "AWS connection")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        help_heading = "AWS connection"
+    )]
     pub endpoint_url: Option<String>,
     /// Requests per second per Account API operation (default get=10,put=5,delete=1)
     #[arg(long, global = true, value_name = "get=N,put=N,delete=N", value_parser = parse_rate, help_heading = "AWS connection")]
@@ -197,7 +217,12 @@ pub struct LoopDriftArgs {
     #[arg(long, value_enum, env = "ALTCONTACTS_DRIFT", default_value_t = DriftMode::Report, help_heading = "Drift")]
     pub mode: DriftMode,
     /// The label of the drift issue
-    #[arg(long, value_name = "NAME", default_value = "altcontacts-drift", help_heading = "Drift")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "altcontacts-drift",
+        help_heading = "Drift"
+    )]
     pub label: String,
     /// The deployment environment the applies are recorded in
     #[arg(long, value_name = "NAME", default_value = DEFAULT_ENVIRONMENT, help_heading = "Drift")]
@@ -261,7 +286,12 @@ pub struct PlanArgs {
     pub base: Option<PathBuf>,
     /// As --base, with the file as it is at git revision REF (e.g.
     /// origin/main); a revision without the file plans everything as new
-    #[arg(long, value_name = "REF", conflicts_with = "base", help_heading = "What to read")]
+    #[arg(
+        long,
+        value_name = "REF",
+        conflicts_with = "base",
+        help_heading = "What to read"
+    )]
     pub base_ref: Option<String>,
     /// Only accounts that joined the organization after TIME (RFC 3339, or a
     /// duration back from now: 90m, 2h, 7d); no other account is read
@@ -275,7 +305,12 @@ pub struct PlanArgs {
 pub struct ApplyArgs {
     /// The contacts file [default: contacts.yaml]. With PLAN, only checked to
     /// be the file the plan was made from.
-    #[arg(short = 'f', long = "file", value_name = "FILE", help_heading = "What to read")]
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        help_heading = "What to read"
+    )]
     pub file: Option<PathBuf>,
     /// Apply without asking for confirmation
     #[arg(long, help_heading = "Applying")]
@@ -287,7 +322,12 @@ pub struct ApplyArgs {
     pub safety: SafetyArgs,
     /// Plan and apply only the slots whose desired value differs from this
     /// older file (what `plan --base` showed)
-    #[arg(long, value_name = "OLD_FILE", conflicts_with = "plan", help_heading = "What to read")]
+    #[arg(
+        long,
+        value_name = "OLD_FILE",
+        conflicts_with = "plan",
+        help_heading = "What to read"
+    )]
     pub base: Option<PathBuf>,
     /// As --base, with the file as it is at git revision REF; a revision
     /// without the file applies everything as new
@@ -337,7 +377,12 @@ pub struct ExportArgs {
     #[arg(value_name = "ACCOUNT_ID", help_heading = "What to read")]
     pub accounts: Vec<String>,
     /// Write to this file instead of stdout
-    #[arg(short = 'o', long = "output", value_name = "FILE", help_heading = "Output")]
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FILE",
+        help_heading = "Output"
+    )]
     pub output: Option<PathBuf>,
 }
 

@@ -5,6 +5,7 @@ use crate::backend::Target;
 pub use crate::backend::error::{BackendError, Located, Operation, distinct_help};
 use crate::backend::error::{SYSTEMIC_DENIAL_HELP, SandboxError};
 use crate::config::ConfigError;
+use crate::hint::{self, Hint};
 use crate::model::{AccountId, Slot, count};
 use crate::safety::Breach;
 
@@ -22,7 +23,7 @@ pub enum Error {
     #[error(transparent)]
     Sandbox(#[from] SandboxError),
 
-    #[error("cannot read {path}: {source}{}", help_suffix(.help))]
+    #[error("cannot read {path}: {source}{}", Hint::of(.help))]
     Read {
         path: String,
         source: std::io::Error,
@@ -55,11 +56,11 @@ pub enum Error {
 
     /// Many member accounts denied access: one cause, so reading stopped.
     #[error(
-        "access denied on {} member accounts ({}), so reading stopped there: {}\n  help: {}",
+        "access denied on {} member accounts ({}), so reading stopped there: {}{}",
         .accounts.len(),
         list_ids(.accounts),
         .first.summary(),
-        SYSTEMIC_DENIAL_HELP
+        Hint(Some(SYSTEMIC_DENIAL_HELP))
     )]
     SystemicDenial {
         accounts: Vec<AccountId>,
@@ -67,10 +68,10 @@ pub enum Error {
     },
 
     /// The apply was refused before anything was written (exit 3).
-    #[error("{refusal}\n  help: {help}", refusal = .0, help = .0.help())]
+    #[error("{}{}", .0, Hint(Some(.0.help())))]
     Refused(Refusal),
 
-    #[error("{message}{}", help_suffix(.help))]
+    #[error("{message}{}", Hint::of(.help))]
     Usage {
         message: String,
         help: Option<String>,
@@ -175,13 +176,6 @@ fn list_ids(ids: &[AccountId]) -> String {
     shown.join(", ")
 }
 
-/// `\n  help: …` after a message, when there is a hint: how every hint is
-/// shown.
-pub fn help_suffix(help: &Option<String>) -> String {
-    help.as_ref()
-        .map_or_else(String::new, |help| format!("\n  help: {help}"))
-}
-
 /// Failures across many slots are grouped: past this many, the rest is counted.
 const LISTED_AT_MOST: usize = 20;
 
@@ -196,10 +190,6 @@ fn list(errors: &[Located]) -> String {
     if errors.len() > LISTED_AT_MOST {
         text.push(format!("  ... and {} more", errors.len() - LISTED_AT_MOST));
     }
-    text.extend(
-        distinct_help(errors)
-            .into_iter()
-            .map(|help| format!("  help: {help}")),
-    );
+    text.extend(distinct_help(errors).iter().map(|help| hint::line(help)));
     text.join("\n")
 }

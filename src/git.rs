@@ -8,7 +8,7 @@ use std::process::Command;
 
 /// A git command that could not give its answer.
 #[derive(Debug, thiserror::Error)]
-#[error("git {args} in {dir}: {message}{}", help.as_ref().map_or_else(String::new, |help| format!("\n  help: {help}")))]
+#[error("git {args} in {dir}: {message}{}", crate::hint::Hint::of(.help))]
 pub struct GitError {
     pub args: String,
     pub dir: String,

@@ -20,6 +20,7 @@ pub mod forge;
 pub mod git;
 pub mod gitops;
 pub mod guardrail;
+pub mod hint;
 pub mod interrupt;
 pub mod live;
 pub mod model;

@@ -26,7 +26,10 @@ pub enum SandboxError {
     #[error(transparent)]
     Invalid(#[from] ConfigError),
     #[error(
-        "sandbox {file}: {message}\n  help: fix the sandbox file, or delete it to start again from the demo"
+        "sandbox {file}: {message}{}",
+        crate::hint::Hint(Some(
+            "fix the sandbox file, or delete it to start again from the demo"
+        ))
     )]
     Inconsistent { file: String, message: String },
     #[error("cannot write the sandbox {path}: {source}")]
@@ -273,10 +276,11 @@ impl Located {
 
 impl fmt::Display for Located {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.summary())?;
-        if let Some(help) = self.help() {
-            write!(f, "\n  help: {help}")?;
-        }
-        Ok(())
+        write!(
+            f,
+            "{}{}",
+            self.summary(),
+            crate::hint::Hint::of(&self.help())
+        )
     }
 }

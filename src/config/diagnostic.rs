@@ -229,9 +229,7 @@ impl fmt::Display for FileProblems {
                     .collect();
                 write!(f, "\n {gutter} | {shown}\n {pad} | {indent}^")?;
             }
-            if let Some(help) = &problem.help {
-                write!(f, "\n  help: {help}")?;
-            }
+            write!(f, "{}", crate::hint::Hint::of(&problem.help))?;
         }
         if self.problems.len() > SHOWN_AT_MOST {
             write!(

@@ -9,7 +9,7 @@ pub enum ConfigError {
     #[error("{}", problems_message(.0))]
     Problems(FileProblems),
 
-    #[error("cannot read {path}: {source}\n  help: {help}")]
+    #[error("cannot read {path}: {source}{}", crate::hint::Hint(Some(.help)))]
     Read {
         path: String,
         source: std::io::Error,

@@ -5,11 +5,11 @@ pub mod github;
 pub mod gitlab;
 pub mod http;
 
-use crate::error::help_suffix;
+use crate::hint::Hint;
 
 /// A forge call that failed, with what it was for and what to do.
 #[derive(Debug, thiserror::Error)]
-#[error("{forge}: could not {action}: {problem}{}", help_suffix(.help))]
+#[error("{forge}: could not {action}: {problem}{}", Hint::of(.help))]
 pub struct ForgeError {
     pub forge: &'static str,
     pub action: String,

@@ -9,6 +9,7 @@
 pub mod coverage;
 pub mod evaluate;
 
+use crate::hint::Hint;
 use serde::Serialize;
 
 /// The actions that change where AWS sends an account's notices.
@@ -26,22 +27,39 @@ const SID: &str = "AltcontactsOnlyThePipelineChangesContacts";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum GuardrailError {
-    #[error(
-        "`{arn}` is not an IAM role ARN: {why}\n  help: give the role's ARN as IAM shows it, e.g. arn:aws:iam::111111111111:role/altcontacts-apply"
-    )]
+    #[error("`{arn}` is not an IAM role ARN: {why}{}", Hint(Some(self.help())))]
     NotARole { arn: String, why: &'static str },
     #[error(
-        "`{arn}` exempts a role of that name in every account: any member account's admin could create it and change contacts\n  help: name the account the pipeline's role lives in (12 digits)"
+        "`{arn}` exempts a role of that name in every account: any member account's admin could create it and change contacts{}",
+        Hint(Some(self.help()))
     )]
     AnyAccount { arn: String },
     #[error(
-        "`{arn}` is a role session (sts assumed-role), which aws:PrincipalArn never equals: the policy would exempt no one\n  help: give the role's own ARN, arn:aws:iam::ACCOUNT:role/NAME"
+        "`{arn}` is a role session (sts assumed-role), which aws:PrincipalArn never equals: the policy would exempt no one{}",
+        Hint(Some(self.help()))
     )]
     AssumedRole { arn: String },
     #[error(
-        "the policy would be {length} characters, over Organizations' limit of {SCP_MAX_CHARACTERS}\n  help: allow fewer roles, or a wildcard for several roles of one account (…:role/altcontacts-*)"
+        "the policy would be {length} characters, over Organizations' limit of {SCP_MAX_CHARACTERS}{}",
+        Hint(Some(self.help()))
     )]
     TooLong { length: usize },
+}
+
+impl GuardrailError {
+    /// What to do about it.
+    pub fn help(&self) -> &'static str {
+        match self {
+            Self::NotARole { .. } => {
+                "give the role's ARN as IAM shows it, e.g. arn:aws:iam::111111111111:role/altcontacts-apply"
+            }
+            Self::AnyAccount { .. } => "name the account the pipeline's role lives in (12 digits)",
+            Self::AssumedRole { .. } => "give the role's own ARN, arn:aws:iam::ACCOUNT:role/NAME",
+            Self::TooLong { .. } => {
+                "allow fewer roles, or a wildcard for several roles of one account (…:role/altcontacts-*)"
+            }
+        }
+    }
 }
 
 /// A role the guardrail lets change contacts, as `aws:PrincipalArn` names

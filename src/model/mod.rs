@@ -475,12 +475,12 @@ impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "warning: {}:{}:{}: {}\n  help: {}",
+            "warning: {}:{}:{}: {}{}",
             self.file,
             self.line,
             self.column,
             self.kind.message(),
-            self.kind.help()
+            crate::hint::Hint(Some(self.kind.help()))
         )
     }
 }

@@ -263,7 +263,7 @@ pub fn apply_report(report: &Report, paint: Paint) -> String {
             _ => None,
         });
     for help in distinct_help(causes) {
-        let _ = writeln!(out, "  help: {help}");
+        let _ = writeln!(out, "{}", crate::hint::line(&help));
     }
     let line = summary_line(report);
     let style = if report.succeeded() {
