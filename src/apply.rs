@@ -13,6 +13,7 @@ use crate::backend::{Gate, Paced};
 use crate::model::{AccountId, Value};
 use crate::plan::{Action, Change};
 use crate::progress::Progress;
+use crate::retry::Backoff;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -122,18 +123,22 @@ impl Ledger {
 
 /// How long a written slot is re-read before it counts as failed. The first
 /// read-back goes out at once (it shares the Get schedule, idle while
-/// writing); only a stale answer waits, from `retry_delay` up.
+/// writing); only a stale answer waits, longer each time (`backoff`).
 #[derive(Clone, Copy, Debug)]
 pub struct Verify {
     pub timeout: Duration,
-    pub retry_delay: Duration,
+    pub backoff: Backoff,
 }
 
 impl Default for Verify {
     fn default() -> Self {
         Self {
             timeout: Duration::from_secs(60),
-            retry_delay: Duration::from_millis(250),
+            backoff: Backoff {
+                first: Duration::from_millis(250),
+                max: Duration::from_secs(5),
+                jitter: false,
+            },
         }
     }
 }
@@ -198,7 +203,7 @@ async fn apply_one(
     }
     let wanted = change.action.after();
     let deadline = Instant::now() + verify.timeout;
-    let mut delay = verify.retry_delay;
+    let mut stale_answers = 0;
     loop {
         let read = api.get(slot, reading_back).await;
         if let Err(BackendError::CredentialsExpired(_)) = &read {
@@ -229,8 +234,9 @@ async fn apply_one(
                 ),
             };
         }
+        stale_answers += 1;
+        let delay = verify.backoff.delay(stale_answers);
         tokio::time::sleep(delay.min(deadline.saturating_duration_since(Instant::now()))).await;
-        delay = (delay * 2).min(Duration::from_secs(5));
     }
 }
 

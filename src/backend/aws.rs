@@ -16,8 +16,8 @@ use aws_sdk_sts::config::ProvideCredentials;
 use futures::{FutureExt, StreamExt};
 use tokio::sync::OnceCell;
 
+use super::attempts::{Pacing, RetryPolicy, RetryStats};
 use super::error::{BackendError, Located, Operation, OrgOperation};
-use super::throttle::{Pacing, RetryPolicy, RetryStats};
 use super::{Contacts, Discovery, Found, FoundSender, Identity, Listing, Policies};
 use crate::model::{
     AccountId, AccountStatus, Contact, ContactField, ContactType, OrgAccount, OrgUnit,

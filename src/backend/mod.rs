@@ -5,8 +5,11 @@
 //! ([`Paced`]). Everything above this module is written against these
 //! traits and never sees an SDK type.
 
+pub mod attempts;
 pub mod aws;
 pub mod error;
+pub mod pacer;
+pub mod quota;
 pub mod sandbox;
 pub mod throttle;
 
@@ -180,7 +183,7 @@ pub enum Backend {
 
 impl Backend {
     /// Retries and pacing of this run, whichever the backend.
-    pub fn stats(&self) -> &throttle::RetryStats {
+    pub fn stats(&self) -> &attempts::RetryStats {
         match self {
             Backend::Aws(api) => &api.stats,
             Backend::Sandbox(api) => &api.stats,

@@ -2,9 +2,11 @@
 //! pacers.
 
 use super::{Context, Session};
+use crate::backend::attempts::RetryPolicy;
 use crate::backend::aws::{Aws, AwsOptions};
+use crate::backend::quota::Limits;
 use crate::backend::sandbox::Sandbox;
-use crate::backend::throttle::{Limits, RetryPolicy, Throttled};
+use crate::backend::throttle::Throttled;
 use crate::backend::{Backend, Identity, Target};
 use crate::config::RateSpec;
 use crate::error::Error;
