@@ -180,104 +180,172 @@ fn slots_by_account(desired: &Desired) -> BTreeMap<&AccountId, BTreeMap<ContactT
     by_account
 }
 
-impl Context<'_> {
-    /// Reads what `request` asks for, as discovery lists the organization.
-    pub async fn read_scope(&self, request: &Request<'_>) -> Result<Reading, Error> {
-        let virtual_file;
-        let config: &LoadedConfig = match &request.scope {
-            Scope::File(config) => config,
-            Scope::WholeOrganization => {
-                virtual_file = LoadedConfig::whole_organization();
-                &virtual_file
-            }
-            Scope::Accounts(accounts) => {
-                virtual_file = LoadedConfig::listing(accounts);
-                &virtual_file
-            }
-            Scope::Caller => {
-                virtual_file = LoadedConfig::listing(&[]);
-                &virtual_file
-            }
+/// Lists the organization and reads each account's slots as soon as it is
+/// listed, what to read decided from the account alone (by the same rule
+/// as [`chosen_slots`]).
+async fn read_while_discovering(
+    api: &crate::backend::Backend,
+    scoped: &Scoped<'_>,
+    request: &Request<'_>,
+    progress: &Progress,
+) -> Result<Discovered, Error> {
+    let config = &*scoped.config;
+    let choice = Choice { request };
+    let (found, listed) = tokio::sync::mpsc::unbounded_channel();
+    let discovery = async {
+        let found = found;
+        Ok::<_, Error>(
+            api.organization(scoped.listing(request), Some(&found))
+                .await?,
+        )
+    };
+    let choice = &choice;
+    let reads = async {
+        let caller = api.caller().await?;
+        // A file that names the management account from a delegated
+        // administrator is refused once the whole organization is known;
+        // until then nothing is read, as it would be for nothing.
+        let refused = |found: &Found| config.names_beyond_reach(&found.management_account, &caller);
+        // Once discovery has listed its last account and that account's
+        // slots are counted, the total is the total.
+        let listed_to_the_end = stream_of(listed).chain(futures::stream::poll_fn(|_| {
+            progress.total_known();
+            std::task::Poll::Ready(None)
+        }));
+        let slots = listed_to_the_end
+            .take_while(|found| std::future::ready(!refused(found)))
+            .filter(|found| std::future::ready(joined_after(&found.account, request.joined_since)))
+            .flat_map(|found| {
+                let slots = match config.account_scope(&found, &caller) {
+                    AccountScope::In(current) => {
+                        let old = scoped.base.map(|base| base.account_scope(&found, &caller));
+                        let view = match (&request.base, &old) {
+                            (None, _) => BaseView::Absent,
+                            (Some(Base::Absent { .. }), _) => BaseView::Unknown,
+                            (_, Some(AccountScope::In(old))) => BaseView::Slots(Some(old)),
+                            _ => BaseView::Slots(None),
+                        };
+                        choice.slots(&found.account.id, &current, view, found.account.joined)
+                    }
+                    AccountScope::Excluded | AccountScope::Skipped(_) => Vec::new(),
+                };
+                progress.grow(slots.len() as u64);
+                futures::stream::iter(slots)
+            });
+        let answers = crate::live::read(api, slots, &caller, progress).await?;
+        Ok::<_, Error>((caller, answers))
+    };
+    let (organization, (caller, answers)) = futures::try_join!(discovery, reads)?;
+    Ok(Discovered {
+        caller,
+        organization: Some(organization),
+        answers,
+    })
+}
+
+/// The slots the run reads, chosen on the resolved desired state: the
+/// authority, whatever was read while discovery went on.
+fn chosen_slots(
+    request: &Request<'_>,
+    desired: &Desired,
+    old: Option<&Desired>,
+    org: Option<&Organization>,
+) -> Vec<Slot> {
+    let choice = Choice { request };
+    let old_slots = old.map(slots_by_account);
+    let joined: BTreeMap<&AccountId, Timestamp> = org
+        .iter()
+        .flat_map(|org| &org.accounts)
+        .filter_map(|account| Some((&account.id, account.joined?)))
+        .collect();
+    let mut chosen = Vec::new();
+    for (id, current) in slots_by_account(desired) {
+        let view = match (request.base, &old_slots) {
+            (None, _) => BaseView::Absent,
+            (Some(_), None) => BaseView::Unknown,
+            (Some(_), Some(old)) => BaseView::Slots(old.get(id)),
+        };
+        chosen.extend(choice.slots(id, &current, view, joined.get(id).copied()));
+    }
+    chosen
+}
+
+/// What a run reads from: the file of its scope (the one given, or one
+/// made for `--org`, named accounts or the caller) and the base file, if any.
+struct Scoped<'a> {
+    config: std::borrow::Cow<'a, LoadedConfig>,
+    base: Option<&'a LoadedConfig>,
+}
+
+impl<'a> Scoped<'a> {
+    fn of(request: &'a Request<'a>) -> Self {
+        let config = match &request.scope {
+            Scope::File(config) => std::borrow::Cow::Borrowed(*config),
+            Scope::WholeOrganization => std::borrow::Cow::Owned(LoadedConfig::whole_organization()),
+            Scope::Accounts(accounts) => std::borrow::Cow::Owned(LoadedConfig::listing(accounts)),
+            Scope::Caller => std::borrow::Cow::Owned(LoadedConfig::listing(&[])),
         };
         let base = match request.base {
             Some(Base::File(base)) => Some(&**base),
             _ => None,
         };
+        Self { config, base }
+    }
+
+    /// Whether the organization must be discovered: the file or its base
+    /// covers it.
+    fn organized(&self) -> bool {
+        self.config.config.organization.is_some()
+            || self
+                .base
+                .is_some_and(|base| base.config.organization.is_some())
+    }
+
+    /// How much of the organization discovery must list.
+    fn listing(&self, request: &Request<'_>) -> Listing {
+        if request.ancestry
+            || self.config.needs_units()
+            || self.base.is_some_and(LoadedConfig::needs_units)
+        {
+            Listing::Tree
+        } else {
+            Listing::Flat
+        }
+    }
+}
+
+/// What discovery found, and the answers of the reads made meanwhile.
+struct Discovered {
+    caller: AccountId,
+    organization: Option<Organization>,
+    answers: Answers,
+}
+
+impl Context<'_> {
+    /// Reads what `request` asks for, as discovery lists the organization:
+    /// each account's slots while discovery goes on, then whatever the
+    /// resolved organization needs that was not read yet.
+    pub async fn read_scope(&self, request: &Request<'_>) -> Result<Reading, Error> {
+        let scoped = Scoped::of(request);
         let windowed = request.joined_since.is_some() || request.new_accounts_since.is_some();
-        if windowed && config.config.organization.is_none() {
+        if windowed && scoped.config.config.organization.is_none() {
             return Err(joined_since_needs_an_organization());
         }
-        let organized = config.config.organization.is_some()
-            || base.is_some_and(|base| base.config.organization.is_some());
-        let (api, target, label) = self.connect(config.config.rate).await?;
+        let (api, target, label) = self.connect(scoped.config.config.rate).await?;
         let started = std::time::Instant::now();
         let progress = Progress::start_growing(&self.ui, "reading contacts");
-        let choice = Choice { request };
-
-        let (caller, org, mut answers) = if organized {
-            let listing = if request.ancestry
-                || config.needs_units()
-                || base.is_some_and(LoadedConfig::needs_units)
-            {
-                Listing::Tree
-            } else {
-                Listing::Flat
-            };
-            let (found, listed) = tokio::sync::mpsc::unbounded_channel();
-            let discovery = async {
-                let found = found;
-                Ok::<_, Error>(api.organization(listing, Some(&found)).await?)
-            };
-            let progress = &progress;
-            let choice = &choice;
-            let reads = async {
-                let caller = api.caller().await?;
-                // A file that names the management account from a
-                // delegated administrator is refused once the whole
-                // organization is known; until then nothing is read, as it
-                // would be for nothing.
-                let refused =
-                    |found: &Found| config.names_beyond_reach(&found.management_account, &caller);
-                // Once discovery has listed its last account and that
-                // account's slots are counted, the total is the total.
-                let listed_to_the_end = stream_of(listed).chain(futures::stream::poll_fn(|_| {
-                    progress.total_known();
-                    std::task::Poll::Ready(None)
-                }));
-                let slots = listed_to_the_end
-                    .take_while(|found| std::future::ready(!refused(found)))
-                    .filter(|found| {
-                        std::future::ready(joined_after(&found.account, request.joined_since))
-                    })
-                    .flat_map(|found| {
-                        let slots = match config.account_scope(&found, &caller) {
-                            AccountScope::In(current) => {
-                                let old = base.map(|base| base.account_scope(&found, &caller));
-                                let view = match (&request.base, &old) {
-                                    (None, _) => BaseView::Absent,
-                                    (Some(Base::Absent { .. }), _) => BaseView::Unknown,
-                                    (_, Some(AccountScope::In(old))) => BaseView::Slots(Some(old)),
-                                    _ => BaseView::Slots(None),
-                                };
-                                choice.slots(
-                                    &found.account.id,
-                                    &current,
-                                    view,
-                                    found.account.joined,
-                                )
-                            }
-                            AccountScope::Excluded | AccountScope::Skipped(_) => Vec::new(),
-                        };
-                        progress.grow(slots.len() as u64);
-                        futures::stream::iter(slots)
-                    });
-                let answers = crate::live::read(&api, slots, &caller, progress).await?;
-                Ok::<_, Error>((caller, answers))
-            };
-            let (org, (caller, answers)) = futures::try_join!(discovery, reads)?;
-            (caller, Some(org), answers)
+        let Discovered {
+            caller,
+            organization: org,
+            mut answers,
+        } = if scoped.organized() {
+            read_while_discovering(&api, &scoped, request, &progress).await?
         } else {
-            (api.caller().await?, None, Answers::new())
+            Discovered {
+                caller: api.caller().await?,
+                organization: None,
+                answers: Answers::new(),
+            }
         };
         progress.total_known();
         let session = self.session(api, caller, target, label);
@@ -287,7 +355,7 @@ impl Context<'_> {
                 caller_file = LoadedConfig::listing(std::slice::from_ref(&session.caller));
                 &caller_file
             }
-            _ => config,
+            _ => &*scoped.config,
         };
         if org.is_none() {
             self.refuse_management_from_delegated(&session, config)
@@ -297,43 +365,8 @@ impl Context<'_> {
         if let Some(org) = &org {
             keep_joined_since(&mut desired, org, request.joined_since);
         }
-
-        let old = match (request.base, base) {
-            (Some(Base::File(_)), Some(base)) => {
-                match base.resolve(org.as_ref(), &session.caller) {
-                    Ok(old) => Some(old),
-                    Err(error) => {
-                        self.ui.note(&format!(
-                        "note: the base file {} does not resolve against the organization, so every slot is read:\n{error}",
-                        base.file
-                    ));
-                        None
-                    }
-                }
-            }
-            (Some(Base::Absent { described }), _) => {
-                self.ui.note(&format!(
-                    "note: {described}, so every managed slot is read, as for a new file."
-                ));
-                None
-            }
-            _ => None,
-        };
-        let old_slots = old.as_ref().map(slots_by_account);
-        let joined: BTreeMap<&AccountId, Timestamp> = org
-            .iter()
-            .flat_map(|org| &org.accounts)
-            .filter_map(|account| Some((&account.id, account.joined?)))
-            .collect();
-        let mut chosen = Vec::new();
-        for (id, current) in slots_by_account(&desired) {
-            let view = match (request.base, &old_slots) {
-                (None, _) => BaseView::Absent,
-                (Some(_), None) => BaseView::Unknown,
-                (Some(_), Some(old)) => BaseView::Slots(old.get(id)),
-            };
-            chosen.extend(choice.slots(id, &current, view, joined.get(id).copied()));
-        }
+        let old = self.resolve_base(request, scoped.base, org.as_ref(), &session.caller);
+        let chosen = chosen_slots(request, &desired, old.as_ref(), org.as_ref());
         let unread: Vec<Slot> = chosen
             .iter()
             .filter(|slot| !answers.contains_key(*slot))
@@ -372,6 +405,37 @@ impl Context<'_> {
             primaries,
             organization: org,
         })
+    }
+
+    /// The base's desired state against the organization, when there is a
+    /// base file that resolves; a base that does not is said, and every
+    /// slot is then read.
+    fn resolve_base(
+        &self,
+        request: &Request<'_>,
+        base: Option<&LoadedConfig>,
+        org: Option<&Organization>,
+        caller: &AccountId,
+    ) -> Option<Desired> {
+        match (request.base, base) {
+            (Some(Base::File(_)), Some(base)) => match base.resolve(org, caller) {
+                Ok(old) => Some(old),
+                Err(error) => {
+                    self.ui.note(&format!(
+                        "note: the base file {} does not resolve against the organization, so every slot is read:\n{error}",
+                        base.file
+                    ));
+                    None
+                }
+            },
+            (Some(Base::Absent { described }), _) => {
+                self.ui.note(&format!(
+                    "note: {described}, so every managed slot is read, as for a new file."
+                ));
+                None
+            }
+            _ => None,
+        }
     }
 
     /// A file that lists accounts names the management account: from a
