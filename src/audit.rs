@@ -380,7 +380,7 @@ fn stale_reviews(desired: &Desired, today: Date) -> Vec<Finding> {
         let Some(reviewed) = wanted.reviewed else {
             continue;
         };
-        if today.days_since_epoch() - reviewed.days_since_epoch() > REVIEW_WITHIN_DAYS {
+        if crate::model::time::days_between(reviewed, today) > REVIEW_WITHIN_DAYS {
             let name = wanted.contact_name.clone().unwrap_or_else(|| {
                 wanted.wanted.contact().map_or_else(String::new, |value| {
                     format!("inline contact {}", value.describe())
@@ -443,7 +443,7 @@ mod tests {
                     account_id: id.clone(),
                 },
                 contact_name: Some("ops".into()),
-                reviewed: Date::parse("2025-01-01"),
+                reviewed: crate::model::time::parse_date("2025-01-01"),
             },
         );
         let audit = check(
@@ -451,7 +451,7 @@ mod tests {
             &live,
             &Some(BTreeMap::new()),
             Some(&desired),
-            Date::parse("2026-11-27").unwrap(),
+            crate::model::time::parse_date("2026-11-27").unwrap(),
         );
         let checks: Vec<Check> = audit.findings.iter().map(|f| f.check).collect();
         assert_eq!(
@@ -475,7 +475,7 @@ mod tests {
             &live,
             &None,
             Some(&desired),
-            Date::parse("2025-12-31").unwrap(),
+            crate::model::time::parse_date("2025-12-31").unwrap(),
         );
         assert!(
             !fresh.findings.iter().any(|f| f.check == Check::StaleReview),

@@ -12,7 +12,7 @@ use crate::config::LoadedConfig;
 use crate::deliverability::{self, FileAddress, dns};
 use crate::error::{EXIT_CHANGES, EXIT_OK, Error};
 use crate::guardrail::coverage;
-use crate::model::{AccountStatus, Date, count};
+use crate::model::{AccountStatus, count};
 use crate::progress::Progress;
 use crate::render;
 use crate::session::{Context, Reading, Reads, Request, Scope};
@@ -50,7 +50,7 @@ pub async fn run(context: &Context<'_>, args: &AuditArgs) -> Result<u8, Error> {
         &reading.live,
         &reading.primaries,
         config.as_ref().map(|_| &reading.desired),
-        Date::today(),
+        crate::model::time::today(),
     );
     result.add(deliverability_findings(context, args, config.as_ref(), &reading).await);
     result.add(guardrail_findings(context, &reading).await);

@@ -378,7 +378,7 @@ impl Walker {
                 return None;
             }
         };
-        let date = Date::parse(text);
+        let date = crate::model::time::parse_date(text);
         if date.is_none() {
             self.report(Diagnostic::at(
                 path,

@@ -5,7 +5,7 @@
 
 pub mod domain;
 mod shape;
-mod time;
+pub mod time;
 
 use std::collections::BTreeMap;
 use std::fmt;

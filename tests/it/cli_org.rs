@@ -132,7 +132,7 @@ fn days_ago(days: i64) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64;
-    let date = altcontacts::model::Date::from_days(now / 86_400 - days);
+    let date = altcontacts::model::time::date_from_days(now / 86_400 - days);
     date.to_string()
 }
 
