@@ -7,11 +7,13 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures::StreamExt;
-use hickory_resolver::config::{NameServerConfigGroup, ResolveHosts, ResolverConfig};
-use hickory_resolver::name_server::TokioConnectionProvider;
-use hickory_resolver::proto::ProtoErrorKind;
+use hickory_resolver::TokioResolver;
+use hickory_resolver::config::{NameServerConfig, ResolveHosts, ResolverConfig};
+use hickory_resolver::lookup::Lookup as Answered;
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
-use hickory_resolver::{ResolveError, TokioResolver};
+use hickory_resolver::proto::rr::RData;
 
 /// Domains looked up at once: enough to hide latency, few enough not to
 /// flood a resolver.
@@ -56,14 +58,16 @@ pub struct Lookup {
 impl Lookup {
     pub fn new(server: Option<SocketAddr>, timeout: Duration) -> Result<Self, String> {
         let mut builder = match server {
-            Some(server) => TokioResolver::builder_with_config(
-                ResolverConfig::from_parts(
-                    None,
-                    Vec::new(),
-                    NameServerConfigGroup::from_ips_clear(&[server.ip()], server.port(), true),
-                ),
-                TokioConnectionProvider::default(),
-            ),
+            Some(server) => {
+                let mut name_server = NameServerConfig::udp_and_tcp(server.ip());
+                for connection in &mut name_server.connections {
+                    connection.port = server.port();
+                }
+                TokioResolver::builder_with_config(
+                    ResolverConfig::from_name_servers(vec![name_server]),
+                    TokioRuntimeProvider::default(),
+                )
+            }
             None => TokioResolver::builder_tokio()
                 .map_err(|error| format!("cannot read the system's DNS configuration: {error}"))?,
         };
@@ -73,9 +77,10 @@ impl Lookup {
         // A mail domain is a name on the internet, not a host of this machine.
         options.use_hosts_file = ResolveHosts::Never;
         options.ndots = 0;
-        Ok(Self {
-            resolver: builder.build(),
-        })
+        let resolver = builder
+            .build()
+            .map_err(|error| format!("cannot set up the DNS resolver: {error}"))?;
+        Ok(Self { resolver })
     }
 
     /// Each domain's answer, each domain asked once.
@@ -92,11 +97,18 @@ impl Lookup {
         let name = format!("{}.", domain.trim_end_matches('.'));
         match self.resolver.mx_lookup(name.as_str()).await {
             Ok(found) => {
-                let hosts: Vec<_> = found.iter().collect();
-                if hosts.is_empty() {
+                let exchanges: Vec<_> = found
+                    .answers()
+                    .iter()
+                    .filter_map(|record| match &record.data {
+                        RData::MX(mx) => Some(mx.exchange.is_root()),
+                        _ => None,
+                    })
+                    .collect();
+                if exchanges.is_empty() {
                     return self.address_records(&name).await;
                 }
-                if hosts.iter().all(|mx| mx.exchange().is_root()) {
+                if exchanges.iter().all(|is_root| *is_root) {
                     return MailDomain::NullMx;
                 }
                 MailDomain::Accepts
@@ -111,7 +123,7 @@ impl Lookup {
 
     async fn address_records(&self, name: &str) -> MailDomain {
         match self.resolver.ipv4_lookup(name).await {
-            Ok(found) if found.iter().next().is_some() => return MailDomain::Accepts,
+            Ok(found) if has_answers(&found) => return MailDomain::Accepts,
             Ok(_) => {}
             Err(error) => match classify(&error, "A") {
                 Answer::NoSuchDomain => return MailDomain::NoSuchDomain,
@@ -120,7 +132,7 @@ impl Lookup {
             },
         }
         match self.resolver.ipv6_lookup(name).await {
-            Ok(found) if found.iter().next().is_some() => MailDomain::Accepts,
+            Ok(found) if has_answers(&found) => MailDomain::Accepts,
             Ok(_) => MailDomain::NoMailHost,
             Err(error) => match classify(&error, "AAAA") {
                 Answer::NoSuchDomain => MailDomain::NoSuchDomain,
@@ -137,31 +149,39 @@ enum Answer {
     Failed(MailDomain),
 }
 
-fn classify(error: &ResolveError, record: &str) -> Answer {
-    let Some(proto) = error.proto() else {
-        return Answer::Failed(MailDomain::Unreachable(format!(
-            "the {record} lookup failed: {error}"
-        )));
+/// Whether a lookup found any record of the type asked.
+fn has_answers(found: &Answered) -> bool {
+    let wanted = found.query().query_type();
+    found
+        .answers()
+        .iter()
+        .any(|record| record.record_type() == wanted)
+}
+
+fn classify(error: &NetError, record: &str) -> Answer {
+    let failed_with = |code: ResponseCode| {
+        Answer::Failed(MailDomain::Unknown(format!(
+            "the DNS server answered the {record} lookup with {} ({})",
+            match code {
+                ResponseCode::ServFail => "SERVFAIL".to_owned(),
+                ResponseCode::Refused => "REFUSED".to_owned(),
+                other => u16::from(other).to_string(),
+            },
+            code.to_str()
+        )))
     };
-    match proto.kind() {
-        ProtoErrorKind::NoRecordsFound { response_code, .. } => match *response_code {
+    match error {
+        NetError::Dns(DnsError::NoRecordsFound(no_records)) => match no_records.response_code {
             ResponseCode::NXDomain => Answer::NoSuchDomain,
             ResponseCode::NoError => Answer::NoRecords,
-            code => Answer::Failed(MailDomain::Unknown(format!(
-                "the DNS server answered the {record} lookup with {} ({})",
-                match code {
-                    ResponseCode::ServFail => "SERVFAIL".to_owned(),
-                    ResponseCode::Refused => "REFUSED".to_owned(),
-                    other => u16::from(other).to_string(),
-                },
-                code.to_str()
-            ))),
+            code => failed_with(code),
         },
-        ProtoErrorKind::Timeout => Answer::Failed(MailDomain::Unreachable(format!(
+        NetError::Dns(DnsError::ResponseCode(code)) => failed_with(*code),
+        NetError::Timeout => Answer::Failed(MailDomain::Unreachable(format!(
             "the {record} lookup timed out"
         ))),
-        _ => Answer::Failed(MailDomain::Unreachable(format!(
-            "the {record} lookup failed: {proto}"
+        other => Answer::Failed(MailDomain::Unreachable(format!(
+            "the {record} lookup failed: {other}"
         ))),
     }
 }

@@ -8,12 +8,13 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hickory_server::ServerFuture;
-use hickory_server::authority::MessageResponseBuilder;
-use hickory_server::proto::op::{Header, ResponseCode};
+use hickory_server::Server;
+use hickory_server::net::runtime::Time;
+use hickory_server::proto::op::{Header, HeaderCounts, Metadata, ResponseCode};
 use hickory_server::proto::rr::rdata::{A, MX};
 use hickory_server::proto::rr::{Name, RData, Record, RecordType};
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
+use hickory_server::zone_handler::MessageResponseBuilder;
 
 #[derive(Clone, Debug)]
 pub enum Zone {
@@ -43,20 +44,29 @@ struct Handler {
     queries: Arc<Mutex<Vec<(String, RecordType)>>>,
 }
 
+/// What a handler says it answered when the answer could not be sent.
+fn unsent(metadata: Metadata) -> ResponseInfo {
+    Header {
+        metadata,
+        counts: HeaderCounts::default(),
+    }
+    .into()
+}
+
 #[async_trait::async_trait]
 impl RequestHandler for Handler {
-    async fn handle_request<R: ResponseHandler>(
+    async fn handle_request<R: ResponseHandler, T: Time>(
         &self,
         request: &Request,
         mut response: R,
     ) -> ResponseInfo {
         let builder = MessageResponseBuilder::from_message_request(request);
         let Ok(info) = request.request_info() else {
-            let message = builder.error_msg(request.header(), ResponseCode::FormErr);
+            let message = builder.error_msg(&request.metadata, ResponseCode::FormErr);
             return response
                 .send_response(message)
                 .await
-                .unwrap_or_else(|_| Header::new().into());
+                .unwrap_or_else(|_| unsent(request.metadata));
         };
         let name = info.query.name().to_string();
         let domain = name.trim_end_matches('.').to_ascii_lowercase();
@@ -65,8 +75,8 @@ impl RequestHandler for Handler {
             .lock()
             .unwrap()
             .push((domain.clone(), record_type));
-        let mut header = Header::response_from_request(request.header());
-        header.set_authoritative(true);
+        let mut header = Metadata::response_from_request(&request.metadata);
+        header.authoritative = true;
         let owner = Name::from_ascii(&name).expect("a query's name parses");
         let record = |data: RData| Record::from_rdata(owner.clone(), 300, data);
         let mx = |host: &str| {
@@ -77,15 +87,15 @@ impl RequestHandler for Handler {
         };
         let answers: Vec<Record> = match (self.zones.get(&domain), record_type) {
             (None, _) => {
-                header.set_response_code(ResponseCode::NXDomain);
+                header.response_code = ResponseCode::NXDomain;
                 Vec::new()
             }
             (Some(Zone::ServFail), _) => {
-                let message = builder.error_msg(request.header(), ResponseCode::ServFail);
+                let message = builder.error_msg(&request.metadata, ResponseCode::ServFail);
                 return response
                     .send_response(message)
                     .await
-                    .unwrap_or_else(|_| header.into());
+                    .unwrap_or_else(|_| unsent(header));
             }
             (Some(Zone::Mx(host)), RecordType::MX) => vec![mx(host)],
             (Some(Zone::Slow(late)), RecordType::MX) => {
@@ -102,7 +112,7 @@ impl RequestHandler for Handler {
         response
             .send_response(message)
             .await
-            .unwrap_or_else(|_| header.into())
+            .unwrap_or_else(|_| unsent(header))
     }
 }
 
@@ -128,7 +138,7 @@ impl DnsServer {
                 .build()
                 .expect("a runtime");
             runtime.block_on(async move {
-                let mut server = ServerFuture::new(handler);
+                let mut server = Server::new(handler);
                 server.register_socket(
                     tokio::net::UdpSocket::from_std(socket).expect("tokio socket"),
                 );

@@ -8,6 +8,9 @@ use std::process::Command;
 
 use crate::support::*;
 
+/// cargo-deny, pinned: the dependencies held to deny.toml.
+pub const CARGO_DENY_VERSION: &str = "0.20.2";
+
 /// check-jsonschema, pinned: it carries the JSON Schemas of GitHub workflows
 /// and actions (SchemaStore's), so the check needs no network.
 pub const CHECK_JSONSCHEMA_VERSION: &str = "0.33.2";
@@ -90,6 +93,10 @@ fn the_action_and_every_workflow_are_valid_for_github() {
             "vendor.github-workflows",
             repo().join(".github/workflows/release.yml"),
         ),
+        (
+            "vendor.github-workflows",
+            repo().join(".github/workflows/deny.yml"),
+        ),
     ];
     for entry in std::fs::read_dir(users.path().join(".github/workflows")).unwrap() {
         files.push(("vendor.github-workflows", entry.unwrap().path()));
@@ -164,6 +171,7 @@ fn zizmor_finds_nothing_in_the_action_the_release_workflow_or_the_example_workfl
         .args(["--offline", "--persona", "pedantic", "--no-progress"])
         .arg(repo().join("action.yml"))
         .arg(repo().join(".github/workflows/release.yml"))
+        .arg(repo().join(".github/workflows/deny.yml"))
         .arg(users.path().join(".github/workflows"))
         .output()
         .expect("run zizmor");
@@ -510,5 +518,59 @@ fn the_component_verifies_against_the_release_key_of_its_own_commit_and_runs_its
         spec["spec"]["inputs"]["version"]["default"].as_str(),
         Some(env!("CARGO_PKG_VERSION")),
         "the component runs the release of its own version"
+    );
+}
+
+/// The pinned cargo-deny, installed once into target/cargo-deny (`.ci/run`
+/// does it first). A failed install fails the test, loudly.
+fn cargo_deny() -> PathBuf {
+    let root = repo().join("target").join("cargo-deny");
+    let marker = root.join(format!(".cargo-deny-{CARGO_DENY_VERSION}-installed"));
+    std::fs::create_dir_all(&root).expect("target/cargo-deny");
+    let lock = File::create(root.with_extension("lock")).expect("a lock file");
+    lock.lock().expect("the lock");
+    if !marker.exists() {
+        let status = Command::new("cargo")
+            .args(["install", "cargo-deny", "--locked", "--debug", "--version"])
+            .arg(CARGO_DENY_VERSION)
+            .arg("--root")
+            .arg(&root)
+            .status()
+            .expect("cargo install cargo-deny");
+        assert!(
+            status.success(),
+            "cargo-deny {CARGO_DENY_VERSION} is needed to check the dependencies and could not be installed: \
+             cargo install cargo-deny --locked --debug --version {CARGO_DENY_VERSION} --root target/cargo-deny"
+        );
+        File::create(&marker).expect("the marker");
+    }
+    root.join("bin").join("cargo-deny")
+}
+
+/// What works offline of deny.toml (the advisories need the RustSec
+/// database, which deny.yml reads on GitHub every day): every dependency's
+/// license allowed, no banned crate (the AWS crates' legacy HTTP and TLS
+/// stack among them), every crate from crates.io.
+#[test]
+fn the_dependencies_pass_cargo_denys_license_ban_and_source_checks() {
+    let output = Command::new(cargo_deny())
+        .current_dir(repo())
+        .args(["--offline", "check", "licenses", "bans", "sources"])
+        .output()
+        .expect("run cargo-deny");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{report}");
+    assert!(
+        report.contains("bans ok, licenses ok, sources ok"),
+        "{report}"
+    );
+    let workflow = std::fs::read_to_string(repo().join(".github/workflows/deny.yml")).unwrap();
+    assert!(
+        workflow.contains(&format!("cargo-deny --version {CARGO_DENY_VERSION}")),
+        "deny.yml runs the cargo-deny the tests pin"
     );
 }
