@@ -2,8 +2,9 @@
 
 use std::path::PathBuf;
 
-use crate::config::RateSpec;
 use crate::model::Timestamp;
+use crate::settings::RateArgs;
+pub use crate::settings::SafetyArgs;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 const EXAMPLES: &str = "\
@@ -77,9 +78,8 @@ pub struct GlobalArgs {
         help_heading = "AWS connection"
     )]
     pub endpoint_url: Option<String>,
-    /// Requests per second per Account API operation (default get=10,put=5,delete=1)
-    #[arg(long, global = true, value_name = "get=N,put=N,delete=N", value_parser = parse_rate, help_heading = "AWS connection")]
-    pub rate: Option<RateSpec>,
+    #[command(flatten)]
+    pub rate: RateArgs,
     /// When to color the output
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN", help_heading = "Output")]
     pub color: ColorChoice,
@@ -354,20 +354,6 @@ pub enum ApplyFormat {
     Json,
 }
 
-#[derive(Debug, Args, Default)]
-#[command(next_help_heading = "Safety limits")]
-pub struct SafetyArgs {
-    /// Most contacts one apply may delete [default: 10, or safety.max_deletes]
-    #[arg(long, value_name = "N")]
-    pub max_deletes: Option<u32>,
-    /// Most contacts one apply may update [default: no limit, or safety.max_updates]
-    #[arg(long, value_name = "N")]
-    pub max_updates: Option<u32>,
-    /// Most contacts one apply may update, as a percentage of managed contacts
-    #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u32).range(0..=100))]
-    pub max_update_percent: Option<u32>,
-}
-
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// Export every ACTIVE account of the organization, with org-wide defaults
@@ -495,74 +481,9 @@ fn parse_joined_since(text: &str) -> Result<Timestamp, String> {
     Timestamp::parse_since(text, Timestamp::now())
 }
 
-/// `--rate get=N,put=N,delete=N`: any subset, the rest keeps its default;
-/// the same shape as the file's `rate:`.
-fn parse_rate(text: &str) -> Result<RateSpec, String> {
-    let mut rate = RateSpec::default();
-    for part in text
-        .split(',')
-        .map(str::trim)
-        .filter(|part| !part.is_empty())
-    {
-        let (name, value) = part
-            .split_once('=')
-            .ok_or_else(|| format!("`{part}` is not NAME=N"))?;
-        let value: f64 = value
-            .trim()
-            .parse()
-            .ok()
-            .filter(|value: &f64| crate::model::rate_in_range(*value))
-            .ok_or_else(|| {
-                format!(
-                    "`{value}` is not a rate: give requests per second from {} to {}",
-                    crate::model::RATE_MIN,
-                    crate::model::RATE_MAX
-                )
-            })?;
-        let slot = match name.trim() {
-            "get" => &mut rate.get,
-            "put" => &mut rate.put,
-            "delete" => &mut rate.delete,
-            other => {
-                return Err(format!(
-                    "unknown operation `{other}`: use get, put or delete"
-                ));
-            }
-        };
-        *slot = Some(value);
-    }
-    Ok(rate)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rate_accepts_subsets_and_refuses_nonsense() {
-        assert_eq!(
-            parse_rate("get=20,delete=0.5"),
-            Ok(RateSpec {
-                get: Some(20.0),
-                put: None,
-                delete: Some(0.5)
-            })
-        );
-        assert!(parse_rate("get=0").is_err());
-        for out_of_range in [
-            "get=1e-300",
-            "put=0.009",
-            "delete=10001",
-            "get=inf",
-            "get=NaN",
-        ] {
-            let error = parse_rate(out_of_range).expect_err(out_of_range);
-            assert!(error.contains("from 0.01 to 10000"), "{error}");
-        }
-        assert!(parse_rate("get=0.01,put=10000").is_ok());
-        assert!(parse_rate("list=3").is_err());
-        assert!(parse_rate("get").is_err());
-    }
 
     #[test]
     fn cli_definition_is_consistent() {

@@ -31,6 +31,7 @@ pub mod render;
 pub mod retry;
 pub mod safety;
 pub mod session;
+pub mod settings;
 
 use clap::Parser;
 

@@ -1,61 +1,23 @@
 //! Limits on what a single apply may change, so a mistaken file (or a bug)
 //! cannot wipe an organization's contacts in one merge.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::cli::SafetyArgs;
-use crate::config::SafetySpec;
-use crate::plan::Summary;
+use crate::plan::{Plan, Summary};
+pub use crate::settings::Safety;
+use crate::settings::{SafetyArgs, SafetySpec};
 
-pub const DEFAULT_MAX_DELETES: u32 = 10;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct SafetyLimits {
-    pub max_deletes: u32,
-    pub max_updates: Option<u32>,
-    pub max_update_percent: Option<u32>,
-}
-
-impl Default for SafetyLimits {
-    fn default() -> Self {
-        Self {
-            max_deletes: DEFAULT_MAX_DELETES,
-            max_updates: None,
-            max_update_percent: None,
-        }
-    }
-}
-
-impl From<SafetySpec> for SafetyLimits {
-    /// The file's settings, with the defaults for what it leaves out.
-    fn from(file: SafetySpec) -> Self {
-        Self {
-            max_deletes: file.max_deletes.unwrap_or(DEFAULT_MAX_DELETES),
-            max_updates: file.max_updates,
-            max_update_percent: file.max_update_percent,
-        }
-    }
-}
-
-impl SafetyLimits {
-    /// These limits (the contacts file's, or those recorded in a saved
-    /// plan) with the flags given on the command line over them: the one
-    /// place a flag overrides the file.
-    pub fn with_flags(self, flags: &SafetyArgs) -> Self {
-        Self {
-            max_deletes: flags.max_deletes.unwrap_or(self.max_deletes),
-            max_updates: flags.max_updates.or(self.max_updates),
-            max_update_percent: flags.max_update_percent.or(self.max_update_percent),
-        }
-    }
-
+impl Safety {
     /// The limits in a sentence, for plan output.
     pub fn describe(&self) -> String {
-        let mut parts = vec![format!("at most {} deletes", self.max_deletes)];
+        let mut parts = vec![match self.max_deletes {
+            Some(max) => format!("at most {max} deletes"),
+            None => "any number of deletes".to_owned(),
+        }];
         parts.extend(self.max_updates.map(|max| format!("at most {max} updates")));
         parts.extend(
             self.max_update_percent
-                .map(|percent| format!("updates to at most {percent}% of the managed contacts")),
+                .map(|percent| format!("updates to at most {percent} of the managed contacts")),
         );
         if self.max_updates.is_none() && self.max_update_percent.is_none() {
             parts.push("any number of updates".to_owned());
@@ -82,12 +44,9 @@ impl Limit {
         }
     }
 
-    pub fn flag(self) -> &'static str {
-        match self {
-            Self::MaxDeletes => "--max-deletes",
-            Self::MaxUpdates => "--max-updates",
-            Self::MaxUpdatePercent => "--max-update-percent",
-        }
+    /// The flag that sets it: its key, with dashes.
+    pub fn flag(self) -> String {
+        format!("--{}", self.key().replace('_', "-"))
     }
 
     fn counts(self) -> &'static str {
@@ -120,15 +79,25 @@ impl Breach {
 }
 
 /// The limits a plan was checked against, and those it goes over.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SafetyCheck {
-    pub limits: SafetyLimits,
+    pub limits: Safety,
     pub breaches: Vec<Breach>,
+}
+
+/// Checks a plan against the limits of this run: the flags over the file
+/// (its `safety:`, the one at hand for a saved plan) over the defaults.
+pub fn check_plan(plan: &Plan, file: &SafetySpec, flags: &SafetyArgs) -> SafetyCheck {
+    check(
+        &plan.summary(),
+        plan.managed_slots,
+        &Safety::resolve(file, flags),
+    )
 }
 
 /// Checks a plan against `limits`. `managed_slots` is the base of the
 /// percentage limit.
-pub fn check(summary: &Summary, managed_slots: usize, limits: &SafetyLimits) -> SafetyCheck {
+pub fn check(summary: &Summary, managed_slots: usize, limits: &Safety) -> SafetyCheck {
     SafetyCheck {
         limits: *limits,
         breaches: breaches(summary, managed_slots, limits),
@@ -136,28 +105,31 @@ pub fn check(summary: &Summary, managed_slots: usize, limits: &SafetyLimits) -> 
 }
 
 /// Every limit the plan would exceed.
-fn breaches(summary: &Summary, managed_slots: usize, limits: &SafetyLimits) -> Vec<Breach> {
+fn breaches(summary: &Summary, managed_slots: usize, limits: &Safety) -> Vec<Breach> {
     let mut breaches = Vec::new();
-    if summary.delete > limits.max_deletes as usize {
+    if let Some(max) = limits
+        .max_deletes
+        .filter(|max| summary.delete > max.0 as usize)
+    {
         breaches.push(Breach {
             limit: Limit::MaxDeletes,
-            allowed: limits.max_deletes as usize,
+            allowed: max.0 as usize,
             planned: summary.delete,
         });
     }
     if let Some(max) = limits
         .max_updates
-        .filter(|max| summary.update > *max as usize)
+        .filter(|max| summary.update > max.0 as usize)
     {
         breaches.push(Breach {
             limit: Limit::MaxUpdates,
-            allowed: max as usize,
+            allowed: max.0 as usize,
             planned: summary.update,
         });
     }
     if let Some(percent) = limits.max_update_percent {
         // Rounded down: 10% of 15 slots allows 1 update, not 2.
-        let allowed = managed_slots * percent as usize / 100;
+        let allowed = managed_slots * percent.0 as usize / 100;
         if summary.update > allowed {
             breaches.push(Breach {
                 limit: Limit::MaxUpdatePercent,
@@ -172,6 +144,7 @@ fn breaches(summary: &Summary, managed_slots: usize, limits: &SafetyLimits) -> V
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::{Count, Percent};
 
     fn summary(update: usize, delete: usize) -> Summary {
         Summary {
@@ -184,8 +157,8 @@ mod tests {
 
     #[test]
     fn default_allows_ten_deletes_and_any_updates() {
-        assert!(breaches(&summary(500, 10), 1000, &SafetyLimits::default()).is_empty());
-        let found = breaches(&summary(0, 11), 1000, &SafetyLimits::default());
+        assert!(breaches(&summary(500, 10), 1000, &Safety::default()).is_empty());
+        let found = breaches(&summary(0, 11), 1000, &Safety::default());
         assert_eq!(
             found,
             vec![Breach {
@@ -198,10 +171,10 @@ mod tests {
 
     #[test]
     fn update_caps_by_count_and_percent() {
-        let limits = SafetyLimits {
-            max_deletes: 10,
-            max_updates: Some(5),
-            max_update_percent: Some(10),
+        let limits = Safety {
+            max_deletes: Some(Count(10)),
+            max_updates: Some(Count(5)),
+            max_update_percent: Some(Percent(10)),
         };
         assert!(breaches(&summary(5, 0), 50, &limits).is_empty());
         let found = breaches(&summary(6, 0), 50, &limits);

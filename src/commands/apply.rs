@@ -12,7 +12,7 @@ use crate::model::Slot;
 use crate::plan::{Change, Plan};
 use crate::planfile::PlanFile;
 use crate::render::{self, PlanView};
-use crate::safety::{self, SafetyLimits};
+use crate::safety;
 use crate::session::{
     Base, Context, ReportFormat, Request, Session, in_github_actions, load_config,
     refuse_on_breaches, write,
@@ -39,8 +39,7 @@ async fn apply_fresh(context: &Context<'_>, args: &ApplyArgs) -> Result<u8, Erro
     };
     let (session, plan) = context.plan(&request).await?;
     context.show_warnings(&plan.warnings, false);
-    let limits = SafetyLimits::from(config.config.safety).with_flags(&args.safety);
-    let checked = safety::check(&plan.summary(), plan.managed_slots, &limits);
+    let checked = safety::check_plan(&plan, &config.config.safety, &args.safety);
     show_plan(
         context,
         args.format,
@@ -92,8 +91,7 @@ async fn apply_saved(context: &Context<'_>, args: &ApplyArgs, path: &Path) -> Re
     let session = context.open(rate).await?;
     check_target(&saved, &session)?;
 
-    let limits = SafetyLimits::from(safety_settings).with_flags(&args.safety);
-    let checked = safety::check(&plan.summary(), plan.managed_slots, &limits);
+    let checked = safety::check_plan(&plan, &safety_settings, &args.safety);
     refuse_on_breaches(&checked.breaches, args.force)?;
     refuse_if_stale(context, &session, &plan.changes).await?;
     show_plan(

@@ -4,7 +4,7 @@ use crate::cli::{Format, PlanArgs};
 use crate::error::{EXIT_CHANGES, EXIT_OK, Error};
 use crate::planfile::PlanFile;
 use crate::render::{self, PlanView};
-use crate::safety::{self, SafetyLimits};
+use crate::safety;
 use crate::session::{Base, Context, Request, in_github_actions, load_config};
 
 pub async fn run(context: &Context<'_>, args: &PlanArgs) -> Result<u8, Error> {
@@ -18,8 +18,7 @@ pub async fn run(context: &Context<'_>, args: &PlanArgs) -> Result<u8, Error> {
     };
     let (session, plan) = context.plan(&request).await?;
     context.show_warnings(&plan.warnings, args.format == Format::Json);
-    let limits = SafetyLimits::from(config.config.safety).with_flags(&args.safety);
-    let checked = safety::check(&plan.summary(), plan.managed_slots, &limits);
+    let checked = safety::check_plan(&plan, &config.config.safety, &args.safety);
     let view = PlanView::new(&plan, session.header(), checked);
     let output = match args.format {
         Format::Human => render::human(&view, context.paint),

@@ -10,12 +10,13 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+pub use crate::settings::{RateSpec, SafetySpec};
 use schemars::{JsonSchema, Schema, SchemaGenerator, generate::SchemaSettings, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::model::{
-    ACCOUNT_ID_PATTERN, Contact, ContactType, NotTheShape, PrimaryContact, RATE_MAX, RATE_MIN,
-    STATE_REQUIRED_IN, Shape, keys_of, shape_from_entries, shape_properties, shape_schema,
+    ACCOUNT_ID_PATTERN, Contact, ContactType, NotTheShape, PrimaryContact, STATE_REQUIRED_IN,
+    Shape, keys_of, shape_from_entries, shape_properties, shape_schema,
 };
 
 pub const ABSENT: &str = "absent";
@@ -326,40 +327,6 @@ pub struct OrganizationSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "account_list_schema")]
     pub exclude: Vec<String>,
-}
-
-/// Limits on one `apply`; exceeding one refuses the apply unless `--force`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SafetySpec {
-    /// Most contacts one apply may delete (default 10).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_deletes: Option<u32>,
-    /// Most contacts one apply may update (default: no limit).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_updates: Option<u32>,
-    /// Most contacts one apply may update, as a percentage of managed contacts.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0, max = 100))]
-    pub max_update_percent: Option<u32>,
-}
-
-/// Requests per second per Account API operation. Bursts scale with the rate.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RateSpec {
-    /// GetAlternateContact per second (AWS default 10).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = RATE_MIN, max = RATE_MAX))]
-    pub get: Option<f64>,
-    /// PutAlternateContact per second (AWS default 5).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = RATE_MIN, max = RATE_MAX))]
-    pub put: Option<f64>,
-    /// DeleteAlternateContact per second (AWS default 1).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = RATE_MIN, max = RATE_MAX))]
-    pub delete: Option<f64>,
 }
 
 fn primary_names_schema(generator: &mut SchemaGenerator) -> Schema {

@@ -259,8 +259,8 @@ fn safety_and_rate_settings_are_checked() {
     let config = ok(
         "version: 1\naccounts: {}\nsafety: { max_deletes: 0, max_updates: 3 }\nrate: { get: 2.5 }\n",
     );
-    assert_eq!(config.safety.max_deletes, Some(0));
-    assert_eq!(config.rate.get, Some(2.5));
+    assert_eq!(config.safety.max_deletes, Some(crate::settings::Count(0)));
+    assert_eq!(config.rate.get, Some(crate::settings::Rate(2.5)));
 }
 
 #[test]

@@ -10,10 +10,9 @@ use super::file::{
 use super::node::{Key, Node, Style, YamlPath};
 use super::{Config, Layer, NamedContact, OrgLayers, SlotValue, UnitLayer, UnitSelector};
 use crate::config::diagnostic::{Diagnostic, closest};
-use crate::model::{
-    AccountId, Contact, ContactType, Date, PrimaryContact, RATE_MAX, RATE_MIN, Shape, Value,
-    Wanted, rate_in_range,
-};
+use crate::model::{AccountId, Contact, ContactType, Date, PrimaryContact, Shape, Value, Wanted};
+use crate::settings::Section;
+use schemars::JsonSchema;
 
 /// A shape a slot holds, with where the file names its values and what
 /// its messages say: the one description the validator walks both the
@@ -232,10 +231,10 @@ impl Walker {
             );
         }
         let safety = entry(entries, "safety")
-            .map(|node| self.safety(node, &path.key("safety")))
+            .map(|node| self.section::<SafetySpec>(node, &path.key("safety")))
             .unwrap_or_default();
         let rate = entry(entries, "rate")
-            .map(|node| self.rate(node, &path.key("rate")))
+            .map(|node| self.section::<RateSpec>(node, &path.key("rate")))
             .unwrap_or_default();
         let email_domains = entry(entries, "audit")
             .map(|node| self.audit(node, &path.key("audit")))
@@ -600,45 +599,31 @@ impl Walker {
         None
     }
 
-    fn count(&mut self, node: &Node, path: &YamlPath, what: &str, max: Option<u64>) -> Option<u32> {
-        let value = match node {
-            Node::Number(text) => text.parse::<u64>().ok(),
-            _ => None,
+    /// A section of settings: each key's scalar read by its setting's rule
+    /// (`settings.rs`), each problem at its key's value.
+    fn section<S: Section + JsonSchema>(&mut self, node: &Node, path: &YamlPath) -> S {
+        let mut section = S::default();
+        let what = format!("`{}`", S::KEY);
+        let Some(entries) = self.mapping(node, path, &what) else {
+            return section;
         };
-        let max = max.unwrap_or(u64::from(u32::MAX));
-        match value {
-            Some(value) if value <= max => u32::try_from(value).ok(),
-            _ => {
-                let range = format!("a whole number from 0 to {max}");
-                self.report(Diagnostic::at(path, format!("{what} must be {range}")));
-                None
+        self.known_keys(entries, path, keys::<S>(), &what);
+        for (key, value) in entries {
+            let Some(name) = key
+                .as_str()
+                .filter(|name| keys::<S>().iter().any(|k| k == name))
+            else {
+                continue;
+            };
+            let text = match value {
+                Node::Number(text) => text.as_str(),
+                _ => "",
+            };
+            if let Err(message) = section.set(name, text) {
+                self.report(Diagnostic::at(&path.key(name), message));
             }
         }
-    }
-
-    fn safety(&mut self, node: &Node, path: &YamlPath) -> SafetySpec {
-        let mut settings = SafetySpec::default();
-        let Some(entries) = self.mapping(node, path, "`safety`") else {
-            return settings;
-        };
-        self.known_keys(entries, path, keys::<SafetySpec>(), "`safety`");
-        if let Some(node) = entry(entries, "max_deletes") {
-            settings.max_deletes =
-                self.count(node, &path.key("max_deletes"), "`max_deletes`", None);
-        }
-        if let Some(node) = entry(entries, "max_updates") {
-            settings.max_updates =
-                self.count(node, &path.key("max_updates"), "`max_updates`", None);
-        }
-        if let Some(node) = entry(entries, "max_update_percent") {
-            settings.max_update_percent = self.count(
-                node,
-                &path.key("max_update_percent"),
-                "`max_update_percent`",
-                Some(100),
-            );
-        }
-        settings
+        section
     }
 
     fn audit(&mut self, node: &Node, path: &YamlPath) -> Vec<String> {
@@ -691,34 +676,5 @@ impl Walker {
             }
         }
         domains
-    }
-
-    fn rate(&mut self, node: &Node, path: &YamlPath) -> RateSpec {
-        let mut settings = RateSpec::default();
-        let Some(entries) = self.mapping(node, path, "`rate`") else {
-            return settings;
-        };
-        self.known_keys(entries, path, keys::<RateSpec>(), "`rate`");
-        for (key, slot) in [
-            ("get", &mut settings.get),
-            ("put", &mut settings.put),
-            ("delete", &mut settings.delete),
-        ] {
-            let Some(node) = entry(entries, key) else {
-                continue;
-            };
-            match node {
-                Node::Number(text) if text.parse::<f64>().is_ok_and(rate_in_range) => {
-                    *slot = text.parse().ok();
-                }
-                _ => self.problems.push(Diagnostic::at(
-                    &path.key(key),
-                    format!(
-                        "`{key}` must be a number of requests per second from {RATE_MIN} to {RATE_MAX}"
-                    ),
-                )),
-            }
-        }
-        settings
     }
 }

@@ -25,7 +25,7 @@ use crate::git::Repository;
 use crate::model::count;
 use crate::plan::Plan;
 use crate::render::{self, Budget, PlanView};
-use crate::safety::{self, SafetyCheck, SafetyLimits};
+use crate::safety::{self, SafetyCheck};
 use crate::session::{Base, Context, ReportFormat, Request, Session, refuse_on_breaches, write};
 pub use forge::{Applying, Ended, Forge, RecordKey, Terms, Upserted};
 
@@ -81,8 +81,7 @@ async fn make_plan<F: Forge>(
     let (session, plan) = context.plan(request).await?;
     context.note_warnings(&plan.warnings);
     forge.report_warnings(artifact, &plan.warnings)?;
-    let limits = SafetyLimits::from(config.config.safety).with_flags(safety);
-    let checked = safety::check(&plan.summary(), plan.managed_slots, &limits);
+    let checked = safety::check_plan(&plan, &config.config.safety, safety);
     Ok(Planned {
         session,
         plan,

@@ -216,16 +216,6 @@ impl Value {
     }
 }
 
-/// Request rates a user may set, per second: slower than one request in
-/// 100 s is a mistake, and faster than 10,000/s is beyond any AWS quota.
-pub const RATE_MIN: f64 = 0.01;
-pub const RATE_MAX: f64 = 10_000.0;
-
-/// Whether `rate` requests per second is a rate a user may set.
-pub fn rate_in_range(rate: f64) -> bool {
-    (RATE_MIN..=RATE_MAX).contains(&rate)
-}
-
 /// One slot of one account: what plans, reads and writes are about.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Slot {

@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::PlanView;
 use crate::model::{AccountId, SkipReason};
 use crate::plan::Change;
-use crate::safety::{Breach, SafetyLimits};
+use crate::safety::{Breach, Safety};
 
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -23,7 +23,7 @@ struct JsonPlan<'a> {
     skipped: Vec<JsonSkipped<'a>>,
     safety: &'a [Breach],
     /// The limits the plan was checked against.
-    safety_limits: &'a SafetyLimits,
+    safety_limits: &'a Safety,
     not_read: usize,
     /// With `--joined-since`: the cutoff and the older accounts not read.
     joined_since: Option<JsonJoinedSince>,

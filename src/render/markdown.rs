@@ -311,7 +311,7 @@ mod tests {
     };
     use crate::plan::{Action, Change, Plan};
     use crate::render::Header;
-    use crate::safety::{SafetyCheck, SafetyLimits};
+    use crate::safety::{Safety, SafetyCheck};
 
     fn contact(email: &str) -> Value {
         Value::Alternate(Contact {
@@ -370,7 +370,7 @@ mod tests {
         };
         let safety = SafetyCheck {
             breaches: Vec::new(),
-            limits: SafetyLimits::default(),
+            limits: Safety::default(),
         };
         PlanView::new(plan, header, safety)
     }

@@ -15,7 +15,7 @@ use similar::{ChangeTag, TextDiff};
 pub use crate::model::account_label;
 use crate::model::{AccountId, SkipReason, SkippedAccount};
 use crate::plan::{Change, Plan, Summary};
-use crate::safety::{Breach, SafetyCheck, SafetyLimits};
+use crate::safety::{Breach, Safety, SafetyCheck};
 
 pub use human::plan as human;
 pub use json::plan as json;
@@ -39,7 +39,7 @@ pub struct PlanView<'a> {
     pub header: Header,
     pub breaches: Vec<Breach>,
     /// The limits the plan was checked against.
-    pub limits: SafetyLimits,
+    pub limits: Safety,
 }
 
 impl<'a> PlanView<'a> {

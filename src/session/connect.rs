@@ -8,9 +8,9 @@ use crate::backend::quota::Limits;
 use crate::backend::sandbox::Sandbox;
 use crate::backend::throttle::Throttled;
 use crate::backend::{Backend, Identity, Target};
-use crate::config::RateSpec;
 use crate::error::Error;
 use crate::model::AccountId;
+use crate::settings::{RateSpec, Rates};
 
 impl Context<'_> {
     /// Opens the sandbox or AWS, without a request yet. `rate` comes from
@@ -25,8 +25,8 @@ impl Context<'_> {
                     source,
                     help: None,
                 })?;
-                let rate = self.rate(rate);
-                let limits = Limits::sandbox(rate.get, rate.put, rate.delete);
+                let [get, put, delete] = self.rate(rate);
+                let limits = Limits::sandbox(get, put, delete);
                 (
                     Backend::Sandbox(Box::new(Throttled::new(
                         sandbox,
@@ -94,18 +94,14 @@ impl Context<'_> {
         }
     }
 
-    /// The rates of this run: `--rate` over the file's `rate:`.
-    fn rate(&self, file: RateSpec) -> RateSpec {
-        let flag = self.global.rate.unwrap_or_default();
-        RateSpec {
-            get: flag.get.or(file.get),
-            put: flag.put.or(file.put),
-            delete: flag.delete.or(file.delete),
-        }
+    /// The rates of this run, per second: `--rate` over the file's `rate:`.
+    fn rate(&self, file: RateSpec) -> [Option<f64>; 3] {
+        let rates = Rates::resolve(&file, &self.global.rate);
+        [rates.get, rates.put, rates.delete].map(|rate| rate.map(|rate| rate.0))
     }
 
     fn limits(&self, file: RateSpec) -> Limits {
-        let rate = self.rate(file);
-        Limits::aws(rate.get, rate.put, rate.delete)
+        let [get, put, delete] = self.rate(file);
+        Limits::aws(get, put, delete)
     }
 }
