@@ -99,7 +99,7 @@ pub fn check_plan(plan: &Plan, file: &SafetySpec, flags: &SafetyArgs) -> SafetyC
 /// percentage limit.
 pub fn check(summary: &Summary, managed_slots: usize, limits: &Safety) -> SafetyCheck {
     SafetyCheck {
-        limits: *limits,
+        limits: limits.clone(),
         breaches: breaches(summary, managed_slots, limits),
     }
 }

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 /// A setting's value: how it reads from text (the file's scalar, the
 /// flag's word) and what a wrong one is told.
-pub trait SettingValue: Sized + Copy {
+pub trait SettingValue: Sized + Clone {
     /// What the value must be: "a whole number from 0 to 100".
     fn must_be() -> String;
     fn from_text(text: &str) -> Option<Self>;
@@ -145,7 +145,7 @@ macro_rules! section {
         }
     ) => {
         $(#[doc = $doc])*
-        #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+        #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
         #[serde(deny_unknown_fields)]
         pub struct $File {
             $(
@@ -174,7 +174,7 @@ macro_rules! section {
         }
 
         /// The settings of this run: flags over the file over the defaults.
-        #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
         pub struct $Resolved {
             $(
                 #[doc = $field_doc]
@@ -197,7 +197,7 @@ macro_rules! section {
         $(#[doc = $field_doc:literal] $field:ident: $Ty:ty = $default:expr, value_name $value_name:literal;)*
     }) => {
         /// The flags that override the section.
-        #[derive(Debug, Default, clap::Args)]
+        #[derive(Clone, Debug, Default, clap::Args)]
         #[command(next_help_heading = $heading)]
         pub struct $Flags {
             $(
@@ -216,7 +216,7 @@ macro_rules! section {
             pub fn resolve(file: &$File, flags: &$Flags) -> Self {
                 let defaults = Self::default();
                 Self {
-                    $($field: flags.$field.or(file.$field).or(defaults.$field),)*
+                    $($field: flags.$field.clone().or_else(|| file.$field.clone()).or(defaults.$field),)*
                 }
             }
         }
@@ -226,7 +226,7 @@ macro_rules! section {
         $(#[doc = $field_doc:literal] $field:ident: $Ty:ty = $default:expr, value_name $field_value:literal;)*
     }) => {
         /// The flag that overrides the section, `KEY=VALUE,...` (any subset).
-        #[derive(Debug, Default, clap::Args)]
+        #[derive(Clone, Debug, Default, clap::Args)]
         pub struct $Flags {
             #[arg(
                 long = $flag,
@@ -243,9 +243,9 @@ macro_rules! section {
             /// The one place a flag overrides the file, and the file a default.
             pub fn resolve(file: &$File, flags: &$Flags) -> Self {
                 let defaults = Self::default();
-                let flag = flags.value.unwrap_or_default();
+                let flag = flags.value.clone().unwrap_or_default();
                 Self {
-                    $($field: flag.$field.or(file.$field).or(defaults.$field),)*
+                    $($field: flag.$field.or_else(|| file.$field.clone()).or(defaults.$field),)*
                 }
             }
         }

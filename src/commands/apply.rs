@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::apply::describe;
 use crate::cli::{ApplyArgs, ApplyFormat, DEFAULT_FILE};
-use crate::config::{LoadedConfig, RateSpec, SafetySpec, text_digest};
+use crate::config::{RateSpec, SafetySpec};
 use crate::error::{Drift, EXIT_ERROR, EXIT_OK, Error, Refusal};
 use crate::model::Slot;
 use crate::plan::{Change, Plan};
@@ -18,14 +18,14 @@ use crate::session::{
     refuse_on_breaches, write,
 };
 
-pub async fn run(context: &Context<'_>, args: &ApplyArgs) -> Result<u8, Error> {
+pub async fn run(context: &Context, args: &ApplyArgs) -> Result<u8, Error> {
     match &args.plan {
         Some(path) => apply_saved(context, args, path).await,
         None => apply_fresh(context, args).await,
     }
 }
 
-async fn apply_fresh(context: &Context<'_>, args: &ApplyArgs) -> Result<u8, Error> {
+async fn apply_fresh(context: &Context, args: &ApplyArgs) -> Result<u8, Error> {
     let file = args
         .file
         .clone()
@@ -54,14 +54,14 @@ async fn apply_fresh(context: &Context<'_>, args: &ApplyArgs) -> Result<u8, Erro
 
 /// The plan about to be applied: on stdout, or with `--format json` on
 /// stderr, so stdout holds the report alone.
-fn show_plan(context: &Context<'_>, format: ApplyFormat, view: &PlanView) {
+fn show_plan(context: &Context, format: ApplyFormat, view: &PlanView) {
     match format {
         ApplyFormat::Human => print!("{}", render::human(view, context.paint)),
         ApplyFormat::Json => eprint!("{}", render::human(view, context.paint)),
     }
 }
 
-async fn apply_saved(context: &Context<'_>, args: &ApplyArgs, path: &Path) -> Result<u8, Error> {
+async fn apply_saved(context: &Context, args: &ApplyArgs, path: &Path) -> Result<u8, Error> {
     let (saved, plan) = PlanFile::read(path)?;
     // The file at hand must be the one planned: `-f`, or ./contacts.yaml if
     // there is one. Without either, the plan file alone is enough.
@@ -71,24 +71,20 @@ async fn apply_saved(context: &Context<'_>, args: &ApplyArgs, path: &Path) -> Re
     });
     // The limits are this run's: the file at hand and these flags, never
     // what the plan run was given.
-    let mut settings = (RateSpec::default(), SafetySpec::default());
-    if let Some(config_path) = config_path {
-        let text = std::fs::read_to_string(&config_path).map_err(|source| Error::Read {
-            path: config_path.display().to_string(),
-            source,
-            help: None,
-        })?;
-        if text_digest(&text) != saved.config_digest {
-            return Err(Error::Refused(Refusal::FileChanged {
-                file: config_path.display().to_string(),
-                planned_from: saved.config_file,
-            }));
+    let (rate, safety_settings) = match config_path {
+        Some(config_path) => {
+            let config = load_config(&config_path, in_github_actions())?;
+            if config.digest() != saved.config_digest {
+                return Err(Error::Refused(Refusal::FileChanged {
+                    file: config_path.display().to_string(),
+                    planned_from: saved.config_file,
+                }));
+            }
+            (config.config.rate, config.config.safety)
         }
-        let config = LoadedConfig::parse(&config_path.display().to_string(), text)?.config;
-        settings = (config.rate, config.safety);
-    }
-    let (rate, safety_settings) = settings;
-    let session = context.open(rate).await?;
+        None => (RateSpec::default(), SafetySpec::default()),
+    };
+    let session = context.open(&rate).await?;
     check_target(&saved, &session)?;
 
     let checked = safety::check_plan(&plan, &safety_settings, &args.safety);
@@ -119,7 +115,7 @@ fn check_target(saved: &PlanFile, session: &Session) -> Result<(), Error> {
 /// Re-reads exactly the slots the plan changes; any that no longer hold the
 /// value the plan started from makes the whole plan stale.
 async fn refuse_if_stale(
-    context: &Context<'_>,
+    context: &Context,
     session: &Session,
     changes: &[Change],
 ) -> Result<(), Error> {
@@ -163,7 +159,7 @@ fn confirm(auto_approve: bool, changes: usize) -> Result<(), Error> {
 }
 
 async fn execute(
-    context: &Context<'_>,
+    context: &Context,
     session: &Session,
     plan: &Plan,
     format: ApplyFormat,

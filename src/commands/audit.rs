@@ -15,16 +15,17 @@ use crate::guardrail::coverage;
 use crate::model::{AccountStatus, count};
 use crate::progress::Progress;
 use crate::render;
-use crate::session::{Context, Reading, Reads, Request, Scope};
+use crate::session::{Context, Reading, Reads, Request, Scope, in_github_actions, load_config};
 
-pub async fn run(context: &Context<'_>, args: &AuditArgs) -> Result<u8, Error> {
+pub async fn run(context: &Context, args: &AuditArgs) -> Result<u8, Error> {
     let config = match args.org {
         true => None,
-        false => Some(LoadedConfig::load(
+        false => Some(load_config(
             &args
                 .file
                 .clone()
                 .unwrap_or_else(|| PathBuf::from(crate::cli::DEFAULT_FILE)),
+            in_github_actions(),
         )?),
     };
     // The audit is about what AWS holds, so every slot is read, managed or
@@ -69,7 +70,7 @@ pub async fn run(context: &Context<'_>, args: &AuditArgs) -> Result<u8, Error> {
 }
 
 async fn deliverability_findings(
-    context: &Context<'_>,
+    context: &Context,
     args: &AuditArgs,
     config: Option<&LoadedConfig>,
     reading: &Reading,
@@ -145,7 +146,7 @@ async fn deliverability_findings(
 
 /// Whether a service control policy protects each ACTIVE member account in
 /// scope; none when the scope is not an organization.
-async fn guardrail_findings(context: &Context<'_>, reading: &Reading) -> Vec<Finding> {
+async fn guardrail_findings(context: &Context, reading: &Reading) -> Vec<Finding> {
     let Some(org) = &reading.organization else {
         return Vec::new();
     };

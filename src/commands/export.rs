@@ -15,7 +15,7 @@ const HEADER: &str = "\
 # file shows no changes; edit it to declare the contacts you want.
 ";
 
-pub async fn run(context: &Context<'_>, args: &ExportArgs) -> Result<u8, Error> {
+pub async fn run(context: &Context, args: &ExportArgs) -> Result<u8, Error> {
     let mut accounts = Vec::new();
     for text in &args.accounts {
         accounts.push(AccountId::parse(text).ok_or_else(|| {

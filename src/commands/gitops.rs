@@ -6,10 +6,10 @@ use crate::error::Error;
 use crate::forge::{github::GitHub, gitlab::GitLab};
 use crate::session::Context;
 
-pub async fn github(context: &Context<'_>, command: &LoopCommand) -> Result<u8, Error> {
+pub async fn github(context: &Context, command: &LoopCommand) -> Result<u8, Error> {
     crate::gitops::run(context, &GitHub::from_env()?, command).await
 }
 
-pub async fn gitlab(context: &Context<'_>, command: &LoopCommand) -> Result<u8, Error> {
+pub async fn gitlab(context: &Context, command: &LoopCommand) -> Result<u8, Error> {
     crate::gitops::run(context, &GitLab::from_env()?, command).await
 }

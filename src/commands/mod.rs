@@ -13,24 +13,11 @@ use std::io::IsTerminal;
 
 use crate::cli::{Cli, ColorChoice, Command, SchemaOf};
 use crate::error::{EXIT_OK, Error};
-use crate::interrupt::Interrupts;
-use crate::progress::{Ui, Verbosity};
 use crate::render::Paint;
 use crate::session::Context;
 
 pub async fn run(cli: &Cli) -> Result<u8, Error> {
-    let verbosity = match (cli.global.quiet, cli.global.verbose) {
-        (true, _) => Verbosity::Quiet,
-        (false, 0) => Verbosity::Normal,
-        (false, _) => Verbosity::Verbose,
-    };
-    let ui = Ui::new(verbosity);
-    let context = Context {
-        global: &cli.global,
-        ui,
-        paint: Paint(color_enabled(cli.global.color)),
-        interrupts: Interrupts::listen(ui),
-    };
+    let context = Context::resolve(&cli.global, Paint(color_enabled(cli.global.color)));
     match &cli.command {
         Command::Validate(args) => validate::run(&context, args),
         Command::Schema { of } => {

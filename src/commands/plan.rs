@@ -7,7 +7,7 @@ use crate::render::{self, PlanView};
 use crate::safety;
 use crate::session::{Base, Context, Request, in_github_actions, load_config};
 
-pub async fn run(context: &Context<'_>, args: &PlanArgs) -> Result<u8, Error> {
+pub async fn run(context: &Context, args: &PlanArgs) -> Result<u8, Error> {
     // Both files are checked before anything is asked of AWS.
     let config = load_config(&args.file, in_github_actions())?;
     let base = Base::load(args.base.as_deref(), args.base_ref.as_deref(), &args.file)?;

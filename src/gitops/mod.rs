@@ -31,7 +31,7 @@ pub use forge::{Applying, Ended, Forge, RecordKey, Terms, Upserted};
 
 /// Runs one step of the loop on `forge`.
 pub async fn run<F: Forge>(
-    context: &Context<'_>,
+    context: &Context,
     forge: &F,
     command: &LoopCommand,
 ) -> Result<u8, Error> {
@@ -71,7 +71,7 @@ fn load<F: Forge>(forge: &F, file: &Path, artifact: Option<&str>) -> Result<Load
 }
 
 async fn make_plan<F: Forge>(
-    context: &Context<'_>,
+    context: &Context,
     forge: &F,
     config: &LoadedConfig,
     request: &Request<'_>,
@@ -150,11 +150,7 @@ fn thousands(n: usize) -> String {
 
 const SUMMARY_LIMIT_TEXT: &str = "a job summary holds at most 1 MiB";
 
-async fn plan<F: Forge>(
-    context: &Context<'_>,
-    forge: &F,
-    args: &ReviewPlanArgs,
-) -> Result<u8, Error> {
+async fn plan<F: Forge>(context: &Context, forge: &F, args: &ReviewPlanArgs) -> Result<u8, Error> {
     let terms = forge.terms();
     let key = file_key(&args.file);
     let marker = plan_marker(&key);
@@ -334,7 +330,7 @@ struct Recording<'a> {
 /// Plans with `request`, and applies the plan, refusing it past the
 /// safety limits unless `force`.
 async fn plan_and_write<F: Forge>(
-    context: &Context<'_>,
+    context: &Context,
     forge: &F,
     config: &LoadedConfig,
     request: &Request<'_>,
@@ -431,11 +427,7 @@ fn exit_code(applied: &Applied) -> u8 {
     }
 }
 
-async fn apply<F: Forge>(
-    context: &Context<'_>,
-    forge: &F,
-    args: &LoopApplyArgs,
-) -> Result<u8, Error> {
+async fn apply<F: Forge>(context: &Context, forge: &F, args: &LoopApplyArgs) -> Result<u8, Error> {
     let config = load(forge, &args.file, None)?;
     let repository = Repository::of(&args.file);
     let head = repository.commit("HEAD")?;
@@ -502,11 +494,7 @@ async fn apply<F: Forge>(
     Ok(exit_code(&applied))
 }
 
-async fn drift<F: Forge>(
-    context: &Context<'_>,
-    forge: &F,
-    args: &LoopDriftArgs,
-) -> Result<u8, Error> {
+async fn drift<F: Forge>(context: &Context, forge: &F, args: &LoopDriftArgs) -> Result<u8, Error> {
     let config = load(forge, &args.file, None)?;
     let key = file_key(&args.file);
     let repository = Repository::of(&args.file);

@@ -1,9 +1,9 @@
 //! Opening the backend a run talks to: the sandbox file, or AWS behind its
 //! pacers.
 
-use super::{Context, Session};
+use super::{Connection, Context, Session};
 use crate::backend::attempts::RetryPolicy;
-use crate::backend::aws::{Aws, AwsOptions};
+use crate::backend::aws::Aws;
 use crate::backend::quota::Limits;
 use crate::backend::sandbox::Sandbox;
 use crate::backend::throttle::Throttled;
@@ -12,12 +12,15 @@ use crate::error::Error;
 use crate::model::AccountId;
 use crate::settings::{RateSpec, Rates};
 
-impl Context<'_> {
+impl Context {
     /// Opens the sandbox or AWS, without a request yet. `rate` comes from
     /// the contacts file; `--rate` overrides it per operation.
-    pub(super) async fn connect(&self, rate: RateSpec) -> Result<(Backend, Target, String), Error> {
-        Ok(match &self.global.sandbox {
-            Some(path) => {
+    pub(super) async fn connect(
+        &self,
+        rate: &RateSpec,
+    ) -> Result<(Backend, Target, String), Error> {
+        Ok(match &self.connection {
+            Connection::Sandbox(path) => {
                 let sandbox = Sandbox::open(path)?;
                 // The file exists now: open() creates it when missing.
                 let canonical = std::fs::canonicalize(path).map_err(|source| Error::Read {
@@ -37,12 +40,7 @@ impl Context<'_> {
                     format!("sandbox {}", path.display()),
                 )
             }
-            None => {
-                let options = AwsOptions {
-                    profile: self.global.profile.clone(),
-                    region: self.global.region.clone(),
-                    endpoint_url: self.global.endpoint_url.clone(),
-                };
+            Connection::Aws(options) => {
                 let limits = self.limits(rate);
                 self.ui.verbose(&format!(
                     "rates: get {}/s (burst {}), put {}/s (burst {}), delete {}/s (burst {}), \
@@ -56,7 +54,7 @@ impl Context<'_> {
                     limits.primary_get.rate,
                     limits.primary_put.rate,
                 ));
-                let aws = Aws::connect(&options).await;
+                let aws = Aws::connect(options).await;
                 (
                     Backend::Aws(Box::new(Throttled::new(
                         aws,
@@ -71,7 +69,7 @@ impl Context<'_> {
     }
 
     /// Opens the backend and learns the caller's account.
-    pub async fn open(&self, rate: RateSpec) -> Result<Session, Error> {
+    pub async fn open(&self, rate: &RateSpec) -> Result<Session, Error> {
         let (api, target, label) = self.connect(rate).await?;
         let caller = api.caller().await?;
         Ok(self.session(api, caller, target, label))
@@ -95,12 +93,12 @@ impl Context<'_> {
     }
 
     /// The rates of this run, per second: `--rate` over the file's `rate:`.
-    fn rate(&self, file: RateSpec) -> [Option<f64>; 3] {
-        let rates = Rates::resolve(&file, &self.global.rate);
+    fn rate(&self, file: &RateSpec) -> [Option<f64>; 3] {
+        let rates = Rates::resolve(file, &self.rate_flags);
         [rates.get, rates.put, rates.delete].map(|rate| rate.map(|rate| rate.0))
     }
 
-    fn limits(&self, file: RateSpec) -> Limits {
+    fn limits(&self, file: &RateSpec) -> Limits {
         let [get, put, delete] = self.rate(file);
         Limits::aws(get, put, delete)
     }

@@ -13,6 +13,7 @@ pub use base::Base;
 pub use read::{Reading, Reads, Request, Scope};
 pub use write::{ReportFormat, refuse_on_breaches, write};
 
+use crate::backend::aws::AwsOptions;
 use crate::backend::{Backend, Target};
 use crate::cli::GlobalArgs;
 use crate::config::LoadedConfig;
@@ -23,13 +24,51 @@ use crate::plan::{Action, Plan};
 use crate::progress::{Progress, Ui};
 use crate::render::{Header, Paint};
 
-/// Settings of this run that every command reads.
-pub struct Context<'a> {
-    pub global: &'a GlobalArgs,
+/// Settings of this run that every command reads, resolved once from the
+/// flags and the environment (the file's settings join them where a
+/// command loads the file).
+pub struct Context {
+    pub connection: Connection,
+    /// `--rate`, which overrides the file's `rate:`.
+    pub rate_flags: crate::settings::RateArgs,
     pub ui: Ui,
     pub paint: Paint,
     /// SIGINT and SIGTERM, listened for from the start of the run.
     pub interrupts: std::sync::Arc<Interrupts>,
+}
+
+/// What a run talks to.
+#[derive(Clone, Debug)]
+pub enum Connection {
+    Sandbox(std::path::PathBuf),
+    Aws(AwsOptions),
+}
+
+impl Context {
+    /// Resolves the global flags once; commands read the result.
+    pub fn resolve(global: &GlobalArgs, paint: Paint) -> Self {
+        let verbosity = match (global.quiet, global.verbose) {
+            (true, _) => crate::progress::Verbosity::Quiet,
+            (false, 0) => crate::progress::Verbosity::Normal,
+            (false, _) => crate::progress::Verbosity::Verbose,
+        };
+        let ui = Ui::new(verbosity);
+        let connection = match &global.sandbox {
+            Some(path) => Connection::Sandbox(path.clone()),
+            None => Connection::Aws(AwsOptions {
+                profile: global.profile.clone(),
+                region: global.region.clone(),
+                endpoint_url: global.endpoint_url.clone(),
+            }),
+        };
+        Self {
+            connection,
+            rate_flags: global.rate.clone(),
+            ui,
+            paint,
+            interrupts: Interrupts::listen(ui),
+        }
+    }
 }
 
 /// An open backend and who we are on it.
@@ -73,7 +112,7 @@ pub fn in_github_actions() -> bool {
     std::env::var("GITHUB_ACTIONS").is_ok_and(|value| value == "true")
 }
 
-impl Context<'_> {
+impl Context {
     /// Reads the slots with progress on stderr.
     pub async fn read(&self, session: &Session, slots: Vec<Slot>) -> Result<Live, Error> {
         let progress = Progress::start(&self.ui, "reading contacts", slots.len() as u64);

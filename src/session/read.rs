@@ -321,7 +321,7 @@ struct Discovered {
     answers: Answers,
 }
 
-impl Context<'_> {
+impl Context {
     /// Reads what `request` asks for, as discovery lists the organization:
     /// each account's slots while discovery goes on, then whatever the
     /// resolved organization needs that was not read yet.
@@ -331,7 +331,7 @@ impl Context<'_> {
         if windowed && scoped.config.config.organization.is_none() {
             return Err(joined_since_needs_an_organization());
         }
-        let (api, target, label) = self.connect(scoped.config.config.rate).await?;
+        let (api, target, label) = self.connect(&scoped.config.config.rate).await?;
         let started = std::time::Instant::now();
         let progress = Progress::start_growing(&self.ui, "reading contacts");
         let Discovered {

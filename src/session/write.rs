@@ -39,7 +39,7 @@ pub fn refuse_on_breaches(breaches: &[Breach], force: bool) -> Result<(), Error>
 /// interrupt starts no new write; a second one prints the report as it
 /// stands and quits (see [`crate::interrupt`]).
 pub async fn write(
-    context: &Context<'_>,
+    context: &Context,
     session: &Session,
     plan: &Plan,
     shown: ReportFormat,
