@@ -3,7 +3,7 @@
 
 use crate::cli::LoopCommand;
 use crate::error::Error;
-use crate::forge::{github::GitHub, gitlab::GitLab};
+use crate::gitops::{github::GitHub, gitlab::GitLab};
 use crate::session::Context;
 
 pub async fn github(context: &Context, command: &LoopCommand) -> Result<u8, Error> {

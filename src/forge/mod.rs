@@ -1,8 +1,7 @@
-//! The forges the GitOps loop runs on, each an adapter behind
-//! [`crate::gitops::Forge`] that speaks only its API and its CI's files.
+//! Talking to a forge, whichever it is: its REST client ([`http`]), a
+//! failed call as one error, and the files a job writes for its CI. The
+//! adapters that use them (`gitops::github`, `gitops::gitlab`) sit above.
 
-pub mod github;
-pub mod gitlab;
 pub mod http;
 
 use crate::hint::Hint;

@@ -12,6 +12,8 @@
 //!   from the file, closed with a note when it matches again.
 
 pub mod forge;
+pub mod github;
+pub mod gitlab;
 
 use std::path::Path;
 

@@ -13,10 +13,10 @@ use std::path::PathBuf;
 use hyper::Method;
 use serde_json::Value;
 
-use super::ForgeError;
-use super::http::{Auth, Client, Failure};
 use crate::config::FileProblems;
 use crate::error::Error;
+use crate::forge::ForgeError;
+use crate::forge::http::{Auth, Client, Failure};
 use crate::git::Repository;
 use crate::gitops::{Applying, Ended, Forge, RecordKey, Terms, Upserted};
 use crate::model::Warning;
@@ -316,7 +316,7 @@ impl Forge for GitHub {
     /// uploads it as the artifact when the plan was cut.
     fn keep_full_plan(&self, _artifact: &str, markdown: &str, _cut: bool) -> Result<(), Error> {
         let plan_file = self.temp.join("altcontacts").join("plan.md");
-        super::write(&plan_file, markdown)?;
+        crate::forge::write(&plan_file, markdown)?;
         self.set_outputs(&[("plan-file", plan_file.display().to_string())])
     }
 
@@ -341,14 +341,14 @@ impl Forge for GitHub {
 
     fn add_to_summary(&self, text: &str) -> Result<(), Error> {
         match &self.step_summary {
-            Some(path) => Ok(super::append(path, text)?),
+            Some(path) => Ok(crate::forge::append(path, text)?),
             None => Ok(()),
         }
     }
 
     fn set_outputs(&self, outputs: &[(&str, String)]) -> Result<(), Error> {
         match &self.output {
-            Some(path) => Ok(super::append(path, &workflow::outputs(outputs))?),
+            Some(path) => Ok(crate::forge::append(path, &workflow::outputs(outputs))?),
             None => Ok(()),
         }
     }

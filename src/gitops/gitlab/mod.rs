@@ -18,10 +18,10 @@ use std::path::PathBuf;
 use hyper::Method;
 use serde_json::Value;
 
-use super::ForgeError;
-use super::http::{Auth, Client, Failure};
 use crate::config::FileProblems;
 use crate::error::Error;
+use crate::forge::ForgeError;
+use crate::forge::http::{Auth, Client, Failure};
 use crate::git::Repository;
 use crate::gitops::{Applying, Ended, Forge, RecordKey, Terms, Upserted};
 use crate::model::Warning;
@@ -114,7 +114,9 @@ impl GitLab {
         let api_url = var("CI_API_V4_URL").ok_or_else(|| missing("CI_API_V4_URL"))?;
         let project_path = var("CI_PROJECT_PATH").unwrap_or_default();
         let project = var("CI_PROJECT_ID")
-            .or_else(|| (!project_path.is_empty()).then(|| super::http::encode(&project_path)))
+            .or_else(|| {
+                (!project_path.is_empty()).then(|| crate::forge::http::encode(&project_path))
+            })
             .ok_or_else(|| missing("CI_PROJECT_ID"))?;
         let token = var(TOKEN_VARIABLE);
         let client = Client::new(
@@ -367,7 +369,7 @@ impl Forge for GitLab {
         if !cut {
             return Ok(());
         }
-        Ok(super::write(
+        Ok(crate::forge::write(
             &self.artifacts(artifact).join("plan.md"),
             markdown,
         )?)
@@ -383,7 +385,7 @@ impl Forge for GitLab {
             return Ok(());
         };
         let report = reports::code_quality_of_problems(problems);
-        Ok(super::write(
+        Ok(crate::forge::write(
             &self.artifacts(artifact).join(reports::CODE_QUALITY),
             &report,
         )?)
@@ -394,7 +396,7 @@ impl Forge for GitLab {
             return Ok(());
         };
         let report = reports::code_quality_of_warnings(warnings);
-        Ok(super::write(
+        Ok(crate::forge::write(
             &self.artifacts(artifact).join(reports::CODE_QUALITY),
             &report,
         )?)
@@ -403,7 +405,7 @@ impl Forge for GitLab {
     /// The Terraform report the merge request widget reads: the counts
     /// alone, since any project member (Guest included) can read artifacts.
     fn report_counts(&self, artifact: &str, summary: &crate::plan::Summary) -> Result<(), Error> {
-        Ok(super::write(
+        Ok(crate::forge::write(
             &self.artifacts(artifact).join(reports::TERRAFORM),
             &reports::terraform(summary),
         )?)
