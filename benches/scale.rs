@@ -22,6 +22,8 @@
 mod bench_harness;
 #[path = "../tests/it/emulator.rs"]
 mod emulator;
+#[path = "../tests/it/http_server.rs"]
+mod http_server;
 mod reference_client;
 
 use std::path::Path;

@@ -20,6 +20,8 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
 use serde_json::{Value, json};
 
+use crate::http_server::{HttpServer, Reply};
+
 /// Requests per second and burst for one operation.
 #[derive(Clone, Copy, Debug)]
 pub struct Quota {
@@ -248,8 +250,7 @@ struct Shared {
 pub struct Emulator {
     pub endpoint: String,
     shared: Arc<Shared>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    server: HttpServer,
 }
 
 impl Emulator {
@@ -267,51 +268,11 @@ impl Emulator {
                 ..State::default()
             }),
         });
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = Arc::clone(&shared);
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("an emulator runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind the emulator");
-                ready_tx
-                    .send(listener.local_addr().expect("an address"))
-                    .expect("report the address");
-                let accept = async {
-                    loop {
-                        let Ok((stream, _)) = listener.accept().await else {
-                            continue;
-                        };
-                        let shared = Arc::clone(&server);
-                        tokio::spawn(async move {
-                            let service = hyper::service::service_fn(move |request| {
-                                handle(Arc::clone(&shared), request)
-                            });
-                            let _ = hyper::server::conn::http1::Builder::new()
-                                .keep_alive(true)
-                                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                                .await;
-                        });
-                    }
-                };
-                tokio::select! {
-                    _ = accept => {}
-                    _ = shutdown_rx => {}
-                }
-            });
-        });
-        let address = ready_rx.recv().expect("the emulator starts");
+        let server = HttpServer::start("AWS emulator", Arc::clone(&shared), handle);
         Self {
-            endpoint: format!("http://{address}"),
+            endpoint: server.url.clone(),
             shared,
-            shutdown: Some(shutdown_tx),
-            thread: Some(thread),
+            server,
         }
     }
 
@@ -483,19 +444,6 @@ pub fn isolate_from_aws(command: &mut std::process::Command) {
         .env("ALTCONTACTS_NO_DNS", "1")
         .env_remove("ALTCONTACTS_DNS_SERVER");
 }
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-type Reply = Result<Response<Full<Bytes>>, std::io::Error>;
 
 fn reply(status: StatusCode, headers: &[(&str, &str)], body: String) -> Reply {
     let mut response = Response::builder().status(status);

@@ -16,6 +16,8 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 
+use crate::http_server::{HttpServer, Reply};
+
 /// GitHub's limit on a comment's or an issue's body.
 pub const BODY_LIMIT: usize = 65_536;
 
@@ -111,8 +113,7 @@ struct Shared {
 pub struct GitHub {
     pub url: String,
     shared: Arc<Shared>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    server: HttpServer,
 }
 
 impl GitHub {
@@ -131,53 +132,14 @@ impl GitHub {
             address: Mutex::new(String::new()),
             api_address: Mutex::new(String::new()),
         });
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = Arc::clone(&shared);
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("an emulator runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind the GitHub emulator");
-                ready_tx
-                    .send(listener.local_addr().expect("an address"))
-                    .expect("report the address");
-                let accept = async {
-                    loop {
-                        let Ok((stream, _)) = listener.accept().await else {
-                            continue;
-                        };
-                        let shared = Arc::clone(&server);
-                        tokio::spawn(async move {
-                            let service = hyper::service::service_fn(move |request| {
-                                handle(Arc::clone(&shared), request)
-                            });
-                            let _ = hyper::server::conn::http1::Builder::new()
-                                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                                .await;
-                        });
-                    }
-                };
-                tokio::select! {
-                    _ = accept => {}
-                    _ = shutdown_rx => {}
-                }
-            });
-        });
-        let address = ready_rx.recv().expect("the GitHub emulator starts");
-        let url = format!("http://{address}");
+        let server = HttpServer::start("GitHub emulator", Arc::clone(&shared), handle);
+        let url = server.url.clone();
         *shared.address.lock().unwrap() = url.clone();
         *shared.api_address.lock().unwrap() = url.clone();
         Self {
             url,
             shared,
-            shutdown: Some(shutdown_tx),
-            thread: Some(thread),
+            server,
         }
     }
 
@@ -298,17 +260,6 @@ impl GitHub {
             .releases
             .insert(tag.to_owned(), assets.into_iter().collect());
         state.latest = Some(tag.to_owned());
-    }
-}
-
-impl Drop for GitHub {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 
@@ -438,8 +389,6 @@ fn status_json(deployment: &Deployment, index: usize) -> Value {
         "url": format!("{url}/statuses/{id}"), "created_at": MOMENT, "updated_at": MOMENT,
     })
 }
-
-type Reply = Result<Response<Full<Bytes>>, std::io::Error>;
 
 fn reply(status: StatusCode, headers: &[(&str, String)], body: Vec<u8>) -> Reply {
     let mut response = Response::builder().status(status);

@@ -5,9 +5,13 @@
 use std::time::Duration;
 
 use crate::emulator::{Contact, Emulator, Faults, organization};
+use crate::git_remote::git;
 use crate::gitlab_api::{DEVELOPER, GitLab, REPORTER};
+use crate::loop_scenarios::{
+    self, LoopWorld, Ran, adopted, contacts, drift, member, merge_and_run, operations,
+};
 use crate::pipeline_runner::{Finished, Pipeline, ROLE_ACCOUNT, World};
-use crate::workflow_runner::{git, wait_until};
+use crate::workflow_runner::wait_until;
 
 const CALLER: &str = ROLE_ACCOUNT;
 const PLAN: &str = "altcontacts-plan";
@@ -15,38 +19,6 @@ const APPLY: &str = "altcontacts-apply";
 const NEW_ACCOUNTS: &str = "altcontacts-new-accounts";
 const DRIFT: &str = "altcontacts-drift";
 const MARKER: &str = "<!-- altcontacts plan: contacts.yaml -->";
-
-fn member(n: u64) -> String {
-    (100_000_000_000 + n).to_string()
-}
-
-/// A contacts file: SECURITY and BILLING for every account, and the
-/// entries given (each `"ID": { ... }` line under `accounts:`).
-fn contacts(security_email: &str, accounts: &[String]) -> String {
-    let mut text = format!(
-        r#"version: 1
-contacts:
-  sec: {{ name: Security, title: Team, email_address: {security_email}, phone_number: "+1 202 555 0100" }}
-  bill: {{ name: Billing, title: Team, email_address: billing@example.com, phone_number: "+1 202 555 0101" }}
-organization:
-  defaults: {{ security: sec, billing: bill }}
-rate: {{ get: 1000, put: 1000, delete: 1000 }}
-"#
-    );
-    if !accounts.is_empty() {
-        text.push_str("accounts:\n");
-        for entry in accounts {
-            text.push_str(&format!("  {entry}\n"));
-        }
-    }
-    text
-}
-
-fn operations(account: &str, email: &str) -> String {
-    format!(
-        r#""{account}": {{ operations: {{ name: Ops, title: On-Call, email_address: {email}, phone_number: "+1 202 555 0102" }} }}"#
-    )
-}
 
 fn world(members: usize) -> World {
     World::new(
@@ -64,48 +36,49 @@ fn assert_ran(run: &Finished, job: &str) {
     assert!(run.ran(job), "{job} did not run:\n{}", run.log());
 }
 
-/// What AWS holds differs from `file` in this many slots: a full plan,
-/// made by the binary against the emulator, outside the loop.
-fn drift(world: &World, file: &str) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("contacts.yaml"), file).unwrap();
-    let output = world.aws().command(dir.path(), &["plan"]).output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .to_owned()
+impl LoopWorld for World {
+    type Push = Pipeline;
+    type Ran = Finished;
+    const FAILED_RECORD: [&'static str; 2] = ["running", "failed"];
+
+    fn aws(&self) -> &Emulator {
+        World::aws(self)
+    }
+
+    fn push_from(&self, before: &str) -> Pipeline {
+        self.push_pipeline(before)
+    }
+
+    fn run(&self, push: &Pipeline) -> Finished {
+        World::run(self, push)
+    }
+
+    fn assert_applied(&self, ran: &Finished) {
+        assert_ran(ran, APPLY);
+    }
+
+    fn applied(&self) -> Vec<String> {
+        self.gitlab
+            .deployments()
+            .into_iter()
+            .filter(|d| d.status() == "success")
+            .map(|d| d.sha)
+            .collect()
+    }
+
+    fn last_record(&self) -> Vec<String> {
+        self.gitlab.deployments().last().unwrap().statuses.clone()
+    }
 }
 
-/// The commits of the successful deployments, oldest first.
-fn applied(world: &World) -> Vec<String> {
-    world
-        .gitlab
-        .deployments()
-        .into_iter()
-        .filter(|d| d.status() == "success")
-        .map(|d| d.sha)
-        .collect()
-}
+impl Ran for Finished {
+    fn succeeded(&self) -> bool {
+        Finished::succeeded(self)
+    }
 
-/// Merges the developer's HEAD into main and runs the push's pipeline.
-fn merge_and_run(world: &World) -> Finished {
-    let before = git(&world.origin, &["rev-parse", "main"]);
-    world.push_main();
-    world.run(&world.push_pipeline(&before))
-}
-
-/// `contacts.yaml` on main, applied, with the record at that commit.
-fn adopted(world: &World, file: &str) {
-    world.commit(&[("contacts.yaml", file)], "Declare the contacts");
-    assert_ran(&merge_and_run(world), APPLY);
-    assert_eq!(applied(world).last(), Some(&world.head()));
-    world.aws().clear_log();
+    fn log(&self) -> String {
+        Finished::log(self)
+    }
 }
 
 #[test]
@@ -169,10 +142,10 @@ fn the_first_merge_request_gets_its_plan_and_the_first_merge_applies_the_whole_f
     let apply = merge_and_run(&world);
     assert_ran(&apply, APPLY);
     assert_eq!(
-        drift(&world, &file),
+        drift(world.aws(), &file),
         "No changes. 10 contacts match the configuration."
     );
-    assert_eq!(applied(&world), vec![world.head()]);
+    assert_eq!(world.applied(), vec![world.head()]);
     let deployment = world.gitlab.deployments().pop().unwrap();
     assert_eq!(deployment.environment, "altcontacts/contacts.yaml");
     assert_eq!(deployment.statuses, vec!["running", "success"]);
@@ -289,101 +262,21 @@ fn a_plan_of_9000_changes_fits_the_note_and_says_where_the_full_plan_is() {
 
 #[test]
 fn a_push_of_several_commits_and_a_pipeline_that_never_ran_leave_nothing_unapplied() {
-    let world = world(6);
-    adopted(&world, &contacts("security@example.com", &[]));
-
-    let before = git(&world.origin, &["rev-parse", "main"]);
-    let mut entries = Vec::new();
-    for n in 0..3 {
-        entries.push(operations(&member(n), &format!("ops{n}@example.com")));
-        world.commit(
-            &[("contacts.yaml", &contacts("security@example.com", &entries))],
-            &format!("Ops {n}"),
-        );
-    }
-    world.push_main();
-    assert_ran(&world.run(&world.push_pipeline(&before)), APPLY);
-    assert_eq!(
-        drift(&world, &contacts("security@example.com", &entries)),
-        "No changes. 17 contacts match the configuration."
-    );
-
-    // Three merges; the second one's pipeline never runs.
-    let mut pipelines = Vec::new();
-    for n in 3..6 {
-        let before = git(&world.origin, &["rev-parse", "main"]);
-        entries.push(operations(&member(n), &format!("ops{n}@example.com")));
-        world.commit(
-            &[("contacts.yaml", &contacts("security@example.com", &entries))],
-            &format!("Ops {n}"),
-        );
-        world.push_main();
-        pipelines.push(world.push_pipeline(&before));
-    }
-    assert_ran(&world.run(&pipelines[0]), APPLY);
-    assert_ran(&world.run(&pipelines[2]), APPLY);
-    assert_eq!(
-        drift(&world, &contacts("security@example.com", &entries)),
-        "No changes. 20 contacts match the configuration."
-    );
-    for n in 0..6 {
-        assert_eq!(
-            world.aws().effective_writes(&member(n), "OPERATIONS"),
-            1,
-            "account {n}"
-        );
-    }
-    assert_eq!(applied(&world).last(), Some(&world.head()));
+    loop_scenarios::several_commits_and_a_run_that_never_happens_leave_nothing_unapplied(world(6));
 }
 
 #[test]
 fn a_failed_write_leaves_the_record_and_the_next_pipeline_writes_what_is_missing_once() {
-    let world = world(4);
-    adopted(&world, &contacts("security@example.com", &[]));
-    let recorded = applied(&world);
-    world.aws().deny_writes(&member(2), true);
-    let entries: Vec<String> = (0..4)
-        .map(|n| operations(&member(n), "ops@example.com"))
-        .collect();
-    let file = contacts("security@example.com", &entries);
-    world.commit(&[("contacts.yaml", &file)], "Operations everywhere");
-    let failed = merge_and_run(&world);
-    assert!(!failed.succeeded(), "{}", failed.log());
-    assert!(
-        failed
-            .log()
-            .contains("Apply complete: 3 created, 0 updated, 0 deleted, 1 failed."),
-        "{}",
-        failed.log()
+    loop_scenarios::a_failed_write_leaves_the_record_and_the_next_run_writes_what_is_missing_once(
+        world(4),
     );
-    assert_eq!(applied(&world), recorded, "a failed apply is not a base");
-    assert_eq!(
-        world.gitlab.deployments().last().unwrap().statuses,
-        vec!["running", "failed"]
-    );
-
-    world.aws().deny_writes(&member(2), false);
-    let file = file.replace("billing@example.com", "accounts-payable@example.com");
-    world.commit(&[("contacts.yaml", &file)], "A new billing address");
-    assert_ran(&merge_and_run(&world), APPLY);
-    assert_eq!(
-        drift(&world, &file),
-        "No changes. 14 contacts match the configuration."
-    );
-    for n in 0..4 {
-        assert_eq!(
-            world.aws().effective_writes(&member(n), "OPERATIONS"),
-            1,
-            "account {n}"
-        );
-    }
 }
 
 #[test]
 fn a_cancelled_job_reports_what_it_did_leaves_the_record_and_the_next_pipeline_finishes_the_job() {
     let world = world(4);
     adopted(&world, &contacts("security@example.com", &[]));
-    let recorded = applied(&world);
+    let recorded = world.applied();
     let entries: Vec<String> = (0..4)
         .map(|n| operations(&member(n), "ops@example.com"))
         .collect();
@@ -406,7 +299,7 @@ fn a_cancelled_job_reports_what_it_did_leaves_the_record_and_the_next_pipeline_f
     let log = cancelled.log();
     assert!(log.contains("Apply interrupted: "), "{log}");
     assert!(log.contains("not started"), "{log}");
-    assert_eq!(applied(&world), recorded, "a cancelled apply is not a base");
+    assert_eq!(world.applied(), recorded, "a cancelled apply is not a base");
     assert_eq!(
         world.gitlab.deployments().last().unwrap().statuses,
         vec!["running", "canceled"]
@@ -415,7 +308,7 @@ fn a_cancelled_job_reports_what_it_did_leaves_the_record_and_the_next_pipeline_f
     // The next pipeline is a scheduled one: it catches up on the merge.
     assert_ran(&world.run(&world.schedule("new-accounts")), NEW_ACCOUNTS);
     assert_eq!(
-        drift(&world, &file),
+        drift(world.aws(), &file),
         "No changes. 14 contacts match the configuration."
     );
     for n in 0..4 {
@@ -424,7 +317,7 @@ fn a_cancelled_job_reports_what_it_did_leaves_the_record_and_the_next_pipeline_f
             "account {n} written twice"
         );
     }
-    assert_eq!(applied(&world).last(), Some(&world.head()));
+    assert_eq!(world.applied().last(), Some(&world.head()));
 }
 
 #[test]
@@ -520,7 +413,7 @@ fn a_project_that_chooses_repair_gets_aws_written_back_and_the_issue_closed_with
         crate::pipeline_runner::example_pipeline().replace("drift: report", "drift: repair");
     world.commit(&[(".gitlab-ci.yml", &pipeline)], "Repair drift");
     adopted(&world, &file);
-    let recorded = applied(&world).len();
+    let recorded = world.applied().len();
     world.aws().set_contact(
         &member(1),
         "SECURITY",
@@ -528,7 +421,7 @@ fn a_project_that_chooses_repair_gets_aws_written_back_and_the_issue_closed_with
     );
     assert_ran(&world.run(&world.schedule("drift")), DRIFT);
     assert_eq!(
-        drift(&world, &file),
+        drift(world.aws(), &file),
         "No changes. 8 contacts match the configuration."
     );
     let issues = world.gitlab.issues();
@@ -541,7 +434,7 @@ fn a_project_that_chooses_repair_gets_aws_written_back_and_the_issue_closed_with
         issues[0].notes[0].body
     );
     assert_eq!(
-        applied(&world).len(),
+        world.applied().len(),
         recorded + 1,
         "the repair is recorded"
     );
@@ -768,7 +661,7 @@ accounts:
         writes.iter().all(|write| write.account_id().is_none()),
         "the role's own account is written without AccountId"
     );
-    assert_eq!(applied(&world), vec![world.head()]);
+    assert_eq!(world.applied(), vec![world.head()]);
 }
 
 /// The component refuses a binary whose signature does not verify against

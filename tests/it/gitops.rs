@@ -5,45 +5,17 @@
 use std::time::Duration;
 
 use crate::emulator::{Contact, Emulator, Faults, organization};
+use crate::git_remote::git;
 use crate::github_api::GitHub;
-use crate::workflow_runner::{Finished, World, git, wait_until};
+use crate::loop_scenarios::{
+    self, LoopWorld, Ran, adopted, contacts, drift, member, merge_and_run, operations,
+};
+use crate::workflow_runner::{Event, Finished, World, wait_until};
 
 const CALLER: &str = "999999999999";
 const MAIN: &str = "alternate-contacts.yml";
 const NEW_ACCOUNTS: &str = "alternate-contacts-new-accounts.yml";
 const NIGHTLY: &str = "alternate-contacts-nightly.yml";
-
-fn member(n: u64) -> String {
-    (100_000_000_000 + n).to_string()
-}
-
-/// A contacts file: SECURITY and BILLING for every account, and the
-/// entries given (each `"ID": { ... }` line under `accounts:`).
-fn contacts(security_email: &str, accounts: &[String]) -> String {
-    let mut text = format!(
-        r#"version: 1
-contacts:
-  sec: {{ name: Security, title: Team, email_address: {security_email}, phone_number: "+1 202 555 0100" }}
-  bill: {{ name: Billing, title: Team, email_address: billing@example.com, phone_number: "+1 202 555 0101" }}
-organization:
-  defaults: {{ security: sec, billing: bill }}
-rate: {{ get: 1000, put: 1000, delete: 1000 }}
-"#
-    );
-    if !accounts.is_empty() {
-        text.push_str("accounts:\n");
-        for entry in accounts {
-            text.push_str(&format!("  {entry}\n"));
-        }
-    }
-    text
-}
-
-fn operations(account: &str, email: &str) -> String {
-    format!(
-        r#""{account}": {{ operations: {{ name: Ops, title: On-Call, email_address: {email}, phone_number: "+1 202 555 0102" }} }}"#
-    )
-}
 
 fn world(members: usize) -> World {
     World::new(
@@ -60,40 +32,49 @@ fn assert_ran(run: &Finished) {
     assert!(run.succeeded(), "the run failed:\n{}", run.log());
 }
 
-/// What AWS holds differs from `file` in this many slots: a full plan,
-/// made by the binary against the emulator, outside the loop.
-fn drift(world: &World, file: &str) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("contacts.yaml"), file).unwrap();
-    let output = world.aws().command(dir.path(), &["plan"]).output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .to_owned()
+impl LoopWorld for World {
+    type Push = Event;
+    type Ran = Finished;
+    const FAILED_RECORD: [&'static str; 2] = ["in_progress", "failure"];
+
+    fn aws(&self) -> &Emulator {
+        World::aws(self)
+    }
+
+    fn push_from(&self, before: &str) -> Event {
+        self.push_event(before)
+    }
+
+    fn run(&self, push: &Event) -> Finished {
+        World::run(self, MAIN, push)
+    }
+
+    fn assert_applied(&self, ran: &Finished) {
+        assert_ran(ran);
+    }
+
+    fn applied(&self) -> Vec<String> {
+        self.github
+            .deployments()
+            .into_iter()
+            .filter(|d| d.statuses.last().map(String::as_str) == Some("success"))
+            .map(|d| d.sha)
+            .collect()
+    }
+
+    fn last_record(&self) -> Vec<String> {
+        self.github.deployments().last().unwrap().statuses.clone()
+    }
 }
 
-/// The commits of the `success` deployments, oldest first.
-fn applied(world: &World) -> Vec<String> {
-    world
-        .github
-        .deployments()
-        .into_iter()
-        .filter(|d| d.statuses.last().map(String::as_str) == Some("success"))
-        .map(|d| d.sha)
-        .collect()
-}
+impl Ran for Finished {
+    fn succeeded(&self) -> bool {
+        Finished::succeeded(self)
+    }
 
-/// Merges the developer's HEAD into main and runs the push it makes.
-fn merge_and_run(world: &World) -> Finished {
-    let before = git(&world.origin, &["rev-parse", "main"]);
-    world.push_main();
-    world.run(MAIN, &world.push_event(&before))
+    fn log(&self) -> String {
+        Finished::log(self)
+    }
 }
 
 #[test]
@@ -144,18 +125,10 @@ fn the_first_pull_request_gets_its_plan_and_the_first_merge_applies_the_whole_fi
     let apply = merge_and_run(&world);
     assert_ran(&apply);
     assert_eq!(
-        drift(&world, &file),
+        drift(world.aws(), &file),
         "No changes. 10 contacts match the configuration."
     );
-    assert_eq!(applied(&world), vec![world.head()]);
-}
-
-/// `contacts.yaml` on main, applied, with the record at that commit.
-fn adopted(world: &World, file: &str) {
-    world.commit(&[("contacts.yaml", file)], "Declare the contacts");
-    assert_ran(&merge_and_run(world));
-    assert_eq!(applied(world).last(), Some(&world.head()));
-    world.aws().clear_log();
+    assert_eq!(world.applied(), vec![world.head()]);
 }
 
 #[test]
@@ -292,99 +265,15 @@ fn a_plan_of_9000_changes_fits_the_comment_and_the_summary_and_says_where_the_fu
 
 #[test]
 fn a_push_of_several_commits_and_an_evicted_run_leave_nothing_unapplied() {
-    let world = world(6);
-    adopted(&world, &contacts("security@example.com", &[]));
-
-    // Three commits in one push (a rebase merge): one run, at the last.
-    let before = git(&world.origin, &["rev-parse", "main"]);
-    let mut entries = Vec::new();
-    for n in 0..3 {
-        entries.push(operations(&member(n), &format!("ops{n}@example.com")));
-        world.commit(
-            &[("contacts.yaml", &contacts("security@example.com", &entries))],
-            &format!("Ops {n}"),
-        );
-    }
-    world.push_main();
-    assert_ran(&world.run(MAIN, &world.push_event(&before)));
-    let file = contacts("security@example.com", &entries);
-    assert_eq!(
-        drift(&world, &file),
-        "No changes. 17 contacts match the configuration."
-    );
-
-    // Three merges; GitHub evicts the second's pending run, so it never happens.
-    let mut runs = Vec::new();
-    for n in 3..6 {
-        let before = git(&world.origin, &["rev-parse", "main"]);
-        entries.push(operations(&member(n), &format!("ops{n}@example.com")));
-        world.commit(
-            &[("contacts.yaml", &contacts("security@example.com", &entries))],
-            &format!("Ops {n}"),
-        );
-        world.push_main();
-        runs.push(world.push_event(&before));
-    }
-    assert_ran(&world.run(MAIN, &runs[0]));
-    assert_ran(&world.run(MAIN, &runs[2]));
-    let file = contacts("security@example.com", &entries);
-    assert_eq!(
-        drift(&world, &file),
-        "No changes. 20 contacts match the configuration."
-    );
-    for n in 0..6 {
-        assert_eq!(
-            world.aws().effective_writes(&member(n), "OPERATIONS"),
-            1,
-            "account {n}"
-        );
-    }
-    assert_eq!(applied(&world).last(), Some(&world.head()));
+    // GitHub evicts a pending run when a newer one queues in its group.
+    loop_scenarios::several_commits_and_a_run_that_never_happens_leave_nothing_unapplied(world(6));
 }
 
 #[test]
 fn a_failed_apply_leaves_the_record_and_the_next_run_writes_what_is_missing_once() {
-    let world = world(4);
-    adopted(&world, &contacts("security@example.com", &[]));
-    let recorded = applied(&world);
-    world.aws().deny_writes(&member(2), true);
-    let entries: Vec<String> = (0..4)
-        .map(|n| operations(&member(n), "ops@example.com"))
-        .collect();
-    let file = contacts("security@example.com", &entries);
-    world.commit(&[("contacts.yaml", &file)], "Operations everywhere");
-    let failed = merge_and_run(&world);
-    assert!(!failed.succeeded(), "{}", failed.log());
-    assert!(
-        failed
-            .log()
-            .contains("Apply complete: 3 created, 0 updated, 0 deleted, 1 failed."),
-        "{}",
-        failed.log()
+    loop_scenarios::a_failed_write_leaves_the_record_and_the_next_run_writes_what_is_missing_once(
+        world(4),
     );
-    assert_eq!(applied(&world), recorded, "a failed apply is not a base");
-    assert_eq!(
-        world.github.deployments().last().unwrap().statuses,
-        vec!["in_progress", "failure"]
-    );
-
-    world.aws().deny_writes(&member(2), false);
-    // The next merge is elsewhere in the file; its run also writes what the
-    // failed one did not.
-    let file = file.replace("billing@example.com", "accounts-payable@example.com");
-    world.commit(&[("contacts.yaml", &file)], "A new billing address");
-    assert_ran(&merge_and_run(&world));
-    assert_eq!(
-        drift(&world, &file),
-        "No changes. 14 contacts match the configuration."
-    );
-    for n in 0..4 {
-        assert_eq!(
-            world.aws().effective_writes(&member(n), "OPERATIONS"),
-            1,
-            "account {n}"
-        );
-    }
 }
 
 /// Starts the apply of a merge whose writes are slow (one a second), and
@@ -411,12 +300,12 @@ fn slow_apply(world: &World, accounts: usize) -> (crate::workflow_runner::Runnin
 }
 
 fn assert_next_run_finishes_the_job(world: &World, file: &str, accounts: u64) {
-    let recorded_before = applied(world);
+    let recorded_before = world.applied();
     world.aws().set_write_latency(Duration::ZERO);
     // The next run is a scheduled one: it too catches up on the merge.
     assert_ran(&world.run(NEW_ACCOUNTS, &world.schedule_event()));
     assert_eq!(
-        drift(world, file),
+        drift(world.aws(), file),
         format!(
             "No changes. {} contacts match the configuration.",
             5 * 2 + accounts
@@ -428,22 +317,22 @@ fn assert_next_run_finishes_the_job(world: &World, file: &str, accounts: u64) {
             "account {n} written twice"
         );
     }
-    assert_eq!(applied(world).len(), recorded_before.len() + 1);
-    assert_eq!(applied(world).last(), Some(&world.head()));
+    assert_eq!(world.applied().len(), recorded_before.len() + 1);
+    assert_eq!(world.applied().last(), Some(&world.head()));
 }
 
 #[test]
 fn a_cancelled_apply_reports_what_it_did_and_the_next_run_finishes_the_job() {
     let world = world(4);
     let (running, file) = slow_apply(&world, 4);
-    let recorded = applied(&world);
+    let recorded = world.applied();
     running.signal_step(libc::SIGINT);
     let cancelled = running.wait();
     assert!(!cancelled.succeeded());
     let log = cancelled.log();
     assert!(log.contains("Apply interrupted: "), "{log}");
     assert!(log.contains("not started"), "{log}");
-    assert_eq!(applied(&world), recorded, "a cancelled apply is not a base");
+    assert_eq!(world.applied(), recorded, "a cancelled apply is not a base");
     assert_next_run_finishes_the_job(&world, &file, 4);
 }
 
@@ -468,7 +357,7 @@ fn sigint_then_sigterm_as_the_runner_sends_them_still_prints_the_report() {
         });
         (running, file)
     };
-    let recorded = applied(&world);
+    let recorded = world.applied();
     running.signal_step(libc::SIGINT);
     std::thread::sleep(Duration::from_millis(7_500));
     running.signal_step(libc::SIGTERM);
@@ -483,7 +372,7 @@ fn sigint_then_sigterm_as_the_runner_sends_them_still_prints_the_report() {
     );
     assert!(log.contains("Apply interrupted: 0 created"), "{log}");
     assert!(log.contains("4 in flight"), "{log}");
-    assert_eq!(applied(&world), recorded);
+    assert_eq!(world.applied(), recorded);
     assert_next_run_finishes_the_job(&world, &file, 4);
 }
 
@@ -583,7 +472,7 @@ fn nightly_repair_writes_aws_back_and_closes_the_issue_with_what_it_did() {
     let world = world(3);
     let file = contacts("security@example.com", &[]);
     adopted(&world, &file);
-    let recorded = applied(&world).len();
+    let recorded = world.applied().len();
     world.aws().set_contact(
         &member(1),
         "SECURITY",
@@ -597,7 +486,7 @@ fn nightly_repair_writes_aws_back_and_closes_the_issue_with_what_it_did() {
     );
     assert_ran(&run);
     assert_eq!(
-        drift(&world, &file),
+        drift(world.aws(), &file),
         "No changes. 8 contacts match the configuration."
     );
     let issues = world.github.issues();
@@ -614,7 +503,7 @@ fn nightly_repair_writes_aws_back_and_closes_the_issue_with_what_it_did() {
         closing[0].body
     );
     assert_eq!(
-        applied(&world).len(),
+        world.applied().len(),
         recorded + 1,
         "the repair is recorded as an apply"
     );
@@ -644,7 +533,7 @@ fn an_account_that_joins_between_two_runs_gets_its_contacts_and_older_accounts_a
     );
     assert_eq!(world.aws().effective_writes("200000000000", "SECURITY"), 1);
     assert_eq!(
-        drift(&world, &file),
+        drift(world.aws(), &file),
         "No changes. 14 contacts match the configuration."
     );
 }
@@ -679,7 +568,7 @@ accounts:
 
     assert_ran(&merge_and_run(&world));
     assert_eq!(moto.account_requests("putAlternateContact").len(), 2);
-    assert_eq!(applied(&world), vec![world.head()]);
+    assert_eq!(world.applied(), vec![world.head()]);
     let workspace = crate::support::Workspace::new();
     workspace.write("contacts.yaml", &file);
     let replan = moto.command(&workspace, &["plan"]).output().unwrap();
@@ -764,7 +653,7 @@ fn a_rerun_of_an_older_commit_after_a_newer_one_was_applied_applies_nothing() {
         "nothing recorded"
     );
     assert_eq!(
-        drift(&world, &contacts("security-team@example.com", &[])),
+        drift(world.aws(), &contacts("security-team@example.com", &[])),
         "No changes. 6 contacts match the configuration."
     );
 }

@@ -26,9 +26,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 
 use crate::emulator::{Emulator, Role, isolate_from_aws};
+use crate::git_remote::{Remote, git};
 use crate::gitlab_api::{GitLab, PROJECT_ID, PROJECT_PATH};
 use crate::release::release;
-use crate::workflow_runner::git;
 
 pub const GITLAB_CI_LOCAL_VERSION: &str = "4.60.0";
 /// Debian bookworm's rsync, which gitlab-ci-local copies artifacts with
@@ -172,9 +172,7 @@ pub const ROLE_ACCOUNT: &str = "111111111111";
 
 /// The world a pipeline runs in: origin, a developer's clone, GitLab, AWS.
 pub struct World {
-    pub root: tempfile::TempDir,
-    pub origin: PathBuf,
-    pub dev: PathBuf,
+    remote: Remote,
     pub gitlab: GitLab,
     aws: Option<Emulator>,
     aws_endpoint: String,
@@ -265,6 +263,14 @@ impl Running {
     }
 }
 
+impl std::ops::Deref for World {
+    type Target = Remote;
+
+    fn deref(&self) -> &Remote {
+        &self.remote
+    }
+}
+
 impl World {
     /// A project with a token of the Developer role and the `api` scope as
     /// its CI/CD variable `GITLAB_TOKEN`, and the two roles of the docs.
@@ -305,16 +311,7 @@ impl World {
                 });
             }
         }
-        let root = tempfile::tempdir().expect("a world");
-        let origin = root.path().join("origin.git");
-        let dev = root.path().join("dev");
-        git(root.path(), &["init", "-q", "--bare", "origin.git"]);
-        git(root.path(), &["clone", "-q", "origin.git", "dev"]);
-        std::fs::write(dev.join("README.md"), "AWS contacts of Acme\n").unwrap();
-        std::fs::write(dev.join(".gitlab-ci.yml"), example_pipeline()).unwrap();
-        git(&dev, &["add", "README.md", ".gitlab-ci.yml"]);
-        git(&dev, &["commit", "-q", "-m", "Start"]);
-        git(&dev, &["push", "-q", "origin", "HEAD:main"]);
+        let remote = Remote::new(&[(".gitlab-ci.yml", &example_pipeline())]);
 
         let release = release();
         gitlab.publish_release(&crate::release::release_tag(), release.assets.clone());
@@ -325,9 +322,7 @@ impl World {
         );
         let token = Some(gitlab.token("project_4242_bot", &["api"], crate::gitlab_api::DEVELOPER));
         Self {
-            root,
-            origin,
-            dev,
+            remote,
             gitlab,
             aws,
             aws_endpoint,
@@ -335,27 +330,6 @@ impl World {
             component,
             runs: Default::default(),
         }
-    }
-
-    /// Writes `files` in the developer's clone and commits them.
-    pub fn commit(&self, files: &[(&str, &str)], message: &str) -> String {
-        for (name, text) in files {
-            let path = self.dev.join(name);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
-            git(&self.dev, &["add", name]);
-        }
-        git(&self.dev, &["commit", "-q", "-m", message]);
-        git(&self.dev, &["rev-parse", "HEAD"])
-    }
-
-    pub fn head(&self) -> String {
-        git(&self.dev, &["rev-parse", "HEAD"])
-    }
-
-    /// Pushes the developer's branch to origin's `main`.
-    pub fn push_main(&self) {
-        git(&self.dev, &["push", "-q", "origin", "HEAD:main"]);
     }
 
     /// Opens (or updates) merge request `iid` from the developer's HEAD:

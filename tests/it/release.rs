@@ -3,21 +3,10 @@
 //! signed with a key made for the tests.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::{Arc, OnceLock};
 
-fn run_checked(command: &mut Command) -> Output {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
-    assert!(
-        output.status.success(),
-        "{command:?} failed: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
+use crate::support::run_checked;
 
 /// The release the action downloads: this build's binary, packed as the
 /// release workflow packs it and signed with a key made for the tests.

@@ -309,7 +309,7 @@ fn the_action_refuses_a_binary_that_was_swapped_in_the_release() {
             (format!("{archive}.sig"), read(&format!("{archive}.sig"))),
         ],
     );
-    crate::workflow_runner::git(&world.dev, &["checkout", "-q", "-b", "change"]);
+    crate::git_remote::git(&world.dev, &["checkout", "-q", "-b", "change"]);
     world.commit(
         &[(
             "contacts.yaml",

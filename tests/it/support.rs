@@ -184,3 +184,18 @@ pub fn assert_valid(document: &serde_json::Value, schema: &str) {
         .collect();
     assert!(errors.is_empty(), "{errors:#?}\n{document:#}");
 }
+
+/// Runs `command`, which must succeed: its output, else a failure with
+/// what it printed.
+pub fn run_checked(command: &mut Command) -> Output {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}

@@ -28,6 +28,7 @@ use std::time::Duration;
 use serde_yaml::{Mapping, Value};
 
 use crate::emulator::{Emulator, isolate_from_aws};
+use crate::git_remote::{Remote, git};
 use crate::github_api::{ACTION_REPOSITORY, GitHub, REPOSITORY};
 use crate::release::release;
 pub use crate::release::release_tag;
@@ -36,19 +37,6 @@ pub const WRKFLW_VERSION: &str = "0.8.0";
 
 fn repo_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn run_checked(command: &mut Command) -> Output {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
-    assert!(
-        output.status.success(),
-        "{command:?} failed: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
 }
 
 /// The pinned wrkflw, installed once into target/wrkflw (`.ci/run` does it
@@ -167,9 +155,7 @@ impl Event {
 
 /// The world a loop runs in: origin, a developer's clone, GitHub, AWS.
 pub struct World {
-    pub root: tempfile::TempDir,
-    pub origin: PathBuf,
-    pub dev: PathBuf,
+    remote: Remote,
     pub github: GitHub,
     /// Where the jobs reach GitHub's API: the emulator, or a proxy in front
     /// of it.
@@ -180,23 +166,6 @@ pub struct World {
     action: PathBuf,
     workflows: BTreeMap<String, String>,
     runs: std::sync::atomic::AtomicU32,
-}
-
-pub fn git(dir: &Path, args: &[&str]) -> String {
-    let output = run_checked(
-        Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(["-c", "user.name=Dev", "-c", "user.email=dev@example.com"])
-            .args([
-                "-c",
-                "init.defaultBranch=main",
-                "-c",
-                "advice.detachedHead=false",
-            ])
-            .args(args),
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
 /// A finished run: the runner's output and what the run left behind.
@@ -294,6 +263,14 @@ impl Running {
     }
 }
 
+impl std::ops::Deref for World {
+    type Target = Remote;
+
+    fn deref(&self) -> &Remote {
+        &self.remote
+    }
+}
+
 impl World {
     pub fn new(github: GitHub, aws: Emulator) -> Self {
         let endpoint = aws.endpoint.clone();
@@ -318,22 +295,14 @@ impl World {
     }
 
     fn with_aws(github: GitHub, aws: Option<Emulator>, aws_endpoint: String) -> Self {
-        let root = tempfile::tempdir().expect("a world");
-        let origin = root.path().join("origin.git");
-        let dev = root.path().join("dev");
-        git(root.path(), &["init", "-q", "--bare", "origin.git"]);
+        let remote = Remote::new(&[]);
         // GitHub serves any commit by its ID, as actions/checkout fetches it.
         git(
-            &origin,
+            &remote.origin,
             &["config", "uploadpack.allowAnySHA1InWant", "true"],
         );
-        git(root.path(), &["clone", "-q", "origin.git", "dev"]);
-        std::fs::write(dev.join("README.md"), "AWS contacts of Acme\n").unwrap();
-        git(&dev, &["add", "README.md"]);
-        git(&dev, &["commit", "-q", "-m", "Start"]);
-        git(&dev, &["push", "-q", "origin", "HEAD:main"]);
 
-        let action = root.path().join("action");
+        let action = remote.root.path().join("action");
         std::fs::create_dir_all(action.join(".github")).unwrap();
         let release = release();
         std::fs::write(
@@ -347,9 +316,7 @@ impl World {
         let _ = &release.dir;
 
         Self {
-            root,
-            origin,
-            dev,
+            remote,
             api_url: github.url.clone(),
             github,
             aws,
@@ -358,27 +325,6 @@ impl World {
             workflows: example_workflows(),
             runs: Default::default(),
         }
-    }
-
-    /// Writes `files` in the developer's clone and commits them.
-    pub fn commit(&self, files: &[(&str, &str)], message: &str) -> String {
-        for (name, text) in files {
-            let path = self.dev.join(name);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
-            git(&self.dev, &["add", name]);
-        }
-        git(&self.dev, &["commit", "-q", "-m", message]);
-        git(&self.dev, &["rev-parse", "HEAD"])
-    }
-
-    pub fn head(&self) -> String {
-        git(&self.dev, &["rev-parse", "HEAD"])
-    }
-
-    /// Pushes the developer's branch to origin's `main`.
-    pub fn push_main(&self) {
-        git(&self.dev, &["push", "-q", "origin", "HEAD:main"]);
     }
 
     /// Opens (or updates) pull request `number` from the developer's HEAD:
