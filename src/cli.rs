@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use crate::model::Timestamp;
-use crate::settings::RateArgs;
 pub use crate::settings::SafetyArgs;
+use crate::settings::{AccessArgs, RateArgs};
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 const EXAMPLES: &str = "\
@@ -80,6 +80,8 @@ pub struct GlobalArgs {
     pub endpoint_url: Option<String>,
     #[command(flatten)]
     pub rate: RateArgs,
+    #[command(flatten)]
+    pub access: AccessArgs,
     /// When to color the output
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN", help_heading = "Output")]
     pub color: ColorChoice,

@@ -112,6 +112,7 @@ pub fn build(live: &Live, accounts: &[AccountId], org: bool) -> ConfigFile {
             .collect(),
         safety: None,
         rate: None,
+        access: None,
         audit: None,
     };
     export_primaries(&mut file, live, accounts, org);

@@ -118,6 +118,43 @@ impl JsonSchema for Rate {
     }
 }
 
+/// An IAM role's name, as IAM allows it: 1 to 64 of letters, digits and
+/// `+=,.@_-`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RoleName(pub String);
+
+impl SettingValue for RoleName {
+    fn must_be() -> String {
+        "an IAM role name: 1 to 64 letters, digits and +=,.@_-".to_owned()
+    }
+
+    fn from_text(text: &str) -> Option<Self> {
+        let allowed = |c: char| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c);
+        (1..=64)
+            .contains(&text.len())
+            .then_some(text)
+            .filter(|text| text.chars().all(allowed))
+            .map(|text| Self(text.to_owned()))
+    }
+}
+
+impl JsonSchema for RoleName {
+    fn schema_name() -> Cow<'static, str> {
+        "RoleName".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string", "pattern": "^[A-Za-z0-9+=,.@_-]{1,64}$" })
+    }
+}
+
+impl fmt::Display for RoleName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// A section of settings in the contacts file, as the validator fills it
 /// one key at a time.
 pub trait Section: Default {
@@ -193,7 +230,7 @@ macro_rules! section {
         });
     };
 
-    (@flags $Flags:ident (each), $File:ident, $Resolved:ident, $heading:literal, $key:literal, {
+    (@flags $Flags:ident (each $global:literal), $File:ident, $Resolved:ident, $heading:literal, $key:literal, {
         $(#[doc = $field_doc:literal] $field:ident: $Ty:ty = $default:expr, value_name $value_name:literal;)*
     }) => {
         /// The flags that override the section.
@@ -203,6 +240,7 @@ macro_rules! section {
             $(
                 #[arg(
                     long,
+                    global = $global,
                     value_name = $value_name,
                     value_parser = parse_flag::<$Ty>,
                     help = concat!($field_doc, " [file: ", $key, ".", stringify!($field), "]")
@@ -272,7 +310,7 @@ section! {
     /// Limits on what a single `apply` may change; exceeding one refuses
     /// the apply unless `--force`.
     key "safety", heading "Safety limits",
-    file SafetySpec, resolved Safety, flags SafetyArgs (each),
+    file SafetySpec, resolved Safety, flags SafetyArgs (each false),
     {
         /// Most contacts one apply may delete (default 10)
         max_deletes: Count = Some(Count(10)), value_name "N";
@@ -288,15 +326,27 @@ section! {
     /// quotas differ from AWS's published defaults. Bursts scale with the
     /// rate.
     key "rate", heading "AWS connection",
-    file RateSpec, resolved Rates, flags RateArgs (one "rate" "get=N,put=N,delete=N"
-        "Requests per second per Account API operation, any subset (default get=10,put=5,delete=1)"),
+    file RateSpec, resolved Rates, flags RateArgs (one "rate" "get=N,put=N,delete=N,assume=N"
+        "Requests per second per operation, any subset (default get=10,put=5,delete=1, each account its own with --member-role; assume=100)"),
     {
-        /// GetAlternateContact per second (AWS default 10)
+        /// GetAlternateContact per second (AWS default 10; aws-cn 3)
         get: Rate = None, value_name "N";
-        /// PutAlternateContact per second (AWS default 5)
+        /// PutAlternateContact per second (AWS default 5; aws-cn 1)
         put: Rate = None, value_name "N";
         /// DeleteAlternateContact per second (AWS default 1)
         delete: Rate = None, value_name "N";
+        /// sts:AssumeRole per second into member roles (default 100; STS publishes no quota, so the pace also adapts to throttling)
+        assume: Rate = None, value_name "N";
+    }
+}
+
+section! {
+    /// How the run reaches each account's contacts.
+    key "access", heading "AWS connection",
+    file AccessSpec, resolved Access, flags AccessArgs (each true),
+    {
+        /// Read and write each member account through this role in it (sts:AssumeRole), so each account's own Account API quotas apply; accounts without it go through the caller
+        member_role: RoleName = None, value_name "NAME";
     }
 }
 
@@ -349,7 +399,8 @@ mod tests {
             Ok(RateSpec {
                 get: Some(Rate(20.0)),
                 put: None,
-                delete: Some(Rate(0.5))
+                delete: Some(Rate(0.5)),
+                assume: None,
             })
         );
         assert!(parse_section::<RateSpec>("get=0").is_err());
@@ -363,9 +414,26 @@ mod tests {
             let error = parse_section::<RateSpec>(out_of_range).expect_err(out_of_range);
             assert!(error.contains("from 0.01 to 10000"), "{error}");
         }
-        assert!(parse_section::<RateSpec>("get=0.01,put=10000").is_ok());
+        assert!(parse_section::<RateSpec>("get=0.01,put=10000,assume=200").is_ok());
         assert!(parse_section::<RateSpec>("list=3").is_err());
         assert!(parse_section::<RateSpec>("get").is_err());
+    }
+
+    #[test]
+    fn a_role_name_is_what_iam_allows() {
+        assert_eq!(
+            parse_flag::<RoleName>("altcontacts-member"),
+            Ok(RoleName("altcontacts-member".to_owned()))
+        );
+        for bad in [
+            "",
+            "a/b",
+            "role name",
+            &"r".repeat(65),
+            "arn:aws:iam::1:role/x",
+        ] {
+            assert!(parse_flag::<RoleName>(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ use aws_config::meta::region::RegionProviderChain;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_account::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_account::types::{AlternateContact, AlternateContactType, ContactInformation};
@@ -18,11 +19,14 @@ use tokio::sync::OnceCell;
 
 use super::attempts::{Pacing, RetryPolicy, RetryStats};
 use super::error::{BackendError, Located, Operation, OrgOperation};
-use super::{Contacts, Discovery, Found, FoundSender, Identity, Listing, Policies};
+use super::members::Assumed;
+use super::quota::Partition;
+use super::{Contacts, Discovery, Found, FoundSender, Identity, Listing, Policies, Via};
 use crate::model::{
     AccountId, AccountStatus, Contact, ContactField, ContactType, OrgAccount, OrgUnit,
     Organization, PolicySummary, PrimaryContact, PrimaryField, Shape, Slot, Timestamp, Value,
 };
+use crate::settings::RoleName;
 
 /// Where and as whom to connect; `None` leaves the choice to the standard
 /// AWS configuration chain (environment, profiles, SSO, web identity, IMDS).
@@ -31,6 +35,37 @@ pub struct AwsOptions {
     pub profile: Option<String>,
     pub region: Option<String>,
     pub endpoint_url: Option<String>,
+    /// The session name of every AssumeRole into a member role, which
+    /// CloudTrail shows: `altcontacts-` and the run.
+    pub session_name: String,
+}
+
+/// Who the credentials are: the account, and the partition of its ARN.
+#[derive(Clone, Debug)]
+struct Caller {
+    account: AccountId,
+    partition: String,
+}
+
+/// Sends an Account API request with the caller's credentials, or with a
+/// member session's in their place: one client, so one pool of
+/// connections, for every account.
+macro_rules! send_via {
+    ($request:expr, $via:expr) => {
+        match &$via {
+            Via::Caller => $request.send().await,
+            Via::Member(credentials) => {
+                $request
+                    .customize()
+                    .config_override(
+                        aws_sdk_account::config::Builder::default()
+                            .credentials_provider(credentials.clone()),
+                    )
+                    .send()
+                    .await
+            }
+        }
+    };
 }
 
 pub struct Aws {
@@ -38,7 +73,8 @@ pub struct Aws {
     account: aws_sdk_account::Client,
     organizations: aws_sdk_organizations::Client,
     sts: aws_sdk_sts::Client,
-    caller: OnceCell<AccountId>,
+    caller: OnceCell<Caller>,
+    session_name: String,
     /// The profile asked for, named when its credentials are missing.
     profile: Option<String>,
     /// Retries for the calls no pacer stands in front of: STS and
@@ -81,13 +117,31 @@ impl Aws {
             sts: aws_sdk_sts::Client::new(&config),
             config,
             caller: OnceCell::new(),
+            session_name: options.session_name.clone(),
             profile: options.profile.clone(),
             unpaced_retry: RetryPolicy::default(),
             unpaced_retry_stats: RetryStats::default(),
         }
     }
 
-    async fn resolve_caller(&self) -> Result<AccountId, Located> {
+    /// The caller, asked of STS once.
+    async fn whoami(&self) -> Result<&Caller, Located> {
+        self.caller.get_or_try_init(|| self.resolve_caller()).await
+    }
+
+    /// The caller's partition, which decides the quotas and the ARNs; one
+    /// without the Account API is refused here, before any other call.
+    pub async fn partition(&self) -> Result<Partition, Located> {
+        let caller = self.whoami().await?;
+        Partition::parse(&caller.partition).ok_or_else(|| {
+            Located::new(
+                Operation::GetCallerIdentity,
+                BackendError::UnsupportedPartition(caller.partition.clone()),
+            )
+        })
+    }
+
+    async fn resolve_caller(&self) -> Result<Caller, Located> {
         let located = |error| Located::new(Operation::GetCallerIdentity, error);
         // Credentials are asked for first, so a failure names its cause: the
         // provider that failed and the file or role it could not use, in the
@@ -122,24 +176,35 @@ impl Aws {
             .await
             .map_err(located)?;
         let account = identity.account().unwrap_or_default();
-        AccountId::parse(account).ok_or_else(|| {
+        let account = AccountId::parse(account).ok_or_else(|| {
             located(BackendError::Other {
                 code: "UnexpectedResponse".to_owned(),
                 message: format!("GetCallerIdentity returned account {account:?}"),
             })
-        })
+        })?;
+        // arn:PARTITION:sts::ACCOUNT:assumed-role/... (or iam::...:user/...)
+        let partition = identity
+            .arn()
+            .and_then(|arn| arn.split(':').nth(1))
+            .unwrap_or("aws")
+            .to_owned();
+        Ok(Caller { account, partition })
     }
 
     /// The `AccountId` parameter for a target: omitted for the caller's own
     /// account, which AWS refuses to be named by (the management account
     /// would get AccessDenied).
-    async fn account_param(&self, account: &AccountId) -> Result<Option<String>, BackendError> {
-        let caller = self
-            .caller
-            .get_or_try_init(|| self.resolve_caller())
-            .await
-            .map_err(|located| located.error)?;
-        Ok((caller != account).then(|| account.to_string()))
+    /// A member session names no account: it is in the account.
+    async fn account_param(
+        &self,
+        account: &AccountId,
+        via: &Via<Credentials>,
+    ) -> Result<Option<String>, BackendError> {
+        if let Via::Member(_) = via {
+            return Ok(None);
+        }
+        let caller = self.whoami().await.map_err(|located| located.error)?;
+        Ok((caller.account != *account).then(|| account.to_string()))
     }
 
     /// One Organizations request, retried like any other, its failure
@@ -209,13 +274,17 @@ impl Aws {
         .await
     }
 
-    async fn get_primary(&self, account_id: Option<String>) -> Result<Option<Value>, BackendError> {
-        let result = self
-            .account
-            .get_contact_information()
-            .set_account_id(account_id)
-            .send()
-            .await;
+    async fn get_primary(
+        &self,
+        account_id: Option<String>,
+        via: &Via<Credentials>,
+    ) -> Result<Option<Value>, BackendError> {
+        let result = send_via!(
+            self.account
+                .get_contact_information()
+                .set_account_id(account_id),
+            via
+        );
         match result {
             Ok(output) => Ok(output
                 .contact_information()
@@ -231,6 +300,7 @@ impl Aws {
         &self,
         account_id: Option<String>,
         primary: &PrimaryContact,
+        via: &Via<Credentials>,
     ) -> Result<(), BackendError> {
         let mut information = aws_sdk_account::types::ContactInformation::builder();
         // Every field, named: a field added to the primary contact does not
@@ -255,14 +325,15 @@ impl Aws {
         let information = information
             .build()
             .map_err(|error| BackendError::Invalid(error.to_string()))?;
-        self.account
-            .put_contact_information()
-            .set_account_id(account_id)
-            .contact_information(information)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(classify)
+        send_via!(
+            self.account
+                .put_contact_information()
+                .set_account_id(account_id)
+                .contact_information(information),
+            via
+        )
+        .map(|_| ())
+        .map_err(classify)
     }
 
     /// One account of a ListAccounts or ListAccountsForParent page.
@@ -691,10 +762,7 @@ where
 
 impl Identity for Aws {
     async fn caller(&self) -> Result<AccountId, Located> {
-        self.caller
-            .get_or_try_init(|| self.resolve_caller())
-            .await
-            .cloned()
+        Ok(self.whoami().await?.account.clone())
     }
 
     async fn management_account(&self) -> Result<Option<AccountId>, Located> {
@@ -710,18 +778,20 @@ impl Identity for Aws {
 }
 
 impl Contacts for Aws {
-    async fn get(&self, slot: &Slot) -> Result<Option<Value>, BackendError> {
-        let account_id = self.account_param(&slot.account).await?;
+    type Session = Credentials;
+
+    async fn get(&self, slot: &Slot, via: Via<Credentials>) -> Result<Option<Value>, BackendError> {
+        let account_id = self.account_param(&slot.account, &via).await?;
         let Some(kind) = alternate_type(slot.kind) else {
-            return self.get_primary(account_id).await;
+            return self.get_primary(account_id, &via).await;
         };
-        let result = self
-            .account
-            .get_alternate_contact()
-            .set_account_id(account_id)
-            .alternate_contact_type(kind)
-            .send()
-            .await;
+        let result = send_via!(
+            self.account
+                .get_alternate_contact()
+                .set_account_id(account_id)
+                .alternate_contact_type(kind),
+            via
+        );
         match result {
             Ok(output) => Ok(output
                 .alternate_contact()
@@ -731,11 +801,18 @@ impl Contacts for Aws {
         }
     }
 
-    async fn put(&self, slot: &Slot, value: &Value) -> Result<(), BackendError> {
-        let account_id = self.account_param(&slot.account).await?;
+    async fn put(
+        &self,
+        slot: &Slot,
+        value: &Value,
+        via: Via<Credentials>,
+    ) -> Result<(), BackendError> {
+        let account_id = self.account_param(&slot.account, &via).await?;
         let contact = match (alternate_type(slot.kind), value) {
             (Some(kind), Value::Alternate(contact)) => (kind, contact),
-            (None, Value::Primary(primary)) => return self.put_primary(account_id, primary).await,
+            (None, Value::Primary(primary)) => {
+                return self.put_primary(account_id, primary, &via).await;
+            }
             _ => return Err(mismatch(slot)),
         };
         let (kind, contact) = contact;
@@ -755,28 +832,63 @@ impl Contacts for Aws {
                 ContactField::PhoneNumber => request.phone_number(value),
             };
         }
-        request.send().await.map(|_| ()).map_err(classify)
+        send_via!(request, via).map(|_| ()).map_err(classify)
     }
 
-    async fn delete(&self, slot: &Slot) -> Result<(), BackendError> {
-        let account_id = self.account_param(&slot.account).await?;
+    async fn delete(&self, slot: &Slot, via: Via<Credentials>) -> Result<(), BackendError> {
+        let account_id = self.account_param(&slot.account, &via).await?;
         let Some(kind) = alternate_type(slot.kind) else {
             return Err(BackendError::Invalid(
                 "the primary contact cannot be deleted".to_owned(),
             ));
         };
-        let result = self
-            .account
-            .delete_alternate_contact()
-            .set_account_id(account_id)
-            .alternate_contact_type(kind)
-            .send()
-            .await;
+        let result = send_via!(
+            self.account
+                .delete_alternate_contact()
+                .set_account_id(account_id)
+                .alternate_contact_type(kind),
+            via
+        );
         match result {
             // Already gone (a retried delete, or deleted meanwhile): the goal is met.
             Err(error) if is_not_found(&error) => Ok(()),
             other => other.map(|_| ()).map_err(classify),
         }
+    }
+
+    async fn assume(
+        &self,
+        account: &AccountId,
+        role: &RoleName,
+    ) -> Result<Assumed<Credentials>, BackendError> {
+        let partition = &self
+            .whoami()
+            .await
+            .map_err(|located| located.error)?
+            .partition;
+        let output = self
+            .sts
+            .assume_role()
+            .role_arn(format!("arn:{partition}:iam::{account}:role/{role}"))
+            .role_session_name(&self.session_name)
+            .send()
+            .await
+            .map_err(classify)?;
+        let credentials = output.credentials().ok_or_else(|| BackendError::Other {
+            code: "UnexpectedResponse".to_owned(),
+            message: "AssumeRole answered without credentials".to_owned(),
+        })?;
+        let expires = std::time::SystemTime::try_from(*credentials.expiration()).ok();
+        Ok(Assumed {
+            session: Credentials::new(
+                credentials.access_key_id(),
+                credentials.secret_access_key(),
+                Some(credentials.session_token().to_owned()),
+                expires,
+                "altcontacts member role",
+            ),
+            expires,
+        })
     }
 }
 

@@ -76,6 +76,12 @@ pub enum BackendError {
     CredentialsExpired(String),
     #[error("the account is not a member of an organization ({0})")]
     NotInOrganization(String),
+    /// The caller's partition has no Account API (or altcontacts does not
+    /// know its quotas).
+    #[error(
+        "the credentials are in partition {0}, where the AWS Account Management API is not available"
+    )]
+    UnsupportedPartition(String),
     #[error("{code}: {message}")]
     Other { code: String, message: String },
     /// A write that was not sent because the run was interrupted first.
@@ -96,6 +102,7 @@ impl BackendError {
             Self::CredentialsFailed { .. } => "credentials_failed",
             Self::CredentialsExpired(_) => "credentials_expired",
             Self::NotInOrganization(_) => "not_in_organization",
+            Self::UnsupportedPartition(_) => "unsupported_partition",
             Self::Other { .. } => "other",
             Self::NotSent => "not_sent",
         }
@@ -248,6 +255,9 @@ impl Located {
             ),
             (BackendError::NotInOrganization(_), _) => Some(
                 "remove `organization:` from the file and list the accounts under `accounts:`, or run with the organization's management account".to_owned(),
+            ),
+            (BackendError::UnsupportedPartition(_), _) => Some(
+                "altcontacts manages the contacts of accounts in the aws and aws-cn partitions; a GovCloud (US) account's contacts are those of the standard account it is paired with: run altcontacts there".to_owned(),
             ),
             (BackendError::Throttled(_), _) => Some(
                 "the request was retried until the retry budget ran out; lower the rate with --rate (e.g. --rate get=5,put=2,delete=1)".to_owned(),

@@ -8,6 +8,7 @@
 pub mod attempts;
 pub mod aws;
 pub mod error;
+pub mod members;
 pub mod pacer;
 pub mod quota;
 pub mod sandbox;
@@ -17,7 +18,8 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use crate::model::Found;
-use crate::model::{AccountId, Organization, PolicySummary, Slot, Value};
+use crate::model::{AccountId, MemberRoleUse, Organization, PolicySummary, Slot, Value};
+use crate::settings::RoleName;
 use error::{BackendError, Located};
 
 /// Who the credentials belong to, and who manages their organization.
@@ -64,19 +66,48 @@ pub trait Policies: Sync {
 /// Each call is one request; pacing, retries and the gate are the
 /// [`Paced`] layer's.
 pub trait Contacts: Sync {
+    /// Credentials in one member account (see [`members`]).
+    type Session: Clone + Send + Sync + 'static;
+
     /// The slot's value (an alternate contact, or for PRIMARY the primary
     /// contact); `None` when none is set (AWS's ResourceNotFound).
-    fn get(&self, slot: &Slot) -> impl Future<Output = Result<Option<Value>, BackendError>> + Send;
+    fn get(
+        &self,
+        slot: &Slot,
+        via: Via<Self::Session>,
+    ) -> impl Future<Output = Result<Option<Value>, BackendError>> + Send;
 
     /// Writes the slot's value.
     fn put(
         &self,
         slot: &Slot,
         value: &Value,
+        via: Via<Self::Session>,
     ) -> impl Future<Output = Result<(), BackendError>> + Send;
 
     /// Deletes the slot's contact; deleting an absent contact succeeds.
-    fn delete(&self, slot: &Slot) -> impl Future<Output = Result<(), BackendError>> + Send;
+    fn delete(
+        &self,
+        slot: &Slot,
+        via: Via<Self::Session>,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send;
+
+    /// A session in `account` through its role `role` (sts:AssumeRole).
+    fn assume(
+        &self,
+        account: &AccountId,
+        role: &RoleName,
+    ) -> impl Future<Output = Result<members::Assumed<Self::Session>, BackendError>> + Send;
+}
+
+/// Whose credentials make a request.
+#[derive(Clone, Debug)]
+pub enum Via<S> {
+    /// The caller's, naming the account (`AccountId`) unless it is the
+    /// caller's own.
+    Caller,
+    /// A session in the account itself, which names no account.
+    Member(S),
 }
 
 /// Contacts behind a pacer per operation, retries and a gate: what every
@@ -105,6 +136,9 @@ pub trait Paced: Identity + Discovery {
 
     /// How many requests are worth keeping in flight at once.
     fn in_flight(&self) -> usize;
+
+    /// The member role's use so far, when the run has one.
+    fn member_role(&self) -> Option<MemberRoleUse>;
 }
 
 /// How much of the organization's shape discovery needs.
@@ -285,6 +319,13 @@ impl Paced for Backend {
         match self {
             Backend::Aws(api) => api.in_flight(),
             Backend::Sandbox(api) => api.in_flight(),
+        }
+    }
+
+    fn member_role(&self) -> Option<MemberRoleUse> {
+        match self {
+            Backend::Aws(api) => api.member_role(),
+            Backend::Sandbox(api) => api.member_role(),
         }
     }
 }

@@ -31,6 +31,46 @@ pub const AWS_PRIMARY_PUT: Quota = Quota {
     burst: 8.0,
 };
 
+/// AWS in China publishes lower quotas for the same operations.
+pub const CN_GET: Quota = Quota {
+    rate: 3.0,
+    burst: 4.0,
+};
+pub const CN_PUT: Quota = Quota {
+    rate: 1.0,
+    burst: 2.0,
+};
+pub const CN_PRIMARY_PUT: Quota = Quota {
+    rate: 1.0,
+    burst: 2.0,
+};
+
+/// sts:AssumeRole, into member roles. STS publishes no quota for it; this
+/// is well under what accounts see in practice, and the pacer adapts to
+/// throttling below it.
+pub const ASSUME_ROLE: Quota = Quota {
+    rate: 100.0,
+    burst: 20.0,
+};
+
+/// The partitions with the Account API, each with its published quotas.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Partition {
+    Aws,
+    China,
+}
+
+impl Partition {
+    /// A partition as an ARN names it; `None` for one without the Account API.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "aws" => Some(Self::Aws),
+            "aws-cn" => Some(Self::China),
+            _ => None,
+        }
+    }
+}
+
 impl Quota {
     /// No limit.
     pub const UNLIMITED: Quota = Quota {
@@ -53,6 +93,12 @@ impl Quota {
 /// few enough that token reservations stay short.
 pub const IN_FLIGHT: usize = 64;
 
+/// Requests in flight at once with a member role: each account has quotas
+/// of its own, so the pace is AssumeRole's and the round trips'. At 100
+/// accounts a second, three reads each and up to a second per account
+/// (AssumeRole, then its reads), some 300 are needed.
+pub const MEMBER_IN_FLIGHT: usize = 384;
+
 /// The quota each operation is paced at.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Limits {
@@ -65,18 +111,38 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// AWS's published quotas, with `get`, `put` and `delete` (from `--rate`
-    /// or the file's `rate:`) in place of theirs where given.
-    pub fn aws(get: Option<f64>, put: Option<f64>, delete: Option<f64>) -> Self {
+    /// The partition's published quotas, with `get`, `put` and `delete`
+    /// (from `--rate` or the file's `rate:`) in place of theirs where given.
+    pub fn aws(
+        partition: Partition,
+        get: Option<f64>,
+        put: Option<f64>,
+        delete: Option<f64>,
+    ) -> Self {
+        let published = match partition {
+            Partition::Aws => Self {
+                get: AWS_GET,
+                put: AWS_PUT,
+                delete: AWS_DELETE,
+                primary_get: AWS_PRIMARY_GET,
+                primary_put: AWS_PRIMARY_PUT,
+            },
+            Partition::China => Self {
+                get: CN_GET,
+                put: CN_PUT,
+                delete: AWS_DELETE,
+                primary_get: CN_GET,
+                primary_put: CN_PRIMARY_PUT,
+            },
+        };
         let pick = |default: Quota, rate: Option<f64>| {
             rate.map_or(default, |rate| Quota::scaled(default, rate))
         };
         Self {
-            get: pick(AWS_GET, get),
-            put: pick(AWS_PUT, put),
-            delete: pick(AWS_DELETE, delete),
-            primary_get: AWS_PRIMARY_GET,
-            primary_put: AWS_PRIMARY_PUT,
+            get: pick(published.get, get),
+            put: pick(published.put, put),
+            delete: pick(published.delete, delete),
+            ..published
         }
     }
 

@@ -12,12 +12,14 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
 use super::error::{BackendError, Located, Operation, OrgOperation, SandboxError};
-use super::{Contacts, Discovery, Found, FoundSender, Identity, Listing, Policies};
+use super::members::Assumed;
+use super::{Contacts, Discovery, Found, FoundSender, Identity, Listing, Policies, Via};
 use crate::config::yaml;
 use crate::model::{
     AccountId, AccountStatus, Contact, ContactType, OrgAccount, OrgUnit, Organization,
     PolicySummary, PrimaryContact, Slot, Timestamp, Value,
 };
+use crate::settings::RoleName;
 
 /// The sandbox a missing file starts as: a small organization that matches
 /// `contacts.example.yaml`, with some contacts right, some stale, some missing.
@@ -33,7 +35,8 @@ const HEADER: &str = "\
 #                     (Organizations operations answered with AccessDenied)
 #   accounts          name, status (ACTIVE | SUSPENDED | PENDING_CLOSURE),
 #                     ou (a unit path), deny (operations answered with
-#                     AccessDenied: get, put, delete), contacts, primary
+#                     AccessDenied: get, put, delete, and assume, the
+#                     member role of --member-role), contacts, primary
 #                     (the primary contact, read by audit), joined (when it
 #                     joined the organization: a time, or 2d back from now),
 #                     email (the root user's address)
@@ -120,6 +123,9 @@ enum DeniedOperation {
     Get,
     Put,
     Delete,
+    /// sts:AssumeRole into the account's member role (`--member-role`):
+    /// the role is missing, or its trust refuses the caller.
+    Assume,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -530,8 +536,15 @@ impl Identity for Sandbox {
     }
 }
 
+/// The sandbox is one file: a member session is the account itself.
 impl Contacts for Sandbox {
-    fn get(&self, slot: &Slot) -> impl Future<Output = Result<Option<Value>, BackendError>> + Send {
+    type Session = ();
+
+    fn get(
+        &self,
+        slot: &Slot,
+        _: Via<()>,
+    ) -> impl Future<Output = Result<Option<Value>, BackendError>> + Send {
         let state = &self.lock().file;
         let result = Self::check_access(state, &slot.account, DeniedOperation::Get).map(|()| {
             state
@@ -546,12 +559,31 @@ impl Contacts for Sandbox {
         &self,
         slot: &Slot,
         value: &Value,
+        _: Via<()>,
     ) -> impl Future<Output = Result<(), BackendError>> + Send {
         self.write(slot, Some(value))
     }
 
-    fn delete(&self, slot: &Slot) -> impl Future<Output = Result<(), BackendError>> + Send {
+    fn delete(
+        &self,
+        slot: &Slot,
+        _: Via<()>,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send {
         self.write(slot, None)
+    }
+
+    fn assume(
+        &self,
+        account: &AccountId,
+        _: &RoleName,
+    ) -> impl Future<Output = Result<Assumed<()>, BackendError>> + Send {
+        let state = &self.lock().file;
+        ready(
+            Self::check_access(state, account, DeniedOperation::Assume).map(|()| Assumed {
+                session: (),
+                expires: None,
+            }),
+        )
     }
 }
 
@@ -836,9 +868,9 @@ mod tests {
         );
         let (own, written, not_written) = (slot(), contact("Written"), contact("Refused"));
         let (allowed, refused, wrong_shape) = tokio::join!(
-            sandbox.put(&own, &written),
-            sandbox.put(&denied, &not_written),
-            sandbox.delete(&primary),
+            sandbox.put(&own, &written, Via::Caller),
+            sandbox.put(&denied, &not_written, Via::Caller),
+            sandbox.delete(&primary, Via::Caller),
         );
         assert_eq!(allowed, Ok(()));
         assert!(
@@ -865,16 +897,19 @@ mod tests {
         let path = folder.join("sandbox.yaml");
         std::fs::write(&path, SMALL).unwrap();
         let sandbox = Sandbox::open(&path).unwrap();
-        sandbox.put(&slot(), &contact("First")).await.unwrap();
+        sandbox
+            .put(&slot(), &contact("First"), Via::Caller)
+            .await
+            .unwrap();
         // As root, permissions do not stop a write; a missing folder does.
         std::fs::remove_dir_all(&folder).unwrap();
-        let failed = sandbox.put(&slot(), &contact("Second")).await;
+        let failed = sandbox.put(&slot(), &contact("Second"), Via::Caller).await;
         assert!(
             matches!(&failed, Err(BackendError::Other { code, .. }) if code == "SandboxWriteFailed"),
             "{failed:?}"
         );
         assert_eq!(
-            sandbox.get(&slot()).await.unwrap(),
+            sandbox.get(&slot(), Via::Caller).await.unwrap(),
             Some(contact("First")),
             "memory keeps what the disk has"
         );
@@ -889,7 +924,10 @@ mod tests {
         let link = dir.path().join("link.yaml");
         std::os::unix::fs::symlink(&real, &link).unwrap();
         let sandbox = Sandbox::open(&link).unwrap();
-        sandbox.put(&slot(), &contact("Written")).await.unwrap();
+        sandbox
+            .put(&slot(), &contact("Written"), Via::Caller)
+            .await
+            .unwrap();
         assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
         assert!(std::fs::read_to_string(&real).unwrap().contains("Written"));
         let leftovers: Vec<_> = std::fs::read_dir(dir.path())

@@ -1,26 +1,27 @@
 //! Rate limits and retries in front of a backend's [`Contacts`], so a run
 //! goes as fast as the Account API's quotas allow and never fails because
 //! of them: a pacer per operation (`pacer.rs`) at its quota (`quota.rs`),
-//! and the one retry loop (`attempts.rs`).
+//! the one retry loop (`attempts.rs`), and with a member role, each
+//! account's own pacers and session (`members.rs`).
 
 use std::future::Future;
 
 use super::attempts::{Pacing, RetryPolicy, RetryStats};
 use super::error::{BackendError, Located};
+use super::members::{MemberAccess, Pacers, Route};
 use super::pacer::Pacer;
-use super::quota::{IN_FLIGHT, Limits};
-use super::{Contacts, Discovery, FoundSender, Gate, Identity, Listing, Paced};
-use crate::model::{AccountId, ContactType, Organization, Slot, Value};
+use super::quota::{IN_FLIGHT, Limits, MEMBER_IN_FLIGHT};
+use super::{Contacts, Discovery, FoundSender, Gate, Identity, Listing, Paced, Via};
+use crate::model::{AccountId, MemberRoleUse, Organization, Slot, Value};
 
 /// A backend with a pacer per operation and retries in front of its
 /// [`Contacts`]: the [`Paced`] interface every read and write goes through.
-pub struct Throttled<A> {
+pub struct Throttled<A: Contacts> {
     inner: A,
-    get: Pacer,
-    primary_get: Pacer,
-    put: Pacer,
-    primary_put: Pacer,
-    delete: Pacer,
+    central: Pacers,
+    /// With a member role: the caller's own account (always central), and
+    /// the sessions and pacers of the others.
+    members: Option<(AccountId, MemberAccess<A::Session>)>,
     policy: RetryPolicy,
     /// Requests worth keeping in flight: enough that latency does not hold
     /// throughput below the rate; without a limit, every request at once.
@@ -28,16 +29,13 @@ pub struct Throttled<A> {
     pub stats: RetryStats,
 }
 
-impl<A> Throttled<A> {
+impl<A: Contacts> Throttled<A> {
     pub fn new(inner: A, limits: Limits, policy: RetryPolicy) -> Self {
         let unlimited = !limits.get.rate.is_finite();
         Self {
             inner,
-            get: Pacer::new(limits.get),
-            primary_get: Pacer::new(limits.primary_get),
-            put: Pacer::new(limits.put),
-            primary_put: Pacer::new(limits.primary_put),
-            delete: Pacer::new(limits.delete),
+            central: Pacers::new(&limits),
+            members: None,
             policy,
             in_flight: if unlimited {
                 UNLIMITED_IN_FLIGHT
@@ -46,6 +44,14 @@ impl<A> Throttled<A> {
             },
             stats: RetryStats::default(),
         }
+    }
+
+    /// Each account but `caller`'s through its member role: many accounts,
+    /// each at its own quota, so more requests are worth having in flight.
+    pub fn with_members(mut self, caller: AccountId, members: MemberAccess<A::Session>) -> Self {
+        self.in_flight = self.in_flight.max(MEMBER_IN_FLIGHT);
+        self.members = Some((caller, members));
+        self
     }
 
     /// The backend behind the pacing.
@@ -59,19 +65,86 @@ impl<A> Throttled<A> {
         Self::new(inner, Limits::unlimited(), RetryPolicy::default())
     }
 
-    async fn call<T, F, Fut>(
+    /// One request to `slot`'s account: through its session when the run
+    /// has a member role and the role can be had, else through the caller;
+    /// each way at its own pacer (`pacer` picks the operation's).
+    async fn call<T, P, R, Fut>(
         &self,
-        pacer: &Pacer,
+        slot: &Slot,
         gate: &Gate,
-        request: F,
+        pacer: P,
+        request: R,
     ) -> Result<T, BackendError>
     where
-        F: Fn() -> Fut,
+        P: Fn(&Pacers) -> &Pacer,
+        R: Fn(Via<A::Session>) -> Fut,
         Fut: Future<Output = Result<T, BackendError>>,
     {
-        self.policy
-            .run(&self.stats, Pacing::Paced { pacer, gate }, request)
-            .await
+        // Renewals of the session one request may need: one before it went
+        // out (its turn came too late for the session it had), one after
+        // (revoked early).
+        let mut renewals = 0;
+        loop {
+            let route = match &self.members {
+                Some((caller, members)) if slot.account != *caller => {
+                    members
+                        .route(&slot.account, gate, &self.policy, &self.stats, || {
+                            self.inner.assume(&slot.account, members.role())
+                        })
+                        .await?
+                }
+                _ => Route::Central,
+            };
+            let (pacers, via) = match &route {
+                Route::Central => (&self.central, Via::Caller),
+                Route::Member(account, assumed, _) => {
+                    (&account.pacers, Via::Member(assumed.session.clone()))
+                }
+            };
+            let result = self
+                .policy
+                .run(
+                    &self.stats,
+                    Pacing::Paced {
+                        pacer: pacer(pacers),
+                        gate,
+                    },
+                    || {
+                        // Checked when its turn comes, not when it queued.
+                        let stale = route.stale();
+                        let sent = request(via.clone());
+                        async move {
+                            match stale {
+                                true => Err(BackendError::CredentialsExpired(
+                                    "the member session is about to expire: not sent".to_owned(),
+                                )),
+                                false => sent.await,
+                            }
+                        }
+                    },
+                )
+                .await;
+            let Some((_, members)) = self
+                .members
+                .as_ref()
+                .filter(|_| matches!(route, Route::Member(..)))
+            else {
+                return result;
+            };
+            match result {
+                // A session that ran out: once more, with a new one.
+                Err(error @ BackendError::CredentialsExpired(_)) if renewals < 2 => {
+                    renewals += 1;
+                    members.failed_with(&slot.account, &error).await;
+                }
+                // The role may not do this (its policy, an SCP on it): the
+                // caller may, as without member roles. Nothing was written.
+                Err(error @ BackendError::AccessDenied(_)) => {
+                    members.failed_with(&slot.account, &error).await;
+                }
+                result => return result,
+            }
+        }
     }
 }
 
@@ -79,7 +152,7 @@ impl<A> Throttled<A> {
 /// as there are, so its writes can be kept together on disk.
 const UNLIMITED_IN_FLIGHT: usize = 100_000;
 
-impl<A: Identity> Identity for Throttled<A> {
+impl<A: Contacts + Identity> Identity for Throttled<A> {
     fn caller(&self) -> impl Future<Output = Result<AccountId, Located>> + Send {
         self.inner.caller()
     }
@@ -91,7 +164,7 @@ impl<A: Identity> Identity for Throttled<A> {
     }
 }
 
-impl<A: Discovery> Discovery for Throttled<A> {
+impl<A: Contacts + Discovery> Discovery for Throttled<A> {
     fn organization(
         &self,
         listing: Listing,
@@ -107,12 +180,12 @@ impl<A: Contacts + Identity + Discovery> Paced for Throttled<A> {
         slot: &Slot,
         gate: &Gate,
     ) -> impl Future<Output = Result<Option<Value>, BackendError>> + Send {
-        // The primary contact's operations have quotas of their own.
-        let pacer = match slot.kind {
-            ContactType::Primary => &self.primary_get,
-            _ => &self.get,
-        };
-        self.call(pacer, gate, move || self.inner.get(slot))
+        self.call(
+            slot,
+            gate,
+            |pacers| pacers.read(slot.kind),
+            move |via| self.inner.get(slot, via),
+        )
     }
 
     fn put(
@@ -121,11 +194,12 @@ impl<A: Contacts + Identity + Discovery> Paced for Throttled<A> {
         value: &Value,
         gate: &Gate,
     ) -> impl Future<Output = Result<(), BackendError>> + Send {
-        let pacer = match slot.kind {
-            ContactType::Primary => &self.primary_put,
-            _ => &self.put,
-        };
-        self.call(pacer, gate, move || self.inner.put(slot, value))
+        self.call(
+            slot,
+            gate,
+            |pacers| pacers.write(slot.kind),
+            move |via| self.inner.put(slot, value, via),
+        )
     }
 
     fn delete(
@@ -133,10 +207,19 @@ impl<A: Contacts + Identity + Discovery> Paced for Throttled<A> {
         slot: &Slot,
         gate: &Gate,
     ) -> impl Future<Output = Result<(), BackendError>> + Send {
-        self.call(&self.delete, gate, move || self.inner.delete(slot))
+        self.call(
+            slot,
+            gate,
+            |pacers| &pacers.delete,
+            move |via| self.inner.delete(slot, via),
+        )
     }
 
     fn in_flight(&self) -> usize {
         self.in_flight
+    }
+
+    fn member_role(&self) -> Option<MemberRoleUse> {
+        self.members.as_ref().map(|(_, members)| members.usage())
     }
 }

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 
 use crate::apply::describe;
 use crate::cli::{ApplyArgs, ApplyFormat, DEFAULT_FILE};
-use crate::config::{RateSpec, SafetySpec};
 use crate::error::{Drift, EXIT_ERROR, EXIT_OK, Error, Refusal};
 use crate::model::Slot;
 use crate::plan::{Change, Plan};
@@ -14,7 +13,7 @@ use crate::planfile::PlanFile;
 use crate::render::{self, PlanView};
 use crate::safety;
 use crate::session::{
-    Base, Context, ReportFormat, Request, Session, in_github_actions, load_config,
+    Base, Context, FileConnection, ReportFormat, Request, Session, in_github_actions, load_config,
     refuse_on_breaches, write,
 };
 
@@ -71,7 +70,7 @@ async fn apply_saved(context: &Context, args: &ApplyArgs, path: &Path) -> Result
     });
     // The limits are this run's: the file at hand and these flags, never
     // what the plan run was given.
-    let (rate, safety_settings) = match config_path {
+    let config = match config_path {
         Some(config_path) => {
             let config = load_config(&config_path, in_github_actions())?;
             if config.digest() != saved.config_digest {
@@ -80,11 +79,14 @@ async fn apply_saved(context: &Context, args: &ApplyArgs, path: &Path) -> Result
                     planned_from: saved.config_file,
                 }));
             }
-            (config.config.rate, config.config.safety)
+            Some(config.config)
         }
-        None => (RateSpec::default(), SafetySpec::default()),
+        None => None,
     };
-    let session = context.open(&rate).await?;
+    let session = context
+        .open(config.as_ref().map(FileConnection::of).unwrap_or_default())
+        .await?;
+    let safety_settings = config.map(|config| config.safety).unwrap_or_default();
     check_target(&saved, &session)?;
 
     let checked = safety::check_plan(&plan, &safety_settings, &args.safety);

@@ -55,11 +55,11 @@ pub async fn run(context: &Context, args: &AuditArgs) -> Result<u8, Error> {
     );
     result.add(deliverability_findings(context, args, config.as_ref(), &reading).await);
     result.add(guardrail_findings(context, &reading).await);
-    let target = reading.session.label.clone();
+    let header = reading.session.header();
     let output = match args.format {
-        Format::Human => render::audit::human(&result, &target, context.paint),
-        Format::Json => render::audit::json(&result, &target),
-        Format::Markdown => render::audit::markdown(&result, &target),
+        Format::Human => render::audit::human(&result, &header, context.paint),
+        Format::Json => render::audit::json(&result, &header),
+        Format::Markdown => render::audit::markdown(&result, &header),
     };
     print!("{output}");
     Ok(if result.findings.is_empty() {

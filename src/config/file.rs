@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-pub use crate::settings::{RateSpec, SafetySpec};
+pub use crate::settings::{AccessSpec, RateSpec, SafetySpec};
 use schemars::{JsonSchema, Schema, SchemaGenerator, generate::SchemaSettings, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -55,6 +55,9 @@ pub struct ConfigFile {
     /// quotas differ from AWS's published defaults.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate: Option<RateSpec>,
+    /// How the run reaches each account's contacts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<AccessSpec>,
     /// What `audit` holds the contacts to, beyond AWS's own rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit: Option<AuditSpec>,
@@ -418,6 +421,7 @@ mod tests {
         assert_eq!(
             keys::<ConfigFile>(),
             [
+                "access",
                 "accounts",
                 "audit",
                 "contacts",
@@ -442,6 +446,7 @@ mod tests {
             keys::<SafetySpec>(),
             ["max_deletes", "max_update_percent", "max_updates"]
         );
-        assert_eq!(keys::<RateSpec>(), ["delete", "get", "put"]);
+        assert_eq!(keys::<RateSpec>(), ["assume", "delete", "get", "put"]);
+        assert_eq!(keys::<AccessSpec>(), ["member_role"]);
     }
 }

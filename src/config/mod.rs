@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 
 pub use diagnostic::{Diagnostic, FileProblems, Problem};
 pub use error::ConfigError;
-pub use file::{AuditSpec, RateSpec, SafetySpec};
+pub use file::{AccessSpec, AuditSpec, RateSpec, SafetySpec};
 pub use node::YamlPath;
 
 pub use layers::AccountScope;
@@ -37,6 +37,7 @@ pub struct Config {
     pub accounts: BTreeMap<AccountId, Layer>,
     pub safety: SafetySpec,
     pub rate: RateSpec,
+    pub access: AccessSpec,
     /// The domains contact addresses and root emails must be on (`audit:
     /// email_domains`); empty, any domain.
     pub email_domains: Vec<String>,

@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::file::{
-    ABSENT, AuditSpec, ConfigFile, ContactSpec, OU_ID_PATTERN, OrganizationSpec, PrimarySpec,
-    RateSpec, SafetySpec, SlotsSpec, keys,
+    ABSENT, AccessSpec, AuditSpec, ConfigFile, ContactSpec, OU_ID_PATTERN, OrganizationSpec,
+    PrimarySpec, RateSpec, SafetySpec, SlotsSpec, keys,
 };
 use super::node::{Key, Node, Style, YamlPath};
 use super::{Config, Layer, NamedContact, OrgLayers, SlotValue, UnitLayer, UnitSelector};
@@ -236,6 +236,9 @@ impl Walker {
         let rate = entry(entries, "rate")
             .map(|node| self.section::<RateSpec>(node, &path.key("rate")))
             .unwrap_or_default();
+        let access = entry(entries, "access")
+            .map(|node| self.section::<AccessSpec>(node, &path.key("access")))
+            .unwrap_or_default();
         let email_domains = entry(entries, "audit")
             .map(|node| self.audit(node, &path.key("audit")))
             .unwrap_or_default();
@@ -250,6 +253,7 @@ impl Walker {
             accounts,
             safety,
             rate,
+            access,
             email_domains,
         })
     }

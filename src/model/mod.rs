@@ -3,6 +3,7 @@
 //! Nothing here knows about YAML, the AWS SDK or rendering: config produces
 //! these, backends read and write them, the planner compares them.
 
+pub mod access;
 pub mod domain;
 mod shape;
 pub mod time;
@@ -12,6 +13,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub use access::{CentralAccount, MemberRoleUse};
 pub use domain::{DOMAIN_PATTERN, is_domain};
 pub use shape::{
     ACCOUNT_ID_PATTERN, COUNTRY_PATTERN, Contact, ContactField, EMAIL_PATTERN, FieldRule,

@@ -7,7 +7,7 @@ use owo_colors::Style;
 use serde::Serialize;
 
 use super::markdown::cell;
-use super::{Paint, account_label, printable};
+use super::{Header, Paint, account_label, printable};
 use crate::audit::{AccountRow, Audit, Finding, Severity};
 use crate::model::count;
 
@@ -60,9 +60,13 @@ fn controls(finding: &Finding) -> String {
     format!("fails: {}", labels.join(", "))
 }
 
-pub fn human(audit: &Audit, target: &str, paint: Paint) -> String {
+pub fn human(audit: &Audit, header: &Header, paint: Paint) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "altcontacts audit: {target}\n");
+    let _ = writeln!(out, "altcontacts audit: {}", header.target);
+    if let Some(member_role) = &header.member_role {
+        let _ = writeln!(out, "{}", member_role.summary());
+    }
+    out.push('\n');
     let width = audit
         .accounts
         .iter()
@@ -131,12 +135,15 @@ struct JsonAudit<'a> {
     compliant: bool,
     accounts: &'a [AccountRow],
     findings: &'a [Finding],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    member_role: Option<&'a crate::model::MemberRoleUse>,
 }
 
-pub fn json(audit: &Audit, target: &str) -> String {
+pub fn json(audit: &Audit, header: &Header) -> String {
     let json = JsonAudit {
         format_version: super::json::FORMAT_VERSION,
-        target,
+        target: &header.target,
+        member_role: header.member_role.as_ref(),
         compliant: audit.findings.is_empty(),
         accounts: &audit.accounts,
         findings: &audit.findings,
@@ -146,13 +153,17 @@ pub fn json(audit: &Audit, target: &str) -> String {
     text
 }
 
-pub fn markdown(audit: &Audit, target: &str) -> String {
+pub fn markdown(audit: &Audit, header: &Header) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "### altcontacts audit\n\n**{}**\n\nOn {target}.\n",
-        summary_line(audit)
+        "### altcontacts audit\n\n**{}**\n\nOn {}.\n",
+        summary_line(audit),
+        header.target
     );
+    if let Some(member_role) = &header.member_role {
+        let _ = writeln!(out, "{}.\n", cell(&member_role.summary()));
+    }
     if !audit.findings.is_empty() {
         let _ = writeln!(
             out,

@@ -82,6 +82,9 @@ pub fn plan(view: &PlanView, paint: Paint) -> String {
         "altcontacts plan: {}, caller {}, {accounts} in scope",
         view.header.target, view.header.caller
     );
+    if let Some(member_role) = &view.header.member_role {
+        let _ = writeln!(out, "{}", member_role.summary());
+    }
     if view.plan.not_read > 0 {
         let _ = writeln!(
             out,

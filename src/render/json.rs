@@ -29,6 +29,10 @@ struct JsonPlan<'a> {
     joined_since: Option<JsonJoinedSince>,
     /// What about the file deserves a look but does not stop the run.
     warnings: Vec<JsonWarning>,
+    /// With `--member-role`: the accounts reached through it, and those
+    /// reached through the caller instead, with why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    member_role: Option<&'a crate::model::MemberRoleUse>,
 }
 
 #[derive(Serialize, schemars::JsonSchema)]
@@ -76,6 +80,7 @@ pub fn plan(view: &PlanView) -> String {
         format_version: FORMAT_VERSION,
         target: &view.header.target,
         caller_account: &view.header.caller,
+        member_role: view.header.member_role.as_ref(),
         accounts_in_scope: view.accounts_in_scope(),
         summary: {
             let summary = view.summary();

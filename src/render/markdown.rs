@@ -180,6 +180,9 @@ fn head(view: &PlanView) -> String {
         view.header.target,
         view.header.caller
     );
+    if let Some(member_role) = &view.header.member_role {
+        let _ = writeln!(out, "{}.", cell(&member_role.summary()));
+    }
     if view.plan.not_read > 0 {
         let _ = writeln!(
             out,
@@ -367,6 +370,7 @@ mod tests {
         let header = Header {
             target: "AWS".into(),
             caller: AccountId::parse("999999999999").unwrap(),
+            member_role: None,
         };
         let safety = SafetyCheck {
             breaches: Vec::new(),

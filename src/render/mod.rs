@@ -28,6 +28,8 @@ pub use markdown::{Budget, Fitted, plan_within as markdown_within};
 pub struct Header {
     pub target: String,
     pub caller: AccountId,
+    /// With `--member-role`: how the accounts were reached.
+    pub member_role: Option<crate::model::MemberRoleUse>,
 }
 
 /// A plan with what it was checked against and where it was made: what

@@ -29,6 +29,10 @@ struct JsonReport<'a> {
     interrupted: bool,
     summary: JsonCounts,
     results: Vec<JsonResult<'a>>,
+    /// With `--member-role`: the accounts reached through it, and those
+    /// reached through the caller instead, with why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    member_role: Option<&'a crate::model::MemberRoleUse>,
 }
 
 #[derive(Serialize, schemars::JsonSchema)]
@@ -95,6 +99,7 @@ pub fn apply_json(report: &Report, header: &Header) -> String {
         format_version: APPLY_FORMAT_VERSION,
         target: &header.target,
         caller_account: &header.caller,
+        member_role: header.member_role.as_ref(),
         succeeded: report.succeeded(),
         interrupted: report.interrupted,
         summary: JsonCounts {

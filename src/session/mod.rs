@@ -10,6 +10,7 @@ mod write;
 use std::path::Path;
 
 pub use base::Base;
+pub use connect::FileConnection;
 pub use read::{Reading, Reads, Request, Scope};
 pub use write::{ReportFormat, refuse_on_breaches, write};
 
@@ -31,10 +32,30 @@ pub struct Context {
     pub connection: Connection,
     /// `--rate`, which overrides the file's `rate:`.
     pub rate_flags: crate::settings::RateArgs,
+    /// `--member-role`, which overrides the file's `access:`.
+    pub access_flags: crate::settings::AccessArgs,
     pub ui: Ui,
     pub paint: Paint,
     /// SIGINT and SIGTERM, listened for from the start of the run.
     pub interrupts: std::sync::Arc<Interrupts>,
+}
+
+/// The session name of this run's AssumeRole calls, as CloudTrail shows
+/// them: the CI's run or job when there is one, else the time and process.
+fn session_name() -> String {
+    let ci_run = ["GITHUB_RUN_ID", "CI_JOB_ID"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok())
+        .filter(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()));
+    let run = ci_run.unwrap_or_else(|| {
+        format!(
+            "{}-{}",
+            crate::model::Timestamp::now().0,
+            std::process::id()
+        )
+    });
+    // RoleSessionName: at most 64 of [\w+=,.@-].
+    format!("altcontacts-{run}").chars().take(64).collect()
 }
 
 /// What a run talks to.
@@ -59,11 +80,13 @@ impl Context {
                 profile: global.profile.clone(),
                 region: global.region.clone(),
                 endpoint_url: global.endpoint_url.clone(),
+                session_name: session_name(),
             }),
         };
         Self {
             connection,
             rate_flags: global.rate.clone(),
+            access_flags: global.access.clone(),
             ui,
             paint,
             interrupts: Interrupts::listen(ui),
@@ -91,6 +114,7 @@ impl Session {
         Header {
             target: self.label.clone(),
             caller: self.caller.clone(),
+            member_role: crate::backend::Paced::member_role(&self.api),
         }
     }
 }

@@ -331,7 +331,9 @@ impl Context {
         if windowed && scoped.config.config.organization.is_none() {
             return Err(joined_since_needs_an_organization());
         }
-        let (api, target, label) = self.connect(&scoped.config.config.rate).await?;
+        let (api, target, label) = self
+            .connect(super::FileConnection::of(&scoped.config.config))
+            .await?;
         let started = std::time::Instant::now();
         let progress = Progress::start_growing(&self.ui, "reading contacts");
         let Discovered {

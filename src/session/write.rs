@@ -21,7 +21,14 @@ pub enum ReportFormat {
 impl ReportFormat {
     fn render(self, report: &apply::Report, header: &Header, paint: Paint) -> String {
         match self {
-            ReportFormat::Human => render::report::apply_report(report, paint),
+            ReportFormat::Human => {
+                let mut text = render::report::apply_report(report, paint);
+                if let Some(member_role) = &header.member_role {
+                    text.push_str(&member_role.summary());
+                    text.push('\n');
+                }
+                text
+            }
             ReportFormat::Json => render::report::apply_json(report, header),
         }
     }
@@ -69,7 +76,9 @@ pub async fn write(
     .await;
     progress.finish();
     if interrupts.claim_report() {
-        print!("{}", shown.render(&report, &header, paint));
+        // The header as it is now: the accounts the writes sent through
+        // the caller are among those named.
+        print!("{}", shown.render(&report, &session.header(), paint));
     }
     report
 }

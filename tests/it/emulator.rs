@@ -88,6 +88,38 @@ pub struct Faults {
     /// requests: every later one is answered ExpiredTokenException (403),
     /// as AWS does once environment credentials run out mid-run.
     pub credentials_expire_after: Option<usize>,
+    /// A role in the member accounts that the caller may assume
+    /// (sts:AssumeRole), as a StackSet deploys it.
+    pub member_roles: Option<MemberRoles>,
+    /// The caller's partition, as its ARN says (default `aws`).
+    pub partition: Option<&'static str>,
+}
+
+/// The member role of every account of the organization, and where it is
+/// not as it should be.
+#[derive(Clone, Debug, Default)]
+pub struct MemberRoles {
+    pub name: String,
+    /// Accounts without it (the StackSet has not reached them yet).
+    pub missing: BTreeSet<String>,
+    /// Accounts whose role does not trust the caller.
+    pub untrusting: BTreeSet<String>,
+    /// AssumeRole's quota for the caller: throttled past it.
+    pub quota: Option<Quota>,
+    /// How long a session lasts, as its Expiration says (default an hour).
+    pub lifetime: Option<Duration>,
+    /// Sessions stop working this long after they were issued, whatever
+    /// their Expiration says (revoked early).
+    pub revoked_after: Option<Duration>,
+}
+
+/// One AssumeRole as the emulator answered it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Assumption {
+    pub role_arn: String,
+    pub session_name: String,
+    /// 200, 400 (throttled) or 403 (no role, or its trust refuses).
+    pub status: u16,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -169,6 +201,8 @@ pub struct Logged {
     pub operation: &'static str,
     /// The target account (the caller's when `AccountId` was omitted).
     pub account: String,
+    /// The account whose credentials made the request.
+    pub by: String,
     pub account_id_sent: bool,
     pub kind: String,
     pub status: u16,
@@ -201,6 +235,8 @@ struct Identity {
     account: String,
     arn: String,
     writes: bool,
+    /// When the session stops working, from the emulator's start.
+    expires_at: Option<Duration>,
 }
 
 #[derive(Default)]
@@ -219,8 +255,10 @@ struct State {
     log: Vec<Logged>,
     /// Writes that took effect, per slot.
     effective_writes: BTreeMap<(String, String), u32>,
-    /// Per operation: tokens, and the whole refill ticks counted so far.
-    buckets: HashMap<&'static str, (f64, u64)>,
+    /// Per calling account and operation, as AWS keys its quotas: tokens,
+    /// and the whole refill ticks counted so far.
+    buckets: HashMap<(String, &'static str), (f64, u64)>,
+    assumptions: Vec<Assumption>,
     rng: u64,
     organizations_calls: u64,
     /// Organizations requests by operation.
@@ -274,6 +312,11 @@ impl Emulator {
             shared,
             server,
         }
+    }
+
+    /// Every AssumeRole, in order.
+    pub fn assumptions(&self) -> Vec<Assumption> {
+        self.state().assumptions.clone()
     }
 
     /// A role a web identity may assume (`AssumeRoleWithWebIdentity`).
@@ -496,8 +539,13 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Reply {
     });
     let identity = identity.unwrap_or_else(|| Identity {
         account: shared.caller.clone(),
-        arn: format!("arn:aws:iam::{}:user/emulator", shared.caller),
+        arn: format!(
+            "arn:{}:iam::{}:user/emulator",
+            shared.faults.partition.unwrap_or("aws"),
+            shared.caller
+        ),
         writes: true,
+        expires_at: None,
     });
     let body = request
         .into_body()
@@ -615,12 +663,94 @@ fn sts(shared: &Shared, identity: &Identity, body: &[u8]) -> Reply {
             )
         }
         Some("AssumeRoleWithWebIdentity") => assume_role_with_web_identity(shared, &fields),
+        Some("AssumeRole") => assume_role(shared, identity, &fields),
         other => sts_error(
             400,
             "InvalidAction",
             &format!("the emulator does not know {other:?}"),
         ),
     }
+}
+
+/// AssumeRole into a member account's role: granted when the role is
+/// there and trusts the caller's account, throttled past its quota.
+fn assume_role(shared: &Shared, identity: &Identity, fields: &HashMap<String, String>) -> Reply {
+    let role_arn = fields.get("RoleArn").cloned().unwrap_or_default();
+    let session_name = fields.get("RoleSessionName").cloned().unwrap_or_default();
+    let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+    let log = |state: &mut State, status: u16| {
+        state.assumptions.push(Assumption {
+            role_arn: role_arn.clone(),
+            session_name: session_name.clone(),
+            status,
+        });
+    };
+    let Some(roles) = &shared.faults.member_roles else {
+        log(&mut state, 403);
+        return sts_error(403, "AccessDenied", "no member roles in this emulator");
+    };
+    if let Some(quota) = roles.quota
+        && !take_token(shared, &mut state, &identity.account, "AssumeRole", quota)
+    {
+        log(&mut state, 400);
+        return sts_error(400, "Throttling", "Rate exceeded");
+    }
+    // arn:aws:iam::ACCOUNT:role/NAME
+    let account = role_arn.split(':').nth(4).unwrap_or_default().to_owned();
+    let name = role_arn.rsplit('/').next().unwrap_or_default();
+    let org = shared.org.read().unwrap_or_else(|p| p.into_inner());
+    let exists = name == roles.name
+        && !roles.missing.contains(&account)
+        && org
+            .as_ref()
+            .is_some_and(|org| org.accounts.iter().any(|a| a.id == account));
+    // The role trusts the organization's pipeline account: the caller.
+    let trusted = identity.account == shared.caller && !roles.untrusting.contains(&account);
+    if !exists || !trusted {
+        log(&mut state, 403);
+        return sts_error(
+            403,
+            "AccessDenied",
+            &format!(
+                "User: {} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
+                identity.arn
+            ),
+        );
+    }
+    log(&mut state, 200);
+    state.next_key += 1;
+    let key = format!("ASIAMEMBER{:010}", state.next_key);
+    let now = shared.started.elapsed();
+    let lifetime = roles.lifetime.unwrap_or(Duration::from_secs(3600));
+    let arn = format!("arn:aws:sts::{account}:assumed-role/{name}/{session_name}");
+    state.sessions.insert(
+        key.clone(),
+        Identity {
+            account,
+            arn: arn.clone(),
+            writes: true,
+            expires_at: Some(now + roles.revoked_after.unwrap_or(lifetime).min(lifetime)),
+        },
+    );
+    let expiration = std::time::SystemTime::now() + lifetime;
+    let expiration = altcontacts::model::Timestamp(
+        expiration
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after the epoch")
+            .as_secs() as i64,
+    );
+    reply(
+        StatusCode::OK,
+        &[("content-type", "text/xml")],
+        format!(
+            "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult>\
+             <Credentials><AccessKeyId>{key}</AccessKeyId><SecretAccessKey>emulated</SecretAccessKey>\
+             <SessionToken>emulated-member-session</SessionToken><Expiration>{}</Expiration></Credentials>\
+             <AssumedRoleUser><Arn>{arn}</Arn><AssumedRoleId>AROAMEMBER:{session_name}</AssumedRoleId></AssumedRoleUser>\
+             </AssumeRoleResult><ResponseMetadata><RequestId>emulator</RequestId></ResponseMetadata></AssumeRoleResponse>",
+            expiration.rfc3339()
+        ),
+    )
 }
 
 /// The claims of a JWT (unverified: the emulator trusts the harness that
@@ -683,6 +813,7 @@ fn assume_role_with_web_identity(shared: &Shared, fields: &HashMap<String, Strin
             account: role.account.clone(),
             arn: arn.clone(),
             writes: role.writes,
+            expires_at: None,
         },
     );
     let expiration = altcontacts::model::Timestamp(altcontacts::model::Timestamp::now().0 + 3600);
@@ -712,11 +843,17 @@ fn chance(state: &mut State) -> f64 {
 
 /// Takes a token from the operation's bucket; false means throttled. The
 /// bucket gains one whole token at each tick of its own clock.
-fn take_token(shared: &Shared, state: &mut State, operation: &'static str, quota: Quota) -> bool {
+fn take_token(
+    shared: &Shared,
+    state: &mut State,
+    caller: &str,
+    operation: &'static str,
+    quota: Quota,
+) -> bool {
     let ticks = (shared.started.elapsed().as_secs_f64() * quota.rate + shared.tick_phase) as u64;
     let (tokens, counted) = state
         .buckets
-        .entry(operation)
+        .entry((caller.to_owned(), operation))
         .or_insert((quota.burst.floor(), 0));
     *tokens = (*tokens + (ticks - *counted) as f64).min(quota.burst.floor());
     *counted = ticks;
@@ -779,6 +916,7 @@ async fn account(
             at: shared.started.elapsed(),
             operation,
             account: account.clone(),
+            by: identity.account.clone(),
             account_id_sent: sent.is_some(),
             kind: kind.clone(),
             status,
@@ -786,7 +924,10 @@ async fn account(
     };
     let expired = faults
         .credentials_expire_after
-        .is_some_and(|after| state.log.len() >= after);
+        .is_some_and(|after| state.log.len() >= after)
+        || identity
+            .expires_at
+            .is_some_and(|expires| shared.started.elapsed() >= expires);
     if expired {
         log(403, &mut state);
         return account_error(
@@ -806,7 +947,8 @@ async fn account(
                 "PutAlternateContact" => quotas.put,
                 _ => quotas.delete,
             };
-            (!take_token(&shared, &mut state, operation, quota)).then_some(Fault::Throttle)
+            (!take_token(&shared, &mut state, &identity.account, operation, quota))
+                .then_some(Fault::Throttle)
         })
     };
     match fault {
@@ -951,6 +1093,16 @@ fn contact_information(
         || (sent.is_some() && sent.as_deref() == management)
         || (writing && !identity.writes)
         || shared.faults.denied.contains(&account);
+    if identity
+        .expires_at
+        .is_some_and(|expires| shared.started.elapsed() >= expires)
+    {
+        return account_error(
+            403,
+            "ExpiredTokenException",
+            "The security token included in the request is expired",
+        );
+    }
     let required = [
         "FullName",
         "AddressLine1",
@@ -990,6 +1142,7 @@ fn contact_information(
             "GetContactInformation"
         },
         account: account.clone(),
+        by: identity.account.clone(),
         account_id_sent: sent.is_some(),
         kind: "PRIMARY".into(),
         status,

@@ -22,6 +22,7 @@ mod http_server;
 mod interop;
 mod interrupts;
 mod loop_scenarios;
+mod member_roles;
 mod moto;
 mod pipeline_runner;
 mod primary;
