@@ -21,14 +21,15 @@ pub enum ReportFormat {
 impl ReportFormat {
     fn render(self, report: &apply::Report, header: &Header, paint: Paint) -> String {
         match self {
-            ReportFormat::Human => {
-                let mut text = render::report::apply_report(report, paint);
-                if let Some(member_role) = &header.member_role {
-                    text.push_str(&member_role.summary());
-                    text.push('\n');
-                }
-                text
-            }
+            // The member role's line first: the outcome stays the last line.
+            ReportFormat::Human => match &header.member_role {
+                Some(member_role) => format!(
+                    "{}\n{}",
+                    member_role.summary(),
+                    render::report::apply_report(report, paint)
+                ),
+                None => render::report::apply_report(report, paint),
+            },
             ReportFormat::Json => render::report::apply_json(report, header),
         }
     }

@@ -657,3 +657,64 @@ async fn the_guardrail_check_reads_moto_s_service_control_policies() {
     attach(root).await;
     assert_eq!(unprotected(), Vec::<String>::new());
 }
+
+/// `--member-role` against moto: AssumeRole into each member account, its
+/// writes made there without `AccountId`, and the management account,
+/// naming the accounts as without member roles, reads them back.
+#[tokio::test(flavor = "multi_thread")]
+async fn through_member_roles_each_account_writes_its_own_and_the_caller_reads_them_back() {
+    let moto = Moto::start();
+    let org = seed_organization(&moto).await;
+    let workspace = Workspace::new();
+    workspace.write("contacts.yaml", &org_config(&org));
+    moto.clear_requests();
+    let applied = moto
+        .command(
+            &workspace,
+            &[
+                "apply",
+                "--auto-approve",
+                "--format",
+                "json",
+                "--member-role",
+                "altcontacts-member",
+            ],
+        )
+        .assert_code(0);
+    let report = json(&applied);
+    assert_eq!(report["summary"]["created"], 6, "{report}");
+    assert_eq!(report["member_role"]["assumed"], 2, "{report}");
+    assert_valid(&report, "schema/apply-report.schema.json");
+
+    let assumed: Vec<String> = moto
+        .requests()
+        .iter()
+        .filter(|request| request.body.contains("Action=AssumeRole&"))
+        .map(|request| request.body.clone())
+        .collect();
+    for account in [&org.app, &org.data] {
+        let arn = format!("RoleArn=arn%3Aaws%3Aiam%3A%3A{account}%3Arole%2Faltcontacts-member");
+        assert_eq!(
+            assumed.iter().filter(|body| body.contains(&arn)).count(),
+            1,
+            "{assumed:?}"
+        );
+    }
+    let puts = moto.account_requests("putAlternateContact");
+    assert_eq!(puts.len(), 6);
+    assert!(
+        puts.iter().all(|put| put.account_id().is_none()),
+        "every account wrote its own"
+    );
+
+    // As the management account sees it: nothing left to do.
+    moto.clear_requests();
+    let plan = moto.command(&workspace, &["plan"]).assert_code(0);
+    assert!(stdout(&plan).contains("No changes."), "{}", stdout(&plan));
+    let named: Vec<Option<String>> = moto
+        .account_requests("getAlternateContact")
+        .iter()
+        .map(|read| read.account_id())
+        .collect();
+    assert!(named.contains(&Some(org.data.clone())), "{named:?}");
+}

@@ -5,7 +5,7 @@
 use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::emulator::{Emulator, Faults, organization};
+use crate::emulator::{Emulator, Faults, MemberRoles, organization};
 use crate::support::{stderr, stdout};
 
 const CALLER: &str = "999999999999";
@@ -76,14 +76,42 @@ fn outcome_lines(output: &Output) -> Vec<(String, String, char)> {
 
 #[test]
 fn sigterm_stops_an_apply_as_ctrl_c_does_and_the_report_is_printed() {
+    // 42 creates at 4 writes a second: ten seconds of writing.
+    sigterm_mid_apply(&[], "get=100,put=4", None);
+}
+
+#[test]
+fn through_member_roles_sigterm_stops_the_apply_as_well() {
+    // Each account writes its own two at one write in five seconds.
+    let roles = MemberRoles {
+        name: "altcontacts-member".to_owned(),
+        ..MemberRoles::default()
+    };
+    sigterm_mid_apply(
+        &["--member-role", "altcontacts-member"],
+        "get=100,put=0.2",
+        Some(roles),
+    );
+}
+
+fn sigterm_mid_apply(flags: &[&str], rate: &str, member_roles: Option<MemberRoles>) {
     let faults = Faults {
         latency: Duration::from_millis(50),
+        member_roles,
         ..Faults::default()
     };
     let emulator = Emulator::start(CALLER, Some(organization(CALLER, 20, 1)), faults);
     let dir = tempfile::tempdir().unwrap();
-    // 42 creates at 4 writes a second: ten seconds of writing.
-    let mut child = apply(&emulator, &dir, "get=100,put=4");
+    std::fs::write(dir.path().join("contacts.yaml"), CONFIG).unwrap();
+    let mut child = emulator
+        .command(
+            dir.path(),
+            &[&["--rate", rate, "apply", "--auto-approve"], flags].concat(),
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     wait_for(&mut child, "three writes", || {
         emulator
             .log()

@@ -432,3 +432,64 @@ fn in_aws_cn_the_defaults_are_chinas_quotas_and_a_partition_without_the_api_is_r
     assert!(text.contains("help: "), "{text}");
     assert!(gov.log().is_empty(), "no Account API call: {:?}", gov.log());
 }
+
+#[test]
+fn the_saved_plans_staleness_check_and_the_safety_limits_hold_through_member_roles() {
+    let aws = emulator(4, MemberRoles::default());
+    let dir = workspace();
+    let planned = run(
+        &aws,
+        dir.path(),
+        &["plan", "--out", "plan.json", "--member-role", ROLE],
+    );
+    assert_eq!(planned.status.code(), Some(0), "{}", stderr(&planned));
+    // Fixed by hand in one account after the plan: the plan is stale.
+    aws.set_contact(
+        &member(2),
+        "SECURITY",
+        crate::emulator::Contact::new("Hand", "hand@example.com"),
+    );
+    aws.clear_log();
+    let stale = run(
+        &aws,
+        dir.path(),
+        &["apply", "plan.json", "--member-role", ROLE],
+    );
+    assert_eq!(stale.status.code(), Some(3), "{}", stderr(&stale));
+    assert!(
+        stderr(&stale).contains(&format!(
+            "{} SECURITY: planned from no contact, now \"Hand\" <hand@example.com>",
+            member(2)
+        )),
+        "{}",
+        stderr(&stale)
+    );
+    let writes = |aws: &Emulator| {
+        aws.log()
+            .iter()
+            .filter(|entry| entry.operation != "GetAlternateContact")
+            .count()
+    };
+    assert_eq!(writes(&aws), 0, "nothing was written");
+
+    // Beyond a safety limit, refused before any write.
+    let output = run(
+        &aws,
+        dir.path(),
+        &[
+            "apply",
+            "--auto-approve",
+            "--max-updates",
+            "0",
+            "--member-role",
+            ROLE,
+        ],
+    );
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("1 updates exceed the limit of 0"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(writes(&aws), 0, "nothing was written");
+}
