@@ -425,6 +425,11 @@ pub struct GuardrailArgs {
     /// Repeat for several
     #[arg(long = "allow-role", value_name = "ARN", required = true)]
     pub allow_roles: Vec<String>,
+    /// The member role runs use (`--member-role`): it may change its own
+    /// account's contacts, and only the StackSet may make, change or
+    /// re-trust a role of that name in any account
+    #[arg(long = "allow-member-role", value_name = "NAME", value_parser = crate::settings::parse_flag::<crate::settings::RoleName>)]
+    pub member_role: Option<crate::settings::RoleName>,
 }
 
 fn parse_domain(text: &str) -> Result<String, String> {

@@ -11,6 +11,6 @@ pub fn run(args: &GuardrailArgs) -> Result<u8, Error> {
         .iter()
         .map(|arn| AllowedRole::parse(arn))
         .collect::<Result<Vec<_>, _>>()?;
-    println!("{}", policy(&roles)?);
+    println!("{}", policy(&roles, args.member_role.as_ref())?);
     Ok(EXIT_OK)
 }

@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::GUARDED_ACTIONS;
+use super::{GUARDED_ACTIONS, ROLE_ACTIONS, STACKSET_EXECUTION_ROLE};
 use crate::model::AccountId;
 
 /// What one policy does for one member account.
@@ -42,8 +42,12 @@ impl Document {
             Some(statement @ Value::Object(_)) => vec![statement],
             _ => Vec::new(),
         };
+        let protected: Vec<&str> = statements
+            .iter()
+            .flat_map(|statement| protected_roles(statement))
+            .collect();
         for statement in statements {
-            judge_statement(statement, member, &mut verdict);
+            judge_statement(statement, member, &protected, &mut verdict);
         }
         verdict
     }
@@ -54,7 +58,56 @@ pub fn judge(document: &str, member: &AccountId) -> Verdict {
     Document::parse(document).judge(member)
 }
 
-fn judge_statement(statement: &Value, member: &AccountId, verdict: &mut Verdict) {
+/// The role names a statement keeps everyone but the StackSet from making
+/// or changing in any account (what `guardrail --allow-member-role` adds):
+/// a Deny of every role-changing action on `role/NAME` and on the StackSet's
+/// execution role, exempting only that execution role. A role of such a
+/// name is the StackSet's in every account, so exempting it everywhere
+/// exempts no account's admin.
+fn protected_roles(statement: &Value) -> Vec<&str> {
+    let execution = format!("role/{STACKSET_EXECUTION_ROLE}");
+    let is_execution = |arn: &str| {
+        arn.split(':').nth(4) == Some("*") && arn.split(':').nth(5) == Some(execution.as_str())
+    };
+    let denies_every_change = statement.get("Effect").and_then(Value::as_str) == Some("Deny")
+        && ROLE_ACTIONS
+            .iter()
+            .all(|action| covers_action(statement, action));
+    let resources = strings(statement.get("Resource"));
+    let exempts_only_the_stackset = match statement.get("Condition") {
+        None => true,
+        Some(condition) => condition.as_object().is_some_and(|operators| {
+            operators.iter().all(|(operator, keys)| {
+                operator == "ArnNotLike"
+                    && keys.as_object().is_some_and(|keys| {
+                        keys.iter().all(|(key, values)| {
+                            key.eq_ignore_ascii_case("aws:PrincipalArn")
+                                && strings(Some(values)).into_iter().all(is_execution)
+                        })
+                    })
+            })
+        }),
+    };
+    if !denies_every_change
+        || !exempts_only_the_stackset
+        || !resources.iter().any(|arn| is_execution(arn))
+    {
+        return Vec::new();
+    }
+    resources
+        .into_iter()
+        .filter(|arn| arn.split(':').nth(4) == Some("*"))
+        .filter_map(|arn| arn.split(':').nth(5)?.strip_prefix("role/"))
+        .filter(|name| !name.contains(['*', '?', '/']))
+        .collect()
+}
+
+fn judge_statement(
+    statement: &Value,
+    member: &AccountId,
+    protected: &[&str],
+    verdict: &mut Verdict,
+) {
     if statement.get("Effect").and_then(Value::as_str) != Some("Deny") {
         return;
     }
@@ -67,7 +120,7 @@ fn judge_statement(statement: &Value, member: &AccountId, verdict: &mut Verdict)
     let doubt = if !covers_every_resource(statement) {
         Some("its Deny names resources other than \"*\"".to_owned())
     } else {
-        condition_doubt(statement.get("Condition"), member)
+        condition_doubt(statement.get("Condition"), member, protected)
     };
     match doubt {
         None => covered
@@ -131,7 +184,11 @@ pub fn wildcard_match(pattern: &str, text: &str) -> bool {
 /// provably outside `member`; otherwise why the Deny does not protect it.
 /// A Deny applies when every condition holds, so each one must be of the
 /// exemption form: "the principal is not one of these".
-fn condition_doubt(condition: Option<&Value>, member: &AccountId) -> Option<String> {
+fn condition_doubt(
+    condition: Option<&Value>,
+    member: &AccountId,
+    protected: &[&str],
+) -> Option<String> {
     // Without a condition the Deny applies to everyone: nothing to doubt.
     let condition = condition?;
     let Some(operators) = condition.as_object() else {
@@ -169,6 +226,12 @@ fn condition_doubt(condition: Option<&Value>, member: &AccountId) -> Option<Stri
                                     ));
                                 }
                             }
+                            Some("*")
+                                if arn
+                                    .split(':')
+                                    .nth(5)
+                                    .and_then(|resource| resource.strip_prefix("role/"))
+                                    .is_some_and(|name| protected.contains(&name)) => {}
                             _ => {
                                 return Some(format!(
                                     "it exempts `{arn}`, which any account could hold"

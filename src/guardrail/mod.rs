@@ -10,6 +10,7 @@ pub mod coverage;
 pub mod evaluate;
 
 use crate::hint::Hint;
+use crate::settings::RoleName;
 use serde::Serialize;
 
 /// The actions that change where AWS sends an account's notices.
@@ -24,6 +25,30 @@ pub const SCP_MAX_CHARACTERS: usize = 5_120;
 
 /// The statement's Sid, so the policy is recognisable in the console.
 const SID: &str = "AltcontactsOnlyThePipelineChangesContacts";
+const MEMBER_ROLE_SID: &str = "AltcontactsOnlyTheStackSetChangesTheMemberRole";
+
+/// What would let an account's admin make, re-trust or widen the member
+/// role, or make a role of its name: denied to all but the StackSet.
+pub const ROLE_ACTIONS: [&str; 13] = [
+    "iam:CreateRole",
+    "iam:DeleteRole",
+    "iam:UpdateRole",
+    "iam:UpdateRoleDescription",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:PutRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:DeleteRolePermissionsBoundary",
+    "iam:TagRole",
+    "iam:UntagRole",
+];
+
+/// The role a service-managed StackSet deploys with in each account. It
+/// is made by a service-linked role, which no SCP binds; the guardrail
+/// keeps everyone else from making a role of this name too.
+pub const STACKSET_EXECUTION_ROLE: &str = "stacksets-exec-*";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum GuardrailError {
@@ -118,53 +143,92 @@ impl AllowedRole {
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct Document<'a> {
+struct Document {
     version: &'static str,
-    statement: [Statement<'a>; 1],
+    statement: Vec<Statement>,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct Statement<'a> {
+struct Statement {
     sid: &'static str,
     effect: &'static str,
-    action: [&'static str; 3],
-    resource: &'static str,
-    condition: Condition<'a>,
+    action: Vec<&'static str>,
+    /// `"*"`, or a list of ARNs.
+    resource: serde_json::Value,
+    condition: Condition,
 }
 
 #[derive(Serialize)]
-struct Condition<'a> {
+struct Condition {
     #[serde(rename = "ArnNotLike")]
-    arn_not_like: PrincipalArn<'a>,
+    arn_not_like: PrincipalArn,
 }
 
 #[derive(Serialize)]
-struct PrincipalArn<'a> {
+struct PrincipalArn {
     #[serde(rename = "aws:PrincipalArn")]
-    principal_arn: Vec<&'a str>,
+    principal_arn: Vec<String>,
+}
+
+/// The role `--member-role` names, in every member account, as an ARN
+/// pattern of the partition the pipeline's roles are in.
+fn in_every_account(partition: &str, name: &str) -> String {
+    format!("arn:{partition}:iam::*:role/{name}")
 }
 
 /// The service control policy, minified (Organizations counts whitespace
 /// against its limit): deny the contact-changing actions to every principal
-/// but `roles`.
-pub fn policy(roles: &[AllowedRole]) -> Result<String, GuardrailError> {
-    let mut roles: Vec<&str> = roles.iter().map(AllowedRole::as_str).collect();
-    roles.sort_unstable();
-    roles.dedup();
-    let document = Document {
-        version: "2012-10-17",
-        statement: [Statement {
-            sid: SID,
+/// but `roles`. With a member role, that role in every account may change
+/// its own account's contacts too, and only the StackSet may make or
+/// change a role of its name.
+pub fn policy(
+    roles: &[AllowedRole],
+    member_role: Option<&RoleName>,
+) -> Result<String, GuardrailError> {
+    let mut exempt: Vec<String> = roles.iter().map(|role| role.as_str().to_owned()).collect();
+    exempt.sort_unstable();
+    exempt.dedup();
+    // The pipeline's partition: the roles are all in it.
+    let partition = roles
+        .first()
+        .and_then(|role| role.as_str().split(':').nth(1))
+        .unwrap_or("aws")
+        .to_owned();
+    let mut statement = vec![Statement {
+        sid: SID,
+        effect: "Deny",
+        action: GUARDED_ACTIONS.to_vec(),
+        resource: "*".into(),
+        condition: Condition {
+            arn_not_like: PrincipalArn {
+                principal_arn: exempt,
+            },
+        },
+    }];
+    if let Some(name) = member_role {
+        let member = in_every_account(&partition, &name.0);
+        let execution = in_every_account(&partition, STACKSET_EXECUTION_ROLE);
+        statement[0]
+            .condition
+            .arn_not_like
+            .principal_arn
+            .push(member.clone());
+        statement.push(Statement {
+            sid: MEMBER_ROLE_SID,
             effect: "Deny",
-            action: GUARDED_ACTIONS,
-            resource: "*",
+            action: ROLE_ACTIONS.to_vec(),
+            resource: serde_json::json!([member, execution]),
             condition: Condition {
                 arn_not_like: PrincipalArn {
-                    principal_arn: roles,
+                    principal_arn: vec![in_every_account(&partition, STACKSET_EXECUTION_ROLE)],
                 },
             },
-        }],
+        });
+    }
+    let document = Document {
+        version: "2012-10-17",
+        statement,
     };
     let text = serde_json::to_string(&document).expect("plain data serializes");
     let length = text.chars().count();
@@ -185,10 +249,13 @@ mod tests {
 
     #[test]
     fn the_policy_denies_the_three_actions_to_all_but_the_roles_and_protects_other_accounts() {
-        let text = policy(&[
-            role("arn:aws:iam::111111111111:role/altcontacts-apply"),
-            role("arn:aws:iam::222222222222:role/team/altcontacts-*"),
-        ])
+        let text = policy(
+            &[
+                role("arn:aws:iam::111111111111:role/altcontacts-apply"),
+                role("arn:aws:iam::222222222222:role/team/altcontacts-*"),
+            ],
+            None,
+        )
         .unwrap();
         assert!(!text.contains([' ', '\n']), "no whitespace: {text}");
         let document: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -237,14 +304,52 @@ mod tests {
     }
 
     #[test]
+    fn with_a_member_role_it_writes_in_every_account_and_no_one_but_the_stackset_can_make_or_change_it()
+     {
+        let member_role = RoleName("altcontacts-member".to_owned());
+        let text = policy(
+            &[role("arn:aws:iam::111111111111:role/altcontacts-apply")],
+            Some(&member_role),
+        )
+        .unwrap();
+        let document: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            document["Statement"][0]["Condition"]["ArnNotLike"]["aws:PrincipalArn"][1],
+            "arn:aws:iam::*:role/altcontacts-member"
+        );
+        let protection = &document["Statement"][1];
+        assert_eq!(
+            protection["Resource"],
+            serde_json::json!([
+                "arn:aws:iam::*:role/altcontacts-member",
+                "arn:aws:iam::*:role/stacksets-exec-*"
+            ])
+        );
+        assert!(
+            protection["Action"]
+                .as_array()
+                .unwrap()
+                .contains(&"iam:UpdateAssumeRolePolicy".into())
+        );
+        // The audit counts the form it prints.
+        let member = AccountId::parse("333333333333").unwrap();
+        let verdict = evaluate::judge(&text, &member);
+        assert_eq!(verdict.denied, [true; 3], "{verdict:?}");
+        // Without the protection, a role of that name is anyone's.
+        let unprotected = text.replace("iam:UpdateAssumeRolePolicy", "iam:GetRole");
+        assert_eq!(evaluate::judge(&unprotected, &member).denied, [false; 3]);
+    }
+
+    #[test]
     fn a_policy_over_the_limit_is_refused_with_its_length() {
         let roles: Vec<AllowedRole> = (0..100)
             .map(|i| role(&format!("arn:aws:iam::{:012}:role/altcontacts-apply", i)))
             .collect();
-        let fits = policy(&roles[..50]).unwrap();
+        let member = RoleName("altcontacts-member".to_owned());
+        let fits = policy(&roles[..45], Some(&member)).unwrap();
         assert!(fits.len() <= SCP_MAX_CHARACTERS);
         assert!(matches!(
-            policy(&roles),
+            policy(&roles, None),
             Err(GuardrailError::TooLong { length }) if length > SCP_MAX_CHARACTERS
         ));
     }

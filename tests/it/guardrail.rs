@@ -171,6 +171,56 @@ fn the_guardrail_on_the_root_protects_every_member_account() {
 }
 
 #[test]
+fn the_member_role_form_protects_every_member_and_fits_the_limit() {
+    let workspace = Workspace::new();
+    let output = workspace
+        .command(&[
+            "guardrail",
+            "--allow-role",
+            APPLY_ROLE,
+            "--allow-member-role",
+            "altcontacts-member",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let policy = stdout(&output).trim().to_owned();
+    assert!(policy.len() <= 5_120);
+    let emulator = Emulator::start(
+        CALLER,
+        Some(org(vec![scp("p-guard", &policy, &["r-emu1"])])),
+        Faults::default(),
+    );
+    let output = audit(&emulator, "json");
+    assert_eq!(unprotected(&output), Vec::new(), "{}", stdout(&output));
+
+    // An exemption of the role everywhere, without the statement that
+    // keeps everyone but the StackSet from making it, protects no one.
+    let document: serde_json::Value = serde_json::from_str(&policy).unwrap();
+    let first_only = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [document["Statement"][0].clone()],
+    });
+    let emulator = Emulator::start(
+        CALLER,
+        Some(org(vec![scp(
+            "p-guard",
+            &first_only.to_string(),
+            &["r-emu1"],
+        )])),
+        Faults::default(),
+    );
+    let found = unprotected(&audit(&emulator, "json"));
+    assert_eq!(found.len(), 4, "{found:?}");
+    assert!(
+        found[0]
+            .1
+            .contains("arn:aws:iam::*:role/altcontacts-member"),
+        "{found:?}"
+    );
+}
+
+#[test]
 fn a_guardrail_on_one_unit_only_leaves_the_accounts_outside_it_reported() {
     let emulator = Emulator::start(
         CALLER,
