@@ -108,6 +108,9 @@ pub enum Command {
     Audit(AuditArgs),
     /// Print a service control policy that lets only the named roles change contacts
     Guardrail(GuardrailArgs),
+    /// Print the CloudFormation template of the member role --member-role assumes, for a
+    /// service-managed StackSet
+    MemberRole(MemberRoleArgs),
     /// Steps of a GitHub Actions workflow (what the action runs): the plan
     /// comment of a pull request, the record of the last applied commit,
     /// one issue while AWS drifts from the file
@@ -430,6 +433,21 @@ pub struct GuardrailArgs {
     /// re-trust a role of that name in any account
     #[arg(long = "allow-member-role", value_name = "NAME", value_parser = crate::settings::parse_flag::<crate::settings::RoleName>)]
     pub member_role: Option<crate::settings::RoleName>,
+}
+
+#[derive(Debug, Args)]
+pub struct MemberRoleArgs {
+    /// A pipeline role that may assume the member role to read and write
+    /// contacts: the apply role (its exact ARN). Repeat for several
+    #[arg(long = "trust", value_name = "ARN", required = true)]
+    pub trust: Vec<String>,
+    /// A pipeline role that may assume a second, read-only member role
+    /// (NAME-read): the plan and drift role. Repeat for several
+    #[arg(long = "trust-read", value_name = "ARN")]
+    pub trust_read: Vec<String>,
+    /// The role's name in every account
+    #[arg(long = "name", value_name = "NAME", default_value = "altcontacts-member", value_parser = crate::settings::parse_flag::<crate::settings::RoleName>)]
+    pub name: crate::settings::RoleName,
 }
 
 fn parse_domain(text: &str) -> Result<String, String> {

@@ -23,6 +23,7 @@ pub mod guardrail;
 pub mod hint;
 pub mod interrupt;
 pub mod live;
+pub mod member_role;
 pub mod model;
 pub mod plan;
 pub mod planfile;

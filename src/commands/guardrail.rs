@@ -1,7 +1,8 @@
 //! `altcontacts guardrail`: prints the service control policy that lets
-//! only the named roles change contacts. No AWS call.
+//! only the named roles change contacts; `altcontacts member-role`, the
+//! template of the role in each account. No AWS call.
 
-use crate::cli::GuardrailArgs;
+use crate::cli::{GuardrailArgs, MemberRoleArgs};
 use crate::error::{EXIT_OK, Error};
 use crate::guardrail::{AllowedRole, policy};
 
@@ -12,5 +13,18 @@ pub fn run(args: &GuardrailArgs) -> Result<u8, Error> {
         .map(|arn| AllowedRole::parse(arn))
         .collect::<Result<Vec<_>, _>>()?;
     println!("{}", policy(&roles, args.member_role.as_ref())?);
+    Ok(EXIT_OK)
+}
+
+pub fn member_role(args: &MemberRoleArgs) -> Result<u8, Error> {
+    let parse = |arns: &[String]| {
+        arns.iter()
+            .map(|arn| crate::member_role::trusted(arn))
+            .collect::<Result<Vec<_>, _>>()
+    };
+    print!(
+        "{}",
+        crate::member_role::template(&args.name, &parse(&args.trust)?, &parse(&args.trust_read)?)
+    );
     Ok(EXIT_OK)
 }

@@ -493,3 +493,65 @@ fn the_saved_plans_staleness_check_and_the_safety_limits_hold_through_member_rol
     );
     assert_eq!(writes(&aws), 0, "nothing was written");
 }
+
+/// cfn-lint, pinned (`.ci/run` installs it first).
+pub const CFN_LINT_VERSION: &str = "1.58.0";
+
+#[test]
+fn the_member_role_template_passes_cfn_lint_and_holds_what_the_docs_say() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_altcontacts"))
+        .args([
+            "member-role",
+            "--trust",
+            "arn:aws:iam::111111111111:role/altcontacts-apply",
+            "--trust-read",
+            "arn:aws:iam::111111111111:role/altcontacts-plan",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let path = dir.path().join("member-role.json");
+    std::fs::write(&path, stdout(&output)).unwrap();
+    let cfn_lint =
+        crate::ship::pinned_tool("cfn-lint-venv", "cfn-lint", CFN_LINT_VERSION, "cfn-lint");
+    let lint = std::process::Command::new(cfn_lint)
+        .args(["--include-checks", "I", "--"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        lint.status.success(),
+        "cfn-lint: {}{}",
+        stdout(&lint),
+        stderr(&lint)
+    );
+    let template: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let writer = &template["Resources"]["MemberRole"]["Properties"];
+    assert_eq!(
+        writer["Policies"][0]["PolicyDocument"]["Statement"][0]["Action"],
+        serde_json::json!([
+            "account:GetAlternateContact",
+            "account:GetContactInformation",
+            "account:PutAlternateContact",
+            "account:DeleteAlternateContact",
+            "account:PutContactInformation"
+        ])
+    );
+
+    // A pattern cannot be trusted: it is refused, with what to give instead.
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_altcontacts"))
+        .args([
+            "member-role",
+            "--trust",
+            "arn:aws:iam::111111111111:role/ci-*",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("no `*` or `?`"),
+        "{}",
+        stderr(&refused)
+    );
+}

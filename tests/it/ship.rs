@@ -23,7 +23,7 @@ fn repo() -> &'static Path {
 
 /// A pinned Python tool, installed once into target/VENV (`.ci/run` does it
 /// first). A missing Python or a failed install fails the test, loudly.
-fn pinned_tool(venv: &str, package: &str, version: &str, command: &str) -> PathBuf {
+pub fn pinned_tool(venv: &str, package: &str, version: &str, command: &str) -> PathBuf {
     let target = repo().join("target");
     std::fs::create_dir_all(&target).expect("a target folder");
     let venv_dir = target.join(venv);

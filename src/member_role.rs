@@ -1,0 +1,148 @@
+//! The member role `--member-role` assumes in each account, as a
+//! CloudFormation template for a service-managed StackSet: the Account
+//! API's contact actions on the account itself and nothing else, trusted
+//! by the named pipeline roles only. With read-only pipeline roles, a
+//! second role of the same shape that may only read, so a plan job keeps
+//! its least privilege.
+
+use serde_json::{Value, json};
+
+use crate::guardrail::{AllowedRole, GuardrailError};
+use crate::settings::RoleName;
+
+/// What the member role may do, in its own account only.
+pub const READ_ACTIONS: [&str; 2] = [
+    "account:GetAlternateContact",
+    "account:GetContactInformation",
+];
+pub const WRITE_ACTIONS: [&str; 3] = [
+    "account:PutAlternateContact",
+    "account:DeleteAlternateContact",
+    "account:PutContactInformation",
+];
+
+/// The read-only role's name: the member role's, and `-read`.
+pub fn read_only_name(name: &RoleName) -> String {
+    format!("{}-read", name.0)
+}
+
+/// A pipeline role a member role trusts: a role's own ARN, in one account
+/// (a trust policy's principal cannot be a pattern).
+pub fn trusted(arn: &str) -> Result<AllowedRole, GuardrailError> {
+    let role = AllowedRole::parse(arn)?;
+    if arn.contains(['*', '?']) {
+        return Err(GuardrailError::NotARole {
+            arn: arn.to_owned(),
+            why: "a trust policy names roles exactly: no `*` or `?`",
+        });
+    }
+    Ok(role)
+}
+
+fn role(name: &str, description: &str, trust: &[AllowedRole], actions: Vec<&str>) -> Value {
+    let principals: Vec<&str> = trust.iter().map(AllowedRole::as_str).collect();
+    json!({
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "RoleName": name,
+            "Description": description,
+            "MaxSessionDuration": 3600,
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Principal": { "AWS": principals },
+                    "Action": "sts:AssumeRole"
+                }]
+            },
+            "Policies": [{
+                "PolicyName": "altcontacts-this-accounts-contacts",
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [{
+                        "Sid": "ThisAccountsContactsOnly",
+                        "Effect": "Allow",
+                        "Action": actions,
+                        "Resource": { "Fn::Sub": "arn:${AWS::Partition}:account::${AWS::AccountId}:account" }
+                    }]
+                }
+            }]
+        }
+    })
+}
+
+/// The template, as JSON (CloudFormation reads it as it reads YAML).
+pub fn template(name: &RoleName, trust: &[AllowedRole], read_trust: &[AllowedRole]) -> String {
+    let mut resources = serde_json::Map::new();
+    let mut outputs = serde_json::Map::new();
+    resources.insert(
+        "MemberRole".to_owned(),
+        role(
+            &name.0,
+            "altcontacts: read and write this account's alternate and primary contacts",
+            trust,
+            [READ_ACTIONS.as_slice(), WRITE_ACTIONS.as_slice()].concat(),
+        ),
+    );
+    outputs.insert(
+        "MemberRoleArn".to_owned(),
+        json!({ "Value": { "Fn::GetAtt": ["MemberRole", "Arn"] } }),
+    );
+    if !read_trust.is_empty() {
+        resources.insert(
+            "MemberReadRole".to_owned(),
+            role(
+                &read_only_name(name),
+                "altcontacts: read this account's alternate and primary contacts",
+                read_trust,
+                READ_ACTIONS.to_vec(),
+            ),
+        );
+        outputs.insert(
+            "MemberReadRoleArn".to_owned(),
+            json!({ "Value": { "Fn::GetAtt": ["MemberReadRole", "Arn"] } }),
+        );
+    }
+    let template = json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": "The member role of altcontacts --member-role: each account's own contacts, for the pipeline roles named. Deploy it to the organization with a service-managed StackSet, auto-deployment on.",
+        "Resources": resources,
+        "Outputs": outputs,
+    });
+    let mut text = serde_json::to_string_pretty(&template).expect("plain data serializes");
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_role_may_only_touch_its_own_accounts_contacts_and_is_trusted_by_the_named_roles_only() {
+        let name = RoleName("altcontacts-member".to_owned());
+        let apply = trusted("arn:aws:iam::111111111111:role/altcontacts-apply").unwrap();
+        let plan = trusted("arn:aws:iam::111111111111:role/altcontacts-plan").unwrap();
+        let text = template(&name, &[apply], &[plan]);
+        let template: Value = serde_json::from_str(&text).unwrap();
+        let writer = &template["Resources"]["MemberRole"]["Properties"];
+        assert_eq!(writer["RoleName"], "altcontacts-member");
+        let statement = &writer["Policies"][0]["PolicyDocument"]["Statement"][0];
+        assert_eq!(statement["Action"].as_array().unwrap().len(), 5);
+        assert_eq!(
+            statement["Resource"]["Fn::Sub"],
+            "arn:${AWS::Partition}:account::${AWS::AccountId}:account"
+        );
+        assert_eq!(
+            writer["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["AWS"],
+            json!(["arn:aws:iam::111111111111:role/altcontacts-apply"])
+        );
+        let reader = &template["Resources"]["MemberReadRole"]["Properties"];
+        assert_eq!(reader["RoleName"], "altcontacts-member-read");
+        assert_eq!(
+            reader["Policies"][0]["PolicyDocument"]["Statement"][0]["Action"],
+            json!(READ_ACTIONS)
+        );
+        assert!(trusted("arn:aws:iam::111111111111:role/altcontacts-*").is_err());
+    }
+}
