@@ -17,6 +17,13 @@
 //! (c) the tool's own work with no AWS at all: a sandbox apply of 9,000
 //!     changes (goal 5 s), validate on 5,000 problems and on 100,000 nested
 //!     `[` (goal 1 s each), each beside what the run was seen to do.
+//! (d) `--member-role` over 10,000 accounts (`-- members` runs these rows
+//!     only; `-- members quick`, 1,000): a full plan, an adoption apply of
+//!     30,000 writes and `audit --org` with primary contacts, AssumeRole at
+//!     100/s, each account at AWS's own quotas, jittered latency; as a
+//!     ratio to the bound (see `MemberRow`), beside the central path's
+//!     bound for the same job. Targets: ratio <= 1.15, the plan under
+//!     120 s, peak memory under 300 MB.
 
 #[path = "../tests/it/bench_harness.rs"]
 mod bench_harness;
@@ -90,6 +97,10 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|arg| arg == "own") {
         own_cost();
+        return;
+    }
+    if args.iter().any(|arg| arg == "members") {
+        member_roles(&args);
         return;
     }
 
@@ -175,6 +186,64 @@ fn main() {
     println!("target: peak RSS under 100 MB at 10,000 accounts\n");
 
     own_cost();
+    member_roles(&args);
+}
+
+/// (d): `cargo bench --bench scale -- members` runs these rows only.
+fn member_roles(args: &[String]) {
+    use bench_harness::MemberJob;
+    let accounts = if args.iter().any(|arg| arg == "quick") {
+        1_000
+    } else {
+        10_000
+    };
+    let assume = emulator::Quota {
+        rate: 100.0,
+        burst: 20.0,
+    };
+    let latency = Duration::from_millis(50);
+    println!(
+        "(d) --member-role: AssumeRole at {}/s, each account at AWS's quotas, latency {} ms + tail {} ms, from process start",
+        assume.rate,
+        latency.as_millis(),
+        TAIL.as_millis()
+    );
+    println!(
+        "{:>6} {:>8} {:>8} {:>9} {:>7} {:>9} {:>9} {:>6} {:>9} | {:>13}",
+        "job",
+        "accounts",
+        "bound",
+        "elapsed",
+        "ratio",
+        "peak RSS",
+        "sessions",
+        "429s",
+        "by member",
+        "central bound"
+    );
+    for job in [MemberJob::Plan, MemberJob::Apply, MemberJob::Audit] {
+        let row = bench_harness::member_roles(accounts, job, latency, TAIL, assume);
+        assert!(
+            [0, 2].contains(&row.run.exit_code),
+            "{job:?} failed: {}",
+            row.run.stderr
+        );
+        assert_eq!(row.slots_wrong_after, 0, "writes missing: {job:?}");
+        println!(
+            "{:>6} {:>8} {:>7.1}s {:>8.1}s {:>7.3} {:>7.1}MB {:>9} {:>6} {:>9} | {:>12.0}s",
+            format!("{job:?}").to_lowercase(),
+            accounts,
+            row.bound.as_secs_f64(),
+            row.run.elapsed.as_secs_f64(),
+            row.ratio,
+            row.run.max_rss_bytes as f64 / 1_048_576.0,
+            row.assumed,
+            row.throttled,
+            row.by_members,
+            row.central_bound.as_secs_f64()
+        );
+    }
+    println!("targets: ratio <= 1.15, plan under 120 s, peak RSS under 300 MB\n");
 }
 
 /// (c): `cargo bench --bench scale -- own` runs these rows only.

@@ -53,8 +53,13 @@ pub async fn run(context: &Context, args: &AuditArgs) -> Result<u8, Error> {
         config.as_ref().map(|_| &reading.desired),
         crate::model::time::today(),
     );
-    result.add(deliverability_findings(context, args, config.as_ref(), &reading).await);
-    result.add(guardrail_findings(context, &reading).await);
+    // DNS and Organizations answer apart: both checks at once.
+    let (deliverability, guardrail) = tokio::join!(
+        deliverability_findings(context, args, config.as_ref(), &reading),
+        guardrail_findings(context, &reading)
+    );
+    result.add(deliverability);
+    result.add(guardrail);
     let header = reading.session.header();
     let output = match args.format {
         Format::Human => render::audit::human(&result, &header, context.paint),

@@ -388,3 +388,140 @@ pub fn validate_nested(depth: usize) -> OwnCost {
             .to_owned(),
     }
 }
+
+/// What a run through member roles does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemberJob {
+    /// A full plan: 3 reads per account.
+    Plan,
+    /// An adoption: every slot missing, 3 writes (and read-backs) per account.
+    Apply,
+    /// `audit --org`: every slot and the primary contact, and each target's
+    /// service control policies.
+    Audit,
+}
+
+/// (d) One run through `--member-role` against the emulator: AWS's Account
+/// API quotas per account (as AWS keeps them), AssumeRole at `assume` for
+/// the caller, jittered latency.
+#[derive(Clone, Debug)]
+pub struct MemberRow {
+    pub run: Run,
+    /// The least time possible: the slowest of AssumeRole's quota over the
+    /// member accounts and the round trips of every read through the
+    /// connections the tool keeps in flight; then, for an apply, the round
+    /// trips of the writes and their read-backs, and for the audit, the
+    /// Organizations reads of each target's policies at their concurrency.
+    pub bound: Duration,
+    pub ratio: f64,
+    /// The same job through the caller alone: 3N/10 s of reads, plus
+    /// 3N/5 s of writes for an apply.
+    pub central_bound: Duration,
+    /// Sessions granted, and Account API requests made by member sessions.
+    pub assumed: usize,
+    pub by_members: usize,
+    pub throttled: usize,
+    pub slots_wrong_after: usize,
+}
+
+pub const MEMBER_ROLE: &str = "altcontacts-member";
+
+pub fn member_roles(
+    accounts: usize,
+    job: MemberJob,
+    latency: Duration,
+    latency_tail: Duration,
+    assume: crate::emulator::Quota,
+) -> MemberRow {
+    let faults = Faults {
+        latency,
+        latency_tail,
+        quotas: Some(Quotas::aws_scaled(1.0)),
+        member_roles: Some(crate::emulator::MemberRoles {
+            name: MEMBER_ROLE.to_owned(),
+            quota: Some(assume),
+            ..Default::default()
+        }),
+        ..Faults::default()
+    };
+    let units = units_for(accounts);
+    let org = organization(CALLER, accounts - 1, units);
+    let ids: Vec<String> = org.accounts.iter().map(|a| a.id.clone()).collect();
+    let emulator = Emulator::start(CALLER, Some(org), faults);
+    if job != MemberJob::Apply {
+        for id in &ids {
+            for kind in ["SECURITY", "BILLING", "OPERATIONS"] {
+                emulator.set_contact(id, kind, wanted(kind));
+            }
+            emulator.set_primary(id, "Acme Cloud Team", "+1 202 555 0100");
+        }
+    }
+    let dir = workspace();
+    let args: &[&str] = match job {
+        MemberJob::Plan => &["plan"],
+        MemberJob::Apply => &["apply", "--auto-approve"],
+        MemberJob::Audit => &["audit", "--org"],
+    };
+    let run = measure(emulator.command(
+        dir.path(),
+        &[args, &["--member-role", MEMBER_ROLE]].concat(),
+    ));
+    let n = accounts as f64;
+    let members = n - 1.0;
+    let mean_latency = (latency + latency_tail).as_secs_f64();
+    // Requests per account while reading: AssumeRole, then the reads.
+    let reads = match job {
+        MemberJob::Audit => 1.0 + 4.0,
+        _ => 1.0 + 3.0,
+    };
+    let in_flight = |requests: f64| requests * n * mean_latency / MEMBER_IN_FLIGHT as f64;
+    let mut bound = ((members - assume.burst).max(0.0) / assume.rate).max(in_flight(reads));
+    if job == MemberJob::Apply {
+        // The writes follow the plan: three and their read-backs per
+        // account, each account within its own burst.
+        bound += in_flight(3.0 + 3.0);
+    }
+    if job == MemberJob::Audit {
+        // The guardrail check reads each target's policies once the
+        // organization's tree is known, after the contacts.
+        let targets = n - 1.0 + units as f64 + 1.0;
+        bound += targets * mean_latency / POLICY_READS_IN_FLIGHT;
+    }
+    let bound = Duration::from_secs_f64(bound);
+    let central_bound = Duration::from_secs_f64(match job {
+        MemberJob::Apply => 3.0 * n / 10.0 + 3.0 * n / 5.0,
+        _ => 3.0 * n / 10.0,
+    });
+    let log = emulator.log();
+    MemberRow {
+        ratio: run.elapsed.as_secs_f64() / bound.as_secs_f64(),
+        run,
+        bound,
+        central_bound,
+        assumed: emulator
+            .assumptions()
+            .iter()
+            .filter(|assumption| assumption.status == 200)
+            .count(),
+        by_members: log.iter().filter(|entry| entry.by != CALLER).count(),
+        throttled: log.iter().filter(|entry| entry.status == 429).count()
+            + emulator
+                .assumptions()
+                .iter()
+                .filter(|assumption| assumption.status == 400)
+                .count(),
+        slots_wrong_after: match job {
+            MemberJob::Apply => ids
+                .iter()
+                .flat_map(|id| ["SECURITY", "BILLING", "OPERATIONS"].map(|kind| (id, kind)))
+                .filter(|(id, kind)| emulator.contact(id, kind) != Some(wanted(kind)))
+                .count(),
+            _ => 0,
+        },
+    }
+}
+
+/// Requests the tool keeps in flight with a member role (`quota.rs`).
+const MEMBER_IN_FLIGHT: usize = 384;
+/// Organizations reads of the targets' policies at once (`coverage.rs`).
+const POLICY_READS_IN_FLIGHT: f64 = 4.0;

@@ -71,3 +71,27 @@ fn the_own_cost_rows_measure_the_work_they_name() {
         nested.outcome
     );
 }
+
+#[test]
+fn the_member_role_rows_measure_reads_and_writes_made_by_each_account_itself() {
+    use crate::bench_harness::{MemberJob, member_roles};
+    let assume = crate::emulator::Quota {
+        rate: 100.0,
+        burst: 20.0,
+    };
+    let small = Duration::from_millis(5);
+    let plan = member_roles(40, MemberJob::Plan, small, small, assume);
+    assert_eq!(plan.run.exit_code, 0, "{}", plan.run.stderr);
+    assert_eq!(plan.assumed, 39, "every member account once");
+    assert_eq!(plan.by_members, 3 * 39, "every member slot read by itself");
+    let apply = member_roles(40, MemberJob::Apply, small, small, assume);
+    assert_eq!(apply.run.exit_code, 0, "{}", apply.run.stderr);
+    assert_eq!(apply.slots_wrong_after, 0, "{}", apply.run.stderr);
+    let audit = member_roles(40, MemberJob::Audit, small, small, assume);
+    assert!(
+        [0, 2].contains(&audit.run.exit_code),
+        "{}",
+        audit.run.stderr
+    );
+    assert_eq!(audit.by_members, 4 * 39, "the primary contact too");
+}
