@@ -152,6 +152,9 @@ pub struct About {
     /// Every account concerned, when there are several.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub accounts: Vec<AccountId>,
+    /// The named contact concerned (`contacts:` in the file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -265,7 +268,10 @@ pub fn check(
                     names.join(" and ")
                 ),
                 controls: Vec::new(),
-                about: About::default(),
+                about: About {
+                    address: Some(address.clone()),
+                    ..About::default()
+                },
             });
         }
         if let Some(primaries) = primaries {
@@ -400,7 +406,10 @@ fn stale_reviews(desired: &Desired, today: Date) -> Vec<Finding> {
                 count(uses, "slot")
             ),
             controls: Vec::new(),
-            about: About::default(),
+            about: About {
+                contact: Some(name),
+                ..About::default()
+            },
         })
         .collect()
 }

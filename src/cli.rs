@@ -394,9 +394,23 @@ pub struct AuditArgs {
     /// duration back from now: 90m, 2h, 7d); no other account is read
     #[arg(long, value_name = "TIME", value_parser = parse_joined_since, help_heading = "What to read")]
     pub joined_since: Option<Timestamp>,
-    /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Human, help_heading = "Output")]
-    pub format: Format,
+    /// Output format: ocsf is OCSF Detection Findings (class 2004), sarif is
+    /// SARIF 2.1.0 for code scanning
+    #[arg(long, value_enum, default_value_t = AuditFormat::Human, help_heading = "Output")]
+    pub format: AuditFormat,
+    /// Write the report to this file instead of stdout (for an upload step:
+    /// `--format sarif --output altcontacts.sarif`)
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FILE",
+        help_heading = "Output"
+    )]
+    pub output: Option<PathBuf>,
+    /// Also send the findings to AWS Security Hub (BatchImportFindings) in
+    /// the run's region; findings fixed since the last run are resolved there
+    #[arg(long, help_heading = "Output")]
+    pub security_hub: bool,
     /// A domain every contact address and root email must be on (its
     /// subdomains too); repeat for several. Replaces the file's
     /// `audit.email_domains`
@@ -482,6 +496,17 @@ pub enum Format {
     Human,
     Json,
     Markdown,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    Human,
+    Json,
+    Markdown,
+    /// OCSF Detection Finding records (class 2004), a JSON array, as Prowler writes them
+    Ocsf,
+    /// SARIF 2.1.0, for GitHub code scanning and SARIF viewers
+    Sarif,
 }
 
 /// The documents altcontacts has a JSON Schema of.

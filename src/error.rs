@@ -79,6 +79,15 @@ pub enum Error {
 
     #[error("{path} is not a plan file altcontacts can apply: {message}")]
     PlanFile { path: String, message: String },
+
+    /// Findings Security Hub refused; the others were imported.
+    #[error(
+        "Security Hub refused {} of the findings sent: {}{}",
+        .0.len(),
+        .0.iter().take(5).map(|refused| format!("{} ({}: {})", refused.id, refused.code, refused.message)).collect::<Vec<_>>().join("; "),
+        Hint(Some("the others were imported; the next audit sends these again (a passing failure such as InternalException clears then; a TooLarge finding never fits)"))
+    )]
+    SecurityHubRefused(Vec<crate::findings::asff::Refused>),
 }
 
 impl Error {

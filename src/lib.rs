@@ -16,6 +16,7 @@ pub mod config;
 pub mod deliverability;
 pub mod error;
 pub mod export;
+pub mod findings;
 pub mod forge;
 pub mod git;
 pub mod gitops;

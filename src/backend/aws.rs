@@ -131,6 +131,23 @@ impl Aws {
 
     /// The caller's partition, which decides the quotas and the ARNs; one
     /// without the Account API is refused here, before any other call.
+    /// Security Hub in the run's region, as the caller.
+    pub fn security_hub(&self) -> super::security_hub::SecurityHub {
+        super::security_hub::SecurityHub::new(&self.config)
+    }
+
+    /// The region of the run's calls.
+    pub fn region(&self) -> String {
+        self.config
+            .region()
+            .map_or_else(|| "us-east-1".to_owned(), |region| region.to_string())
+    }
+
+    /// The caller's partition's name (`aws`, `aws-cn`).
+    pub async fn partition_name(&self) -> Result<String, Located> {
+        Ok(self.whoami().await?.partition.clone())
+    }
+
     pub async fn partition(&self) -> Result<Partition, Located> {
         let caller = self.whoami().await?;
         Partition::parse(&caller.partition).ok_or_else(|| {
@@ -707,7 +724,7 @@ fn is_not_found<E: ProvideErrorMetadata>(error: &SdkError<E>) -> bool {
 
 /// Maps any SDK failure to what it means for us, by AWS error code first
 /// (the same codes across Account, Organizations and STS), then HTTP status.
-fn classify<E>(error: SdkError<E>) -> BackendError
+pub(super) fn classify<E>(error: SdkError<E>) -> BackendError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {

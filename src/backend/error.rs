@@ -128,6 +128,31 @@ pub enum Operation {
     PutContactInformation,
     DeleteAlternateContact,
     Organizations(OrgOperation),
+    SecurityHub(HubOperation),
+}
+
+/// The Security Hub operations `audit --security-hub` calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum HubOperation {
+    DescribeHub,
+    GetFindings,
+    BatchImportFindings,
+}
+
+impl HubOperation {
+    pub const ALL: [Self; 3] = [
+        Self::DescribeHub,
+        Self::GetFindings,
+        Self::BatchImportFindings,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::DescribeHub => "DescribeHub",
+            Self::GetFindings => "GetFindings",
+            Self::BatchImportFindings => "BatchImportFindings",
+        }
+    }
 }
 
 /// The Organizations operations altcontacts calls: discovery's, and the
@@ -198,6 +223,7 @@ impl fmt::Display for Operation {
             Self::PutContactInformation => f.write_str("account:PutContactInformation"),
             Self::DeleteAlternateContact => f.write_str("account:DeleteAlternateContact"),
             Self::Organizations(action) => write!(f, "organizations:{}", action.name()),
+            Self::SecurityHub(action) => write!(f, "securityhub:{}", action.name()),
         }
     }
 }
@@ -236,6 +262,15 @@ impl Located {
         match (&self.error, self.operation) {
             (BackendError::NoCredentials { .. }, _) => Some(
                 "configure credentials (AWS_PROFILE or --profile, aws sso login, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), or try the tool without AWS: --sandbox demo.yaml".to_owned(),
+            ),
+            (BackendError::AccessDenied(_), Operation::SecurityHub(_)) => Some(format!(
+                "the caller needs securityhub:{} in the account and region the findings go to (it has not got {})",
+                HubOperation::ALL.map(HubOperation::name).join(", securityhub:"),
+                self.operation,
+            )),
+            (BackendError::Other { code, .. }, Operation::SecurityHub(_))
+                if code == "InvalidAccessException" => Some(
+                "enable Security Hub in this account and region (aws securityhub enable-security-hub), or run the audit where it is enabled (--region)".to_owned(),
             ),
             (BackendError::AccessDenied(_), Operation::Organizations(_)) => Some(format!(
                 "the caller needs {} (and organizations:{}) in the management account or a delegated administrator",

@@ -12,6 +12,7 @@ pub mod members;
 pub mod pacer;
 pub mod quota;
 pub mod sandbox;
+pub mod security_hub;
 pub mod throttle;
 
 use std::future::Future;

@@ -45,6 +45,17 @@ pub const CN_PRIMARY_PUT: Quota = Quota {
     burst: 2.0,
 };
 
+/// Security Hub's published quotas: BatchImportFindings 10/s (burst 30),
+/// GetFindings 3/s (burst 6).
+pub const HUB_IMPORT: Quota = Quota {
+    rate: 10.0,
+    burst: 30.0,
+};
+pub const HUB_GET_FINDINGS: Quota = Quota {
+    rate: 3.0,
+    burst: 6.0,
+};
+
 /// sts:AssumeRole, into member roles. STS publishes no quota for it; this
 /// is well under what accounts see in practice, and the pacer adapts to
 /// throttling below it.

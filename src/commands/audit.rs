@@ -5,12 +5,15 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::security_hub;
 use crate::audit::{self, About, Check, Finding, Location, Severity};
+use crate::backend::Backend;
 use crate::backend::error::OrgOperation;
-use crate::cli::{AuditArgs, Format};
+use crate::cli::{AuditArgs, AuditFormat};
 use crate::config::LoadedConfig;
 use crate::deliverability::{self, FileAddress, dns};
 use crate::error::{EXIT_CHANGES, EXIT_OK, Error};
+use crate::findings::{self, Origin};
 use crate::guardrail::coverage;
 use crate::model::{AccountStatus, count};
 use crate::progress::Progress;
@@ -18,6 +21,9 @@ use crate::render;
 use crate::session::{Context, Reading, Reads, Request, Scope, in_github_actions, load_config};
 
 pub async fn run(context: &Context, args: &AuditArgs) -> Result<u8, Error> {
+    if args.security_hub && matches!(context.connection, crate::session::Connection::Sandbox(_)) {
+        return Err(security_hub::no_hub_on_the_sandbox());
+    }
     let config = match args.org {
         true => None,
         false => Some(load_config(
@@ -43,7 +49,10 @@ pub async fn run(context: &Context, args: &AuditArgs) -> Result<u8, Error> {
     };
     let reading = context.read_scope(&request).await?;
     match &config {
-        Some(_) => context.show_warnings(&reading.desired.warnings, args.format == Format::Json),
+        Some(_) => context.show_warnings(
+            &reading.desired.warnings,
+            args.format != AuditFormat::Human && args.format != AuditFormat::Markdown,
+        ),
         None => context.note_left_out(&reading.desired),
     }
     let mut result = audit::check(
@@ -61,16 +70,59 @@ pub async fn run(context: &Context, args: &AuditArgs) -> Result<u8, Error> {
     result.add(deliverability);
     result.add(guardrail);
     let header = reading.session.header();
-    let output = match args.format {
-        Format::Human => render::audit::human(&result, &header, context.paint),
-        Format::Json => render::audit::json(&result, &header),
-        Format::Markdown => render::audit::markdown(&result, &header),
+    let origin = origin(&reading).await?;
+    // Sent first, so the output says what became of them; a failure is
+    // said after the output, which stands on its own.
+    let sent = match args.security_hub {
+        true => Some(security_hub::send(context, &reading.session, &result, &origin).await),
+        false => None,
     };
-    print!("{output}");
+    let report = sent.as_ref().and_then(|sent| sent.as_ref().ok());
+    let file = config.as_ref().map(|config| config.file.as_str());
+    let output = match args.format {
+        AuditFormat::Human => render::audit::human(&result, &header, context.paint),
+        AuditFormat::Json => render::audit::json(&result, &header, report),
+        AuditFormat::Markdown => render::audit::markdown(&result, &header),
+        AuditFormat::Ocsf => findings::ocsf::records(&result, &origin),
+        AuditFormat::Sarif => {
+            let left_out = findings::sarif::left_out(&result);
+            if left_out > 0 {
+                context.ui.note(&format!(
+                    "{left_out} findings left out of the SARIF log: GitHub keeps at most {} results of a run",
+                    findings::sarif::MAX_RESULTS
+                ));
+            }
+            findings::sarif::log(&result, file, &origin)
+        }
+    };
+    super::emit(args.output.as_deref(), &output)?;
+    if let Some(sent) = sent {
+        let report = sent?;
+        context.ui.note(&report.summary());
+        security_hub::refusals(&report)?;
+    }
     Ok(if result.findings.is_empty() {
         EXIT_OK
     } else {
         EXIT_CHANGES
+    })
+}
+
+/// Where the audit ran, for the records that carry it.
+async fn origin(reading: &Reading) -> Result<Origin, Error> {
+    let (partition, region) = match &reading.session.api {
+        Backend::Aws(api) => (api.inner().partition_name().await?, api.inner().region()),
+        Backend::Sandbox(_) => ("aws".to_owned(), "us-east-1".to_owned()),
+    };
+    Ok(Origin {
+        caller: reading.session.caller.clone(),
+        management_account: reading
+            .organization
+            .as_ref()
+            .map(|org| org.management_account.clone()),
+        partition,
+        region,
+        time_ms: crate::model::Timestamp::now().0 * 1000,
     })
 }
 

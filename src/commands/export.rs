@@ -59,20 +59,14 @@ pub async fn run(context: &Context, args: &ExportArgs) -> Result<u8, Error> {
     }
     let file = export::build(&live, &accounts, args.org);
     let text = format!("{HEADER}{}", yaml::to_string(&file));
-    match &args.output {
-        Some(path) => {
-            std::fs::write(path, &text).map_err(|source| Error::Write {
-                path: path.display().to_string(),
-                source,
-            })?;
-            context.ui.note(&format!(
-                "Wrote {} to {}. Check it: altcontacts plan -f {} (expect no changes)",
-                count(accounts.len(), "account"),
-                path.display(),
-                path.display()
-            ));
-        }
-        None => print!("{text}"),
+    super::emit(args.output.as_deref(), &text)?;
+    if let Some(path) = &args.output {
+        context.ui.note(&format!(
+            "Wrote {} to {}. Check it: altcontacts plan -f {} (expect no changes)",
+            count(accounts.len(), "account"),
+            path.display(),
+            path.display()
+        ));
     }
     Ok(EXIT_OK)
 }

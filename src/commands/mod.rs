@@ -7,6 +7,7 @@ mod export;
 mod gitops;
 mod guardrail;
 mod plan;
+mod security_hub;
 mod validate;
 
 use std::io::IsTerminal;
@@ -57,6 +58,20 @@ pub async fn run(cli: &Cli) -> Result<u8, Error> {
         Command::MemberRole(args) => guardrail::member_role(args),
         Command::Github(command) => gitops::github(&context, command).await,
         Command::Gitlab(command) => gitops::gitlab(&context, command).await,
+    }
+}
+
+/// A command's output: to `path` when given (`--output`), else stdout.
+fn emit(path: Option<&std::path::Path>, text: &str) -> Result<(), Error> {
+    match path {
+        Some(path) => std::fs::write(path, text).map_err(|source| Error::Write {
+            path: path.display().to_string(),
+            source,
+        }),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
     }
 }
 

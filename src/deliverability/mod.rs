@@ -87,6 +87,7 @@ impl Uses {
             } else {
                 Vec::new()
             },
+            contact: None,
         }
     }
 

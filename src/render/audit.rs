@@ -137,10 +137,18 @@ struct JsonAudit<'a> {
     findings: &'a [Finding],
     #[serde(skip_serializing_if = "Option::is_none")]
     member_role: Option<&'a crate::model::MemberRoleUse>,
+    /// With `--security-hub`: what was sent, and what became of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    security_hub: Option<&'a crate::findings::asff::Sent>,
 }
 
-pub fn json(audit: &Audit, header: &Header) -> String {
+pub fn json(
+    audit: &Audit,
+    header: &Header,
+    security_hub: Option<&crate::findings::asff::Sent>,
+) -> String {
     let json = JsonAudit {
+        security_hub,
         format_version: super::json::FORMAT_VERSION,
         target: &header.target,
         member_role: header.member_role.as_ref(),

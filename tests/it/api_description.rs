@@ -16,41 +16,20 @@ use std::time::{Duration, Instant};
 pub const PRISM_VERSION: &str = "5.14.2";
 pub const OCTOKIT_OPENAPI_VERSION: &str = "23.0.2";
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("target")
-        .join("prism")
-}
-
 /// Prism and GitHub's description, pinned, installed once into
 /// target/prism (`.ci/run` does it first). A failed install fails the
 /// test, loudly.
 fn installed() -> PathBuf {
     static ROOT: OnceLock<PathBuf> = OnceLock::new();
     ROOT.get_or_init(|| {
-        let root = root();
-        let marker = root.join(format!(
-            ".prism-{PRISM_VERSION}-octokit-openapi-{OCTOKIT_OPENAPI_VERSION}-installed"
-        ));
-        std::fs::create_dir_all(&root).expect("target/prism");
-        let lock = File::create(root.with_extension("lock")).expect("a lock file");
-        lock.lock().expect("the lock");
-        if !marker.exists() {
-            let status = Command::new("npm")
-                .args(["install", "--no-audit", "--no-fund", "--prefix"])
-                .arg(&root)
-                .arg(format!("@stoplight/prism-cli@{PRISM_VERSION}"))
-                .arg(format!("@octokit/openapi@{OCTOKIT_OPENAPI_VERSION}"))
-                .status()
-                .expect("npm, from the machine's Node.js");
-            assert!(
-                status.success(),
-                "Prism and GitHub's API description are needed to check the requests and could not be installed: \
-                 npm install --prefix target/prism @stoplight/prism-cli@{PRISM_VERSION} @octokit/openapi@{OCTOKIT_OPENAPI_VERSION}"
-            );
-            File::create(&marker).expect("the marker");
-        }
-        root
+        crate::ship::pinned_npm(
+            "prism",
+            &format!(".prism-{PRISM_VERSION}-octokit-openapi-{OCTOKIT_OPENAPI_VERSION}-installed"),
+            &[
+                format!("@stoplight/prism-cli@{PRISM_VERSION}"),
+                format!("@octokit/openapi@{OCTOKIT_OPENAPI_VERSION}"),
+            ],
+        )
     })
     .clone()
 }

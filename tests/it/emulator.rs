@@ -93,6 +93,28 @@ pub struct Faults {
     pub member_roles: Option<MemberRoles>,
     /// The caller's partition, as its ARN says (default `aws`).
     pub partition: Option<&'static str>,
+    /// Security Hub in the caller's account: off when `None`.
+    pub security_hub: Option<Hub>,
+}
+
+/// Security Hub as the caller finds it.
+#[derive(Clone, Debug, Default)]
+pub struct Hub {
+    /// The caller has no securityhub permission.
+    pub denied: bool,
+    /// BatchImportFindings fails this many findings (the first it is
+    /// sent) with InternalException, as a partial failure.
+    pub failing: usize,
+}
+
+/// One Security Hub call as the emulator answered it.
+#[derive(Clone, Debug)]
+pub struct HubCall {
+    pub operation: &'static str,
+    /// Findings in a BatchImportFindings call, and the body's size.
+    pub findings: usize,
+    pub bytes: usize,
+    pub status: u16,
 }
 
 /// The member role of every account of the organization, and where it is
@@ -259,6 +281,11 @@ struct State {
     /// and the whole refill ticks counted so far.
     buckets: HashMap<(String, &'static str), (f64, u64)>,
     assumptions: Vec<Assumption>,
+    /// Security Hub's findings by Id, as imported, and its calls.
+    hub_findings: BTreeMap<String, Value>,
+    /// Findings failed on purpose so far (`Hub::failing`).
+    hub_failures: usize,
+    hub_calls: Vec<HubCall>,
     rng: u64,
     organizations_calls: u64,
     /// Organizations requests by operation.
@@ -312,6 +339,15 @@ impl Emulator {
             shared,
             server,
         }
+    }
+
+    /// Security Hub's findings, by Id.
+    pub fn hub_findings(&self) -> BTreeMap<String, Value> {
+        self.state().hub_findings.clone()
+    }
+
+    pub fn hub_calls(&self) -> Vec<HubCall> {
+        self.state().hub_calls.clone()
     }
 
     /// Every AssumeRole, in order.
@@ -560,6 +596,9 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Reply {
         ("/getContactInformation" | "/putContactInformation", _) => {
             contact_information(&shared, &identity, sent_at, &path, &body)
         }
+        ("/accounts" | "/findings" | "/findings/import", _) => {
+            security_hub(&shared, &identity, &path, &body)
+        }
         (_, Some(target)) => organizations(&shared, &target, &body),
         _ if String::from_utf8_lossy(&body).contains("Action=") => sts(&shared, &identity, &body),
         _ => reply(
@@ -751,6 +790,194 @@ fn assume_role(shared: &Shared, identity: &Identity, fields: &HashMap<String, St
             expiration.rfc3339()
         ),
     )
+}
+
+/// Security Hub: DescribeHub, GetFindings (ProductArn EQUALS and
+/// GeneratorId PREFIX filters, pages of 100) and BatchImportFindings, with
+/// its limits (100 findings and 6 MB a call, 240 KB a finding, its
+/// required fields, and who may import findings about which account).
+fn security_hub(shared: &Shared, identity: &Identity, path: &str, body: &[u8]) -> Reply {
+    let operation = match path {
+        "/accounts" => "DescribeHub",
+        "/findings" => "GetFindings",
+        _ => "BatchImportFindings",
+    };
+    let input: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+    let call = HubCall {
+        operation,
+        findings: input["Findings"].as_array().map_or(0, Vec::len),
+        bytes: body.len(),
+        status: 200,
+    };
+    let refuse = |state: &mut State, mut call: HubCall, status: u16, code: &str, message: &str| {
+        call.status = status;
+        state.hub_calls.push(call);
+        account_error(status, code, message)
+    };
+    let Some(hub) = &shared.faults.security_hub else {
+        return refuse(
+            &mut state,
+            call,
+            401,
+            "InvalidAccessException",
+            &format!(
+                "Account {} is not subscribed to AWS Security Hub",
+                identity.account
+            ),
+        );
+    };
+    if hub.denied {
+        return refuse(
+            &mut state,
+            call,
+            403,
+            "AccessDeniedException",
+            &format!(
+                "User: {} is not authorized to perform: securityhub:{operation}",
+                identity.arn
+            ),
+        );
+    }
+    let product = format!(
+        "arn:aws:securityhub:us-east-1:{0}:product/{0}/default",
+        identity.account
+    );
+    match operation {
+        "DescribeHub" => {
+            state.hub_calls.push(call);
+            reply(
+                StatusCode::OK,
+                &[("content-type", "application/json")],
+                json!({ "HubArn": format!("arn:aws:securityhub:us-east-1:{}:hub/default", identity.account),
+                        "SubscribedAt": "2025-01-01T00:00:00.000Z" })
+                .to_string(),
+            )
+        }
+        "GetFindings" => {
+            let equals = |field: &str| {
+                input["Filters"][field][0]["Value"]
+                    .as_str()
+                    .map(str::to_owned)
+            };
+            let (product_arn, prefix) = (equals("ProductArn"), equals("GeneratorId"));
+            let matching: Vec<Value> = state
+                .hub_findings
+                .values()
+                .filter(|finding| {
+                    product_arn
+                        .as_deref()
+                        .is_none_or(|arn| finding["ProductArn"] == arn)
+                        && prefix.as_deref().is_none_or(|prefix| {
+                            finding["GeneratorId"]
+                                .as_str()
+                                .is_some_and(|id| id.starts_with(prefix))
+                        })
+                })
+                .cloned()
+                .collect();
+            let start: usize = input["NextToken"]
+                .as_str()
+                .and_then(|token| token.parse().ok())
+                .unwrap_or(0);
+            let size = input["MaxResults"].as_u64().unwrap_or(100).min(100) as usize;
+            let page: Vec<Value> = matching.iter().skip(start).take(size).cloned().collect();
+            let mut answer = json!({ "Findings": page });
+            if start + size < matching.len() {
+                answer["NextToken"] = json!((start + size).to_string());
+            }
+            state.hub_calls.push(call);
+            reply(
+                StatusCode::OK,
+                &[("content-type", "application/json")],
+                answer.to_string(),
+            )
+        }
+        _ => {
+            if body.len() > 6 * 1024 * 1024 {
+                return refuse(
+                    &mut state,
+                    call,
+                    413,
+                    "InvalidInputException",
+                    "request over 6 MB",
+                );
+            }
+            let findings = input["Findings"].as_array().cloned().unwrap_or_default();
+            if findings.is_empty() || findings.len() > 100 {
+                return refuse(
+                    &mut state,
+                    call,
+                    400,
+                    "InvalidInputException",
+                    "Findings must hold 1 to 100 findings",
+                );
+            }
+            let required = [
+                "SchemaVersion",
+                "Id",
+                "ProductArn",
+                "GeneratorId",
+                "AwsAccountId",
+                "Types",
+                "CreatedAt",
+                "UpdatedAt",
+                "Severity",
+                "Title",
+                "Description",
+                "Resources",
+            ];
+            let mut failed = Vec::new();
+            for finding in findings {
+                let id = finding["Id"].as_str().unwrap_or_default().to_owned();
+                let account = finding["AwsAccountId"].as_str().unwrap_or_default();
+                let problem = if finding.to_string().len() > 240 * 1024 {
+                    Some(("InvalidInput", "the finding is over 240 KB".to_owned()))
+                } else if let Some(missing) = required.iter().find(|key| finding[**key].is_null()) {
+                    Some(("InvalidInput", format!("{missing} is required")))
+                } else if finding["ProductArn"] != product.as_str() {
+                    Some((
+                        "AccessDeniedException",
+                        "not this account's product".to_owned(),
+                    ))
+                } else if account != identity.account {
+                    // AWS's rule for the default product: only the account
+                    // a finding names may import it, administrator or not.
+                    Some((
+                        "AccessDeniedException",
+                        format!(
+                            "account {} may not import findings with AwsAccountId {account}",
+                            identity.account
+                        ),
+                    ))
+                } else if state.hub_failures < hub.failing {
+                    state.hub_failures += 1;
+                    Some((
+                        "InternalException",
+                        "internal failure, try again".to_owned(),
+                    ))
+                } else {
+                    None
+                };
+                match problem {
+                    Some((code, message)) => {
+                        failed.push(json!({ "Id": id, "ErrorCode": code, "ErrorMessage": message }))
+                    }
+                    None => {
+                        state.hub_findings.insert(id, finding);
+                    }
+                }
+            }
+            let success = call.findings - failed.len();
+            state.hub_calls.push(call);
+            reply(
+                StatusCode::OK,
+                &[("content-type", "application/json")],
+                json!({ "FailedCount": failed.len(), "SuccessCount": success, "FailedFindings": failed })
+                    .to_string(),
+            )
+        }
+    }
 }
 
 /// The claims of a JWT (unverified: the emulator trusts the harness that

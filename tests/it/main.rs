@@ -29,6 +29,7 @@ mod primary;
 mod properties;
 mod release;
 mod rough_aws;
+mod security_hub;
 mod ship;
 mod support;
 mod workflow_runner;

@@ -20,7 +20,6 @@
 //! emulator's address to download the release from; and the job's AWS
 //! endpoint is the emulator.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -54,31 +53,14 @@ pub fn gitlab_ci_local() -> PathBuf {
                 rsync.is_ok_and(|output| output.status.success()),
                 "gitlab-ci-local needs rsync: install Debian's rsync (apt-get install rsync={RSYNC_VERSION}), as .ci/run does"
             );
-            let root = repo_root().join("target").join("gitlab-ci-local");
-            let binary = root
-                .join("node_modules")
-                .join(".bin")
-                .join("gitlab-ci-local");
-            let marker = root.join(format!(".gitlab-ci-local-{GITLAB_CI_LOCAL_VERSION}-installed"));
-            std::fs::create_dir_all(&root).expect("target/gitlab-ci-local");
-            let lock = File::create(root.with_extension("lock")).expect("a lock file");
-            lock.lock().expect("the lock");
-            if !marker.exists() {
-                eprintln!("installing gitlab-ci-local {GITLAB_CI_LOCAL_VERSION} into {} (once)", root.display());
-                let status = Command::new("npm")
-                    .args(["install", "--no-audit", "--no-fund", "--prefix"])
-                    .arg(&root)
-                    .arg(format!("gitlab-ci-local@{GITLAB_CI_LOCAL_VERSION}"))
-                    .status()
-                    .expect("npm, from the machine's Node.js");
-                assert!(
-                    status.success(),
-                    "gitlab-ci-local {GITLAB_CI_LOCAL_VERSION} is needed to run the docs' GitLab pipeline and could not be installed: \
-                     npm install --prefix target/gitlab-ci-local gitlab-ci-local@{GITLAB_CI_LOCAL_VERSION}"
-                );
-                File::create(&marker).expect("the marker");
-            }
-            binary
+            crate::ship::pinned_npm(
+                "gitlab-ci-local",
+                &format!(".gitlab-ci-local-{GITLAB_CI_LOCAL_VERSION}-installed"),
+                &[format!("gitlab-ci-local@{GITLAB_CI_LOCAL_VERSION}")],
+            )
+            .join("node_modules")
+            .join(".bin")
+            .join("gitlab-ci-local")
         })
         .clone()
 }

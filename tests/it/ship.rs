@@ -56,6 +56,32 @@ pub fn pinned_tool(venv: &str, package: &str, version: &str, command: &str) -> P
     bin
 }
 
+/// Pinned npm packages, installed once into target/`dir` (`.ci/run`
+/// does it first, with the same `marker`); returns that folder. A failed
+/// install fails the test, loudly, with the command that installs them.
+pub fn pinned_npm(dir: &str, marker: &str, packages: &[String]) -> PathBuf {
+    let root = repo().join("target").join(dir);
+    std::fs::create_dir_all(&root).expect("a folder under target/");
+    let lock = File::create(root.with_extension("lock")).expect("a lock file");
+    lock.lock().expect("the lock");
+    if !root.join(marker).exists() {
+        let status = Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&root)
+            .args(packages)
+            .status()
+            .expect("npm, from the machine's Node.js");
+        assert!(
+            status.success(),
+            "{} are needed by the tests and could not be installed: npm install --prefix target/{dir} {}",
+            packages.join(", "),
+            packages.join(" ")
+        );
+        File::create(root.join(marker)).expect("the marker");
+    }
+    root
+}
+
 /// The example workflows, written where GitHub keeps them, beside a copy
 /// of the action: what a user's repository holds.
 fn users_repository() -> tempfile::TempDir {

@@ -1,0 +1,237 @@
+//! The audit's findings where security teams look: AWS Security Hub
+//! (ASFF, `asff.rs`), a security lake that speaks OCSF (`ocsf.rs`) and code
+//! scanning (SARIF, `sarif.rs`). Each check is a rule, described here once
+//! (its title, its help, its score), and each finding has a stable key, so
+//! the same finding on the next run is the same record there, and one
+//! that is gone can be closed.
+
+pub mod asff;
+pub mod ocsf;
+pub mod sarif;
+
+use sha2::{Digest, Sha256};
+
+use crate::audit::{Audit, Check, Finding, Severity};
+use crate::model::AccountId;
+
+/// Where altcontacts is described, for the records' links.
+pub const INFORMATION_URI: &str = env!("CARGO_PKG_REPOSITORY");
+
+impl Check {
+    pub const ALL: [Check; 15] = [
+        Check::MissingSecurity,
+        Check::MissingBilling,
+        Check::MissingOperations,
+        Check::SharedContact,
+        Check::StaleReview,
+        Check::SameContactDetails,
+        Check::PrimaryUnreadable,
+        Check::ReservedDomain,
+        Check::UndeliverableDomain,
+        Check::DomainUnchecked,
+        Check::DnsUnreachable,
+        Check::DomainNotAllowed,
+        Check::RootEmailNotAllowed,
+        Check::ContactsUnprotected,
+        Check::GuardrailUnchecked,
+    ];
+
+    /// The check's name, as the JSON output has it: `missing_security`.
+    pub fn code(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|value| value.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// What the rule wants, in a line.
+    pub fn title(self) -> &'static str {
+        match self {
+            Check::MissingSecurity => "The account has a SECURITY alternate contact",
+            Check::MissingBilling => "The account has a BILLING alternate contact",
+            Check::MissingOperations => "The account has an OPERATIONS alternate contact",
+            Check::SharedContact => "SECURITY, BILLING and OPERATIONS are different people",
+            Check::StaleReview => "The contacts were reviewed within a year",
+            Check::SameContactDetails => {
+                "The primary contact and the alternate contacts are all different"
+            }
+            Check::PrimaryUnreadable => "The primary contact can be read",
+            Check::ReservedDomain => "No contact address is on a reserved domain",
+            Check::UndeliverableDomain => "Every contact address's domain accepts mail",
+            Check::DomainUnchecked => "DNS says whether each contact domain accepts mail",
+            Check::DnsUnreachable => "A DNS server answers the deliverability check",
+            Check::DomainNotAllowed => "Contact addresses are on the allowed domains",
+            Check::RootEmailNotAllowed => "Root emails are on the allowed domains",
+            Check::ContactsUnprotected => {
+                "A service control policy keeps the contacts from change but by the pipeline"
+            }
+            Check::GuardrailUnchecked => "The service control policies can be read",
+        }
+    }
+
+    /// The severity a rule is listed with (a finding may say less: a
+    /// reserved address is High in a SECURITY contact, Medium elsewhere).
+    pub fn severity(self) -> Severity {
+        match self {
+            Check::MissingSecurity | Check::ReservedDomain | Check::UndeliverableDomain => {
+                Severity::High
+            }
+            Check::MissingBilling
+            | Check::MissingOperations
+            | Check::StaleReview
+            | Check::SameContactDetails
+            | Check::DomainNotAllowed
+            | Check::RootEmailNotAllowed
+            | Check::ContactsUnprotected => Severity::Medium,
+            Check::SharedContact
+            | Check::PrimaryUnreadable
+            | Check::DomainUnchecked
+            | Check::DnsUnreachable
+            | Check::GuardrailUnchecked => Severity::Low,
+        }
+    }
+
+    /// Why it matters and what to do, for a rule's help.
+    pub fn help(self) -> &'static str {
+        match self {
+            Check::MissingSecurity => {
+                "AWS sends security advisories and compromise notices to the SECURITY contact; without one they reach only the root user's mailbox. Add a `security:` contact for the account (or the unit or `organization.defaults` above it) in contacts.yaml and apply."
+            }
+            Check::MissingBilling => {
+                "AWS sends billing notices to the BILLING contact. Add a `billing:` contact in contacts.yaml and apply."
+            }
+            Check::MissingOperations => {
+                "AWS sends operational notices (maintenance, service events) to the OPERATIONS contact. Add an `operations:` contact in contacts.yaml and apply."
+            }
+            Check::SharedContact => {
+                "One person as several contacts is a single point of failure for AWS's notices. Give each slot its own team in contacts.yaml."
+            }
+            Check::StaleReview => {
+                "AWS advises reviewing alternate contacts at least once a year. Confirm the contact and set its `reviewed:` date in contacts.yaml."
+            }
+            Check::SameContactDetails => {
+                "Prowler and CIS want the primary, SECURITY, BILLING and OPERATIONS contacts to differ. Give each its own address and phone number."
+            }
+            Check::PrimaryUnreadable => {
+                "The caller needs account:GetContactInformation to check the primary contact."
+            }
+            Check::ReservedDomain => {
+                "Reserved domains (example.com, .test, .invalid, localhost) receive no mail: AWS's notices to them reach no one. Write an address a team reads, at the line of contacts.yaml the finding names."
+            }
+            Check::UndeliverableDomain => {
+                "The address's domain has no mail server (no such domain, no MX and no A/AAAA, or a null MX): AWS's notices to it reach no one. Fix the address at the line of contacts.yaml the finding names."
+            }
+            Check::DomainUnchecked => {
+                "DNS did not answer for this domain (SERVFAIL or timeout); run the audit again, or check the domain."
+            }
+            Check::DnsUnreachable => {
+                "No DNS server answered, so no domain was checked. Give the audit a resolver (--dns-server) or run it where DNS works."
+            }
+            Check::DomainNotAllowed => {
+                "The address is outside `audit.email_domains`: notices go outside the company. Use an address on an allowed domain."
+            }
+            Check::RootEmailNotAllowed => {
+                "The account's root email is outside `audit.email_domains`. Change it in the account's settings."
+            }
+            Check::ContactsUnprotected => {
+                "An admin of this account can point its contacts at themselves. Attach the policy `altcontacts guardrail` prints to the root or to a unit above the account."
+            }
+            Check::GuardrailUnchecked => {
+                "The caller needs organizations:ListPoliciesForTarget and organizations:DescribePolicy to check the guardrail."
+            }
+        }
+    }
+}
+
+/// GitHub's `security-severity` (and the like): 7 to 8.9 is high.
+pub fn score(severity: Severity) -> f64 {
+    match severity {
+        Severity::High => 8.0,
+        Severity::Medium => 5.5,
+        Severity::Low => 3.0,
+    }
+}
+
+/// The accounts a finding is about: its account, the accounts using its
+/// address, or else the caller's (a finding about the file or the run).
+pub fn accounts_of(finding: &Finding, caller: &AccountId) -> Vec<AccountId> {
+    match (&finding.account_id, finding.about.accounts.is_empty()) {
+        (Some(account), _) => vec![account.clone()],
+        (None, false) => finding.about.accounts.clone(),
+        (None, true) => vec![caller.clone()],
+    }
+}
+
+/// Every finding with each account it is about: one record each, in the
+/// formats that keep a record per account (ASFF, OCSF).
+pub fn per_account<'a>(
+    audit: &'a Audit,
+    caller: &'a AccountId,
+) -> impl Iterator<Item = (&'a Finding, AccountId)> + 'a {
+    audit.findings.iter().flat_map(move |finding| {
+        accounts_of(finding, caller)
+            .into_iter()
+            .map(move |account| (finding, account))
+    })
+}
+
+/// A finding's stable key in one account: the same finding on the next
+/// run has the same key, and no two findings of a run share one.
+pub fn key(finding: &Finding, account: &AccountId) -> String {
+    let mut key = format!("{}/{account}", finding.check.code());
+    if let Some(address) = &finding.about.address {
+        key.push('/');
+        key.push_str(&address.to_ascii_lowercase());
+    }
+    if let Some(contact) = &finding.about.contact {
+        key.push_str("/contact/");
+        key.push_str(contact);
+    }
+    key
+}
+
+/// A short, stable hash of `text`, for fingerprints.
+pub fn digest(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .take(16)
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// An account's name, as the audit table has it.
+pub fn account_name(audit: &Audit, account: &AccountId) -> Option<String> {
+    audit
+        .accounts
+        .iter()
+        .find(|row| row.account_id == *account)
+        .and_then(|row| row.account_name.clone())
+}
+
+/// The run's context every record carries.
+#[derive(Clone, Debug)]
+pub struct Origin {
+    pub caller: AccountId,
+    /// The organization's management account, when there is one.
+    pub management_account: Option<AccountId>,
+    pub partition: String,
+    pub region: String,
+    /// When the audit ran, in milliseconds since the epoch.
+    pub time_ms: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_check_has_its_own_code_and_words() {
+        let codes: std::collections::BTreeSet<String> =
+            Check::ALL.iter().map(|check| check.code()).collect();
+        assert_eq!(codes.len(), Check::ALL.len());
+        assert!(codes.contains("missing_security"));
+        for check in Check::ALL {
+            assert!(!check.title().is_empty() && check.help().len() > 20);
+        }
+    }
+}
