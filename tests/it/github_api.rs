@@ -57,6 +57,18 @@ pub struct Deployment {
 }
 
 /// One call as the emulator answered it.
+/// A SARIF upload to code scanning, as GitHub received it.
+#[derive(Clone, Debug)]
+pub struct SarifUpload {
+    pub commit_sha: String,
+    pub git_ref: String,
+    /// The log, gzipped then Base64-encoded, as the API takes it.
+    pub sarif: String,
+}
+
+/// GitHub's limit on an upload's `sarif` field (gzipped, Base64-encoded).
+pub const SARIF_UPLOAD_LIMIT: usize = 10 * 1024 * 1024;
+
 #[derive(Clone, Debug)]
 pub struct Call {
     pub method: String,
@@ -94,6 +106,7 @@ struct State {
     /// token -> what it may do.
     tokens: BTreeMap<String, Token>,
     calls: Vec<Call>,
+    sarif_uploads: Vec<SarifUpload>,
     /// Comments refused for their length.
     refused_for_length: usize,
 }
@@ -243,6 +256,10 @@ impl GitHub {
 
     pub fn deployments(&self) -> Vec<Deployment> {
         self.state().deployments.clone()
+    }
+
+    pub fn sarif_uploads(&self) -> Vec<SarifUpload> {
+        self.state().sarif_uploads.clone()
     }
 
     pub fn calls(&self) -> Vec<Call> {
@@ -803,6 +820,50 @@ fn route(
             let answer = deployment_json(&deployment);
             state.deployments.push(deployment);
             json_reply(StatusCode::CREATED, &answer)
+        }
+        // POST /repos/{owner}/{repo}/code-scanning/sarifs, as upload-sarif
+        // sends it: the job needs `security-events: write`.
+        (Method::POST, ["code-scanning", "sarifs"]) => {
+            if !has(&permissions, "security-events:write") {
+                return refuse();
+            }
+            let field = |name: &str| input[name].as_str().unwrap_or_default().to_owned();
+            let (commit_sha, git_ref, sarif) = (field("commit_sha"), field("ref"), field("sarif"));
+            let invalid = |message: &str| {
+                json_reply(
+                    StatusCode::BAD_REQUEST,
+                    &json!({ "message": message, "documentation_url": "https://docs.github.com/rest" }),
+                )
+            };
+            if commit_sha.len() != 40 || !commit_sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return invalid("commit_sha is not a commit SHA");
+            }
+            if !git_ref.starts_with("refs/") {
+                return invalid(
+                    "ref must be a full Git reference (refs/heads/..., refs/pull/.../merge)",
+                );
+            }
+            if sarif.len() > SARIF_UPLOAD_LIMIT {
+                return error(StatusCode::PAYLOAD_TOO_LARGE, "SARIF upload is too large");
+            }
+            use base64::Engine as _;
+            if base64::engine::general_purpose::STANDARD
+                .decode(&sarif)
+                .is_err()
+            {
+                return invalid("sarif is not Base64");
+            }
+            state.next_id += 1;
+            let id = format!("sarif-{}", state.next_id);
+            state.sarif_uploads.push(SarifUpload {
+                commit_sha,
+                git_ref,
+                sarif,
+            });
+            json_reply(
+                StatusCode::ACCEPTED,
+                &json!({ "id": id, "url": format!("/repos/{REPOSITORY}/code-scanning/sarifs/{id}") }),
+            )
         }
         (Method::GET, ["deployments", id, "statuses"]) => {
             if !has(&permissions, "deployments:read") {

@@ -16,6 +16,7 @@ const CALLER: &str = "999999999999";
 const MAIN: &str = "alternate-contacts.yml";
 const NEW_ACCOUNTS: &str = "alternate-contacts-new-accounts.yml";
 const NIGHTLY: &str = "alternate-contacts-nightly.yml";
+const AUDIT: &str = "alternate-contacts-audit.yml";
 
 fn world(members: usize) -> World {
     World::new(
@@ -741,4 +742,78 @@ fn every_request_to_github_and_every_answer_holds_against_githubs_api_descriptio
         "the loop's requests went through Prism: {through}"
     );
     assert_eq!(through, api_calls, "every API request went through Prism");
+}
+
+#[test]
+fn the_daily_audit_puts_its_findings_in_code_scanning_on_the_lines_they_come_from() {
+    let world = world(3);
+    // Its addresses are on example.com, reserved for documentation.
+    let file = contacts("security@example.com", &[]);
+    world.commit(&[("contacts.yaml", &file)], "Declare the contacts");
+    world.push_main();
+    // The runner has no route to DNS; the audit's other checks all run.
+    let run = world.run_configured(
+        AUDIT,
+        &world.schedule_event(),
+        &[("ALTCONTACTS_NO_DNS", "true")],
+    );
+    assert_ran(&run);
+    let uploads = world.github.sarif_uploads();
+    assert_eq!(uploads.len(), 1, "{}", run.log());
+    let upload = &uploads[0];
+    assert_eq!(
+        upload.commit_sha,
+        git(&world.origin, &["rev-parse", "main"])
+    );
+    assert_eq!(upload.git_ref, "refs/heads/main");
+
+    // What code scanning received, as it decodes it.
+    use base64::Engine as _;
+    let gzipped = base64::engine::general_purpose::STANDARD
+        .decode(&upload.sarif)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("received.sarif");
+    std::fs::write(dir.path().join("received.sarif.gz"), gzipped).unwrap();
+    let gunzip = std::process::Command::new("gzip")
+        .arg("-d")
+        .arg(dir.path().join("received.sarif.gz"))
+        .status()
+        .expect("gzip");
+    assert!(gunzip.success());
+    crate::security_hub::assert_valid_sarif(&log);
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&log).unwrap()).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let lines: Vec<&str> = file.lines().collect();
+    let reserved = results
+        .iter()
+        .filter(|result| result["ruleId"] == "reserved_domain")
+        .map(|result| &result["locations"][0]["physicalLocation"])
+        .filter(|at| at["artifactLocation"]["uri"] == "contacts.yaml")
+        .map(|at| lines[at["region"]["startLine"].as_u64().unwrap() as usize - 1])
+        .collect::<Vec<_>>();
+    assert!(
+        reserved
+            .iter()
+            .any(|line| line.contains("security@example.com")),
+        "the SECURITY address on a reserved domain, at its line: {reserved:?}"
+    );
+    assert!(
+        results
+            .iter()
+            .any(|result| result["ruleId"] == "contacts_unprotected"
+                && result["locations"][0]["logicalLocations"][0]["name"] == member(1).as_str()),
+        "findings about accounts too"
+    );
+    assert!(
+        world
+            .aws()
+            .log()
+            .iter()
+            .all(|entry| entry.operation.starts_with("Get")
+                || entry.operation.starts_with("List")
+                || entry.operation.starts_with("Describe")),
+        "the audit only reads"
+    );
 }

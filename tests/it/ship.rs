@@ -92,6 +92,7 @@ fn users_repository() -> tempfile::TempDir {
     assert_eq!(
         readme.keys().collect::<Vec<_>>(),
         vec![
+            "alternate-contacts-audit.yml",
             "alternate-contacts-new-accounts.yml",
             "alternate-contacts-nightly.yml",
             "alternate-contacts.yml"

@@ -14,7 +14,8 @@
 //! variables GitHub sets are given per job (wrkflw fixes
 //! `GITHUB_API_URL` and has no event payload); the hosted actions
 //! (`actions/checkout`, `aws-actions/configure-aws-credentials`,
-//! `actions/upload-artifact`) are local stand-ins doing the same job; and
+//! `actions/upload-artifact`, `github/codeql-action/upload-sarif`) are
+//! local stand-ins doing the same job; and
 //! the altcontacts action is this commit's `action.yml`, whose release
 //! signing key is the test's own.
 
@@ -593,6 +594,18 @@ impl World {
                 "{{ echo AWS_ACCESS_KEY_ID=emulator; echo AWS_SECRET_ACCESS_KEY=emulator; echo AWS_SESSION_TOKEN=emulator-session; \
                  echo AWS_REGION={region}; echo AWS_DEFAULT_REGION={region}; echo AWS_ENDPOINT_URL={}; }} >> \"$GITHUB_ENV\"",
                 self.aws_endpoint
+            )
+        } else if uses.starts_with("github/codeql-action/upload-sarif@") {
+            // What upload-sarif sends GitHub: the log gzipped and
+            // Base64-encoded, for the run's commit and ref, with the job's token.
+            let file = input("sarif_file").expect("upload-sarif is given its sarif_file");
+            format!(
+                "set -eu; body=\"$RUNNER_TEMP/sarif-upload.json\"; \
+                 {{ printf '{{\"commit_sha\":\"%s\",\"ref\":\"%s\",\"sarif\":\"' \"$GITHUB_SHA\" \"$GITHUB_REF\"; \
+                 gzip -c '{file}' | base64 -w0; printf '\"}}'; }} > \"$body\"; \
+                 curl --fail-with-body -sS -X POST -H \"Authorization: Bearer $GITHUB_TOKEN\" \
+                 -H 'Accept: application/vnd.github+json' --data @\"$body\" \
+                 \"$GITHUB_API_URL/repos/$GITHUB_REPOSITORY/code-scanning/sarifs\""
             )
         } else if uses.starts_with("YOUR-ORG/altcontacts@") {
             let step = step.as_mapping_mut().unwrap();
