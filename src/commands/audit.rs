@@ -74,11 +74,12 @@ pub async fn run(context: &Context, args: &AuditArgs) -> Result<u8, Error> {
     // Sent first, so the output says what became of them; a failure is
     // said after the output, which stands on its own.
     let sent = match args.security_hub {
-        true => Some(security_hub::send(context, &reading.session, &result, &origin).await),
+        true => Some(
+            security_hub::send(context, &reading.session, &result, config.as_ref(), &origin).await,
+        ),
         false => None,
     };
     let report = sent.as_ref().and_then(|sent| sent.as_ref().ok());
-    let file = config.as_ref().map(|config| config.file.as_str());
     let output = match args.format {
         AuditFormat::Human => render::audit::human(&result, &header, context.paint),
         AuditFormat::Json => render::audit::json(&result, &header, report),
@@ -92,7 +93,7 @@ pub async fn run(context: &Context, args: &AuditArgs) -> Result<u8, Error> {
                     findings::sarif::MAX_RESULTS
                 ));
             }
-            findings::sarif::log(&result, file, &origin)
+            findings::sarif::log(&result, config.as_ref(), &origin)
         }
     };
     super::emit(args.output.as_deref(), &output)?;

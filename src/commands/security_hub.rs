@@ -6,6 +6,7 @@ use futures::StreamExt;
 
 use crate::audit::Audit;
 use crate::backend::Backend;
+use crate::config::LoadedConfig;
 use crate::error::Error;
 use crate::findings::Origin;
 use crate::findings::asff::{self, Refused, Sent};
@@ -36,6 +37,7 @@ pub async fn send(
     context: &Context,
     session: &Session,
     audit: &Audit,
+    config: Option<&LoadedConfig>,
     origin: &Origin,
 ) -> Result<Sent, Error> {
     let Backend::Aws(aws) = &session.api else {
@@ -46,7 +48,7 @@ pub async fn send(
     let product_arn = asff::product_arn(origin);
     let before = hub.sent_before(&product_arn).await?;
     let now = Timestamp::now();
-    let update = asff::update(asff::current(audit, origin, now), &before, now);
+    let update = asff::update(asff::current(audit, config, origin, now), &before, now);
     let (calls, too_big) = asff::batches(update.findings);
     let mut refused: Vec<Refused> = too_big
         .into_iter()

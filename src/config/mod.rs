@@ -252,6 +252,32 @@ impl LoadedConfig {
         found
     }
 
+    /// Where the file decides an account's contacts, as (line, column): its
+    /// own entry under `accounts:`, else `organization.defaults`, else
+    /// `organization`. Where a finding about the account is fixed.
+    pub fn account_place(&self, account: &AccountId) -> Option<(usize, usize)> {
+        let root = YamlPath::root();
+        let organization = root.key("organization");
+        [
+            root.key("accounts").key(account.as_str()),
+            organization.key("defaults"),
+            organization,
+        ]
+        .iter()
+        .find_map(|path| self.spots.find(&path.0, true))
+        .map(|pos| (pos.line.max(1), pos.column.max(1)))
+    }
+
+    /// Where a named contact's `reviewed:` date is written (else the
+    /// contact), as (line, column).
+    pub fn contact_place(&self, name: &str) -> Option<(usize, usize)> {
+        let contact = YamlPath::root().key("contacts").key(name);
+        [contact.key("reviewed"), contact]
+            .iter()
+            .find_map(|path| self.spots.find(&path.0, true))
+            .map(|pos| (pos.line.max(1), pos.column.max(1)))
+    }
+
     /// A warning for each distinct address of `written` (about to be
     /// written) on a reserved domain (when `reserved_names`: real AWS, not
     /// the sandbox) or outside `audit.email_domains`, at the first place

@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::{Origin, key, per_account};
+use super::{Origin, key, per_account, place};
 use crate::audit::{Audit, Control, Severity};
+use crate::config::LoadedConfig;
 use crate::model::Timestamp;
 
 /// What Security Hub takes in one BatchImportFindings call.
@@ -78,20 +79,26 @@ fn label(severity: Severity) -> &'static str {
 }
 
 /// This audit's findings, one per finding and account, open.
-pub fn current(audit: &Audit, origin: &Origin, now: Timestamp) -> Vec<AsffFinding> {
+pub fn current(
+    audit: &Audit,
+    config: Option<&LoadedConfig>,
+    origin: &Origin,
+    now: Timestamp,
+) -> Vec<AsffFinding> {
     let product = product_arn(origin);
     let now = now.rfc3339();
     per_account(audit, &origin.caller)
         .map(|(finding, account)| {
+            let fixed_at = place(finding, &account, config);
             let mut remediation = finding.check.help().to_owned();
-            if let Some(location) = &finding.about.location {
+            if let Some(location) = &fixed_at {
                 remediation = format!("Change {location}. {remediation}");
             }
             let mut product_fields = BTreeMap::from([
                 ("altcontacts/check".to_owned(), finding.check.code()),
                 ("altcontacts/account".to_owned(), account.to_string()),
             ]);
-            if let Some(location) = &finding.about.location {
+            if let Some(location) = &fixed_at {
                 product_fields.insert("altcontacts/location".to_owned(), location.to_string());
             }
             let cis = finding.controls.iter().any(|control| {

@@ -11,7 +11,8 @@ pub mod sarif;
 
 use sha2::{Digest, Sha256};
 
-use crate::audit::{Audit, Check, Finding, Severity};
+use crate::audit::{Audit, Check, Finding, Location, Severity};
+use crate::config::LoadedConfig;
 use crate::model::AccountId;
 
 /// Where altcontacts is described, for the records' links.
@@ -175,6 +176,36 @@ pub fn per_account<'a>(
     })
 }
 
+/// Where in the contacts file a finding about `account` is fixed: where
+/// it writes the address; for a missing or shared contact, the account's
+/// entry (or the defaults it takes); for a stale review, the contact's
+/// `reviewed:`. None without a file, and for what the file does not decide
+/// (a guardrail, DNS, a root email).
+pub fn place(
+    finding: &Finding,
+    account: &AccountId,
+    config: Option<&LoadedConfig>,
+) -> Option<Location> {
+    if let Some(at) = &finding.about.location {
+        return Some(at.clone());
+    }
+    let config = config?;
+    let (line, column) = match finding.check {
+        Check::MissingSecurity
+        | Check::MissingBilling
+        | Check::MissingOperations
+        | Check::SameContactDetails
+        | Check::SharedContact => config.account_place(account)?,
+        Check::StaleReview => config.contact_place(finding.about.contact.as_deref()?)?,
+        _ => return None,
+    };
+    Some(Location {
+        file: config.file.clone(),
+        line,
+        column,
+    })
+}
+
 /// A finding's stable key in one account: the same finding on the next
 /// run has the same key, and no two findings of a run share one.
 pub fn key(finding: &Finding, account: &AccountId) -> String {
@@ -233,5 +264,45 @@ mod tests {
         for check in Check::ALL {
             assert!(!check.title().is_empty() && check.help().len() > 20);
         }
+    }
+
+    #[test]
+    fn a_finding_is_placed_where_the_file_decides_it() {
+        let text = "version: 1\ncontacts:\n  sec:\n    name: Security\n    title: Team\n    email_address: security@corp.io\n    phone_number: \"+1 202 555 0100\"\n    reviewed: 2020-01-01\naccounts:\n  \"111111111111\": { security: sec }\n";
+        let config = LoadedConfig::parse("contacts.yaml", text.to_owned()).unwrap();
+        let account = AccountId::parse("111111111111").unwrap();
+        let finding = |check: Check, contact: Option<&str>| Finding {
+            severity: Severity::Medium,
+            check,
+            account_id: Some(account.clone()),
+            message: String::new(),
+            controls: Vec::new(),
+            about: crate::audit::About {
+                contact: contact.map(str::to_owned),
+                ..Default::default()
+            },
+        };
+        let line = |check, contact| {
+            place(&finding(check, contact), &account, Some(&config)).map(|at| at.line)
+        };
+        assert_eq!(
+            line(Check::MissingBilling, None),
+            Some(10),
+            "the account's entry"
+        );
+        assert_eq!(
+            line(Check::StaleReview, Some("sec")),
+            Some(8),
+            "its reviewed: date"
+        );
+        assert_eq!(
+            line(Check::ContactsUnprotected, None),
+            None,
+            "not the file's to fix"
+        );
+        assert_eq!(
+            place(&finding(Check::MissingBilling, None), &account, None),
+            None
+        );
     }
 }

@@ -6,8 +6,9 @@
 
 use serde_json::{Value, json};
 
-use super::{INFORMATION_URI, Origin, accounts_of, digest, key, score};
+use super::{INFORMATION_URI, Origin, accounts_of, digest, key, place, score};
 use crate::audit::{Audit, Check, Finding, Severity};
+use crate::config::LoadedConfig;
 
 /// GitHub keeps at most this many results of a run.
 pub const MAX_RESULTS: usize = 25_000;
@@ -72,7 +73,7 @@ fn artifact(file: &str) -> String {
     }
 }
 
-fn result(finding: &Finding, file: Option<&str>, origin: &Origin) -> Value {
+fn result(finding: &Finding, config: Option<&LoadedConfig>, origin: &Origin) -> Value {
     let accounts = accounts_of(finding, &origin.caller);
     let logical: Vec<Value> = accounts
         .iter()
@@ -82,14 +83,17 @@ fn result(finding: &Finding, file: Option<&str>, origin: &Origin) -> Value {
         })
         .collect();
     let mut location = json!({ "logicalLocations": logical });
-    let physical = match (&finding.about.location, file) {
+    let fixed_at = accounts
+        .first()
+        .and_then(|account| place(finding, account, config));
+    let physical = match (fixed_at, config) {
         (Some(at), _) => Some(json!({
             "artifactLocation": { "uri": artifact(&at.file) },
             "region": { "startLine": at.line, "startColumn": at.column },
         })),
         // The file the audit ran on, at its start.
-        (None, Some(file)) => Some(json!({
-            "artifactLocation": { "uri": artifact(file) },
+        (None, Some(config)) => Some(json!({
+            "artifactLocation": { "uri": artifact(&config.file) },
             "region": { "startLine": 1 },
         })),
         (None, None) => None,
@@ -115,10 +119,10 @@ fn result(finding: &Finding, file: Option<&str>, origin: &Origin) -> Value {
     })
 }
 
-/// The log. `file` is the contacts file the audit ran on, if any, as the
-/// repository has it (a path relative to its root). Past GitHub's limit
+/// The log. `config` is the contacts file the audit ran on, if any. Past
+/// GitHub's limit
 /// the most severe are kept and the run says how many were left out.
-pub fn log(audit: &Audit, file: Option<&str>, origin: &Origin) -> String {
+pub fn log(audit: &Audit, config: Option<&LoadedConfig>, origin: &Origin) -> String {
     let mut findings: Vec<&Finding> = audit.findings.iter().collect();
     findings.sort_by_key(|finding| finding.severity);
     let left_out = findings.len().saturating_sub(MAX_RESULTS);
@@ -150,7 +154,7 @@ pub fn log(audit: &Audit, file: Option<&str>, origin: &Origin) -> String {
             "automationDetails": { "id": format!("altcontacts/audit/{}/", origin.caller) },
             "results": findings
                 .iter()
-                .map(|finding| result(finding, file, origin))
+                .map(|finding| result(finding, config, origin))
                 .collect::<Vec<_>>(),
         }],
     });
