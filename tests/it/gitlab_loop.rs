@@ -18,6 +18,7 @@ const PLAN: &str = "altcontacts-plan";
 const APPLY: &str = "altcontacts-apply";
 const NEW_ACCOUNTS: &str = "altcontacts-new-accounts";
 const DRIFT: &str = "altcontacts-drift";
+const AUDIT: &str = "altcontacts-audit";
 const MARKER: &str = "<!-- altcontacts plan: contacts.yaml -->";
 
 fn world(members: usize) -> World {
@@ -719,5 +720,60 @@ fn the_component_refuses_a_binary_that_was_swapped_in_the_release() {
     assert!(
         world.aws().web_identities().is_empty(),
         "no role was asked for"
+    );
+}
+
+#[test]
+fn the_daily_audit_keeps_its_findings_as_a_sarif_log_on_the_lines_they_come_from() {
+    let world = world(3);
+    // Its addresses are on example.com, reserved for documentation.
+    let file = contacts("security@example.com", &[]);
+    world.commit(&[("contacts.yaml", &file)], "Declare the contacts");
+    world.push_main();
+    let run = world.run(&world.schedule("audit"));
+    assert_ran(&run, AUDIT);
+    // The job exits 2 on findings: allowed, so it passes with a warning.
+    assert!(
+        run.log().lines().any(|line| line.starts_with(AUDIT)
+            && line.contains("finished")
+            && line.contains("WARN 2")),
+        "findings pass with a warning, not as a clean job:\n{}",
+        run.log()
+    );
+    let log = run
+        .artifact(AUDIT, "altcontacts-audit/altcontacts.sarif")
+        .expect("the SARIF log is kept with the job");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("altcontacts.sarif");
+    std::fs::write(&path, &log).unwrap();
+    crate::security_hub::assert_valid_sarif(&path);
+    let sarif: serde_json::Value = serde_json::from_str(&log).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let lines: Vec<&str> = file.lines().collect();
+    let reserved: Vec<&str> = results
+        .iter()
+        .filter(|result| result["ruleId"] == "reserved_domain")
+        .map(|result| &result["locations"][0]["physicalLocation"])
+        .filter(|at| at["artifactLocation"]["uri"] == "contacts.yaml")
+        .map(|at| lines[at["region"]["startLine"].as_u64().unwrap() as usize - 1])
+        .collect();
+    assert!(
+        reserved
+            .iter()
+            .any(|line| line.contains("security@example.com")),
+        "{reserved:?}"
+    );
+    assert!(
+        world
+            .aws()
+            .log()
+            .iter()
+            .all(|entry| !entry.operation.starts_with("Put")
+                && !entry.operation.starts_with("Delete")),
+        "the audit only reads"
+    );
+    assert!(
+        !run.ran(DRIFT) && !run.ran(NEW_ACCOUNTS),
+        "one schedule, one job"
     );
 }

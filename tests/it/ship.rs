@@ -497,7 +497,7 @@ fn the_component_and_the_docs_pipeline_pass_gitlabs_ci_schema_as_gitlab_expands_
     let includes = pipeline["include"].as_sequence().unwrap();
     assert_eq!(
         includes.len(),
-        4,
+        5,
         "the docs include the component once per step"
     );
     for (n, include) in includes.iter().enumerate() {
