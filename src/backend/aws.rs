@@ -21,6 +21,7 @@ use super::attempts::{Pacing, RetryPolicy, RetryStats};
 use super::error::{BackendError, Located, Operation, OrgOperation};
 use super::members::Assumed;
 use super::quota::Partition;
+use super::sdk_error::classify;
 use super::{Contacts, Discovery, Found, FoundSender, Identity, Listing, Policies, Via};
 use crate::model::{
     AccountId, AccountStatus, Contact, ContactField, ContactType, OrgAccount, OrgUnit,
@@ -720,61 +721,6 @@ fn is_not_found<E: ProvideErrorMetadata>(error: &SdkError<E>) -> bool {
         .as_service_error()
         .and_then(ProvideErrorMetadata::code)
         == Some("ResourceNotFoundException")
-}
-
-/// Maps any SDK failure to what it means for us, by AWS error code first
-/// (the same codes across Account, Organizations and STS), then HTTP status.
-pub(super) fn classify<E>(error: SdkError<E>) -> BackendError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    let status = error
-        .raw_response()
-        .map(|response| response.status().as_u16());
-    if let Some(service) = error.as_service_error() {
-        let code = service.code().unwrap_or_default();
-        let message = service.message().unwrap_or(code).to_owned();
-        return match code {
-            "AccessDeniedException" | "AccessDenied" => BackendError::AccessDenied(message),
-            // Session credentials that ran out: environment credentials are
-            // never refreshed, so every request from here on would fail.
-            "ExpiredTokenException"
-            | "ExpiredToken"
-            | "RequestExpired"
-            | "TokenRefreshRequired" => BackendError::CredentialsExpired(message),
-            "TooManyRequestsException" | "ThrottlingException" | "Throttling" => {
-                BackendError::Throttled(message)
-            }
-            "InternalServerException" | "ServiceException" | "InternalFailure" => {
-                BackendError::Server(message)
-            }
-            "ValidationException" | "InvalidInputException" | "ConstraintViolationException" => {
-                BackendError::Invalid(message)
-            }
-            "AWSOrganizationsNotInUseException" => BackendError::NotInOrganization(message),
-            _ => match status {
-                Some(429) => BackendError::Throttled(message),
-                Some(status) if status >= 500 => BackendError::Server(format!("{code} {message}")),
-                _ => BackendError::Other {
-                    code: code.to_owned(),
-                    message,
-                },
-            },
-        };
-    }
-    let detail = DisplayErrorContext(&error).to_string();
-    match &error {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => BackendError::Transport(detail),
-        SdkError::ResponseError(_) => match status {
-            Some(status) if status >= 500 => BackendError::Server(detail),
-            // A response cut short (a dropped connection) is a transport failure.
-            _ => BackendError::Transport(detail),
-        },
-        _ => BackendError::Other {
-            code: "RequestFailed".to_owned(),
-            message: detail,
-        },
-    }
 }
 
 impl Identity for Aws {

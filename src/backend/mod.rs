@@ -12,6 +12,7 @@ pub mod members;
 pub mod pacer;
 pub mod quota;
 pub mod sandbox;
+mod sdk_error;
 pub mod security_hub;
 pub mod throttle;
 

@@ -13,10 +13,10 @@ use aws_sdk_securityhub::types::{
 
 use super::Gate;
 use super::attempts::{Pacing, RetryPolicy, RetryStats};
-use super::aws::classify;
 use super::error::{BackendError, HubOperation, Located, Operation};
 use super::pacer::Pacer;
 use super::quota::{HUB_GET_FINDINGS, HUB_IMPORT};
+use super::sdk_error::classify;
 use crate::findings::asff::{AsffFinding, GENERATOR_PREFIX, Refused};
 
 pub struct SecurityHub {
