@@ -81,7 +81,15 @@ pub async fn run(context: &Context, args: &AuditArgs) -> Result<u8, Error> {
     };
     let report = sent.as_ref().and_then(|sent| sent.as_ref().ok());
     let output = match args.format {
-        AuditFormat::Human => render::audit::human(&result, &header, context.paint),
+        // Colors are for a terminal, not a file.
+        AuditFormat::Human => render::audit::human(
+            &result,
+            &header,
+            match args.output {
+                Some(_) => crate::render::Paint(false),
+                None => context.paint,
+            },
+        ),
         AuditFormat::Json => render::audit::json(&result, &header, report),
         AuditFormat::Markdown => render::audit::markdown(&result, &header),
         AuditFormat::Ocsf => findings::ocsf::records(&result, &origin),

@@ -542,3 +542,17 @@ fn security_hub_on_the_sandbox_is_refused_before_anything_is_read() {
     assert!(stderr(&output).contains("the sandbox has no Security Hub"));
     assert!(stdout(&output).is_empty());
 }
+
+#[test]
+fn audit_output_goes_to_the_file_named_without_colors_and_nothing_to_stdout() {
+    let workspace = Workspace::org();
+    let output = workspace
+        .sandbox(&["--color", "always", "audit", "-o", "audit.txt"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stdout(&output).is_empty());
+    let written = workspace.read("audit.txt");
+    assert!(written.contains("SECURITY"), "{written}");
+    assert!(!written.contains('\u{1b}'), "no color codes in a file");
+}
