@@ -748,15 +748,7 @@ fn the_daily_audit_keeps_its_findings_as_a_sarif_log_on_the_lines_they_come_from
     std::fs::write(&path, &log).unwrap();
     crate::security_hub::assert_valid_sarif(&path);
     let sarif: serde_json::Value = serde_json::from_str(&log).unwrap();
-    let results = sarif["runs"][0]["results"].as_array().unwrap();
-    let lines: Vec<&str> = file.lines().collect();
-    let reserved: Vec<&str> = results
-        .iter()
-        .filter(|result| result["ruleId"] == "reserved_domain")
-        .map(|result| &result["locations"][0]["physicalLocation"])
-        .filter(|at| at["artifactLocation"]["uri"] == "contacts.yaml")
-        .map(|at| lines[at["region"]["startLine"].as_u64().unwrap() as usize - 1])
-        .collect();
+    let reserved = crate::security_hub::lines_of_results(&sarif, "reserved_domain", &file);
     assert!(
         reserved
             .iter()

@@ -785,14 +785,7 @@ fn the_daily_audit_puts_its_findings_in_code_scanning_on_the_lines_they_come_fro
     let sarif: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&log).unwrap()).unwrap();
     let results = sarif["runs"][0]["results"].as_array().unwrap();
-    let lines: Vec<&str> = file.lines().collect();
-    let reserved = results
-        .iter()
-        .filter(|result| result["ruleId"] == "reserved_domain")
-        .map(|result| &result["locations"][0]["physicalLocation"])
-        .filter(|at| at["artifactLocation"]["uri"] == "contacts.yaml")
-        .map(|at| lines[at["region"]["startLine"].as_u64().unwrap() as usize - 1])
-        .collect::<Vec<_>>();
+    let reserved = crate::security_hub::lines_of_results(&sarif, "reserved_domain", &file);
     assert!(
         reserved
             .iter()

@@ -346,6 +346,21 @@ pub fn assert_valid_sarif(log: &Path) {
     );
 }
 
+/// The lines of `file` (as contacts.yaml holds it) where a SARIF log puts
+/// the results of `rule`.
+pub fn lines_of_results<'a>(sarif: &serde_json::Value, rule: &str, file: &'a str) -> Vec<&'a str> {
+    let lines: Vec<&str> = file.lines().collect();
+    sarif["runs"][0]["results"]
+        .as_array()
+        .expect("a run's results")
+        .iter()
+        .filter(|result| result["ruleId"] == rule)
+        .map(|result| &result["locations"][0]["physicalLocation"])
+        .filter(|at| at["artifactLocation"]["uri"] == "contacts.yaml")
+        .map(|at| lines[at["region"]["startLine"].as_u64().unwrap() as usize - 1])
+        .collect()
+}
+
 /// A sandbox organization whose contacts are outside the allowed domain:
 /// findings on lines of the file, and findings about accounts.
 fn located_findings() -> Workspace {
