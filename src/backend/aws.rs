@@ -89,11 +89,15 @@ pub struct Aws {
 /// the rest.
 const DISCOVERY_CONCURRENCY: usize = 4;
 
+/// The region when neither `--region` nor the environment names one (the
+/// Account API's own).
+const DEFAULT_REGION: &str = "us-east-1";
+
 impl Aws {
     pub async fn connect(options: &AwsOptions) -> Self {
         let region = RegionProviderChain::first_try(options.region.clone().map(Region::new))
             .or_default_provider()
-            .or_else(Region::new("us-east-1"));
+            .or_else(Region::new(DEFAULT_REGION));
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(region)
             // Retries are ours (throttle.rs): only 429/500/transport, with a
@@ -130,8 +134,6 @@ impl Aws {
         self.caller.get_or_try_init(|| self.resolve_caller()).await
     }
 
-    /// The caller's partition, which decides the quotas and the ARNs; one
-    /// without the Account API is refused here, before any other call.
     /// Security Hub in the run's region, as the caller.
     pub fn security_hub(&self) -> super::security_hub::SecurityHub {
         super::security_hub::SecurityHub::new(&self.config)
@@ -141,7 +143,8 @@ impl Aws {
     pub fn region(&self) -> String {
         self.config
             .region()
-            .map_or_else(|| "us-east-1".to_owned(), |region| region.to_string())
+            .map_or(DEFAULT_REGION, |region| region.as_ref())
+            .to_owned()
     }
 
     /// The caller's partition's name (`aws`, `aws-cn`).
@@ -149,6 +152,8 @@ impl Aws {
         Ok(self.whoami().await?.partition.clone())
     }
 
+    /// The caller's partition, which decides the quotas and the ARNs; one
+    /// without the Account API is refused here, before any other call.
     pub async fn partition(&self) -> Result<Partition, Located> {
         let caller = self.whoami().await?;
         Partition::parse(&caller.partition).ok_or_else(|| {
