@@ -138,9 +138,41 @@ impl Check {
                 "An admin of this account can point its contacts at themselves. Attach the policy `altcontacts guardrail` prints to the root or to a unit above the account."
             }
             Check::GuardrailUnchecked => {
-                "The caller needs organizations:ListPoliciesForTarget and organizations:DescribePolicy to check the guardrail."
+                "The caller needs organizations:ListPolicies, organizations:DescribePolicy and organizations:ListTargetsForPolicy to check the guardrail."
             }
         }
+    }
+}
+
+/// The command that fixes a finding, as a report shows it beside the
+/// finding; `None` where the fix is a permission the help names. A
+/// contact's fix is the file's: change it as the help says, then apply
+/// that account (or the file).
+pub fn remediation(finding: &Finding) -> Option<String> {
+    let account = finding.account_id.as_ref().map(AccountId::as_str);
+    let apply = || match account {
+        Some(id) => format!("altcontacts apply --account {id}"),
+        None => "altcontacts apply".to_owned(),
+    };
+    match finding.check {
+        Check::MissingSecurity
+        | Check::MissingBilling
+        | Check::MissingOperations
+        | Check::SharedContact
+        | Check::StaleReview
+        | Check::SameContactDetails
+        | Check::ReservedDomain
+        | Check::UndeliverableDomain
+        | Check::DomainNotAllowed => Some(apply()),
+        Check::RootEmailNotAllowed => account.map(|id| {
+            format!("aws account start-primary-email-update --account-id {id} --primary-email NEW_ROOT_EMAIL")
+        }),
+        Check::ContactsUnprotected => Some(
+            "altcontacts guardrail --allow-role ROLE_ARN > guardrail.json && aws organizations create-policy --type SERVICE_CONTROL_POLICY --name altcontacts-guardrail --content file://guardrail.json && aws organizations attach-policy --policy-id POLICY_ID --target-id ROOT_ID".to_owned(),
+        ),
+        Check::DomainUnchecked => Some("altcontacts audit --org".to_owned()),
+        Check::DnsUnreachable => Some("altcontacts audit --org --dns-server RESOLVER_IP".to_owned()),
+        Check::PrimaryUnreadable | Check::GuardrailUnchecked => None,
     }
 }
 
@@ -263,6 +295,43 @@ mod tests {
         assert!(codes.contains("missing_security"));
         for check in Check::ALL {
             assert!(!check.title().is_empty() && check.help().len() > 20);
+        }
+    }
+
+    #[test]
+    fn every_remediation_names_flags_that_exist() {
+        use clap::Parser;
+        for check in Check::ALL {
+            let finding = Finding {
+                severity: check.severity(),
+                check,
+                account_id: AccountId::parse("123456789012"),
+                message: String::new(),
+                controls: Vec::new(),
+                about: crate::audit::About::default(),
+            };
+            let Some(command) = remediation(&finding) else {
+                continue;
+            };
+            for part in command.split(" && ") {
+                // A placeholder stands for what the reader fills in: a
+                // value of its kind must parse.
+                let words: Vec<&str> = part
+                    .split(" > ")
+                    .next()
+                    .unwrap()
+                    .split(' ')
+                    .map(|word| match word {
+                        "RESOLVER_IP" => "10.0.0.2",
+                        "ROLE_ARN" => "arn:aws:iam::123456789012:role/platform-contacts",
+                        other => other,
+                    })
+                    .collect();
+                if words[0] == "altcontacts" {
+                    crate::cli::Cli::try_parse_from(&words)
+                        .unwrap_or_else(|error| panic!("{check:?}: `{part}`: {error}"));
+                }
+            }
         }
     }
 

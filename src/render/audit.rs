@@ -11,7 +11,7 @@ use super::{Header, Paint, account_label, printable};
 use crate::audit::{AccountRow, Audit, Finding, Severity};
 use crate::model::count;
 
-fn summary_line(audit: &Audit) -> String {
+pub fn summary_line(audit: &Audit) -> String {
     if audit.findings.is_empty() {
         return format!(
             "Audit passed: {} with distinct SECURITY, BILLING and OPERATIONS contacts.",

@@ -4,6 +4,8 @@
 
 pub mod annotations;
 pub mod audit;
+pub mod audit_html;
+pub mod findings_table;
 mod human;
 mod json;
 mod markdown;
