@@ -7,7 +7,7 @@ use std::future::Future;
 use crate::config::FileProblems;
 use crate::error::Error;
 use crate::git::Repository;
-use crate::model::Warning;
+use crate::model::{AccountId, Timestamp, Warning};
 use crate::plan::Summary;
 
 /// How a forge names things, and the sizes it accepts.
@@ -27,16 +27,31 @@ pub struct Terms {
     pub issue_limit: usize,
     /// What one execution of the CI is called: "run", "job".
     pub run: &'static str,
+    /// How a job fetches the whole history, in its CI's words.
+    pub full_history: &'static str,
 }
 
 /// The record of applies of one contacts file: where an apply that fully
-/// succeeded is kept, so the next one bases itself on it.
+/// succeeded is kept, so the next one bases itself on it. With an account,
+/// the record of that account's own applies (an event's run, `--account`),
+/// which never stand for the whole file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecordKey {
     /// The deployment environment (`--environment`).
     pub environment: String,
     /// The contacts file as the repository names it.
     pub file: String,
+    pub account: Option<AccountId>,
+}
+
+impl RecordKey {
+    /// The record of `account`'s own applies of the same file.
+    pub fn of_account(&self, account: &AccountId) -> Self {
+        Self {
+            account: Some(account.clone()),
+            ..self.clone()
+        }
+    }
 }
 
 /// An apply being recorded, by the forge's own identifier.
@@ -50,6 +65,16 @@ pub enum Ended {
     Failed,
     /// Cancelled (SIGINT, SIGTERM) before it could finish.
     Interrupted,
+}
+
+/// A note on a review, or an issue, as the loop looks for its own: its
+/// identifier (an issue's number), whether the token's own user wrote it,
+/// and its text (an issue's description).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Remark {
+    pub id: u64,
+    pub mine: bool,
+    pub text: String,
 }
 
 /// Whether the plan's note was made or edited, by its identifier.
@@ -74,21 +99,35 @@ pub trait Forge: Sync {
     /// A Markdown link to this run or job, where its log and files are.
     fn run_link(&self) -> String;
 
-    /// The review's one plan note for a file: the one that starts with
-    /// `marker` and was written by the token's own user is edited, on any
-    /// page of the review's discussion, or a first one is made.
-    fn upsert_note(
+    /// The review's notes written by people (not the forge's own), on
+    /// every page, oldest first.
+    fn notes(&self, review: u64) -> impl Future<Output = Result<Vec<Remark>, Error>> + Send;
+
+    /// Adds a note to the review; its identifier.
+    fn add_note(&self, review: u64, body: &str) -> impl Future<Output = Result<u64, Error>> + Send;
+
+    /// Replaces the text of the review's note `id`.
+    fn edit_note(
         &self,
         review: u64,
-        marker: &str,
+        id: u64,
         body: &str,
-    ) -> impl Future<Output = Result<Upserted, Error>> + Send;
+    ) -> impl Future<Output = Result<(), Error>> + Send;
 
     /// The commit of the newest apply that fully succeeded, if any.
     fn last_applied(
         &self,
         record: &RecordKey,
     ) -> impl Future<Output = Result<Option<String>, Error>> + Send;
+
+    /// The accounts whose own apply of `commit` (an event's run, recorded
+    /// under [`RecordKey::of_account`]) fully succeeded after `since`.
+    fn accounts_applied(
+        &self,
+        record: &RecordKey,
+        commit: &str,
+        since: Timestamp,
+    ) -> impl Future<Output = Result<std::collections::BTreeSet<AccountId>, Error>> + Send;
 
     /// Records that this job starts applying `commit`.
     fn begin_apply(
@@ -106,26 +145,34 @@ pub trait Forge: Sync {
         description: &str,
     ) -> impl Future<Output = Result<(), Error>> + Send;
 
-    /// The open issue labelled `label` whose text starts with `marker` and
-    /// that the token's own user opened, if there is one.
-    fn open_issue(
-        &self,
-        label: &str,
-        marker: &str,
-    ) -> impl Future<Output = Result<Option<u64>, Error>> + Send;
+    /// The open issues labelled `label` (not reviews), on every page.
+    fn open_issues(&self, label: &str) -> impl Future<Output = Result<Vec<Remark>, Error>> + Send;
 
-    /// Updates the open issue, or opens one labelled `label`; its number.
-    fn save_issue(
+    /// Opens an issue labelled `label`; its number.
+    fn create_issue(
         &self,
-        open: Option<u64>,
         label: &str,
         title: &str,
         body: &str,
     ) -> impl Future<Output = Result<u64, Error>> + Send;
 
-    /// Says `why` on the issue and closes it.
-    fn close_issue(&self, number: u64, why: &str)
-    -> impl Future<Output = Result<(), Error>> + Send;
+    /// Replaces the issue's title and text.
+    fn update_issue(
+        &self,
+        number: u64,
+        title: &str,
+        body: &str,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// Adds a note to the issue.
+    fn comment_on_issue(
+        &self,
+        number: u64,
+        text: &str,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// Closes the issue, as done.
+    fn close_issue(&self, number: u64) -> impl Future<Output = Result<(), Error>> + Send;
 
     /// Where the full plan is kept when a note cannot hold it, in Markdown.
     fn full_plan_place(&self, artifact: &str) -> String;

@@ -8,7 +8,7 @@ use crate::emulator::{Contact, Emulator, Faults, organization};
 use crate::git_remote::git;
 use crate::gitlab_api::{DEVELOPER, GitLab, REPORTER};
 use crate::loop_scenarios::{
-    self, LoopWorld, Ran, adopted, contacts, drift, member, merge_and_run, operations,
+    self, LoopWorld, Ran, SeenIssue, adopted, contacts, drift, member, merge_and_run, operations,
 };
 use crate::pipeline_runner::{Finished, Pipeline, ROLE_ACCOUNT, World};
 use crate::workflow_runner::wait_until;
@@ -17,9 +17,10 @@ const CALLER: &str = ROLE_ACCOUNT;
 const PLAN: &str = "altcontacts-plan";
 const APPLY: &str = "altcontacts-apply";
 const NEW_ACCOUNTS: &str = "altcontacts-new-accounts";
+/// The environment the applies of contacts.yaml are deployments to.
+const FILE_ENVIRONMENT: &str = "altcontacts/contacts.yaml";
 const DRIFT: &str = "altcontacts-drift";
 const AUDIT: &str = "altcontacts-audit";
-const MARKER: &str = "<!-- altcontacts plan: contacts.yaml -->";
 
 fn world(members: usize) -> World {
     World::new(
@@ -62,13 +63,100 @@ impl LoopWorld for World {
         self.gitlab
             .deployments()
             .into_iter()
+            .filter(|d| d.environment == FILE_ENVIRONMENT)
             .filter(|d| d.status() == "success")
             .map(|d| d.sha)
             .collect()
     }
 
+    const FORGE: &'static str = "gitlab";
+
+    fn run_event(&self, body: &serde_json::Value) -> Finished {
+        World::run(self, &self.trigger(body))
+    }
+
+    fn run_schedule(&self) -> Finished {
+        World::run(self, &self.schedule("new-accounts"))
+    }
+
+    fn account_records(&self) -> Vec<(String, String)> {
+        self.gitlab
+            .deployments()
+            .into_iter()
+            .filter_map(|d| {
+                let account = d
+                    .environment
+                    .strip_prefix(&format!("{FILE_ENVIRONMENT}/accounts/"))?
+                    .to_owned();
+                Some((account, d.status().to_owned()))
+            })
+            .collect()
+    }
+
     fn last_record(&self) -> Vec<String> {
         self.gitlab.deployments().last().unwrap().statuses.clone()
+    }
+
+    fn run_drift(&self) -> Finished {
+        let ran = World::run(self, &self.schedule("drift"));
+        assert_ran(&ran, DRIFT);
+        ran
+    }
+
+    fn issues(&self) -> Vec<SeenIssue> {
+        self.gitlab
+            .issues()
+            .into_iter()
+            .map(|issue| SeenIssue {
+                state: match issue.state.as_str() {
+                    "opened" => "open".to_owned(),
+                    other => other.to_owned(),
+                },
+                comments: issue.notes.into_iter().map(|note| note.body).collect(),
+                labels: issue.labels,
+                title: issue.title,
+                body: issue.description,
+            })
+            .collect()
+    }
+
+    const NOTES_PER_PAGE: usize = 100;
+
+    fn open_review(&self, number: u64) {
+        self.gitlab.open_merge_request(number);
+    }
+
+    fn add_reviewer_notes(&self, number: u64, count: usize, body: Option<&str>) {
+        let reviewer = self.gitlab.token("reviewer", &["api"], DEVELOPER);
+        let reviewer = self.gitlab.user_of(&reviewer);
+        match body {
+            Some(body) => (0..count).for_each(|_| self.gitlab.add_note(number, body, reviewer)),
+            None => self.gitlab.add_notes(number, count, reviewer),
+        }
+    }
+
+    fn run_review(&self, number: u64) -> Finished {
+        let ran = World::run(self, &self.merge_request(number));
+        assert_ran(&ran, PLAN);
+        ran
+    }
+
+    fn review_notes(&self, number: u64) -> Vec<(bool, String)> {
+        let me = self.gitlab.user_of(self.token.as_deref().unwrap());
+        self.gitlab
+            .notes(number)
+            .into_iter()
+            .map(|note| (note.author == me, note.body))
+            .collect()
+    }
+
+    fn note_pages_read(&self, number: u64) -> usize {
+        let listing = format!("/merge_requests/{number}/notes");
+        self.gitlab
+            .calls()
+            .iter()
+            .filter(|call| call.method == "GET" && call.path.contains(&listing))
+            .count()
     }
 }
 
@@ -85,25 +173,10 @@ impl Ran for Finished {
 #[test]
 fn the_first_merge_request_gets_its_plan_and_the_first_merge_applies_the_whole_file() {
     let world = world(4);
-    world.aws().set_contact(
-        &member(0),
-        "SECURITY",
-        Contact::new("Old", "old@example.com"),
-    );
-    git(&world.dev, &["checkout", "-q", "-b", "add-contacts"]);
-    let file = contacts("security@example.com", &[]);
-    world.commit(&[("contacts.yaml", &file)], "Declare the contacts");
-
-    let plan = world.run(&world.merge_request(1));
-    assert_ran(&plan, PLAN);
-    let notes = world.gitlab.notes(1);
-    assert_eq!(notes.len(), 1, "{notes:?}");
-    let body = &notes[0].body;
-    assert!(body.starts_with(MARKER), "{body}");
-    assert!(
-        body.contains("**Plan: 9 to create, 1 to update, 0 to delete, 0 unchanged.**"),
-        "{body}"
-    );
+    let plan =
+        loop_scenarios::the_first_review_gets_its_plan_and_the_first_merge_applies_the_whole_file(
+            &world,
+        );
     // The widget's report: counts, and nothing of the contacts.
     assert_eq!(
         plan.artifact(PLAN, "altcontacts-plan/plan.json").as_deref(),
@@ -112,18 +185,6 @@ fn the_first_merge_request_gets_its_plan_and_the_first_merge_applies_the_whole_f
     assert!(
         plan.artifact(PLAN, "altcontacts-plan/plan.md").is_none(),
         "a plan that fits its note keeps no copy of the contacts"
-    );
-    assert!(
-        world.gitlab.deployments().is_empty(),
-        "a plan records nothing"
-    );
-    assert!(
-        world
-            .aws()
-            .log()
-            .iter()
-            .all(|e| e.operation == "GetAlternateContact"),
-        "a plan only reads"
     );
     // The plan role was assumed with the merge request's token.
     assert!(
@@ -139,14 +200,6 @@ fn the_first_merge_request_gets_its_plan_and_the_first_merge_applies_the_whole_f
         "{:?}",
         world.aws().web_identities()
     );
-
-    let apply = merge_and_run(&world);
-    assert_ran(&apply, APPLY);
-    assert_eq!(
-        drift(world.aws(), &file),
-        "No changes. 10 contacts match the configuration."
-    );
-    assert_eq!(world.applied(), vec![world.head()]);
     let deployment = world.gitlab.deployments().pop().unwrap();
     assert_eq!(deployment.environment, "altcontacts/contacts.yaml");
     assert_eq!(deployment.statuses, vec!["running", "success"]);
@@ -154,68 +207,9 @@ fn the_first_merge_request_gets_its_plan_and_the_first_merge_applies_the_whole_f
 
 #[test]
 fn pushes_to_a_merge_request_edit_one_note_whatever_the_pages_and_leave_others_alone() {
-    let world = world(3);
-    adopted(&world, &contacts("security@example.com", &[]));
-    git(&world.dev, &["checkout", "-q", "-b", "ops"]);
-    world.commit(
-        &[(
-            "contacts.yaml",
-            &contacts(
-                "security@example.com",
-                &[operations(&member(0), "ops@example.com")],
-            ),
-        )],
-        "Operations for account 0",
+    loop_scenarios::pushes_to_a_review_edit_one_note_whatever_the_pages_and_leave_others_alone(
+        world(3),
     );
-    world.gitlab.open_merge_request(7);
-    let reviewer = world.gitlab.token("reviewer", &["api"], DEVELOPER);
-    let reviewer = world.gitlab.user_of(&reviewer);
-    let lookalike = format!("{MARKER}\nI would rather keep ops@.");
-    world.gitlab.add_note(7, &lookalike, reviewer);
-    world.gitlab.add_notes(7, 150, reviewer);
-    assert_ran(&world.run(&world.merge_request(7)), PLAN);
-    world.gitlab.add_notes(7, 20, reviewer);
-    world.commit(
-        &[(
-            "contacts.yaml",
-            &contacts(
-                "security@example.com",
-                &[operations(&member(0), "ops-team@example.com")],
-            ),
-        )],
-        "A team address",
-    );
-    assert_ran(&world.run(&world.merge_request(7)), PLAN);
-
-    let notes = world.gitlab.notes(7);
-    let me = world.gitlab.user_of(world.token.as_deref().unwrap());
-    let plans: Vec<_> = notes.iter().filter(|n| n.author == me).collect();
-    assert_eq!(plans.len(), 1, "one plan note among {}", notes.len());
-    assert_eq!(notes.len(), 172);
-    assert!(
-        plans[0].body.contains("ops-team@example.com"),
-        "{}",
-        plans[0].body
-    );
-    assert!(
-        plans[0]
-            .body
-            .contains("**Plan: 1 to create, 0 to update, 0 to delete, 0 unchanged.**")
-    );
-    assert!(
-        notes
-            .iter()
-            .any(|n| n.body == lookalike && n.author == reviewer),
-        "the reviewer's note is untouched"
-    );
-    let pages = world
-        .gitlab
-        .calls()
-        .iter()
-        .filter(|call| call.method == "GET" && call.path.contains("/merge_requests/7/notes"))
-        .count();
-    // 151 notes are 2 pages of 100, and 172 are 2: every page was read.
-    assert_eq!(pages, 2 + 2, "page reads");
 }
 
 #[test]
@@ -264,6 +258,16 @@ fn a_plan_of_9000_changes_fits_the_note_and_says_where_the_full_plan_is() {
 #[test]
 fn a_push_of_several_commits_and_a_pipeline_that_never_ran_leave_nothing_unapplied() {
     loop_scenarios::several_commits_and_a_run_that_never_happens_leave_nothing_unapplied(world(6));
+}
+
+#[test]
+fn an_account_s_event_applies_that_account_only_and_the_schedule_does_not_do_it_again() {
+    loop_scenarios::an_account_s_event_applies_that_account_only_and_the_schedule_does_not_do_it_again(world(4));
+}
+
+#[test]
+fn an_event_s_bad_account_is_refused_and_nothing_is_written() {
+    loop_scenarios::an_event_s_bad_account_is_refused_and_nothing_is_written(world(3));
 }
 
 #[test]
@@ -323,85 +327,8 @@ fn a_cancelled_job_reports_what_it_did_leaves_the_record_and_the_next_pipeline_f
 
 #[test]
 fn nightly_drift_is_one_labelled_issue_updated_while_it_lasts_and_closed_when_it_ends() {
-    let world = world(3);
-    let file = contacts("security@example.com", &[]);
-    adopted(&world, &file);
-    world.aws().set_contact(
-        &member(1),
-        "SECURITY",
-        Contact::new("Intruder", "attacker@example.net"),
-    );
-
-    assert_ran(&world.run(&world.schedule("drift")), DRIFT);
-    let issues = world.gitlab.issues();
-    assert_eq!(issues.len(), 1);
-    assert_eq!(issues[0].state, "opened");
-    assert_eq!(issues[0].labels, vec!["altcontacts-drift"]);
-    assert!(
-        issues[0]
-            .title
-            .contains("1 contact in AWS differs from contacts.yaml"),
-        "{}",
-        issues[0].title
-    );
-    assert!(issues[0].description.contains("attacker@example.net"));
-
-    world.aws().set_contact(
-        &member(2),
-        "BILLING",
-        Contact::new("Someone", "someone@example.org"),
-    );
-    assert_ran(&world.run(&world.schedule("drift")), DRIFT);
-    let issues = world.gitlab.issues();
-    assert_eq!(issues.len(), 1, "the same issue, updated");
-    assert!(issues[0].title.contains("2 contacts in AWS differ"));
-    assert!(issues[0].description.contains("someone@example.org"));
-    assert!(
-        world
-            .aws()
-            .log()
-            .iter()
-            .all(|e| e.operation == "GetAlternateContact"),
-        "reported, not repaired"
-    );
-
-    for (account, kind, name, email, phone) in [
-        (
-            1,
-            "SECURITY",
-            "Security",
-            "security@example.com",
-            "+1 202 555 0100",
-        ),
-        (
-            2,
-            "BILLING",
-            "Billing",
-            "billing@example.com",
-            "+1 202 555 0101",
-        ),
-    ] {
-        world.aws().set_contact(
-            &member(account),
-            kind,
-            Contact {
-                title: "Team".into(),
-                phone: phone.into(),
-                ..Contact::new(name, email)
-            },
-        );
-    }
-    assert_ran(&world.run(&world.schedule("drift")), DRIFT);
-    let issues = world.gitlab.issues();
-    assert_eq!(issues.len(), 1);
-    assert_eq!(issues[0].state, "closed");
-    assert_eq!(issues[0].notes.len(), 1);
-    assert!(
-        issues[0].notes[0]
-            .body
-            .contains("AWS matches `contacts.yaml` again, as checked by [this job]("),
-        "{}",
-        issues[0].notes[0].body
+    loop_scenarios::nightly_drift_is_one_issue_updated_while_it_lasts_and_closed_when_it_ends(
+        world(3),
     );
 }
 
@@ -443,20 +370,9 @@ fn a_project_that_chooses_repair_gets_aws_written_back_and_the_issue_closed_with
 
 #[test]
 fn an_account_that_joins_between_two_scheduled_pipelines_gets_its_contacts_alone() {
-    let world = world(5);
-    let file = contacts("security@example.com", &[]);
-    adopted(&world, &file);
-    world.aws().join("200000000000", "New Account", "r-emu1");
-    assert_ran(&world.run(&world.schedule("new-accounts")), NEW_ACCOUNTS);
-    let touched: std::collections::BTreeSet<String> = world
-        .aws()
-        .log()
-        .iter()
-        .filter(|e| e.operation.contains("AlternateContact"))
-        .map(|e| e.account.clone())
-        .collect();
-    assert_eq!(touched, ["200000000000".to_owned()].into());
-    assert_eq!(world.aws().effective_writes("200000000000", "SECURITY"), 1);
+    loop_scenarios::an_account_that_joins_between_two_scheduled_runs_gets_its_contacts_alone(
+        world(5),
+    );
 }
 
 #[test]
@@ -724,7 +640,8 @@ fn the_component_refuses_a_binary_that_was_swapped_in_the_release() {
 }
 
 #[test]
-fn the_daily_audit_keeps_its_findings_as_a_sarif_log_on_the_lines_they_come_from() {
+fn the_daily_audit_keeps_its_findings_as_a_sarif_log_on_the_lines_they_come_from_and_an_html_report()
+ {
     let world = world(3);
     // Its addresses are on example.com, reserved for documentation.
     let file = contacts("security@example.com", &[]);
@@ -755,13 +672,12 @@ fn the_daily_audit_keeps_its_findings_as_a_sarif_log_on_the_lines_they_come_from
             .any(|line| line.contains("security@example.com")),
         "{reserved:?}"
     );
+    let html = run
+        .artifact(AUDIT, "altcontacts-audit/altcontacts-audit.html")
+        .expect("the HTML report is kept with the job");
+    crate::audit_report::assert_kept_report(&html, &sarif, "security@example.com");
     assert!(
-        world
-            .aws()
-            .log()
-            .iter()
-            .all(|entry| !entry.operation.starts_with("Put")
-                && !entry.operation.starts_with("Delete")),
+        loop_scenarios::wrote_nothing(world.aws()),
         "the audit only reads"
     );
     assert!(

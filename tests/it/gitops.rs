@@ -8,7 +8,7 @@ use crate::emulator::{Contact, Emulator, Faults, organization};
 use crate::git_remote::git;
 use crate::github_api::GitHub;
 use crate::loop_scenarios::{
-    self, LoopWorld, Ran, adopted, contacts, drift, member, merge_and_run, operations,
+    self, LoopWorld, Ran, SeenIssue, adopted, contacts, drift, member, merge_and_run, operations,
 };
 use crate::workflow_runner::{Event, Finished, World, wait_until};
 
@@ -58,6 +58,7 @@ impl LoopWorld for World {
         self.github
             .deployments()
             .into_iter()
+            .filter(|d| d.task == "altcontacts:apply")
             .filter(|d| d.statuses.last().map(String::as_str) == Some("success"))
             .map(|d| d.sha)
             .collect()
@@ -65,6 +66,102 @@ impl LoopWorld for World {
 
     fn last_record(&self) -> Vec<String> {
         self.github.deployments().last().unwrap().statuses.clone()
+    }
+
+    const FORGE: &'static str = "github";
+
+    fn run_event(&self, body: &serde_json::Value) -> Finished {
+        World::run(self, NEW_ACCOUNTS, &self.dispatch_event(body))
+    }
+
+    fn run_schedule(&self) -> Finished {
+        World::run(self, NEW_ACCOUNTS, &self.schedule_event())
+    }
+
+    fn account_records(&self) -> Vec<(String, String)> {
+        self.github
+            .deployments()
+            .into_iter()
+            .filter(|d| d.task == "altcontacts:apply-account")
+            .map(|d| {
+                (
+                    d.payload["account"].as_str().unwrap_or_default().to_owned(),
+                    d.statuses.last().cloned().unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+
+    fn run_drift(&self) -> Finished {
+        let ran = World::run(self, NIGHTLY, &self.schedule_event());
+        assert_ran(&ran);
+        ran
+    }
+
+    fn issues(&self) -> Vec<SeenIssue> {
+        self.github
+            .issues()
+            .into_iter()
+            .map(|issue| SeenIssue {
+                state: match (issue.state.as_str(), issue.state_reason.as_deref()) {
+                    ("closed", Some("completed")) => "closed".to_owned(),
+                    ("closed", reason) => format!("closed ({})", reason.unwrap_or("no reason")),
+                    (state, _) => state.to_owned(),
+                },
+                comments: self
+                    .github
+                    .comments(issue.number)
+                    .into_iter()
+                    .map(|comment| comment.body)
+                    .collect(),
+                labels: issue.labels,
+                title: issue.title,
+                body: issue.body,
+            })
+            .collect()
+    }
+
+    const NOTES_PER_PAGE: usize = 30;
+
+    fn open_review(&self, number: u64) {
+        self.github.open_pull_request(number);
+    }
+
+    fn add_reviewer_notes(&self, number: u64, count: usize, body: Option<&str>) {
+        match body {
+            Some(body) => {
+                (0..count).for_each(|_| self.github.add_comment(number, body, "reviewer"))
+            }
+            None => self.github.add_comments(number, count, "reviewer"),
+        }
+    }
+
+    fn run_review(&self, number: u64) -> Finished {
+        let ran = World::run(self, MAIN, &self.pull_request(number));
+        assert_ran(&ran);
+        ran
+    }
+
+    fn review_notes(&self, number: u64) -> Vec<(bool, String)> {
+        self.github
+            .comments(number)
+            .into_iter()
+            .map(|comment| {
+                (
+                    comment.user == crate::github_api::WORKFLOW_BOT,
+                    comment.body,
+                )
+            })
+            .collect()
+    }
+
+    fn note_pages_read(&self, number: u64) -> usize {
+        let listing = format!("/issues/{number}/comments");
+        self.github
+            .calls()
+            .iter()
+            .filter(|call| call.method == "GET" && call.path.contains(&listing))
+            .count()
     }
 }
 
@@ -81,55 +178,15 @@ impl Ran for Finished {
 #[test]
 fn the_first_pull_request_gets_its_plan_and_the_first_merge_applies_the_whole_file() {
     let world = world(4);
-    world.aws().set_contact(
-        &member(0),
-        "SECURITY",
-        Contact::new("Old", "old@example.com"),
-    );
-    git(&world.dev, &["checkout", "-q", "-b", "add-contacts"]);
-    let file = contacts("security@example.com", &[]);
-    world.commit(&[("contacts.yaml", &file)], "Declare the contacts");
-
-    let pull_request = world.pull_request(1);
-    let plan = world.run(MAIN, &pull_request);
-    assert_ran(&plan);
-    let comments = world.github.comments(1);
-    assert_eq!(comments.len(), 1, "{comments:?}");
-    let body = &comments[0].body;
-    assert!(
-        body.starts_with("<!-- altcontacts plan: contacts.yaml -->"),
-        "{body}"
-    );
-    assert!(
-        body.contains("**Plan: 9 to create, 1 to update, 0 to delete, 0 unchanged.**"),
-        "{body}"
-    );
+    let plan =
+        loop_scenarios::the_first_review_gets_its_plan_and_the_first_merge_applies_the_whole_file(
+            &world,
+        );
     assert!(
         plan.summary().contains("Plan: 9 to create, 1 to update"),
-        "{}",
+        "the job summary holds the plan: {}",
         plan.summary()
     );
-    assert!(
-        world.github.deployments().is_empty(),
-        "a plan records nothing"
-    );
-    assert_eq!(
-        world
-            .aws()
-            .log()
-            .iter()
-            .filter(|e| e.operation != "GetAlternateContact")
-            .count(),
-        0
-    );
-
-    let apply = merge_and_run(&world);
-    assert_ran(&apply);
-    assert_eq!(
-        drift(world.aws(), &file),
-        "No changes. 10 contacts match the configuration."
-    );
-    assert_eq!(world.applied(), vec![world.head()]);
 }
 
 #[test]
@@ -140,73 +197,9 @@ fn pushes_to_an_open_pull_request_edit_one_comment_whatever_the_pages() {
         GitHub::with_page_cap(30),
         Emulator::start(CALLER, Some(organization(CALLER, 3, 1)), Faults::default()),
     );
-    adopted(&world, &contacts("security@example.com", &[]));
-    git(&world.dev, &["checkout", "-q", "-b", "ops"]);
-    world.commit(
-        &[(
-            "contacts.yaml",
-            &contacts(
-                "security@example.com",
-                &[operations(&member(0), "ops@example.com")],
-            ),
-        )],
-        "Operations for account 0",
+    loop_scenarios::pushes_to_a_review_edit_one_note_whatever_the_pages_and_leave_others_alone(
+        world,
     );
-    world.github.open_pull_request(7);
-    // A reviewer's comment that starts as the plan's does is not the plan's.
-    let lookalike = "<!-- altcontacts plan: contacts.yaml -->\nI would rather keep ops@.";
-    world.github.add_comment(7, lookalike, "reviewer");
-    world.github.add_comments(7, 150, "reviewer");
-    assert_ran(&world.run(MAIN, &world.pull_request(7)));
-    world.github.add_comments(7, 20, "reviewer");
-    world.commit(
-        &[(
-            "contacts.yaml",
-            &contacts(
-                "security@example.com",
-                &[operations(&member(0), "ops-team@example.com")],
-            ),
-        )],
-        "A team address",
-    );
-    assert_ran(&world.run(MAIN, &world.pull_request(7)));
-
-    let comments = world.github.comments(7);
-    let plans: Vec<_> = comments
-        .iter()
-        .filter(|c| c.user == crate::github_api::WORKFLOW_BOT)
-        .collect();
-    assert_eq!(plans.len(), 1, "one plan comment among {}", comments.len());
-    assert_eq!(comments.len(), 172);
-    assert!(
-        comments
-            .iter()
-            .any(|c| c.body == lookalike && c.user == "reviewer"),
-        "the reviewer's comment is untouched"
-    );
-    assert!(
-        plans[0].body.contains("ops-team@example.com"),
-        "{}",
-        plans[0].body
-    );
-    assert!(
-        !plans[0].body.contains("`ops@example.com`"),
-        "{}",
-        plans[0].body
-    );
-    assert!(
-        plans[0]
-            .body
-            .contains("**Plan: 1 to create, 0 to update, 0 to delete, 0 unchanged.**")
-    );
-    let listed_pages = world
-        .github
-        .calls()
-        .iter()
-        .filter(|call| call.method == "GET" && call.path.contains("/issues/7/comments"))
-        .count();
-    // 151 comments are 6 pages of 30, and 172 are 6: every page was read.
-    assert_eq!(listed_pages, 6 + 6, "page reads");
 }
 
 #[test]
@@ -268,6 +261,16 @@ fn a_plan_of_9000_changes_fits_the_comment_and_the_summary_and_says_where_the_fu
 fn a_push_of_several_commits_and_an_evicted_run_leave_nothing_unapplied() {
     // GitHub evicts a pending run when a newer one queues in its group.
     loop_scenarios::several_commits_and_a_run_that_never_happens_leave_nothing_unapplied(world(6));
+}
+
+#[test]
+fn an_account_s_event_applies_that_account_only_and_the_schedule_does_not_do_it_again() {
+    loop_scenarios::an_account_s_event_applies_that_account_only_and_the_schedule_does_not_do_it_again(world(4));
+}
+
+#[test]
+fn an_event_s_bad_account_is_refused_and_nothing_is_written() {
+    loop_scenarios::an_event_s_bad_account_is_refused_and_nothing_is_written(world(3));
 }
 
 #[test]
@@ -379,92 +382,8 @@ fn sigint_then_sigterm_as_the_runner_sends_them_still_prints_the_report() {
 
 #[test]
 fn nightly_drift_is_one_issue_updated_while_it_lasts_and_closed_when_it_ends() {
-    let world = world(3);
-    let file = contacts("security@example.com", &[]);
-    adopted(&world, &file);
-    world.aws().set_contact(
-        &member(1),
-        "SECURITY",
-        Contact::new("Intruder", "attacker@example.net"),
-    );
-
-    assert_ran(&world.run(NIGHTLY, &world.schedule_event()));
-    let issues = world.github.issues();
-    assert_eq!(issues.len(), 1);
-    let issue = &issues[0];
-    assert_eq!(issue.state, "open");
-    assert_eq!(issue.labels, vec!["altcontacts-drift"]);
-    assert!(
-        issue
-            .title
-            .contains("1 contact in AWS differs from contacts.yaml"),
-        "{}",
-        issue.title
-    );
-    assert!(
-        issue.body.contains(&member(1)) && issue.body.contains("attacker@example.net"),
-        "{}",
-        issue.body
-    );
-
-    world.aws().set_contact(
-        &member(2),
-        "BILLING",
-        Contact::new("Someone", "someone@example.org"),
-    );
-    assert_ran(&world.run(NIGHTLY, &world.schedule_event()));
-    let issues = world.github.issues();
-    assert_eq!(issues.len(), 1, "the same issue, updated");
-    assert!(
-        issues[0].title.contains("2 contacts in AWS differ"),
-        "{}",
-        issues[0].title
-    );
-    assert!(issues[0].body.contains("someone@example.org"));
-    assert_eq!(
-        world
-            .aws()
-            .log()
-            .iter()
-            .filter(|e| e.operation == "PutAlternateContact")
-            .count(),
-        0,
-        "reported, not repaired"
-    );
-
-    world.aws().set_contact(
-        &member(1),
-        "SECURITY",
-        Contact {
-            title: "Team".into(),
-            phone: "+1 202 555 0100".into(),
-            ..Contact::new("Security", "security@example.com")
-        },
-    );
-    world.aws().set_contact(
-        &member(2),
-        "BILLING",
-        Contact {
-            title: "Team".into(),
-            phone: "+1 202 555 0101".into(),
-            ..Contact::new("Billing", "billing@example.com")
-        },
-    );
-    assert_ran(&world.run(NIGHTLY, &world.schedule_event()));
-    let issues = world.github.issues();
-    assert_eq!(issues.len(), 1);
-    assert_eq!(
-        (issues[0].state.as_str(), issues[0].state_reason.as_deref()),
-        ("closed", Some("completed"))
-    );
-    let closing = world.github.comments(issues[0].number);
-    assert_eq!(closing.len(), 1);
-    assert!(
-        closing[0]
-            .body
-            .contains("AWS matches `contacts.yaml` again"),
-        "{}",
-        closing[0].body
+    loop_scenarios::nightly_drift_is_one_issue_updated_while_it_lasts_and_closed_when_it_ends(
+        world(3),
     );
 }
 
@@ -512,30 +431,8 @@ fn nightly_repair_writes_aws_back_and_closes_the_issue_with_what_it_did() {
 
 #[test]
 fn an_account_that_joins_between_two_runs_gets_its_contacts_and_older_accounts_are_not_read() {
-    let world = world(5);
-    let file = contacts("security@example.com", &[]);
-    adopted(&world, &file);
-    world.aws().join("200000000000", "New Account", "r-emu1");
-
-    let run = world.run(NEW_ACCOUNTS, &world.schedule_event());
-    assert_ran(&run);
-    let touched: std::collections::BTreeSet<String> = world
-        .aws()
-        .log()
-        .iter()
-        .filter(|e| e.operation.contains("AlternateContact"))
-        .map(|e| e.account.clone())
-        .collect();
-    assert_eq!(
-        touched,
-        ["200000000000".to_owned()].into(),
-        "only the new account is read and written: {}",
-        run.summary()
-    );
-    assert_eq!(world.aws().effective_writes("200000000000", "SECURITY"), 1);
-    assert_eq!(
-        drift(world.aws(), &file),
-        "No changes. 14 contacts match the configuration."
+    loop_scenarios::an_account_that_joins_between_two_scheduled_runs_gets_its_contacts_alone(
+        world(5),
     );
 }
 
@@ -745,7 +642,8 @@ fn every_request_to_github_and_every_answer_holds_against_githubs_api_descriptio
 }
 
 #[test]
-fn the_daily_audit_puts_its_findings_in_code_scanning_on_the_lines_they_come_from() {
+fn the_daily_audit_puts_its_findings_in_code_scanning_on_the_lines_they_come_from_and_keeps_an_html_report()
+ {
     let world = world(3);
     // Its addresses are on example.com, reserved for documentation.
     let file = contacts("security@example.com", &[]);
@@ -799,6 +697,14 @@ fn the_daily_audit_puts_its_findings_in_code_scanning_on_the_lines_they_come_fro
                 && result["locations"][0]["logicalLocations"][0]["name"] == member(1).as_str()),
         "findings about accounts too"
     );
+    let (files, retention) = run
+        .artifact("altcontacts-audit")
+        .expect("the HTML report is kept as an artifact");
+    assert_eq!(retention, "30");
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0].ends_with("altcontacts-audit.html"), "{files:?}");
+    let html = std::fs::read_to_string(&files[0]).unwrap();
+    crate::audit_report::assert_kept_report(&html, &sarif, "security@example.com");
     assert!(
         world
             .aws()

@@ -28,7 +28,50 @@ pub trait LoopWorld: Deref<Target = Remote> {
     fn applied(&self) -> Vec<String>;
     /// The statuses of the newest record, oldest first.
     fn last_record(&self) -> Vec<String>;
+    /// This forge, as `altcontacts events --forge` names it.
+    const FORGE: &'static str;
+    /// Runs the new-accounts job as the event rule's request (its `body`)
+    /// starts it.
+    fn run_event(&self, body: &serde_json::Value) -> Self::Ran;
+    /// Runs the new-accounts job on its schedule.
+    fn run_schedule(&self) -> Self::Ran;
+    /// The accounts' own applies (an event's run): the account and the
+    /// record's last status, oldest first.
+    fn account_records(&self) -> Vec<(String, String)>;
+    /// Runs the nightly drift job, which must run and succeed.
+    fn run_drift(&self) -> Self::Ran;
+    /// The repository's issues, oldest first, as the forge holds them.
+    fn issues(&self) -> Vec<SeenIssue>;
+    /// How many notes a page of the forge's fake server holds.
+    const NOTES_PER_PAGE: usize;
+    /// Opens review `number` from the developer's branch.
+    fn open_review(&self, number: u64);
+    /// Adds `count` notes to the review, by a reviewer: `body`, or filler
+    /// when it is `None`.
+    fn add_reviewer_notes(&self, number: u64, count: usize, body: Option<&str>);
+    /// Runs the review's plan job, which must run and succeed.
+    fn run_review(&self, number: u64) -> Self::Ran;
+    /// The review's notes, oldest first: whether the token's own user
+    /// wrote it, and its text.
+    fn review_notes(&self, number: u64) -> Vec<(bool, String)>;
+    /// How many pages of the review's notes the tool read.
+    fn note_pages_read(&self, number: u64) -> usize;
 }
+
+/// An issue as a reader sees it on any forge.
+#[derive(Clone, Debug)]
+pub struct SeenIssue {
+    /// `open`, `closed` (as done); GitHub's other reasons are `closed (REASON)`.
+    pub state: String,
+    pub labels: Vec<String>,
+    pub title: String,
+    pub body: String,
+    /// Its comments or notes, oldest first.
+    pub comments: Vec<String>,
+}
+
+/// The first line of the plan note of `contacts.yaml`.
+pub const PLAN_MARKER: &str = "<!-- altcontacts plan: contacts.yaml -->";
 
 pub trait Ran {
     fn succeeded(&self) -> bool;
@@ -194,4 +237,370 @@ pub fn drift(aws: &Emulator, file: &str) -> String {
         .last()
         .unwrap_or_default()
         .to_owned()
+}
+
+/// No contact was written or deleted since the log was cleared.
+pub fn wrote_nothing(aws: &Emulator) -> bool {
+    aws.log()
+        .iter()
+        .all(|entry| !entry.operation.starts_with("Put") && !entry.operation.starts_with("Delete"))
+}
+
+/// The accounts whose contacts were read or written since the log was cleared.
+fn touched(aws: &Emulator) -> std::collections::BTreeSet<String> {
+    aws.log()
+        .iter()
+        .filter(|entry| entry.operation.contains("AlternateContact"))
+        .map(|entry| entry.account.clone())
+        .collect()
+}
+
+/// `file` with an OPERATIONS contact for the emulator's first unit.
+fn with_unit_operations(file: &str) -> String {
+    file.replacen(
+        "  defaults: { security: sec, billing: bill }\n",
+        "  defaults: { security: sec, billing: bill }\n  units:\n    Root/Unit0: { operations: { name: Unit Ops, title: On-Call, email_address: unit-ops@example.com, phone_number: \"+1 202 555 0103\" } }\n",
+        1,
+    )
+}
+
+/// A first review gets the plan of the whole file in one note, reads only
+/// and records nothing; its merge applies the whole file and records it.
+/// Returns the review's run, for what only its forge shows of it.
+pub fn the_first_review_gets_its_plan_and_the_first_merge_applies_the_whole_file<W: LoopWorld>(
+    world: &W,
+) -> W::Ran {
+    use crate::emulator::Contact;
+    world.aws().set_contact(
+        &member(0),
+        "SECURITY",
+        Contact::new("Old", "old@example.com"),
+    );
+    git(&world.dev, &["checkout", "-q", "-b", "add-contacts"]);
+    let file = contacts("security@example.com", &[]);
+    world.commit(&[("contacts.yaml", &file)], "Declare the contacts");
+
+    world.open_review(1);
+    let plan = world.run_review(1);
+    let notes = world.review_notes(1);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    let (mine, body) = &notes[0];
+    assert!(*mine && body.starts_with(PLAN_MARKER), "{body}");
+    assert!(
+        body.contains("**Plan: 9 to create, 1 to update, 0 to delete, 0 unchanged.**"),
+        "{body}"
+    );
+    assert_eq!(
+        world.applied(),
+        Vec::<String>::new(),
+        "a plan records nothing"
+    );
+    assert!(
+        world
+            .aws()
+            .log()
+            .iter()
+            .all(|entry| entry.operation == "GetAlternateContact"),
+        "a plan only reads"
+    );
+
+    world.assert_applied(&merge_and_run(world));
+    assert_eq!(
+        drift(world.aws(), &file),
+        "No changes. 10 contacts match the configuration."
+    );
+    assert_eq!(world.applied(), vec![world.head()]);
+    plan
+}
+
+/// Every push to an open review edits its one plan note, found again by
+/// its marker and its author on any page of a long discussion; a
+/// reviewer's note that starts as the plan's does is left alone.
+pub fn pushes_to_a_review_edit_one_note_whatever_the_pages_and_leave_others_alone<W: LoopWorld>(
+    world: W,
+) {
+    adopted(&world, &contacts("security@example.com", &[]));
+    git(&world.dev, &["checkout", "-q", "-b", "ops"]);
+    world.commit(
+        &[(
+            "contacts.yaml",
+            &contacts(
+                "security@example.com",
+                &[operations(&member(0), "ops@example.com")],
+            ),
+        )],
+        "Operations for account 0",
+    );
+    world.open_review(7);
+    let lookalike = format!(
+        "{}\nI would rather keep ops@.",
+        crate::loop_scenarios::PLAN_MARKER
+    );
+    world.add_reviewer_notes(7, 1, Some(&lookalike));
+    world.add_reviewer_notes(7, 150, None);
+    world.run_review(7);
+    world.add_reviewer_notes(7, 20, None);
+    world.commit(
+        &[(
+            "contacts.yaml",
+            &contacts(
+                "security@example.com",
+                &[operations(&member(0), "ops-team@example.com")],
+            ),
+        )],
+        "A team address",
+    );
+    world.run_review(7);
+
+    let notes = world.review_notes(7);
+    let plans: Vec<&String> = notes
+        .iter()
+        .filter(|(mine, _)| *mine)
+        .map(|(_, body)| body)
+        .collect();
+    assert_eq!(plans.len(), 1, "one plan note among {}", notes.len());
+    assert_eq!(notes.len(), 172);
+    assert!(
+        notes.iter().any(|(mine, body)| !mine && *body == lookalike),
+        "the reviewer's note is untouched"
+    );
+    assert!(plans[0].contains("ops-team@example.com"), "{}", plans[0]);
+    assert!(!plans[0].contains("`ops@example.com`"), "{}", plans[0]);
+    assert!(
+        plans[0].contains("**Plan: 1 to create, 0 to update, 0 to delete, 0 unchanged.**"),
+        "{}",
+        plans[0]
+    );
+    // 151 notes, then 172: every page was read, each time.
+    let pages = |notes: usize| notes.div_ceil(W::NOTES_PER_PAGE);
+    assert_eq!(
+        world.note_pages_read(7),
+        pages(151) + pages(172),
+        "page reads"
+    );
+}
+
+/// Drift found by the nightly run is one labelled issue, updated while it
+/// lasts (never repaired unless asked), closed with a comment once AWS
+/// matches the file again.
+pub fn nightly_drift_is_one_issue_updated_while_it_lasts_and_closed_when_it_ends<W: LoopWorld>(
+    world: W,
+) {
+    use crate::emulator::Contact;
+    let file = contacts("security@example.com", &[]);
+    adopted(&world, &file);
+    world.aws().set_contact(
+        &member(1),
+        "SECURITY",
+        Contact::new("Intruder", "attacker@example.net"),
+    );
+
+    world.run_drift();
+    let issues = world.issues();
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    let issue = &issues[0];
+    assert_eq!(issue.state, "open");
+    assert_eq!(issue.labels, vec!["altcontacts-drift"]);
+    assert!(
+        issue
+            .title
+            .contains("1 contact in AWS differs from contacts.yaml"),
+        "{}",
+        issue.title
+    );
+    assert!(
+        issue.body.contains(&member(1)) && issue.body.contains("attacker@example.net"),
+        "{}",
+        issue.body
+    );
+
+    world.aws().set_contact(
+        &member(2),
+        "BILLING",
+        Contact::new("Someone", "someone@example.org"),
+    );
+    world.run_drift();
+    let issues = world.issues();
+    assert_eq!(issues.len(), 1, "the same issue, updated");
+    assert!(
+        issues[0].title.contains("2 contacts in AWS differ"),
+        "{}",
+        issues[0].title
+    );
+    assert!(issues[0].body.contains("someone@example.org"));
+    assert!(wrote_nothing(world.aws()), "reported, not repaired");
+
+    for (account, kind, name, email, phone) in [
+        (
+            1,
+            "SECURITY",
+            "Security",
+            "security@example.com",
+            "+1 202 555 0100",
+        ),
+        (
+            2,
+            "BILLING",
+            "Billing",
+            "billing@example.com",
+            "+1 202 555 0101",
+        ),
+    ] {
+        world.aws().set_contact(
+            &member(account),
+            kind,
+            Contact {
+                title: "Team".into(),
+                phone: phone.into(),
+                ..Contact::new(name, email)
+            },
+        );
+    }
+    world.run_drift();
+    let issues = world.issues();
+    assert_eq!(issues.len(), 1);
+    assert_eq!(issues[0].state, "closed");
+    assert_eq!(issues[0].comments.len(), 1, "{:?}", issues[0].comments);
+    assert!(
+        issues[0].comments[0].contains("AWS matches `contacts.yaml` again, as checked by [this "),
+        "{}",
+        issues[0].comments[0]
+    );
+}
+
+/// The safety net: an account that joined since the last apply gets its
+/// contacts from the next scheduled run, and no older account is read.
+pub fn an_account_that_joins_between_two_scheduled_runs_gets_its_contacts_alone<W: LoopWorld>(
+    world: W,
+) {
+    let file = contacts("security@example.com", &[]);
+    adopted(&world, &file);
+    let new = "200000000000";
+    world.aws().join(new, "New Account", "r-emu1");
+    let ran = world.run_schedule();
+    assert!(ran.succeeded(), "{}", ran.log());
+    assert_eq!(
+        touched(world.aws()),
+        [new.to_owned()].into(),
+        "only the new account is read and written: {}",
+        ran.log()
+    );
+    assert_eq!(world.aws().effective_writes(new, "SECURITY"), 1);
+    assert_eq!(
+        drift(world.aws(), &file),
+        "No changes. 14 contacts match the configuration."
+    );
+}
+
+/// The event path: an account created gets its contacts from the run its
+/// event starts, and no other account is read; moved into a unit, the
+/// unit's contacts too; each run is recorded as that account's own, never
+/// as the file's; and the schedule, the safety net, reads it no more.
+pub fn an_account_s_event_applies_that_account_only_and_the_schedule_does_not_do_it_again<
+    W: LoopWorld,
+>(
+    world: W,
+) {
+    use crate::events::{account_created, account_moved, delivered};
+    let file = with_unit_operations(&contacts("security@example.com", &[]));
+    adopted(&world, &file);
+    let applied_before = world.applied();
+    let new = "200000000000";
+    world.aws().join(new, "New Account", "r-emu1");
+
+    let ran = world.run_event(&delivered(W::FORGE, &account_created(new)));
+    assert!(ran.succeeded(), "{}", ran.log());
+    assert_eq!(
+        touched(world.aws()),
+        [new.to_owned()].into(),
+        "{}",
+        ran.log()
+    );
+    assert_eq!(world.aws().effective_writes(new, "SECURITY"), 1);
+    assert_eq!(world.aws().effective_writes(new, "BILLING"), 1);
+    assert_eq!(
+        world.aws().contact(new, "OPERATIONS"),
+        None,
+        "not in the unit yet"
+    );
+    assert_eq!(
+        world.account_records(),
+        [(new.to_owned(), "success".to_owned())]
+    );
+    assert_eq!(world.applied(), applied_before, "not a record of the file");
+
+    world.aws().clear_log();
+    world
+        .aws()
+        .update_account(new, Some("ou-emu1-00000000"), None);
+    let ran = world.run_event(&delivered(
+        W::FORGE,
+        &account_moved(new, "ou-emu1-00000000"),
+    ));
+    assert!(ran.succeeded(), "{}", ran.log());
+    assert_eq!(touched(world.aws()), [new.to_owned()].into());
+    assert_eq!(
+        world.aws().effective_writes(new, "OPERATIONS"),
+        1,
+        "the unit it moved into gives it OPERATIONS"
+    );
+    assert_eq!(
+        world.aws().effective_writes(new, "SECURITY"),
+        0,
+        "what it has already is not written again"
+    );
+
+    world.aws().clear_log();
+    let ran = world.run_schedule();
+    assert!(ran.succeeded(), "{}", ran.log());
+    assert_eq!(
+        touched(world.aws()),
+        Default::default(),
+        "the account joined within the schedule's window, and its event's run applied it at this commit: the schedule reads nothing"
+    );
+    assert!(drift(world.aws(), &file).starts_with("No changes."));
+}
+
+/// What an event carries reaches the pipeline as the event's rule sends
+/// it: an ID that is not 12 digits, one with more after it, an account
+/// the organization does not have, or one that is suspended is refused
+/// with what is wrong, and nothing is written.
+pub fn an_event_s_bad_account_is_refused_and_nothing_is_written<W: LoopWorld>(world: W) {
+    use crate::events::{account_created, delivered};
+    adopted(&world, &contacts("security@example.com", &[]));
+    let suspended = member(1);
+    world
+        .aws()
+        .update_account(&suspended, None, Some("SUSPENDED"));
+    for (account, said) in [
+        ("12345", "`12345` is not an account ID"),
+        ("100000000002 --full", "is not an account ID"),
+        (
+            "300000000000",
+            "account 300000000000 is not in the organization",
+        ),
+        (suspended.as_str(), "is SUSPENDED, not ACTIVE"),
+    ] {
+        world.aws().clear_log();
+        let ran = world.run_event(&delivered(W::FORGE, &account_created(account)));
+        assert!(!ran.succeeded(), "{account}: {}", ran.log());
+        assert!(ran.log().contains(said), "{account}: {}", ran.log());
+        assert!(
+            !world
+                .aws()
+                .log()
+                .iter()
+                .any(|entry| entry.operation.starts_with("Put")
+                    || entry.operation.starts_with("Delete")),
+            "{account}: nothing is written"
+        );
+    }
+    assert!(
+        world
+            .account_records()
+            .iter()
+            .all(|(_, status)| status != "success"),
+        "no account is recorded as applied: {:?}",
+        world.account_records()
+    );
 }

@@ -1,5 +1,6 @@
-//! The GitLab REST calls of the loop: the merge request's plan note, the
-//! deployments that record applies, and the drift issue.
+//! The GitLab REST calls of the loop: the merge request's notes, the
+//! deployments that record applies, and the issues (`gitops::remarks`
+//! decides which note and which issue are the loop's).
 
 use hyper::Method;
 use serde_json::{Value, json};
@@ -8,20 +9,18 @@ use super::{Call, GitLab, Role, written_by};
 use crate::error::Error;
 use crate::forge::ForgeError;
 use crate::forge::http::encode;
-use crate::gitops::{Applying, Ended, RecordKey, Upserted};
+use crate::gitops::forge::Remark;
+use crate::gitops::{Applying, Ended, RecordKey};
+use crate::model::{AccountId, Timestamp};
+use std::collections::BTreeSet;
 
-/// Posts `body` (which starts with `marker`) as the merge request's plan
-/// note: the earlier one the token's user wrote is edited, or a first one
-/// made. Notes are read on every page, oldest first.
-pub async fn upsert_note(
-    gitlab: &GitLab,
-    merge_request: u64,
-    marker: &str,
-    body: &str,
-) -> Result<Upserted, Error> {
+/// The merge request's notes by people (not GitLab's system notes), on
+/// every page, oldest first.
+pub async fn notes(gitlab: &GitLab, merge_request: u64) -> Result<Vec<Remark>, Error> {
     let me = gitlab.me().await?;
-    let notes_path = gitlab.project_path(&format!("/merge_requests/{merge_request}/notes"));
-    let list = format!("{notes_path}?sort=asc&order_by=created_at");
+    let list = gitlab.project_path(&format!(
+        "/merge_requests/{merge_request}/notes?sort=asc&order_by=created_at"
+    ));
     let action = format!("list the notes of merge request !{merge_request}");
     let notes = gitlab
         .all_pages(Call {
@@ -31,49 +30,57 @@ pub async fn upsert_note(
             role: Role::Reporter,
         })
         .await?;
-    let existing = notes
+    Ok(notes
         .iter()
         .filter(|note| !note["system"].as_bool().unwrap_or(false))
-        .filter(|note| written_by(note, me))
-        .find(|note| {
-            note["body"]
-                .as_str()
-                .is_some_and(|text| text.trim_start().starts_with(marker))
-        })
-        .and_then(|note| note["id"].as_u64());
-    let content = json!({ "body": body });
-    match existing {
-        Some(id) => {
-            let action = format!("update the plan note on merge request !{merge_request}");
-            gitlab
-                .json(
-                    Call {
-                        method: &Method::PUT,
-                        path: &format!("{notes_path}/{id}"),
-                        action: &action,
-                        role: Role::Reporter,
-                    },
-                    Some(&content),
-                )
-                .await?;
-            Ok(Upserted::Updated(id))
-        }
-        None => {
-            let action = format!("note the plan on merge request !{merge_request}");
-            let made = gitlab
-                .json(
-                    Call {
-                        method: &Method::POST,
-                        path: &notes_path,
-                        action: &action,
-                        role: Role::Reporter,
-                    },
-                    Some(&content),
-                )
-                .await?;
-            Ok(Upserted::Created(made["id"].as_u64().unwrap_or_default()))
-        }
-    }
+        .filter_map(|note| remark(note, "id", "body", me))
+        .collect())
+}
+
+/// One note or issue as the loop reads it.
+fn remark(item: &Value, id: &str, text: &str, me: u64) -> Option<Remark> {
+    Some(Remark {
+        id: item[id].as_u64()?,
+        mine: written_by(item, me),
+        text: item[text].as_str().unwrap_or_default().to_owned(),
+    })
+}
+
+pub async fn add_note(gitlab: &GitLab, merge_request: u64, body: &str) -> Result<u64, Error> {
+    let action = format!("note the plan on merge request !{merge_request}");
+    let made = gitlab
+        .json(
+            Call {
+                method: &Method::POST,
+                path: &gitlab.project_path(&format!("/merge_requests/{merge_request}/notes")),
+                action: &action,
+                role: Role::Reporter,
+            },
+            Some(&json!({ "body": body })),
+        )
+        .await?;
+    Ok(made["id"].as_u64().unwrap_or_default())
+}
+
+pub async fn edit_note(
+    gitlab: &GitLab,
+    merge_request: u64,
+    id: u64,
+    body: &str,
+) -> Result<(), Error> {
+    let action = format!("update the plan note on merge request !{merge_request}");
+    gitlab
+        .json(
+            Call {
+                method: &Method::PUT,
+                path: &gitlab.project_path(&format!("/merge_requests/{merge_request}/notes/{id}")),
+                action: &action,
+                role: Role::Reporter,
+            },
+            Some(&json!({ "body": body })),
+        )
+        .await?;
+    Ok(())
 }
 
 /// The commit of the newest successful deployment to the record's
@@ -97,6 +104,42 @@ pub async fn last_applied(gitlab: &GitLab, record: &RecordKey) -> Result<Option<
         )
         .await?;
     Ok(deployments[0]["sha"].as_str().map(str::to_owned))
+}
+
+/// The accounts whose own apply of `commit` succeeded since `since`: the
+/// successful deployments updated since then to an environment of the
+/// record's accounts folder, at that commit. GitLab filters deployments
+/// by one environment only, so the folder is matched here.
+pub async fn accounts_applied(
+    gitlab: &GitLab,
+    record: &RecordKey,
+    commit: &str,
+    since: Timestamp,
+) -> Result<BTreeSet<AccountId>, Error> {
+    let folder = GitLab::accounts_folder(record);
+    let path = gitlab.project_path(&format!(
+        "/deployments?status=success&order_by=updated_at&sort=desc&updated_after={}",
+        encode(&since.rfc3339())
+    ));
+    let action = format!("read the accounts applied by events in `{folder}*`");
+    let deployments = gitlab
+        .all_pages(Call {
+            method: &Method::GET,
+            path: &path,
+            action: &action,
+            role: Role::Reporter,
+        })
+        .await?;
+    Ok(deployments
+        .iter()
+        .filter(|deployment| deployment["sha"].as_str() == Some(commit))
+        .filter_map(|deployment| {
+            deployment["environment"]["name"]
+                .as_str()?
+                .strip_prefix(folder.as_str())
+                .and_then(AccountId::parse)
+        })
+        .collect())
 }
 
 /// Records that this job starts applying `commit`: a running deployment.
@@ -167,8 +210,8 @@ pub async fn finish_apply(
     Ok(())
 }
 
-/// The open drift issue's number (its `iid`), if there is one.
-pub async fn find_issue(gitlab: &GitLab, label: &str, marker: &str) -> Result<Option<u64>, Error> {
+/// The open issues labelled `label`, by `iid`, on every page.
+pub async fn open_issues(gitlab: &GitLab, label: &str) -> Result<Vec<Remark>, Error> {
     let me = gitlab.me().await?;
     let path = gitlab.project_path(&format!("/issues?state=opened&labels={}", encode(label)));
     let action = format!("list the open issues labelled `{label}`");
@@ -182,68 +225,62 @@ pub async fn find_issue(gitlab: &GitLab, label: &str, marker: &str) -> Result<Op
         .await?;
     Ok(issues
         .iter()
-        .filter(|issue| written_by(issue, me))
-        .filter(|issue| {
-            issue["description"]
-                .as_str()
-                .is_some_and(|text| text.trim_start().starts_with(marker))
-        })
-        .filter_map(|issue| issue["iid"].as_u64())
-        .min())
+        .filter_map(|issue| remark(issue, "iid", "description", me))
+        .collect())
 }
 
-/// Opens the issue, or updates the open one. Returns its number.
-pub async fn save_issue(
+pub async fn update_issue(
     gitlab: &GitLab,
-    open: Option<u64>,
+    iid: u64,
+    title: &str,
+    description: &str,
+) -> Result<(), Error> {
+    let action = format!("update the drift issue #{iid}");
+    gitlab
+        .json(
+            Call {
+                method: &Method::PUT,
+                path: &gitlab.project_path(&format!("/issues/{iid}")),
+                action: &action,
+                role: Role::Reporter,
+            },
+            Some(&json!({ "title": title, "description": description })),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Opens an issue labelled `label`; its `iid`.
+pub async fn create_issue(
+    gitlab: &GitLab,
     label: &str,
     title: &str,
     description: &str,
 ) -> Result<u64, Error> {
-    match open {
-        Some(iid) => {
-            let action = format!("update the drift issue #{iid}");
-            gitlab
-                .json(
-                    Call {
-                        method: &Method::PUT,
-                        path: &gitlab.project_path(&format!("/issues/{iid}")),
-                        action: &action,
-                        role: Role::Reporter,
-                    },
-                    Some(&json!({ "title": title, "description": description })),
-                )
-                .await?;
-            Ok(iid)
-        }
-        None => {
-            let action = "open the drift issue";
-            let made: Value = gitlab
-                .json(
-                    Call {
-                        method: &Method::POST,
-                        path: &gitlab.project_path("/issues"),
-                        action,
-                        role: Role::Reporter,
-                    },
-                    Some(&json!({ "title": title, "description": description, "labels": label })),
-                )
-                .await?;
-            made["iid"].as_u64().ok_or_else(|| {
-                ForgeError::setup(
-                    "GitLab",
-                    action,
-                    "the answer has no issue number".to_owned(),
-                    None,
-                )
-                .into()
-            })
-        }
-    }
+    let action = "open the drift issue";
+    let made: Value = gitlab
+        .json(
+            Call {
+                method: &Method::POST,
+                path: &gitlab.project_path("/issues"),
+                action,
+                role: Role::Reporter,
+            },
+            Some(&json!({ "title": title, "description": description, "labels": label })),
+        )
+        .await?;
+    made["iid"].as_u64().ok_or_else(|| {
+        ForgeError::setup(
+            "GitLab",
+            action,
+            "the answer has no issue number".to_owned(),
+            None,
+        )
+        .into()
+    })
 }
 
-/// Notes `why` on the issue and closes it.
-pub async fn close_issue(gitlab: &GitLab, iid: u64, why: &str) -> Result<(), Error> {
+pub async fn note_on_issue(gitlab: &GitLab, iid: u64, text: &str) -> Result<(), Error> {
     let action = format!("note on the drift issue #{iid}");
     gitlab
         .json(
@@ -253,9 +290,13 @@ pub async fn close_issue(gitlab: &GitLab, iid: u64, why: &str) -> Result<(), Err
                 action: &action,
                 role: Role::Reporter,
             },
-            Some(&json!({ "body": why })),
+            Some(&json!({ "body": text })),
         )
         .await?;
+    Ok(())
+}
+
+pub async fn close_issue(gitlab: &GitLab, iid: u64) -> Result<(), Error> {
     let action = format!("close the drift issue #{iid}");
     gitlab
         .json(

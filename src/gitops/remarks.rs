@@ -1,0 +1,91 @@
+//! The loop's own remarks on a forge: one plan note per review and
+//! contacts file, edited on every push, and one drift issue per file. Each
+//! is found again by the marker its text starts with and by its author, the
+//! token's own user, so a note or an issue someone else starts with the
+//! marker is left alone. An adapter lists, makes and edits; this decides.
+
+use super::{Forge, Upserted};
+use crate::error::Error;
+use crate::gitops::forge::Remark;
+
+/// The remarks that are the loop's own for `marker`, in the forge's order.
+fn own<'a>(remarks: &'a [Remark], marker: &'a str) -> impl Iterator<Item = &'a Remark> + 'a {
+    remarks
+        .iter()
+        .filter(move |remark| remark.mine && remark.text.trim_start().starts_with(marker))
+}
+
+/// Posts `body` (which starts with `marker`) as the review's plan note:
+/// the oldest one that is ours is edited, or a first one made.
+pub async fn upsert_note(
+    forge: &impl Forge,
+    review: u64,
+    marker: &str,
+    body: &str,
+) -> Result<Upserted, Error> {
+    let notes = forge.notes(review).await?;
+    match own(&notes, marker).next() {
+        Some(note) => {
+            forge.edit_note(review, note.id, body).await?;
+            Ok(Upserted::Updated(note.id))
+        }
+        None => Ok(Upserted::Created(forge.add_note(review, body).await?)),
+    }
+}
+
+/// The open drift issue for `marker`: the lowest-numbered that is ours.
+pub async fn open_issue(
+    forge: &impl Forge,
+    label: &str,
+    marker: &str,
+) -> Result<Option<u64>, Error> {
+    let issues = forge.open_issues(label).await?;
+    Ok(own(&issues, marker).map(|issue| issue.id).min())
+}
+
+/// Updates the open issue, or opens one; its number.
+pub async fn save_issue(
+    forge: &impl Forge,
+    open: Option<u64>,
+    label: &str,
+    title: &str,
+    body: &str,
+) -> Result<u64, Error> {
+    match open {
+        Some(number) => {
+            forge.update_issue(number, title, body).await?;
+            Ok(number)
+        }
+        None => forge.create_issue(label, title, body).await,
+    }
+}
+
+/// Says `why` on the issue, then closes it.
+pub async fn close_issue(forge: &impl Forge, number: u64, why: &str) -> Result<(), Error> {
+    forge.comment_on_issue(number, why).await?;
+    forge.close_issue(number).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_our_remarks_that_start_with_the_marker_are_ours() {
+        let remark = |id, mine, text: &str| Remark {
+            id,
+            mine,
+            text: text.to_owned(),
+        };
+        let marker = crate::gitops::plan_marker("contacts.yaml");
+        let remarks = [
+            remark(1, false, &format!("{marker}\nby someone else")),
+            remark(2, true, &format!("a reply that quotes {marker}")),
+            remark(3, true, &format!("\n{marker}\nours")),
+            remark(4, true, &crate::gitops::plan_marker("other.yaml")),
+            remark(5, true, &format!("{marker}\na later one")),
+        ];
+        let ids: Vec<u64> = own(&remarks, &marker).map(|remark| remark.id).collect();
+        assert_eq!(ids, [3, 5]);
+    }
+}
