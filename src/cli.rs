@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::model::Timestamp;
+use crate::model::{AccountId, Timestamp};
 pub use crate::settings::SafetyArgs;
 use crate::settings::{AccessArgs, RateArgs};
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
@@ -111,6 +111,10 @@ pub enum Command {
     /// Print the CloudFormation template of the member role --member-role assumes, for a
     /// service-managed StackSet
     MemberRole(MemberRoleArgs),
+    /// Print the CloudFormation template that starts the new-accounts
+    /// pipeline when AWS says an account was created, joined or moved (for
+    /// the management account, in us-east-1)
+    Events(EventsArgs),
     /// Steps of a GitHub Actions workflow (what the action runs): the plan
     /// comment of a pull request, the record of the last applied commit,
     /// one issue while AWS drifts from the file
@@ -192,12 +196,16 @@ pub struct LoopApplyArgs {
     pub file: PathBuf,
     /// Apply every managed contact, not only what changed since the last
     /// recorded apply
-    #[arg(long, help_heading = "What to read")]
+    #[arg(long, conflicts_with = "account", help_heading = "What to read")]
     pub full: bool,
     /// Also every contact of the accounts that joined the organization
     /// after TIME (RFC 3339, or 90m, 2h, 7d back from now)
-    #[arg(long, value_name = "TIME", value_parser = parse_joined_since, conflicts_with = "full", help_heading = "What to read")]
+    #[arg(long, value_name = "TIME", value_parser = parse_joined_since, conflicts_with_all = ["full", "account"], help_heading = "What to read")]
     pub new_accounts_since: Option<Timestamp>,
+    /// The event's account: every contact of this account only, written and
+    /// recorded, so the schedule does not do it again
+    #[command(flatten)]
+    pub new_account: OneAccount,
     /// The deployment environment the applies are recorded in
     #[arg(long, value_name = "NAME", default_value = DEFAULT_ENVIRONMENT, help_heading = "Applying")]
     pub environment: String,
@@ -206,6 +214,23 @@ pub struct LoopApplyArgs {
     pub force: bool,
     #[command(flatten)]
     pub safety: SafetyArgs,
+}
+
+/// `--account`: one account only, as an event names it.
+#[derive(Debug, Args)]
+pub struct OneAccount {
+    /// Only this account: its slots from the file's layers (its entry, the
+    /// unit it is in now, the defaults), read and written, no other account
+    /// read. It must be an ACTIVE account of the organization, or one the
+    /// file lists
+    #[arg(long = "account", value_name = "ACCOUNT_ID", value_parser = parse_account_id, help_heading = "What to read")]
+    pub account: Option<AccountId>,
+}
+
+fn parse_account_id(text: &str) -> Result<AccountId, String> {
+    AccountId::parse(text).ok_or_else(|| {
+        format!("`{text}` is not an account ID: an account ID is 12 digits, e.g. 123456789012")
+    })
 }
 
 /// The deployment environment the loop records its applies in.
@@ -303,6 +328,8 @@ pub struct PlanArgs {
     #[arg(long, value_name = "TIME", value_parser = parse_joined_since, help_heading = "What to read")]
     pub joined_since: Option<Timestamp>,
     #[command(flatten)]
+    pub one: OneAccount,
+    #[command(flatten)]
     pub safety: SafetyArgs,
 }
 
@@ -342,9 +369,11 @@ pub struct ApplyArgs {
     /// duration back from now: 90m, 2h, 7d); no other account is read
     #[arg(long, value_name = "TIME", value_parser = parse_joined_since, conflicts_with = "plan", help_heading = "What to read")]
     pub joined_since: Option<Timestamp>,
+    #[command(flatten)]
+    pub one: OneAccount,
     /// A plan saved with `plan --out`: apply exactly its changes, or refuse if
     /// any of their slots changed since
-    #[arg(value_name = "PLAN")]
+    #[arg(value_name = "PLAN", conflicts_with = "account")]
     pub plan: Option<PathBuf>,
     /// Output format: `json` prints the plan to stderr and, on stdout, a
     /// versioned report of every change's outcome
@@ -394,19 +423,23 @@ pub struct AuditArgs {
     /// duration back from now: 90m, 2h, 7d); no other account is read
     #[arg(long, value_name = "TIME", value_parser = parse_joined_since, help_heading = "What to read")]
     pub joined_since: Option<Timestamp>,
-    /// Output format: ocsf is OCSF Detection Findings (class 2004), sarif is
-    /// SARIF 2.1.0 for code scanning
-    #[arg(long, value_enum, default_value_t = AuditFormat::Human, help_heading = "Output")]
-    pub format: AuditFormat,
-    /// Write the report to this file instead of stdout (for an upload step:
-    /// `--format sarif --output altcontacts.sarif`)
+    /// Output format [default: human, or each --output's by its name]: html
+    /// is a report to read in a browser, csv one row per finding, ocsf is
+    /// OCSF Detection Findings (class 2004), sarif is SARIF 2.1.0 for code
+    /// scanning
+    #[arg(long, value_enum, help_heading = "Output")]
+    pub format: Option<AuditFormat>,
+    /// Write the report to this file instead of stdout. Repeat for several
+    /// formats from one audit, each by its name: `.html`, `.csv`, `.sarif`,
+    /// `.ocsf.json`, `.json`, `.md`, `.txt`
     #[arg(
         short = 'o',
         long = "output",
+        visible_alias = "out",
         value_name = "FILE",
         help_heading = "Output"
     )]
-    pub output: Option<PathBuf>,
+    pub output: Vec<PathBuf>,
     /// Also send the findings to AWS Security Hub (BatchImportFindings) in
     /// the run's region; findings fixed since the last run are resolved there
     #[arg(long, help_heading = "Output")]
@@ -447,6 +480,39 @@ pub struct GuardrailArgs {
     /// re-trust a role of that name in any account
     #[arg(long = "allow-member-role", value_name = "NAME", value_parser = crate::settings::parse_flag::<crate::settings::RoleName>)]
     pub member_role: Option<crate::settings::RoleName>,
+}
+
+/// `altcontacts events`.
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// The forge whose pipeline the events start
+    #[arg(long, value_enum)]
+    pub forge: ForgeKind,
+    /// GitHub: the repository that holds contacts.yaml and the new-accounts
+    /// workflow
+    #[arg(
+        long,
+        value_name = "OWNER/NAME",
+        required_if_eq("forge", "github"),
+        conflicts_with = "project"
+    )]
+    pub repository: Option<String>,
+    /// GitLab: the project that holds contacts.yaml, by ID or path
+    #[arg(long, value_name = "ID|PATH", required_if_eq("forge", "gitlab"))]
+    pub project: Option<String>,
+    /// GitLab: the branch the triggered pipeline runs on
+    #[arg(long = "ref", value_name = "BRANCH", default_value = "main")]
+    pub git_ref: String,
+    /// The forge's API [default: https://api.github.com, https://gitlab.com/api/v4];
+    /// GitHub Enterprise Server: https://HOST/api/v3, self-managed GitLab: https://HOST/api/v4
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ForgeKind {
+    Github,
+    Gitlab,
 }
 
 #[derive(Debug, Args)]
@@ -507,6 +573,29 @@ pub enum AuditFormat {
     Ocsf,
     /// SARIF 2.1.0, for GitHub code scanning and SARIF viewers
     Sarif,
+    /// One self-contained HTML page: summary, and a table of findings to
+    /// sort and filter, each with its remediation
+    Html,
+    /// One row per finding (RFC 4180), columns as docs/audit.md lists them
+    Csv,
+}
+
+impl AuditFormat {
+    /// The format a file's name asks for, if it says one.
+    pub fn of_file(path: &std::path::Path) -> Option<Self> {
+        let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+        let (_, extension) = name.rsplit_once('.')?;
+        Some(match extension {
+            "html" | "htm" => Self::Html,
+            "csv" => Self::Csv,
+            "sarif" => Self::Sarif,
+            "json" if name.ends_with(".ocsf.json") => Self::Ocsf,
+            "json" => Self::Json,
+            "md" | "markdown" => Self::Markdown,
+            "txt" => Self::Human,
+            _ => return None,
+        })
+    }
 }
 
 /// The documents altcontacts has a JSON Schema of.

@@ -15,6 +15,7 @@ mod commands;
 pub mod config;
 pub mod deliverability;
 pub mod error;
+pub mod event_rule;
 pub mod export;
 pub mod findings;
 pub mod forge;

@@ -530,7 +530,11 @@ impl Aws {
                     children: Vec::new(),
                 },
                 accounts,
+                whole: true,
             });
+        }
+        if let Listing::One(id) = &listing {
+            return self.one_account(id, &management, found).await;
         }
         let (management_account, (root_id, root_name)) =
             futures::try_join!(management.clone(), self.root())?;
@@ -626,7 +630,144 @@ impl Aws {
             management_account,
             root: build(0, &found_units),
             accounts,
+            whole: true,
         })
+    }
+
+    /// One account and the units from the root down to it, as
+    /// [`Organization::only`] has them: DescribeAccount, then ListParents
+    /// up to the root and each unit's name. An account the organization
+    /// does not have is left out, for the caller to say so.
+    async fn one_account(
+        &self,
+        id: &AccountId,
+        management: &ManagementAccount<'_>,
+        found: Option<&FoundSender>,
+    ) -> Result<Organization, Located> {
+        let (management_account, (root_id, root_name), account) =
+            futures::try_join!(management.clone(), self.root(), self.describe_account(id))?;
+        let mut organization = Organization {
+            management_account: management_account.clone(),
+            root: OrgUnit {
+                id: root_id.clone(),
+                name: root_name.clone(),
+                children: Vec::new(),
+            },
+            accounts: Vec::new(),
+            whole: false,
+        };
+        let Some(mut account) = account else {
+            return Ok(organization);
+        };
+        // The units above the account, nearest first.
+        let mut units = Vec::new();
+        let mut child = id.as_str().to_owned();
+        while let Some(parent) = self.unit_above(&child).await? {
+            // Organizations nests units five deep at most: an answer that
+            // goes on is not followed forever.
+            if units.len() == 5 {
+                return Err(Located::new(
+                    Operation::Organizations(OrgOperation::ListParents),
+                    BackendError::Other {
+                        code: "UnexpectedResponse".to_owned(),
+                        message: format!("the units above account {id} go deeper than five"),
+                    },
+                ));
+            }
+            child = parent.clone();
+            units.push(parent);
+        }
+        units.reverse();
+        let names =
+            futures::future::try_join_all(units.iter().map(|unit| self.unit_name(unit))).await?;
+        let mut below: Option<OrgUnit> = None;
+        for (unit, name) in units.iter().zip(&names).rev() {
+            below = Some(OrgUnit {
+                id: unit.clone(),
+                name: name.clone(),
+                children: below.into_iter().collect(),
+            });
+        }
+        organization.root.children = below.into_iter().collect();
+        account.parents = std::iter::once(root_id).chain(units).collect();
+        if let Some(found) = found {
+            let _ = found.send(Found {
+                account: account.clone(),
+                path: std::iter::once(root_name).chain(names).collect(),
+                management_account,
+            });
+        }
+        organization.accounts.push(account);
+        Ok(organization)
+    }
+
+    /// The account as Organizations describes it; `None` when it has no
+    /// such account.
+    async fn describe_account(&self, id: &AccountId) -> Result<Option<OrgAccount>, Located> {
+        self.org_call(OrgOperation::DescribeAccount, || async {
+            match self
+                .organizations
+                .describe_account()
+                .account_id(id.as_str())
+                .send()
+                .await
+            {
+                Ok(output) => Ok(output
+                    .account()
+                    .and_then(|account| Self::org_account(account, &[]))),
+                Err(error)
+                    if error
+                        .as_service_error()
+                        .is_some_and(|e| e.is_account_not_found_exception()) =>
+                {
+                    Ok(None)
+                }
+                Err(error) => Err(classify(error)),
+            }
+        })
+        .await
+    }
+
+    /// The unit directly above an account or a unit; `None` when that is
+    /// the root.
+    async fn unit_above(&self, child: &str) -> Result<Option<String>, Located> {
+        let parents = self
+            .org_call(OrgOperation::ListParents, || async {
+                self.organizations
+                    .list_parents()
+                    .child_id(child)
+                    .send()
+                    .await
+                    .map_err(classify)
+            })
+            .await?;
+        Ok(parents
+            .parents()
+            .first()
+            .filter(|parent| {
+                parent.r#type()
+                    == Some(&aws_sdk_organizations::types::ParentType::OrganizationalUnit)
+            })
+            .and_then(|parent| parent.id())
+            .map(str::to_owned))
+    }
+
+    async fn unit_name(&self, unit: &str) -> Result<String, Located> {
+        let described = self
+            .org_call(OrgOperation::DescribeOrganizationalUnit, || async {
+                self.organizations
+                    .describe_organizational_unit()
+                    .organizational_unit_id(unit)
+                    .send()
+                    .await
+                    .map_err(classify)
+            })
+            .await?;
+        Ok(described
+            .organizational_unit()
+            .and_then(|unit| unit.name())
+            .unwrap_or(unit)
+            .to_owned())
     }
 }
 
@@ -871,12 +1012,11 @@ impl Discovery for Aws {
 }
 
 impl Policies for Aws {
-    async fn policies_for_target(&self, target: &str) -> Result<Vec<PolicySummary>, Located> {
-        self.list_all(OrgOperation::ListPoliciesForTarget, |token| async move {
+    async fn service_control_policies(&self) -> Result<Vec<PolicySummary>, Located> {
+        self.list_all(OrgOperation::ListPolicies, |token| async move {
             let page = self
                 .organizations
-                .list_policies_for_target()
-                .target_id(target)
+                .list_policies()
                 .filter(aws_sdk_organizations::types::PolicyType::ServiceControlPolicy)
                 .set_next_token(token)
                 .send()
@@ -893,6 +1033,26 @@ impl Policies for Aws {
                 })
                 .collect();
             Ok((policies, page.next_token().map(str::to_owned)))
+        })
+        .await
+    }
+
+    async fn policy_targets(&self, policy: &PolicySummary) -> Result<Vec<String>, Located> {
+        self.list_all(OrgOperation::ListTargetsForPolicy, |token| async move {
+            let page = self
+                .organizations
+                .list_targets_for_policy()
+                .policy_id(&policy.id)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(classify)?;
+            let targets = page
+                .targets()
+                .iter()
+                .filter_map(|target| target.target_id().map(str::to_owned))
+                .collect();
+            Ok((targets, page.next_token().map(str::to_owned)))
         })
         .await
     }

@@ -164,21 +164,33 @@ pub enum OrgOperation {
     ListAccounts,
     ListAccountsForParent,
     ListOrganizationalUnitsForParent,
-    ListPoliciesForTarget,
+    DescribeAccount,
+    ListParents,
+    DescribeOrganizationalUnit,
+    ListPolicies,
+    ListTargetsForPolicy,
     DescribePolicy,
 }
 
 impl OrgOperation {
     /// The reads of the audit's guardrail check.
-    pub const POLICIES: [Self; 2] = [Self::ListPoliciesForTarget, Self::DescribePolicy];
+    pub const POLICIES: [Self; 3] = [
+        Self::ListPolicies,
+        Self::DescribePolicy,
+        Self::ListTargetsForPolicy,
+    ];
 
-    /// Discovery's operations.
-    pub const ALL: [Self; 5] = [
+    /// Discovery's operations: the organization's, then one account's
+    /// (an event's run).
+    pub const ALL: [Self; 8] = [
         Self::DescribeOrganization,
         Self::ListRoots,
         Self::ListAccounts,
         Self::ListOrganizationalUnitsForParent,
         Self::ListAccountsForParent,
+        Self::DescribeAccount,
+        Self::ListParents,
+        Self::DescribeOrganizationalUnit,
     ];
 
     /// As the API (and an IAM policy, after `organizations:`) names it.
@@ -189,7 +201,11 @@ impl OrgOperation {
             Self::ListAccounts => "ListAccounts",
             Self::ListAccountsForParent => "ListAccountsForParent",
             Self::ListOrganizationalUnitsForParent => "ListOrganizationalUnitsForParent",
-            Self::ListPoliciesForTarget => "ListPoliciesForTarget",
+            Self::DescribeAccount => "DescribeAccount",
+            Self::ListParents => "ListParents",
+            Self::DescribeOrganizationalUnit => "DescribeOrganizationalUnit",
+            Self::ListPolicies => "ListPolicies",
+            Self::ListTargetsForPolicy => "ListTargetsForPolicy",
             Self::DescribePolicy => "DescribePolicy",
         }
     }

@@ -50,12 +50,17 @@ pub trait Discovery: Sync {
 
 /// Service control policies, as Organizations holds them.
 pub trait Policies: Sync {
-    /// The service control policies attached directly to `target` (a root,
-    /// a unit or an account, by id).
-    fn policies_for_target(
+    /// Every service control policy of the organization (ListPolicies).
+    fn service_control_policies(
         &self,
-        target: &str,
     ) -> impl Future<Output = Result<Vec<PolicySummary>, Located>> + Send;
+
+    /// The roots, units and accounts the policy is attached to directly, by
+    /// id (ListTargetsForPolicy).
+    fn policy_targets(
+        &self,
+        policy: &PolicySummary,
+    ) -> impl Future<Output = Result<Vec<String>, Located>> + Send;
 
     /// The policy's document, as JSON text.
     fn policy_document(
@@ -144,13 +149,17 @@ pub trait Paced: Identity + Discovery {
 }
 
 /// How much of the organization's shape discovery needs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Listing {
     /// Every unit and the accounts under each: needed to match `units:`.
     Tree,
     /// The accounts only (ListAccounts), without their units: one call per
     /// 20 accounts and the first of them known after one round trip.
     Flat,
+    /// One account and the units above it (DescribeAccount, ListParents,
+    /// DescribeOrganizationalUnit): an event's run, a few round trips
+    /// however large the organization.
+    One(AccountId),
 }
 
 pub type FoundSender = tokio::sync::mpsc::UnboundedSender<Found>;
@@ -261,13 +270,22 @@ impl Discovery for Backend {
 }
 
 impl Policies for Backend {
-    fn policies_for_target(
+    fn service_control_policies(
         &self,
-        target: &str,
     ) -> impl Future<Output = Result<Vec<PolicySummary>, Located>> + Send {
         match self {
-            Backend::Aws(api) => Either::Left(api.inner().policies_for_target(target)),
-            Backend::Sandbox(api) => Either::Right(api.inner().policies_for_target(target)),
+            Backend::Aws(api) => Either::Left(api.inner().service_control_policies()),
+            Backend::Sandbox(api) => Either::Right(api.inner().service_control_policies()),
+        }
+    }
+
+    fn policy_targets(
+        &self,
+        policy: &PolicySummary,
+    ) -> impl Future<Output = Result<Vec<String>, Located>> + Send {
+        match self {
+            Backend::Aws(api) => Either::Left(api.inner().policy_targets(policy)),
+            Backend::Sandbox(api) => Either::Right(api.inner().policy_targets(policy)),
         }
     }
 

@@ -65,7 +65,7 @@ struct SandboxOrganization {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     policies: BTreeMap<String, SandboxPolicy>,
     /// Organizations operations answered with AccessDenied, by name
-    /// (`ListPoliciesForTarget`, `DescribePolicy`).
+    /// (`ListPolicies`, `ListTargetsForPolicy`, `DescribePolicy`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     deny: Vec<String>,
 }
@@ -603,26 +603,38 @@ impl Sandbox {
 }
 
 impl Policies for Sandbox {
-    fn policies_for_target(
+    fn service_control_policies(
         &self,
-        target: &str,
     ) -> impl Future<Output = Result<Vec<PolicySummary>, Located>> + Send {
         let state = &self.lock().file;
         let result = match &state.organization {
             None => Ok(Vec::new()),
-            Some(org) => Self::policy_access(org, OrgOperation::ListPoliciesForTarget).map(|()| {
+            Some(org) => Self::policy_access(org, OrgOperation::ListPolicies).map(|()| {
                 org.policies
-                    .iter()
-                    .filter(|(_, policy)| {
-                        policy
-                            .targets
-                            .iter()
-                            .any(|attached| target_id(org, attached).as_deref() == Some(target))
-                    })
-                    .map(|(name, _)| PolicySummary {
+                    .keys()
+                    .map(|name| PolicySummary {
                         id: format!("p-{name}"),
                         name: name.clone(),
                     })
+                    .collect()
+            }),
+        };
+        ready(result)
+    }
+
+    fn policy_targets(
+        &self,
+        policy: &PolicySummary,
+    ) -> impl Future<Output = Result<Vec<String>, Located>> + Send {
+        let state = &self.lock().file;
+        let result = match &state.organization {
+            None => Ok(Vec::new()),
+            Some(org) => Self::policy_access(org, OrgOperation::ListTargetsForPolicy).map(|()| {
+                org.policies
+                    .get(&policy.name)
+                    .into_iter()
+                    .flat_map(|policy| &policy.targets)
+                    .filter_map(|attached| target_id(org, attached))
                     .collect()
             }),
         };
@@ -653,7 +665,7 @@ impl Policies for Sandbox {
 impl Discovery for Sandbox {
     fn organization(
         &self,
-        _listing: Listing,
+        listing: Listing,
         found: Option<&FoundSender>,
     ) -> impl Future<Output = Result<Organization, Located>> + Send {
         let state = &self.lock().file;
@@ -695,6 +707,11 @@ impl Discovery for Sandbox {
                     management_account: org.management_account.clone(),
                     root,
                     accounts,
+                    whole: true,
+                };
+                let organization = match listing {
+                    Listing::One(id) => organization.only(&id),
+                    _ => organization,
                 };
                 if let Some(found) = found {
                     for (account, path) in organization.accounts_with_paths() {
@@ -736,11 +753,11 @@ mod tests {
         };
         let attached = with("  policies:\n    g: { document: {}, targets: [Root/Nowhere] }\n");
         assert!(attached.unwrap_err().contains("`Root/Nowhere`"));
-        let denied = with("  deny: [ListPolicies]\n");
+        let denied = with("  deny: [ListPoliciesForTarget]\n");
         assert!(
             denied
                 .unwrap_err()
-                .contains("ListPoliciesForTarget, DescribePolicy")
+                .contains("ListPolicies, DescribePolicy, ListTargetsForPolicy")
         );
         assert!(with("  deny: [DescribePolicy]\n  policies:\n    g: { document: {}, targets: [Root, \"111111111111\"] }\n").is_ok());
     }

@@ -34,6 +34,7 @@ async fn apply_fresh(context: &Context, args: &ApplyArgs) -> Result<u8, Error> {
     let request = Request {
         base: base.as_ref(),
         joined_since: args.joined_since,
+        account: args.one.account.clone(),
         ..Request::managed(&config)
     };
     let (session, plan) = context.plan(&request).await?;

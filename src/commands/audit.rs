@@ -20,7 +20,32 @@ use crate::progress::Progress;
 use crate::render;
 use crate::session::{Context, Reading, Reads, Request, Scope, in_github_actions, load_config};
 
+/// Where each report goes, in which format: stdout in `--format` (human
+/// by default), or each `--output` in `--format` (one file) or the format
+/// its name says. Resolved before anything is asked of AWS.
+fn outputs(args: &AuditArgs) -> Result<Vec<(Option<&std::path::Path>, AuditFormat)>, Error> {
+    match (args.output.as_slice(), args.format) {
+        ([], format) => Ok(vec![(None, format.unwrap_or(AuditFormat::Human))]),
+        ([one], Some(format)) => Ok(vec![(Some(one.as_path()), format)]),
+        (_, Some(_)) => Err(Error::usage(
+            "--format names the format of one --output",
+            Some("with several --output files, leave --format out: each takes its format from its name (.html, .csv, .sarif, .ocsf.json, .json, .md, .txt)".to_owned()),
+        )),
+        (many, None) => many
+            .iter()
+            .map(|path| match AuditFormat::of_file(path) {
+                Some(format) => Ok((Some(path.as_path()), format)),
+                None => Err(Error::usage(
+                    format!("cannot tell the format of {} from its name", path.display()),
+                    Some("give --format, or name the file .html, .csv, .sarif, .ocsf.json, .json, .md or .txt".to_owned()),
+                )),
+            })
+            .collect(),
+    }
+}
+
 pub async fn run(context: &Context, args: &AuditArgs) -> Result<u8, Error> {
+    let outputs = outputs(args)?;
     if args.security_hub && matches!(context.connection, crate::session::Connection::Sandbox(_)) {
         return Err(security_hub::no_hub_on_the_sandbox());
     }
@@ -44,6 +69,8 @@ pub async fn run(context: &Context, args: &AuditArgs) -> Result<u8, Error> {
         base: None,
         joined_since: args.joined_since,
         new_accounts_since: None,
+        applied_by_events: None,
+        account: None,
         reads: Reads::Every,
         ancestry: true,
     };
@@ -51,7 +78,9 @@ pub async fn run(context: &Context, args: &AuditArgs) -> Result<u8, Error> {
     match &config {
         Some(_) => context.show_warnings(
             &reading.desired.warnings,
-            args.format != AuditFormat::Human && args.format != AuditFormat::Markdown,
+            outputs.iter().any(|(path, format)| {
+                path.is_none() && !matches!(format, AuditFormat::Human | AuditFormat::Markdown)
+            }),
         ),
         None => context.note_left_out(&reading.desired),
     }
@@ -80,31 +109,40 @@ pub async fn run(context: &Context, args: &AuditArgs) -> Result<u8, Error> {
         false => None,
     };
     let report = sent.as_ref().and_then(|sent| sent.as_ref().ok());
-    let output = match args.format {
-        // Colors are for a terminal, not a file.
-        AuditFormat::Human => render::audit::human(
-            &result,
-            &header,
-            match args.output {
-                Some(_) => crate::render::Paint(false),
-                None => context.paint,
-            },
-        ),
-        AuditFormat::Json => render::audit::json(&result, &header, report),
-        AuditFormat::Markdown => render::audit::markdown(&result, &header),
-        AuditFormat::Ocsf => findings::ocsf::records(&result, &origin),
-        AuditFormat::Sarif => {
-            let left_out = findings::sarif::left_out(&result);
-            if left_out > 0 {
-                context.ui.note(&format!(
-                    "{left_out} findings left out of the SARIF log: GitHub keeps at most {} results of a run",
-                    findings::sarif::MAX_RESULTS
-                ));
+    for (path, format) in outputs {
+        let output = match format {
+            // Colors are for a terminal, not a file.
+            AuditFormat::Human => render::audit::human(
+                &result,
+                &header,
+                match path {
+                    Some(_) => crate::render::Paint(false),
+                    None => context.paint,
+                },
+            ),
+            AuditFormat::Json => render::audit::json(&result, &header, report),
+            AuditFormat::Markdown => render::audit::markdown(&result, &header),
+            AuditFormat::Ocsf => findings::ocsf::records(&result, &origin),
+            AuditFormat::Sarif => {
+                let left_out = findings::sarif::left_out(&result);
+                if left_out > 0 {
+                    context.ui.note(&format!(
+                        "{left_out} findings left out of the SARIF log: GitHub keeps at most {} results of a run",
+                        findings::sarif::MAX_RESULTS
+                    ));
+                }
+                findings::sarif::log(&result, config.as_ref(), &origin)
             }
-            findings::sarif::log(&result, config.as_ref(), &origin)
+            AuditFormat::Html => render::audit_html::report(&result, &header, config.as_ref()),
+            AuditFormat::Csv => render::findings_table::csv(&result, config.as_ref()),
+        };
+        super::emit(path, &output)?;
+        if let Some(path) = path {
+            context
+                .ui
+                .note(&format!("Wrote the audit to {}.", path.display()));
         }
-    };
-    super::emit(args.output.as_deref(), &output)?;
+    }
     if let Some(sent) = sent {
         let report = sent?;
         context.ui.note(&report.summary());
@@ -244,7 +282,7 @@ async fn guardrail_findings(context: &Context, reading: &Reading) -> Vec<Finding
                     located.summary(),
                     OrgOperation::POLICIES
                         .map(OrgOperation::name)
-                        .join(" and organizations:")
+                        .join(", organizations:")
                 ),
                 controls,
                 about: About::default(),
@@ -252,10 +290,10 @@ async fn guardrail_findings(context: &Context, reading: &Reading) -> Vec<Finding
         }
     };
     context.ui.verbose(&format!(
-        "service control policies: {} read for {}, {} read; {} protected",
-        count(coverage.targets_read, "target"),
-        count(members.len(), "member account"),
+        "service control policies: {} read, the targets of {} listed, for {}; {} protected",
         count(coverage.policies_read, "policy"),
+        count(coverage.guarding, "policy"),
+        count(members.len(), "member account"),
         coverage.protected
     ));
     coverage

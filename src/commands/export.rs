@@ -35,6 +35,8 @@ pub async fn run(context: &Context, args: &ExportArgs) -> Result<u8, Error> {
         base: None,
         joined_since: None,
         new_accounts_since: None,
+        applied_by_events: None,
+        account: None,
         reads: Reads::Every,
         ancestry: false,
     };

@@ -1,8 +1,9 @@
 //! `altcontacts guardrail`: prints the service control policy that lets
 //! only the named roles change contacts; `altcontacts member-role`, the
-//! template of the role in each account. No AWS call.
+//! template of the role in each account; `altcontacts events`, the
+//! template of the event path. No AWS call.
 
-use crate::cli::{GuardrailArgs, MemberRoleArgs};
+use crate::cli::{EventsArgs, ForgeKind, GuardrailArgs, MemberRoleArgs};
 use crate::error::{EXIT_OK, Error};
 use crate::guardrail::{AllowedRole, policy};
 
@@ -26,5 +27,25 @@ pub fn member_role(args: &MemberRoleArgs) -> Result<u8, Error> {
         "{}",
         crate::member_role::template(&args.name, &parse(&args.trust)?, &parse(&args.trust_read)?)
     );
+    Ok(EXIT_OK)
+}
+
+pub fn events(args: &EventsArgs) -> Result<u8, Error> {
+    use crate::event_rule::{Destination, template};
+    let api = args.api_url.as_deref();
+    let destination = match (args.forge, &args.repository, &args.project) {
+        (ForgeKind::Github, Some(repository), _) => Destination::github(api, repository)?,
+        (ForgeKind::Gitlab, _, Some(project)) => Destination::gitlab(api, project, &args.git_ref)?,
+        (ForgeKind::Github, None, _) => {
+            return Err(Error::usage(
+                "--forge github needs --repository OWNER/NAME",
+                None,
+            ));
+        }
+        (ForgeKind::Gitlab, _, None) => {
+            return Err(Error::usage("--forge gitlab needs --project ID", None));
+        }
+    };
+    print!("{}", template(&destination));
     Ok(EXIT_OK)
 }

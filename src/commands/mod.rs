@@ -56,6 +56,7 @@ pub async fn run(cli: &Cli) -> Result<u8, Error> {
         Command::Audit(args) => audit::run(&context, args).await,
         Command::Guardrail(args) => guardrail::run(args),
         Command::MemberRole(args) => guardrail::member_role(args),
+        Command::Events(args) => guardrail::events(args),
         Command::Github(command) => gitops::github(&context, command).await,
         Command::Gitlab(command) => gitops::gitlab(&context, command).await,
     }

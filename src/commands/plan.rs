@@ -14,6 +14,7 @@ pub async fn run(context: &Context, args: &PlanArgs) -> Result<u8, Error> {
     let request = Request {
         base: base.as_ref(),
         joined_since: args.joined_since,
+        account: args.one.account.clone(),
         ..Request::managed(&config)
     };
     let (session, plan) = context.plan(&request).await?;

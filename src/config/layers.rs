@@ -192,6 +192,11 @@ fn unit_problems(layers: &OrgLayers, org: &Organization) -> Vec<Diagnostic> {
                 UnitSelector::Path(segments) => path == segments,
             });
         let Some((_, found)) = found else {
+            // Looked up for one account, the organization holds only the
+            // units above it: another unit is not missing, only not read.
+            if !org.whole {
+                continue;
+            }
             let diagnostic = Diagnostic::at_key(
                 &units_path.key(&unit.key),
                 format!("unit `{}` does not exist in the organization", unit.key),
@@ -235,7 +240,7 @@ fn resolve_organization(
 ) -> Result<(Desired, Vec<LocatedWarning>), Vec<Diagnostic>> {
     let mut problems = unit_problems(layers, org);
     let in_org = |id: &AccountId| org.accounts.iter().any(|account| &account.id == id);
-    for id in config.accounts.keys().filter(|id| !in_org(id)) {
+    for id in config.accounts.keys().filter(|id| org.whole && !in_org(id)) {
         problems.push(
             Diagnostic::at_key(&YamlPath::root().key("accounts").key(id.as_str()), format!("account {id} is not in the organization"))
                 .help("check the ID, or remove the entry: with `organization`, the scope is the organization's accounts"),
@@ -252,7 +257,7 @@ fn resolve_organization(
         .exclude
         .iter()
         .enumerate()
-        .filter(|(_, id)| !in_org(id))
+        .filter(|(_, id)| org.whole && !in_org(id))
         .map(|(index, id)| {
             (
                 WarningKind::StaleExclusion {

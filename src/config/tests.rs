@@ -335,7 +335,43 @@ fn org() -> Organization {
                 email: None,
             },
         ],
+        whole: true,
     }
+}
+
+#[test]
+fn one_account_looked_up_takes_its_units_layers_and_the_rest_of_the_file_is_not_held_against_it() {
+    // A unit and an account the lookup did not read, beside the account's own.
+    let text = format!(
+        "version: 1\ncontacts:\n  a: {CONTACT}\norganization:\n  defaults: {{ security: a }}\n  units:\n    Root/Workloads/Data: {{ operations: a }}\n    Root/Elsewhere: {{ billing: a }}\n  exclude: [\"999999999999\"]\naccounts:\n  \"333333333333\": {{ billing: a }}\n"
+    );
+    let loaded = LoadedConfig::parse("c.yaml", text).unwrap();
+    let data = AccountId::parse("222222222222").unwrap();
+    let one = org().only(&data);
+    assert_eq!(one.accounts.len(), 1);
+    assert!(!one.whole);
+    assert_eq!(
+        one.units_with_paths()
+            .iter()
+            .map(|(path, _)| path.join("/"))
+            .collect::<Vec<_>>(),
+        ["Root", "Root/Workloads", "Root/Workloads/Data"],
+        "the units above the account, and no other"
+    );
+    let desired = loaded.resolve(Some(&one), &one.management_account).unwrap();
+    let kinds: Vec<ContactType> = desired
+        .slots
+        .keys()
+        .filter(|slot| slot.account == data)
+        .map(|slot| slot.kind)
+        .collect();
+    assert_eq!(kinds, [ContactType::Security, ContactType::Operations]);
+    // The whole organization still holds the file to every unit it names.
+    assert!(
+        loaded
+            .resolve(Some(&org()), &org().management_account)
+            .is_err()
+    );
 }
 
 #[test]

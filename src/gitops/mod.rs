@@ -14,7 +14,9 @@
 pub mod forge;
 pub mod github;
 pub mod gitlab;
+mod remarks;
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use crate::apply::Report;
@@ -199,9 +201,7 @@ async fn plan<F: Forge>(context: &Context, forge: &F, args: &ReviewPlanArgs) -> 
             );
             forge.add_to_summary(&text)?;
             if let (true, Some(number)) = (args.comment, review) {
-                forge
-                    .upsert_note(number, &marker, &format!("{marker}\n{text}"))
-                    .await?;
+                remarks::upsert_note(forge, number, &marker, &format!("{marker}\n{text}")).await?;
             }
             forge.set_outputs(&[("summary", "altcontacts could not make the plan".to_owned())])?;
             return Err(error);
@@ -236,9 +236,9 @@ async fn plan<F: Forge>(context: &Context, forge: &F, args: &ReviewPlanArgs) -> 
                 },
             );
             left_out = left_out.max(body.left_out);
-            let made = forge
-                .upsert_note(number, &marker, &format!("{marker}\n{}", body.text))
-                .await?;
+            let made =
+                remarks::upsert_note(forge, number, &marker, &format!("{marker}\n{}", body.text))
+                    .await?;
             let review = format!("{} {}{number}", terms.review, terms.review_sign);
             context.ui.note(&match made {
                 Upserted::Created(_) => format!("Commented the plan on {review}."),
@@ -292,7 +292,7 @@ async fn since_last_apply<F: Forge>(
             format!("the last applied commit {last} is not in this clone"),
             Some(format!(
                 "check out the whole history ({})",
-                repository_depth_hint(forge.terms())
+                forge.terms().full_history
             )),
         ));
     }
@@ -305,14 +305,6 @@ async fn since_last_apply<F: Forge>(
     Ok(Since::Everything(
         "the last applied commit is not in this branch's history (was it rewritten?), so the whole file is applied",
     ))
-}
-
-/// How a job fetches the whole history, in its CI's words.
-fn repository_depth_hint(terms: &Terms) -> &'static str {
-    match terms.forge {
-        "GitLab" => "the job's variable `GIT_DEPTH: \"0\"`",
-        _ => "actions/checkout with `fetch-depth: 0`",
-    }
 }
 
 /// What an apply wrote, and how it ended.
@@ -436,7 +428,25 @@ async fn apply<F: Forge>(context: &Context, forge: &F, args: &LoopApplyArgs) -> 
     let record = RecordKey {
         environment: args.environment.clone(),
         file: file_key(&args.file),
+        account: None,
     };
+    if let Some(account) = &args.new_account.account {
+        // An event's run: that account whole, recorded as its own, and
+        // never as the file's (the other accounts were not looked at).
+        context.ui.note(&format!(
+            "Applying every managed contact of account {account}, the account of the event."
+        ));
+        let request = Request {
+            account: Some(account.clone()),
+            ..Request::managed(&config)
+        };
+        let recording = Recording {
+            record: &record.of_account(account),
+            head: &head,
+            same_commit: false,
+        };
+        return finish_loop_apply(context, forge, args, &config, &request, recording).await;
+    }
     let since = if args.full {
         Since::Everything("--full: every managed contact is applied")
     } else {
@@ -468,23 +478,54 @@ async fn apply<F: Forge>(context: &Context, forge: &F, args: &LoopApplyArgs) -> 
         Some(commit) => Base::load(None, Some(commit), &args.file)?,
         None => None,
     };
+    // The schedule is the events' safety net: an account an event's run
+    // applied whole at this very commit is not read again as new.
+    let applied_by_events = match args.new_accounts_since {
+        Some(since) => forge.accounts_applied(&record, &head, since).await?,
+        None => BTreeSet::new(),
+    };
+    if !applied_by_events.is_empty() {
+        context.ui.note(&format!(
+            "{} applied by {} at this commit already: not read again as new.",
+            count(applied_by_events.len(), "account"),
+            if applied_by_events.len() == 1 {
+                "its event"
+            } else {
+                "their events"
+            }
+        ));
+    }
     let request = Request {
         base: base.as_ref(),
         new_accounts_since: args.new_accounts_since,
+        applied_by_events: Some(&applied_by_events),
         ..Request::managed(&config)
     };
+    let recording = Recording {
+        record: &record,
+        head: &head,
+        same_commit,
+    };
+    finish_loop_apply(context, forge, args, &config, &request, recording).await
+}
+
+/// Plans `request`, applies it, records it, and says how it went.
+async fn finish_loop_apply<F: Forge>(
+    context: &Context,
+    forge: &F,
+    args: &LoopApplyArgs,
+    config: &LoadedConfig,
+    request: &Request<'_>,
+    recording: Recording<'_>,
+) -> Result<u8, Error> {
     let applied = plan_and_write(
         context,
         forge,
-        &config,
-        &request,
+        config,
+        request,
         &args.safety,
         args.force,
-        Some(Recording {
-            record: &record,
-            head: &head,
-            same_commit,
-        }),
+        Some(recording),
     )
     .await?;
     summarize_apply(forge, &applied)?;
@@ -504,6 +545,7 @@ async fn drift<F: Forge>(context: &Context, forge: &F, args: &LoopDriftArgs) -> 
     let record = RecordKey {
         environment: args.environment.clone(),
         file: key.clone(),
+        account: None,
     };
     let applied = if args.mode == DriftMode::Repair {
         plan_and_write(
@@ -539,21 +581,21 @@ async fn drift<F: Forge>(context: &Context, forge: &F, args: &LoopDriftArgs) -> 
     summarize_apply(forge, &applied)?;
 
     let marker = drift_marker(&key);
-    let open = forge.open_issue(&args.label, &marker).await?;
+    let open = remarks::open_issue(forge, &args.label, &marker).await?;
     let view = &applied.planned.view();
     let drifted = view.summary().changes();
     let repaired = applied.report.as_ref().is_some_and(Report::succeeded);
     if drifted == 0 {
         if let Some(number) = open {
-            forge
-                .close_issue(
-                    number,
-                    &format!(
-                        "AWS matches `{key}` again, as checked by {}.",
-                        forge.run_link()
-                    ),
-                )
-                .await?;
+            remarks::close_issue(
+                forge,
+                number,
+                &format!(
+                    "AWS matches `{key}` again, as checked by {}.",
+                    forge.run_link()
+                ),
+            )
+            .await?;
             context.ui.note(&format!(
                 "AWS matches the file again: closed issue #{number}."
             ));
@@ -576,18 +618,18 @@ async fn drift<F: Forge>(context: &Context, forge: &F, args: &LoopDriftArgs) -> 
         count(drifted, "contact"),
         if drifted == 1 { "differs" } else { "differ" }
     );
-    let number = forge.save_issue(open, &args.label, &title, &body).await?;
+    let number = remarks::save_issue(forge, open, &args.label, &title, &body).await?;
     if repaired {
-        forge
-            .close_issue(
-                number,
-                &format!(
-                    "Repaired by {}: {} written back to what `{key}` says.",
-                    forge.run_link(),
-                    count(drifted, "contact")
-                ),
-            )
-            .await?;
+        remarks::close_issue(
+            forge,
+            number,
+            &format!(
+                "Repaired by {}: {} written back to what `{key}` says.",
+                forge.run_link(),
+                count(drifted, "contact")
+            ),
+        )
+        .await?;
         context
             .ui
             .note(&format!("Repaired the drift; issue #{number} records it."));

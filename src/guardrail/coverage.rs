@@ -1,8 +1,12 @@
 //! Which member accounts an attached service control policy protects.
 //!
-//! Each target is asked once (ListPoliciesForTarget): the root and every
-//! unit above a member account once for all the accounts under it, then
-//! each account; each distinct policy is read once (DescribePolicy).
+//! Asked per policy, not per target: the organization's service control
+//! policies are listed (ListPolicies) and each is read once
+//! (DescribePolicy); only a policy that can deny a guarded action has its
+//! targets listed (ListTargetsForPolicy). An organization has a handful of
+//! such policies however many accounts it has, so the check costs a few
+//! calls where asking each account (ListPoliciesForTarget) cost one per
+//! account; FullAWSAccess, attached everywhere, is never listed.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -34,10 +38,11 @@ pub struct Gap {
 pub struct Coverage {
     pub protected: usize,
     pub gaps: Vec<Gap>,
-    /// ListPoliciesForTarget requests, one per target.
-    pub targets_read: usize,
-    /// DescribePolicy requests, one per distinct policy.
+    /// DescribePolicy requests, one per service control policy.
     pub policies_read: usize,
+    /// The policies whose targets were listed: those that can deny a
+    /// guarded action.
+    pub guarding: usize,
 }
 
 /// Judges every account of `members` (ACTIVE members; an SCP never applies
@@ -48,43 +53,44 @@ pub async fn check(
     members: &[&OrgAccount],
     progress: &Progress,
 ) -> Result<Coverage, Located> {
-    let targets: BTreeSet<&str> = members
-        .iter()
-        .flat_map(|account| {
-            account
-                .parents
-                .iter()
-                .map(String::as_str)
-                .chain([account.id.as_str()])
-        })
-        .collect();
-    progress.grow(targets.len() as u64);
-    let attached: BTreeMap<&str, Vec<PolicySummary>> = futures::stream::iter(&targets)
-        .map(|target| async move {
-            let policies = api.policies_for_target(target).await?;
-            progress.inc();
-            Ok::<_, Located>((*target, policies))
-        })
-        .buffer_unordered(CONCURRENCY)
-        .try_collect()
-        .await?;
-    let policies: BTreeSet<&PolicySummary> = attached.values().flatten().collect();
+    let policies = api.service_control_policies().await?;
     progress.grow(policies.len() as u64);
-    progress.total_known();
     // Parsed once each, however many accounts they sit above.
-    let documents: BTreeMap<&str, Document> = futures::stream::iter(&policies)
+    let documents: BTreeMap<&str, (&PolicySummary, Document)> = futures::stream::iter(&policies)
         .map(|policy| async move {
             let document = api.policy_document(policy).await?;
             progress.inc();
-            Ok::<_, Located>((policy.id.as_str(), Document::parse(&document)))
+            Ok::<_, Located>((policy.id.as_str(), (policy, Document::parse(&document))))
         })
         .buffer_unordered(CONCURRENCY)
         .try_collect()
         .await?;
+    let guarding: Vec<&PolicySummary> = documents
+        .values()
+        .filter(|(_, document)| document.may_guard())
+        .map(|(policy, _)| *policy)
+        .collect();
+    progress.grow(guarding.len() as u64);
+    progress.total_known();
+    let targets: Vec<(&PolicySummary, Vec<String>)> = futures::stream::iter(&guarding)
+        .map(|policy| async move {
+            let targets = api.policy_targets(policy).await?;
+            progress.inc();
+            Ok::<_, Located>((*policy, targets))
+        })
+        .buffer_unordered(CONCURRENCY)
+        .try_collect()
+        .await?;
+    let mut attached: BTreeMap<&str, BTreeSet<&PolicySummary>> = BTreeMap::new();
+    for (policy, targets) in &targets {
+        for target in targets {
+            attached.entry(target.as_str()).or_default().insert(policy);
+        }
+    }
 
     let mut coverage = Coverage {
-        targets_read: targets.len(),
         policies_read: policies.len(),
+        guarding: guarding.len(),
         ..Coverage::default()
     };
     for account in members {
@@ -96,7 +102,7 @@ pub async fn check(
         let mut denied = [false; GUARDED_ACTIONS.len()];
         let mut doubts = Vec::new();
         for policy in chain.flat_map(|target| attached.get(target).into_iter().flatten()) {
-            let Some(document) = documents.get(policy.id.as_str()) else {
+            let Some((_, document)) = documents.get(policy.id.as_str()) else {
                 continue;
             };
             let Verdict {

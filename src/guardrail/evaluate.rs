@@ -26,6 +26,23 @@ impl Document {
         Self(serde_json::from_str(text).map_err(|error| error.to_string()))
     }
 
+    /// Whether the policy can bear on any account's verdict: it has a Deny
+    /// that names a guarded action, or it cannot be read, which the
+    /// verdict says. Any other policy leaves every verdict as it is, so
+    /// where it is attached need not be asked.
+    pub fn may_guard(&self) -> bool {
+        let Ok(parsed) = &self.0 else {
+            return true;
+        };
+        let statements = statements(parsed);
+        statements.into_iter().any(|statement| {
+            statement.get("Effect").and_then(Value::as_str) == Some("Deny")
+                && GUARDED_ACTIONS
+                    .iter()
+                    .any(|action| covers_action(statement, action))
+        })
+    }
+
     pub fn judge(&self, member: &AccountId) -> Verdict {
         let mut verdict = Verdict::default();
         let parsed = match &self.0 {
@@ -37,11 +54,7 @@ impl Document {
                 return verdict;
             }
         };
-        let statements = match parsed.get("Statement") {
-            Some(Value::Array(statements)) => statements.iter().collect(),
-            Some(statement @ Value::Object(_)) => vec![statement],
-            _ => Vec::new(),
-        };
+        let statements = statements(parsed);
         let protected: Vec<&str> = statements
             .iter()
             .flat_map(|statement| protected_roles(statement))
@@ -50,6 +63,15 @@ impl Document {
             judge_statement(statement, member, &protected, &mut verdict);
         }
         verdict
+    }
+}
+
+/// A document's statements: one, or a list of them.
+fn statements(document: &Value) -> Vec<&Value> {
+    match document.get("Statement") {
+        Some(Value::Array(statements)) => statements.iter().collect(),
+        Some(statement @ Value::Object(_)) => vec![statement],
+        _ => Vec::new(),
     }
 }
 

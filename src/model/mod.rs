@@ -514,6 +514,10 @@ pub struct Organization {
     pub management_account: AccountId,
     pub root: OrgUnit,
     pub accounts: Vec<OrgAccount>,
+    /// False when one account was looked up, with the units above it (an
+    /// event's run, [`Organization::only`]): the file's other units and
+    /// accounts are then not known to be missing, only not looked up.
+    pub whole: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -557,6 +561,27 @@ pub struct Found {
 }
 
 impl Organization {
+    /// What looking up one account yields: that account, if the
+    /// organization has it, and the units from the root down to it.
+    pub fn only(mut self, id: &AccountId) -> Self {
+        self.accounts.retain(|account| account.id == *id);
+        fn prune(unit: &mut OrgUnit, below: &[String]) {
+            unit.children
+                .retain(|child| below.first().is_some_and(|next| *next == child.id));
+            if let Some(child) = unit.children.first_mut() {
+                prune(child, &below[1..]);
+            }
+        }
+        let parents = self
+            .accounts
+            .first()
+            .map(|account| account.parents.clone())
+            .unwrap_or_default();
+        prune(&mut self.root, parents.get(1..).unwrap_or_default());
+        self.whole = false;
+        self
+    }
+
     /// Every unit with the names from the root down to it, root first. Kept
     /// as names, never joined: a unit's name may itself contain `/`.
     pub fn units_with_paths(&self) -> Vec<(Vec<String>, &OrgUnit)> {

@@ -53,6 +53,12 @@ pub struct Request<'a> {
     /// With a base, also every managed slot of the accounts that joined
     /// after this time.
     pub new_accounts_since: Option<Timestamp>,
+    /// With `new_accounts_since`, the accounts whose every managed slot was
+    /// applied at this commit already (by an event's run): not new again.
+    pub applied_by_events: Option<&'a BTreeSet<AccountId>>,
+    /// Only this account is in scope (`--account`: the account an event
+    /// names); no other is read.
+    pub account: Option<AccountId>,
     pub reads: Reads,
     /// Every account's units are listed (the audit's guardrail check needs
     /// the policies above each account), whatever the file needs.
@@ -67,6 +73,8 @@ impl<'a> Request<'a> {
             base: None,
             joined_since: None,
             new_accounts_since: None,
+            applied_by_events: None,
+            account: None,
             reads: Reads::Managed,
             ancestry: false,
         }
@@ -120,7 +128,11 @@ impl Choice<'_> {
         let new_account = self
             .request
             .new_accounts_since
-            .is_some_and(|since| joined.is_some_and(|joined| joined > since));
+            .is_some_and(|since| joined.is_some_and(|joined| joined > since))
+            && !self
+                .request
+                .applied_by_events
+                .is_some_and(|applied| applied.contains(id));
         current
             .iter()
             .filter(|(kind, wanted)| match base {
@@ -214,7 +226,15 @@ async fn read_while_discovering(
         }));
         let slots = listed_to_the_end
             .take_while(|found| std::future::ready(!refused(found)))
-            .filter(|found| std::future::ready(joined_after(&found.account, request.joined_since)))
+            .filter(|found| {
+                std::future::ready(
+                    joined_after(&found.account, request.joined_since)
+                        && request
+                            .account
+                            .as_ref()
+                            .is_none_or(|only| *only == found.account.id),
+                )
+            })
             .flat_map(|found| {
                 let slots = match config.account_scope(&found, &caller) {
                     AccountScope::In(current) => {
@@ -303,7 +323,9 @@ impl<'a> Scoped<'a> {
 
     /// How much of the organization discovery must list.
     fn listing(&self, request: &Request<'_>) -> Listing {
-        if request.ancestry
+        if let Some(only) = &request.account {
+            Listing::One(only.clone())
+        } else if request.ancestry
             || self.config.needs_units()
             || self.base.is_some_and(LoadedConfig::needs_units)
         {
@@ -367,6 +389,9 @@ impl Context {
         if let Some(org) = &org {
             keep_joined_since(&mut desired, org, request.joined_since);
         }
+        if let Some(only) = &request.account {
+            self.keep_only(&mut desired, org.as_ref(), only)?;
+        }
         let old = self.resolve_base(request, scoped.base, org.as_ref(), &session.caller);
         let chosen = chosen_slots(request, &desired, old.as_ref(), org.as_ref());
         let unread: Vec<Slot> = chosen
@@ -407,6 +432,55 @@ impl Context {
             primaries,
             organization: org,
         })
+    }
+
+    /// Narrows the desired state to `only`, which must be an account the
+    /// run can write: an ACTIVE account of the organization, or without
+    /// one, an account the file lists. An account the file excludes, or
+    /// the management account seen from a delegated administrator, is in
+    /// scope of nothing: said, and nothing is read.
+    fn keep_only(
+        &self,
+        desired: &mut Desired,
+        org: Option<&Organization>,
+        only: &AccountId,
+    ) -> Result<(), Error> {
+        match org.map(|org| org.accounts.iter().find(|account| account.id == *only)) {
+            Some(None) => {
+                return Err(Error::usage(
+                    format!("account {only} is not in the organization"),
+                    Some("check the account ID the event carries: Organizations lists no such account (an account that left, or was closed 90 days ago, is gone)".to_owned()),
+                ));
+            }
+            Some(Some(account)) if account.status != crate::model::AccountStatus::Active => {
+                return Err(Error::usage(
+                    format!(
+                        "account {only} is {}, not ACTIVE: its contacts are not written",
+                        account.status
+                    ),
+                    Some(
+                        "a suspended or closing account gets no contacts; nothing was written"
+                            .to_owned(),
+                    ),
+                ));
+            }
+            None if !desired.accounts.contains_key(only) => {
+                return Err(Error::usage(
+                    format!("account {only} is not in the file's scope"),
+                    Some("without `organization:`, the scope is the accounts under `accounts:`: list it there".to_owned()),
+                ));
+            }
+            _ => {}
+        }
+        if !desired.accounts.contains_key(only)
+            && !desired.skipped.iter().any(|skipped| skipped.id == *only)
+        {
+            self.ui.note(&format!(
+                "Account {only} is excluded by the file (organization.exclude): nothing to do."
+            ));
+        }
+        desired.retain_accounts(|id| id == only);
+        Ok(())
     }
 
     /// The base's desired state against the organization, when there is a

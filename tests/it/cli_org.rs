@@ -395,3 +395,157 @@ fn a_stale_exclusion_is_a_warning_on_stderr_in_json_and_on_its_line_in_github() 
         stdout(&github)
     );
 }
+
+#[test]
+fn account_plans_and_applies_one_account_from_every_layer_and_nothing_else() {
+    let workspace = Workspace::org();
+    let plan = workspace
+        .sandbox(&["plan", "--account", "333333333333", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+    let plan = json(&plan);
+    assert_eq!(plan["accounts_in_scope"], 1, "{plan}");
+    let slots: Vec<(&str, &str)> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|change| {
+            (
+                change["account_id"].as_str().unwrap(),
+                change["contact_type"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        slots,
+        [
+            ("333333333333", "SECURITY"),
+            ("333333333333", "BILLING"),
+            ("333333333333", "OPERATIONS")
+        ],
+        "the defaults and the unit's OPERATIONS: {plan}"
+    );
+
+    let before = workspace.read("sandbox.yaml");
+    workspace
+        .run(&["apply", "--auto-approve", "--account", "333333333333"])
+        .code(0);
+    workspace
+        .run(&["plan", "--account", "333333333333", "--detailed-exitcode"])
+        .code(0);
+    // The other accounts are as they were: their plan still has changes.
+    let others = workspace
+        .sandbox(&["plan", "--format", "json"])
+        .output()
+        .unwrap();
+    let others = json(&others);
+    assert!(
+        others["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|change| change["account_id"] != "333333333333"),
+        "{others}"
+    );
+    assert!(!others["changes"].as_array().unwrap().is_empty());
+    assert_ne!(before, workspace.read("sandbox.yaml"));
+}
+
+#[test]
+fn account_refuses_what_cannot_be_written_and_writes_nothing() {
+    let workspace = Workspace::org();
+    let before = workspace.read("sandbox.yaml");
+    for (args, said) in [
+        (
+            vec!["apply", "--auto-approve", "--account", "33333333333"],
+            "`33333333333` is not an account ID",
+        ),
+        (
+            vec!["apply", "--auto-approve", "--account", "33333333333a"],
+            "is not an account ID",
+        ),
+        (
+            vec!["apply", "--auto-approve", "--account", "555555555555"],
+            "account 555555555555 is not in the organization",
+        ),
+        (
+            vec!["apply", "--auto-approve", "--account", "444444444444"],
+            "account 444444444444 is SUSPENDED, not ACTIVE",
+        ),
+        (
+            vec!["plan", "--account", "444444444444"],
+            "is SUSPENDED, not ACTIVE",
+        ),
+    ] {
+        let output = workspace.sandbox(&args).output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains(said),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert_eq!(
+            workspace.read("sandbox.yaml"),
+            before,
+            "{args:?} wrote nothing"
+        );
+    }
+    // Without `organization:`, the account must be one the file lists.
+    workspace.write(
+        "listed.yaml",
+        "version: 1\naccounts:\n  \"111111111111\": { billing: absent }\n",
+    );
+    let output = workspace
+        .sandbox(&[
+            "apply",
+            "--auto-approve",
+            "-f",
+            "listed.yaml",
+            "--account",
+            "222222222222",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("account 222222222222 is not in the file's scope"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(workspace.read("sandbox.yaml"), before);
+}
+
+#[test]
+fn an_excluded_account_is_said_and_nothing_is_read() {
+    let workspace = Workspace::org();
+    workspace.write(
+        "contacts.yaml",
+        &ORG_CONFIG.replace(
+            "organization:\n",
+            "organization:\n  exclude: [\"333333333333\"]\n",
+        ),
+    );
+    let output = workspace
+        .sandbox(&["plan", "--account", "333333333333"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(
+            "Account 333333333333 is excluded by the file (organization.exclude): nothing to do."
+        ),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stdout(&output).contains("No changes."),
+        "{}",
+        stdout(&output)
+    );
+}

@@ -394,6 +394,23 @@ impl Emulator {
         });
     }
 
+    /// An account moves to `parent` (MoveAccount), or changes status.
+    pub fn update_account(&self, id: &str, parent: Option<&str>, status: Option<&str>) {
+        let mut org = self.shared.org.write().unwrap_or_else(|p| p.into_inner());
+        let org = org.as_mut().expect("an organization");
+        let account = org
+            .accounts
+            .iter_mut()
+            .find(|account| account.id == id)
+            .expect("an account of the organization");
+        if let Some(parent) = parent {
+            account.parent = parent.to_owned();
+        }
+        if let Some(status) = status {
+            account.status = status.to_owned();
+        }
+    }
+
     pub fn set_contact(&self, account: &str, kind: &str, contact: Contact) {
         self.state()
             .contacts
@@ -470,7 +487,7 @@ impl Emulator {
             .unwrap_or_default()
     }
 
-    /// Organizations requests of one operation (`ListPoliciesForTarget`).
+    /// Organizations requests of one operation (`ListTargetsForPolicy`).
     pub fn organizations_operation(&self, operation: &str) -> u64 {
         self.state()
             .organizations_operations
@@ -1479,24 +1496,65 @@ fn organizations(shared: &Shared, target: &str, body: &[u8]) -> Reply {
                 .accounts
                 .iter()
                 .filter(|account| operation == "ListAccounts" || account.parent == parent)
-                .map(|account| json!({ "Id": account.id, "Name": account.name, "Status": account.status,
-                    "Email": org.root_emails.get(&account.id).cloned().unwrap_or_else(|| format!("{}@root.corp.io", account.id)), "JoinedMethod": "CREATED",
-                    "JoinedTimestamp": account.joined,
-                    "Arn": format!("arn:aws:organizations::{}:account/o-emulator01/{}", shared.caller, account.id) }))
+                .map(|account| account_json(org, &shared.caller, account))
                 .collect();
             let (items, next) = page(&accounts, &input);
             ok(json!({ "Accounts": items, "NextToken": next }))
         }
-        "ListPoliciesForTarget" => {
+        "DescribeAccount" => {
+            let id = input["AccountId"].as_str().unwrap_or_default();
+            match org.accounts.iter().find(|account| account.id == id) {
+                Some(account) => {
+                    ok(json!({ "Account": account_json(org, &shared.caller, account) }))
+                }
+                None => organizations_error(
+                    "AccountNotFoundException",
+                    "You specified an account that doesn't exist.",
+                ),
+            }
+        }
+        "ListParents" => {
+            let child = input["ChildId"].as_str().unwrap_or_default();
+            let parent = org
+                .accounts
+                .iter()
+                .find(|account| account.id == child)
+                .map(|account| account.parent.clone())
+                .or_else(|| {
+                    org.units
+                        .iter()
+                        .find(|(id, ..)| id == child)
+                        .map(|(_, _, parent)| parent.clone())
+                });
+            match parent {
+                Some(parent) => {
+                    let kind = if parent == org.root_id {
+                        "ROOT"
+                    } else {
+                        "ORGANIZATIONAL_UNIT"
+                    };
+                    ok(json!({ "Parents": [{ "Id": parent, "Type": kind }] }))
+                }
+                None => organizations_error(
+                    "ChildNotFoundException",
+                    "We can't find an organizational unit (OU) or AWS account with the ChildId that you specified.",
+                ),
+            }
+        }
+        "DescribeOrganizationalUnit" => {
+            let id = input["OrganizationalUnitId"].as_str().unwrap_or_default();
+            match org.units.iter().find(|(unit, ..)| unit == id) {
+                Some((id, name, _)) => ok(json!({ "OrganizationalUnit": { "Id": id, "Name": name,
+                    "Arn": format!("arn:aws:organizations::{}:ou/o-emulator01/{id}", shared.caller) } })),
+                None => organizations_error(
+                    "OrganizationalUnitNotFoundException",
+                    "We can't find an OU with the OrganizationalUnitId that you specified.",
+                ),
+            }
+        }
+        "ListPolicies" => {
             if input["Filter"] != "SERVICE_CONTROL_POLICY" {
                 return organizations_error("InvalidInputException", "Filter must be given");
-            }
-            let target_id = input["TargetId"].as_str().unwrap_or_default();
-            let known = target_id == org.root_id
-                || org.units.iter().any(|(id, ..)| id == target_id)
-                || org.accounts.iter().any(|account| account.id == target_id);
-            if !known {
-                return organizations_error("TargetNotFoundException", "no such target");
             }
             let summary = |id: &str, name: &str| {
                 json!({ "Id": id, "Name": name, "Type": "SERVICE_CONTROL_POLICY", "AwsManaged": id == FULL_AWS_ACCESS,
@@ -1506,12 +1564,44 @@ fn organizations(shared: &Shared, target: &str, body: &[u8]) -> Reply {
                 .chain(
                     org.policies
                         .iter()
-                        .filter(|policy| policy.targets.iter().any(|t| t == target_id))
                         .map(|policy| summary(&policy.id, &policy.name)),
                 )
                 .collect();
             let (items, next) = page(&policies, &input);
             ok(json!({ "Policies": items, "NextToken": next }))
+        }
+        "ListTargetsForPolicy" => {
+            let id = input["PolicyId"].as_str().unwrap_or_default();
+            let target = |id: &str, kind: &str| {
+                json!({ "TargetId": id, "Name": id, "Type": kind,
+                "Arn": format!("arn:aws:organizations::{}:{}/o-emulator01/{id}", shared.caller, kind.to_lowercase()) })
+            };
+            let kind_of = |target_id: &str| match target_id {
+                id if id == org.root_id => "ROOT",
+                id if id.starts_with("ou-") => "ORGANIZATIONAL_UNIT",
+                _ => "ACCOUNT",
+            };
+            // FullAWSAccess is attached to every root, unit and account, as AWS does.
+            let targets: Vec<Value> = if id == FULL_AWS_ACCESS {
+                std::iter::once(org.root_id.as_str())
+                    .chain(org.units.iter().map(|(id, ..)| id.as_str()))
+                    .chain(org.accounts.iter().map(|account| account.id.as_str()))
+                    .map(|id| target(id, kind_of(id)))
+                    .collect()
+            } else {
+                match org.policies.iter().find(|policy| policy.id == id) {
+                    Some(policy) => policy
+                        .targets
+                        .iter()
+                        .map(|id| target(id, kind_of(id)))
+                        .collect(),
+                    None => {
+                        return organizations_error("PolicyNotFoundException", "no such policy");
+                    }
+                }
+            };
+            let (items, next) = page(&targets, &input);
+            ok(json!({ "Targets": items, "NextToken": next }))
         }
         "DescribePolicy" => {
             let id = input["PolicyId"].as_str().unwrap_or_default();
@@ -1540,6 +1630,14 @@ fn organizations(shared: &Shared, target: &str, body: &[u8]) -> Reply {
 /// An organization of `accounts` member accounts (plus the caller as
 /// management account) spread over `units` units under the root, with
 /// account ids 100000000000 and up.
+/// An account as ListAccounts and DescribeAccount answer it.
+fn account_json(org: &Org, caller: &str, account: &OrgAccount) -> Value {
+    json!({ "Id": account.id, "Name": account.name, "Status": account.status,
+        "Email": org.root_emails.get(&account.id).cloned().unwrap_or_else(|| format!("{}@root.corp.io", account.id)), "JoinedMethod": "CREATED",
+        "JoinedTimestamp": account.joined,
+        "Arn": format!("arn:aws:organizations::{caller}:account/o-emulator01/{}", account.id) })
+}
+
 pub fn organization(caller: &str, accounts: usize, units: usize) -> Org {
     let root = "r-emu1".to_owned();
     let unit_ids: Vec<String> = (0..units.max(1))

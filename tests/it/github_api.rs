@@ -784,6 +784,7 @@ fn route(
                         .is_none_or(|e| *e == d.environment)
                 })
                 .filter(|d| params.get("task").is_none_or(|t| *t == d.task))
+                .filter(|d| params.get("sha").is_none_or(|s| *s == d.sha))
                 .collect();
             // Newest first, as GitHub lists them.
             items.reverse();

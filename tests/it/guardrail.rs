@@ -1,6 +1,6 @@
 //! The guardrail: `altcontacts guardrail` prints the SCP, and `audit`
 //! reports every ACTIVE member account no attached SCP protects, through
-//! the emulator's Organizations (ListPoliciesForTarget, DescribePolicy).
+//! the emulator's Organizations (ListPolicies, DescribePolicy, ListTargetsForPolicy).
 
 use std::process::Output;
 
@@ -164,10 +164,14 @@ fn the_guardrail_on_the_root_protects_every_member_account() {
     );
     let output = audit(&emulator, "json");
     assert_eq!(unprotected(&output), Vec::new(), "{}", stdout(&output));
-    // Each target once: the root, the two units, the four ACTIVE members
-    // (not the management account, not the suspended one); each policy once.
-    assert_eq!(emulator.organizations_operation("ListPoliciesForTarget"), 7);
+    // The policies listed once, each read once, and the targets listed of
+    // the guardrail only: FullAWSAccess denies nothing, wherever it is.
+    assert_eq!(emulator.organizations_operation("ListPolicies"), 1);
     assert_eq!(emulator.organizations_operation("DescribePolicy"), 2);
+    assert_eq!(
+        emulator.organizations_requests("ListTargetsForPolicy"),
+        vec![r#"{"PolicyId":"p-guard"}"#.to_owned()]
+    );
 }
 
 #[test]
@@ -266,14 +270,9 @@ fn a_guardrail_attached_to_an_account_itself_protects_that_account() {
         Faults::default(),
     );
     assert_eq!(unprotected(&audit(&emulator, "json")), Vec::new());
-    // The account's own policies were read: its protection comes from them.
-    assert!(
-        emulator
-            .organizations_requests("ListPoliciesForTarget")
-            .iter()
-            .any(|body| body.contains("200000000004")),
-        "the account's own policies were read"
-    );
+    // The guardrail's targets were listed: the account's protection
+    // comes from being one of them.
+    assert_eq!(emulator.organizations_operation("ListTargetsForPolicy"), 1);
 }
 
 #[test]
@@ -332,7 +331,7 @@ fn a_caller_without_the_policy_permissions_gets_one_finding_that_the_check_was_n
         CALLER,
         Some(org(Vec::new())),
         Faults {
-            organizations_denied: Some("ListPoliciesForTarget"),
+            organizations_denied: Some("ListPolicies"),
             ..Faults::default()
         },
     );
@@ -348,7 +347,7 @@ fn a_caller_without_the_policy_permissions_gets_one_finding_that_the_check_was_n
     assert_eq!(unchecked[0]["severity"], "low");
     let message = unchecked[0]["message"].as_str().unwrap();
     assert!(
-        message.contains("organizations:ListPoliciesForTarget and organizations:DescribePolicy"),
+        message.contains("organizations:ListPolicies, organizations:DescribePolicy, organizations:ListTargetsForPolicy"),
         "{message}"
     );
     assert!(
@@ -359,17 +358,18 @@ fn a_caller_without_the_policy_permissions_gets_one_finding_that_the_check_was_n
     );
 }
 
-/// The issue's bound: no more policy reads than targets with policies,
-/// plus one per distinct policy. Every target has FullAWSAccess, as in AWS.
+/// The guardrail check costs calls per policy, not per account: 1,000
+/// accounts, each with FullAWSAccess as in AWS, cost one ListPolicies, one
+/// DescribePolicy per policy and one ListTargetsForPolicy page per 20
+/// targets of the guardrail alone.
 #[test]
-fn an_audit_of_1000_accounts_reads_each_target_once_and_each_policy_once() {
+fn an_audit_of_1000_accounts_asks_per_policy_not_per_account() {
     let mut org = organization(CALLER, 1_000, 10);
     org.policies.push(scp(
         "p-guard",
         &printed_guardrail(),
         &[&org.root_id.clone()],
     ));
-    let units = org.units.len();
     let emulator = Emulator::start(CALLER, Some(org), Faults::default());
     let workspace = Workspace::new();
     // The alternate contacts as fast as the emulator answers; the primary
@@ -382,11 +382,16 @@ fn an_audit_of_1000_accounts_reads_each_target_once_and_each_policy_once() {
         .output()
         .unwrap();
     assert_eq!(unprotected(&output), Vec::new());
-    let targets = emulator.organizations_operation("ListPoliciesForTarget");
-    let policies = emulator.organizations_operation("DescribePolicy");
-    println!(
-        "1,000 member accounts in {units} units: {targets} ListPoliciesForTarget, {policies} DescribePolicy"
+    let calls: Vec<(&str, u64)> = ["ListPolicies", "DescribePolicy", "ListTargetsForPolicy"]
+        .into_iter()
+        .map(|operation| (operation, emulator.organizations_operation(operation)))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            ("ListPolicies", 1),
+            ("DescribePolicy", 2),
+            ("ListTargetsForPolicy", 1)
+        ]
     );
-    assert_eq!(targets as usize, 1 + units + 1_000);
-    assert_eq!(policies, 2);
 }

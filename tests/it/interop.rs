@@ -554,7 +554,7 @@ async fn a_delegated_administrator_never_names_the_management_account() {
 }
 
 /// The guardrail through moto's SCPs (CreatePolicy, AttachPolicy,
-/// ListPoliciesForTarget): on the Data unit only, the app account outside
+/// ListPolicies, ListTargetsForPolicy): on the Data unit only, the app account outside
 /// it is reported; on the root, no member is.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_guardrail_check_reads_moto_s_service_control_policies() {

@@ -1,6 +1,7 @@
 //! Integration tests, in one binary so the SDK is linked once.
 
 mod api_description;
+mod audit_report;
 mod bad_input;
 mod bench_harness;
 mod bench_smoke;
@@ -11,6 +12,7 @@ mod deliverability;
 mod dns_server;
 mod docs;
 mod emulator;
+mod events;
 mod git_remote;
 mod github_api;
 mod gitlab_api;

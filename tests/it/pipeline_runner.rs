@@ -123,13 +123,21 @@ pub enum Pipeline {
         sha: String,
         schedule: &'static str,
     },
+    /// A pipeline trigger (what the EventBridge rule of `altcontacts events
+    /// --forge gitlab` calls), with the variables of its request.
+    Trigger {
+        sha: String,
+        variables: Vec<(String, String)>,
+    },
 }
 
 impl Pipeline {
     fn sha(&self) -> &str {
         match self {
             Pipeline::MergeRequest { head, .. } => head,
-            Pipeline::Push { sha, .. } | Pipeline::Schedule { sha, .. } => sha,
+            Pipeline::Push { sha, .. }
+            | Pipeline::Schedule { sha, .. }
+            | Pipeline::Trigger { sha, .. } => sha,
         }
     }
 
@@ -145,6 +153,7 @@ impl Pipeline {
             Pipeline::MergeRequest { .. } => "merge_request_event",
             Pipeline::Push { .. } => "push",
             Pipeline::Schedule { .. } => "schedule",
+            Pipeline::Trigger { .. } => "trigger",
         }
     }
 }
@@ -350,6 +359,19 @@ impl World {
         }
     }
 
+    /// The trigger an event's rule sends: the variables of its request body.
+    pub fn trigger(&self, body: &serde_json::Value) -> Pipeline {
+        Pipeline::Trigger {
+            sha: git(&self.origin, &["rev-parse", "main"]),
+            variables: body["variables"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(key, value)| (key.clone(), value.as_str().unwrap_or_default().to_owned()))
+                .collect(),
+        }
+    }
+
     pub fn schedule(&self, schedule: &'static str) -> Pipeline {
         Pipeline::Schedule {
             sha: git(&self.origin, &["rev-parse", "main"]),
@@ -444,6 +466,12 @@ impl World {
             Pipeline::Schedule { schedule, .. } => {
                 set("CI_COMMIT_BRANCH", "main");
                 set("ALTCONTACTS_SCHEDULE", schedule);
+            }
+            Pipeline::Trigger { variables, .. } => {
+                set("CI_COMMIT_BRANCH", "main");
+                for (key, value) in variables {
+                    set(key, value);
+                }
             }
         }
         if !fork {

@@ -197,6 +197,7 @@ fn organization_of(ids: &[AccountId]) -> Organization {
                 email: None,
             })
             .collect(),
+        whole: true,
     }
 }
 

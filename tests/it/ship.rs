@@ -237,6 +237,8 @@ fn the_docs_document_the_actions_inputs_and_the_release_covers_every_target() {
             "version",
             "command",
             "args",
+            "account",
+            "new-accounts-since",
             "working-directory",
             "comment",
             "token"

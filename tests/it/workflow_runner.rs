@@ -109,6 +109,13 @@ pub enum Event {
     Schedule {
         sha: String,
     },
+    /// What the EventBridge rule of `altcontacts events --forge github`
+    /// sends: the body (`event_type`, `client_payload`) as the rule's input
+    /// template made it.
+    RepositoryDispatch {
+        sha: String,
+        body: serde_json::Value,
+    },
 }
 
 impl Event {
@@ -117,13 +124,16 @@ impl Event {
             Event::PullRequest { .. } => "pull_request",
             Event::Push { .. } => "push",
             Event::Schedule { .. } => "schedule",
+            Event::RepositoryDispatch { .. } => "repository_dispatch",
         }
     }
 
     fn sha(&self) -> &str {
         match self {
             Event::PullRequest { merge, .. } => merge,
-            Event::Push { sha, .. } | Event::Schedule { sha } => sha,
+            Event::Push { sha, .. }
+            | Event::Schedule { sha }
+            | Event::RepositoryDispatch { sha, .. } => sha,
         }
     }
 
@@ -150,6 +160,10 @@ impl Event {
                 "ref": "refs/heads/main", "before": before, "after": sha,
                 "repository": { "full_name": REPOSITORY } }),
             Event::Schedule { .. } => serde_json::json!({ "schedule": "*/30 * * * *" }),
+            Event::RepositoryDispatch { body, .. } => serde_json::json!({
+                "action": body["event_type"], "branch": "main",
+                "client_payload": body["client_payload"],
+                "repository": { "full_name": REPOSITORY } }),
         }
     }
 }
@@ -393,6 +407,14 @@ impl World {
         }
     }
 
+    /// The dispatch an event's rule sends, by its request body.
+    pub fn dispatch_event(&self, body: &serde_json::Value) -> Event {
+        Event::RepositoryDispatch {
+            sha: git(&self.origin, &["rev-parse", "main"]),
+            body: body.clone(),
+        }
+    }
+
     pub fn schedule_event(&self) -> Event {
         Event::Schedule {
             sha: git(&self.origin, &["rev-parse", "main"]),
@@ -454,7 +476,7 @@ impl World {
             Event::Push { changed, .. } => {
                 command.args(["--event", "push", "--changed-files", &changed.join(",")]);
             }
-            Event::Schedule { .. } => {}
+            Event::Schedule { .. } | Event::RepositoryDispatch { .. } => {}
         }
         command.arg(dir.join("workflow.yml"));
         isolate_from_aws(&mut command);
@@ -607,9 +629,36 @@ impl World {
                  -H 'Accept: application/vnd.github+json' --data @\"$body\" \
                  \"$GITHUB_API_URL/repos/$GITHUB_REPOSITORY/code-scanning/sarifs\""
             )
+        } else if uses.starts_with("actions/upload-artifact@") {
+            let field = |name: &str| input(name).unwrap_or_default().replace('\'', "");
+            format!(
+                "set -eu; NAME='{}'; FROM='{}'; DAYS='{}'; {KEEP_ARTIFACT}",
+                field("name"),
+                field("path"),
+                field("retention-days")
+            )
         } else if uses.starts_with("YOUR-ORG/altcontacts@") {
             let step = step.as_mapping_mut().unwrap();
             step.insert(Value::from("uses"), Value::from("./_actions/altcontacts"));
+            // wrkflw 0.8 hands a composite action its `with:` values
+            // unevaluated; GitHub evaluates them first. The references to
+            // the event's payload are evaluated here as GitHub would, from
+            // the payload the run is given (absent is empty).
+            if let Some(Value::Mapping(with)) = step.get_mut("with") {
+                let payload = event.payload();
+                *with = with
+                    .iter()
+                    .map(|(key, value)| {
+                        // As the action's copy names its inputs (see `action_copy`).
+                        let key = Value::from(key.as_str().unwrap_or_default().replace('-', "_"));
+                        let value = match value.as_str() {
+                            Some(text) => Value::from(evaluate_event_references(text, &payload)),
+                            None => value.clone(),
+                        };
+                        (key, value)
+                    })
+                    .collect();
+            }
             return;
         } else {
             panic!("no local stand-in for {uses} (event {})", event.name());
@@ -625,10 +674,69 @@ impl World {
     }
 }
 
+/// `text` with each `${{ github.event.A.B }}` replaced by that field of
+/// the event's payload, as GitHub evaluates it: a string as it is, an
+/// absent field as empty.
+fn evaluate_event_references(text: &str, payload: &serde_json::Value) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${{") {
+        let Some(end) = rest[start..].find("}}") else {
+            break;
+        };
+        let expression = rest[start + 3..start + end].trim();
+        out.push_str(&rest[..start]);
+        match expression.strip_prefix("github.event.") {
+            Some(path) => {
+                let value = path.split('.').fold(payload, |value, key| &value[key]);
+                out.push_str(&match value {
+                    serde_json::Value::String(text) => text.clone(),
+                    serde_json::Value::Null => String::new(),
+                    other => other.to_string(),
+                });
+            }
+            None => out.push_str(&rest[start..start + end + 2]),
+        }
+        rest = &rest[start + end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// What `actions/upload-artifact` keeps, as a shell step does it: the file
+/// `$FROM` as artifact `$NAME`, and the retention `$DAYS` it was asked for
+/// (read back by [`Finished::artifact`]). A missing file fails the step, as
+/// `if-no-files-found: error` does.
+const KEEP_ARTIFACT: &str = "to=\"$ALTCONTACTS_TEST_ARTIFACTS/$NAME\"; mkdir -p \"$to\"; cp \"$FROM\" \"$to/\"; echo \"$DAYS\" > \"$to/.retention-days\"";
+
 /// This commit's action.yml, with `actions/upload-artifact` replaced by a
 /// step that keeps the files and the retention asked for.
 fn action_copy() -> String {
     let text = std::fs::read_to_string(repo_root().join("action.yml")).expect("action.yml");
+    let action: Value = serde_yaml::from_str(&text).expect("action.yml is YAML");
+    // wrkflw 0.8 sets an input `a-b` as INPUT_A-B but reads `inputs.a-b`
+    // from INPUT_A_B, so a hyphenated input would read as empty: the copy
+    // names them with underscores, and the workflow's `with:` does too.
+    let hyphenated: Vec<String> = action["inputs"]
+        .as_mapping()
+        .expect("the action has inputs")
+        .keys()
+        .filter_map(Value::as_str)
+        .filter(|name| name.contains('-'))
+        .map(str::to_owned)
+        .collect();
+    let mut text = text;
+    for name in &hyphenated {
+        text = text
+            .replace(
+                &format!("inputs.{name}"),
+                &format!("inputs.{}", name.replace('-', "_")),
+            )
+            .replace(
+                &format!("\n  {name}:\n"),
+                &format!("\n  {}:\n", name.replace('-', "_")),
+            );
+    }
     let mut action: Value = serde_yaml::from_str(&text).expect("action.yml is YAML");
     let steps = action
         .get_mut("runs")
@@ -680,9 +788,9 @@ fn action_copy() -> String {
         step.insert(Value::from("env"), Value::Mapping(env));
         step.insert(
             Value::from("run"),
-            Value::from(
-                "set -eu; [ \"$CONDITION\" = \"$WANTED\" ] || exit 0; to=\"$ALTCONTACTS_TEST_ARTIFACTS/$NAME\"; mkdir -p \"$to\"; cp \"$FROM\" \"$to/\"; echo \"$DAYS\" > \"$to/.retention-days\"",
-            ),
+            Value::from(format!(
+                "set -eu; [ \"$CONDITION\" = \"$WANTED\" ] || exit 0; {KEEP_ARTIFACT}"
+            )),
         );
     }
     serde_yaml::to_string(&action).expect("the action serializes")

@@ -18,7 +18,8 @@ use crate::error::Error;
 use crate::forge::ForgeError;
 use crate::forge::http::{Auth, Client, Failure};
 use crate::git::Repository;
-use crate::gitops::{Applying, Ended, Forge, RecordKey, Terms, Upserted};
+use crate::gitops::forge::Remark;
+use crate::gitops::{Applying, Ended, Forge, RecordKey, Terms};
 use crate::model::Warning;
 
 const TERMS: Terms = Terms {
@@ -29,6 +30,7 @@ const TERMS: Terms = Terms {
     note_limit: 65_536,
     issue_limit: 65_536,
     run: "run",
+    full_history: "actions/checkout with `fetch-depth: 0`",
 };
 
 /// GitHub's limit on one step's job summary, in bytes.
@@ -265,12 +267,29 @@ impl Forge for GitHub {
         }
     }
 
-    async fn upsert_note(&self, review: u64, marker: &str, body: &str) -> Result<Upserted, Error> {
-        comment::upsert(self, review, marker, body).await
+    async fn notes(&self, review: u64) -> Result<Vec<Remark>, Error> {
+        comment::list(self, review).await
+    }
+
+    async fn add_note(&self, review: u64, body: &str) -> Result<u64, Error> {
+        comment::add(self, review, body).await
+    }
+
+    async fn edit_note(&self, review: u64, id: u64, body: &str) -> Result<(), Error> {
+        comment::edit(self, review, id, body).await
     }
 
     async fn last_applied(&self, record: &RecordKey) -> Result<Option<String>, Error> {
         record::last_applied(self, record).await
+    }
+
+    async fn accounts_applied(
+        &self,
+        record: &RecordKey,
+        commit: &str,
+        _since: crate::model::Timestamp,
+    ) -> Result<std::collections::BTreeSet<crate::model::AccountId>, Error> {
+        record::accounts_applied(self, record, commit).await
     }
 
     async fn begin_apply(&self, record: &RecordKey, commit: &str) -> Result<Applying, Error> {
@@ -287,22 +306,24 @@ impl Forge for GitHub {
         record::finish(self, record, applying, ended, description).await
     }
 
-    async fn open_issue(&self, label: &str, marker: &str) -> Result<Option<u64>, Error> {
-        issue::find_open(self, label, marker).await
+    async fn open_issues(&self, label: &str) -> Result<Vec<Remark>, Error> {
+        issue::list_open(self, label).await
     }
 
-    async fn save_issue(
-        &self,
-        open: Option<u64>,
-        label: &str,
-        title: &str,
-        body: &str,
-    ) -> Result<u64, Error> {
-        issue::save(self, open, label, title, body).await
+    async fn create_issue(&self, label: &str, title: &str, body: &str) -> Result<u64, Error> {
+        issue::create(self, label, title, body).await
     }
 
-    async fn close_issue(&self, number: u64, why: &str) -> Result<(), Error> {
-        issue::close(self, number, why).await
+    async fn update_issue(&self, number: u64, title: &str, body: &str) -> Result<(), Error> {
+        issue::update(self, number, title, body).await
+    }
+
+    async fn comment_on_issue(&self, number: u64, text: &str) -> Result<(), Error> {
+        issue::comment(self, number, text).await
+    }
+
+    async fn close_issue(&self, number: u64) -> Result<(), Error> {
+        issue::close(self, number).await
     }
 
     fn full_plan_place(&self, artifact: &str) -> String {

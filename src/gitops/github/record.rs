@@ -16,57 +16,126 @@ use crate::error::Error;
 use crate::forge::ForgeError;
 use crate::forge::http::encode;
 use crate::gitops::{Applying, Ended, RecordKey};
+use crate::model::AccountId;
+use std::collections::BTreeSet;
 
 /// The deployment task of an altcontacts apply; other deployments to the
 /// same environment are not records.
 pub const TASK: &str = "altcontacts:apply";
 
-/// Whether a deployment is an apply of the record's file: two files in one
-/// repository have two records.
+/// The task of one account's own apply (an event's run): never a base for
+/// the file's next apply.
+pub const ACCOUNT_TASK: &str = "altcontacts:apply-account";
+
+fn task(record: &RecordKey) -> &'static str {
+    match record.account {
+        Some(_) => ACCOUNT_TASK,
+        None => TASK,
+    }
+}
+
+/// Whether a deployment is an apply of the record's file (and account):
+/// two files in one repository have two records.
 fn ours(record: &RecordKey, deployment: &Value) -> bool {
-    deployment["task"].as_str() == Some(TASK)
+    deployment["task"].as_str() == Some(task(record))
         && deployment["payload"]["file"].as_str() == Some(record.file.as_str())
+        && record.account.as_ref().is_none_or(|account| {
+            deployment["payload"]["account"].as_str() == Some(account.as_str())
+        })
+}
+
+/// Whether the deployment's newest status is `success`: its apply wrote
+/// and verified every change.
+async fn succeeded(github: &GitHub, id: u64) -> Result<bool, Error> {
+    let path = github.repo_path(&format!("/deployments/{id}/statuses?per_page=1"));
+    let action = format!("read the outcome of the apply recorded as deployment {id}");
+    let statuses = github
+        .json(
+            Call {
+                method: &Method::GET,
+                path: &path,
+                action: &action,
+                permission: Permission::DeploymentsWrite,
+            },
+            None,
+        )
+        .await?;
+    Ok(statuses[0]["state"].as_str() == Some("success"))
+}
+
+/// The accounts whose own apply of `commit` fully succeeded. Listed by
+/// commit, so the list is as short as the events of one commit.
+pub async fn accounts_applied(
+    github: &GitHub,
+    record: &RecordKey,
+    commit: &str,
+) -> Result<BTreeSet<AccountId>, Error> {
+    let deployments = deployments(
+        github,
+        &format!(
+            "environment={}&task={}&sha={}",
+            encode(&record.environment),
+            encode(ACCOUNT_TASK),
+            encode(commit)
+        ),
+        &format!(
+            "read the accounts applied by events in the `{}` environment",
+            record.environment
+        ),
+    )
+    .await?;
+    let mut applied = BTreeSet::new();
+    for deployment in &deployments {
+        let Some(account) = deployment["payload"]["account"]
+            .as_str()
+            .and_then(AccountId::parse)
+        else {
+            continue;
+        };
+        if ours(&record.of_account(&account), deployment)
+            && deployment["sha"].as_str() == Some(commit)
+            && !applied.contains(&account)
+            && succeeded(github, deployment["id"].as_u64().unwrap_or(0)).await?
+        {
+            applied.insert(account);
+        }
+    }
+    Ok(applied)
+}
+
+/// Every deployment `query` selects, for what `action` says.
+async fn deployments(github: &GitHub, query: &str, action: &str) -> Result<Vec<Value>, Error> {
+    github
+        .all_pages(Call {
+            method: &Method::GET,
+            path: &github.repo_path(&format!("/deployments?{query}")),
+            action,
+            permission: Permission::DeploymentsWrite,
+        })
+        .await
 }
 
 /// The commit of the newest apply that fully succeeded, if any.
 pub async fn last_applied(github: &GitHub, record: &RecordKey) -> Result<Option<String>, Error> {
-    let list = github.repo_path(&format!(
-        "/deployments?environment={}&task={}",
-        encode(&record.environment),
-        encode(TASK)
-    ));
-    let action = format!(
-        "read the applies recorded in the `{}` environment",
-        record.environment
-    );
-    let deployments = github
-        .all_pages(Call {
-            method: &Method::GET,
-            path: &list,
-            action: &action,
-            permission: Permission::DeploymentsWrite,
-        })
-        .await?;
+    let deployments = deployments(
+        github,
+        &format!(
+            "environment={}&task={}",
+            encode(&record.environment),
+            encode(task(record))
+        ),
+        &format!(
+            "read the applies recorded in the `{}` environment",
+            record.environment
+        ),
+    )
+    .await?;
     // Newest first, as GitHub lists them; sorted again so that no page
     // order can make an older apply look like the last.
     let mut ours: Vec<&Value> = deployments.iter().filter(|d| ours(record, d)).collect();
     ours.sort_by_key(|d| std::cmp::Reverse(d["id"].as_u64().unwrap_or(0)));
     for deployment in ours {
-        let id = deployment["id"].as_u64().unwrap_or(0);
-        let path = github.repo_path(&format!("/deployments/{id}/statuses?per_page=1"));
-        let action = format!("read the outcome of the apply recorded as deployment {id}");
-        let statuses = github
-            .json(
-                Call {
-                    method: &Method::GET,
-                    path: &path,
-                    action: &action,
-                    permission: Permission::DeploymentsWrite,
-                },
-                None,
-            )
-            .await?;
-        if statuses[0]["state"].as_str() == Some("success") {
+        if succeeded(github, deployment["id"].as_u64().unwrap_or(0)).await? {
             return Ok(deployment["sha"].as_str().map(str::to_owned));
         }
     }
@@ -89,11 +158,14 @@ pub async fn begin(github: &GitHub, record: &RecordKey, commit: &str) -> Result<
             },
             Some(&json!({
                 "ref": commit,
-                "task": TASK,
+                "task": task(record),
                 "environment": record.environment,
                 "auto_merge": false,
                 "required_contexts": [],
-                "payload": { "file": record.file },
+                "payload": match &record.account {
+                    Some(account) => json!({ "file": record.file, "account": account.as_str() }),
+                    None => json!({ "file": record.file }),
+                },
                 "description": format!("altcontacts apply of {}", record.file),
                 "production_environment": true,
             })),

@@ -23,7 +23,8 @@ use crate::error::Error;
 use crate::forge::ForgeError;
 use crate::forge::http::{Auth, Client, Failure};
 use crate::git::Repository;
-use crate::gitops::{Applying, Ended, Forge, RecordKey, Terms, Upserted};
+use crate::gitops::forge::Remark;
+use crate::gitops::{Applying, Ended, Forge, RecordKey, Terms};
 use crate::model::Warning;
 
 const TERMS: Terms = Terms {
@@ -34,6 +35,7 @@ const TERMS: Terms = Terms {
     note_limit: 1_000_000,
     issue_limit: 1_048_576,
     run: "job",
+    full_history: "the job's variable `GIT_DEPTH: \"0\"`",
 };
 
 /// The variable the token is read from.
@@ -273,9 +275,18 @@ impl GitLab {
     }
 
     /// The environment an apply of `record` is a deployment to: one per
-    /// contacts file, in a folder named by `--environment`.
+    /// contacts file, in a folder named by `--environment`; an account's
+    /// own applies (an event's run), one per account beside it.
     fn environment(record: &RecordKey) -> String {
-        format!("{}/{}", record.environment, record.file)
+        match &record.account {
+            None => format!("{}/{}", record.environment, record.file),
+            Some(account) => format!("{}{account}", Self::accounts_folder(record)),
+        }
+    }
+
+    /// What the environments of the accounts' own applies start with.
+    fn accounts_folder(record: &RecordKey) -> String {
+        format!("{}/{}/accounts/", record.environment, record.file)
     }
 
     fn artifacts(&self, artifact: &str) -> PathBuf {
@@ -314,12 +325,29 @@ impl Forge for GitLab {
         }
     }
 
-    async fn upsert_note(&self, review: u64, marker: &str, body: &str) -> Result<Upserted, Error> {
-        api::upsert_note(self, review, marker, body).await
+    async fn notes(&self, review: u64) -> Result<Vec<Remark>, Error> {
+        api::notes(self, review).await
+    }
+
+    async fn add_note(&self, review: u64, body: &str) -> Result<u64, Error> {
+        api::add_note(self, review, body).await
+    }
+
+    async fn edit_note(&self, review: u64, id: u64, body: &str) -> Result<(), Error> {
+        api::edit_note(self, review, id, body).await
     }
 
     async fn last_applied(&self, record: &RecordKey) -> Result<Option<String>, Error> {
         api::last_applied(self, record).await
+    }
+
+    async fn accounts_applied(
+        &self,
+        record: &RecordKey,
+        commit: &str,
+        since: crate::model::Timestamp,
+    ) -> Result<std::collections::BTreeSet<crate::model::AccountId>, Error> {
+        api::accounts_applied(self, record, commit, since).await
     }
 
     async fn begin_apply(&self, record: &RecordKey, commit: &str) -> Result<Applying, Error> {
@@ -336,22 +364,24 @@ impl Forge for GitLab {
         api::finish_apply(self, record, applying, ended).await
     }
 
-    async fn open_issue(&self, label: &str, marker: &str) -> Result<Option<u64>, Error> {
-        api::find_issue(self, label, marker).await
+    async fn open_issues(&self, label: &str) -> Result<Vec<Remark>, Error> {
+        api::open_issues(self, label).await
     }
 
-    async fn save_issue(
-        &self,
-        open: Option<u64>,
-        label: &str,
-        title: &str,
-        body: &str,
-    ) -> Result<u64, Error> {
-        api::save_issue(self, open, label, title, body).await
+    async fn create_issue(&self, label: &str, title: &str, body: &str) -> Result<u64, Error> {
+        api::create_issue(self, label, title, body).await
     }
 
-    async fn close_issue(&self, number: u64, why: &str) -> Result<(), Error> {
-        api::close_issue(self, number, why).await
+    async fn update_issue(&self, number: u64, title: &str, body: &str) -> Result<(), Error> {
+        api::update_issue(self, number, title, body).await
+    }
+
+    async fn comment_on_issue(&self, number: u64, text: &str) -> Result<(), Error> {
+        api::note_on_issue(self, number, text).await
+    }
+
+    async fn close_issue(&self, number: u64) -> Result<(), Error> {
+        api::close_issue(self, number).await
     }
 
     fn full_plan_place(&self, artifact: &str) -> String {

@@ -1,0 +1,482 @@
+//! `altcontacts events`: the CloudFormation template of the event path, for
+//! the management account. EventBridge rules on the events that bring an
+//! account into the organization (or into another unit) call an API
+//! destination that starts the forge's pipeline for that account: GitHub's
+//! `repository_dispatch`, GitLab's pipeline trigger. The forge's token is
+//! kept in the EventBridge connection, which stores it in Secrets Manager,
+//! and is read from a secret the user made: the template names the secret,
+//! never the token.
+
+use serde_json::{Value, json};
+
+use crate::error::Error;
+
+/// The `repository_dispatch` event type the new-accounts workflow listens for.
+pub const DISPATCH_EVENT_TYPE: &str = "altcontacts-new-account";
+
+/// The pipeline variable that selects the new-accounts job, and its value.
+pub const SCHEDULE_VARIABLE: (&str, &str) = ("ALTCONTACTS_SCHEDULE", "new-accounts");
+
+/// The pipeline variable that names the event's account.
+pub const ACCOUNT_VARIABLE: &str = "ALTCONTACTS_ACCOUNT";
+
+/// Where the pipeline is started, and how.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Destination {
+    /// `POST {api}/repos/{repository}/dispatches`, with a token that may
+    /// write the repository's contents (what GitHub asks of a dispatch).
+    GitHub { api: String, repository: String },
+    /// `POST {api}/projects/{project}/trigger/pipeline` with a pipeline
+    /// trigger token, for `git_ref`.
+    GitLab {
+        api: String,
+        project: String,
+        git_ref: String,
+    },
+}
+
+impl Destination {
+    /// Checks what the user named: the forge's API over HTTPS (EventBridge
+    /// calls nothing else), a repository `OWNER/NAME`, a project ID or path.
+    pub fn github(api: Option<&str>, repository: &str) -> Result<Self, Error> {
+        let valid = |part: &str| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        };
+        match repository.split_once('/') {
+            Some((owner, name)) if valid(owner) && valid(name) => Ok(Self::GitHub {
+                api: https(api.unwrap_or("https://api.github.com"))?,
+                repository: repository.to_owned(),
+            }),
+            _ => Err(Error::usage(
+                format!("`{repository}` is not a repository: write OWNER/NAME"),
+                Some("e.g. --repository example-org/aws-contacts".to_owned()),
+            )),
+        }
+    }
+
+    pub fn gitlab(api: Option<&str>, project: &str, git_ref: &str) -> Result<Self, Error> {
+        let valid_project = !project.is_empty()
+            && !project.starts_with('/')
+            && !project.ends_with('/')
+            && project
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
+        if !valid_project {
+            return Err(Error::usage(
+                format!("`{project}` is not a GitLab project: write its ID or its path"),
+                Some("e.g. --project 1234 or --project example-group/aws-contacts".to_owned()),
+            ));
+        }
+        let valid_ref = !git_ref.is_empty()
+            && git_ref
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
+        if !valid_ref {
+            return Err(Error::usage(
+                format!("`{git_ref}` is not a branch name"),
+                Some(
+                    "name the default branch the pipeline applies from, e.g. --ref main".to_owned(),
+                ),
+            ));
+        }
+        Ok(Self::GitLab {
+            api: https(api.unwrap_or("https://gitlab.com/api/v4"))?,
+            // A path is one URL segment, its slashes encoded.
+            project: project.replace('/', "%2F"),
+            git_ref: git_ref.to_owned(),
+        })
+    }
+
+    fn endpoint(&self) -> String {
+        match self {
+            Self::GitHub { api, repository } => format!("{api}/repos/{repository}/dispatches"),
+            Self::GitLab { api, project, .. } => {
+                format!("{api}/projects/{project}/trigger/pipeline")
+            }
+        }
+    }
+
+    fn forge(&self) -> &'static str {
+        match self {
+            Self::GitHub { .. } => "GitHub",
+            Self::GitLab { .. } => "GitLab",
+        }
+    }
+
+    /// The body the API destination sends for an event; `<account>` is the
+    /// account ID the rule's input transformer reads from the event, empty
+    /// for an event that names none (the pipeline then applies the accounts
+    /// that joined lately).
+    fn body(&self, event: &str, account: &str) -> String {
+        let body = match self {
+            Self::GitHub { .. } => json!({
+                "event_type": DISPATCH_EVENT_TYPE,
+                "client_payload": { "account_id": account, "event": event },
+            }),
+            Self::GitLab { git_ref, .. } => json!({
+                "ref": git_ref,
+                "variables": {
+                    SCHEDULE_VARIABLE.0: SCHEDULE_VARIABLE.1,
+                    ACCOUNT_VARIABLE: account,
+                },
+            }),
+        };
+        body.to_string()
+    }
+
+    /// How the connection presents the token: GitHub reads a bearer token
+    /// from `Authorization`; GitLab reads a trigger token from the `token`
+    /// parameter only. EventBridge asks every connection for an
+    /// authorization, so GitLab's carries a header naming the caller, which
+    /// GitLab ignores, and the token as a secret query parameter.
+    fn auth(&self) -> Value {
+        let token = json!({ "Fn::Sub": "{{resolve:secretsmanager:${TokenSecret}}}" });
+        match self {
+            Self::GitHub { .. } => json!({
+                "ApiKeyAuthParameters": {
+                    "ApiKeyName": "Authorization",
+                    "ApiKeyValue": { "Fn::Sub": "Bearer {{resolve:secretsmanager:${TokenSecret}}}" },
+                },
+                "InvocationHttpParameters": {
+                    "HeaderParameters": [
+                        { "Key": "Accept", "Value": "application/vnd.github+json", "IsValueSecret": false },
+                        { "Key": "X-GitHub-Api-Version", "Value": "2022-11-28", "IsValueSecret": false },
+                    ],
+                },
+            }),
+            Self::GitLab { .. } => json!({
+                "ApiKeyAuthParameters": {
+                    "ApiKeyName": "X-Altcontacts-Caller",
+                    "ApiKeyValue": "eventbridge",
+                },
+                "InvocationHttpParameters": {
+                    "QueryStringParameters": [
+                        { "Key": "token", "Value": token, "IsValueSecret": true },
+                    ],
+                },
+            }),
+        }
+    }
+}
+
+fn https(url: &str) -> Result<String, Error> {
+    let url = url.trim_end_matches('/');
+    match url.strip_prefix("https://") {
+        Some(rest) if !rest.is_empty() && !rest.contains(char::is_whitespace) => Ok(url.to_owned()),
+        _ => Err(Error::usage(
+            format!("`{url}` is not an https:// URL"),
+            Some("EventBridge API destinations call HTTPS endpoints only: name the forge's API, e.g. https://github.example.com/api/v3".to_owned()),
+        )),
+    }
+}
+
+/// One rule: the events it matches, and where in them the account is.
+struct Rule {
+    id: &'static str,
+    description: &'static str,
+    pattern: Value,
+    /// A JSONPath to the account ID in the event, when it carries one.
+    account: Option<&'static str>,
+    /// What the payload calls the event.
+    event: &'static str,
+}
+
+/// The events that bring an account under the file's layers: created,
+/// invited and joined, moved to another unit, enrolled by Control Tower.
+/// Organizations sends its events in us-east-1; Control Tower, in its home
+/// region.
+fn rules() -> Vec<Rule> {
+    let service_event = "AWS Service Event via CloudTrail";
+    let api_call = "AWS API Call via CloudTrail";
+    vec![
+        Rule {
+            id: "AccountCreated",
+            description: "altcontacts: an account created in the organization (CreateAccountResult, SUCCEEDED)",
+            pattern: json!({
+                "source": ["aws.organizations"],
+                "detail-type": [service_event],
+                "detail": {
+                    "eventName": ["CreateAccountResult"],
+                    "serviceEventDetails": { "createAccountStatus": { "state": ["SUCCEEDED"] } },
+                },
+            }),
+            account: Some("$.detail.serviceEventDetails.createAccountStatus.accountId"),
+            event: "CreateAccountResult",
+        },
+        Rule {
+            id: "AccountJoined",
+            description: "altcontacts: an invited account joined the organization (AcceptHandshake, AccountJoinedOrganization)",
+            pattern: json!({
+                "source": ["aws.organizations"],
+                "detail-type": [api_call, service_event],
+                "detail": { "eventName": ["AcceptHandshake", "AccountJoinedOrganization"] },
+            }),
+            // These name the account in no one place across their forms:
+            // the pipeline applies every account that joined lately, which
+            // the new one did.
+            account: None,
+            event: "AccountJoinedOrganization",
+        },
+        Rule {
+            id: "AccountMoved",
+            description: "altcontacts: an account moved to another unit (MoveAccount), whose layers may differ",
+            pattern: json!({
+                "source": ["aws.organizations"],
+                "detail-type": [api_call],
+                "detail": { "eventName": ["MoveAccount"] },
+            }),
+            account: Some("$.detail.requestParameters.accountId"),
+            event: "MoveAccount",
+        },
+        Rule {
+            id: "ControlTowerAccountCreated",
+            description: "altcontacts: Control Tower enrolled a new account (CreateManagedAccount, SUCCEEDED)",
+            pattern: json!({
+                "source": ["aws.controltower"],
+                "detail-type": [service_event],
+                "detail": {
+                    "eventName": ["CreateManagedAccount"],
+                    "serviceEventDetails": { "createManagedAccountStatus": { "state": ["SUCCEEDED"] } },
+                },
+            }),
+            account: Some(
+                "$.detail.serviceEventDetails.createManagedAccountStatus.account.accountId",
+            ),
+            event: "CreateManagedAccount",
+        },
+        Rule {
+            id: "ControlTowerAccountUpdated",
+            description: "altcontacts: Control Tower updated an account, perhaps into another unit (UpdateManagedAccount, SUCCEEDED)",
+            pattern: json!({
+                "source": ["aws.controltower"],
+                "detail-type": [service_event],
+                "detail": {
+                    "eventName": ["UpdateManagedAccount"],
+                    "serviceEventDetails": { "updateManagedAccountStatus": { "state": ["SUCCEEDED"] } },
+                },
+            }),
+            account: Some(
+                "$.detail.serviceEventDetails.updateManagedAccountStatus.account.accountId",
+            ),
+            event: "UpdateManagedAccount",
+        },
+    ]
+}
+
+fn target(destination: &Destination, rule: &Rule) -> Value {
+    let mut target = json!({
+        "Id": "StartPipeline",
+        "Arn": { "Fn::GetAtt": ["StartPipeline", "Arn"] },
+        "RoleArn": { "Fn::GetAtt": ["InvokeRole", "Arn"] },
+        // A pipeline started an hour late is still sooner than the
+        // schedule; past that the schedule covers the account.
+        "RetryPolicy": { "MaximumRetryAttempts": 20, "MaximumEventAgeInSeconds": 3600 },
+    });
+    match rule.account {
+        Some(path) => {
+            target["InputTransformer"] = json!({
+                "InputPathsMap": { "account": path },
+                "InputTemplate": destination.body(rule.event, "<account>"),
+            });
+        }
+        None => target["Input"] = Value::String(destination.body(rule.event, "")),
+    }
+    target
+}
+
+/// The template, as JSON (CloudFormation reads it as it reads YAML).
+pub fn template(destination: &Destination) -> String {
+    let forge = destination.forge();
+    let mut resources = serde_json::Map::new();
+    resources.insert(
+        "Connection".to_owned(),
+        json!({
+            "Type": "AWS::Events::Connection",
+            "Properties": {
+                "Description": format!("altcontacts: the {forge} token that starts the new-accounts pipeline (kept by EventBridge in Secrets Manager)"),
+                "AuthorizationType": "API_KEY",
+                "AuthParameters": destination.auth(),
+            }
+        }),
+    );
+    resources.insert(
+        "StartPipeline".to_owned(),
+        json!({
+            "Type": "AWS::Events::ApiDestination",
+            "Properties": {
+                "Description": format!("altcontacts: start the new-accounts pipeline on {forge}"),
+                "ConnectionArn": { "Fn::GetAtt": ["Connection", "Arn"] },
+                "HttpMethod": "POST",
+                "InvocationEndpoint": destination.endpoint(),
+                // Accounts arrive a few at a time; a burst of hundreds
+                // (a migration) is one pipeline per second, each cheap.
+                "InvocationRateLimitPerSecond": 1,
+            }
+        }),
+    );
+    resources.insert(
+        "InvokeRole".to_owned(),
+        json!({
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "Description": "altcontacts: lets this account's EventBridge rules call the API destination, and nothing else",
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [{
+                        "Effect": "Allow",
+                        "Principal": { "Service": "events.amazonaws.com" },
+                        "Action": "sts:AssumeRole",
+                        "Condition": { "StringEquals": { "aws:SourceAccount": { "Ref": "AWS::AccountId" } } },
+                    }],
+                },
+                "Policies": [{
+                    "PolicyName": "altcontacts-start-pipeline",
+                    "PolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [{
+                            "Effect": "Allow",
+                            "Action": "events:InvokeApiDestination",
+                            "Resource": { "Fn::GetAtt": ["StartPipeline", "Arn"] },
+                        }],
+                    },
+                }],
+            }
+        }),
+    );
+    for rule in rules() {
+        resources.insert(
+            rule.id.to_owned(),
+            json!({
+                "Type": "AWS::Events::Rule",
+                "Properties": {
+                    "Description": rule.description,
+                    "State": "ENABLED",
+                    "EventPattern": rule.pattern,
+                    "Targets": [target(destination, &rule)],
+                }
+            }),
+        );
+    }
+    let template = json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": format!("altcontacts: a new account's contacts within minutes. EventBridge rules on the organization's account events start the {forge} pipeline for that account. Deploy it in the management account, in us-east-1 (where Organizations sends its events); the token stays in Secrets Manager."),
+        "Parameters": {
+            "TokenSecret": {
+                "Type": "String",
+                "Description": format!("The name or ARN of the Secrets Manager secret that holds the {forge} token, as plain text (see docs/gitops.md)"),
+                "AllowedPattern": "^[A-Za-z0-9/_+=.@:-]+$",
+                "ConstraintDescription": "a secret's name or ARN",
+            }
+        },
+        "Resources": resources,
+        "Outputs": {
+            "ApiDestinationArn": { "Value": { "Fn::GetAtt": ["StartPipeline", "Arn"] } },
+            "ConnectionSecretArn": {
+                "Description": "Where EventBridge keeps its copy of the token",
+                "Value": { "Fn::GetAtt": ["Connection", "SecretArn"] },
+            },
+        },
+    });
+    let mut text = serde_json::to_string_pretty(&template).expect("plain data serializes");
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(destination: &Destination) -> Value {
+        serde_json::from_str(&template(destination)).unwrap()
+    }
+
+    #[test]
+    fn github_s_rules_send_a_repository_dispatch_with_the_event_s_account() {
+        let destination = Destination::github(None, "example-org/aws-contacts").unwrap();
+        let template = parsed(&destination);
+        let resources = &template["Resources"];
+        assert_eq!(
+            resources["StartPipeline"]["Properties"]["InvocationEndpoint"],
+            "https://api.github.com/repos/example-org/aws-contacts/dispatches"
+        );
+        let created = &resources["AccountCreated"]["Properties"]["Targets"][0]["InputTransformer"];
+        assert_eq!(
+            created["InputPathsMap"]["account"],
+            "$.detail.serviceEventDetails.createAccountStatus.accountId"
+        );
+        let body: Value = serde_json::from_str(
+            &created["InputTemplate"]
+                .as_str()
+                .unwrap()
+                .replace("<account>", "123456789012"),
+        )
+        .unwrap();
+        assert_eq!(body["event_type"], DISPATCH_EVENT_TYPE);
+        assert_eq!(body["client_payload"]["account_id"], "123456789012");
+        let joined: Value = serde_json::from_str(
+            resources["AccountJoined"]["Properties"]["Targets"][0]["Input"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(joined["client_payload"]["account_id"], "");
+    }
+
+    #[test]
+    fn gitlab_s_rules_trigger_the_default_branch_with_the_two_variables() {
+        let destination = Destination::gitlab(
+            Some("https://gitlab.example.com/api/v4/"),
+            "group/contacts",
+            "main",
+        )
+        .unwrap();
+        let template = parsed(&destination);
+        assert_eq!(
+            template["Resources"]["StartPipeline"]["Properties"]["InvocationEndpoint"],
+            "https://gitlab.example.com/api/v4/projects/group%2Fcontacts/trigger/pipeline"
+        );
+        let moved =
+            &template["Resources"]["AccountMoved"]["Properties"]["Targets"][0]["InputTransformer"];
+        let body: Value = serde_json::from_str(
+            &moved["InputTemplate"]
+                .as_str()
+                .unwrap()
+                .replace("<account>", "123456789012"),
+        )
+        .unwrap();
+        assert_eq!(body["ref"], "main");
+        assert_eq!(body["variables"]["ALTCONTACTS_SCHEDULE"], "new-accounts");
+        assert_eq!(body["variables"]["ALTCONTACTS_ACCOUNT"], "123456789012");
+    }
+
+    #[test]
+    fn the_token_is_named_by_its_secret_and_the_role_may_only_call_the_destination() {
+        for destination in [
+            Destination::github(None, "o/r").unwrap(),
+            Destination::gitlab(None, "42", "main").unwrap(),
+        ] {
+            let text = template(&destination);
+            assert!(text.contains("{{resolve:secretsmanager:${TokenSecret}}}"));
+            let template: Value = serde_json::from_str(&text).unwrap();
+            let statement = &template["Resources"]["InvokeRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+                ["Statement"];
+            assert_eq!(
+                statement,
+                &json!([{ "Effect": "Allow", "Action": "events:InvokeApiDestination",
+                    "Resource": { "Fn::GetAtt": ["StartPipeline", "Arn"] } }])
+            );
+        }
+    }
+
+    #[test]
+    fn what_cannot_be_a_destination_is_refused() {
+        assert!(Destination::github(None, "no-slash").is_err());
+        assert!(Destination::github(None, "a/b c").is_err());
+        assert!(Destination::github(Some("http://api.github.com"), "o/r").is_err());
+        assert!(Destination::gitlab(None, "", "main").is_err());
+        assert!(Destination::gitlab(None, "42", "main branch").is_err());
+    }
+}
