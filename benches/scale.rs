@@ -18,12 +18,22 @@
 //!     changes (goal 5 s), validate on 5,000 problems and on 100,000 nested
 //!     `[` (goal 1 s each), each beside what the run was seen to do.
 //! (d) `--member-role` over 10,000 accounts (`-- members` runs these rows
-//!     only; `-- members quick`, 1,000): a full plan, an adoption apply of
+//!     only; `-- members quick`, 1,000; `-- members plan audit`, the named
+//!     jobs only): a full plan, an adoption apply of
 //!     30,000 writes and `audit --org` with primary contacts, AssumeRole at
 //!     100/s, each account at AWS's own quotas, jittered latency; as a
 //!     ratio to the bound (see `MemberRow`), beside the central path's
 //!     bound for the same job. Targets: ratio <= 1.15, the plan under
 //!     120 s, peak memory under 300 MB.
+//! (e) the HTML audit report of 10,000 accounts (`-- report`; `-- report
+//!     quick`, 1,000): the audit that writes it, the file's size, and in
+//!     headless Chromium (Playwright, from target/playwright) the time to
+//!     open it and to filter it by severity. Targets: open + filter under
+//!     2 s, size under 15 MB.
+//! (f) the event's run (`-- event`; `-- event quick`, 1,000): `apply
+//!     --account` for one new account of 10,000, against the emulator at
+//!     AWS's quotas with jittered latency, from process start. Target: well
+//!     under a minute.
 
 #[path = "../tests/it/bench_harness.rs"]
 mod bench_harness;
@@ -101,6 +111,14 @@ fn main() {
     }
     if args.iter().any(|arg| arg == "members") {
         member_roles(&args);
+        return;
+    }
+    if args.iter().any(|arg| arg == "event") {
+        event_run(&args);
+        return;
+    }
+    if args.iter().any(|arg| arg == "report") {
+        html_report(&args);
         return;
     }
 
@@ -221,7 +239,21 @@ fn member_roles(args: &[String]) {
         "by member",
         "central bound"
     );
-    for job in [MemberJob::Plan, MemberJob::Apply, MemberJob::Audit] {
+    // `-- members plan audit` runs the named jobs only.
+    let named: Vec<MemberJob> = [
+        ("plan", MemberJob::Plan),
+        ("apply", MemberJob::Apply),
+        ("audit", MemberJob::Audit),
+    ]
+    .into_iter()
+    .filter(|(name, _)| args.iter().any(|arg| arg == name))
+    .map(|(_, job)| job)
+    .collect();
+    let jobs = match named.is_empty() {
+        true => vec![MemberJob::Plan, MemberJob::Apply, MemberJob::Audit],
+        false => named,
+    };
+    for job in jobs {
         let row = bench_harness::member_roles(accounts, job, latency, TAIL, assume);
         assert!(
             [0, 2].contains(&row.run.exit_code),
@@ -246,6 +278,68 @@ fn member_roles(args: &[String]) {
     println!("targets: ratio <= 1.15, plan under 120 s, peak RSS under 300 MB\n");
 }
 
+/// (f): `cargo bench --bench scale -- event` runs this row only.
+fn event_run(args: &[String]) {
+    let accounts = if args.iter().any(|arg| arg == "quick") {
+        1_000
+    } else {
+        10_000
+    };
+    let latency = Duration::from_millis(50);
+    let row = bench_harness::event_over_the_network(accounts, latency, TAIL);
+    assert_eq!(
+        row.run.exit_code, 0,
+        "the event's apply: {}",
+        row.run.stderr
+    );
+    println!(
+        "(f) the event's run, apply --account: AWS's Account API quotas, latency {} ms + tail {} ms, from process start",
+        latency.as_millis(),
+        TAIL.as_millis()
+    );
+    println!(
+        "{:>8} {:>9} {:>13} {:>12} {:>8} {:>15}",
+        "accounts", "elapsed", "Organizations", "Account API", "written", "written elsewhere"
+    );
+    println!(
+        "{accounts:>8} {:>8.2}s {:>13} {:>12} {:>8} {:>15}",
+        row.run.elapsed.as_secs_f64(),
+        row.organizations_calls,
+        row.account_calls,
+        row.written,
+        row.written_elsewhere
+    );
+    println!("target: well under a minute\n");
+}
+
+/// (e): `cargo bench --bench scale -- report` runs this row only.
+fn html_report(args: &[String]) {
+    let accounts = if args.iter().any(|arg| arg == "quick") {
+        1_000
+    } else {
+        10_000
+    };
+    let playwright = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/playwright");
+    let cost = bench_harness::html_report(accounts, &playwright);
+    println!(
+        "(e) the HTML audit report in headless Chromium (Playwright), sandbox, release binary"
+    );
+    println!(
+        "{:>8} {:>8} {:>9} {:>9} {:>9} {:>9}  what the filter kept",
+        "accounts", "findings", "audit", "size", "opened", "filtered"
+    );
+    println!(
+        "{accounts:>8} {:>8} {:>8.2}s {:>7.1}MB {:>8.2}s {:>8.2}s  {}",
+        cost.findings,
+        cost.audit.elapsed.as_secs_f64(),
+        cost.bytes as f64 / 1_048_576.0,
+        cost.opened.as_secs_f64(),
+        cost.filtered.as_secs_f64(),
+        cost.shown
+    );
+    println!("targets: opened + filtered under 2 s, size under 15 MB\n");
+}
+
 /// (c): `cargo bench --bench scale -- own` runs these rows only.
 fn own_cost() {
     println!("(c) the tool's own work, from process start (release binary)");
@@ -254,11 +348,16 @@ fn own_cost() {
         "case", "elapsed", "goal", "exit"
     );
     type Row = (&'static str, f64, fn() -> bench_harness::OwnCost);
-    let rows: [Row; 3] = [
+    let rows: [Row; 4] = [
         (
             "sandbox apply: 8,000 creates + 1,000 updates, 3,000 accts",
             5.0,
             || bench_harness::sandbox_apply(3_000),
+        ),
+        (
+            "event: apply --account, 1 new account of 10,001 (sandbox)",
+            1.0,
+            || bench_harness::event_apply(10_000),
         ),
         (
             "validate: 5,000 problems (an unknown contact per account)",

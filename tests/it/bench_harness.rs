@@ -278,6 +278,18 @@ fn binary(dir: &Path, args: &[&str]) -> Command {
     command
 }
 
+/// What a plan of the sandbox in `dir` finds left to do, as JSON (null
+/// when the plan printed none): what an apply was seen to do.
+fn plan_after(dir: &Path) -> serde_json::Value {
+    let replan = binary(
+        dir,
+        &["--sandbox", "sandbox.yaml", "plan", "--format", "json"],
+    )
+    .output()
+    .expect("plan after the apply");
+    serde_json::from_slice(&replan.stdout).unwrap_or(serde_json::Value::Null)
+}
+
 /// A sandbox of `accounts` accounts in one organization, every account
 /// with SECURITY, BILLING and OPERATIONS managed, the first third with a
 /// stale SECURITY contact: an apply creates 8 in 9 slots and updates 1 in 9
@@ -311,14 +323,7 @@ pub fn sandbox_apply(accounts: usize) -> OwnCost {
             "1000000",
         ],
     ));
-    let replan = binary(
-        dir.path(),
-        &["--sandbox", "sandbox.yaml", "plan", "--format", "json"],
-    )
-    .output()
-    .expect("plan after the apply");
-    let plan: serde_json::Value =
-        serde_json::from_slice(&replan.stdout).unwrap_or(serde_json::Value::Null);
+    let plan = plan_after(dir.path());
     OwnCost {
         run,
         outcome: format!(
@@ -329,6 +334,230 @@ pub fn sandbox_apply(accounts: usize) -> OwnCost {
                 .sum::<Option<u64>>()
                 .map_or_else(|| "?".to_owned(), |total| total.to_string())
         ),
+    }
+}
+
+/// The event path's own work: `apply --account` for one account that has
+/// just joined a unit of an organization of `accounts` accounts, on the
+/// sandbox, from process start: its slots from the defaults and its unit,
+/// written and read back.
+pub fn event_apply(accounts: usize) -> OwnCost {
+    use std::fmt::Write as _;
+    let dir = workspace();
+    let mut sandbox = String::from(
+        "caller: \"100000000000\"\norganization:\n  management_account: \"100000000000\"\n  units:\n    Root/Prod: ou-bench-prod0001\n    Root/Dev: ou-bench-dev00001\naccounts:\n",
+    );
+    for n in 0..accounts {
+        let unit = if n % 2 == 0 { "Root/Prod" } else { "Root/Dev" };
+        let _ = writeln!(
+            sandbox,
+            "  \"{}\": {{ ou: {unit}, joined: 400d }}",
+            100_000_000_000u64 + n as u64
+        );
+    }
+    let new = 100_000_000_000u64 + accounts as u64;
+    let _ = writeln!(sandbox, "  \"{new}\": {{ ou: Root/Prod, joined: 1m }}");
+    std::fs::write(dir.path().join("sandbox.yaml"), sandbox).expect("write the sandbox");
+    std::fs::write(
+        dir.path().join("contacts.yaml"),
+        "version: 1\ncontacts:\n  sec: { name: Security, title: Team, email_address: security@corp.example, phone_number: \"+1 202 555 0100\" }\n  bill: { name: Billing, title: Team, email_address: billing@corp.example, phone_number: \"+1 202 555 0101\" }\norganization:\n  defaults: { security: sec, billing: bill }\n  units:\n    Root/Prod: { operations: { name: Prod On-Call, title: SRE, email_address: oncall@corp.example, phone_number: \"+1 202 555 0102\" } }\n",
+    )
+    .expect("write the contacts file");
+    let new = new.to_string();
+    let run = measure(binary(
+        dir.path(),
+        &[
+            "--sandbox",
+            "sandbox.yaml",
+            "apply",
+            "--auto-approve",
+            "--account",
+            &new,
+        ],
+    ));
+    let plan = plan_after(dir.path());
+    let changes = plan["changes"].as_array().cloned().unwrap_or_default();
+    let for_new = changes
+        .iter()
+        .filter(|c| c["account_id"] == new.as_str())
+        .count();
+    OwnCost {
+        run,
+        outcome: format!(
+            "{for_new} changes left for the new account, {} for the {accounts} others",
+            changes.len() - for_new
+        ),
+    }
+}
+
+/// The event's run as AWS would answer it: `apply --account` for the
+/// newest of `accounts` accounts (200 to a unit), against the emulator at
+/// AWS's Account API quotas with `latency` plus an exponential tail on
+/// every request. What it costs beyond the tool's own work is finding the
+/// account's place in the organization.
+pub struct EventRun {
+    pub run: Run,
+    pub organizations_calls: u64,
+    pub account_calls: usize,
+    /// The new account's slots written, and any other account's.
+    pub written: usize,
+    pub written_elsewhere: usize,
+}
+
+pub fn event_over_the_network(
+    accounts: usize,
+    latency: Duration,
+    latency_tail: Duration,
+) -> EventRun {
+    let faults = Faults {
+        latency,
+        latency_tail,
+        quotas: Some(Quotas::aws_scaled(1.0)),
+        ..Faults::default()
+    };
+    let org = organization(CALLER, accounts - 1, units_for(accounts));
+    let ids: Vec<String> = org.accounts.iter().map(|a| a.id.clone()).collect();
+    let new = ids.last().expect("a member account").clone();
+    let emulator = Emulator::start(CALLER, Some(org), faults);
+    let dir = workspace();
+    let run =
+        measure(emulator.command(dir.path(), &["apply", "--auto-approve", "--account", &new]));
+    let slots = ["SECURITY", "BILLING", "OPERATIONS"];
+    let set = |id: &String| {
+        slots
+            .iter()
+            .filter(|kind| emulator.contact(id, kind).is_some())
+            .count()
+    };
+    let log = emulator.log();
+    EventRun {
+        run,
+        organizations_calls: emulator.organizations_calls(),
+        account_calls: log.len(),
+        written: set(&new),
+        written_elsewhere: ids.iter().filter(|id| **id != new).map(set).sum(),
+    }
+}
+
+/// Debian's Chromium (`apt-get install chromium`, as `.ci/run` does).
+/// Debian keeps only the newest security build of it, so the version is
+/// the distribution's, not a pin: Playwright drives any current Chromium.
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// What a reader sees of the HTML `report` in Chromium, driven by the
+/// Playwright in `playwright` (a folder holding node_modules/playwright-core),
+/// after choosing `severity` in the severity filter: the JSON line
+/// tests/it/report_in_browser.cjs prints.
+pub fn open_in_browser(playwright: &Path, report: &Path, severity: &str) -> serde_json::Value {
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "the report needs Chromium at {CHROMIUM}: apt-get install chromium, as .ci/run does"
+    );
+    assert!(
+        playwright.join("node_modules/playwright-core").exists(),
+        "no Playwright in {}: .ci/run (or the report tests, cargo test audit_report) installs it",
+        playwright.display()
+    );
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/report_in_browser.cjs");
+    let output = Command::new("node")
+        .arg(script)
+        .arg(playwright)
+        .arg(CHROMIUM)
+        .arg(report)
+        .arg(severity)
+        .output()
+        .expect("node, from the machine's Node.js");
+    assert!(
+        output.status.success(),
+        "the browser could not open the report: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("the browser's JSON line")
+}
+
+/// The HTML report of an organization of `accounts` accounts, as an
+/// audit writes it and a browser opens it.
+pub struct ReportCost {
+    /// The audit that wrote it (and its JSON twin), from process start.
+    pub audit: Run,
+    pub bytes: u64,
+    pub findings: u64,
+    /// From navigation to the table drawn, in the browser.
+    pub opened: Duration,
+    /// From choosing "high" to the table holding only high findings.
+    pub filtered: Duration,
+    /// Rows the filter kept, as the page counted them.
+    pub shown: String,
+}
+
+/// `audit --org` over `accounts` accounts, written as HTML (and JSON, to
+/// count), then opened and filtered in Chromium. A third of the accounts
+/// have no contact at all, a third only a SECURITY contact, a third all
+/// three, every address outside the one allowed domain, and no guardrail:
+/// five findings per account (the management account is not unprotected),
+/// a SECURITY contact missing in a third of them.
+pub fn html_report(accounts: usize, playwright: &Path) -> ReportCost {
+    use std::fmt::Write as _;
+    let dir = workspace();
+    let mut sandbox = String::from(
+        "caller: \"100000000000\"\norganization:\n  management_account: \"100000000000\"\naccounts:\n",
+    );
+    let contact = |slot: &str, n: usize| {
+        format!(
+            "{slot}: {{ name: {slot} {n}, title: Team, email_address: {slot}-{n}@corp-{}.example.com, phone_number: \"+1 202 555 {:04}\" }}",
+            n % 97,
+            n % 10_000
+        )
+    };
+    for n in 0..accounts {
+        let _ = writeln!(
+            sandbox,
+            "  \"{}\":\n    name: Workload {n}",
+            100_000_000_000u64 + n as u64
+        );
+        let contacts = match n % 3 {
+            0 => "{}".to_owned(),
+            1 => format!("{{ {} }}", contact("security", n)),
+            _ => format!(
+                "{{ {}, {}, {} }}",
+                contact("security", n),
+                contact("billing", n),
+                contact("operations", n)
+            ),
+        };
+        let _ = writeln!(sandbox, "    contacts: {contacts}");
+    }
+    std::fs::write(dir.path().join("sandbox.yaml"), sandbox).expect("write the sandbox");
+    let audit = measure(binary(
+        dir.path(),
+        &[
+            "--sandbox",
+            "sandbox.yaml",
+            "audit",
+            "--org",
+            "--email-domain",
+            "example.org",
+            "-o",
+            "report.html",
+            "-o",
+            "report.json",
+        ],
+    ));
+    assert_eq!(audit.exit_code, 2, "the audit: {}", audit.stderr);
+    let report = dir.path().join("report.html");
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("report.json")).expect("the JSON report"),
+    )
+    .expect("JSON");
+    let seen = open_in_browser(playwright, &report, "high");
+    let millis = |key: &str| Duration::from_millis(seen[key].as_u64().unwrap_or(u64::MAX));
+    ReportCost {
+        audit,
+        bytes: std::fs::metadata(&report).expect("the report").len(),
+        findings: json["findings"].as_array().map_or(0, |f| f.len() as u64),
+        opened: millis("opened_ms"),
+        filtered: millis("filtered_ms"),
+        shown: seen["shown_text"].as_str().unwrap_or("?").to_owned(),
     }
 }
 
@@ -396,8 +625,8 @@ pub enum MemberJob {
     Plan,
     /// An adoption: every slot missing, 3 writes (and read-backs) per account.
     Apply,
-    /// `audit --org`: every slot and the primary contact, and each target's
-    /// service control policies.
+    /// `audit --org`: every slot and the primary contact, and the service
+    /// control policies.
     Audit,
 }
 
@@ -411,7 +640,7 @@ pub struct MemberRow {
     /// member accounts and the round trips of every read through the
     /// connections the tool keeps in flight; then, for an apply, the round
     /// trips of the writes and their read-backs, and for the audit, the
-    /// Organizations reads of each target's policies at their concurrency.
+    /// Organizations reads of the policies (ListPolicies, then each policy).
     pub bound: Duration,
     pub ratio: f64,
     /// The same job through the caller alone: 3N/10 s of reads, plus
@@ -482,10 +711,10 @@ pub fn member_roles(
         bound += in_flight(3.0 + 3.0);
     }
     if job == MemberJob::Audit {
-        // The guardrail check reads each target's policies once the
-        // organization's tree is known, after the contacts.
-        let targets = n - 1.0 + units as f64 + 1.0;
-        bound += targets * mean_latency / POLICY_READS_IN_FLIGHT;
+        // The guardrail check, once the organization is known: one page of
+        // policies, then FullAWSAccess read (it denies nothing, so its
+        // targets are not listed).
+        bound += 2.0 * mean_latency;
     }
     let bound = Duration::from_secs_f64(bound);
     let central_bound = Duration::from_secs_f64(match job {
@@ -523,5 +752,3 @@ pub fn member_roles(
 
 /// Requests the tool keeps in flight with a member role (`quota.rs`).
 const MEMBER_IN_FLIGHT: usize = 384;
-/// Organizations reads of the targets' policies at once (`coverage.rs`).
-const POLICY_READS_IN_FLIGHT: f64 = 4.0;

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::bench_harness::{
-    Client, Job, Scenario, quota_bound, sandbox_apply, unlimited, validate_nested,
+    Client, Job, Scenario, event_apply, quota_bound, sandbox_apply, unlimited, validate_nested,
     validate_problems,
 };
 
@@ -58,6 +58,14 @@ fn the_own_cost_rows_measure_the_work_they_name() {
         apply.run.stderr
     );
 
+    let event = event_apply(40);
+    assert_eq!(event.run.exit_code, 0, "{}", event.run.stderr);
+    assert_eq!(
+        event.outcome, "0 changes left for the new account, 100 for the 40 others",
+        "the new account's SECURITY, BILLING and OPERATIONS written, no other's: {}",
+        event.run.stderr
+    );
+
     let problems = validate_problems(40);
     assert_eq!(problems.run.exit_code, 1, "{}", problems.run.stderr);
     assert_eq!(problems.outcome, "40 of 40 problems located");
@@ -69,6 +77,49 @@ fn the_own_cost_rows_measure_the_work_they_name() {
             && nested.outcome.ends_with("recursion limit exceeded"),
         "{}",
         nested.outcome
+    );
+}
+
+#[test]
+fn the_event_row_writes_the_new_account_and_no_other() {
+    let row = crate::bench_harness::event_over_the_network(
+        40,
+        Duration::from_millis(1),
+        Duration::from_millis(1),
+    );
+    assert_eq!(row.run.exit_code, 0, "{}", row.run.stderr);
+    assert_eq!(row.written, 3, "the new account's three slots");
+    assert_eq!(row.written_elsewhere, 0, "no other account's");
+    assert_eq!(
+        row.account_calls, 9,
+        "three reads, three writes and their read-backs: all the Account API saw"
+    );
+    // DescribeOrganization, ListRoots, DescribeAccount, then ListParents up
+    // from the account (its unit, then the root) and the unit's name:
+    // nothing grows with the organization.
+    assert_eq!(
+        row.organizations_calls, 6,
+        "one account looked up, not the organization listed"
+    );
+}
+
+#[test]
+fn the_report_row_measures_a_page_that_holds_every_finding_and_filters() {
+    let cost = crate::bench_harness::html_report(30, &crate::audit_report::playwright());
+    // Five per account: the slots missing and the addresses outside the
+    // allowed domain (three in all), the four-contacts rule, no guardrail;
+    // the management account is the guardrail's exception.
+    assert_eq!(cost.findings, 30 * 5 - 1, "{}", cost.audit.stderr);
+    assert!(cost.bytes > 0);
+    // A SECURITY contact missing, in a third of the accounts.
+    let high = 30 / 3;
+    assert_eq!(
+        cost.shown,
+        format!(
+            "Showing {high} of {high} findings ({} in all)",
+            cost.findings
+        ),
+        "the filter kept the high findings only"
     );
 }
 
