@@ -29,27 +29,77 @@ const BACKOFF: Backoff = Backoff {
 /// Longest wait a forge's `retry-after` is followed for.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 const TIMEOUT: Duration = Duration::from_secs(30);
-/// The largest page GitHub and GitLab serve.
+/// The largest page GitHub, GitLab and Bitbucket serve.
 pub const PER_PAGE: u32 = 100;
 
-/// How a request proves who sends it.
+/// How a request proves who sends it: the header each request carries,
+/// as the adapter's forge wants it (`authorization: Bearer …`, GitLab's
+/// `private-token`, Bitbucket's `authorization: Basic …`).
 #[derive(Clone)]
 pub enum Auth {
-    /// `Authorization: Bearer TOKEN` (GitHub; GitLab's OAuth and job tokens).
-    Bearer(String),
-    /// `PRIVATE-TOKEN: TOKEN` (GitLab's personal, project and group tokens).
-    PrivateToken(String),
+    Header { name: &'static str, value: String },
     None,
+}
+
+impl Auth {
+    /// `Authorization: Bearer TOKEN`.
+    pub fn bearer(token: &str) -> Self {
+        Self::Header {
+            name: "authorization",
+            value: format!("Bearer {token}"),
+        }
+    }
+
+    /// `Authorization: Basic …` of `user:secret`.
+    pub fn basic(user: &str, secret: &str) -> Self {
+        use base64::Engine;
+        let pair = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"));
+        Self::Header {
+            name: "authorization",
+            value: format!("Basic {pair}"),
+        }
+    }
 }
 
 impl std::fmt::Debug for Auth {
     /// Never the token itself.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Auth::Bearer(_) => "Bearer (hidden)",
-            Auth::PrivateToken(_) => "PRIVATE-TOKEN (hidden)",
-            Auth::None => "no token",
-        })
+        match self {
+            Auth::Header { name, .. } => write!(f, "{name}: (hidden)"),
+            Auth::None => f.write_str("no token"),
+        }
+    }
+}
+
+/// How a forge hands out a list a page at a time: the adapter's, since
+/// forges differ (a `Link` header, a page number, the next page's address
+/// in the body, a continuation token).
+pub trait Paging: Send + Sync {
+    /// The address of the list's first page, asking for the largest page.
+    fn first(&self, path: &str) -> String;
+    /// One page's items, and the address of the next page if there is one.
+    fn page(&self, answer: &Answer) -> Result<(Vec<Value>, Option<String>), Failure>;
+}
+
+/// GitHub's and GitLab's paging: `per_page=100`, the items as the body's
+/// array, the next page in `Link: <…>; rel="next"`, else its number in
+/// `X-Next-Page`.
+pub struct HeaderPaging;
+
+impl Paging for HeaderPaging {
+    fn first(&self, path: &str) -> String {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        format!("{path}{separator}per_page={PER_PAGE}")
+    }
+
+    fn page(&self, answer: &Answer) -> Result<(Vec<Value>, Option<String>), Failure> {
+        let items = match answer.json()? {
+            Value::Array(page) => page,
+            // Lists wrapped in an object, e.g. `{"deployments": [...]}`.
+            page @ Value::Object(_) => vec![page],
+            _ => Vec::new(),
+        };
+        Ok((items, answer.next_page()))
     }
 }
 
@@ -59,6 +109,7 @@ pub struct Client {
     auth: Auth,
     /// Headers the forge asks every request to carry.
     headers: &'static [(&'static str, &'static str)],
+    paging: Box<dyn Paging>,
 }
 
 /// Why a call did not get a successful answer.
@@ -77,6 +128,7 @@ impl Client {
         api: &str,
         auth: Auth,
         headers: &'static [(&'static str, &'static str)],
+        paging: impl Paging + 'static,
     ) -> Result<Self, String> {
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_provider_and_native_roots(std::sync::Arc::new(
@@ -91,6 +143,7 @@ impl Client {
             api: api.trim_end_matches('/').to_owned(),
             auth,
             headers,
+            paging: Box::new(paging),
         })
     }
 
@@ -143,11 +196,9 @@ impl Client {
         for (name, value) in self.headers {
             request = request.header(*name, *value);
         }
-        request = match &self.auth {
-            Auth::Bearer(token) => request.header("authorization", format!("Bearer {token}")),
-            Auth::PrivateToken(token) => request.header("private-token", token.as_str()),
-            Auth::None => request,
-        };
+        if let Auth::Header { name, value } = &self.auth {
+            request = request.header(*name, value.as_str());
+        }
         let payload = match body {
             Some(body) => {
                 request = request.header("content-type", "application/json");
@@ -200,22 +251,16 @@ impl Client {
         answer.json()
     }
 
-    /// Every item of a list, following the next page the forge names
-    /// (`Link: <…>; rel="next"`, else `X-Next-Page`), whatever size its
-    /// pages are.
+    /// Every item of a list, on every page, as the forge's [`Paging`]
+    /// hands them out, whatever size its pages are.
     pub async fn all_pages(&self, path: &str) -> Result<Vec<Value>, Failure> {
-        let separator = if path.contains('?') { '&' } else { '?' };
-        let mut next = Some(format!("{path}{separator}per_page={PER_PAGE}"));
+        let mut next = Some(self.paging.first(path));
         let mut items = Vec::new();
         while let Some(path) = next.take() {
             let answer = self.send(&Method::GET, &path, None).await?;
-            match answer.json()? {
-                Value::Array(page) => items.extend(page),
-                // Lists wrapped in an object, e.g. `{"deployments": [...]}`.
-                page @ Value::Object(_) => items.push(page),
-                _ => {}
-            }
-            next = answer.next_page();
+            let (page, after) = self.paging.page(&answer)?;
+            items.extend(page);
+            next = after;
         }
         Ok(items)
     }
@@ -284,8 +329,8 @@ impl Answer {
     }
 
     /// The forge's own account of an error: `message` (GitHub, GitLab),
-    /// `error_description` (GitLab's scope errors), and the first of
-    /// `errors` when there are any.
+    /// `error_description` (GitLab's scope errors), `error.message`
+    /// (Bitbucket), and the first of `errors` when there are any.
     pub fn message(&self) -> String {
         let json: Value = serde_json::from_slice(&self.body).unwrap_or(Value::Null);
         let message = json["message"]
@@ -297,6 +342,8 @@ impl Answer {
                     .map(|_| json["message"].to_string())
             })
             .or_else(|| json["error_description"].as_str().map(str::to_owned))
+            // Bitbucket: `{"type": "error", "error": {"message": …}}`.
+            .or_else(|| json["error"]["message"].as_str().map(str::to_owned))
             .or_else(|| json["error"].as_str().map(str::to_owned))
             .unwrap_or_else(|| {
                 String::from_utf8_lossy(&self.body)

@@ -29,6 +29,8 @@ pub struct Terms {
     pub run: &'static str,
     /// How a job fetches the whole history, in its CI's words.
     pub full_history: &'static str,
+    /// How a repository without issues gets them, in the forge's words.
+    pub enable_issues: &'static str,
 }
 
 /// The record of applies of one contacts file: where an apply that fully
@@ -145,8 +147,12 @@ pub trait Forge: Sync {
         description: &str,
     ) -> impl Future<Output = Result<(), Error>> + Send;
 
-    /// The open issues labelled `label` (not reviews), on every page.
-    fn open_issues(&self, label: &str) -> impl Future<Output = Result<Vec<Remark>, Error>> + Send;
+    /// The open issues labelled `label` (not reviews), on every page;
+    /// `None` when the repository keeps no issues (they are turned off).
+    fn open_issues(
+        &self,
+        label: &str,
+    ) -> impl Future<Output = Result<Option<Vec<Remark>>, Error>> + Send;
 
     /// Opens an issue labelled `label`; its number.
     fn create_issue(
@@ -184,15 +190,26 @@ pub trait Forge: Sync {
     /// The problems of an invalid contacts file, on their lines of the
     /// review; `artifact` is where a review's files are kept (`None` outside
     /// a review).
-    fn report_problems(&self, artifact: Option<&str>, problems: &FileProblems)
-    -> Result<(), Error>;
+    fn report_problems(
+        &self,
+        artifact: Option<&str>,
+        problems: &FileProblems,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
 
     /// The file's warnings, on their lines of the review.
-    fn report_warnings(&self, artifact: Option<&str>, warnings: &[Warning]) -> Result<(), Error>;
+    fn report_warnings(
+        &self,
+        artifact: Option<&str>,
+        warnings: &[Warning],
+    ) -> impl Future<Output = Result<(), Error>> + Send;
 
     /// The plan's counts, for a CI that shows them beside the review.
-    fn report_counts(&self, _artifact: &str, _summary: &Summary) -> Result<(), Error> {
-        Ok(())
+    fn report_counts(
+        &self,
+        _artifact: &str,
+        _summary: &Summary,
+    ) -> impl Future<Output = Result<(), Error>> + Send {
+        async { Ok(()) }
     }
 
     /// Bytes the job's summary page can still take; 0 for a CI without one.

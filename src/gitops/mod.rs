@@ -11,9 +11,11 @@
 //! - `drift` (nightly): every managed contact; one issue while AWS differs
 //!   from the file, closed with a note when it matches again.
 
+pub mod bitbucket;
 pub mod forge;
 pub mod github;
 pub mod gitlab;
+mod on_lines;
 mod remarks;
 
 use std::collections::BTreeSet;
@@ -63,15 +65,20 @@ impl Planned {
 
 /// The contacts file, its problems put on their lines of the review when
 /// it is invalid.
-fn load<F: Forge>(forge: &F, file: &Path, artifact: Option<&str>) -> Result<LoadedConfig, Error> {
-    LoadedConfig::load(file).map_err(|error| {
-        if let ConfigError::Problems(problems) = &error
-            && let Err(unreported) = forge.report_problems(artifact, problems)
-        {
-            return unreported;
+async fn load<F: Forge>(
+    forge: &F,
+    file: &Path,
+    artifact: Option<&str>,
+) -> Result<LoadedConfig, Error> {
+    match LoadedConfig::load(file) {
+        Ok(config) => Ok(config),
+        Err(error) => {
+            if let ConfigError::Problems(problems) = &error {
+                forge.report_problems(artifact, problems).await?;
+            }
+            Err(error.into())
         }
-        error.into()
-    })
+    }
 }
 
 async fn make_plan<F: Forge>(
@@ -84,7 +91,7 @@ async fn make_plan<F: Forge>(
 ) -> Result<Planned, Error> {
     let (session, plan) = context.plan(request).await?;
     context.note_warnings(&plan.warnings);
-    forge.report_warnings(artifact, &plan.warnings)?;
+    forge.report_warnings(artifact, &plan.warnings).await?;
     let checked = safety::check_plan(&plan, &config.config.safety, safety);
     Ok(Planned {
         session,
@@ -160,7 +167,7 @@ async fn plan<F: Forge>(context: &Context, forge: &F, args: &ReviewPlanArgs) -> 
     let marker = plan_marker(&key);
     let review = forge.review();
     let planned = async {
-        let config = load(forge, &args.file, Some(&args.artifact))?;
+        let config = load(forge, &args.file, Some(&args.artifact)).await?;
         let revision = match (&args.base_ref, args.full) {
             (_, true) => None,
             (Some(revision), _) => Some(revision.clone()),
@@ -252,7 +259,7 @@ async fn plan<F: Forge>(context: &Context, forge: &F, args: &ReviewPlanArgs) -> 
         (false, _) => {}
     }
     forge.keep_full_plan(&args.artifact, &render::markdown(view), left_out > 0)?;
-    forge.report_counts(&args.artifact, &view.summary())?;
+    forge.report_counts(&args.artifact, &view.summary()).await?;
     forge.set_outputs(&[
         ("summary", view.summary_line()),
         ("changes", view.summary().changes().to_string()),
@@ -422,7 +429,7 @@ fn exit_code(applied: &Applied) -> u8 {
 }
 
 async fn apply<F: Forge>(context: &Context, forge: &F, args: &LoopApplyArgs) -> Result<u8, Error> {
-    let config = load(forge, &args.file, None)?;
+    let config = load(forge, &args.file, None).await?;
     let repository = Repository::of(&args.file);
     let head = repository.commit("HEAD")?;
     let record = RecordKey {
@@ -538,7 +545,7 @@ async fn finish_loop_apply<F: Forge>(
 }
 
 async fn drift<F: Forge>(context: &Context, forge: &F, args: &LoopDriftArgs) -> Result<u8, Error> {
-    let config = load(forge, &args.file, None)?;
+    let config = load(forge, &args.file, None).await?;
     let key = file_key(&args.file);
     let repository = Repository::of(&args.file);
     let head = repository.commit("HEAD")?;
@@ -581,10 +588,13 @@ async fn drift<F: Forge>(context: &Context, forge: &F, args: &LoopDriftArgs) -> 
     summarize_apply(forge, &applied)?;
 
     let marker = drift_marker(&key);
-    let open = remarks::open_issue(forge, &args.label, &marker).await?;
     let view = &applied.planned.view();
     let drifted = view.summary().changes();
     let repaired = applied.report.as_ref().is_some_and(Report::succeeded);
+    let open = match remarks::open_issue(forge, &args.label, &marker).await? {
+        remarks::Issues::On { open } => open,
+        remarks::Issues::Off => return drift_without_issues(context, forge, &applied),
+    };
     if drifted == 0 {
         if let Some(number) = open {
             remarks::close_issue(
@@ -613,11 +623,7 @@ async fn drift<F: Forge>(context: &Context, forge: &F, args: &LoopDriftArgs) -> 
         last_applied.as_deref(),
         applied.report.as_ref(),
     );
-    let title = format!(
-        "altcontacts: {} in AWS {} from {key}",
-        count(drifted, "contact"),
-        if drifted == 1 { "differs" } else { "differ" }
-    );
+    let title = format!("altcontacts: {} from {key}", differ(drifted));
     let number = remarks::save_issue(forge, open, &args.label, &title, &body).await?;
     if repaired {
         remarks::close_issue(
@@ -635,8 +641,8 @@ async fn drift<F: Forge>(context: &Context, forge: &F, args: &LoopDriftArgs) -> 
             .note(&format!("Repaired the drift; issue #{number} records it."));
     } else {
         context.ui.note(&format!(
-            "{} in AWS differ from the file: issue #{number}.",
-            count(drifted, "contact")
+            "{} from the file: issue #{number}.",
+            differ(drifted)
         ));
     }
     forge.set_outputs(&[
@@ -649,6 +655,58 @@ async fn drift<F: Forge>(context: &Context, forge: &F, args: &LoopDriftArgs) -> 
         _ if args.detailed_exitcode && !repaired => EXIT_CHANGES,
         _ => EXIT_OK,
     })
+}
+
+/// "1 contact in AWS differs", "2 contacts in AWS differ".
+fn differ(drifted: usize) -> String {
+    format!(
+        "{} in AWS {}",
+        count(drifted, "contact"),
+        if drifted == 1 { "differs" } else { "differ" }
+    )
+}
+
+/// Drift where the repository keeps no issues: the drift is listed in the
+/// log (above), and the job fails while AWS differs from the file, so the
+/// failed run (and its notice) is what people see.
+fn drift_without_issues<F: Forge>(
+    context: &Context,
+    forge: &F,
+    applied: &Applied,
+) -> Result<u8, Error> {
+    let view = &applied.planned.view();
+    let drifted = view.summary().changes();
+    forge.set_outputs(&[
+        ("summary", view.summary_line()),
+        ("drift", drifted.to_string()),
+    ])?;
+    let terms = forge.terms();
+    match &applied.report {
+        _ if drifted == 0 => Ok(EXIT_OK),
+        Some(report) if report.succeeded() => {
+            context.ui.note(&format!(
+                "Repaired the drift: {} written back. This repository keeps no issues, so this {} is the record ({} for one issue per drift).",
+                count(drifted, "contact"),
+                terms.run,
+                terms.enable_issues
+            ));
+            Ok(EXIT_OK)
+        }
+        Some(_) => Ok(EXIT_ERROR),
+        None => Err(crate::forge::ForgeError::setup(
+            terms.forge,
+            "keep the drift issue",
+            format!(
+                "{} from the file, and this repository keeps no issues",
+                differ(drifted)
+            ),
+            Some(format!(
+                "{} for one issue, updated while the drift lasts and closed when it ends; until then this {} fails while AWS differs from the file",
+                terms.enable_issues, terms.run
+            )),
+        )
+        .into()),
+    }
 }
 
 fn drift_body<F: Forge>(

@@ -33,14 +33,25 @@ pub async fn upsert_note(
     }
 }
 
+/// Whether the repository keeps issues, and the drift issue open for a
+/// marker if it does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Issues {
+    /// The repository has its issues turned off.
+    Off,
+    On {
+        open: Option<u64>,
+    },
+}
+
 /// The open drift issue for `marker`: the lowest-numbered that is ours.
-pub async fn open_issue(
-    forge: &impl Forge,
-    label: &str,
-    marker: &str,
-) -> Result<Option<u64>, Error> {
-    let issues = forge.open_issues(label).await?;
-    Ok(own(&issues, marker).map(|issue| issue.id).min())
+pub async fn open_issue(forge: &impl Forge, label: &str, marker: &str) -> Result<Issues, Error> {
+    Ok(match forge.open_issues(label).await? {
+        None => Issues::Off,
+        Some(issues) => Issues::On {
+            open: own(&issues, marker).map(|issue| issue.id).min(),
+        },
+    })
 }
 
 /// Updates the open issue, or opens one; its number.

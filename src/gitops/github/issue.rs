@@ -10,31 +10,40 @@ use crate::forge::ForgeError;
 use crate::forge::http::encode;
 use crate::gitops::forge::Remark;
 
-/// The open issues labelled `label`, on every page.
-pub async fn list_open(github: &GitHub, label: &str) -> Result<Vec<Remark>, Error> {
+/// The open issues labelled `label`, on every page; `None` when the
+/// repository has its issues turned off (GitHub answers 410 Gone).
+pub async fn list_open(github: &GitHub, label: &str) -> Result<Option<Vec<Remark>>, Error> {
     let author = github.author().await?;
     let path = github.repo_path(&format!("/issues?state=open&labels={}", encode(label)));
     let action = format!("list the open issues labelled `{label}`");
-    let issues = github
+    let issues = match github
         .all_pages(Call {
             method: &Method::GET,
             path: &path,
             action: &action,
             permission: Permission::IssuesWrite,
         })
-        .await?;
-    Ok(issues
-        .iter()
-        // The issues API lists pull requests too.
-        .filter(|issue| issue.get("pull_request").is_none())
-        .filter_map(|issue| {
-            Some(Remark {
-                id: issue["number"].as_u64()?,
-                mine: written_by(issue, author),
-                text: issue["body"].as_str().unwrap_or_default().to_owned(),
+        .await
+    {
+        Err(Error::Forge(ForgeError {
+            status: Some(410), ..
+        })) => return Ok(None),
+        listed => listed?,
+    };
+    Ok(Some(
+        issues
+            .iter()
+            // The issues API lists pull requests too.
+            .filter(|issue| issue.get("pull_request").is_none())
+            .filter_map(|issue| {
+                Some(Remark {
+                    id: issue["number"].as_u64()?,
+                    mine: written_by(issue, author),
+                    text: issue["body"].as_str().unwrap_or_default().to_owned(),
+                })
             })
-        })
-        .collect())
+            .collect(),
+    ))
 }
 
 pub async fn update(github: &GitHub, number: u64, title: &str, body: &str) -> Result<(), Error> {

@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::config::FileProblems;
 use crate::error::Error;
 use crate::forge::ForgeError;
-use crate::forge::http::{Auth, Client, Failure};
+use crate::forge::http::{Auth, Client, Failure, HeaderPaging};
 use crate::git::Repository;
 use crate::gitops::forge::Remark;
 use crate::gitops::{Applying, Ended, Forge, RecordKey, Terms};
@@ -31,6 +31,7 @@ const TERMS: Terms = Terms {
     issue_limit: 65_536,
     run: "run",
     full_history: "actions/checkout with `fetch-depth: 0`",
+    enable_issues: "turn Issues on (the repository's Settings > General > Features)",
 };
 
 /// GitHub's limit on one step's job summary, in bytes.
@@ -106,7 +107,7 @@ impl GitHub {
             .and_then(|text| serde_json::from_str(&text).ok())
             .unwrap_or(Value::Null);
         let api_url = var("GITHUB_API_URL").unwrap_or_else(|| "https://api.github.com".to_owned());
-        let auth = var("GITHUB_TOKEN").map_or(Auth::None, Auth::Bearer);
+        let auth = var("GITHUB_TOKEN").map_or(Auth::None, |token| Auth::bearer(&token));
         let client = Client::new(
             &api_url,
             auth,
@@ -114,6 +115,7 @@ impl GitHub {
                 ("accept", "application/vnd.github+json"),
                 ("x-github-api-version", "2022-11-28"),
             ],
+            HeaderPaging,
         )
         .map_err(|problem| {
             ForgeError::setup(
@@ -306,7 +308,7 @@ impl Forge for GitHub {
         record::finish(self, record, applying, ended, description).await
     }
 
-    async fn open_issues(&self, label: &str) -> Result<Vec<Remark>, Error> {
+    async fn open_issues(&self, label: &str) -> Result<Option<Vec<Remark>>, Error> {
         issue::list_open(self, label).await
     }
 
@@ -342,7 +344,7 @@ impl Forge for GitHub {
     }
 
     /// As annotations: GitHub shows each on its line of the pull request.
-    fn report_problems(
+    async fn report_problems(
         &self,
         _artifact: Option<&str>,
         problems: &FileProblems,
@@ -351,7 +353,11 @@ impl Forge for GitHub {
         Ok(())
     }
 
-    fn report_warnings(&self, _artifact: Option<&str>, warnings: &[Warning]) -> Result<(), Error> {
+    async fn report_warnings(
+        &self,
+        _artifact: Option<&str>,
+        warnings: &[Warning],
+    ) -> Result<(), Error> {
         print!("{}", crate::render::annotations::warnings(warnings));
         Ok(())
     }
@@ -390,7 +396,7 @@ mod tests {
             step_summary: None,
             output: None,
             temp: std::env::temp_dir(),
-            client: Client::new("http://127.0.0.1:1", Auth::None, &[]).unwrap(),
+            client: Client::new("http://127.0.0.1:1", Auth::None, &[], HeaderPaging).unwrap(),
             author: tokio::sync::OnceCell::new(),
         }
     }

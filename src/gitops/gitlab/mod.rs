@@ -21,7 +21,7 @@ use serde_json::Value;
 use crate::config::FileProblems;
 use crate::error::Error;
 use crate::forge::ForgeError;
-use crate::forge::http::{Auth, Client, Failure};
+use crate::forge::http::{Auth, Client, Failure, HeaderPaging};
 use crate::git::Repository;
 use crate::gitops::forge::Remark;
 use crate::gitops::{Applying, Ended, Forge, RecordKey, Terms};
@@ -36,6 +36,7 @@ const TERMS: Terms = Terms {
     issue_limit: 1_048_576,
     run: "job",
     full_history: "the job's variable `GIT_DEPTH: \"0\"`",
+    enable_issues: "turn Issues on (the project's Settings > General > Visibility, project features, permissions)",
 };
 
 /// The variable the token is read from.
@@ -123,8 +124,12 @@ impl GitLab {
         let token = var(TOKEN_VARIABLE);
         let client = Client::new(
             &api_url,
-            token.clone().map_or(Auth::None, Auth::PrivateToken),
+            token.clone().map_or(Auth::None, |token| Auth::Header {
+                name: "private-token",
+                value: token,
+            }),
             &[("accept", "application/json")],
+            HeaderPaging,
         )
         .map_err(|problem| {
             ForgeError::setup(
@@ -364,8 +369,8 @@ impl Forge for GitLab {
         api::finish_apply(self, record, applying, ended).await
     }
 
-    async fn open_issues(&self, label: &str) -> Result<Vec<Remark>, Error> {
-        api::open_issues(self, label).await
+    async fn open_issues(&self, label: &str) -> Result<Option<Vec<Remark>>, Error> {
+        api::open_issues(self, label).await.map(Some)
     }
 
     async fn create_issue(&self, label: &str, title: &str, body: &str) -> Result<u64, Error> {
@@ -406,7 +411,7 @@ impl Forge for GitLab {
     }
 
     /// As a Code Quality report, which GitLab shows on the merge request.
-    fn report_problems(
+    async fn report_problems(
         &self,
         artifact: Option<&str>,
         problems: &FileProblems,
@@ -421,7 +426,11 @@ impl Forge for GitLab {
         )?)
     }
 
-    fn report_warnings(&self, artifact: Option<&str>, warnings: &[Warning]) -> Result<(), Error> {
+    async fn report_warnings(
+        &self,
+        artifact: Option<&str>,
+        warnings: &[Warning],
+    ) -> Result<(), Error> {
         let Some(artifact) = artifact else {
             return Ok(());
         };
@@ -434,7 +443,11 @@ impl Forge for GitLab {
 
     /// The Terraform report the merge request widget reads: the counts
     /// alone, since any project member (Guest included) can read artifacts.
-    fn report_counts(&self, artifact: &str, summary: &crate::plan::Summary) -> Result<(), Error> {
+    async fn report_counts(
+        &self,
+        artifact: &str,
+        summary: &crate::plan::Summary,
+    ) -> Result<(), Error> {
         Ok(crate::forge::write(
             &self.artifacts(artifact).join(reports::TERRAFORM),
             &reports::terraform(summary),

@@ -3,13 +3,10 @@
 //! Code Quality report that puts each problem of the file on its line
 //! (`artifacts:reports:codequality`, CodeClimate's JSON).
 
-use std::path::Path;
-
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use crate::config::FileProblems;
-use crate::git::Repository;
+use crate::gitops::on_lines::{self, OnLine};
 use crate::model::Warning;
 use crate::plan::Summary;
 
@@ -29,69 +26,26 @@ pub fn terraform(summary: &Summary) -> String {
     .to_string()
 }
 
-/// The file as the merge request's diff names it: from the repository's top.
-fn repository_path(file: &str) -> String {
-    let path = Path::new(file);
-    Repository::of(path)
-        .path_in_repository(path)
-        .unwrap_or_else(|_| file.to_owned())
-}
-
-/// One Code Quality entry. Its fingerprint is stable while the problem
-/// lasts (the file, the check and the message, not the line, which moves
-/// as the file is edited), so GitLab tells new problems from old ones.
-fn entry(path: &str, check: &str, severity: &str, message: &str, line: usize) -> Value {
-    let digest = Sha256::digest(format!("{path}\0{check}\0{message}").as_bytes());
-    let fingerprint: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+/// One Code Quality entry: `major` for a problem, `minor` for a warning.
+fn entry(on_line: &OnLine) -> Value {
     json!({
-        "description": message,
-        "check_name": check,
-        "fingerprint": fingerprint,
-        "severity": severity,
-        "location": { "path": path, "lines": { "begin": line } },
+        "description": on_line.message,
+        "check_name": on_line.check,
+        "fingerprint": on_line.fingerprint,
+        "severity": if on_line.invalid { "major" } else { "minor" },
+        "location": { "path": on_line.path, "lines": { "begin": on_line.line } },
     })
 }
 
-/// Every problem of an invalid contacts file, `major` each.
+/// Every problem of an invalid contacts file.
 pub fn code_quality_of_problems(problems: &FileProblems) -> String {
-    let path = repository_path(&problems.file);
-    let entries: Vec<Value> = problems
-        .problems
-        .iter()
-        .map(|problem| {
-            let message = match &problem.help {
-                Some(help) => format!("{} (help: {help})", problem.message),
-                None => problem.message.clone(),
-            };
-            entry(
-                &path,
-                "altcontacts.invalid_file",
-                "major",
-                &message,
-                problem.line,
-            )
-        })
-        .collect();
-    Value::Array(entries).to_string()
+    Value::Array(on_lines::problems(problems).iter().map(entry).collect()).to_string()
 }
 
-/// The file's warnings, `minor` each; none is an empty report, so GitLab
-/// shows the problems of an earlier pipeline as resolved.
+/// The file's warnings; none is an empty report, so GitLab shows the
+/// problems of an earlier pipeline as resolved.
 pub fn code_quality_of_warnings(warnings: &[Warning]) -> String {
-    let entries: Vec<Value> = warnings
-        .iter()
-        .map(|warning| {
-            let message = format!("{} (help: {})", warning.kind.message(), warning.kind.help());
-            entry(
-                &repository_path(&warning.file),
-                &format!("altcontacts.{}", warning.kind.code()),
-                "minor",
-                &message,
-                warning.line,
-            )
-        })
-        .collect();
-    Value::Array(entries).to_string()
+    Value::Array(on_lines::warnings(warnings).iter().map(entry).collect()).to_string()
 }
 
 #[cfg(test)]
