@@ -125,6 +125,11 @@ pub enum Command {
     /// issue while AWS drifts from the file
     #[command(subcommand)]
     Gitlab(LoopCommand),
+    /// Steps of a Bitbucket Pipelines pipeline: the plan comment and Code
+    /// Insights report of a pull request, the record of the last applied
+    /// commit, one issue while AWS drifts from the file
+    #[command(subcommand)]
+    Bitbucket(LoopCommand),
     /// Print the JSON Schema of the contacts file, or of the JSON a command prints
     Schema {
         #[arg(value_enum, default_value_t = SchemaOf::Contacts)]
@@ -489,22 +494,24 @@ pub struct EventsArgs {
     #[arg(long, value_enum)]
     pub forge: ForgeKind,
     /// GitHub: the repository that holds contacts.yaml and the new-accounts
-    /// workflow
+    /// workflow (OWNER/NAME); Bitbucket: the repository whose pipelines run
+    /// the loop (WORKSPACE/REPOSITORY)
     #[arg(
         long,
         value_name = "OWNER/NAME",
-        required_if_eq("forge", "github"),
+        required_if_eq_any([("forge", "github"), ("forge", "bitbucket")]),
         conflicts_with = "project"
     )]
     pub repository: Option<String>,
     /// GitLab: the project that holds contacts.yaml, by ID or path
     #[arg(long, value_name = "ID|PATH", required_if_eq("forge", "gitlab"))]
     pub project: Option<String>,
-    /// GitLab: the branch the triggered pipeline runs on
+    /// GitLab and Bitbucket: the branch the started pipeline runs on
     #[arg(long = "ref", value_name = "BRANCH", default_value = "main")]
     pub git_ref: String,
-    /// The forge's API [default: https://api.github.com, https://gitlab.com/api/v4];
-    /// GitHub Enterprise Server: https://HOST/api/v3, self-managed GitLab: https://HOST/api/v4
+    /// The forge's API [default: https://api.github.com, https://gitlab.com/api/v4,
+    /// https://api.bitbucket.org/2.0]; GitHub Enterprise Server:
+    /// https://HOST/api/v3, self-managed GitLab: https://HOST/api/v4
     #[arg(long, value_name = "URL")]
     pub api_url: Option<String>,
 }
@@ -513,6 +520,7 @@ pub struct EventsArgs {
 pub enum ForgeKind {
     Github,
     Gitlab,
+    Bitbucket,
 }
 
 #[derive(Debug, Args)]

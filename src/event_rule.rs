@@ -2,7 +2,8 @@
 //! the management account. EventBridge rules on the events that bring an
 //! account into the organization (or into another unit) call an API
 //! destination that starts the forge's pipeline for that account: GitHub's
-//! `repository_dispatch`, GitLab's pipeline trigger. The forge's token is
+//! `repository_dispatch`, GitLab's pipeline trigger, Bitbucket's custom
+//! pipeline. The forge's token is
 //! kept in the EventBridge connection, which stores it in Secrets Manager,
 //! and is read from a secret the user made: the template names the secret,
 //! never the token.
@@ -20,6 +21,9 @@ pub const SCHEDULE_VARIABLE: (&str, &str) = ("ALTCONTACTS_SCHEDULE", "new-accoun
 /// The pipeline variable that names the event's account.
 pub const ACCOUNT_VARIABLE: &str = "ALTCONTACTS_ACCOUNT";
 
+/// The Bitbucket custom pipeline (`pipelines: custom:`) an event starts.
+pub const BITBUCKET_PIPELINE: &str = "altcontacts-new-accounts";
+
 /// Where the pipeline is started, and how.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Destination {
@@ -33,28 +37,32 @@ pub enum Destination {
         project: String,
         git_ref: String,
     },
+    /// `POST {api}/repositories/{repository}/pipelines/`: the custom
+    /// pipeline [`BITBUCKET_PIPELINE`] of `git_ref`, with a repository
+    /// access token that may write pipelines.
+    Bitbucket {
+        api: String,
+        repository: String,
+        git_ref: String,
+    },
 }
 
 impl Destination {
     /// Checks what the user named: the forge's API over HTTPS (EventBridge
     /// calls nothing else), a repository `OWNER/NAME`, a project ID or path.
     pub fn github(api: Option<&str>, repository: &str) -> Result<Self, Error> {
-        let valid = |part: &str| {
-            !part.is_empty()
-                && part
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        };
-        match repository.split_once('/') {
-            Some((owner, name)) if valid(owner) && valid(name) => Ok(Self::GitHub {
-                api: https(api.unwrap_or("https://api.github.com"))?,
-                repository: repository.to_owned(),
-            }),
-            _ => Err(Error::usage(
-                format!("`{repository}` is not a repository: write OWNER/NAME"),
-                Some("e.g. --repository example-org/aws-contacts".to_owned()),
-            )),
-        }
+        Ok(Self::GitHub {
+            api: https(api.unwrap_or("https://api.github.com"))?,
+            repository: two_part(repository, "OWNER/NAME")?,
+        })
+    }
+
+    pub fn bitbucket(api: Option<&str>, repository: &str, git_ref: &str) -> Result<Self, Error> {
+        Ok(Self::Bitbucket {
+            api: https(api.unwrap_or("https://api.bitbucket.org/2.0"))?,
+            repository: two_part(repository, "WORKSPACE/REPOSITORY")?,
+            git_ref: branch(git_ref)?,
+        })
     }
 
     pub fn gitlab(api: Option<&str>, project: &str, git_ref: &str) -> Result<Self, Error> {
@@ -70,23 +78,11 @@ impl Destination {
                 Some("e.g. --project 1234 or --project example-group/aws-contacts".to_owned()),
             ));
         }
-        let valid_ref = !git_ref.is_empty()
-            && git_ref
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
-        if !valid_ref {
-            return Err(Error::usage(
-                format!("`{git_ref}` is not a branch name"),
-                Some(
-                    "name the default branch the pipeline applies from, e.g. --ref main".to_owned(),
-                ),
-            ));
-        }
         Ok(Self::GitLab {
             api: https(api.unwrap_or("https://gitlab.com/api/v4"))?,
             // A path is one URL segment, its slashes encoded.
             project: project.replace('/', "%2F"),
-            git_ref: git_ref.to_owned(),
+            git_ref: branch(git_ref)?,
         })
     }
 
@@ -96,6 +92,9 @@ impl Destination {
             Self::GitLab { api, project, .. } => {
                 format!("{api}/projects/{project}/trigger/pipeline")
             }
+            Self::Bitbucket {
+                api, repository, ..
+            } => format!("{api}/repositories/{repository}/pipelines/"),
         }
     }
 
@@ -103,6 +102,7 @@ impl Destination {
         match self {
             Self::GitHub { .. } => "GitHub",
             Self::GitLab { .. } => "GitLab",
+            Self::Bitbucket { .. } => "Bitbucket",
         }
     }
 
@@ -123,12 +123,27 @@ impl Destination {
                     ACCOUNT_VARIABLE: account,
                 },
             }),
+            // An event that names no account starts the pipeline without
+            // the variable, whose default (none) applies the accounts that
+            // joined lately.
+            Self::Bitbucket { git_ref, .. } => json!({
+                "target": {
+                    "type": "pipeline_ref_target",
+                    "ref_type": "branch",
+                    "ref_name": git_ref,
+                    "selector": { "type": "custom", "pattern": BITBUCKET_PIPELINE },
+                },
+                "variables": match account {
+                    "" => json!([]),
+                    account => json!([{ "key": ACCOUNT_VARIABLE, "value": account }]),
+                },
+            }),
         };
         body.to_string()
     }
 
-    /// How the connection presents the token: GitHub reads a bearer token
-    /// from `Authorization`; GitLab reads a trigger token from the `token`
+    /// How the connection presents the token: GitHub and Bitbucket read a
+    /// bearer token from `Authorization`; GitLab reads a trigger token from the `token`
     /// parameter only. EventBridge asks every connection for an
     /// authorization, so GitLab's carries a header naming the caller, which
     /// GitLab ignores, and the token as a secret query parameter.
@@ -147,6 +162,17 @@ impl Destination {
                     ],
                 },
             }),
+            Self::Bitbucket { .. } => json!({
+                "ApiKeyAuthParameters": {
+                    "ApiKeyName": "Authorization",
+                    "ApiKeyValue": { "Fn::Sub": "Bearer {{resolve:secretsmanager:${TokenSecret}}}" },
+                },
+                "InvocationHttpParameters": {
+                    "HeaderParameters": [
+                        { "Key": "Accept", "Value": "application/json", "IsValueSecret": false },
+                    ],
+                },
+            }),
             Self::GitLab { .. } => json!({
                 "ApiKeyAuthParameters": {
                     "ApiKeyName": "X-Altcontacts-Caller",
@@ -160,6 +186,38 @@ impl Destination {
             }),
         }
     }
+}
+
+/// `OWNER/NAME` (GitHub) or `WORKSPACE/REPOSITORY` (Bitbucket), as `form` says.
+fn two_part(repository: &str, form: &str) -> Result<String, Error> {
+    let valid = |part: &str| {
+        !part.is_empty()
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    };
+    match repository.split_once('/') {
+        Some((owner, name)) if valid(owner) && valid(name) => Ok(repository.to_owned()),
+        _ => Err(Error::usage(
+            format!("`{repository}` is not a repository: write {form}"),
+            Some("e.g. --repository example-org/aws-contacts".to_owned()),
+        )),
+    }
+}
+
+/// The branch a started pipeline runs on.
+fn branch(git_ref: &str) -> Result<String, Error> {
+    let valid = !git_ref.is_empty()
+        && git_ref
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
+    if !valid {
+        return Err(Error::usage(
+            format!("`{git_ref}` is not a branch name"),
+            Some("name the default branch the pipeline applies from, e.g. --ref main".to_owned()),
+        ));
+    }
+    Ok(git_ref.to_owned())
 }
 
 fn https(url: &str) -> Result<String, Error> {
@@ -453,10 +511,35 @@ mod tests {
     }
 
     #[test]
+    fn bitbucket_s_rules_start_the_custom_pipeline_of_the_branch_with_the_account() {
+        let destination = Destination::bitbucket(None, "acme/aws-contacts", "main").unwrap();
+        let template = parsed(&destination);
+        assert_eq!(
+            template["Resources"]["StartPipeline"]["Properties"]["InvocationEndpoint"],
+            "https://api.bitbucket.org/2.0/repositories/acme/aws-contacts/pipelines/"
+        );
+        let created = &template["Resources"]["AccountCreated"]["Properties"]["Targets"][0]["InputTransformer"];
+        let body: Value = serde_json::from_str(
+            &created["InputTemplate"]
+                .as_str()
+                .unwrap()
+                .replace("<account>", "123456789012"),
+        )
+        .unwrap();
+        assert_eq!(body["target"]["ref_name"], "main");
+        assert_eq!(body["target"]["selector"]["pattern"], BITBUCKET_PIPELINE);
+        assert_eq!(
+            body["variables"],
+            json!([{ "key": "ALTCONTACTS_ACCOUNT", "value": "123456789012" }])
+        );
+    }
+
+    #[test]
     fn the_token_is_named_by_its_secret_and_the_role_may_only_call_the_destination() {
         for destination in [
             Destination::github(None, "o/r").unwrap(),
             Destination::gitlab(None, "42", "main").unwrap(),
+            Destination::bitbucket(None, "w/r", "main").unwrap(),
         ] {
             let text = template(&destination);
             assert!(text.contains("{{resolve:secretsmanager:${TokenSecret}}}"));
@@ -478,5 +561,7 @@ mod tests {
         assert!(Destination::github(Some("http://api.github.com"), "o/r").is_err());
         assert!(Destination::gitlab(None, "", "main").is_err());
         assert!(Destination::gitlab(None, "42", "main branch").is_err());
+        assert!(Destination::bitbucket(None, "workspace", "main").is_err());
+        assert!(Destination::bitbucket(None, "w/r", "").is_err());
     }
 }

@@ -1,9 +1,9 @@
-//! `altcontacts github|gitlab plan|apply|drift`: the steps of the GitOps
+//! `altcontacts github|gitlab|bitbucket plan|apply|drift`: the steps of the GitOps
 //! loop, on the forge whose CI runs them.
 
 use crate::cli::LoopCommand;
 use crate::error::Error;
-use crate::gitops::{github::GitHub, gitlab::GitLab};
+use crate::gitops::{bitbucket::Bitbucket, github::GitHub, gitlab::GitLab};
 use crate::session::Context;
 
 pub async fn github(context: &Context, command: &LoopCommand) -> Result<u8, Error> {
@@ -12,4 +12,8 @@ pub async fn github(context: &Context, command: &LoopCommand) -> Result<u8, Erro
 
 pub async fn gitlab(context: &Context, command: &LoopCommand) -> Result<u8, Error> {
     crate::gitops::run(context, &GitLab::from_env()?, command).await
+}
+
+pub async fn bitbucket(context: &Context, command: &LoopCommand) -> Result<u8, Error> {
+    crate::gitops::run(context, &Bitbucket::from_env()?, command).await
 }

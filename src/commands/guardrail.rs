@@ -36,9 +36,18 @@ pub fn events(args: &EventsArgs) -> Result<u8, Error> {
     let destination = match (args.forge, &args.repository, &args.project) {
         (ForgeKind::Github, Some(repository), _) => Destination::github(api, repository)?,
         (ForgeKind::Gitlab, _, Some(project)) => Destination::gitlab(api, project, &args.git_ref)?,
+        (ForgeKind::Bitbucket, Some(repository), _) => {
+            Destination::bitbucket(api, repository, &args.git_ref)?
+        }
         (ForgeKind::Github, None, _) => {
             return Err(Error::usage(
                 "--forge github needs --repository OWNER/NAME",
+                None,
+            ));
+        }
+        (ForgeKind::Bitbucket, None, _) => {
+            return Err(Error::usage(
+                "--forge bitbucket needs --repository WORKSPACE/REPOSITORY",
                 None,
             ));
         }

@@ -59,6 +59,7 @@ pub async fn run(cli: &Cli) -> Result<u8, Error> {
         Command::Events(args) => guardrail::events(args),
         Command::Github(command) => gitops::github(&context, command).await,
         Command::Gitlab(command) => gitops::gitlab(&context, command).await,
+        Command::Bitbucket(command) => gitops::bitbucket(&context, command).await,
     }
 }
 

@@ -27,6 +27,11 @@ impl Timestamp {
         })
     }
 
+    /// A time as a forge's API gives it (RFC 3339 with its zone).
+    pub fn parse_rfc3339(text: &str) -> Option<Self> {
+        parse_rfc3339(text).map(Self)
+    }
+
     /// The time as RFC 3339, in UTC.
     pub fn rfc3339(self) -> String {
         jiff::Timestamp::from_second(self.0)
