@@ -32,6 +32,7 @@ pub fn forge_args(forge: &str) -> Vec<&'static str> {
             "--repository",
             "example-org/aws-contacts",
         ],
+        "bitbucket" => vec!["--forge", "bitbucket", "--repository", "acme/aws-contacts"],
         _ => vec!["--forge", "gitlab", "--project", "1234"],
     }
 }
@@ -127,7 +128,7 @@ fn the_event_templates_pass_cfn_lint() {
     let cfn_lint =
         crate::ship::pinned_tool("cfn-lint-venv", "cfn-lint", CFN_LINT_VERSION, "cfn-lint");
     let dir = tempfile::tempdir().unwrap();
-    let cases: [&[&str]; 4] = [
+    let cases: [&[&str]; 5] = [
         &forge_args("github"),
         &[
             "--forge",
@@ -148,6 +149,7 @@ fn the_event_templates_pass_cfn_lint() {
             "--api-url",
             "https://gitlab.example.com/api/v4",
         ],
+        &forge_args("bitbucket"),
     ];
     let mut files = Vec::new();
     for (n, args) in cases.iter().enumerate() {

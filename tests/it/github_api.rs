@@ -16,6 +16,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 
+use crate::http_query::query;
 use crate::http_server::{HttpServer, Reply};
 
 /// GitHub's limit on a comment's or an issue's body.
@@ -97,6 +98,8 @@ pub const WORKFLOW_BOT: &str = "github-actions[bot]";
 #[derive(Default)]
 struct State {
     next_id: u64,
+    /// The repository has its issues turned off.
+    issues_off: bool,
     comments: Vec<Comment>,
     issues: BTreeMap<u64, Issue>,
     deployments: Vec<Deployment>,
@@ -189,6 +192,10 @@ impl GitHub {
             },
         );
         token
+    }
+
+    pub fn turn_issues_off(&self) {
+        self.state().issues_off = true;
     }
 
     /// A pull request, as an issue number comments go to.
@@ -441,38 +448,6 @@ fn too_long(resource: &str) -> Reply {
     )
 }
 
-fn query(uri: &hyper::Uri) -> BTreeMap<String, String> {
-    uri.query()
-        .unwrap_or_default()
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .map(|(k, v)| (k.to_owned(), decode(v)))
-        .collect()
-}
-
-fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = (bytes[i] == b'%' && i + 2 < bytes.len())
-            .then(|| std::str::from_utf8(&bytes[i + 1..i + 3]).ok())
-            .flatten()
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match escaped {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// One page of `items`, with a `Link` header to the next as GitHub sends it.
 fn paged(
     shared: &Shared,
@@ -688,6 +663,9 @@ fn route(
         (Method::GET, ["issues"]) => {
             if !has(&permissions, "issues:read") {
                 return refuse();
+            }
+            if state.issues_off {
+                return error(StatusCode::GONE, "Issues are disabled for this repo");
             }
             let wanted_state = params
                 .get("state")

@@ -33,6 +33,8 @@ fn world(members: usize) -> World {
     )
 }
 
+loop_scenarios::every_forge!(world);
+
 fn assert_ran(run: &Finished, job: &str) {
     assert!(run.succeeded(), "the pipeline failed:\n{}", run.log());
     assert!(run.ran(job), "{job} did not run:\n{}", run.log());
@@ -120,6 +122,7 @@ impl LoopWorld for World {
             .collect()
     }
 
+    const DRIFT_LABELS: &'static [&'static str] = &["altcontacts-drift"];
     const NOTES_PER_PAGE: usize = 100;
 
     fn open_review(&self, number: u64) {
@@ -256,28 +259,6 @@ fn a_plan_of_9000_changes_fits_the_note_and_says_where_the_full_plan_is() {
 }
 
 #[test]
-fn a_push_of_several_commits_and_a_pipeline_that_never_ran_leave_nothing_unapplied() {
-    loop_scenarios::several_commits_and_a_run_that_never_happens_leave_nothing_unapplied(world(6));
-}
-
-#[test]
-fn an_account_s_event_applies_that_account_only_and_the_schedule_does_not_do_it_again() {
-    loop_scenarios::an_account_s_event_applies_that_account_only_and_the_schedule_does_not_do_it_again(world(4));
-}
-
-#[test]
-fn an_event_s_bad_account_is_refused_and_nothing_is_written() {
-    loop_scenarios::an_event_s_bad_account_is_refused_and_nothing_is_written(world(3));
-}
-
-#[test]
-fn a_failed_write_leaves_the_record_and_the_next_pipeline_writes_what_is_missing_once() {
-    loop_scenarios::a_failed_write_leaves_the_record_and_the_next_run_writes_what_is_missing_once(
-        world(4),
-    );
-}
-
-#[test]
 fn a_cancelled_job_reports_what_it_did_leaves_the_record_and_the_next_pipeline_finishes_the_job() {
     let world = world(4);
     adopted(&world, &contacts("security@example.com", &[]));
@@ -326,13 +307,6 @@ fn a_cancelled_job_reports_what_it_did_leaves_the_record_and_the_next_pipeline_f
 }
 
 #[test]
-fn nightly_drift_is_one_labelled_issue_updated_while_it_lasts_and_closed_when_it_ends() {
-    loop_scenarios::nightly_drift_is_one_issue_updated_while_it_lasts_and_closed_when_it_ends(
-        world(3),
-    );
-}
-
-#[test]
 fn a_project_that_chooses_repair_gets_aws_written_back_and_the_issue_closed_with_what_it_did() {
     let world = world(3);
     let file = contacts("security@example.com", &[]);
@@ -365,13 +339,6 @@ fn a_project_that_chooses_repair_gets_aws_written_back_and_the_issue_closed_with
         world.applied().len(),
         recorded + 1,
         "the repair is recorded"
-    );
-}
-
-#[test]
-fn an_account_that_joins_between_two_scheduled_pipelines_gets_its_contacts_alone() {
-    loop_scenarios::an_account_that_joins_between_two_scheduled_runs_gets_its_contacts_alone(
-        world(5),
     );
 }
 

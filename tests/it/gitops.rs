@@ -29,6 +29,8 @@ fn world(members: usize) -> World {
     )
 }
 
+loop_scenarios::every_forge!(world);
+
 fn assert_ran(run: &Finished) {
     assert!(run.succeeded(), "the run failed:\n{}", run.log());
 }
@@ -121,6 +123,7 @@ impl LoopWorld for World {
             .collect()
     }
 
+    const DRIFT_LABELS: &'static [&'static str] = &["altcontacts-drift"];
     const NOTES_PER_PAGE: usize = 30;
 
     fn open_review(&self, number: u64) {
@@ -257,29 +260,6 @@ fn a_plan_of_9000_changes_fits_the_comment_and_the_summary_and_says_where_the_fu
     assert_eq!(full.matches("| 🟢 create |").count(), 9_000);
 }
 
-#[test]
-fn a_push_of_several_commits_and_an_evicted_run_leave_nothing_unapplied() {
-    // GitHub evicts a pending run when a newer one queues in its group.
-    loop_scenarios::several_commits_and_a_run_that_never_happens_leave_nothing_unapplied(world(6));
-}
-
-#[test]
-fn an_account_s_event_applies_that_account_only_and_the_schedule_does_not_do_it_again() {
-    loop_scenarios::an_account_s_event_applies_that_account_only_and_the_schedule_does_not_do_it_again(world(4));
-}
-
-#[test]
-fn an_event_s_bad_account_is_refused_and_nothing_is_written() {
-    loop_scenarios::an_event_s_bad_account_is_refused_and_nothing_is_written(world(3));
-}
-
-#[test]
-fn a_failed_apply_leaves_the_record_and_the_next_run_writes_what_is_missing_once() {
-    loop_scenarios::a_failed_write_leaves_the_record_and_the_next_run_writes_what_is_missing_once(
-        world(4),
-    );
-}
-
 /// Starts the apply of a merge whose writes are slow (one a second), and
 /// waits until the first is written while the others are still queued.
 fn slow_apply(world: &World, accounts: usize) -> (crate::workflow_runner::Running, String) {
@@ -381,13 +361,6 @@ fn sigint_then_sigterm_as_the_runner_sends_them_still_prints_the_report() {
 }
 
 #[test]
-fn nightly_drift_is_one_issue_updated_while_it_lasts_and_closed_when_it_ends() {
-    loop_scenarios::nightly_drift_is_one_issue_updated_while_it_lasts_and_closed_when_it_ends(
-        world(3),
-    );
-}
-
-#[test]
 fn nightly_repair_writes_aws_back_and_closes_the_issue_with_what_it_did() {
     let world = world(3);
     let file = contacts("security@example.com", &[]);
@@ -430,9 +403,13 @@ fn nightly_repair_writes_aws_back_and_closes_the_issue_with_what_it_did() {
 }
 
 #[test]
-fn an_account_that_joins_between_two_runs_gets_its_contacts_and_older_accounts_are_not_read() {
-    loop_scenarios::an_account_that_joins_between_two_scheduled_runs_gets_its_contacts_alone(
-        world(5),
+fn drift_where_issues_are_off_fails_the_run_and_says_how_to_get_an_issue() {
+    let world = world(3);
+    loop_scenarios::drift_where_issues_are_off_fails_the_run_and_says_how_to_get_an_issue(
+        &world,
+        || world.github.turn_issues_off(),
+        || World::run(&world, NIGHTLY, &world.schedule_event()),
+        "turn Issues on (the repository's Settings > General > Features)",
     );
 }
 

@@ -9,6 +9,44 @@ use std::ops::Deref;
 use crate::emulator::Emulator;
 use crate::git_remote::{Remote, git};
 
+/// The scenarios every forge runs alike, one test each, named as the
+/// scenario: a forge's test file says `every_forge!(world);`, where
+/// `world(members)` makes its world with that many member accounts.
+macro_rules! every_forge {
+    ($world:ident) => {
+        #[test]
+        fn several_commits_and_a_run_that_never_happens_leave_nothing_unapplied() {
+            $crate::loop_scenarios::several_commits_and_a_run_that_never_happens_leave_nothing_unapplied($world(6));
+        }
+
+        #[test]
+        fn an_account_s_event_applies_that_account_only_and_the_schedule_does_not_do_it_again() {
+            $crate::loop_scenarios::an_account_s_event_applies_that_account_only_and_the_schedule_does_not_do_it_again($world(4));
+        }
+
+        #[test]
+        fn an_event_s_bad_account_is_refused_and_nothing_is_written() {
+            $crate::loop_scenarios::an_event_s_bad_account_is_refused_and_nothing_is_written($world(3));
+        }
+
+        #[test]
+        fn a_failed_write_leaves_the_record_and_the_next_run_writes_what_is_missing_once() {
+            $crate::loop_scenarios::a_failed_write_leaves_the_record_and_the_next_run_writes_what_is_missing_once($world(4));
+        }
+
+        #[test]
+        fn nightly_drift_is_one_issue_updated_while_it_lasts_and_closed_when_it_ends() {
+            $crate::loop_scenarios::nightly_drift_is_one_issue_updated_while_it_lasts_and_closed_when_it_ends($world(3));
+        }
+
+        #[test]
+        fn an_account_that_joins_between_two_scheduled_runs_gets_its_contacts_alone() {
+            $crate::loop_scenarios::an_account_that_joins_between_two_scheduled_runs_gets_its_contacts_alone($world(5));
+        }
+    };
+}
+pub(crate) use every_forge;
+
 /// What a scenario does on a forge: push to `main`, run what the push
 /// starts, and read the record of applies.
 pub trait LoopWorld: Deref<Target = Remote> {
@@ -42,6 +80,8 @@ pub trait LoopWorld: Deref<Target = Remote> {
     fn run_drift(&self) -> Self::Ran;
     /// The repository's issues, oldest first, as the forge holds them.
     fn issues(&self) -> Vec<SeenIssue>;
+    /// The labels the drift issue carries (Bitbucket's issues have none).
+    const DRIFT_LABELS: &'static [&'static str];
     /// How many notes a page of the forge's fake server holds.
     const NOTES_PER_PAGE: usize;
     /// Opens review `number` from the developer's branch.
@@ -400,7 +440,7 @@ pub fn nightly_drift_is_one_issue_updated_while_it_lasts_and_closed_when_it_ends
     assert_eq!(issues.len(), 1, "{issues:?}");
     let issue = &issues[0];
     assert_eq!(issue.state, "open");
-    assert_eq!(issue.labels, vec!["altcontacts-drift"]);
+    assert_eq!(issue.labels, W::DRIFT_LABELS);
     assert!(
         issue
             .title
@@ -466,6 +506,42 @@ pub fn nightly_drift_is_one_issue_updated_while_it_lasts_and_closed_when_it_ends
         "{}",
         issues[0].comments[0]
     );
+}
+
+/// Drift where the repository keeps no issues: the nightly run fails with
+/// an error (its failure is what people are told of) that says the drift
+/// and how to get an issue, and writes nothing.
+pub fn drift_where_issues_are_off_fails_the_run_and_says_how_to_get_an_issue<W: LoopWorld>(
+    world: &W,
+    turn_issues_off: impl FnOnce(),
+    nightly: impl Fn() -> W::Ran,
+    how_to_turn_them_on: &str,
+) {
+    use crate::emulator::Contact;
+    adopted(world, &contacts("security@example.com", &[]));
+    turn_issues_off();
+    let quiet = nightly();
+    assert!(quiet.succeeded(), "no drift, no failure: {}", quiet.log());
+
+    world.aws().set_contact(
+        &member(1),
+        "SECURITY",
+        Contact::new("Intruder", "attacker@example.net"),
+    );
+    let drifted = nightly();
+    let log = drifted.log();
+    assert!(!drifted.succeeded(), "{log}");
+    assert!(
+        log.contains("attacker@example.net"),
+        "the drift is in the log: {log}"
+    );
+    assert!(
+        log.contains("could not keep the drift issue: 1 contact in AWS differs from the file, and this repository keeps no issues"),
+        "{log}"
+    );
+    assert!(log.contains(how_to_turn_them_on), "{log}");
+    assert!(world.issues().is_empty());
+    assert!(wrote_nothing(world.aws()), "reported, not repaired");
 }
 
 /// The safety net: an account that joined since the last apply gets its
