@@ -1,7 +1,9 @@
 //! Talking to a forge, whichever it is: its REST client ([`http`]), a
-//! failed call as one error, and the files a job writes for its CI. The
-//! adapters that use them (`gitops::github`, `gitops::gitlab`) sit above.
+//! call and its failure as one error ([`api`]), and the files a job writes
+//! for its CI. The adapters that use them (`gitops::github`,
+//! `gitops::gitlab`, `gitops::bitbucket`) sit above.
 
+pub mod api;
 pub mod http;
 
 use crate::hint::Hint;
@@ -88,6 +90,21 @@ pub fn append(path: &std::path::Path, text: &str) -> Result<(), CiFileError> {
             path: path.display().to_string(),
             source,
         })
+}
+
+/// Keeps the full plan in the job's artifacts folder `dir/artifact`, only
+/// when a note left changes out (`cut`): it holds names, emails and phone
+/// numbers, kept no longer than it must be.
+pub fn keep_in_artifacts(
+    dir: &std::path::Path,
+    artifact: &str,
+    markdown: &str,
+    cut: bool,
+) -> Result<(), CiFileError> {
+    match cut {
+        true => write(&dir.join(artifact).join("plan.md"), markdown),
+        false => Ok(()),
+    }
 }
 
 /// Writes `text` to `path`, making its folder.

@@ -1,6 +1,6 @@
-//! The Bitbucket Cloud REST calls of the loop: the pull request's
-//! comments, the record of applies (build statuses, and a repository
-//! variable), the issues, and the Code Insights report
+//! The Bitbucket Cloud REST calls of the loop, as its `Forge`: the pull
+//! request's comments, the record of applies (build statuses, and a
+//! repository variable), the issues, and the Code Insights report
 //! (`gitops::remarks` decides which comment and which issue are the loop's).
 
 use std::collections::BTreeSet;
@@ -9,15 +9,28 @@ use hyper::Method;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{Bitbucket, Call, Scope, TERMS};
+use super::{Bitbucket, Scope, TERMS, call, take};
+use crate::config::FileProblems;
 use crate::error::Error;
 use crate::forge::ForgeError;
 use crate::forge::http::encode;
+use crate::git::Repository;
 use crate::gitops::forge::Remark;
-use crate::gitops::on_lines::OnLine;
-use crate::gitops::{Ended, RecordKey};
-use crate::model::{AccountId, Timestamp};
+use crate::gitops::on_lines::{self, OnLine};
+use crate::gitops::{Applying, Ended, Forge, RecordKey, Terms};
+use crate::model::{AccountId, Timestamp, Warning};
 use crate::plan::Summary;
+
+/// An answer that lacks what the call made.
+pub fn missing(action: &str, what: &str) -> Error {
+    ForgeError::setup(
+        TERMS.forge,
+        action,
+        format!("the answer has no {what}"),
+        None,
+    )
+    .into()
+}
 
 /// One comment or issue as the loop reads it: by `user` (a comment) or
 /// `reporter` (an issue), its text in `content.raw`.
@@ -32,454 +45,406 @@ fn remark(item: &Value, author: &str, me: &str) -> Option<Remark> {
     })
 }
 
-fn missing(action: &str, what: &str) -> Error {
-    ForgeError::setup(
-        TERMS.forge,
-        action,
-        format!("the answer has no {what}"),
-        None,
-    )
-    .into()
+/// `{"content": {"raw": text}}`, as comments and issues take their text.
+fn content(text: &str) -> Value {
+    json!({ "content": { "raw": text } })
 }
 
-/// The pull request's comments that are still there, on every page,
-/// oldest first.
-pub async fn comments(bitbucket: &Bitbucket, pull_request: u64) -> Result<Vec<Remark>, Error> {
-    let me = bitbucket.me().await?;
-    let path = bitbucket.repo_path(&format!(
-        "/pullrequests/{pull_request}/comments?sort=created_on"
-    ));
-    let action = format!("list the comments of pull request #{pull_request}");
-    let comments = bitbucket
-        .all_pages(Call {
-            method: &Method::GET,
-            path: &path,
-            action: &action,
-            scope: Scope::PullRequestWrite,
-        })
-        .await?;
-    Ok(comments
-        .iter()
-        .filter(|comment| !comment["deleted"].as_bool().unwrap_or(false))
-        .filter_map(|comment| remark(comment, "user", me))
-        .collect())
-}
-
-pub async fn add_comment(
-    bitbucket: &Bitbucket,
-    pull_request: u64,
-    body: &str,
-) -> Result<u64, Error> {
-    let action = format!("comment the plan on pull request #{pull_request}");
-    let made = bitbucket
-        .json(
-            Call {
-                method: &Method::POST,
-                path: &bitbucket.repo_path(&format!("/pullrequests/{pull_request}/comments")),
-                action: &action,
-                scope: Scope::PullRequestWrite,
-            },
-            Some(&json!({ "content": { "raw": body } })),
-        )
-        .await?;
-    made["id"]
-        .as_u64()
-        .ok_or_else(|| missing(&action, "comment id"))
-}
-
-pub async fn edit_comment(
-    bitbucket: &Bitbucket,
-    pull_request: u64,
-    id: u64,
-    body: &str,
-) -> Result<(), Error> {
-    let action = format!("update the plan comment on pull request #{pull_request}");
-    bitbucket
-        .json(
-            Call {
-                method: &Method::PUT,
-                path: &bitbucket.repo_path(&format!("/pullrequests/{pull_request}/comments/{id}")),
-                action: &action,
-                scope: Scope::PullRequestWrite,
-            },
-            Some(&json!({ "content": { "raw": body } })),
-        )
-        .await?;
-    Ok(())
-}
-
-/// The record's short name: the environment and the file, digested to fit
-/// a status key (at most 40 characters with an account) and a variable's
-/// name.
-fn record_digest(record: &RecordKey) -> String {
+/// The record's build status key: the environment and the file, digested
+/// to fit a key of 40 characters with an account, and a variable's name.
+fn status_key(record: &RecordKey) -> String {
     let digest = Sha256::digest(format!("{}\0{}", record.environment, record.file).as_bytes());
-    digest
+    let digest: String = digest
         .iter()
         .take(6)
         .map(|byte| format!("{byte:02x}"))
-        .collect()
-}
-
-/// The build status key of an apply of the record.
-fn status_key(record: &RecordKey) -> String {
+        .collect();
     match &record.account {
-        None => format!("altcontacts-{}", record_digest(record)),
-        Some(account) => format!("altcontacts-{}-{account}", record_digest(record)),
+        None => format!("altcontacts-{digest}"),
+        Some(account) => format!("altcontacts-{digest}-{account}"),
     }
 }
 
 /// The repository variable that names the last commit whose apply of the
 /// record's file fully succeeded.
 fn variable_name(record: &RecordKey) -> String {
-    format!(
-        "ALTCONTACTS_APPLIED_{}",
-        record_digest(record).to_uppercase()
-    )
+    let key = status_key(&RecordKey {
+        account: None,
+        ..record.clone()
+    });
+    key.replace("altcontacts-", "ALTCONTACTS_APPLIED_")
+        .to_uppercase()
 }
 
-/// What the build status says an apply is, as people read it on the commit.
-fn status_name(record: &RecordKey) -> String {
-    match &record.account {
-        None => format!(
-            "altcontacts apply of {} ({})",
-            record.file, record.environment
-        ),
-        Some(account) => format!(
-            "altcontacts apply of {} to account {account} ({})",
-            record.file, record.environment
-        ),
-    }
-}
-
-/// Sets the build status of the record's apply of `commit`; Bitbucket
-/// replaces a status of the same key.
-pub async fn set_status(
-    bitbucket: &Bitbucket,
-    record: &RecordKey,
-    commit: &str,
-    state: &str,
-    description: &str,
-) -> Result<(), Error> {
-    let action = format!("record the apply of {commit} as {state}");
-    let url = bitbucket
-        .pipeline_url
-        .clone()
-        .unwrap_or_else(|| format!("https://bitbucket.org/{}", bitbucket.full_name));
-    bitbucket
-        .json(
-            Call {
-                method: &Method::POST,
-                path: &bitbucket.repo_path(&format!("/commit/{commit}/statuses/build")),
-                action: &action,
-                scope: Scope::RepositoryWrite,
-            },
-            Some(&json!({
-                "key": status_key(record),
-                "state": state,
-                "name": status_name(record),
-                "url": url,
-                "description": description.chars().take(255).collect::<String>(),
-            })),
-        )
-        .await?;
-    Ok(())
-}
-
-/// The repository's variables, on every page.
-async fn variables(bitbucket: &Bitbucket, action: &str) -> Result<Vec<Value>, Error> {
-    bitbucket
-        .all_pages(Call {
-            method: &Method::GET,
-            path: &bitbucket.repo_path("/pipelines_config/variables"),
-            action,
-            scope: Scope::PipelineVariable,
-        })
-        .await
-}
-
-/// The commit the record's variable names.
-pub async fn last_applied(
-    bitbucket: &Bitbucket,
-    record: &RecordKey,
-) -> Result<Option<String>, Error> {
-    let name = variable_name(record);
-    let variables = variables(
-        bitbucket,
-        &format!("read the last applied commit (the repository variable {name})"),
-    )
-    .await?;
-    Ok(variables
-        .iter()
-        .find(|variable| variable["key"].as_str() == Some(&name))
-        .and_then(|variable| variable["value"].as_str())
-        .map(str::to_owned))
-}
-
-/// Records how the apply ended: its build status, and for the whole file's
-/// apply that fully succeeded, the variable the next apply bases itself on.
-pub async fn finish_apply(
-    bitbucket: &Bitbucket,
-    record: &RecordKey,
-    commit: &str,
-    ended: Ended,
-    description: &str,
-) -> Result<(), Error> {
-    let state = match ended {
-        Ended::Succeeded => "SUCCESSFUL",
-        Ended::Failed => "FAILED",
-        Ended::Interrupted => "STOPPED",
-    };
-    set_status(bitbucket, record, commit, state, description).await?;
-    if ended != Ended::Succeeded || record.account.is_some() {
-        return Ok(());
-    }
-    let name = variable_name(record);
-    let action = format!("record {commit} as the last applied (the repository variable {name})");
-    let existing = variables(bitbucket, &action).await?;
-    let uuid = existing
-        .iter()
-        .find(|variable| variable["key"].as_str() == Some(&name))
-        .and_then(|variable| variable["uuid"].as_str());
-    let (method, path) = match uuid {
-        Some(uuid) => (
-            Method::PUT,
-            bitbucket.repo_path(&format!("/pipelines_config/variables/{}", encode(uuid))),
-        ),
-        None => (
-            Method::POST,
-            bitbucket.repo_path("/pipelines_config/variables"),
-        ),
-    };
-    bitbucket
-        .json(
-            Call {
-                method: &method,
-                path: &path,
-                action: &action,
-                scope: Scope::PipelineVariable,
-            },
-            Some(&json!({ "key": name, "value": commit, "secured": false })),
-        )
-        .await?;
-    Ok(())
-}
-
-/// The accounts whose own apply of `commit` succeeded since `since`: the
-/// commit's successful build statuses of the record's accounts.
-pub async fn accounts_applied(
-    bitbucket: &Bitbucket,
-    record: &RecordKey,
-    commit: &str,
-    since: Timestamp,
-) -> Result<BTreeSet<AccountId>, Error> {
-    let prefix = format!("{}-", status_key(record));
-    let action = format!("read the accounts applied by events at {commit}");
-    let statuses = bitbucket
-        .all_pages(Call {
-            method: &Method::GET,
-            path: &bitbucket.repo_path(&format!("/commit/{commit}/statuses")),
-            action: &action,
-            scope: Scope::RepositoryWrite,
-        })
-        .await?;
-    Ok(statuses
-        .iter()
-        .filter(|status| status["state"].as_str() == Some("SUCCESSFUL"))
-        .filter(|status| {
-            status["updated_on"]
-                .as_str()
-                .and_then(Timestamp::parse_rfc3339)
-                .is_some_and(|updated| updated >= since)
-        })
-        .filter_map(|status| {
-            status["key"]
-                .as_str()?
-                .strip_prefix(prefix.as_str())
-                .and_then(AccountId::parse)
-        })
-        .collect())
-}
-
-/// The open issues (Bitbucket's `new` and `open`), on every page; `None`
-/// when the repository's issue tracker is off.
-pub async fn open_issues(bitbucket: &Bitbucket) -> Result<Option<Vec<Remark>>, Error> {
-    let me = bitbucket.me().await?;
-    let path = bitbucket.repo_path(&format!(
-        "/issues?q={}&sort=id",
-        encode(r#"state="new" OR state="open""#)
-    ));
-    let call = Call {
-        method: &Method::GET,
-        path: &path,
-        action: "list the open issues",
-        scope: Scope::IssueWrite,
-    };
-    bitbucket.need_token(call)?;
-    let issues = match bitbucket.client.all_pages(call.path).await {
-        Ok(issues) => issues,
-        Err(crate::forge::http::Failure::Refused(answer))
-            if answer.status == 404 && answer.message().contains("no issue tracker") =>
-        {
-            return Ok(None);
-        }
-        Err(failure) => return Err(bitbucket.error(call, failure)),
-    };
-    Ok(Some(
-        issues
-            .iter()
-            .filter_map(|issue| remark(issue, "reporter", me))
-            .collect(),
-    ))
-}
-
-/// Opens an issue; its number. Bitbucket's issues have no labels: the
-/// loop knows its own by the marker and the reporter.
-pub async fn create_issue(bitbucket: &Bitbucket, title: &str, body: &str) -> Result<u64, Error> {
-    let action = "open the drift issue";
-    let made = bitbucket
-        .json(
-            Call {
-                method: &Method::POST,
-                path: &bitbucket.repo_path("/issues"),
-                action,
-                scope: Scope::IssueWrite,
-            },
-            Some(&json!({ "title": title, "content": { "raw": body }, "kind": "bug" })),
-        )
-        .await?;
-    made["id"]
-        .as_u64()
-        .ok_or_else(|| missing(action, "issue id"))
-}
-
-async fn put_issue(bitbucket: &Bitbucket, id: u64, action: &str, body: Value) -> Result<(), Error> {
-    bitbucket
-        .json(
-            Call {
-                method: &Method::PUT,
-                path: &bitbucket.repo_path(&format!("/issues/{id}")),
-                action,
-                scope: Scope::IssueWrite,
-            },
-            Some(&body),
-        )
-        .await?;
-    Ok(())
-}
-
-pub async fn update_issue(
-    bitbucket: &Bitbucket,
-    id: u64,
-    title: &str,
-    body: &str,
-) -> Result<(), Error> {
-    let action = format!("update the drift issue #{id}");
-    put_issue(
-        bitbucket,
-        id,
-        &action,
-        json!({ "title": title, "content": { "raw": body } }),
-    )
-    .await
-}
-
-/// Closes the issue as done: Bitbucket's `resolved`.
-pub async fn resolve_issue(bitbucket: &Bitbucket, id: u64) -> Result<(), Error> {
-    let action = format!("resolve the drift issue #{id}");
-    put_issue(bitbucket, id, &action, json!({ "state": "resolved" })).await
-}
-
-pub async fn comment_on_issue(bitbucket: &Bitbucket, id: u64, text: &str) -> Result<(), Error> {
-    let action = format!("comment on the drift issue #{id}");
-    bitbucket
-        .json(
-            Call {
-                method: &Method::POST,
-                path: &bitbucket.repo_path(&format!("/issues/{id}/comments")),
-                action: &action,
-                scope: Scope::IssueWrite,
-            },
-            Some(&json!({ "content": { "raw": text } })),
-        )
-        .await?;
-    Ok(())
-}
-
-/// The most annotations one request may carry, and a report may hold.
+/// The most annotations one request may carry, and a report may hold, and
+/// the most characters of an annotation's summary.
 const ANNOTATIONS_PER_REQUEST: usize = 100;
 const ANNOTATIONS_PER_REPORT: usize = 1000;
-/// The most characters an annotation's summary holds.
 const SUMMARY_LIMIT: usize = 450;
 
-/// The Code Insights report of the step's commit, replaced on every run:
-/// the plan's counts (`None`: the file is invalid, the report failed) and
-/// what is on the file's lines.
-pub async fn report(
-    bitbucket: &Bitbucket,
-    details: &str,
-    counts: Option<&Summary>,
-    on_lines: &[OnLine],
-) -> Result<(), Error> {
-    let Some(commit) = &bitbucket.commit else {
-        return Ok(());
-    };
-    let key = "altcontacts-plan";
-    let path = bitbucket.repo_path(&format!("/commit/{commit}/reports/{key}"));
-    let data: Vec<Value> = counts.map_or_else(Vec::new, |summary| {
-        [
-            ("To create", summary.create),
-            ("To update", summary.update),
-            ("To delete", summary.delete),
-        ]
-        .into_iter()
-        .map(|(title, value)| json!({ "title": title, "type": "NUMBER", "value": value }))
-        .collect()
-    });
-    bitbucket
-        .json(
-            Call {
-                method: &Method::PUT,
-                path: &path,
-                action: "write the plan's Code Insights report",
-                scope: Scope::RepositoryWrite,
-            },
-            Some(&json!({
-                "title": "altcontacts plan",
-                "details": details,
-                "report_type": "SECURITY",
-                "reporter": "altcontacts",
-                "result": if counts.is_some() { "PASSED" } else { "FAILED" },
-                "data": data,
-            })),
-        )
-        .await?;
-    let annotations: Vec<Value> = on_lines
-        .iter()
-        .take(ANNOTATIONS_PER_REPORT)
-        .map(|on_line| {
-            json!({
-                "external_id": on_line.fingerprint,
-                "annotation_type": if on_line.invalid { "BUG" } else { "CODE_SMELL" },
-                "summary": on_line.message.chars().take(SUMMARY_LIMIT).collect::<String>(),
-                "details": on_line.message,
-                "severity": if on_line.invalid { "HIGH" } else { "LOW" },
-                "path": on_line.path,
-                "line": on_line.line,
-            })
-        })
-        .collect();
-    for batch in annotations.chunks(ANNOTATIONS_PER_REQUEST) {
-        bitbucket
-            .json(
-                Call {
-                    method: &Method::POST,
-                    path: &format!("{path}/annotations"),
-                    action: "annotate the file's lines on the plan's report",
-                    scope: Scope::RepositoryWrite,
-                },
-                Some(&Value::Array(batch.to_vec())),
+impl Bitbucket {
+    /// Sets the build status of the record's apply of `commit`; Bitbucket
+    /// replaces a status of the same key.
+    async fn set_status(
+        &self,
+        record: &RecordKey,
+        commit: &str,
+        state: &str,
+        description: &str,
+    ) -> Result<(), Error> {
+        let name = match &record.account {
+            None => format!(
+                "altcontacts apply of {} ({})",
+                record.file, record.environment
+            ),
+            Some(account) => format!("altcontacts apply of {} to account {account}", record.file),
+        };
+        let url = (self.pipeline_url.clone())
+            .unwrap_or_else(|| format!("https://bitbucket.org/{}", self.api.words.full_name));
+        let path = self.repo_path(&format!("/commit/{commit}/statuses/build"));
+        let action = format!("record the apply of {commit} as {state}");
+        let body = json!({
+            "key": status_key(record),
+            "state": state,
+            "name": name,
+            "url": url,
+            "description": description.chars().take(255).collect::<String>(),
+        });
+        self.api
+            .send(
+                call(&Method::POST, &path, &action, Scope::RepositoryWrite),
+                &body,
+            )
+            .await
+    }
+
+    /// The repository variable of `name`: its UUID and value.
+    async fn variable(&self, name: &str, action: &str) -> Result<Option<(String, String)>, Error> {
+        let path = self.repo_path("/pipelines_config/variables");
+        let variables = (self.api)
+            .all_pages(call(&Method::GET, &path, action, Scope::PipelineVariable))
+            .await?;
+        Ok(variables
+            .iter()
+            .find(|variable| variable["key"].as_str() == Some(name))
+            .map(|variable| {
+                let text = |field: &str| variable[field].as_str().unwrap_or_default().to_owned();
+                (text("uuid"), text("value"))
+            }))
+    }
+
+    /// Changes the issue as `body` says (`verb`: what that is, for errors).
+    async fn put_issue(&self, id: u64, verb: &str, body: Value) -> Result<(), Error> {
+        let path = self.repo_path(&format!("/issues/{id}"));
+        let action = format!("{verb} the drift issue #{id}");
+        self.api
+            .send(call(&Method::PUT, &path, &action, Scope::IssueWrite), &body)
+            .await
+    }
+
+    /// The Code Insights report of the step's commit, replaced on every
+    /// run: the plan's counts (`None`: the file is invalid, the report
+    /// failed) and what is on the file's lines.
+    async fn report(
+        &self,
+        details: &str,
+        counts: Option<&Summary>,
+        on_lines: &[OnLine],
+    ) -> Result<(), Error> {
+        let Some(commit) = &self.commit else {
+            return Ok(());
+        };
+        let path = self.repo_path(&format!("/commit/{commit}/reports/altcontacts-plan"));
+        let data: Vec<Value> = counts.map_or_else(Vec::new, |summary| {
+            [
+                ("To create", summary.create),
+                ("To update", summary.update),
+                ("To delete", summary.delete),
+            ]
+            .into_iter()
+            .map(|(title, value)| json!({ "title": title, "type": "NUMBER", "value": value }))
+            .collect()
+        });
+        let report = json!({
+            "title": "altcontacts plan",
+            "details": details,
+            "report_type": "SECURITY",
+            "reporter": "altcontacts",
+            "result": if counts.is_some() { "PASSED" } else { "FAILED" },
+            "data": data,
+        });
+        let action = "write the plan's Code Insights report";
+        self.api
+            .send(
+                call(&Method::PUT, &path, action, Scope::RepositoryWrite),
+                &report,
             )
             .await?;
+        let annotations: Vec<Value> = (on_lines.iter().take(ANNOTATIONS_PER_REPORT))
+            .map(|on_line| {
+                json!({
+                    "external_id": on_line.fingerprint,
+                    "annotation_type": if on_line.invalid { "BUG" } else { "CODE_SMELL" },
+                    "summary": on_line.message.chars().take(SUMMARY_LIMIT).collect::<String>(),
+                    "details": on_line.message,
+                    "severity": if on_line.invalid { "HIGH" } else { "LOW" },
+                    "path": on_line.path,
+                    "line": on_line.line,
+                })
+            })
+            .collect();
+        let path = format!("{path}/annotations");
+        let action = "annotate the file's lines on the plan's report";
+        for batch in annotations.chunks(ANNOTATIONS_PER_REQUEST) {
+            let call = call(&Method::POST, &path, action, Scope::RepositoryWrite);
+            self.api.send(call, &Value::Array(batch.to_vec())).await?;
+        }
+        Ok(())
     }
-    Ok(())
+}
+
+impl Forge for Bitbucket {
+    fn terms(&self) -> &'static Terms {
+        &TERMS
+    }
+
+    fn review(&self) -> Option<u64> {
+        self.pull_request
+    }
+
+    /// The destination's commit as the pull request's pipeline saw it,
+    /// else the destination branch as fetched.
+    fn review_base(&self, _repository: &Repository) -> Result<Option<String>, Error> {
+        let branch = || (self.destination_branch.as_ref()).map(|branch| format!("origin/{branch}"));
+        Ok(self.destination_commit.clone().or_else(branch))
+    }
+
+    fn run_link(&self) -> String {
+        match &self.pipeline_url {
+            Some(url) => format!("[this pipeline]({url})"),
+            None => "this pipeline".to_owned(),
+        }
+    }
+
+    /// The pull request's comments that are still there, on every page.
+    async fn notes(&self, review: u64) -> Result<Vec<Remark>, Error> {
+        let me = self.me().await?;
+        let path = self.repo_path(&format!("/pullrequests/{review}/comments?sort=created_on"));
+        let action = format!("list the comments of pull request #{review}");
+        let comments = (self.api)
+            .all_pages(call(&Method::GET, &path, &action, Scope::PullRequestWrite))
+            .await?;
+        Ok(comments
+            .iter()
+            .filter(|comment| !comment["deleted"].as_bool().unwrap_or(false))
+            .filter_map(|comment| remark(comment, "user", me))
+            .collect())
+    }
+
+    async fn add_note(&self, review: u64, body: &str) -> Result<u64, Error> {
+        let path = self.repo_path(&format!("/pullrequests/{review}/comments"));
+        let action = format!("comment the plan on pull request #{review}");
+        let call = call(&Method::POST, &path, &action, Scope::PullRequestWrite);
+        let made = self.api.json(call, Some(&content(body))).await?;
+        made["id"]
+            .as_u64()
+            .ok_or_else(|| missing(&action, "comment id"))
+    }
+
+    async fn edit_note(&self, review: u64, id: u64, body: &str) -> Result<(), Error> {
+        let path = self.repo_path(&format!("/pullrequests/{review}/comments/{id}"));
+        let action = format!("update the plan comment on pull request #{review}");
+        let call = call(&Method::PUT, &path, &action, Scope::PullRequestWrite);
+        self.api.send(call, &content(body)).await
+    }
+
+    /// The commit the record's variable names.
+    async fn last_applied(&self, record: &RecordKey) -> Result<Option<String>, Error> {
+        let name = variable_name(record);
+        let action = format!("read the last applied commit (the repository variable {name})");
+        Ok(self.variable(&name, &action).await?.map(|(_, value)| value))
+    }
+
+    /// The commit's successful build statuses of the record's accounts.
+    async fn accounts_applied(
+        &self,
+        record: &RecordKey,
+        commit: &str,
+        since: Timestamp,
+    ) -> Result<BTreeSet<AccountId>, Error> {
+        let prefix = format!("{}-", status_key(record));
+        let path = self.repo_path(&format!("/commit/{commit}/statuses"));
+        let action = format!("read the accounts applied by events at {commit}");
+        let statuses = (self.api)
+            .all_pages(call(&Method::GET, &path, &action, Scope::RepositoryWrite))
+            .await?;
+        let recent = |status: &Value| {
+            let updated = status["updated_on"]
+                .as_str()
+                .and_then(Timestamp::parse_rfc3339);
+            updated.is_some_and(|updated| updated >= since)
+        };
+        Ok(statuses
+            .iter()
+            .filter(|status| status["state"].as_str() == Some("SUCCESSFUL") && recent(status))
+            .filter_map(|status| status["key"].as_str()?.strip_prefix(prefix.as_str()))
+            .filter_map(AccountId::parse)
+            .collect())
+    }
+
+    async fn begin_apply(&self, record: &RecordKey, commit: &str) -> Result<Applying, Error> {
+        self.set_status(record, commit, "INPROGRESS", "applying")
+            .await?;
+        *self.applying.lock().unwrap_or_else(|e| e.into_inner()) = Some(commit.to_owned());
+        Ok(Applying(0))
+    }
+
+    /// The build status, and for the whole file's apply that fully
+    /// succeeded, the variable the next apply bases itself on.
+    async fn finish_apply(
+        &self,
+        record: &RecordKey,
+        _: Applying,
+        ended: Ended,
+        description: &str,
+    ) -> Result<(), Error> {
+        let Some(commit) = take(&self.applying) else {
+            return Ok(());
+        };
+        let state = match ended {
+            Ended::Succeeded => "SUCCESSFUL",
+            Ended::Failed => "FAILED",
+            Ended::Interrupted => "STOPPED",
+        };
+        self.set_status(record, &commit, state, description).await?;
+        if ended != Ended::Succeeded || record.account.is_some() {
+            return Ok(());
+        }
+        let name = variable_name(record);
+        let action =
+            format!("record {commit} as the last applied (the repository variable {name})");
+        let (method, path) = match self.variable(&name, &action).await? {
+            Some((uuid, _)) => (
+                Method::PUT,
+                format!("/pipelines_config/variables/{}", encode(&uuid)),
+            ),
+            None => (Method::POST, "/pipelines_config/variables".to_owned()),
+        };
+        let path = self.repo_path(&path);
+        let body = json!({ "key": name, "value": commit, "secured": false });
+        self.api
+            .send(
+                call(&method, &path, &action, Scope::PipelineVariable),
+                &body,
+            )
+            .await
+    }
+
+    /// The open issues (Bitbucket's `new` and `open`); `None` when the
+    /// issue tracker is off. Bitbucket's issues have no labels: the loop
+    /// knows its own by the marker and the reporter.
+    async fn open_issues(&self, _label: &str) -> Result<Option<Vec<Remark>>, Error> {
+        let me = self.me().await?;
+        let query = encode(r#"state="new" OR state="open""#);
+        let path = self.repo_path(&format!("/issues?q={query}&sort=id"));
+        let call = call(
+            &Method::GET,
+            &path,
+            "list the open issues",
+            Scope::IssueWrite,
+        );
+        let tracker_off = |status, says: &str| status == 404 && says.contains("no issue tracker");
+        let issues = self.api.all_pages_if(call, tracker_off).await?;
+        Ok(issues.map(|issues| {
+            (issues.iter())
+                .filter_map(|i| remark(i, "reporter", me))
+                .collect()
+        }))
+    }
+
+    async fn create_issue(&self, _label: &str, title: &str, body: &str) -> Result<u64, Error> {
+        let action = "open the drift issue";
+        let path = self.repo_path("/issues");
+        let mut issue = content(body);
+        issue["title"] = json!(title);
+        issue["kind"] = json!("bug");
+        let call = call(&Method::POST, &path, action, Scope::IssueWrite);
+        let made = self.api.json(call, Some(&issue)).await?;
+        made["id"]
+            .as_u64()
+            .ok_or_else(|| missing(action, "issue id"))
+    }
+
+    async fn update_issue(&self, number: u64, title: &str, body: &str) -> Result<(), Error> {
+        let body = json!({ "title": title, "content": { "raw": body } });
+        self.put_issue(number, "update", body).await
+    }
+
+    async fn comment_on_issue(&self, number: u64, text: &str) -> Result<(), Error> {
+        let path = self.repo_path(&format!("/issues/{number}/comments"));
+        let action = format!("comment on the drift issue #{number}");
+        let call = call(&Method::POST, &path, &action, Scope::IssueWrite);
+        self.api.send(call, &content(text)).await
+    }
+
+    /// Closes the issue as done: Bitbucket's `resolved`.
+    async fn close_issue(&self, number: u64) -> Result<(), Error> {
+        self.put_issue(number, "resolve", json!({ "state": "resolved" }))
+            .await
+    }
+
+    fn full_plan_place(&self, artifact: &str) -> String {
+        format!(
+            "`{artifact}/plan.md` in the artifacts of {}",
+            self.run_link()
+        )
+    }
+
+    fn keep_full_plan(&self, artifact: &str, markdown: &str, cut: bool) -> Result<(), Error> {
+        Ok(crate::forge::keep_in_artifacts(
+            &self.clone_dir,
+            artifact,
+            markdown,
+            cut,
+        )?)
+    }
+
+    /// A failed Code Insights report of the commit, each problem annotated
+    /// on its line of the pull request.
+    async fn report_problems(
+        &self,
+        artifact: Option<&str>,
+        problems: &FileProblems,
+    ) -> Result<(), Error> {
+        if artifact.is_none() {
+            return Ok(());
+        }
+        let count = crate::model::count(problems.problems.len(), "problem");
+        let details = format!(
+            "{} is invalid: {count}, so there is no plan.",
+            problems.file
+        );
+        self.report(&details, None, &on_lines::problems(problems))
+            .await
+    }
+
+    /// Kept for the plan's report, which carries them.
+    async fn report_warnings(
+        &self,
+        artifact: Option<&str>,
+        warnings: &[Warning],
+    ) -> Result<(), Error> {
+        if artifact.is_some() {
+            *self.warnings.lock().unwrap_or_else(|e| e.into_inner()) = warnings.to_vec();
+        }
+        Ok(())
+    }
+
+    /// The plan's report: its counts (nothing of the contacts), and the
+    /// file's warnings on their lines.
+    async fn report_counts(&self, _artifact: &str, summary: &Summary) -> Result<(), Error> {
+        let warnings = on_lines::warnings(&take(&self.warnings));
+        let details = "What merging this pull request changes in AWS.";
+        self.report(details, Some(summary), &warnings).await
+    }
 }

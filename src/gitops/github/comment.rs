@@ -13,11 +13,12 @@ pub async fn list(github: &GitHub, pull_request: u64) -> Result<Vec<Remark>, Err
     let author = github.author().await?;
     let action = format!("list the comments of pull request #{pull_request}");
     let comments = github
+        .api
         .all_pages(Call {
             method: &Method::GET,
             path: &github.repo_path(&format!("/issues/{pull_request}/comments")),
             action: &action,
-            permission: Permission::PullRequestsWrite,
+            needs: Permission::PullRequestsWrite,
         })
         .await?;
     Ok(comments
@@ -35,12 +36,13 @@ pub async fn list(github: &GitHub, pull_request: u64) -> Result<Vec<Remark>, Err
 pub async fn add(github: &GitHub, pull_request: u64, body: &str) -> Result<u64, Error> {
     let action = format!("comment the plan on pull request #{pull_request}");
     let made = github
+        .api
         .json(
             Call {
                 method: &Method::POST,
                 path: &github.repo_path(&format!("/issues/{pull_request}/comments")),
                 action: &action,
-                permission: Permission::PullRequestsWrite,
+                needs: Permission::PullRequestsWrite,
             },
             Some(&json!({ "body": body })),
         )
@@ -51,12 +53,13 @@ pub async fn add(github: &GitHub, pull_request: u64, body: &str) -> Result<u64, 
 pub async fn edit(github: &GitHub, pull_request: u64, id: u64, body: &str) -> Result<(), Error> {
     let action = format!("update the plan comment on pull request #{pull_request}");
     github
+        .api
         .json(
             Call {
                 method: &Method::PATCH,
                 path: &github.repo_path(&format!("/issues/comments/{id}")),
                 action: &action,
-                permission: Permission::PullRequestsWrite,
+                needs: Permission::PullRequestsWrite,
             },
             Some(&json!({ "body": body })),
         )

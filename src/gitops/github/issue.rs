@@ -16,21 +16,17 @@ pub async fn list_open(github: &GitHub, label: &str) -> Result<Option<Vec<Remark
     let author = github.author().await?;
     let path = github.repo_path(&format!("/issues?state=open&labels={}", encode(label)));
     let action = format!("list the open issues labelled `{label}`");
-    let issues = match github
-        .all_pages(Call {
-            method: &Method::GET,
-            path: &path,
-            action: &action,
-            permission: Permission::IssuesWrite,
-        })
-        .await
-    {
-        Err(Error::Forge(ForgeError {
-            status: Some(410), ..
-        })) => return Ok(None),
-        listed => listed?,
+    let call = Call {
+        method: &Method::GET,
+        path: &path,
+        action: &action,
+        needs: Permission::IssuesWrite,
     };
-    Ok(Some(
+    let issues = github
+        .api
+        .all_pages_if(call, |status, _| status == 410)
+        .await?;
+    Ok(issues.map(|issues| {
         issues
             .iter()
             // The issues API lists pull requests too.
@@ -42,19 +38,20 @@ pub async fn list_open(github: &GitHub, label: &str) -> Result<Option<Vec<Remark
                     text: issue["body"].as_str().unwrap_or_default().to_owned(),
                 })
             })
-            .collect(),
-    ))
+            .collect()
+    }))
 }
 
 pub async fn update(github: &GitHub, number: u64, title: &str, body: &str) -> Result<(), Error> {
     let action = format!("update the drift issue #{number}");
     github
+        .api
         .json(
             Call {
                 method: &Method::PATCH,
                 path: &github.repo_path(&format!("/issues/{number}")),
                 action: &action,
-                permission: Permission::IssuesWrite,
+                needs: Permission::IssuesWrite,
             },
             Some(&json!({ "title": title, "body": body })),
         )
@@ -66,12 +63,13 @@ pub async fn update(github: &GitHub, number: u64, title: &str, body: &str) -> Re
 pub async fn create(github: &GitHub, label: &str, title: &str, body: &str) -> Result<u64, Error> {
     let action = "open the drift issue";
     let made = github
+        .api
         .json(
             Call {
                 method: &Method::POST,
                 path: &github.repo_path("/issues"),
                 action,
-                permission: Permission::IssuesWrite,
+                needs: Permission::IssuesWrite,
             },
             Some(&json!({ "title": title, "body": body, "labels": [label] })),
         )
@@ -90,12 +88,13 @@ pub async fn create(github: &GitHub, label: &str, title: &str, body: &str) -> Re
 pub async fn comment(github: &GitHub, number: u64, text: &str) -> Result<(), Error> {
     let action = format!("comment on the drift issue #{number}");
     github
+        .api
         .json(
             Call {
                 method: &Method::POST,
                 path: &github.repo_path(&format!("/issues/{number}/comments")),
                 action: &action,
-                permission: Permission::IssuesWrite,
+                needs: Permission::IssuesWrite,
             },
             Some(&json!({ "body": text })),
         )
@@ -107,12 +106,13 @@ pub async fn comment(github: &GitHub, number: u64, text: &str) -> Result<(), Err
 pub async fn close(github: &GitHub, number: u64) -> Result<(), Error> {
     let action = format!("close the drift issue #{number}");
     github
+        .api
         .json(
             Call {
                 method: &Method::PATCH,
                 path: &github.repo_path(&format!("/issues/{number}")),
                 action: &action,
-                permission: Permission::IssuesWrite,
+                needs: Permission::IssuesWrite,
             },
             Some(&json!({ "state": "closed", "state_reason": "completed" })),
         )

@@ -16,6 +16,7 @@ use serde_json::Value;
 use crate::config::FileProblems;
 use crate::error::Error;
 use crate::forge::ForgeError;
+use crate::forge::api::{Api, Words};
 use crate::forge::http::{Auth, Client, Failure, HeaderPaging};
 use crate::git::Repository;
 use crate::gitops::forge::Remark;
@@ -56,22 +57,45 @@ impl Permission {
     }
 }
 
-/// What one call is for, so an error can say what failed and what the
-/// token needs.
-#[derive(Clone, Copy, Debug)]
-pub struct Call<'a> {
-    pub method: &'a Method,
-    /// An API path (`/repos/...`) or a full URL (the next page).
-    pub path: &'a str,
-    /// What it does, for errors: "list the comments of pull request #12".
-    pub action: &'a str,
-    pub permission: Permission,
+/// One call, and the permission it needs.
+pub type Call<'a> = crate::forge::api::Call<'a, Permission>;
+
+/// What GitHub's refusals mean, in the workflow's terms.
+struct GitHubWords {
+    api_url: String,
+}
+
+impl Words for GitHubWords {
+    type Needs = Permission;
+
+    fn forge(&self) -> &'static str {
+        TERMS.forge
+    }
+
+    fn refused(&self, status: u16, _says: &str, permission: Permission) -> Option<String> {
+        match status {
+            401 => Some(
+                "the token was refused: the action passes `github.token` unless its `token` input says otherwise".to_owned(),
+            ),
+            403 | 404 => Some(format!(
+                "the job's token may lack a permission: give the job `permissions: {{ {} }}`",
+                permission.as_yaml()
+            )),
+            _ => None,
+        }
+    }
+
+    fn unreachable(&self) -> String {
+        format!(
+            "check GITHUB_API_URL ({}) and the runner's network",
+            self.api_url
+        )
+    }
 }
 
 /// What the workflow run says about itself, from the variables GitHub's
 /// runner sets in every step.
 pub struct GitHub {
-    api_url: String,
     server_url: String,
     /// `owner/name`.
     repository: String,
@@ -82,7 +106,7 @@ pub struct GitHub {
     output: Option<PathBuf>,
     /// Where a run keeps files for later steps (`RUNNER_TEMP`).
     temp: PathBuf,
-    client: Client,
+    api: Api<GitHubWords>,
     /// Who the token is, for finding the run's own comments and issues:
     /// learnt once, at the first call that needs it.
     author: tokio::sync::OnceCell<String>,
@@ -126,7 +150,6 @@ impl GitHub {
             )
         })?;
         Ok(Self {
-            api_url,
             server_url: var("GITHUB_SERVER_URL").unwrap_or_else(|| "https://github.com".to_owned()),
             repository,
             event,
@@ -135,7 +158,10 @@ impl GitHub {
             step_summary: var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
             output: var("GITHUB_OUTPUT").map(PathBuf::from),
             temp: var("RUNNER_TEMP").map_or_else(std::env::temp_dir, PathBuf::from),
-            client,
+            api: Api {
+                client,
+                words: GitHubWords { api_url },
+            },
             author: tokio::sync::OnceCell::new(),
         })
     }
@@ -156,50 +182,13 @@ impl GitHub {
         format!("/repos/{}{path}", self.repository)
     }
 
-    fn error(&self, call: Call<'_>, failure: Failure) -> Error {
-        let permission = call.permission;
-        ForgeError::failed(
-            TERMS.forge,
-            call.action,
-            failure,
-            |status| match status {
-                401 => Some(
-                    "the token was refused: the action passes `github.token` unless its `token` input says otherwise".to_owned(),
-                ),
-                403 | 404 => Some(format!(
-                    "the job's token may lack a permission: give the job `permissions: {{ {} }}`",
-                    permission.as_yaml()
-                )),
-                _ => None,
-            },
-            &format!("check GITHUB_API_URL ({}) and the runner's network", self.api_url),
-        )
-        .into()
-    }
-
-    /// One call's JSON.
-    async fn json(&self, call: Call<'_>, body: Option<&Value>) -> Result<Value, Error> {
-        self.client
-            .json(call.method, call.path, body)
-            .await
-            .map_err(|failure| self.error(call, failure))
-    }
-
-    /// Every item of a list, on every page.
-    async fn all_pages(&self, call: Call<'_>) -> Result<Vec<Value>, Error> {
-        self.client
-            .all_pages(call.path)
-            .await
-            .map_err(|failure| self.error(call, failure))
-    }
-
     /// The login of the token's user. The job's own token belongs to no
     /// user (GitHub refuses it `/user`): what it writes is
     /// `github-actions[bot]`'s.
     async fn author(&self) -> Result<&str, Error> {
         self.author
             .get_or_try_init(|| async {
-                match self.client.json(&Method::GET, "/user", None).await {
+                match self.api.client.json(&Method::GET, "/user", None).await {
                     Ok(user) => Ok(user["login"].as_str().unwrap_or_default().to_owned()),
                     Err(Failure::Refused(answer))
                         if answer.status.as_u16() == 403
@@ -207,12 +196,12 @@ impl GitHub {
                     {
                         Ok(WORKFLOW_BOT.to_owned())
                     }
-                    Err(failure) => Err(self.error(
+                    Err(failure) => Err(self.api.error(
                         Call {
                             method: &Method::GET,
                             path: "/user",
                             action: "learn which user the token belongs to",
-                            permission: Permission::PullRequestsWrite,
+                            needs: Permission::PullRequestsWrite,
                         },
                         failure,
                     )),
@@ -387,7 +376,6 @@ mod tests {
 
     fn github(git_ref: &str, event: Value) -> GitHub {
         GitHub {
-            api_url: "http://127.0.0.1:1".into(),
             server_url: "https://github.example".into(),
             repository: "acme/aws-contacts".into(),
             event,
@@ -396,7 +384,12 @@ mod tests {
             step_summary: None,
             output: None,
             temp: std::env::temp_dir(),
-            client: Client::new("http://127.0.0.1:1", Auth::None, &[], HeaderPaging).unwrap(),
+            api: Api {
+                client: Client::new("http://127.0.0.1:1", Auth::None, &[], HeaderPaging).unwrap(),
+                words: GitHubWords {
+                    api_url: "http://127.0.0.1:1".into(),
+                },
+            },
             author: tokio::sync::OnceCell::new(),
         }
     }

@@ -50,12 +50,13 @@ async fn succeeded(github: &GitHub, id: u64) -> Result<bool, Error> {
     let path = github.repo_path(&format!("/deployments/{id}/statuses?per_page=1"));
     let action = format!("read the outcome of the apply recorded as deployment {id}");
     let statuses = github
+        .api
         .json(
             Call {
                 method: &Method::GET,
                 path: &path,
                 action: &action,
-                permission: Permission::DeploymentsWrite,
+                needs: Permission::DeploymentsWrite,
             },
             None,
         )
@@ -106,11 +107,12 @@ pub async fn accounts_applied(
 /// Every deployment `query` selects, for what `action` says.
 async fn deployments(github: &GitHub, query: &str, action: &str) -> Result<Vec<Value>, Error> {
     github
+        .api
         .all_pages(Call {
             method: &Method::GET,
             path: &github.repo_path(&format!("/deployments?{query}")),
             action,
-            permission: Permission::DeploymentsWrite,
+            needs: Permission::DeploymentsWrite,
         })
         .await
 }
@@ -149,12 +151,13 @@ pub async fn begin(github: &GitHub, record: &RecordKey, commit: &str) -> Result<
         record.environment
     );
     let made = github
+        .api
         .json(
             Call {
                 method: &Method::POST,
                 path: &github.repo_path("/deployments"),
                 action: &action,
-                permission: Permission::DeploymentsWrite,
+                needs: Permission::DeploymentsWrite,
             },
             Some(&json!({
                 "ref": commit,
@@ -217,12 +220,13 @@ async fn status(
         body["log_url"] = Value::String(url);
     }
     github
+        .api
         .json(
             Call {
                 method: &Method::POST,
                 path: &path,
                 action: &action,
-                permission: Permission::DeploymentsWrite,
+                needs: Permission::DeploymentsWrite,
             },
             Some(&body),
         )

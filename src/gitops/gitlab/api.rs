@@ -23,11 +23,12 @@ pub async fn notes(gitlab: &GitLab, merge_request: u64) -> Result<Vec<Remark>, E
     ));
     let action = format!("list the notes of merge request !{merge_request}");
     let notes = gitlab
+        .api
         .all_pages(Call {
             method: &Method::GET,
             path: &list,
             action: &action,
-            role: Role::Reporter,
+            needs: Role::Reporter,
         })
         .await?;
     Ok(notes
@@ -49,12 +50,13 @@ fn remark(item: &Value, id: &str, text: &str, me: u64) -> Option<Remark> {
 pub async fn add_note(gitlab: &GitLab, merge_request: u64, body: &str) -> Result<u64, Error> {
     let action = format!("note the plan on merge request !{merge_request}");
     let made = gitlab
+        .api
         .json(
             Call {
                 method: &Method::POST,
                 path: &gitlab.project_path(&format!("/merge_requests/{merge_request}/notes")),
                 action: &action,
-                role: Role::Reporter,
+                needs: Role::Reporter,
             },
             Some(&json!({ "body": body })),
         )
@@ -70,12 +72,13 @@ pub async fn edit_note(
 ) -> Result<(), Error> {
     let action = format!("update the plan note on merge request !{merge_request}");
     gitlab
+        .api
         .json(
             Call {
                 method: &Method::PUT,
                 path: &gitlab.project_path(&format!("/merge_requests/{merge_request}/notes/{id}")),
                 action: &action,
-                role: Role::Reporter,
+                needs: Role::Reporter,
             },
             Some(&json!({ "body": body })),
         )
@@ -93,12 +96,13 @@ pub async fn last_applied(gitlab: &GitLab, record: &RecordKey) -> Result<Option<
     ));
     let action = format!("read the applies recorded in the `{environment}` environment");
     let deployments = gitlab
+        .api
         .json(
             Call {
                 method: &Method::GET,
                 path: &path,
                 action: &action,
-                role: Role::Reporter,
+                needs: Role::Reporter,
             },
             None,
         )
@@ -123,11 +127,12 @@ pub async fn accounts_applied(
     ));
     let action = format!("read the accounts applied by events in `{folder}*`");
     let deployments = gitlab
+        .api
         .all_pages(Call {
             method: &Method::GET,
             path: &path,
             action: &action,
-            role: Role::Reporter,
+            needs: Role::Reporter,
         })
         .await?;
     Ok(deployments
@@ -151,12 +156,13 @@ pub async fn begin_apply(
     let environment = GitLab::environment(record);
     let action = format!("record the apply of {commit} in the `{environment}` environment");
     let made = gitlab
+        .api
         .json(
             Call {
                 method: &Method::POST,
                 path: &gitlab.project_path("/deployments"),
                 action: &action,
-                role: Role::Developer,
+                needs: Role::Developer,
             },
             Some(&json!({
                 "environment": environment,
@@ -197,12 +203,13 @@ pub async fn finish_apply(
         GitLab::environment(record)
     );
     gitlab
+        .api
         .json(
             Call {
                 method: &Method::PUT,
                 path: &gitlab.project_path(&format!("/deployments/{}", applying.0)),
                 action: &action,
-                role: Role::Developer,
+                needs: Role::Developer,
             },
             Some(&json!({ "status": status })),
         )
@@ -216,11 +223,12 @@ pub async fn open_issues(gitlab: &GitLab, label: &str) -> Result<Vec<Remark>, Er
     let path = gitlab.project_path(&format!("/issues?state=opened&labels={}", encode(label)));
     let action = format!("list the open issues labelled `{label}`");
     let issues = gitlab
+        .api
         .all_pages(Call {
             method: &Method::GET,
             path: &path,
             action: &action,
-            role: Role::Reporter,
+            needs: Role::Reporter,
         })
         .await?;
     Ok(issues
@@ -237,12 +245,13 @@ pub async fn update_issue(
 ) -> Result<(), Error> {
     let action = format!("update the drift issue #{iid}");
     gitlab
+        .api
         .json(
             Call {
                 method: &Method::PUT,
                 path: &gitlab.project_path(&format!("/issues/{iid}")),
                 action: &action,
-                role: Role::Reporter,
+                needs: Role::Reporter,
             },
             Some(&json!({ "title": title, "description": description })),
         )
@@ -259,12 +268,13 @@ pub async fn create_issue(
 ) -> Result<u64, Error> {
     let action = "open the drift issue";
     let made: Value = gitlab
+        .api
         .json(
             Call {
                 method: &Method::POST,
                 path: &gitlab.project_path("/issues"),
                 action,
-                role: Role::Reporter,
+                needs: Role::Reporter,
             },
             Some(&json!({ "title": title, "description": description, "labels": label })),
         )
@@ -283,12 +293,13 @@ pub async fn create_issue(
 pub async fn note_on_issue(gitlab: &GitLab, iid: u64, text: &str) -> Result<(), Error> {
     let action = format!("note on the drift issue #{iid}");
     gitlab
+        .api
         .json(
             Call {
                 method: &Method::POST,
                 path: &gitlab.project_path(&format!("/issues/{iid}/notes")),
                 action: &action,
-                role: Role::Reporter,
+                needs: Role::Reporter,
             },
             Some(&json!({ "body": text })),
         )
@@ -299,12 +310,13 @@ pub async fn note_on_issue(gitlab: &GitLab, iid: u64, text: &str) -> Result<(), 
 pub async fn close_issue(gitlab: &GitLab, iid: u64) -> Result<(), Error> {
     let action = format!("close the drift issue #{iid}");
     gitlab
+        .api
         .json(
             Call {
                 method: &Method::PUT,
                 path: &gitlab.project_path(&format!("/issues/{iid}")),
                 action: &action,
-                role: Role::Reporter,
+                needs: Role::Reporter,
             },
             Some(&json!({ "state_event": "close" })),
         )

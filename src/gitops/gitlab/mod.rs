@@ -21,7 +21,8 @@ use serde_json::Value;
 use crate::config::FileProblems;
 use crate::error::Error;
 use crate::forge::ForgeError;
-use crate::forge::http::{Auth, Client, Failure, HeaderPaging};
+use crate::forge::api::{Api, Words};
+use crate::forge::http::{Auth, Client, HeaderPaging};
 use crate::git::Repository;
 use crate::gitops::forge::Remark;
 use crate::gitops::{Applying, Ended, Forge, RecordKey, Terms};
@@ -61,26 +62,74 @@ impl Role {
     }
 }
 
-/// What one call is for, so an error can say what failed and what the
-/// token needs.
-#[derive(Clone, Copy, Debug)]
-pub struct Call<'a> {
-    pub method: &'a Method,
-    /// An API path (`/projects/...`) or a full URL (the next page).
-    pub path: &'a str,
-    /// What it does, for errors: "list the notes of merge request !12".
-    pub action: &'a str,
-    pub role: Role,
+/// One call, and the role it needs.
+pub type Call<'a> = crate::forge::api::Call<'a, Role>;
+
+/// What GitLab's refusals mean, in GitLab's terms: the variable, the
+/// scope, and the role in the project.
+struct GitLabWords {
+    api_url: String,
+    /// `group/project`, or the project's ID.
+    project_name: String,
+    has_token: bool,
+}
+
+impl Words for GitLabWords {
+    type Needs = Role;
+
+    fn forge(&self) -> &'static str {
+        TERMS.forge
+    }
+
+    fn refused(&self, status: u16, says: &str, role: Role) -> Option<String> {
+        let remedy = format!(
+            "{TOKEN_VARIABLE} must hold a token with the `api` scope and at least the {} role in {}: a project access token (Settings > Access tokens), saved as a masked CI/CD variable",
+            role.name(),
+            self.project_name
+        );
+        match status {
+            401 => Some(format!(
+                "{TOKEN_VARIABLE} was refused: it may have expired or been revoked. {remedy}"
+            )),
+            403 if says.contains("insufficient_scope") || says.contains("higher privileges") => {
+                Some(format!(
+                    "the token in {TOKEN_VARIABLE} lacks the `api` scope (a `read_api` token can only read). {remedy}"
+                ))
+            }
+            403 | 404 => Some(format!(
+                "the token in {TOKEN_VARIABLE} may lack the {} role in {} (GitLab answers 404 to a token that cannot see a project). {remedy}",
+                role.name(),
+                self.project_name
+            )),
+            _ => None,
+        }
+    }
+
+    fn unreachable(&self) -> String {
+        format!(
+            "check CI_API_V4_URL ({}) and the runner's network",
+            self.api_url
+        )
+    }
+
+    fn no_token(&self) -> Option<(String, String)> {
+        (!self.has_token).then(|| {
+            (
+                format!("{TOKEN_VARIABLE} is not set"),
+                format!(
+                    "the job token (CI_JOB_TOKEN) cannot write notes, issues or deployments: create a project access token with the `api` scope and the Developer role (Reporter is enough for merge request plans), and save it as the masked CI/CD variable {TOKEN_VARIABLE}"
+                ),
+            )
+        })
+    }
 }
 
 /// What the CI/CD job says about itself, from the variables GitLab's
 /// runner sets in every job.
 pub struct GitLab {
-    api_url: String,
+    api: Api<GitLabWords>,
     /// The project's ID (or its URL-encoded path), as API paths take it.
     project: String,
-    /// `group/project`, for messages.
-    project_path: String,
     merge_request: Option<u64>,
     diff_base: Option<String>,
     target_branch: Option<String>,
@@ -91,8 +140,6 @@ pub struct GitLab {
     /// Where the job's artifacts are collected from: the working directory
     /// the job's script starts in (GitLab's `CI_PROJECT_DIR`).
     project_dir: PathBuf,
-    has_token: bool,
-    client: Client,
     /// The token's own user, for finding the job's own notes and issues.
     me: tokio::sync::OnceCell<u64>,
 }
@@ -140,9 +187,19 @@ impl GitLab {
             )
         })?;
         Ok(Self {
-            api_url,
+            api: Api {
+                client,
+                words: GitLabWords {
+                    api_url,
+                    project_name: if project_path.is_empty() {
+                        project.clone()
+                    } else {
+                        project_path
+                    },
+                    has_token: token.is_some(),
+                },
+            },
             project,
-            project_path,
             merge_request: var("CI_MERGE_REQUEST_IID").and_then(|iid| iid.parse().ok()),
             diff_base: var("CI_MERGE_REQUEST_DIFF_BASE_SHA"),
             target_branch: var("CI_MERGE_REQUEST_TARGET_BRANCH_NAME"),
@@ -150,8 +207,6 @@ impl GitLab {
             ref_is_tag: var("CI_COMMIT_TAG").is_some(),
             job_url: var("CI_JOB_URL"),
             project_dir: PathBuf::from("."),
-            has_token: token.is_some(),
-            client,
             me: tokio::sync::OnceCell::new(),
         })
     }
@@ -161,106 +216,19 @@ impl GitLab {
         format!("/projects/{}{path}", self.project)
     }
 
-    fn project_name(&self) -> &str {
-        if self.project_path.is_empty() {
-            &self.project
-        } else {
-            &self.project_path
-        }
-    }
-
-    /// What to do about a token GitLab refused, in GitLab's terms: the
-    /// variable, the scope, and the role in the project.
-    fn token_help(&self, status: u16, answer_says: &str, role: Role) -> Option<String> {
-        let remedy = format!(
-            "{TOKEN_VARIABLE} must hold a token with the `api` scope and at least the {} role in {}: a project access token (Settings > Access tokens), saved as a masked CI/CD variable",
-            role.name(),
-            self.project_name()
-        );
-        match status {
-            401 => Some(format!(
-                "{TOKEN_VARIABLE} was refused: it may have expired or been revoked. {remedy}"
-            )),
-            403 if answer_says.contains("insufficient_scope")
-                || answer_says.contains("higher privileges") =>
-            {
-                Some(format!(
-                    "the token in {TOKEN_VARIABLE} lacks the `api` scope (a `read_api` token can only read). {remedy}"
-                ))
-            }
-            403 | 404 => Some(format!(
-                "the token in {TOKEN_VARIABLE} may lack the {} role in {} (GitLab answers 404 to a token that cannot see a project). {remedy}",
-                role.name(),
-                self.project_name()
-            )),
-            _ => None,
-        }
-    }
-
-    fn error(&self, call: Call<'_>, failure: Failure) -> Error {
-        let says = match &failure {
-            Failure::Refused(answer) => answer.message(),
-            _ => String::new(),
-        };
-        ForgeError::failed(
-            TERMS.forge,
-            call.action,
-            failure,
-            |status| self.token_help(status, &says, call.role),
-            &format!(
-                "check CI_API_V4_URL ({}) and the runner's network",
-                self.api_url
-            ),
-        )
-        .into()
-    }
-
-    /// Refuses a call without a token before it is sent, naming the variable.
-    fn need_token(&self, call: Call<'_>) -> Result<(), Error> {
-        if self.has_token {
-            return Ok(());
-        }
-        Err(ForgeError::setup(
-            TERMS.forge,
-            call.action,
-            format!("{TOKEN_VARIABLE} is not set"),
-            Some(format!(
-                "the job token (CI_JOB_TOKEN) cannot write notes, issues or deployments: create a project access token with the `api` scope and the Developer role (Reporter is enough for merge request plans), and save it as the masked CI/CD variable {TOKEN_VARIABLE}"
-            )),
-        )
-        .into())
-    }
-
-    /// One call's JSON.
-    async fn json(&self, call: Call<'_>, body: Option<&Value>) -> Result<Value, Error> {
-        self.need_token(call)?;
-        self.client
-            .json(call.method, call.path, body)
-            .await
-            .map_err(|failure| self.error(call, failure))
-    }
-
-    /// Every item of a list, on every page.
-    async fn all_pages(&self, call: Call<'_>) -> Result<Vec<Value>, Error> {
-        self.need_token(call)?;
-        self.client
-            .all_pages(call.path)
-            .await
-            .map_err(|failure| self.error(call, failure))
-    }
-
     /// The ID of the token's user (a project access token has a bot user
     /// of its own).
     async fn me(&self) -> Result<u64, Error> {
         self.me
             .get_or_try_init(|| async {
                 let user = self
+                    .api
                     .json(
                         Call {
                             method: &Method::GET,
                             path: "/user",
                             action: "learn which user the token belongs to",
-                            role: Role::Reporter,
+                            needs: Role::Reporter,
                         },
                         None,
                     )
@@ -398,15 +366,12 @@ impl Forge for GitLab {
         }
     }
 
-    /// Only when a note left changes out: the artifact holds names, emails
-    /// and phone numbers, kept no longer than it must be.
     fn keep_full_plan(&self, artifact: &str, markdown: &str, cut: bool) -> Result<(), Error> {
-        if !cut {
-            return Ok(());
-        }
-        Ok(crate::forge::write(
-            &self.artifacts(artifact).join("plan.md"),
+        Ok(crate::forge::keep_in_artifacts(
+            &self.project_dir,
+            artifact,
             markdown,
+            cut,
         )?)
     }
 
