@@ -147,6 +147,92 @@ pub enum Command {
 /// The contacts file every command reads unless `-f` names another.
 pub const DEFAULT_FILE: &str = "contacts.yaml";
 
+/// `-f/--file`, as every command that reads a contacts file takes it.
+#[derive(Debug, Args)]
+pub struct FileArg {
+    /// The contacts file [default: contacts.yaml]
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        help_heading = "What to read"
+    )]
+    pub file: Option<PathBuf>,
+}
+
+impl FileArg {
+    /// The file named, or the default one.
+    pub fn path(&self) -> PathBuf {
+        self.file
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_FILE))
+    }
+}
+
+/// `--base-ref REF`.
+#[derive(Debug, Args)]
+pub struct BaseRef {
+    /// Read only the slots whose desired value differs from the file at git
+    /// revision REF (e.g. origin/main), and accounts new to scope; a
+    /// revision without the file has no slot: everything is new [in the
+    /// loop's plan, the request's base: on GitHub the first parent of the
+    /// merge commit it checks out, on GitLab CI_MERGE_REQUEST_DIFF_BASE_SHA,
+    /// on Bitbucket BITBUCKET_PR_DESTINATION_COMMIT]
+    #[arg(long, value_name = "REF", help_heading = "What to read")]
+    pub base_ref: Option<String>,
+}
+
+/// `--joined-since TIME`.
+#[derive(Debug, Args)]
+pub struct JoinedSince {
+    /// Only accounts that joined the organization after TIME (RFC 3339, or a
+    /// duration back from now: 90m, 2h, 7d); no other account is read
+    #[arg(long, value_name = "TIME", value_parser = parse_joined_since, help_heading = "What to read")]
+    pub joined_since: Option<Timestamp>,
+}
+
+/// `--detailed-exitcode`.
+#[derive(Debug, Args)]
+pub struct DetailedExitcode {
+    /// Exit 2 when AWS differs from the file (there are changes to make), 0
+    /// when it matches
+    #[arg(long, help_heading = "Output")]
+    pub detailed_exitcode: bool,
+}
+
+impl DetailedExitcode {
+    /// The exit of a run that found AWS to differ from the file, or not.
+    pub fn exit(&self, differs: bool) -> u8 {
+        if self.detailed_exitcode && differs {
+            crate::error::EXIT_CHANGES
+        } else {
+            crate::error::EXIT_OK
+        }
+    }
+}
+
+/// Which slots of the file's scope a plan reads: those a change touches
+/// (`--base`, `--base-ref`), the accounts that joined lately, one account.
+#[derive(Debug, Args)]
+pub struct Selection {
+    /// Read only the slots whose desired value differs from this older file
+    /// (and accounts new to scope): a plan that costs what the change costs.
+    /// A base that does not exist has no slot: every slot is read.
+    #[arg(
+        long,
+        value_name = "OLD_FILE",
+        conflicts_with = "base_ref",
+        help_heading = "What to read"
+    )]
+    pub base: Option<PathBuf>,
+    #[command(flatten)]
+    pub base_ref: BaseRef,
+    #[command(flatten)]
+    pub joined_since: JoinedSince,
+    #[command(flatten)]
+    pub one: OneAccount,
+}
+
 /// Where the GitOps loop keeps the full plan when a note cannot hold it.
 pub const DEFAULT_ARTIFACT: &str = "altcontacts-plan";
 
@@ -167,14 +253,10 @@ pub enum LoopCommand {
 
 #[derive(Debug, Args)]
 pub struct ReviewPlanArgs {
-    /// The contacts file
-    #[arg(short = 'f', long = "file", value_name = "FILE", default_value = DEFAULT_FILE, help_heading = "What to read")]
-    pub file: PathBuf,
-    /// Plan against the file at git revision REF [default: the request's
-    /// base: on GitHub the first parent of the merge commit it checks out,
-    /// on GitLab CI_MERGE_REQUEST_DIFF_BASE_SHA]
-    #[arg(long, value_name = "REF", help_heading = "What to read")]
-    pub base_ref: Option<String>,
+    #[command(flatten)]
+    pub file: FileArg,
+    #[command(flatten)]
+    pub base_ref: BaseRef,
     /// Plan every managed contact, not only what the change touches (finds
     /// drift too, at 3 reads per account)
     #[arg(long, conflicts_with = "base_ref", help_heading = "What to read")]
@@ -187,18 +269,16 @@ pub struct ReviewPlanArgs {
     /// artifacts on GitLab
     #[arg(long, value_name = "NAME", default_value = DEFAULT_ARTIFACT, help_heading = "Output")]
     pub artifact: String,
-    /// Exit 2 when the plan has changes (0 when none)
-    #[arg(long, help_heading = "Output")]
-    pub detailed_exitcode: bool,
+    #[command(flatten)]
+    pub detailed: DetailedExitcode,
     #[command(flatten)]
     pub safety: SafetyArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct LoopApplyArgs {
-    /// The contacts file
-    #[arg(short = 'f', long = "file", value_name = "FILE", default_value = DEFAULT_FILE, help_heading = "What to read")]
-    pub file: PathBuf,
+    #[command(flatten)]
+    pub file: FileArg,
     /// Apply every managed contact, not only what changed since the last
     /// recorded apply
     #[arg(long, conflicts_with = "account", help_heading = "What to read")]
@@ -243,9 +323,8 @@ pub const DEFAULT_ENVIRONMENT: &str = "altcontacts";
 
 #[derive(Debug, Args)]
 pub struct LoopDriftArgs {
-    /// The contacts file
-    #[arg(short = 'f', long = "file", value_name = "FILE", default_value = DEFAULT_FILE, help_heading = "What to read")]
-    pub file: PathBuf,
+    #[command(flatten)]
+    pub file: FileArg,
     /// What to do when AWS differs from the file: `report` keeps one issue
     /// open while it does; `repair` also writes AWS back to the file (and
     /// records the apply), then closes the issue
@@ -262,9 +341,8 @@ pub struct LoopDriftArgs {
     /// The deployment environment the applies are recorded in
     #[arg(long, value_name = "NAME", default_value = DEFAULT_ENVIRONMENT, help_heading = "Drift")]
     pub environment: String,
-    /// Exit 2 when AWS differs from the file
-    #[arg(long, help_heading = "Drift")]
-    pub detailed_exitcode: bool,
+    #[command(flatten)]
+    pub detailed: DetailedExitcode,
     /// With `--mode repair`: apply even when a safety limit is exceeded
     #[arg(long, help_heading = "Drift")]
     pub force: bool,
@@ -282,9 +360,8 @@ pub enum DriftMode {
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// The contacts file
-    #[arg(short = 'f', long = "file", value_name = "FILE", default_value = DEFAULT_FILE, help_heading = "What to read")]
-    pub file: PathBuf,
+    #[command(flatten)]
+    pub file: FileArg,
     /// Output format: `github` prints one `::error file=…,line=…,col=…::`
     /// annotation per problem, `json` every problem as data
     #[arg(long, value_enum, default_value_t = ValidateFormat::Human, help_heading = "Output")]
@@ -302,53 +379,26 @@ pub enum ValidateFormat {
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    /// The contacts file
-    #[arg(short = 'f', long = "file", value_name = "FILE", default_value = DEFAULT_FILE, help_heading = "What to read")]
-    pub file: PathBuf,
+    #[command(flatten)]
+    pub file: FileArg,
     /// Save the plan, for `altcontacts apply PLAN`
     #[arg(long, value_name = "PLAN", help_heading = "Output")]
     pub out: Option<PathBuf>,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human, help_heading = "Output")]
     pub format: Format,
-    /// Exit 2 when the plan has changes (0 when none)
-    #[arg(long, help_heading = "Output")]
-    pub detailed_exitcode: bool,
-    /// Read only the slots whose desired value differs from this older file
-    /// (and accounts new to scope): a plan that costs what the change costs.
-    /// A base that does not exist has no slot: every slot is read.
-    #[arg(long, value_name = "OLD_FILE", help_heading = "What to read")]
-    pub base: Option<PathBuf>,
-    /// As --base, with the file as it is at git revision REF (e.g.
-    /// origin/main); a revision without the file plans everything as new
-    #[arg(
-        long,
-        value_name = "REF",
-        conflicts_with = "base",
-        help_heading = "What to read"
-    )]
-    pub base_ref: Option<String>,
-    /// Only accounts that joined the organization after TIME (RFC 3339, or a
-    /// duration back from now: 90m, 2h, 7d); no other account is read
-    #[arg(long, value_name = "TIME", value_parser = parse_joined_since, help_heading = "What to read")]
-    pub joined_since: Option<Timestamp>,
     #[command(flatten)]
-    pub one: OneAccount,
+    pub detailed: DetailedExitcode,
+    #[command(flatten)]
+    pub selection: Selection,
     #[command(flatten)]
     pub safety: SafetyArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// The contacts file [default: contacts.yaml]. With PLAN, only checked to
-    /// be the file the plan was made from.
-    #[arg(
-        short = 'f',
-        long = "file",
-        value_name = "FILE",
-        help_heading = "What to read"
-    )]
-    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub file: FileArg,
     /// Apply without asking for confirmation
     #[arg(long, help_heading = "Applying")]
     pub auto_approve: bool,
@@ -357,28 +407,12 @@ pub struct ApplyArgs {
     pub force: bool,
     #[command(flatten)]
     pub safety: SafetyArgs,
-    /// Plan and apply only the slots whose desired value differs from this
-    /// older file (what `plan --base` showed)
-    #[arg(
-        long,
-        value_name = "OLD_FILE",
-        conflicts_with = "plan",
-        help_heading = "What to read"
-    )]
-    pub base: Option<PathBuf>,
-    /// As --base, with the file as it is at git revision REF; a revision
-    /// without the file applies everything as new
-    #[arg(long, value_name = "REF", conflicts_with_all = ["plan", "base"], help_heading = "What to read")]
-    pub base_ref: Option<String>,
-    /// Only accounts that joined the organization after TIME (RFC 3339, or a
-    /// duration back from now: 90m, 2h, 7d); no other account is read
-    #[arg(long, value_name = "TIME", value_parser = parse_joined_since, conflicts_with = "plan", help_heading = "What to read")]
-    pub joined_since: Option<Timestamp>,
     #[command(flatten)]
-    pub one: OneAccount,
+    pub selection: Selection,
     /// A plan saved with `plan --out`: apply exactly its changes, or refuse if
-    /// any of their slots changed since
-    #[arg(value_name = "PLAN", conflicts_with = "account")]
+    /// any of their slots changed since; `-f` is then only checked to be the
+    /// file the plan was made from
+    #[arg(value_name = "PLAN", conflicts_with_all = ["account", "base", "base_ref", "joined_since"])]
     pub plan: Option<PathBuf>,
     /// Output format: `json` prints the plan to stderr and, on stdout, a
     /// versioned report of every change's outcome
@@ -413,21 +447,13 @@ pub struct ExportArgs {
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
-    /// The contacts file whose scope to audit [default: contacts.yaml]
-    #[arg(
-        short = 'f',
-        long = "file",
-        value_name = "FILE",
-        conflicts_with = "org"
-    )]
-    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub file: FileArg,
     /// Audit every ACTIVE account of the organization, without a contacts file
-    #[arg(long, help_heading = "What to read")]
+    #[arg(long, conflicts_with = "file", help_heading = "What to read")]
     pub org: bool,
-    /// Only accounts that joined the organization after TIME (RFC 3339, or a
-    /// duration back from now: 90m, 2h, 7d); no other account is read
-    #[arg(long, value_name = "TIME", value_parser = parse_joined_since, help_heading = "What to read")]
-    pub joined_since: Option<Timestamp>,
+    #[command(flatten)]
+    pub joined_since: JoinedSince,
     /// Output format [default: human, or each --output's by its name]: html
     /// is a report to read in a browser, csv one row per finding, ocsf is
     /// OCSF Detection Findings (class 2004), sarif is SARIF 2.1.0 for code

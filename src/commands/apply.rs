@@ -25,18 +25,10 @@ pub async fn run(context: &Context, args: &ApplyArgs) -> Result<u8, Error> {
 }
 
 async fn apply_fresh(context: &Context, args: &ApplyArgs) -> Result<u8, Error> {
-    let file = args
-        .file
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_FILE));
+    let file = args.file.path();
     let config = load_config(&file, in_github_actions())?;
-    let base = Base::load(args.base.as_deref(), args.base_ref.as_deref(), &file)?;
-    let request = Request {
-        base: base.as_ref(),
-        joined_since: args.joined_since,
-        account: args.one.account.clone(),
-        ..Request::managed(&config)
-    };
+    let base = Base::selected(&args.selection, &file)?;
+    let request = Request::selected(&config, &args.selection, base.as_ref());
     let (session, plan) = context.plan(&request).await?;
     context.show_warnings(&plan.warnings, false);
     let checked = safety::check_plan(&plan, &config.config.safety, &args.safety);
@@ -65,7 +57,7 @@ async fn apply_saved(context: &Context, args: &ApplyArgs, path: &Path) -> Result
     let (saved, plan) = PlanFile::read(path)?;
     // The file at hand must be the one planned: `-f`, or ./contacts.yaml if
     // there is one. Without either, the plan file alone is enough.
-    let config_path = args.file.clone().or_else(|| {
+    let config_path = args.file.file.clone().or_else(|| {
         let default = PathBuf::from(DEFAULT_FILE);
         default.exists().then_some(default)
     });

@@ -2,7 +2,6 @@
 //! whole organization with `--org`: the contacts, whether they reach
 //! someone, and whether a service control policy keeps them from change.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use super::security_hub;
@@ -51,28 +50,18 @@ pub async fn run(context: &Context, args: &AuditArgs) -> Result<u8, Error> {
     }
     let config = match args.org {
         true => None,
-        false => Some(load_config(
-            &args
-                .file
-                .clone()
-                .unwrap_or_else(|| PathBuf::from(crate::cli::DEFAULT_FILE)),
-            in_github_actions(),
-        )?),
+        false => Some(load_config(&args.file.path(), in_github_actions())?),
     };
     // The audit is about what AWS holds, so every slot is read, managed or
     // not; and the units above every account, for the policies attached there.
+    let scope = match &config {
+        Some(config) => Scope::File(config),
+        None => Scope::WholeOrganization,
+    };
     let request = Request {
-        scope: match &config {
-            Some(config) => Scope::File(config),
-            None => Scope::WholeOrganization,
-        },
-        base: None,
-        joined_since: args.joined_since,
-        new_accounts_since: None,
-        applied_by_events: None,
-        account: None,
-        reads: Reads::Every,
+        joined_since: args.joined_since.joined_since,
         ancestry: true,
+        ..Request::new(scope, Reads::Every)
     };
     let reading = context.read_scope(&request).await?;
     match &config {

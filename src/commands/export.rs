@@ -30,16 +30,7 @@ pub async fn run(context: &Context, args: &ExportArgs) -> Result<u8, Error> {
         (false, true) => Scope::Caller,
         (false, false) => Scope::Accounts(accounts),
     };
-    let request = Request {
-        scope,
-        base: None,
-        joined_since: None,
-        new_accounts_since: None,
-        applied_by_events: None,
-        account: None,
-        reads: Reads::Every,
-        ancestry: false,
-    };
+    let request = Request::new(scope, Reads::Every);
     let reading = context.read_scope(&request).await?;
     if args.org {
         context.note_left_out(&reading.desired);

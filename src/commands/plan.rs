@@ -1,7 +1,7 @@
 //! `altcontacts plan`: what would change, in the format asked for.
 
 use crate::cli::{Format, PlanArgs};
-use crate::error::{EXIT_CHANGES, EXIT_OK, Error};
+use crate::error::Error;
 use crate::planfile::PlanFile;
 use crate::render::{self, PlanView};
 use crate::safety;
@@ -9,14 +9,10 @@ use crate::session::{Base, Context, Request, in_github_actions, load_config};
 
 pub async fn run(context: &Context, args: &PlanArgs) -> Result<u8, Error> {
     // Both files are checked before anything is asked of AWS.
-    let config = load_config(&args.file, in_github_actions())?;
-    let base = Base::load(args.base.as_deref(), args.base_ref.as_deref(), &args.file)?;
-    let request = Request {
-        base: base.as_ref(),
-        joined_since: args.joined_since,
-        account: args.one.account.clone(),
-        ..Request::managed(&config)
-    };
+    let file = args.file.path();
+    let config = load_config(&file, in_github_actions())?;
+    let base = Base::selected(&args.selection, &file)?;
+    let request = Request::selected(&config, &args.selection, base.as_ref());
     let (session, plan) = context.plan(&request).await?;
     context.show_warnings(&plan.warnings, args.format == Format::Json);
     let checked = safety::check_plan(&plan, &config.config.safety, &args.safety);
@@ -35,10 +31,5 @@ pub async fn run(context: &Context, args: &PlanArgs) -> Result<u8, Error> {
             path.display()
         ));
     }
-    let changes = plan.summary().changes() > 0;
-    Ok(if args.detailed_exitcode && changes {
-        EXIT_CHANGES
-    } else {
-        EXIT_OK
-    })
+    Ok(args.detailed.exit(plan.summary().changes() > 0))
 }

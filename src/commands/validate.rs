@@ -10,7 +10,7 @@ pub fn run(_context: &Context, args: &ValidateArgs) -> Result<u8, Error> {
     if args.format == ValidateFormat::Json {
         return json(args);
     }
-    let loaded = load_config(&args.file, args.format == ValidateFormat::Github)?;
+    let loaded = load_config(&args.file.path(), args.format == ValidateFormat::Github)?;
     if args.format == ValidateFormat::Github {
         // A valid file has nothing to annotate.
         return Ok(EXIT_OK);
@@ -35,8 +35,9 @@ pub fn run(_context: &Context, args: &ValidateArgs) -> Result<u8, Error> {
 
 /// Every problem as data on stdout; the exit code says whether there were any.
 fn json(args: &ValidateArgs) -> Result<u8, Error> {
-    let file = args.file.display().to_string();
-    let problems = match LoadedConfig::load(&args.file) {
+    let path = args.file.path();
+    let file = path.display().to_string();
+    let problems = match LoadedConfig::load(&path) {
         Ok(_) => Vec::new(),
         Err(ConfigError::Problems(problems)) => problems.problems,
         Err(other) => return Err(other.into()),

@@ -26,7 +26,7 @@ use crate::cli::{
     DriftMode, LoopApplyArgs, LoopCommand, LoopDriftArgs, ReviewPlanArgs, SafetyArgs,
 };
 use crate::config::{ConfigError, LoadedConfig};
-use crate::error::{EXIT_CHANGES, EXIT_ERROR, EXIT_OK, Error};
+use crate::error::{EXIT_ERROR, EXIT_OK, Error};
 use crate::git::Repository;
 use crate::model::count;
 use crate::plan::Plan;
@@ -163,16 +163,17 @@ const SUMMARY_LIMIT_TEXT: &str = "a job summary holds at most 1 MiB";
 
 async fn plan<F: Forge>(context: &Context, forge: &F, args: &ReviewPlanArgs) -> Result<u8, Error> {
     let terms = forge.terms();
-    let key = file_key(&args.file);
+    let file = args.file.path();
+    let key = file_key(&file);
     let marker = plan_marker(&key);
     let review = forge.review();
     let planned = async {
-        let config = load(forge, &args.file, Some(&args.artifact)).await?;
-        let revision = match (&args.base_ref, args.full) {
+        let config = load(forge, &file, Some(&args.artifact)).await?;
+        let revision = match (&args.base_ref.base_ref, args.full) {
             (_, true) => None,
             (Some(revision), _) => Some(revision.clone()),
             (None, false) => {
-                let base = forge.review_base(&Repository::of(&args.file))?;
+                let base = forge.review_base(&Repository::of(&file))?;
                 if base.is_none() {
                     context.ui.note(&format!(
                         "note: the CI names no {} base for this {}, so every managed contact is planned (pass --base-ref to plan a change).",
@@ -182,7 +183,7 @@ async fn plan<F: Forge>(context: &Context, forge: &F, args: &ReviewPlanArgs) -> 
                 base
             }
         };
-        let base = Base::load(None, revision.as_deref(), &args.file)?;
+        let base = Base::load(None, revision.as_deref(), &file)?;
         let request = Request {
             base: base.as_ref(),
             ..Request::managed(&config)
@@ -265,11 +266,7 @@ async fn plan<F: Forge>(context: &Context, forge: &F, args: &ReviewPlanArgs) -> 
         ("changes", view.summary().changes().to_string()),
         ("truncated", (left_out > 0).to_string()),
     ])?;
-    Ok(if args.detailed_exitcode && view.summary().changes() > 0 {
-        EXIT_CHANGES
-    } else {
-        EXIT_OK
-    })
+    Ok(args.detailed.exit(view.summary().changes() > 0))
 }
 
 /// What an apply bases itself on, decided from the record.
@@ -429,12 +426,13 @@ fn exit_code(applied: &Applied) -> u8 {
 }
 
 async fn apply<F: Forge>(context: &Context, forge: &F, args: &LoopApplyArgs) -> Result<u8, Error> {
-    let config = load(forge, &args.file, None).await?;
-    let repository = Repository::of(&args.file);
+    let file = args.file.path();
+    let config = load(forge, &file, None).await?;
+    let repository = Repository::of(&file);
     let head = repository.commit("HEAD")?;
     let record = RecordKey {
         environment: args.environment.clone(),
-        file: file_key(&args.file),
+        file: file_key(&file),
         account: None,
     };
     if let Some(account) = &args.new_account.account {
@@ -482,7 +480,7 @@ async fn apply<F: Forge>(context: &Context, forge: &F, args: &LoopApplyArgs) -> 
     };
     let same_commit = base_commit.as_deref() == Some(head.as_str());
     let base = match &base_commit {
-        Some(commit) => Base::load(None, Some(commit), &args.file)?,
+        Some(commit) => Base::load(None, Some(commit), &file)?,
         None => None,
     };
     // The schedule is the events' safety net: an account an event's run
@@ -545,9 +543,10 @@ async fn finish_loop_apply<F: Forge>(
 }
 
 async fn drift<F: Forge>(context: &Context, forge: &F, args: &LoopDriftArgs) -> Result<u8, Error> {
-    let config = load(forge, &args.file, None).await?;
-    let key = file_key(&args.file);
-    let repository = Repository::of(&args.file);
+    let file = args.file.path();
+    let config = load(forge, &file, None).await?;
+    let key = file_key(&file);
+    let repository = Repository::of(&file);
     let head = repository.commit("HEAD")?;
     let record = RecordKey {
         environment: args.environment.clone(),
@@ -652,8 +651,7 @@ async fn drift<F: Forge>(context: &Context, forge: &F, args: &LoopDriftArgs) -> 
     ])?;
     Ok(match &applied.report {
         Some(report) if !report.succeeded() => EXIT_ERROR,
-        _ if args.detailed_exitcode && !repaired => EXIT_CHANGES,
-        _ => EXIT_OK,
+        _ => args.detailed.exit(!repaired),
     })
 }
 

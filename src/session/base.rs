@@ -17,6 +17,18 @@ pub enum Base {
 }
 
 impl Base {
+    /// The base the flags name for `contacts`, if they name one.
+    pub fn selected(
+        selection: &crate::cli::Selection,
+        contacts: &Path,
+    ) -> Result<Option<Base>, Error> {
+        Self::load(
+            selection.base.as_deref(),
+            selection.base_ref.base_ref.as_deref(),
+            contacts,
+        )
+    }
+
     /// The base from `--base FILE` or `--base-ref REF`, if either was given.
     /// A base file that does not exist, or is empty, and a revision without
     /// the contacts file, are a base with no slot, not an error.

@@ -66,17 +66,39 @@ pub struct Request<'a> {
 }
 
 impl<'a> Request<'a> {
-    /// The managed slots of a file, every one read.
-    pub fn managed(config: &'a LoadedConfig) -> Self {
+    /// Every account of `scope`, its slots read as `reads` says.
+    pub fn new(scope: Scope<'a>, reads: Reads) -> Self {
         Self {
-            scope: Scope::File(config),
+            scope,
             base: None,
             joined_since: None,
             new_accounts_since: None,
             applied_by_events: None,
             account: None,
-            reads: Reads::Managed,
+            reads,
             ancestry: false,
+        }
+    }
+
+    /// The managed slots of a file, every one read.
+    pub fn managed(config: &'a LoadedConfig) -> Self {
+        Self::new(Scope::File(config), Reads::Managed)
+    }
+
+    /// The managed slots of a file that the flags select (`--base`,
+    /// `--base-ref`, `--joined-since`, `--account`), with the base those
+    /// name, loaded before anything is asked of AWS
+    /// ([`Base::selected`]).
+    pub fn selected(
+        config: &'a LoadedConfig,
+        selection: &crate::cli::Selection,
+        base: Option<&'a Base>,
+    ) -> Self {
+        Self {
+            base,
+            joined_since: selection.joined_since.joined_since,
+            account: selection.one.account.clone(),
+            ..Self::managed(config)
         }
     }
 }
