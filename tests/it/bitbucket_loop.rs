@@ -6,7 +6,12 @@ use crate::bitbucket_api::{Bitbucket, LOOP_SCOPES, TEXT_LIMIT};
 use crate::bitbucket_pipelines::{Finished, Pipeline, ROLE_ACCOUNT, World, example_pipeline};
 use crate::emulator::{Emulator, Faults, organization};
 use crate::git_remote::git;
-use crate::loop_scenarios::{self, LoopWorld, Ran, SeenIssue, adopted, contacts, wrote_nothing};
+use std::time::Duration;
+
+use crate::loop_scenarios::{
+    self, LoopWorld, Ran, SeenIssue, adopted, contacts, member, operations, wrote_nothing,
+};
+use crate::workflow_runner::wait_until;
 
 const PLAN: &str = "altcontacts plan";
 const APPLY: &str = "altcontacts apply";
@@ -373,6 +378,52 @@ fn a_token_without_a_scope_is_told_which_variable_and_scope_it_needs() {
         log.contains("the token in BITBUCKET_ACCESS_TOKEN lacks the `pullrequest:write` scope"),
         "{log}"
     );
+}
+
+#[test]
+fn a_stopped_pipeline_reports_what_it_did_leaves_the_record_and_the_next_finishes_the_job() {
+    let world = world(4);
+    adopted(&world, &contacts("security@example.com", &[]));
+    let recorded = world.applied();
+    let entries: Vec<String> = (0..4)
+        .map(|n| operations(&member(n), "ops@example.com"))
+        .collect();
+    let file = contacts("security@example.com", &entries).replace("put: 1000", "put: 1");
+    world.commit(&[("contacts.yaml", &file)], "Operations everywhere");
+    world.push_main();
+    let running = world.start(&world.push());
+    wait_until(Duration::from_secs(90), "the first write", || {
+        (world.aws().log().iter()).any(|e| e.operation == "PutAlternateContact")
+    });
+    // The step's script exec'd altcontacts: its process is the step's.
+    let pid = i32::try_from(running.id()).unwrap();
+    // SAFETY: kill() only sends a signal to a process this test started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let stopped = running.wait_with_output().unwrap();
+    assert!(!stopped.status.success());
+    let log = String::from_utf8_lossy(&stopped.stdout).into_owned()
+        + &String::from_utf8_lossy(&stopped.stderr);
+    assert!(log.contains("Apply interrupted: "), "{log}");
+    assert!(log.contains("not started"), "{log}");
+    assert_eq!(world.applied(), recorded, "a stopped apply is not a base");
+    assert_eq!(world.last_record(), ["INPROGRESS", "STOPPED"]);
+
+    // The next pipeline is the hourly schedule: it catches up on the merge.
+    assert_ran(
+        &World::run(&world, &world.custom(NEW_ACCOUNTS, &[])),
+        "altcontacts new accounts",
+    );
+    assert_eq!(
+        loop_scenarios::drift(world.aws(), &file),
+        "No changes. 14 contacts match the configuration."
+    );
+    for n in 0..4 {
+        assert!(
+            world.aws().effective_writes(&member(n), "OPERATIONS") <= 1,
+            "account {n} written twice"
+        );
+    }
+    assert_eq!(world.applied().last(), Some(&world.head()));
 }
 
 #[test]

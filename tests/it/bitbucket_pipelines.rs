@@ -324,7 +324,9 @@ impl World {
                     continue;
                 }
             }
-            let output = self.run_step(&checkout, pipeline, step, &defaults, n * 10 + s);
+            let output = (self.step(&checkout, pipeline, step, &defaults, n * 10 + s))
+                .output()
+                .expect("run the step's script");
             let failed = !output.status.success();
             ran.push((name, Some(output)));
             if failed {
@@ -337,14 +339,36 @@ impl World {
         }
     }
 
-    fn run_step(
+    /// Starts a pipeline of one step, to stop it as Bitbucket does: its
+    /// script's process gets SIGTERM.
+    pub fn start(&self, pipeline: &Pipeline) -> std::process::Child {
+        let n = self.runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        let checkout = self.root.path().join(format!("pipeline-{n}"));
+        git(
+            self.root.path(),
+            &["clone", "-q", "origin.git", checkout.to_str().unwrap()],
+        );
+        git(&checkout, &["checkout", "-q", "--detach", pipeline.sha()]);
+        let file = std::fs::read_to_string(checkout.join("bitbucket-pipelines.yml")).unwrap();
+        let (steps, defaults) = self.steps(&file, pipeline);
+        assert_eq!(steps.len(), 1, "a pipeline of one step");
+        (self.step(&checkout, pipeline, &steps[0], &defaults, n * 10))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the step's script")
+    }
+
+    /// The step's script, ready to run in `checkout` with what Pipelines
+    /// gives a step.
+    fn step(
         &self,
         checkout: &Path,
         pipeline: &Pipeline,
         step: &Yaml,
         defaults: &[(String, String)],
         number: usize,
-    ) -> Output {
+    ) -> Command {
         let script: Vec<&str> = step["script"]
             .as_sequence()
             .expect("the step's script")
@@ -415,9 +439,7 @@ impl World {
         // AWS is the emulator (isolate_from_aws keeps out the rest).
         set("AWS_ENDPOINT_URL", &self.aws.endpoint);
         set("AWS_REGION", "us-east-1");
+        command.stdin(Stdio::null());
         command
-            .stdin(Stdio::null())
-            .output()
-            .expect("run the step's script")
     }
 }
