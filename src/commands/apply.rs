@@ -13,8 +13,7 @@ use crate::planfile::PlanFile;
 use crate::render::{self, PlanView};
 use crate::safety;
 use crate::session::{
-    Base, Context, FileConnection, ReportFormat, Request, Session, in_github_actions, load_config,
-    refuse_on_breaches, write,
+    Base, Context, FileConnection, ReportFormat, Request, Session, refuse_on_breaches, write,
 };
 
 pub async fn run(context: &Context, args: &ApplyArgs) -> Result<u8, Error> {
@@ -26,7 +25,7 @@ pub async fn run(context: &Context, args: &ApplyArgs) -> Result<u8, Error> {
 
 async fn apply_fresh(context: &Context, args: &ApplyArgs) -> Result<u8, Error> {
     let file = args.file.path();
-    let config = load_config(&file, in_github_actions())?;
+    let config = context.load_config(&file)?;
     let base = Base::selected(&args.selection, &file)?;
     let request = Request::selected(&config, &args.selection, base.as_ref());
     let (session, plan) = context.plan(&request).await?;
@@ -65,7 +64,7 @@ async fn apply_saved(context: &Context, args: &ApplyArgs, path: &Path) -> Result
     // what the plan run was given.
     let config = match config_path {
         Some(config_path) => {
-            let config = load_config(&config_path, in_github_actions())?;
+            let config = context.load_config(&config_path)?;
             if config.digest() != saved.config_digest {
                 return Err(Error::Refused(Refusal::FileChanged {
                     file: config_path.display().to_string(),

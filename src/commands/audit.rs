@@ -17,7 +17,7 @@ use crate::guardrail::coverage;
 use crate::model::{AccountStatus, count};
 use crate::progress::Progress;
 use crate::render;
-use crate::session::{Context, Reading, Reads, Request, Scope, in_github_actions, load_config};
+use crate::session::{Context, Reading, Reads, Request, Scope};
 
 /// Where each report goes, in which format: stdout in `--format` (human
 /// by default), or each `--output` in `--format` (one file) or the format
@@ -50,7 +50,7 @@ pub async fn run(context: &Context, args: &AuditArgs) -> Result<u8, Error> {
     }
     let config = match args.org {
         true => None,
-        false => Some(load_config(&args.file.path(), in_github_actions())?),
+        false => Some(context.load_config(&args.file.path())?),
     };
     // The audit is about what AWS holds, so every slot is read, managed or
     // not; and the units above every account, for the policies attached there.

@@ -5,12 +5,12 @@ use crate::error::Error;
 use crate::planfile::PlanFile;
 use crate::render::{self, PlanView};
 use crate::safety;
-use crate::session::{Base, Context, Request, in_github_actions, load_config};
+use crate::session::{Base, Context, Request};
 
 pub async fn run(context: &Context, args: &PlanArgs) -> Result<u8, Error> {
     // Both files are checked before anything is asked of AWS.
     let file = args.file.path();
-    let config = load_config(&file, in_github_actions())?;
+    let config = context.load_config(&file)?;
     let base = Base::selected(&args.selection, &file)?;
     let request = Request::selected(&config, &args.selection, base.as_ref());
     let (session, plan) = context.plan(&request).await?;

@@ -38,12 +38,16 @@ pub struct Context {
     pub paint: Paint,
     /// SIGINT and SIGTERM, listened for from the start of the run.
     pub interrupts: std::sync::Arc<Interrupts>,
+    /// The run is a step of a GitHub Actions workflow, which reads the
+    /// file's problems and warnings from stdout as annotations on their
+    /// lines (GITHUB_ACTIONS=true). Other forges' reports are the loop's.
+    pub annotate: bool,
 }
 
 /// The session name of this run's AssumeRole calls, as CloudTrail shows
 /// them: the CI's run or job when there is one, else the time and process.
 fn session_name() -> String {
-    let ci_run = ["GITHUB_RUN_ID", "CI_JOB_ID"]
+    let ci_run = ["GITHUB_RUN_ID", "CI_JOB_ID", "BITBUCKET_BUILD_NUMBER"]
         .iter()
         .find_map(|name| std::env::var(name).ok())
         .filter(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()));
@@ -90,6 +94,7 @@ impl Context {
             ui,
             paint,
             interrupts: Interrupts::listen(ui),
+            annotate: std::env::var("GITHUB_ACTIONS").is_ok_and(|value| value == "true"),
         }
     }
 }
@@ -131,12 +136,12 @@ pub fn load_config(path: &Path, annotate: bool) -> Result<LoadedConfig, Error> {
     })
 }
 
-/// Whether this run is a step of a GitHub Actions workflow.
-pub fn in_github_actions() -> bool {
-    std::env::var("GITHUB_ACTIONS").is_ok_and(|value| value == "true")
-}
-
 impl Context {
+    /// The contacts file, its problems annotated where the CI reads them.
+    pub fn load_config(&self, path: &Path) -> Result<LoadedConfig, Error> {
+        load_config(path, self.annotate)
+    }
+
     /// Reads the slots with progress on stderr.
     pub async fn read(&self, session: &Session, slots: Vec<Slot>) -> Result<Live, Error> {
         let progress = Progress::start(&self.ui, "reading contacts", slots.len() as u64);
@@ -219,7 +224,7 @@ impl Context {
     /// as annotations on their lines (unless stdout carries JSON).
     pub fn show_warnings(&self, warnings: &[crate::model::Warning], json: bool) {
         self.note_warnings(warnings);
-        if in_github_actions() && !json {
+        if self.annotate && !json {
             print!("{}", crate::render::annotations::warnings(warnings));
         }
     }
