@@ -7,7 +7,6 @@ use serde_json::Value;
 
 use super::ForgeError;
 use super::http::{Client, Failure};
-use crate::error::Error;
 
 /// One call: what it does, for errors ("list the comments of pull
 /// request #12"), and what the token needs for it (a GitHub permission, a
@@ -49,7 +48,7 @@ pub struct Api<W: Words> {
 
 impl<W: Words> Api<W> {
     /// The call's failure, in the adapter's words.
-    pub fn error(&self, call: Call<'_, W::Needs>, failure: Failure) -> Error {
+    pub fn error(&self, call: Call<'_, W::Needs>, failure: Failure) -> ForgeError {
         let says = match &failure {
             Failure::Refused(answer) => answer.message(),
             _ => String::new(),
@@ -61,16 +60,18 @@ impl<W: Words> Api<W> {
             |status| self.words.refused(status, &says, call.needs),
             &self.words.unreachable(),
         )
-        .into()
     }
 
     /// Refuses a call without a token before it is sent.
-    fn ready(&self, call: Call<'_, W::Needs>) -> Result<(), Error> {
+    fn ready(&self, call: Call<'_, W::Needs>) -> Result<(), ForgeError> {
         match self.words.no_token() {
             None => Ok(()),
-            Some((problem, help)) => {
-                Err(ForgeError::setup(self.words.forge(), call.action, problem, Some(help)).into())
-            }
+            Some((problem, help)) => Err(ForgeError::setup(
+                self.words.forge(),
+                call.action,
+                problem,
+                Some(help),
+            )),
         }
     }
 
@@ -79,7 +80,7 @@ impl<W: Words> Api<W> {
         &self,
         call: Call<'_, W::Needs>,
         body: Option<&Value>,
-    ) -> Result<Value, Error> {
+    ) -> Result<Value, ForgeError> {
         self.ready(call)?;
         self.client
             .json(call.method, call.path, body)
@@ -88,12 +89,12 @@ impl<W: Words> Api<W> {
     }
 
     /// One call whose answer is not needed.
-    pub async fn send(&self, call: Call<'_, W::Needs>, body: &Value) -> Result<(), Error> {
+    pub async fn send(&self, call: Call<'_, W::Needs>, body: &Value) -> Result<(), ForgeError> {
         self.json(call, Some(body)).await.map(drop)
     }
 
     /// Every item of a list, on every page.
-    pub async fn all_pages(&self, call: Call<'_, W::Needs>) -> Result<Vec<Value>, Error> {
+    pub async fn all_pages(&self, call: Call<'_, W::Needs>) -> Result<Vec<Value>, ForgeError> {
         self.ready(call)?;
         self.client
             .all_pages(call.path)
@@ -107,7 +108,7 @@ impl<W: Words> Api<W> {
         &self,
         call: Call<'_, W::Needs>,
         absent: impl Fn(u16, &str) -> bool,
-    ) -> Result<Option<Vec<Value>>, Error> {
+    ) -> Result<Option<Vec<Value>>, ForgeError> {
         self.ready(call)?;
         match self.client.all_pages(call.path).await {
             Ok(items) => Ok(Some(items)),

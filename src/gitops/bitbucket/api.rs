@@ -110,12 +110,13 @@ impl Bitbucket {
             "url": url,
             "description": description.chars().take(255).collect::<String>(),
         });
-        self.api
+        Ok(self
+            .api
             .send(
                 call(&Method::POST, &path, &action, Scope::RepositoryWrite),
                 &body,
             )
-            .await
+            .await?)
     }
 
     /// The repository variable of `name`: its UUID and value.
@@ -137,9 +138,10 @@ impl Bitbucket {
     async fn put_issue(&self, id: u64, verb: &str, body: Value) -> Result<(), Error> {
         let path = self.repo_path(&format!("/issues/{id}"));
         let action = format!("{verb} the drift issue #{id}");
-        self.api
+        Ok(self
+            .api
             .send(call(&Method::PUT, &path, &action, Scope::IssueWrite), &body)
-            .await
+            .await?)
     }
 
     /// The Code Insights report of the step's commit, replaced on every
@@ -255,7 +257,7 @@ impl Forge for Bitbucket {
         let path = self.repo_path(&format!("/pullrequests/{review}/comments/{id}"));
         let action = format!("update the plan comment on pull request #{review}");
         let call = call(&Method::PUT, &path, &action, Scope::PullRequestWrite);
-        self.api.send(call, &content(body)).await
+        Ok(self.api.send(call, &content(body)).await?)
     }
 
     /// The commit the record's variable names.
@@ -332,12 +334,13 @@ impl Forge for Bitbucket {
         };
         let path = self.repo_path(&path);
         let body = json!({ "key": name, "value": commit, "secured": false });
-        self.api
+        Ok(self
+            .api
             .send(
                 call(&method, &path, &action, Scope::PipelineVariable),
                 &body,
             )
-            .await
+            .await?)
     }
 
     /// The open issues (Bitbucket's `new` and `open`); `None` when the
@@ -384,7 +387,7 @@ impl Forge for Bitbucket {
         let path = self.repo_path(&format!("/issues/{number}/comments"));
         let action = format!("comment on the drift issue #{number}");
         let call = call(&Method::POST, &path, &action, Scope::IssueWrite);
-        self.api.send(call, &content(text)).await
+        Ok(self.api.send(call, &content(text)).await?)
     }
 
     /// Closes the issue as done: Bitbucket's `resolved`.

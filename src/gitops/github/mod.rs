@@ -196,7 +196,7 @@ impl GitHub {
                     {
                         Ok(WORKFLOW_BOT.to_owned())
                     }
-                    Err(failure) => Err(self.api.error(
+                    Err(failure) => Err(Error::from(self.api.error(
                         Call {
                             method: &Method::GET,
                             path: "/user",
@@ -204,7 +204,7 @@ impl GitHub {
                             needs: Permission::PullRequestsWrite,
                         },
                         failure,
-                    )),
+                    ))),
                 }
             })
             .await

@@ -106,7 +106,7 @@ pub async fn accounts_applied(
 
 /// Every deployment `query` selects, for what `action` says.
 async fn deployments(github: &GitHub, query: &str, action: &str) -> Result<Vec<Value>, Error> {
-    github
+    Ok(github
         .api
         .all_pages(Call {
             method: &Method::GET,
@@ -114,7 +114,7 @@ async fn deployments(github: &GitHub, query: &str, action: &str) -> Result<Vec<V
             action,
             needs: Permission::DeploymentsWrite,
         })
-        .await
+        .await?)
 }
 
 /// The commit of the newest apply that fully succeeded, if any.
