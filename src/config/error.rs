@@ -15,6 +15,15 @@ pub enum ConfigError {
         source: std::io::Error,
         help: String,
     },
+
+    /// A file that is not read: a link out of the repository, not a
+    /// regular file, too big, not text.
+    #[error("refusing to read {path}: {why}{}", crate::hint::Hint(Some(.help)))]
+    Refused {
+        path: String,
+        why: String,
+        help: String,
+    },
 }
 
 fn problems_message(problems: &FileProblems) -> String {

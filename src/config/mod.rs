@@ -10,6 +10,7 @@ mod events;
 pub mod file;
 mod layers;
 mod node;
+mod reading;
 mod validate;
 pub mod yaml;
 
@@ -107,16 +108,7 @@ pub struct LoadedConfig {
 
 impl LoadedConfig {
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| {
-            let help = read_help(&file, path, &source);
-            ConfigError::Read {
-                path: file.clone(),
-                source,
-                help,
-            }
-        })?;
-        Self::parse(&file, text)
+        Self::parse(&path.display().to_string(), reading::read(path)?)
     }
 
     pub fn parse(file: &str, text: String) -> Result<Self, ConfigError> {

@@ -1,0 +1,135 @@
+//! The contacts file as a hostile contributor commits it: a link to the
+//! job's environment, a device, a huge file, a file of control bytes.
+//! Each is refused with what it is, quotes none of what it points at, and
+//! nothing is asked of AWS or written.
+
+use crate::support::*;
+
+/// The workspace as a repository (the link rule is the repository's), its
+/// sandbox, and a secret outside it that a link points at.
+fn repository_with_a_secret_outside() -> (Workspace, tempfile::TempDir) {
+    let workspace = Workspace::org();
+    run_checked(
+        std::process::Command::new("git")
+            .args(["init", "-q"])
+            .arg(workspace.path("")),
+    );
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(
+        outside.path().join("environ"),
+        "version: 1\nAWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI-the-secret\n",
+    )
+    .unwrap();
+    (workspace, outside)
+}
+
+#[test]
+fn a_contacts_file_linked_out_of_the_repository_is_refused_and_not_quoted() {
+    let (workspace, outside) = repository_with_a_secret_outside();
+    let sandbox_before = workspace.read("sandbox.yaml");
+    std::fs::remove_file(workspace.path("contacts.yaml")).unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("environ"),
+        workspace.path("contacts.yaml"),
+    )
+    .unwrap();
+    for command in [
+        &["plan"][..],
+        &["apply", "--auto-approve"],
+        &["validate"],
+        &["audit"],
+    ] {
+        let output = workspace.sandbox(command).output().unwrap();
+        let said = stderr(&output) + &stdout(&output);
+        assert_eq!(output.status.code(), Some(1), "{command:?}: {said}");
+        assert!(
+            said.contains("refusing to read contacts.yaml: it is a symbolic link to")
+                && said.contains("outside the repository"),
+            "{command:?}: {said}"
+        );
+        assert!(
+            !said.contains("the-secret"),
+            "{command:?} quoted the target: {said}"
+        );
+    }
+    // Through a linked folder too.
+    std::os::unix::fs::symlink(outside.path(), workspace.path("infra")).unwrap();
+    let output = workspace
+        .sandbox(&["plan", "-f", "infra/environ"])
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&output).contains("outside the repository"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!stderr(&output).contains("the-secret"));
+    assert_eq!(
+        workspace.read("sandbox.yaml"),
+        sandbox_before,
+        "nothing written"
+    );
+}
+
+#[test]
+fn a_link_inside_the_repository_is_followed() {
+    let (workspace, _outside) = repository_with_a_secret_outside();
+    std::fs::create_dir(workspace.path("infra")).unwrap();
+    std::fs::rename(
+        workspace.path("contacts.yaml"),
+        workspace.path("infra/contacts.yaml"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("infra/contacts.yaml", workspace.path("contacts.yaml")).unwrap();
+    workspace.run(&["validate"]).code(0);
+}
+
+#[test]
+fn a_device_is_refused_at_once_and_a_file_past_the_limit_says_its_size() {
+    let workspace = Workspace::org();
+    let output = workspace
+        .sandbox(&["plan", "-f", "/dev/zero"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("refusing to read /dev/zero: it is not a regular file"),
+        "{}",
+        stderr(&output)
+    );
+
+    let entry = "  \"123456789012\": { security: { name: Someone, title: T, email_address: a@example.com, phone_number: \"+1 202 555 0100\" } }\n";
+    let huge = format!(
+        "version: 1\naccounts:\n{}",
+        entry.repeat(50_000_000 / entry.len())
+    );
+    workspace.write("huge.yaml", &huge);
+    let output = workspace
+        .sandbox(&["validate", "-f", "huge.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output)
+            .contains("refusing to read huge.yaml: the file is 50.0 MB, the limit is 16.0 MB"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_file_with_control_bytes_is_refused_without_a_snippet() {
+    let workspace = Workspace::org();
+    workspace.write(
+        "contacts.yaml",
+        "version: 1\naccounts:\n  \"1\u{0}AWS_SESSION_TOKEN=the-token\": {}\n",
+    );
+    let output = workspace.sandbox(&["plan"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let said = stderr(&output);
+    assert!(
+        said.contains("refusing to read contacts.yaml: it holds the control byte 0x00 on line 3"),
+        "{said}"
+    );
+    assert!(!said.contains("the-token"), "{said}");
+}
