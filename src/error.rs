@@ -93,7 +93,9 @@ pub enum Error {
 impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Refused(_) => EXIT_REFUSED,
+            // A plan file that is not a valid plan is an apply refused, as
+            // a stale one is: nothing is written.
+            Error::Refused(_) | Error::PlanFile { .. } => EXIT_REFUSED,
             _ => EXIT_ERROR,
         }
     }

@@ -36,9 +36,17 @@ pub fn read(path: &Path) -> Result<String, ConfigError> {
         }
     }
     let metadata = std::fs::metadata(path).map_err(|source| io(&file, path, source))?;
+    if metadata.is_dir() {
+        return Err(refuse(
+            "it is a directory".to_owned(),
+            &format!(
+                "{file} is a directory: pass the contacts file itself, e.g. -f {file}/contacts.yaml"
+            ),
+        ));
+    }
     if !metadata.is_file() {
         return Err(refuse(
-            "it is not a regular file (a device, a pipe, a socket or a directory)".to_owned(),
+            "it is not a regular file (a device, a pipe or a socket)".to_owned(),
             "pass the contacts YAML file itself with -f",
         ));
     }
@@ -64,23 +72,24 @@ pub fn read(path: &Path) -> Result<String, ConfigError> {
     if bytes.len() as u64 > SIZE_LIMIT {
         return Err(too_big(bytes.len() as u64));
     }
-    let control = |b: u8| (b < 0x20 && !b"\t\n\r".contains(&b)) || b == 0x7f;
-    if let Some(at) = bytes.iter().position(|&b| control(b)) {
-        let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        refuse(
+            "it is not a UTF-8 text file".to_owned(),
+            "pass the contacts YAML file with -f (an editor can save it as UTF-8)",
+        )
+    })?;
+    let control = |c: char| (c.is_ascii_control() && !"\t\n\r".contains(c)) || c == '\u{7f}';
+    if let Some(at) = text.find(control) {
+        let line = text[..at].matches('\n').count() + 1;
         return Err(refuse(
             format!(
                 "it holds the control byte 0x{:02x} on line {line}: it is not a YAML text file, so none of it is shown",
-                bytes[at]
+                text.as_bytes()[at]
             ),
             "pass the contacts YAML file itself with -f",
         ));
     }
-    String::from_utf8(bytes).map_err(|_| {
-        refuse(
-            "it is not UTF-8 text".to_owned(),
-            "pass the contacts YAML file with -f (an editor can save it as UTF-8)",
-        )
-    })
+    Ok(text)
 }
 
 /// Whether any part of `path`, as written, is a symbolic link.

@@ -187,14 +187,14 @@ fn a_plan_made_on_another_sandbox_file_is_refused() {
 }
 
 #[test]
-fn broken_plan_files_are_errors_not_panics() {
+fn broken_plan_files_are_refused_with_exit_3_not_panics() {
     let workspace = Workspace::org();
     workspace.write("garbage.json", "{ not json");
     let output = workspace
         .sandbox(&["apply", "garbage.json"])
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(3), "an apply refused");
     assert!(
         stderr(&output).contains("garbage.json is not a plan file altcontacts can apply: not JSON")
     );
@@ -209,7 +209,7 @@ fn broken_plan_files_are_errors_not_panics() {
         .sandbox(&["apply", "tampered.json"])
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(3), "an apply refused");
     assert!(
         stderr(&output).contains("\"not-an-email\" is not an email address AWS accepts"),
         "{}",
@@ -226,7 +226,7 @@ fn broken_plan_files_are_errors_not_panics() {
         .sandbox(&["apply", "future.json"])
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(3), "an apply refused");
     assert!(stderr(&output).contains("plan format 9 is not supported"));
 }
 

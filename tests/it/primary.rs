@@ -228,7 +228,7 @@ fn a_saved_plan_that_deletes_a_primary_contact_is_refused() {
     workspace.write("plan.json", &plan.to_string());
     let before = workspace.read("sandbox.yaml");
     let output = workspace.sandbox(&["apply", "plan.json"]).output().unwrap();
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(3), "an apply refused");
     assert!(
         stderr(&output).contains("the primary contact cannot be deleted"),
         "{}",
