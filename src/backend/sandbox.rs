@@ -196,6 +196,10 @@ impl SandboxAccount {
 /// memory and file as they were, and an interrupted run leaves the file as
 /// of its last whole group. Rewriting the file per write made an apply of
 /// 9,000 changes quadratic (295 s).
+///
+/// Another run may write the same file meanwhile: a group is committed
+/// under a lock beside the file, onto the file as it is on disk then, so
+/// two applies on one sandbox both keep every write they report.
 pub struct Sandbox {
     path: PathBuf,
     state: Mutex<Shared>,
@@ -238,22 +242,21 @@ impl Sandbox {
     /// Opens the sandbox at `path`, creating it from the demo organization
     /// when the file does not exist yet.
     pub fn open(path: &Path) -> Result<Self, SandboxError> {
-        let display = path.display().to_string();
-        let state: SandboxFile = match std::fs::read_to_string(path) {
-            Ok(text) => yaml::from_str(&display, &text)?,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+        let state = match read_file(path)? {
+            Some(state) => state,
+            None => {
                 let demo: SandboxFile = yaml::from_str("(built-in demo sandbox)", DEMO)?;
-                write_file(path, &demo)?;
-                demo
-            }
-            Err(source) => {
-                return Err(SandboxError::Read {
-                    path: display,
-                    source,
-                });
+                let _lock = FileLock::take(path)?;
+                // Another run may have made it first.
+                match read_file(path)? {
+                    Some(state) => state,
+                    None => {
+                        write_file(path, &demo)?;
+                        demo
+                    }
+                }
             }
         };
-        check_consistency(&display, &state)?;
         Ok(Self {
             path: path.to_owned(),
             state: Mutex::new(Shared {
@@ -345,7 +348,7 @@ impl Sandbox {
             // Every write started in the same turn joins this group: the
             // group closes when a turn of the scheduler adds none.
             tokio::task::yield_now().await;
-            let (group, staged) = {
+            let group = {
                 let mut shared = self.lock();
                 if shared.queue.len() > queued {
                     queued = shared.queue.len();
@@ -356,22 +359,12 @@ impl Sandbox {
                     return;
                 }
                 queued = 0;
-                let group = std::mem::take(&mut shared.queue);
-                let mut staged = shared.file.clone();
-                for write in &group {
-                    // Checked when it was queued; the shape cannot change since.
-                    let _ = staged
-                        .accounts
-                        .entry(write.slot.account.clone())
-                        .or_default()
-                        .set(write.slot.kind, write.value.as_ref());
-                }
-                (group, staged)
+                std::mem::take(&mut shared.queue)
             };
             self.disk_writes.fetch_add(1, Ordering::SeqCst);
-            let outcome = match write_file(&self.path, &staged) {
-                Ok(()) => {
-                    self.lock().file = staged;
+            let outcome = match self.commit(&group) {
+                Ok(committed) => {
+                    self.lock().file = committed;
                     Ok(())
                 }
                 Err(error) => Err(BackendError::Other {
@@ -384,6 +377,79 @@ impl Sandbox {
                 let _ = write.done.send(outcome.clone());
             }
         }
+    }
+}
+
+impl Sandbox {
+    /// Writes `group` onto the file as it is on disk now, under the lock:
+    /// what another run committed since this one read the file stays.
+    fn commit(&self, group: &[Queued]) -> Result<SandboxFile, SandboxError> {
+        let _lock = FileLock::take(&self.path)?;
+        let mut staged = match read_file(&self.path)? {
+            Some(state) => state,
+            None => self.lock().file.clone(),
+        };
+        for write in group {
+            // Checked when it was queued; the shape cannot change since.
+            let _ = staged
+                .accounts
+                .entry(write.slot.account.clone())
+                .or_default()
+                .set(write.slot.kind, write.value.as_ref());
+        }
+        write_file(&self.path, &staged)?;
+        Ok(staged)
+    }
+}
+
+/// The sandbox file as it is on disk, checked; `None` when there is none.
+fn read_file(path: &Path) -> Result<Option<SandboxFile>, SandboxError> {
+    let display = path.display().to_string();
+    let state: SandboxFile = match std::fs::read_to_string(path) {
+        Ok(text) => yaml::from_str(&display, &text)?,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(SandboxError::Read {
+                path: display,
+                source,
+            });
+        }
+    };
+    check_consistency(&display, &state)?;
+    Ok(Some(state))
+}
+
+/// An exclusive lock on a file beside the sandbox (`.NAME.lock`), held
+/// while a run commits to it; the sandbox file itself is replaced on every
+/// commit, so it cannot carry the lock.
+struct FileLock(std::fs::File);
+
+impl FileLock {
+    fn take(path: &Path) -> Result<Self, SandboxError> {
+        let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+        let name = target.file_name().map_or_else(
+            || "sandbox".to_owned(),
+            |name| name.to_string_lossy().into_owned(),
+        );
+        let lock_path = target.with_file_name(format!(".{name}.lock"));
+        let error = |source| SandboxError::Write {
+            path: lock_path.display().to_string(),
+            source,
+        };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(error)?;
+        file.lock().map_err(error)?;
+        Ok(Self(file))
+    }
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        let _ = self.0.unlock();
     }
 }
 
@@ -409,6 +475,16 @@ fn write_file(path: &Path, state: &SandboxFile) -> Result<(), SandboxError> {
         .tempfile_in(&folder)
         .map_err(error)?;
     temporary.write_all(text.as_bytes()).map_err(error)?;
+    // The file keeps its mode (a temporary file is made 0600); a new one
+    // is readable as a file the user made would be.
+    let permissions = std::fs::metadata(&target).map_or_else(
+        |_| std::os::unix::fs::PermissionsExt::from_mode(0o644),
+        |metadata| metadata.permissions(),
+    );
+    temporary
+        .as_file()
+        .set_permissions(permissions)
+        .map_err(error)?;
     temporary.as_file().sync_all().map_err(error)?;
     temporary
         .persist(&target)

@@ -133,3 +133,67 @@ fn a_file_with_control_bytes_is_refused_without_a_snippet() {
     );
     assert!(!said.contains("the-token"), "{said}");
 }
+
+/// A sandbox of 300 member accounts with nothing set.
+fn sandbox_of_300() -> String {
+    let mut sandbox = String::from(
+        "caller: \"999999999999\"\norganization:\n  management_account: \"999999999999\"\naccounts:\n  \"999999999999\": {}\n",
+    );
+    for n in 0..299u64 {
+        sandbox.push_str(&format!("  \"{}\": {{}}\n", 100_000_000_000 + n));
+    }
+    sandbox
+}
+
+fn defaults(slot: &str) -> String {
+    format!(
+        "version: 1\norganization:\n  defaults:\n    {slot}: {{ name: Team, title: On-Call, email_address: {slot}@example.com, phone_number: \"+1 202 555 0100\" }}\n"
+    )
+}
+
+#[test]
+fn two_applies_on_one_sandbox_keep_every_write_they_report_and_its_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let workspace = Workspace::new();
+    workspace.write("sandbox.yaml", &sandbox_of_300());
+    std::fs::set_permissions(
+        workspace.path("sandbox.yaml"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    workspace.write("security.yaml", &defaults("security"));
+    workspace.write("operations.yaml", &defaults("operations"));
+    // Paced, so the two runs' writes interleave over a second or so.
+    let start = |file: &str| {
+        workspace
+            .sandbox(&["--rate", "put=400", "apply", "--auto-approve", "-f", file])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (security, operations) = (start("security.yaml"), start("operations.yaml"));
+    for run in [security, operations] {
+        let output = run.wait_with_output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        assert!(
+            stdout(&output)
+                .contains("Apply complete: 300 created, 0 updated, 0 deleted, 0 failed."),
+            "{}",
+            stdout(&output)
+        );
+    }
+    for file in ["security.yaml", "operations.yaml"] {
+        let replan = workspace.sandbox(&["plan", "-f", file]).output().unwrap();
+        assert!(
+            stdout(&replan).contains("No changes. 300 contacts match the configuration."),
+            "{file}: the sandbox lost writes an apply reported: {}",
+            stdout(&replan)
+        );
+    }
+    let mode = std::fs::metadata(workspace.path("sandbox.yaml"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o644, "the sandbox keeps its mode");
+}
