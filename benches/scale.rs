@@ -30,6 +30,10 @@
 //!     headless Chromium (Playwright, from target/playwright) the time to
 //!     open it and to filter it by severity. Targets: open + filter under
 //!     2 s, size under 15 MB.
+//! (g) validation of a file of 10,000, 100,000 and 1,000,000 problems
+//!     (`-- validate`), from process start: the cost per problem must not
+//!     grow with their number. Target: the 1,000,000 row within 1.5x the
+//!     10,000 row's cost per problem.
 //! (f) the event's run (`-- event`; `-- event quick`, 1,000): `apply
 //!     --account` for one new account of 10,000, against the emulator at
 //!     AWS's quotas with jittered latency, from process start. Target: well
@@ -119,6 +123,10 @@ fn main() {
     }
     if args.iter().any(|arg| arg == "report") {
         html_report(&args);
+        return;
+    }
+    if args.iter().any(|arg| arg == "validate") {
+        validation();
         return;
     }
 
@@ -338,6 +346,31 @@ fn html_report(args: &[String]) {
         cost.shown
     );
     println!("targets: opened + filtered under 2 s, size under 15 MB\n");
+}
+
+/// (g): `cargo bench --bench scale -- validate`.
+fn validation() {
+    println!("(g) validate, one problem a line, from process start (release binary)");
+    println!(
+        "{:>10} {:>9} {:>13} {:>9} {:>5}  what it printed",
+        "problems", "elapsed", "per problem", "peak", "exit"
+    );
+    let mut first = None;
+    for problems in [10_000, 100_000, 1_000_000] {
+        let cost = bench_harness::validate_many(problems);
+        let per = cost.run.elapsed.as_secs_f64() / problems as f64;
+        let base = *first.get_or_insert(per);
+        println!(
+            "{problems:>10} {:>8.2}s {:>10.2} us {:>6} MB {:>5}  {} (x{:.2} the first row's cost per problem)",
+            cost.run.elapsed.as_secs_f64(),
+            per * 1e6,
+            cost.run.max_rss_bytes / 1_000_000,
+            cost.run.exit_code,
+            cost.outcome,
+            per / base
+        );
+    }
+    println!("target: the last row within 1.5x the first row's cost per problem\n");
 }
 
 /// (c): `cargo bench --bench scale -- own` runs these rows only.

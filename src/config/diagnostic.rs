@@ -67,7 +67,9 @@ pub struct Problem {
     pub path: Option<YamlPath>,
     pub message: String,
     pub help: Option<String>,
-    pub source_line: Option<String>,
+    /// Shared by the problems of one line: a generated file can hold a line
+    /// of megabytes with a problem every few bytes.
+    pub source_line: Option<std::sync::Arc<str>>,
 }
 
 /// Every problem of one file. Displayed as a compiler would, one block each.
@@ -87,21 +89,27 @@ impl FileProblems {
     /// each, not another read of the text.
     pub fn locate(file: &str, text: &str, spots: &Spot, diagnostics: Vec<Diagnostic>) -> Self {
         let lines: Vec<&str> = text.lines().collect();
+        let mut shared = std::collections::HashMap::new();
+        let mut starts = std::collections::HashMap::new();
         let mut problems: Vec<Problem> = diagnostics
             .into_iter()
             .map(|diagnostic| {
                 let (line, column) = position_of(spots, &diagnostic.path, diagnostic.target);
                 let help = diagnostic
                     .help
-                    .map(|help| with_source_token(help, &lines, line, column));
-                Problem::new(
-                    &lines,
+                    .map(|help| with_source_token(help, &lines, &mut starts, line, column));
+                let source = shared
+                    .entry(line)
+                    .or_insert_with(|| source_line(&lines, line))
+                    .clone();
+                Problem {
                     line,
                     column,
-                    Some(diagnostic.path),
-                    diagnostic.message,
+                    path: Some(diagnostic.path),
+                    message: diagnostic.message,
                     help,
-                )
+                    source_line: source,
+                }
             })
             .collect();
         // In file order, as a reader fixes them.
@@ -117,7 +125,14 @@ impl FileProblems {
         let lines: Vec<&str> = text.lines().collect();
         Self {
             file: file.to_owned(),
-            problems: vec![Problem::new(&lines, line, column, None, message, None)],
+            problems: vec![Problem {
+                line,
+                column,
+                path: None,
+                message,
+                help: None,
+                source_line: source_line(&lines, line),
+            }],
         }
     }
 }
@@ -141,42 +156,39 @@ fn position_of(spots: &Spot, path: &YamlPath, target: Target) -> (usize, usize) 
 
 /// A hint may quote what the user wrote (`{source}`): YAML has already turned
 /// an unquoted `012345678901` into 12345678901, so it is read off the text.
-fn with_source_token(help: String, lines: &[&str], line: usize, column: usize) -> String {
+/// `starts` holds, per line, where each of its characters starts: found
+/// once a line, so that many problems on one long line cost each a lookup.
+fn with_source_token(
+    help: String,
+    lines: &[&str],
+    starts: &mut std::collections::HashMap<usize, Vec<usize>>,
+    line: usize,
+    column: usize,
+) -> String {
     if !help.contains("{source}") {
         return help;
     }
-    let token: String = lines
+    let text = lines
         .get(line.saturating_sub(1))
         .copied()
-        .unwrap_or_default()
+        .unwrap_or_default();
+    let starts = starts
+        .entry(line)
+        .or_insert_with(|| text.char_indices().map(|(at, _)| at).collect());
+    let from = starts
+        .get(column.saturating_sub(1))
+        .copied()
+        .unwrap_or(text.len());
+    let token: String = text[from..]
         .chars()
-        .skip(column.saturating_sub(1))
         .take_while(|c| !matches!(c, ':' | ',' | ']' | '}' | '#'))
         .collect();
     help.replace("{source}", token.trim())
 }
 
-impl Problem {
-    fn new(
-        lines: &[&str],
-        line: usize,
-        column: usize,
-        path: Option<YamlPath>,
-        message: String,
-        help: Option<String>,
-    ) -> Self {
-        let source_line = lines
-            .get(line.saturating_sub(1))
-            .map(|line| (*line).to_owned());
-        Self {
-            line,
-            column,
-            path,
-            message,
-            help,
-            source_line,
-        }
-    }
+/// Line `line` (from 1) of the text, to quote under a problem.
+fn source_line(lines: &[&str], line: usize) -> Option<std::sync::Arc<str>> {
+    lines.get(line.saturating_sub(1)).map(|line| (*line).into())
 }
 
 /// Longest source line shown whole; of a longer one, the part around the

@@ -186,9 +186,11 @@ const MAX_NODES: usize = 1_000_000;
 pub enum Spot {
     Leaf(Pos),
     Seq(Pos, Vec<Spot>),
-    /// Each entry: its key as a path matches it, the key's position, and
-    /// the value's spot.
-    Map(Pos, Vec<(String, Pos, Spot)>),
+    /// Each entry by its key as a path matches it (the first, if a key is
+    /// repeated): the key's position, and the value's spot. Keyed, so that
+    /// locating every problem of a file is linear in their number, not in
+    /// their number times the mapping's size.
+    Map(Pos, std::collections::BTreeMap<String, (Pos, Spot)>),
 }
 
 impl Spot {
@@ -207,7 +209,7 @@ impl Spot {
         match (self, first) {
             (Spot::Seq(_, items), Seg::Index(index)) => items.get(*index)?.find(rest, key),
             (Spot::Map(_, entries), Seg::Key(wanted)) => {
-                let (_, key_pos, value) = entries.iter().find(|(text, ..)| text == wanted)?;
+                let (key_pos, value) = entries.get(wanted.as_str())?;
                 if rest.is_empty() && key {
                     Some(*key_pos)
                 } else {
@@ -400,16 +402,12 @@ fn convert(raw: &Raw, depth: usize, budget: &mut usize) -> Result<(Node, Spot), 
         }
         Raw::Map(pos, raw_entries) => {
             let entries = mapping(raw_entries, depth, budget)?;
-            let spots = entries
-                .iter()
-                .map(|entry| {
-                    (
-                        entry.key.text().to_owned(),
-                        entry.key_pos,
-                        entry.spot.clone(),
-                    )
-                })
-                .collect();
+            let mut spots = std::collections::BTreeMap::new();
+            for entry in &entries {
+                spots
+                    .entry(entry.key.text().to_owned())
+                    .or_insert_with(|| (entry.key_pos, entry.spot.clone()));
+            }
             let nodes = entries
                 .into_iter()
                 .map(|entry| (entry.key, entry.value))

@@ -752,3 +752,24 @@ pub fn member_roles(
 
 /// Requests the tool keeps in flight with a member role (`quota.rs`).
 const MEMBER_IN_FLIGHT: usize = 384;
+
+/// `validate` on a file of `problems` problems, one a line (an unquoted
+/// account ID in `exclude:`), as a person sees it: the header with the
+/// count, the first problems, and how many more there are.
+pub fn validate_many(problems: usize) -> OwnCost {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut config = String::from("version: 1\norganization:\n  exclude:\n");
+    config.push_str(&"    - x\n".repeat(problems));
+    std::fs::write(dir.path().join("contacts.yaml"), config).expect("write the config");
+    let run = measure(binary(dir.path(), &["validate"]));
+    let header = run.stderr.lines().next().unwrap_or_default().to_owned();
+    let shown = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("contacts.yaml:"))
+        .count();
+    OwnCost {
+        outcome: format!("{header:?}, {shown} shown"),
+        run,
+    }
+}
