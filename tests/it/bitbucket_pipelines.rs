@@ -266,10 +266,6 @@ impl World {
     /// An OIDC token as Pipelines mints it for a step (unsigned: the
     /// emulator's STS checks the trust policy on its claims).
     fn oidc_token(&self, step_uuid: &str, deployment: Option<&str>) -> String {
-        use base64::Engine;
-        let encode = |value: serde_json::Value| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())
-        };
         let sub = match deployment {
             Some(_) => format!("{REPOSITORY_UUID}:{PRODUCTION_UUID}:{step_uuid}"),
             None => format!("{REPOSITORY_UUID}:{step_uuid}"),
@@ -282,15 +278,12 @@ impl World {
             "workspaceUuid": WORKSPACE_UUID,
             "stepUuid": step_uuid,
         });
-        format!(
-            "{}.{}.emulated",
-            encode(serde_json::json!({ "alg": "RS256", "typ": "JWT" })),
-            encode(claims)
-        )
+        crate::pipeline_runner::unsigned_jwt(&claims)
     }
 
-    /// Runs the pipeline to its end, as Bitbucket would.
-    pub fn run(&self, pipeline: &Pipeline) -> Finished {
+    /// A fresh clone at the pipeline's commit: the run's number, the clone,
+    /// and the steps and variables its bitbucket-pipelines.yml gives.
+    fn check_out(&self, pipeline: &Pipeline) -> (usize, PathBuf, Vec<Yaml>, Vec<(String, String)>) {
         let n = self.runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
         let checkout = self.root.path().join(format!("pipeline-{n}"));
         git(
@@ -301,6 +294,12 @@ impl World {
         let file = std::fs::read_to_string(checkout.join("bitbucket-pipelines.yml"))
             .expect("the commit's bitbucket-pipelines.yml");
         let (steps, defaults) = self.steps(&file, pipeline);
+        (n, checkout, steps, defaults)
+    }
+
+    /// Runs the pipeline to its end, as Bitbucket would.
+    pub fn run(&self, pipeline: &Pipeline) -> Finished {
+        let (n, checkout, steps, defaults) = self.check_out(pipeline);
         let changed: Vec<String> = match pipeline {
             Pipeline::PullRequest {
                 destination, sha, ..
@@ -342,15 +341,7 @@ impl World {
     /// Starts a pipeline of one step, to stop it as Bitbucket does: its
     /// script's process gets SIGTERM.
     pub fn start(&self, pipeline: &Pipeline) -> std::process::Child {
-        let n = self.runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-        let checkout = self.root.path().join(format!("pipeline-{n}"));
-        git(
-            self.root.path(),
-            &["clone", "-q", "origin.git", checkout.to_str().unwrap()],
-        );
-        git(&checkout, &["checkout", "-q", "--detach", pipeline.sha()]);
-        let file = std::fs::read_to_string(checkout.join("bitbucket-pipelines.yml")).unwrap();
-        let (steps, defaults) = self.steps(&file, pipeline);
+        let (n, checkout, steps, defaults) = self.check_out(pipeline);
         assert_eq!(steps.len(), 1, "a pipeline of one step");
         (self.step(&checkout, pipeline, &steps[0], &defaults, n * 10))
             .stdout(Stdio::piped())

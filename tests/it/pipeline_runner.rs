@@ -388,10 +388,6 @@ impl World {
     /// STS checks the trust policy on its claims, as AWS does once the
     /// signature holds).
     fn id_token(&self, pipeline: &Pipeline) -> String {
-        use base64::Engine;
-        let encode = |value: serde_json::Value| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())
-        };
         let git_ref = pipeline.git_ref();
         let claims = serde_json::json!({
             "iss": format!("https://{SERVER_HOST}"),
@@ -404,11 +400,7 @@ impl World {
             "ref_protected": (git_ref == "main").to_string(),
             "pipeline_source": pipeline.source(),
         });
-        format!(
-            "{}.{}.emulated",
-            encode(serde_json::json!({ "alg": "RS256", "typ": "JWT" })),
-            encode(claims)
-        )
+        unsigned_jwt(&claims)
     }
 
     /// Starts the pipeline, as GitLab would: the runner checks the commit
@@ -534,4 +526,18 @@ impl World {
             std::fs::write(dir.join("altcontacts.yml"), &self.component).unwrap();
         }
     }
+}
+
+/// A CI's OIDC token carrying `claims`, unsigned: the emulator's STS checks
+/// the trust policy on its claims, as AWS does once the signature holds.
+pub fn unsigned_jwt(claims: &serde_json::Value) -> String {
+    use base64::Engine;
+    let encode = |value: &serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())
+    };
+    format!(
+        "{}.{}.emulated",
+        encode(&serde_json::json!({ "alg": "RS256", "typ": "JWT" })),
+        encode(claims)
+    )
 }
