@@ -143,6 +143,29 @@ pub enum Refusal {
 
     #[error("apply cancelled, nothing was written")]
     Cancelled,
+
+    #[error(
+        "refusing the plan, nothing was written: it is not what its contacts file yields against what it recorded: {reason}"
+    )]
+    Tampered { reason: String },
+
+    #[error(
+        "refusing the plan, nothing was written: it was edited after `plan --out` wrote it (its {} does not match its contents)",
+        if *.keyed { "seal by the plan key" } else { "digest" }
+    )]
+    SealBroken { keyed: bool },
+
+    #[error(
+        "refusing the plan, nothing was written: it is sealed with a plan key, and this run has none in {}",
+        crate::planfile::PLAN_KEY_VARIABLE
+    )]
+    SealNeedsKey,
+
+    #[error(
+        "refusing the plan, nothing was written: this run has a plan key in {}, and the plan was not sealed with one",
+        crate::planfile::PLAN_KEY_VARIABLE
+    )]
+    SealWithoutKey,
 }
 
 /// A slot that no longer holds what a saved plan started from.
@@ -168,6 +191,12 @@ impl Refusal {
             }
             Refusal::Stale(_) => {
                 "make a new plan (altcontacts plan --out plan.json), review it, and apply that"
+            }
+            Refusal::Tampered { .. } | Refusal::SealBroken { .. } => {
+                "a saved plan is applied only as `plan --out` wrote it: make a new plan (altcontacts plan --out plan.json), review it, and apply that; and find out who could change the plan file in between"
+            }
+            Refusal::SealNeedsKey | Refusal::SealWithoutKey => {
+                "give the plan job and the apply job the same plan key secret, in the variable named above (or neither of them one), then make a new plan and apply that"
             }
             Refusal::NoTerminal => {
                 "review the plan above and pass --auto-approve, or apply a reviewed plan: altcontacts plan --out plan.json, then altcontacts apply plan.json"

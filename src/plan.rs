@@ -10,7 +10,7 @@ use crate::model::{
 };
 
 /// What happens to one managed slot that changes. A slot that already
-/// matches is no change and is only counted ([`Plan::unchanged`]), so
+/// matches is no change and is only listed ([`Plan::unchanged`]), so
 /// nothing downstream (the applier, a saved plan) can meet one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
@@ -206,7 +206,7 @@ pub struct Plan {
     /// The changes, in account then SECURITY, BILLING, OPERATIONS order.
     pub changes: Vec<Change>,
     /// Managed slots read that already match.
-    pub unchanged: usize,
+    pub unchanged: Vec<Slot>,
     pub accounts: BTreeMap<AccountId, AccountInfo>,
     pub skipped: Vec<SkippedAccount>,
     /// Managed slots in scope, read or not (the base of percentage limits).
@@ -222,7 +222,7 @@ pub struct Plan {
 impl Plan {
     pub fn summary(&self) -> Summary {
         let mut summary = Summary {
-            unchanged: self.unchanged,
+            unchanged: self.unchanged.len(),
             ..Summary::default()
         };
         for change in &self.changes {
@@ -242,7 +242,7 @@ impl Plan {
 /// appear.
 pub fn diff(desired: &Desired, live: &Live) -> Plan {
     let mut changes = Vec::new();
-    let mut unchanged = 0;
+    let mut unchanged = Vec::new();
     let mut not_read = 0;
     for (slot, wanted) in &desired.slots {
         let Some(current) = live.slots.get(slot) else {
@@ -261,7 +261,7 @@ pub fn diff(desired: &Desired, live: &Live) -> Plan {
                 before: before.clone(),
             },
             _ => {
-                unchanged += 1;
+                unchanged.push(slot.clone());
                 continue;
             }
         };
@@ -435,7 +435,7 @@ mod tests {
             want(Wanted::Absent),
         );
         let plan = diff(&desired, &Live::default());
-        assert!(plan.changes.is_empty() && plan.unchanged == 0);
+        assert!(plan.changes.is_empty() && plan.unchanged.is_empty());
         assert_eq!((plan.not_read, plan.managed_slots), (1, 1));
     }
 }

@@ -1,22 +1,89 @@
 //! Saved plans (`plan --out`): what was planned, against what, from which
 //! file, with every change's before-value so `apply PLAN` can refuse a plan
-//! whose slots changed since it was reviewed.
+//! whose slots changed since it was reviewed, what the plan read besides
+//! the file so apply can compute the changes again, and a seal over all of
+//! it so an edited plan is refused even without the file.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use hmac::{KeyInit, Mac};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::backend::Target;
 use crate::config::LoadedConfig;
-use crate::error::Error;
-use crate::model::{AccountId, AccountInfo, ContactType, Shape, Value};
+use crate::error::{Error, Refusal};
+use crate::model::{AccountId, AccountInfo, ContactType, Live, Organization, Shape, Slot, Value};
 use crate::plan::{Change, ChangeKind, Plan};
 
 /// 2: `target` became a typed value, and the safety limits are no longer
 /// carried (they are the applying run's). 3: each change is written as
-/// `plan --format json` writes it.
-pub const PLAN_FORMAT_VERSION: u32 = 3;
+/// `plan --format json` writes it. 4: what the plan read (`observed`) and
+/// the `seal`.
+pub const PLAN_FORMAT_VERSION: u32 = 4;
+
+/// The environment variable holding the key that seals saved plans: a
+/// secret both the plan job and the apply job have, and no one who can
+/// only touch the plan artifact between them.
+pub const PLAN_KEY_VARIABLE: &str = "ALTCONTACTS_PLAN_KEY";
+
+/// The key of `ALTCONTACTS_PLAN_KEY`. Never printed.
+#[derive(Clone)]
+pub struct PlanKey(Vec<u8>);
+
+impl PlanKey {
+    /// The key in the environment, if one is set and not empty.
+    pub fn from_env() -> Option<Self> {
+        std::env::var_os(PLAN_KEY_VARIABLE)
+            .filter(|key| !key.is_empty())
+            .map(|key| Self(key.as_encoded_bytes().to_vec()))
+    }
+}
+
+impl std::fmt::Debug for PlanKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PlanKey(redacted)")
+    }
+}
+
+const PLAIN_SEAL: &str = "sha256:";
+const KEYED_SEAL: &str = "hmac-sha256:";
+
+/// What a plan read besides the contacts file: with the file, it yields
+/// the plan's changes again. The organization holds only the accounts in
+/// scope (and every unit, which the file's units are matched against).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Observed {
+    pub organization: Option<Organization>,
+    /// The accounts in scope.
+    pub accounts: BTreeSet<AccountId>,
+    /// The managed slots read that already held what the file wants.
+    pub unchanged: Vec<Slot>,
+    /// How many managed slots were not read (`--base-ref` showed they did
+    /// not change): a change left out of the plan would be one more.
+    pub not_read: usize,
+}
+
+impl Observed {
+    pub fn of(plan: &Plan, organization: Option<&Organization>) -> Self {
+        let accounts: BTreeSet<AccountId> = plan.accounts.keys().cloned().collect();
+        let organization = organization.map(|org| {
+            let mut org = org.clone();
+            org.accounts
+                .retain(|account| accounts.contains(&account.id));
+            org.whole = false;
+            org
+        });
+        Self {
+            organization,
+            accounts,
+            unchanged: plan.unchanged.clone(),
+            not_read: plan.not_read,
+        }
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,12 +98,21 @@ pub struct PlanFile {
     pub caller_account: AccountId,
     pub managed_slots: usize,
     pub changes: Vec<Change>,
+    pub observed: Observed,
+    /// SHA-256 of everything above, or with a plan key its HMAC-SHA-256.
+    pub seal: String,
 }
 
 impl PlanFile {
-    pub fn new(plan: &Plan, config: &LoadedConfig, target: &Target, caller: &AccountId) -> Self {
-        let changes = plan.changes.clone();
-        Self {
+    pub fn new(
+        plan: &Plan,
+        observed: Observed,
+        config: &LoadedConfig,
+        target: &Target,
+        caller: &AccountId,
+        key: Option<&PlanKey>,
+    ) -> Self {
+        let mut file = Self {
             altcontacts_plan: PLAN_FORMAT_VERSION,
             created_by: format!("altcontacts {}", env!("CARGO_PKG_VERSION")),
             config_file: config.file.clone(),
@@ -44,8 +120,134 @@ impl PlanFile {
             target: target.clone(),
             caller_account: caller.clone(),
             managed_slots: plan.managed_slots,
-            changes,
+            changes: plan.changes.clone(),
+            observed,
+            seal: String::new(),
+        };
+        file.seal = file.compute_seal(key);
+        file
+    }
+
+    /// The seal of everything but the seal, over the plan as compact JSON
+    /// with `seal` empty and its keys in serde_json's order: what the file
+    /// says, whatever its layout.
+    fn compute_seal(&self, key: Option<&PlanKey>) -> String {
+        let unsealed = Self {
+            seal: String::new(),
+            ..self.clone()
+        };
+        let value = serde_json::to_value(&unsealed).expect("plain data serializes");
+        let bytes = serde_json::to_vec(&value).expect("plain data serializes");
+        let (prefix, digest) = match key {
+            Some(PlanKey(key)) => {
+                let mut mac =
+                    hmac::Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any size");
+                mac.update(&bytes);
+                (KEYED_SEAL, mac.finalize().into_bytes().to_vec())
+            }
+            None => (PLAIN_SEAL, Sha256::digest(&bytes).to_vec()),
+        };
+        let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+        format!("{prefix}{hex}")
+    }
+
+    /// Refuses a plan whose seal does not hold: edited since `plan --out`
+    /// wrote it, or sealed with another key than this run's (or with one
+    /// when this run has none, or without one when this run has one: a
+    /// run with a key applies only plans sealed with it).
+    pub fn check_seal(&self, key: Option<&PlanKey>) -> Result<(), Refusal> {
+        let keyed = self.seal.starts_with(KEYED_SEAL);
+        match (keyed, key) {
+            (true, None) => return Err(Refusal::SealNeedsKey),
+            (false, Some(_)) => return Err(Refusal::SealWithoutKey),
+            _ => {}
         }
+        // Both seals are of the same length, and compared whole.
+        let expected = self.compute_seal(key);
+        let same = expected.len() == self.seal.len()
+            && expected
+                .bytes()
+                .zip(self.seal.bytes())
+                .fold(0u8, |differ, (a, b)| differ | (a ^ b))
+                == 0;
+        if same {
+            Ok(())
+        } else {
+            Err(Refusal::SealBroken { keyed })
+        }
+    }
+
+    /// Computes the changes again from `config` (the file the plan was made
+    /// from: its digest was checked) and what the plan observed, and
+    /// refuses the plan unless they are exactly its changes and its count
+    /// of managed slots. Every value apply writes is then one the file
+    /// yields for that slot, whatever else was edited.
+    pub fn check_against(&self, config: &LoadedConfig) -> Result<(), Refusal> {
+        let tampered = |reason: String| Refusal::Tampered { reason };
+        let mut desired = config
+            .resolve(self.observed.organization.as_ref(), &self.caller_account)
+            .map_err(|_| {
+                tampered("the file does not resolve against the organization it records".into())
+            })?;
+        desired.retain_accounts(|id| self.observed.accounts.contains(id));
+        let mut live = Live::default();
+        for slot in &self.observed.unchanged {
+            let Some(wanted) = desired.slots.get(slot) else {
+                return Err(tampered(format!(
+                    "it records {slot} as unchanged, which the file does not manage"
+                )));
+            };
+            live.slots
+                .insert(slot.clone(), wanted.wanted.contact().cloned());
+        }
+        for change in &self.changes {
+            live.slots
+                .insert(change.slot.clone(), change.action.before().cloned());
+        }
+        let again = crate::plan::diff(&desired, &live);
+        if again.managed_slots != self.managed_slots {
+            return Err(tampered(format!(
+                "it counts {} managed slots, the file yields {}",
+                self.managed_slots, again.managed_slots
+            )));
+        }
+        let planned: BTreeMap<&Slot, &Change> = self
+            .changes
+            .iter()
+            .map(|change| (&change.slot, change))
+            .collect();
+        let yielded: BTreeMap<&Slot, &Change> = again
+            .changes
+            .iter()
+            .map(|change| (&change.slot, change))
+            .collect();
+        for (slot, change) in &planned {
+            match yielded.get(slot) {
+                None => {
+                    return Err(tampered(format!(
+                        "it changes {slot}, which the file leaves as it is"
+                    )));
+                }
+                Some(yielded) if yielded != change => {
+                    return Err(tampered(format!(
+                        "its change of {slot} is not the one the file yields"
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some(slot) = yielded.keys().find(|slot| !planned.contains_key(*slot)) {
+            return Err(tampered(format!(
+                "it leaves out the change of {slot} the file yields"
+            )));
+        }
+        if again.not_read != self.observed.not_read {
+            return Err(tampered(format!(
+                "{} of the file's slots are neither changed nor recorded as unchanged, against {} not read when planned",
+                again.not_read, self.observed.not_read
+            )));
+        }
+        Ok(())
     }
 
     pub fn write(&self, path: &Path) -> Result<(), Error> {
@@ -60,7 +262,7 @@ impl PlanFile {
     /// Reads and checks a plan file, and returns it with the plan it holds;
     /// a hand-edited plan with contradictory or invalid changes is refused
     /// before anything is read or written.
-    pub fn read(path: &Path) -> Result<(Self, Plan), Error> {
+    pub fn read(path: &Path, key: Option<&PlanKey>) -> Result<(Self, Plan), Error> {
         let display = path.display().to_string();
         let invalid = |message: String| Error::PlanFile {
             path: display.clone(),
@@ -93,6 +295,7 @@ impl PlanFile {
         let plan: PlanFile =
             serde_json::from_value(probe).map_err(|error| invalid(error.to_string()))?;
         plan.check().map_err(invalid)?;
+        plan.check_seal(key).map_err(Error::Refused)?;
         let accounts = plan
             .changes
             .iter()

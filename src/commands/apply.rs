@@ -28,7 +28,7 @@ async fn apply_fresh(context: &Context, args: &ApplyArgs) -> Result<u8, Error> {
     let config = context.load_config(&file)?;
     let base = Base::selected(&args.selection, &file)?;
     let request = Request::selected(&config, &args.selection, base.as_ref());
-    let (session, plan) = context.plan(&request).await?;
+    let (session, plan, _) = context.plan(&request).await?;
     context.show_warnings(&plan.warnings, false);
     let checked = safety::check_plan(&plan, &config.config.safety, &args.safety);
     show_plan(
@@ -53,7 +53,7 @@ fn show_plan(context: &Context, format: ApplyFormat, view: &PlanView) {
 }
 
 async fn apply_saved(context: &Context, args: &ApplyArgs, path: &Path) -> Result<u8, Error> {
-    let (saved, plan) = PlanFile::read(path)?;
+    let (saved, plan) = PlanFile::read(path, context.plan_key.as_ref())?;
     // The file at hand must be the one planned: `-f`, or ./contacts.yaml if
     // there is one. Without either, the plan file alone is enough.
     let config_path = args.file.file.clone().or_else(|| {
@@ -71,6 +71,7 @@ async fn apply_saved(context: &Context, args: &ApplyArgs, path: &Path) -> Result
                     planned_from: saved.config_file,
                 }));
             }
+            saved.check_against(&config).map_err(Error::Refused)?;
             Some(config.config)
         }
         None => None,

@@ -2,7 +2,7 @@
 
 use crate::cli::{Format, PlanArgs};
 use crate::error::Error;
-use crate::planfile::PlanFile;
+use crate::planfile::{Observed, PlanFile};
 use crate::render::{self, PlanView};
 use crate::safety;
 use crate::session::{Base, Context, Request};
@@ -13,7 +13,7 @@ pub async fn run(context: &Context, args: &PlanArgs) -> Result<u8, Error> {
     let config = context.load_config(&file)?;
     let base = Base::selected(&args.selection, &file)?;
     let request = Request::selected(&config, &args.selection, base.as_ref());
-    let (session, plan) = context.plan(&request).await?;
+    let (session, plan, organization) = context.plan(&request).await?;
     context.show_warnings(&plan.warnings, args.format == Format::Json);
     let checked = safety::check_plan(&plan, &config.config.safety, &args.safety);
     let view = PlanView::new(&plan, session.header(), checked);
@@ -24,7 +24,17 @@ pub async fn run(context: &Context, args: &PlanArgs) -> Result<u8, Error> {
     };
     print!("{output}");
     if let Some(path) = &args.out {
-        PlanFile::new(&plan, &config, &session.target, &session.caller).write(path)?;
+        let observed = Observed::of(&plan, organization.as_ref());
+        let key = context.plan_key.as_ref();
+        PlanFile::new(
+            &plan,
+            observed,
+            &config,
+            &session.target,
+            &session.caller,
+            key,
+        )
+        .write(path)?;
         context.ui.note(&format!(
             "Saved the plan to {}. Apply exactly these changes with: altcontacts apply {}",
             path.display(),

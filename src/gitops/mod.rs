@@ -89,7 +89,7 @@ async fn make_plan<F: Forge>(
     safety: &SafetyArgs,
     artifact: Option<&str>,
 ) -> Result<Planned, Error> {
-    let (session, plan) = context.plan(request).await?;
+    let (session, plan, _) = context.plan(request).await?;
     context.note_warnings(&plan.warnings);
     forge.report_warnings(artifact, &plan.warnings).await?;
     let checked = safety::check_plan(&plan, &config.config.safety, safety);

@@ -509,7 +509,8 @@ pub struct Live {
 }
 
 /// An organization as discovered through AWS Organizations (or the sandbox).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Organization {
     pub management_account: AccountId,
     pub root: OrgUnit,
@@ -520,14 +521,16 @@ pub struct Organization {
     pub whole: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OrgUnit {
     pub id: String,
     pub name: String,
     pub children: Vec<OrgUnit>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OrgAccount {
     pub id: AccountId,
     pub name: String,

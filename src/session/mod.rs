@@ -20,7 +20,7 @@ use crate::cli::GlobalArgs;
 use crate::config::LoadedConfig;
 use crate::error::Error;
 use crate::interrupt::Interrupts;
-use crate::model::{AccountId, Desired, Live, SkipReason, Slot, count};
+use crate::model::{AccountId, Desired, Live, Organization, SkipReason, Slot, count};
 use crate::plan::{Action, Plan};
 use crate::progress::{Progress, Ui};
 use crate::render::{Header, Paint};
@@ -42,6 +42,8 @@ pub struct Context {
     /// file's problems and warnings from stdout as annotations on their
     /// lines (GITHUB_ACTIONS=true). Other forges' reports are the loop's.
     pub annotate: bool,
+    /// The key that seals saved plans (ALTCONTACTS_PLAN_KEY), if set.
+    pub plan_key: Option<crate::planfile::PlanKey>,
 }
 
 /// The session name of this run's AssumeRole calls, as CloudTrail shows
@@ -95,6 +97,7 @@ impl Context {
             paint,
             interrupts: Interrupts::listen(ui),
             annotate: std::env::var("GITHUB_ACTIONS").is_ok_and(|value| value == "true"),
+            plan_key: crate::planfile::PlanKey::from_env(),
         }
     }
 }
@@ -163,8 +166,12 @@ impl Context {
     }
 
     /// The plan of `request` against live state, with the file's warnings
-    /// (for the caller to show, as its output allows).
-    pub async fn plan(&self, request: &Request<'_>) -> Result<(Session, Plan), Error> {
+    /// (for the caller to show, as its output allows), and the organization
+    /// as it was listed (which a saved plan records).
+    pub async fn plan(
+        &self,
+        request: &Request<'_>,
+    ) -> Result<(Session, Plan, Option<Organization>), Error> {
         let reading = self.read_scope(request).await?;
         let mut plan = crate::plan::diff(&reading.desired, &reading.live);
         if let Scope::File(config) = &request.scope {
@@ -182,7 +189,7 @@ impl Context {
             plan.warnings
                 .extend(config.address_warnings(written, on_aws));
         }
-        Ok((reading.session, plan))
+        Ok((reading.session, plan, reading.organization))
     }
 
     /// What `--org` leaves out of the organization, said on stderr: the

@@ -77,7 +77,7 @@ fn a_saved_plan_is_applied_exactly_even_without_the_config() {
     assert_eq!(plan.status.code(), Some(0));
     assert!(stderr(&plan).contains("altcontacts apply plan.json"));
     let saved: serde_json::Value = serde_json::from_str(&workspace.read("plan.json")).unwrap();
-    assert_eq!(saved["altcontacts_plan"], 3);
+    assert_eq!(saved["altcontacts_plan"], 4);
     assert!(
         saved["config_digest"]
             .as_str()
@@ -217,7 +217,7 @@ fn broken_plan_files_are_refused_with_exit_3_not_panics() {
     );
 
     let future = workspace.read("plan.json").replacen(
-        "\"altcontacts_plan\": 3",
+        "\"altcontacts_plan\": 4",
         "\"altcontacts_plan\": 9",
         1,
     );

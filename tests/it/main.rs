@@ -39,4 +39,5 @@ mod rough_aws;
 mod security_hub;
 mod ship;
 mod support;
+mod tampered_plans;
 mod workflow_runner;

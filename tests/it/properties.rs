@@ -222,7 +222,7 @@ proptest! {
         prop_assert_eq!(plan.changes.len(), 0, "{}", text);
         // Every managed slot was read and matched, and every contact set
         // is among them.
-        prop_assert_eq!(plan.unchanged, desired.slots.len(), "{}", text);
+        prop_assert_eq!(plan.unchanged.len(), desired.slots.len(), "{}", text);
         for (slot, value) in &live.slots {
             if value.is_some() {
                 prop_assert!(desired.slots.contains_key(slot), "{} is not exported: {}", slot, text);

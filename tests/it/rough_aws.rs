@@ -8,7 +8,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use crate::emulator::{Contact, Emulator, Faults, Logged, Quota, Quotas, organization};
-use crate::support::{json, stderr, stdout};
+use crate::support::{json, stderr, stderr_tail, stdout};
 
 const CALLER: &str = "999999999999";
 
@@ -580,7 +580,13 @@ fn ctrl_c_with_thousands_of_writes_queued_leaves_at_once() {
         stderr: std::fs::read(dir.path().join("stderr.txt")).unwrap(),
         ..output
     };
-    assert_eq!(written.status.code(), Some(1), "{}", stderr(&written));
+    assert_eq!(
+        written.status.code(),
+        Some(1),
+        "{:?}, stderr ends:\n{}",
+        written.status,
+        stderr_tail(&written, 30)
+    );
     let report = json(&written);
     assert_eq!(report["interrupted"], true);
     no_write_sent_after(&emulator, signal);

@@ -152,6 +152,7 @@ pub fn isolate(command: &mut Command) {
     // Annotations are printed in GitHub Actions; tests ask for them explicitly.
     command.env_remove("GITHUB_ACTIONS");
     command.env_remove("NO_COLOR").env_remove("CLICOLOR_FORCE");
+    command.env_remove("ALTCONTACTS_PLAN_KEY");
 }
 
 pub fn stdout(output: &Output) -> String {
@@ -160,6 +161,15 @@ pub fn stdout(output: &Output) -> String {
 
 pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The last lines of stderr, where a run says why it ended: a failing
+/// test's message stays readable when the plan before them is thousands
+/// of lines long.
+pub fn stderr_tail(output: &Output, lines: usize) -> String {
+    let text = stderr(output);
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 pub fn repo_file(relative: &str) -> PathBuf {
