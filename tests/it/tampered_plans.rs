@@ -35,27 +35,35 @@ fn redirect_first_write(plan: &mut serde_json::Value) {
 }
 
 /// Applies `plan` (written as tampered.json) and asserts it was refused
-/// with `message` and nothing was written.
+/// as edited, with `message`, and nothing was written.
 fn refused(workspace: &Workspace, plan: &str, message: &str) {
     workspace.write("tampered.json", plan);
+    let refusal = apply_refused(workspace, "tampered.json", None, message);
+    assert!(
+        refusal.contains("help: a saved plan is applied only as `plan --out` wrote it"),
+        "{refusal}"
+    );
+    assert!(!workspace.read("sandbox.yaml").contains(ATTACKER));
+}
+
+/// Applies the plan file `name`, with `key` in ALTCONTACTS_PLAN_KEY if
+/// given, asserts exit 3 with `message` and that nothing was written, and
+/// returns stderr.
+fn apply_refused(workspace: &Workspace, name: &str, key: Option<&str>, message: &str) -> String {
     let before = workspace.read("sandbox.yaml");
-    let output = workspace
-        .sandbox(&["apply", "tampered.json"])
-        .output()
-        .unwrap();
+    let mut apply = workspace.sandbox(&["apply", name]);
+    if let Some(key) = key {
+        apply.env("ALTCONTACTS_PLAN_KEY", key);
+    }
+    let output = apply.output().unwrap();
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
     assert!(stderr(&output).contains(message), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains("help: a saved plan is applied only as `plan --out` wrote it"),
-        "{}",
-        stderr(&output)
-    );
     assert_eq!(
         workspace.read("sandbox.yaml"),
         before,
         "nothing was written"
     );
-    assert!(!workspace.read("sandbox.yaml").contains(ATTACKER));
+    stderr(&output)
 }
 
 #[test]
@@ -146,45 +154,25 @@ fn a_plan_sealed_with_a_key_is_applied_only_with_that_key() {
     let mut edited = sealed.clone();
     redirect_first_write(&mut edited);
     workspace.write("tampered.json", &reseal(edited));
-    let before = workspace.read("sandbox.yaml");
-    let output = workspace
-        .sandbox(&["apply", "tampered.json"])
-        .env("ALTCONTACTS_PLAN_KEY", KEY)
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains(
-            "this run has a plan key in ALTCONTACTS_PLAN_KEY, and the plan was not sealed with one"
-        ),
-        "{}",
-        stderr(&output)
-    );
-    assert_eq!(
-        workspace.read("sandbox.yaml"),
-        before,
-        "nothing was written"
+    apply_refused(
+        &workspace,
+        "tampered.json",
+        Some(KEY),
+        "this run has a plan key in ALTCONTACTS_PLAN_KEY, and the plan was not sealed with one",
     );
 
     // Another key is a broken seal; no key at all is said as such.
-    let output = workspace
-        .sandbox(&["apply", "plan.json"])
-        .env("ALTCONTACTS_PLAN_KEY", "another key")
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
-    assert!(stderr(&output).contains("its seal by the plan key does not match"));
-    let output = workspace.sandbox(&["apply", "plan.json"]).output().unwrap();
-    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains("it is sealed with a plan key, and this run has none"),
-        "{}",
-        stderr(&output)
+    apply_refused(
+        &workspace,
+        "plan.json",
+        Some("another key"),
+        "its seal by the plan key does not match",
     );
-    assert_eq!(
-        workspace.read("sandbox.yaml"),
-        before,
-        "nothing was written"
+    apply_refused(
+        &workspace,
+        "plan.json",
+        None,
+        "it is sealed with a plan key, and this run has none",
     );
 
     let output = workspace
