@@ -26,7 +26,8 @@ impl fmt::Display for Hint<'_> {
 
 /// A hint as a line of a list of hints (after several failures).
 pub fn line(help: &str) -> String {
-    format!("  help: {help}")
+    // A hint may quote the file or AWS: it is shown as any other text is.
+    format!("  help: {}", crate::printable::printable_lines(help))
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ pub mod member_role;
 pub mod model;
 pub mod plan;
 pub mod planfile;
+pub mod printable;
 pub mod progress;
 pub mod render;
 pub mod retry;
@@ -65,7 +66,7 @@ pub fn main_exit_code() -> u8 {
     match runtime.block_on(commands::run(&cli)) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", printable::printable_lines(&error.to_string()));
             error.exit_code()
         }
     }

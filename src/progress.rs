@@ -34,14 +34,14 @@ impl Ui {
     /// A note for -v runs (retries, timings).
     pub fn verbose(&self, message: &str) {
         if self.verbosity >= Verbosity::Verbose {
-            eprintln!("{message}");
+            eprintln!("{}", crate::printable::printable_lines(message));
         }
     }
 
     /// A note for every run but -q (what is happening before results).
     pub fn note(&self, message: &str) {
         if self.verbosity >= Verbosity::Normal {
-            eprintln!("{message}");
+            eprintln!("{}", crate::printable::printable_lines(message));
         }
     }
 }

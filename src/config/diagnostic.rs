@@ -3,6 +3,7 @@
 use std::fmt;
 
 use super::node::{Spot, YamlPath};
+use crate::printable::{printable_line, shown_width};
 
 /// Which part of a mapping entry a problem points at: the value, or its key
 /// (an unknown key, or an account ID that must be quoted).
@@ -121,7 +122,13 @@ impl FileProblems {
     }
 
     /// A single problem at a known position (YAML syntax errors).
-    pub fn single(file: &str, text: &str, line: usize, column: usize, message: String) -> Self {
+    pub fn single(
+        file: &str,
+        text: &str,
+        (line, column): (usize, usize),
+        message: String,
+        help: String,
+    ) -> Self {
         let lines: Vec<&str> = text.lines().collect();
         Self {
             file: file.to_owned(),
@@ -130,7 +137,7 @@ impl FileProblems {
                 column,
                 path: None,
                 message,
-                help: None,
+                help: Some(help),
                 source_line: source_line(&lines, line),
             }],
         }
@@ -234,11 +241,20 @@ impl fmt::Display for FileProblems {
                 let gutter = problem.line.to_string();
                 let pad = " ".repeat(gutter.len());
                 let (shown, column) = excerpt(source, problem.column);
+                // The caret stays under its column however wide the
+                // escapes before it are.
                 let indent: String = shown
                     .chars()
                     .take(column.saturating_sub(1))
-                    .map(|c| if c == '\t' { '\t' } else { ' ' })
+                    .map(|c| {
+                        if c == '\t' {
+                            "\t".to_owned()
+                        } else {
+                            " ".repeat(shown_width(c))
+                        }
+                    })
                     .collect();
+                let shown = printable_line(&shown);
                 write!(f, "\n {gutter} | {shown}\n {pad} | {indent}^")?;
             }
             write!(f, "{}", crate::hint::Hint::of(&problem.help))?;

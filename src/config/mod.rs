@@ -122,9 +122,9 @@ impl LoadedConfig {
             ConfigError::Problems(FileProblems::single(
                 file,
                 &text,
-                failure.line,
-                failure.column,
+                (failure.line, failure.column),
                 failure.message,
+                failure.help,
             ))
         })?;
         match validate::validate(&root) {
@@ -136,9 +136,9 @@ impl LoadedConfig {
                     return Err(ConfigError::Problems(FileProblems::single(
                         file,
                         &text,
-                        1,
-                        1,
+                        (1, 1),
                         format!("the file does not fit the format's types: {error}"),
+                        "the checks and the types of altcontacts disagree on this file: report it, with the file, as a bug".to_owned(),
                     )));
                 }
                 Ok(Self {

@@ -160,14 +160,17 @@ pub struct ParseFailure {
     pub message: String,
     pub line: usize,
     pub column: usize,
+    /// What to do next: every problem of a file has one, the parser's too.
+    pub help: String,
 }
 
 impl ParseFailure {
-    fn at(pos: Pos, message: impl Into<String>) -> Self {
+    fn at(pos: Pos, message: impl Into<String>, help: impl Into<String>) -> Self {
         Self {
             message: message.into(),
             line: pos.line,
             column: pos.column,
+            help: help.into(),
         }
     }
 }
@@ -179,6 +182,28 @@ const MAX_DEPTH: usize = 128;
 /// Aliases may repeat what an anchor holds; past this many nodes in all, a
 /// document is refused (a "billion laughs" file would never end).
 const MAX_NODES: usize = 1_000_000;
+
+const TOO_DEEP_HELP: &str = "collections nest at most 128 levels deep, and a contacts file needs a handful: look for a `[` or `{` opened here and never closed";
+
+const TOO_MANY_HELP: &str = "a document holds at most 1,000,000 values, an alias (`*name`) counting as all it repeats: no contacts file needs as many, so check that -f names the contacts file, or repeat large anchors less";
+
+const SYNTAX_HELP: &str = "check the YAML here: a `: ` after each key, indentation by spaces, every quote and bracket closed";
+
+/// A syntax error of the reader, with what to do next: a tab in the
+/// indentation is the mistake YAML's own message hides best.
+fn syntax_failure(text: &str, pos: Pos, message: String) -> ParseFailure {
+    let line = text.lines().nth(pos.line.saturating_sub(1)).unwrap_or_default();
+    let before: String = line.chars().take(pos.column).collect();
+    let help = if before.contains('\t') {
+        format!(
+            "YAML indents with spaces, never tabs: replace the tab on line {} with spaces",
+            pos.line
+        )
+    } else {
+        SYNTAX_HELP.to_owned()
+    };
+    ParseFailure::at(pos, message, help)
+}
 
 /// Where each node of a document is, beside the [`Node`] tree: what every
 /// problem is located by, its path walked once, in memory.
@@ -253,6 +278,7 @@ impl Raw {
 pub fn parse(text: &str) -> Result<Document, ParseFailure> {
     let mut builder = Builder {
         reader: Reader::new(text),
+        text,
         anchors: HashMap::new(),
     };
     let Some(raw) = builder.document()? else {
@@ -268,6 +294,7 @@ pub fn parse(text: &str) -> Result<Document, ParseFailure> {
 
 struct Builder<'t> {
     reader: Reader<'t>,
+    text: &'t str,
     anchors: HashMap<String, Rc<Raw>>,
 }
 
@@ -275,7 +302,7 @@ impl Builder<'_> {
     fn next(&mut self) -> Result<(Event, Pos), ParseFailure> {
         self.reader
             .next_event()
-            .map_err(|error| ParseFailure::at(error.pos, error.message))
+            .map_err(|error| syntax_failure(self.text, error.pos, error.message))
     }
 
     /// The stream's one document; `None` for an empty stream.
@@ -289,13 +316,14 @@ impl Builder<'_> {
                         return Err(ParseFailure::at(
                             pos,
                             "deserializing from YAML containing more than one document is not supported",
+                            "a contacts file is one document: remove this `---` and what follows it, or merge it into the first",
                         ));
                     }
                     let (event, pos) = self.next()?;
                     root = Some(self.node(event, pos, 1)?);
                 }
                 (Event::StreamEnd, _) => return Ok(root),
-                (_, pos) => return Err(ParseFailure::at(pos, "unexpected YAML event")),
+                (_, pos) => return Err(ParseFailure::at(pos, "unexpected YAML event", SYNTAX_HELP)),
             }
         }
     }
@@ -311,13 +339,10 @@ impl Builder<'_> {
     fn node(&mut self, event: Event, pos: Pos, depth: usize) -> Result<Rc<Raw>, ParseFailure> {
         let collection = |tag: &Option<String>, core: &str| {
             if depth > MAX_DEPTH {
-                return Err(ParseFailure::at(pos, "recursion limit exceeded"));
+                return Err(ParseFailure::at(pos, "recursion limit exceeded", TOO_DEEP_HELP));
             }
             match tag {
-                Some(tag) if tag != core => Err(ParseFailure::at(
-                    pos,
-                    format!("YAML tags (`{tag}`) are not supported here"),
-                )),
+                Some(tag) if tag != core => Err(unsupported_tag(pos, tag)),
                 _ => Ok(()),
             }
         };
@@ -326,7 +351,13 @@ impl Builder<'_> {
                 .anchors
                 .get(&anchor)
                 .cloned()
-                .ok_or_else(|| ParseFailure::at(pos, format!("unknown anchor `*{anchor}`"))),
+                .ok_or_else(|| {
+                    ParseFailure::at(
+                        pos,
+                        format!("unknown anchor `*{anchor}`"),
+                        format!("mark a value `&{anchor}` before this alias, or write the value out"),
+                    )
+                }),
             Event::Scalar {
                 anchor,
                 tag,
@@ -365,7 +396,7 @@ impl Builder<'_> {
                 }
                 Ok(self.remember(anchor, Raw::Map(pos, entries)))
             }
-            _ => Err(ParseFailure::at(pos, "unexpected YAML event")),
+            _ => Err(ParseFailure::at(pos, "unexpected YAML event", SYNTAX_HELP)),
         }
     }
 }
@@ -373,11 +404,11 @@ impl Builder<'_> {
 /// The node and its spot, with scalars resolved and merge keys applied.
 fn convert(raw: &Raw, depth: usize, budget: &mut usize) -> Result<(Node, Spot), ParseFailure> {
     if depth > MAX_DEPTH {
-        return Err(ParseFailure::at(raw.pos(), "recursion limit exceeded"));
+        return Err(ParseFailure::at(raw.pos(), "recursion limit exceeded", TOO_DEEP_HELP));
     }
     *budget = budget
         .checked_sub(1)
-        .ok_or_else(|| ParseFailure::at(raw.pos(), "repetition limit exceeded"))?;
+        .ok_or_else(|| ParseFailure::at(raw.pos(), "repetition limit exceeded", TOO_MANY_HELP))?;
     match raw {
         Raw::Scalar {
             value,
@@ -449,6 +480,7 @@ fn mapping(
                         format!(
                             "`<<` merges a mapping (`<<: *name`) or a list of them, not {kind}"
                         ),
+                        MERGE_HELP,
                     ));
                 }
             };
@@ -458,6 +490,7 @@ fn mapping(
                     return Err(ParseFailure::at(
                         source.pos(),
                         format!("`<<` merges mappings, and this list holds {kind}"),
+                        MERGE_HELP,
                     ));
                 };
                 merged.extend(mapping(entries, depth + 1, budget)?);
@@ -471,6 +504,7 @@ fn mapping(
                     "duplicate key `{}`: each key may appear once in a mapping",
                     key.text()
                 ),
+                "keep one of the two, merged: YAML readers disagree on which one wins",
             ));
         }
         let (value, spot) = convert(raw_value, depth + 1, budget)?;
@@ -505,8 +539,16 @@ fn key(raw: &Raw) -> Result<Key, ParseFailure> {
             Node::Bool(value) => Key::Other(value.to_string()),
             _ => Key::Other("null".to_owned()),
         }),
-        Raw::Seq(pos, _) => Err(ParseFailure::at(*pos, "a list cannot be a mapping key")),
-        Raw::Map(pos, _) => Err(ParseFailure::at(*pos, "a mapping cannot be a mapping key")),
+        Raw::Seq(pos, _) => Err(ParseFailure::at(
+            *pos,
+            "a list cannot be a mapping key",
+            KEY_HELP,
+        )),
+        Raw::Map(pos, _) => Err(ParseFailure::at(
+            *pos,
+            "a mapping cannot be a mapping key",
+            KEY_HELP,
+        )),
     }
 }
 
@@ -519,7 +561,13 @@ fn scalar(
     tag: Option<&str>,
     pos: Pos,
 ) -> Result<Node, ParseFailure> {
-    let not = |what: &str| ParseFailure::at(pos, format!("`{value}` is not {what}"));
+    let not = |what: &str| {
+        ParseFailure::at(
+            pos,
+            format!("`{value}` is not {what}"),
+            "remove the tag, or write a value of the type it names",
+        )
+    };
     match tag {
         None | Some("!") if style != ScalarStyle::Plain => {
             Ok(Node::Str(value.to_owned(), Style::Quoted))
@@ -538,11 +586,20 @@ fn scalar(
             node @ Node::Number(_) => Ok(node),
             _ => Err(not("a number")),
         },
-        Some(tag) => Err(ParseFailure::at(
-            pos,
-            format!("YAML tags (`{tag}`) are not supported here"),
-        )),
+        Some(tag) => Err(unsupported_tag(pos, tag)),
     }
+}
+
+const MERGE_HELP: &str = "write `<<: *name`, where `&name` marks a mapping";
+
+const KEY_HELP: &str = "a key is a name or a number: quote it if it holds brackets (`\"[a]\": ...`)";
+
+fn unsupported_tag(pos: Pos, tag: &str) -> ParseFailure {
+    ParseFailure::at(
+        pos,
+        format!("YAML tags (`{tag}`) are not supported here"),
+        "remove the tag: each field's type is the format's, and quoting a value makes it text",
+    )
 }
 
 fn resolve_plain(value: &str) -> Node {

@@ -524,6 +524,10 @@ fn nesting_beyond_the_limit_is_one_located_error_found_without_reading_on() {
     let (line, column, message) = problem(&text);
     assert_eq!(
         (line, column, message.as_str()),
-        (2, 11 + 127, "recursion limit exceeded")
+        (
+            2,
+            11 + 127,
+            "recursion limit exceeded | collections nest at most 128 levels deep, and a contacts file needs a handful: look for a `[` or `{` opened here and never closed"
+        )
     );
 }

@@ -16,9 +16,9 @@ pub fn from_str<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, Config
         ConfigError::Problems(FileProblems::single(
             file,
             text,
-            line,
-            column,
+            (line, column),
             strip_location(&error.to_string()),
+            "check the YAML and the field named here against the sandbox file's format (docs/sandbox.md)".to_owned(),
         ))
     })
 }

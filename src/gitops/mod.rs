@@ -120,6 +120,7 @@ pub fn drift_marker(file: &str) -> String {
 
 /// Text in a fenced block no line of it can close.
 fn fenced(text: &str) -> String {
+    let text = &crate::printable::printable_lines(text);
     let longest = text
         .lines()
         .map(|line| line.chars().take_while(|c| *c == '`').count())

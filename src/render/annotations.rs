@@ -48,9 +48,11 @@ pub fn warnings(warnings: &[Warning]) -> String {
     out
 }
 
-/// The escaping GitHub's toolkit applies to a command's message.
+/// A message as a person may see it, with the escaping GitHub's toolkit
+/// applies to a command's message.
 fn data(text: &str) -> String {
-    text.replace('%', "%25")
+    crate::printable::printable_lines(text)
+        .replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
@@ -70,13 +72,13 @@ mod tests {
         let problems = FileProblems::single(
             "dir,a/contacts:1.yaml",
             text,
-            3,
-            3,
+            (3, 3),
             "100% wrong:\nreally".to_owned(),
+            "fix it".to_owned(),
         );
         assert_eq!(
             github(&problems),
-            "::error file=dir%2Ca/contacts%3A1.yaml,line=3,col=3,title=altcontacts%3A invalid contacts file::100%25 wrong:%0Areally\n"
+            "::error file=dir%2Ca/contacts%3A1.yaml,line=3,col=3,title=altcontacts%3A invalid contacts file::100%25 wrong:%0Areally%0Ahelp: fix it\n"
         );
     }
 }

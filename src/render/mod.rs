@@ -118,28 +118,7 @@ fn schema_of<T: schemars::JsonSchema>(title: &str) -> String {
     text
 }
 
-/// `text` safe to show a person: control characters (ESC, CR, newline,
-/// NUL...) and the invisible characters that reorder or hide text are
-/// shown escaped (`\u{1b}`, `\r`), so a value read from AWS cannot move
-/// the cursor, recolor the terminal, or disguise itself.
-pub fn printable(text: &str) -> String {
-    let hidden = |c: char| {
-        c.is_control()
-            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
-    };
-    if !text.chars().any(hidden) {
-        return text.to_owned();
-    }
-    text.chars()
-        .map(|c| {
-            if hidden(c) {
-                c.escape_debug().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
+pub use crate::printable::printable;
 
 /// Colors on or off for one output, decided once at start-up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -206,15 +185,6 @@ pub fn inline_diff(before: &str, after: &str) -> (Vec<Piece>, Vec<Piece>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn control_and_invisible_characters_are_shown_escaped() {
-        assert_eq!(
-            printable("Ops\u{1b}[2J\r\nTeam\0\u{202e}x"),
-            "Ops\\u{1b}[2J\\r\\nTeam\\0\\u{202e}x"
-        );
-        assert_eq!(printable("Équipe Sécurité"), "Équipe Sécurité");
-    }
 
     #[test]
     fn inline_diff_marks_only_the_changed_characters() {

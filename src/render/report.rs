@@ -6,7 +6,7 @@ use owo_colors::Style;
 use serde::Serialize;
 
 use super::markdown::cell;
-use super::{Header, Paint};
+use super::{Header, Paint, printable};
 use crate::apply::{Outcome, Report};
 use crate::backend::error::{Located, distinct_help};
 use crate::model::{AccountId, ContactType};
@@ -226,7 +226,7 @@ pub fn apply_report(report: &Report, paint: Paint) -> String {
     let mut out = String::new();
     for result in &report.results {
         let slot = &result.change.slot;
-        let label = result.change.account_label();
+        let label = printable(&result.change.account_label());
         let kind = result.change.action.kind();
         let _ = match &result.outcome {
             Outcome::Applied => writeln!(
@@ -244,7 +244,7 @@ pub fn apply_report(report: &Report, paint: Paint) -> String {
                     Style::new().red().bold()
                 ),
                 slot.kind,
-                reason
+                printable(reason)
             ),
             Outcome::NotStarted => writeln!(
                 out,

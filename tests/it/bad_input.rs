@@ -166,3 +166,61 @@ fn the_advice_fits_what_the_path_is() {
     assert!(text.contains("is not a UTF-8 text file"), "{text}");
     assert!(!text.contains("create binary.yaml"), "{text}");
 }
+
+#[test]
+fn the_parsers_own_errors_say_what_to_do_next_like_every_other() {
+    let workspace = Workspace::new();
+    // A billion laughs: nine levels of ten aliases each.
+    let mut laughs = String::from("version: 1\nl0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for level in 1..9 {
+        let previous = format!("*l{}", level - 1);
+        let row = vec![previous.as_str(); 10].join(", ");
+        laughs.push_str(&format!("l{level}: &l{level} [{row}]\n"));
+    }
+    let cases = [
+        (
+            "tabs",
+            "version: 1\naccounts:\n\t\"111111111111\": {}\n".to_owned(),
+            "contacts.yaml:3:1: found character that cannot start any token",
+            "help: YAML indents with spaces, never tabs: replace the tab on line 3 with spaces",
+        ),
+        (
+            "recursion",
+            format!("version: 1\nx: {}\n", "[".repeat(200)),
+            "recursion limit exceeded",
+            "help: collections nest at most 128 levels deep",
+        ),
+        (
+            "repetition",
+            laughs,
+            "repetition limit exceeded",
+            "help: a document holds at most 1,000,000 values, an alias (`*name`) counting as all it repeats",
+        ),
+        (
+            "a missing colon",
+            "version: 1\naccounts:\n  \"111111111111\" {}\n".to_owned(),
+            "contacts.yaml:3:",
+            "help: check the YAML here: a `: ` after each key",
+        ),
+        (
+            "two documents",
+            format!("{}---\nversion: 1\n", config("")),
+            "more than one document",
+            "help: a contacts file is one document: remove this `---`",
+        ),
+    ];
+    for (case, text, message, help) in cases {
+        workspace.write("contacts.yaml", &text);
+        for args in [&["validate"][..], &["--sandbox", "sandbox.yaml", "plan"]] {
+            let output = workspace.command(args).output().unwrap();
+            let said = stderr(&output);
+            assert_eq!(output.status.code(), Some(1), "{case}, {args:?}: {said}");
+            assert!(said.contains(message), "{case}, {args:?}: {said}");
+            assert!(said.contains(help), "{case}, {args:?}: {said}");
+        }
+        assert!(
+            !workspace.path("sandbox.yaml").exists(),
+            "{case}: nothing was written"
+        );
+    }
+}

@@ -465,7 +465,12 @@ accounts:
 fn a_pull_request_with_an_invalid_file_gets_the_errors_in_its_comment_and_on_its_lines() {
     let world = world(2);
     git(&world.dev, &["checkout", "-q", "-b", "typo"]);
-    let file = contacts("security@example.com", &[]).replace("security: sec,", "security: secc,");
+    // A typo, and characters that would make the comment read otherwise
+    // than it is: a line separator and a right-to-left override.
+    let file = contacts("security@example.com", &[]).replace(
+        "security: sec,",
+        "security: \"secc\u{2028}\u{202e}cces\",",
+    );
     world.commit(&[("contacts.yaml", &file)], "A typo");
     let run = world.run(MAIN, &world.pull_request(4));
     assert!(!run.succeeded(), "an invalid file fails the check");
@@ -476,6 +481,12 @@ fn a_pull_request_with_an_invalid_file_gets_the_errors_in_its_comment_and_on_its
     );
     let comments = world.github.comments(4);
     assert_eq!(comments.len(), 1);
+    for (shown, text) in [("the comment", &comments[0].body), ("the log", &run.log())] {
+        assert!(
+            !text.contains(['\u{2028}', '\u{202e}']) && text.contains("secc\\u{2028}\\u{202e}cces"),
+            "{shown} shows the name escaped: {text}"
+        );
+    }
     assert!(
         comments[0]
             .body
@@ -484,7 +495,7 @@ fn a_pull_request_with_an_invalid_file_gets_the_errors_in_its_comment_and_on_its
         comments[0].body
     );
     assert!(
-        comments[0].body.contains("unknown contact `secc`"),
+        comments[0].body.contains("unknown contact `secc"),
         "{}",
         comments[0].body
     );

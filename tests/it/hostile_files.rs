@@ -197,3 +197,50 @@ fn two_applies_on_one_sandbox_keep_every_write_they_report_and_its_mode() {
         .mode();
     assert_eq!(mode & 0o777, 0o644, "the sandbox keeps its mode");
 }
+
+/// A line that reads otherwise than it is: a right-to-left override and a
+/// line separator before the mistake.
+const TROJAN_LINE: &str =
+    "  security: { name: \"Ops\u{202e}gnp.exe\u{2028}\", title: T, email_address: bad, phone_number: \"1\" }";
+
+#[test]
+fn a_snippet_shows_reordering_and_line_breaking_characters_escaped_with_its_caret_in_place() {
+    let workspace = Workspace::org();
+    workspace.write(
+        "contacts.yaml",
+        &format!("version: 1\ncontacts:\n{TROJAN_LINE}\naccounts: {{}}\n"),
+    );
+    let sandbox_before = workspace.read("sandbox.yaml");
+    let escaped_line = TROJAN_LINE
+        .replace('\u{202e}', "\\u{202e}")
+        .replace('\u{2028}', "\\u{2028}");
+    for args in [&["validate"][..], &["plan"], &["validate", "--format", "github"]] {
+        let output = workspace.sandbox(args).output().unwrap();
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        let said = format!("{}{}", stdout(&output), stderr(&output));
+        assert!(
+            !said.contains(['\u{202e}', '\u{2028}']),
+            "{args:?} sends none of them raw: {said:?}"
+        );
+        assert!(
+            said.contains("contacts.yaml:3:") && said.contains("email_address"),
+            "{args:?} names the mistake: {said}"
+        );
+        if args.len() == 1 {
+            let lines: Vec<&str> = said.lines().collect();
+            let at = lines
+                .iter()
+                .position(|line| line.ends_with(&escaped_line))
+                .unwrap_or_else(|| panic!("{args:?} quotes the line escaped: {said}"));
+            let bar = lines[at].find(" | ").unwrap() + 3;
+            let caret = lines[at + 1].find('^').expect("a caret under the line");
+            assert_eq!(
+                &lines[at][caret..caret + "bad".len()],
+                "bad",
+                "{args:?}: the caret is under the value, after the escapes: {said}"
+            );
+            assert!(caret > bar);
+        }
+    }
+    assert_eq!(workspace.read("sandbox.yaml"), sandbox_before);
+}
