@@ -350,7 +350,7 @@ fn html_report(args: &[String]) {
 
 /// (g): `cargo bench --bench scale -- validate`.
 fn validation() {
-    println!("(g) validate, one problem a line, from process start (release binary)");
+    println!("(g) validate, four problems a line, from process start (release binary)");
     println!(
         "{:>10} {:>9} {:>13} {:>9} {:>5}  what it printed",
         "problems", "elapsed", "per problem", "peak", "exit"

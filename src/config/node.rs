@@ -192,7 +192,10 @@ const SYNTAX_HELP: &str = "check the YAML here: a `: ` after each key, indentati
 /// A syntax error of the reader, with what to do next: a tab in the
 /// indentation is the mistake YAML's own message hides best.
 fn syntax_failure(text: &str, pos: Pos, message: String) -> ParseFailure {
-    let line = text.lines().nth(pos.line.saturating_sub(1)).unwrap_or_default();
+    let line = text
+        .lines()
+        .nth(pos.line.saturating_sub(1))
+        .unwrap_or_default();
     let before: String = line.chars().take(pos.column).collect();
     let help = if before.contains('\t') {
         format!(
@@ -323,7 +326,9 @@ impl Builder<'_> {
                     root = Some(self.node(event, pos, 1)?);
                 }
                 (Event::StreamEnd, _) => return Ok(root),
-                (_, pos) => return Err(ParseFailure::at(pos, "unexpected YAML event", SYNTAX_HELP)),
+                (_, pos) => {
+                    return Err(ParseFailure::at(pos, "unexpected YAML event", SYNTAX_HELP));
+                }
             }
         }
     }
@@ -339,7 +344,11 @@ impl Builder<'_> {
     fn node(&mut self, event: Event, pos: Pos, depth: usize) -> Result<Rc<Raw>, ParseFailure> {
         let collection = |tag: &Option<String>, core: &str| {
             if depth > MAX_DEPTH {
-                return Err(ParseFailure::at(pos, "recursion limit exceeded", TOO_DEEP_HELP));
+                return Err(ParseFailure::at(
+                    pos,
+                    "recursion limit exceeded",
+                    TOO_DEEP_HELP,
+                ));
             }
             match tag {
                 Some(tag) if tag != core => Err(unsupported_tag(pos, tag)),
@@ -347,17 +356,13 @@ impl Builder<'_> {
             }
         };
         match event {
-            Event::Alias { anchor } => self
-                .anchors
-                .get(&anchor)
-                .cloned()
-                .ok_or_else(|| {
-                    ParseFailure::at(
-                        pos,
-                        format!("unknown anchor `*{anchor}`"),
-                        format!("mark a value `&{anchor}` before this alias, or write the value out"),
-                    )
-                }),
+            Event::Alias { anchor } => self.anchors.get(&anchor).cloned().ok_or_else(|| {
+                ParseFailure::at(
+                    pos,
+                    format!("unknown anchor `*{anchor}`"),
+                    format!("mark a value `&{anchor}` before this alias, or write the value out"),
+                )
+            }),
             Event::Scalar {
                 anchor,
                 tag,
@@ -404,7 +409,11 @@ impl Builder<'_> {
 /// The node and its spot, with scalars resolved and merge keys applied.
 fn convert(raw: &Raw, depth: usize, budget: &mut usize) -> Result<(Node, Spot), ParseFailure> {
     if depth > MAX_DEPTH {
-        return Err(ParseFailure::at(raw.pos(), "recursion limit exceeded", TOO_DEEP_HELP));
+        return Err(ParseFailure::at(
+            raw.pos(),
+            "recursion limit exceeded",
+            TOO_DEEP_HELP,
+        ));
     }
     *budget = budget
         .checked_sub(1)
@@ -592,7 +601,8 @@ fn scalar(
 
 const MERGE_HELP: &str = "write `<<: *name`, where `&name` marks a mapping";
 
-const KEY_HELP: &str = "a key is a name or a number: quote it if it holds brackets (`\"[a]\": ...`)";
+const KEY_HELP: &str =
+    "a key is a name or a number: quote it if it holds brackets (`\"[a]\": ...`)";
 
 fn unsupported_tag(pos: Pos, tag: &str) -> ParseFailure {
     ParseFailure::at(

@@ -37,6 +37,8 @@ fn repository_path(file: &str) -> String {
 
 fn on_line(file: &str, check: String, message: String, line: usize, invalid: bool) -> OnLine {
     let path = repository_path(file);
+    // As every view for a person shows text: the forge draws it on the line.
+    let message = crate::printable::printable_lines(&message);
     let digest = Sha256::digest(format!("{path}\0{check}\0{message}").as_bytes());
     OnLine {
         fingerprint: digest.iter().map(|byte| format!("{byte:02x}")).collect(),

@@ -59,12 +59,15 @@ struct Strings {
 }
 
 impl Strings {
+    /// The index of `text` as the page shows it: escaped as every view
+    /// for a person escapes it, so a name cannot reorder its row.
     fn of(&mut self, text: &str) -> usize {
-        if let Some(&at) = self.index.get(text) {
+        let text = crate::printable::printable_lines(text);
+        if let Some(&at) = self.index.get(&text) {
             return at;
         }
-        self.list.push(text.to_owned());
-        self.index.insert(text.to_owned(), self.list.len() - 1);
+        self.list.push(text.clone());
+        self.index.insert(text, self.list.len() - 1);
         self.list.len() - 1
     }
 }
@@ -354,7 +357,7 @@ mod tests {
             accounts: Vec::new(),
             address: String::new(),
             contact: String::new(),
-            message: "m".into(),
+            message: "Ops\u{202e}gnp.exe\u{2028}".into(),
             controls: Vec::new(),
             location: String::new(),
             remediation: String::new(),
@@ -368,5 +371,13 @@ mod tests {
                 .unwrap()
                 .contains(&json!("</script><script>alert(1)</script>"))
         );
+        assert!(
+            parsed["strings"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("Ops\\u{202e}gnp.exe\\u{2028}")),
+            "reordering and line-breaking characters are shown escaped: {text}"
+        );
+        assert!(!text.contains(['\u{202e}', '\u{2028}']), "{text}");
     }
 }

@@ -171,7 +171,8 @@ fn the_advice_fits_what_the_path_is() {
 fn the_parsers_own_errors_say_what_to_do_next_like_every_other() {
     let workspace = Workspace::new();
     // A billion laughs: nine levels of ten aliases each.
-    let mut laughs = String::from("version: 1\nl0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    let mut laughs =
+        String::from("version: 1\nl0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
     for level in 1..9 {
         let previous = format!("*l{}", level - 1);
         let row = vec![previous.as_str(); 10].join(", ");

@@ -467,10 +467,8 @@ fn a_pull_request_with_an_invalid_file_gets_the_errors_in_its_comment_and_on_its
     git(&world.dev, &["checkout", "-q", "-b", "typo"]);
     // A typo, and characters that would make the comment read otherwise
     // than it is: a line separator and a right-to-left override.
-    let file = contacts("security@example.com", &[]).replace(
-        "security: sec,",
-        "security: \"secc\u{2028}\u{202e}cces\",",
-    );
+    let file = contacts("security@example.com", &[])
+        .replace("security: sec,", "security: \"secc\u{2028}\u{202e}cces\",");
     world.commit(&[("contacts.yaml", &file)], "A typo");
     let run = world.run(MAIN, &world.pull_request(4));
     assert!(!run.succeeded(), "an invalid file fails the check");

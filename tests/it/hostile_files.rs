@@ -200,8 +200,7 @@ fn two_applies_on_one_sandbox_keep_every_write_they_report_and_its_mode() {
 
 /// A line that reads otherwise than it is: a right-to-left override and a
 /// line separator before the mistake.
-const TROJAN_LINE: &str =
-    "  security: { name: \"Ops\u{202e}gnp.exe\u{2028}\", title: T, email_address: bad, phone_number: \"1\" }";
+const TROJAN_LINE: &str = "  security: { name: \"Ops\u{202e}gnp.exe\u{2028}\", title: T, email_address: bad, phone_number: \"1\" }";
 
 #[test]
 fn a_snippet_shows_reordering_and_line_breaking_characters_escaped_with_its_caret_in_place() {
@@ -214,7 +213,11 @@ fn a_snippet_shows_reordering_and_line_breaking_characters_escaped_with_its_care
     let escaped_line = TROJAN_LINE
         .replace('\u{202e}', "\\u{202e}")
         .replace('\u{2028}', "\\u{2028}");
-    for args in [&["validate"][..], &["plan"], &["validate", "--format", "github"]] {
+    for args in [
+        &["validate"][..],
+        &["plan"],
+        &["validate", "--format", "github"],
+    ] {
         let output = workspace.sandbox(args).output().unwrap();
         assert_eq!(output.status.code(), Some(1), "{args:?}");
         let said = format!("{}{}", stdout(&output), stderr(&output));
