@@ -19,12 +19,48 @@ pub struct Pos {
     pub column: usize,
 }
 
-impl Pos {
-    fn of(mark: unsafe_yaml::yaml_mark_t) -> Self {
+/// Where a byte of the text is, by the text's own lines. libyaml also ends
+/// a line at U+2028, U+2029, U+0085 and a lone CR, where no editor and no
+/// snippet does: by its count, a problem after such a character would point
+/// at a line below the one it is on. Events come in the text's order, so
+/// each position is counted on from the last.
+struct Locator<'t> {
+    text: &'t str,
+    at: usize,
+    pos: Pos,
+}
+
+impl<'t> Locator<'t> {
+    fn new(text: &'t str) -> Self {
         Self {
-            line: mark.line as usize + 1,
-            column: mark.column as usize + 1,
+            text,
+            at: 0,
+            pos: Pos { line: 1, column: 1 },
         }
+    }
+
+    fn of(&mut self, mark: unsafe_yaml::yaml_mark_t) -> Pos {
+        let mut index = usize::try_from(mark.index)
+            .unwrap_or(usize::MAX)
+            .min(self.text.len());
+        while !self.text.is_char_boundary(index) {
+            index -= 1;
+        }
+        if index < self.at {
+            *self = Self::new(self.text);
+        }
+        for c in self.text[self.at..index].chars() {
+            if c == '\n' {
+                self.pos = Pos {
+                    line: self.pos.line + 1,
+                    column: 1,
+                };
+            } else {
+                self.pos.column += 1;
+            }
+        }
+        self.at = index;
+        self.pos
     }
 }
 
@@ -77,7 +113,7 @@ pub struct Reader<'input> {
     /// Boxed so that libyaml's parser, which keeps pointers into its own
     /// buffers, never moves; initialized in `new` and deleted in `drop`.
     parser: Box<MaybeUninit<unsafe_yaml::yaml_parser_t>>,
-    _input: std::marker::PhantomData<&'input str>,
+    locator: Locator<'input>,
 }
 
 #[cfg(test)]
@@ -106,7 +142,7 @@ impl<'input> Reader<'input> {
         }
         Self {
             parser,
-            _input: std::marker::PhantomData,
+            locator: Locator::new(input),
         }
     }
 
@@ -120,11 +156,11 @@ impl<'input> Reader<'input> {
         unsafe {
             let failed_before = (&*parser).error != unsafe_yaml::YAML_NO_ERROR;
             if failed_before || unsafe_yaml::yaml_parser_parse(parser, event.as_mut_ptr()).fail {
-                return Err(syntax_error(&*parser));
+                return Err(syntax_error(&*parser, &mut self.locator));
             }
             let event = event.as_mut_ptr();
             let converted = convert(&*event);
-            let pos = Pos::of((*event).start_mark);
+            let pos = self.locator.of((*event).start_mark);
             unsafe_yaml::yaml_event_delete(event);
             Ok((converted, pos))
         }
@@ -195,25 +231,19 @@ unsafe fn convert(event: &unsafe_yaml::yaml_event_t) -> Event {
 
 /// # Safety
 /// `parser` is an initialized parser whose last call failed.
-unsafe fn syntax_error(parser: &unsafe_yaml::yaml_parser_t) -> SyntaxError {
+unsafe fn syntax_error(
+    parser: &unsafe_yaml::yaml_parser_t,
+    locator: &mut Locator<'_>,
+) -> SyntaxError {
     // SAFETY: libyaml's problem and context are null or static C strings.
     let (problem, context) = unsafe { (text(parser.problem.cast()), text(parser.context.cast())) };
     let mut message = problem.unwrap_or_else(|| "the YAML parser failed".to_owned());
     if let Some(context) = context {
         message = format!("{message}, {context}");
     }
-    let mark = parser.problem_mark;
     SyntaxError {
         message,
-        pos: if mark.line == 0 && mark.column == 0 && mark.index != 0 {
-            // Some reader errors know only the byte offset.
-            Pos {
-                line: 1,
-                column: mark.index as usize + 1,
-            }
-        } else {
-            Pos::of(mark)
-        },
+        pos: locator.of(parser.problem_mark),
     }
 }
 
@@ -251,6 +281,22 @@ mod tests {
                 ("2".into(), ScalarStyle::Quoted, at(2, 8)),
             ]
         );
+    }
+
+    #[test]
+    fn a_line_is_ended_by_a_newline_only_as_the_snippet_and_an_editor_count() {
+        let mut reader = Reader::new("a: \"x\u{2028}y\u{85}\"\nb: \"\u{202e}z\"\n");
+        let mut scalars = Vec::new();
+        loop {
+            match reader.next_event().unwrap() {
+                (Event::StreamEnd, _) => break,
+                (Event::Scalar { value, .. }, pos) => scalars.push((value, pos)),
+                _ => {}
+            }
+        }
+        let at = |line, column| Pos { line, column };
+        assert_eq!(scalars[2], ("b".to_owned(), at(2, 1)));
+        assert_eq!(scalars[3], ("\u{202e}z".to_owned(), at(2, 4)));
     }
 
     #[test]
