@@ -175,7 +175,7 @@ fn the_parsers_own_errors_say_what_to_do_next_like_every_other() {
         String::from("version: 1\nl0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
     for level in 1..9 {
         let previous = format!("*l{}", level - 1);
-        let row = vec![previous.as_str(); 10].join(", ");
+        let row = [previous.as_str(); 10].join(", ");
         laughs.push_str(&format!("l{level}: &l{level} [{row}]\n"));
     }
     let cases = [
