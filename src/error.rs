@@ -155,17 +155,16 @@ pub enum Refusal {
     )]
     SealBroken { keyed: bool },
 
+    /// `variable`: where a run finds the key (the saved plan's module names it).
     #[error(
-        "refusing the plan, nothing was written: it is sealed with a plan key, and this run has none in {}",
-        crate::planfile::PLAN_KEY_VARIABLE
+        "refusing the plan, nothing was written: it is sealed with a plan key, and this run has none in {variable}"
     )]
-    SealNeedsKey,
+    SealNeedsKey { variable: &'static str },
 
     #[error(
-        "refusing the plan, nothing was written: this run has a plan key in {}, and the plan was not sealed with one",
-        crate::planfile::PLAN_KEY_VARIABLE
+        "refusing the plan, nothing was written: this run has a plan key in {variable}, and the plan was not sealed with one"
     )]
-    SealWithoutKey,
+    SealWithoutKey { variable: &'static str },
 }
 
 /// A slot that no longer holds what a saved plan started from.
@@ -195,7 +194,7 @@ impl Refusal {
             Refusal::Tampered { .. } | Refusal::SealBroken { .. } => {
                 "a saved plan is applied only as `plan --out` wrote it: make a new plan (altcontacts plan --out plan.json), review it, and apply that; and find out who could change the plan file in between"
             }
-            Refusal::SealNeedsKey | Refusal::SealWithoutKey => {
+            Refusal::SealNeedsKey { .. } | Refusal::SealWithoutKey { .. } => {
                 "give the plan job and the apply job the same plan key secret, in the variable named above (or neither of them one), then make a new plan and apply that"
             }
             Refusal::NoTerminal => {

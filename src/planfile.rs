@@ -158,8 +158,16 @@ impl PlanFile {
     pub fn check_seal(&self, key: Option<&PlanKey>) -> Result<(), Refusal> {
         let keyed = self.seal.starts_with(KEYED_SEAL);
         match (keyed, key) {
-            (true, None) => return Err(Refusal::SealNeedsKey),
-            (false, Some(_)) => return Err(Refusal::SealWithoutKey),
+            (true, None) => {
+                return Err(Refusal::SealNeedsKey {
+                    variable: PLAN_KEY_VARIABLE,
+                });
+            }
+            (false, Some(_)) => {
+                return Err(Refusal::SealWithoutKey {
+                    variable: PLAN_KEY_VARIABLE,
+                });
+            }
             _ => {}
         }
         // Both seals are of the same length, and compared whole.
