@@ -65,9 +65,29 @@ pub fn printable_line(line: &str) -> String {
     escaped(line, &['\t'])
 }
 
+/// A limit as people write it: 65536 as "65,536".
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn limits_are_said_as_people_write_them() {
+        assert_eq!(thousands(65_536), "65,536");
+        assert_eq!(thousands(1_000_000), "1,000,000");
+        assert_eq!(thousands(999), "999");
+    }
 
     #[test]
     fn control_and_invisible_characters_are_shown_escaped() {

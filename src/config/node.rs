@@ -183,9 +183,26 @@ const MAX_DEPTH: usize = 128;
 /// document is refused (a "billion laughs" file would never end).
 const MAX_NODES: usize = 1_000_000;
 
-const TOO_DEEP_HELP: &str = "collections nest at most 128 levels deep, and a contacts file needs a handful: look for a `[` or `{` opened here and never closed";
+fn too_deep(pos: Pos) -> ParseFailure {
+    ParseFailure::at(
+        pos,
+        "recursion limit exceeded",
+        format!(
+            "collections nest at most {MAX_DEPTH} levels deep, and a contacts file needs a handful: look for a `[` or `{{` opened here and never closed"
+        ),
+    )
+}
 
-const TOO_MANY_HELP: &str = "a document holds at most 1,000,000 values, an alias (`*name`) counting as all it repeats: no contacts file needs as many, so check that -f names the contacts file, or repeat large anchors less";
+fn too_many(pos: Pos) -> ParseFailure {
+    ParseFailure::at(
+        pos,
+        "repetition limit exceeded",
+        format!(
+            "a document holds at most {} values, an alias (`*name`) counting as all it repeats: no contacts file needs as many, so check that -f names the contacts file, or repeat large anchors less",
+            crate::printable::thousands(MAX_NODES)
+        ),
+    )
+}
 
 const SYNTAX_HELP: &str = "check the YAML here: a `: ` after each key, indentation by spaces, every quote and bracket closed";
 
@@ -344,11 +361,7 @@ impl Builder<'_> {
     fn node(&mut self, event: Event, pos: Pos, depth: usize) -> Result<Rc<Raw>, ParseFailure> {
         let collection = |tag: &Option<String>, core: &str| {
             if depth > MAX_DEPTH {
-                return Err(ParseFailure::at(
-                    pos,
-                    "recursion limit exceeded",
-                    TOO_DEEP_HELP,
-                ));
+                return Err(too_deep(pos));
             }
             match tag {
                 Some(tag) if tag != core => Err(unsupported_tag(pos, tag)),
@@ -409,15 +422,9 @@ impl Builder<'_> {
 /// The node and its spot, with scalars resolved and merge keys applied.
 fn convert(raw: &Raw, depth: usize, budget: &mut usize) -> Result<(Node, Spot), ParseFailure> {
     if depth > MAX_DEPTH {
-        return Err(ParseFailure::at(
-            raw.pos(),
-            "recursion limit exceeded",
-            TOO_DEEP_HELP,
-        ));
+        return Err(too_deep(raw.pos()));
     }
-    *budget = budget
-        .checked_sub(1)
-        .ok_or_else(|| ParseFailure::at(raw.pos(), "repetition limit exceeded", TOO_MANY_HELP))?;
+    *budget = budget.checked_sub(1).ok_or_else(|| too_many(raw.pos()))?;
     match raw {
         Raw::Scalar {
             value,

@@ -30,6 +30,7 @@ use crate::error::{EXIT_ERROR, EXIT_OK, Error};
 use crate::git::Repository;
 use crate::model::count;
 use crate::plan::Plan;
+use crate::printable::thousands;
 use crate::render::{self, Budget, PlanView};
 use crate::safety::{self, SafetyCheck};
 use crate::session::{Base, Context, ReportFormat, Request, Session, refuse_on_breaches, write};
@@ -145,19 +146,6 @@ fn issue_limit_text(terms: &Terms) -> String {
         "an issue holds at most {} characters",
         thousands(terms.issue_limit)
     )
-}
-
-/// 65536 as "65,536".
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
 }
 
 const SUMMARY_LIMIT_TEXT: &str = "a job summary holds at most 1 MiB";
@@ -751,13 +739,6 @@ fn drift_body<F: Forge>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn limits_are_said_as_people_write_them() {
-        assert_eq!(thousands(65_536), "65,536");
-        assert_eq!(thousands(1_000_000), "1,000,000");
-        assert_eq!(thousands(999), "999");
-    }
 
     #[test]
     fn a_fence_is_longer_than_any_run_of_backticks_in_the_text() {
