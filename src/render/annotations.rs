@@ -49,11 +49,10 @@ pub fn warnings(warnings: &[Warning]) -> String {
 }
 
 /// A message as a person may see it, with the escaping GitHub's toolkit
-/// applies to a command's message.
+/// applies to a command's message (a CR is already shown as `\r`).
 fn data(text: &str) -> String {
     crate::printable::printable_lines(text)
         .replace('%', "%25")
-        .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
 
