@@ -147,8 +147,7 @@ impl PlanFile {
             }
             None => (PLAIN_SEAL, Sha256::digest(&bytes).to_vec()),
         };
-        let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
-        format!("{prefix}{hex}")
+        format!("{prefix}{}", hex::encode(digest))
     }
 
     /// Refuses a plan whose seal does not hold: edited since `plan --out`

@@ -446,9 +446,7 @@ fn read_help(file: &str, path: &Path, error: &std::io::Error) -> String {
 /// The SHA-256 of a contacts file's text, without a byte-order mark.
 pub fn text_digest(text: &str) -> String {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let digest = Sha256::digest(text.as_bytes());
-    let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
-    format!("sha256:{hex}")
+    format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes())))
 }
 
 #[cfg(test)]

@@ -255,11 +255,7 @@ pub fn key(finding: &Finding, account: &AccountId) -> String {
 
 /// A short, stable hash of `text`, for fingerprints.
 pub fn digest(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .take(16)
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    hex::encode(&Sha256::digest(text.as_bytes())[..16])
 }
 
 /// An account's name, as the audit table has it.

@@ -41,7 +41,7 @@ fn on_line(file: &str, check: String, message: String, line: usize, invalid: boo
     let message = crate::printable::printable_lines(&message);
     let digest = Sha256::digest(format!("{path}\0{check}\0{message}").as_bytes());
     OnLine {
-        fingerprint: digest.iter().map(|byte| format!("{byte:02x}")).collect(),
+        fingerprint: hex::encode(digest),
         path,
         check,
         message,

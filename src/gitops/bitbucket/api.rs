@@ -54,11 +54,7 @@ fn content(text: &str) -> Value {
 /// to fit a key of 40 characters with an account, and a variable's name.
 fn status_key(record: &RecordKey) -> String {
     let digest = Sha256::digest(format!("{}\0{}", record.environment, record.file).as_bytes());
-    let digest: String = digest
-        .iter()
-        .take(6)
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
+    let digest = hex::encode(&digest[..6]);
     match &record.account {
         None => format!("altcontacts-{digest}"),
         Some(account) => format!("altcontacts-{digest}-{account}"),
