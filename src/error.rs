@@ -6,7 +6,7 @@ pub use crate::backend::error::{BackendError, Located, Operation, distinct_help}
 use crate::backend::error::{SYSTEMIC_DENIAL_HELP, SandboxError};
 use crate::config::ConfigError;
 use crate::hint::{self, Hint};
-use crate::model::{AccountId, Slot, count};
+use crate::model::{AccountId, Duration, Slot, count};
 use crate::safety::Breach;
 
 /// Exit codes, as the README lists them: the same for every command.
@@ -43,6 +43,9 @@ pub enum Error {
     Git(#[from] crate::git::GitError),
 
     #[error(transparent)]
+    GitFile(#[from] crate::git::FileAtError),
+
+    #[error(transparent)]
     Guardrail(#[from] crate::guardrail::GuardrailError),
 
     #[error(transparent)]
@@ -76,6 +79,16 @@ pub enum Error {
         message: String,
         help: Option<String>,
     },
+
+    /// `plan --out` with the key's variable set but empty (exit 1; at
+    /// apply it is `Refusal::EmptyPlanKey`, exit 3).
+    #[error(
+        "{variable} is set but empty (a CI secret that did not resolve?), so no plan was made: an empty key is not taken for no key{}",
+        Hint(Some(
+            "set it to the plan key secret, or leave it unset to seal the plan with SHA-256 alone"
+        ))
+    )]
+    EmptyPlanKey { variable: &'static str },
 
     #[error("{path} is not a plan file altcontacts can apply: {message}")]
     PlanFile { path: String, message: String },
@@ -165,6 +178,47 @@ pub enum Refusal {
         "refusing the plan, nothing was written: this run has a plan key in {variable}, and the plan was not sealed with one"
     )]
     SealWithoutKey { variable: &'static str },
+
+    /// A secret that did not resolve leaves its variable set and empty:
+    /// taken for "no key", it would let an unkeyed plan through.
+    #[error(
+        "refusing the plan, nothing was written: {variable} is set but empty (a CI secret that did not resolve?), and an empty key is not taken for no key"
+    )]
+    EmptyPlanKey { variable: &'static str },
+
+    #[error(
+        "refusing the plan, nothing was written: --require-plan-key is given and this run has no plan key in {variable}, so it cannot tell the plan was sealed by the job that holds the key"
+    )]
+    PlanKeyRequired { variable: &'static str },
+
+    #[error(
+        "refusing the plan, nothing was written: it was made {age} ago ({made_at}), and apply takes plans up to {max_age} old (--max-plan-age)"
+    )]
+    TooOld {
+        age: Duration,
+        made_at: String,
+        max_age: Duration,
+    },
+
+    #[error(
+        "refusing the plan, nothing was written: it says it was made at {made_at}, {ahead} after this run's clock ({now}), more than the {skew} of clock skew allowed"
+    )]
+    FromTheFuture {
+        made_at: String,
+        ahead: Duration,
+        now: String,
+        skew: Duration,
+    },
+
+    #[error(
+        "refusing the plan, nothing was written: it was made at commit {planned_at}, which is neither this checkout's HEAD ({head}) nor in its history, so what it applies was not merged here"
+    )]
+    CommitNotInHistory { planned_at: String, head: String },
+
+    #[error(
+        "refusing the plan, nothing was written: it was made at commit {planned_at}, which this clone does not have, so whether this checkout's HEAD ({head}) contains it cannot be told"
+    )]
+    CommitUnknown { planned_at: String, head: String },
 }
 
 /// A slot that no longer holds what a saved plan started from.
@@ -196,6 +250,24 @@ impl Refusal {
             }
             Refusal::SealNeedsKey { .. } | Refusal::SealWithoutKey { .. } => {
                 "give the plan job and the apply job the same plan key secret, in the variable named above (or neither of them one), then make a new plan and apply that"
+            }
+            Refusal::EmptyPlanKey { .. } => {
+                "give the apply job the plan key secret in the variable named above; an apply meant to run without a key must not have the variable at all"
+            }
+            Refusal::PlanKeyRequired { .. } => {
+                "give the apply job the plan key secret the plan job seals with, in the variable named above"
+            }
+            Refusal::TooOld { .. } => {
+                "make a new plan (altcontacts plan --out plan.json), review it, and apply that; if this plan is still the one to apply, raise the limit, e.g. --max-plan-age 7d"
+            }
+            Refusal::FromTheFuture { .. } => {
+                "check the clocks of the machine that made the plan and of this one, then make a new plan and apply that"
+            }
+            Refusal::CommitNotInHistory { .. } => {
+                "a plan made on a branch is applied only where that branch was merged: merge the change, make the plan on the merged checkout (altcontacts plan --out plan.json), review it, and apply that"
+            }
+            Refusal::CommitUnknown { .. } => {
+                "fetch the history first (actions/checkout: fetch-depth: 0; GitLab: GIT_DEPTH: 0), or make the plan in this checkout and apply that"
             }
             Refusal::NoTerminal => {
                 "review the plan above and pass --auto-approve, or apply a reviewed plan: altcontacts plan --out plan.json, then altcontacts apply plan.json"

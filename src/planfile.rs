@@ -14,14 +14,31 @@ use sha2::{Digest, Sha256};
 use crate::backend::Target;
 use crate::config::LoadedConfig;
 use crate::error::{Error, Refusal};
-use crate::model::{AccountId, AccountInfo, ContactType, Live, Organization, Shape, Slot, Value};
+use crate::git::{GitError, Repository, is_commit_id};
+use crate::model::{
+    AccountId, AccountInfo, ContactType, Duration, Live, Organization, Shape, Slot, Timestamp,
+    Value,
+};
 use crate::plan::{Change, ChangeKind, Plan};
 
 /// 2: `target` became a typed value, and the safety limits are no longer
 /// carried (they are the applying run's). 3: each change is written as
 /// `plan --format json` writes it. 4: what the plan read (`observed`) and
-/// the `seal`.
-pub const PLAN_FORMAT_VERSION: u32 = 4;
+/// the `seal`. 5: when the plan was made (`created_at`) and at which
+/// commit (`commit`), so a plan expires and is applied only where its
+/// commit was merged.
+pub const PLAN_FORMAT_VERSION: u32 = 5;
+
+/// How old a plan `apply PLAN` takes by default (`--max-plan-age`). A plan
+/// is reviewed and applied in one sitting, or one pipeline: a day covers
+/// a plan made in the evening and applied the next morning, and bounds
+/// how long a copy of a keyed plan can write its changes again once the
+/// slots it planned from are back to their before-values.
+pub const DEFAULT_MAX_AGE: Duration = Duration::hours(24);
+
+/// How far ahead of this run's clock a plan's time may be: two machines'
+/// clocks, each kept by NTP, differ by far less.
+pub const CLOCK_SKEW: Duration = Duration(300);
 
 /// The environment variable holding the key that seals saved plans: a
 /// secret both the plan job and the apply job have, and no one who can
@@ -32,12 +49,52 @@ pub const PLAN_KEY_VARIABLE: &str = "ALTCONTACTS_PLAN_KEY";
 #[derive(Clone)]
 pub struct PlanKey(Vec<u8>);
 
-impl PlanKey {
-    /// The key in the environment, if one is set and not empty.
-    pub fn from_env() -> Option<Self> {
-        std::env::var_os(PLAN_KEY_VARIABLE)
-            .filter(|key| !key.is_empty())
-            .map(|key| Self(key.as_encoded_bytes().to_vec()))
+/// `ALTCONTACTS_PLAN_KEY` as the run found it. Set but empty is neither a
+/// key nor no key: it is what a CI secret that did not resolve leaves.
+#[derive(Clone, Debug)]
+pub enum KeySetting {
+    Unset,
+    Empty,
+    Key(PlanKey),
+}
+
+impl KeySetting {
+    pub fn from_env() -> Self {
+        Self::of(std::env::var_os(PLAN_KEY_VARIABLE))
+    }
+
+    fn of(value: Option<std::ffi::OsString>) -> Self {
+        match value {
+            None => Self::Unset,
+            Some(key) if key.is_empty() => Self::Empty,
+            Some(key) => Self::Key(PlanKey(key.as_encoded_bytes().to_vec())),
+        }
+    }
+
+    /// The key `plan --out` seals with, if any; an empty one is an error.
+    pub fn for_sealing(&self) -> Result<Option<&PlanKey>, Error> {
+        match self {
+            Self::Unset => Ok(None),
+            Self::Empty => Err(Error::EmptyPlanKey {
+                variable: PLAN_KEY_VARIABLE,
+            }),
+            Self::Key(key) => Ok(Some(key)),
+        }
+    }
+
+    /// The key `apply PLAN` checks the seal with, if any; an empty one is
+    /// refused, and so is none when `required` (`--require-plan-key`).
+    pub fn for_applying(&self, required: bool) -> Result<Option<&PlanKey>, Refusal> {
+        match self {
+            Self::Empty => Err(Refusal::EmptyPlanKey {
+                variable: PLAN_KEY_VARIABLE,
+            }),
+            Self::Unset if required => Err(Refusal::PlanKeyRequired {
+                variable: PLAN_KEY_VARIABLE,
+            }),
+            Self::Unset => Ok(None),
+            Self::Key(key) => Ok(Some(key)),
+        }
     }
 }
 
@@ -85,12 +142,58 @@ impl Observed {
     }
 }
 
+/// When and where a plan was made: what a saved plan seals besides what
+/// it plans, so it expires and is applied only where its commit is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Made {
+    pub at: Timestamp,
+    /// HEAD of the repository the contacts file is in, if it is in one.
+    pub commit: Option<String>,
+}
+
+impl Made {
+    /// Now, at the HEAD of the repository of `contacts`'s folder.
+    pub fn now(contacts: &Path) -> Result<Self, GitError> {
+        Ok(Self {
+            at: Timestamp::now(),
+            commit: Repository::of(contacts).head()?,
+        })
+    }
+}
+
+/// `created_at` as RFC 3339 in UTC, so a person reading the plan reads
+/// the time.
+mod rfc3339 {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+
+    use crate::model::Timestamp;
+
+    pub fn serialize<S: Serializer>(time: &Timestamp, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&time.rfc3339())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Timestamp, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Timestamp::parse_rfc3339(&text).ok_or_else(|| {
+            D::Error::custom(format!(
+                "created_at `{text}` is not a time like 2026-11-29T08:00:00Z"
+            ))
+        })
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlanFile {
     /// Format version of this file; also marks it as an altcontacts plan.
     pub altcontacts_plan: u32,
     pub created_by: String,
+    /// When the plan was made, by the clock of the run that made it.
+    #[serde(with = "rfc3339")]
+    pub created_at: Timestamp,
+    /// The commit checked out (HEAD) in the repository the contacts file
+    /// is in, when it is in one.
+    pub commit: Option<String>,
     pub config_file: String,
     /// SHA-256 of the contacts file the plan was made from.
     pub config_digest: String,
@@ -104,17 +207,21 @@ pub struct PlanFile {
 }
 
 impl PlanFile {
+    /// `made`: when and at which commit (see the fields).
     pub fn new(
         plan: &Plan,
         observed: Observed,
         config: &LoadedConfig,
         target: &Target,
         caller: &AccountId,
+        made: Made,
         key: Option<&PlanKey>,
     ) -> Self {
         let mut file = Self {
             altcontacts_plan: PLAN_FORMAT_VERSION,
             created_by: format!("altcontacts {}", env!("CARGO_PKG_VERSION")),
+            created_at: made.at,
+            commit: made.commit,
             config_file: config.file.clone(),
             config_digest: config.digest(),
             target: target.clone(),
@@ -182,6 +289,64 @@ impl PlanFile {
         } else {
             Err(Refusal::SealBroken { keyed })
         }
+    }
+
+    /// Refuses a plan older than `max_age` at `now`, or made more than
+    /// the clock skew allowed after `now`.
+    pub fn check_age(&self, now: Timestamp, max_age: Duration) -> Result<(), Refusal> {
+        let age = Duration::between(self.created_at, now);
+        if age.0 < -CLOCK_SKEW.0 {
+            return Err(Refusal::FromTheFuture {
+                made_at: self.created_at.rfc3339(),
+                ahead: Duration(-age.0),
+                now: now.rfc3339(),
+                skew: CLOCK_SKEW,
+            });
+        }
+        if age > max_age {
+            return Err(Refusal::TooOld {
+                age,
+                made_at: self.created_at.rfc3339(),
+                max_age,
+            });
+        }
+        Ok(())
+    }
+
+    /// Refuses a plan made at a commit the checkout of `repository` has
+    /// not merged: neither its HEAD nor an ancestor of it (a plan made on
+    /// a branch, applied from the default branch's checkout), or one this
+    /// clone does not have. A plan made outside a repository, or applied
+    /// outside one, has no commit to compare.
+    pub fn check_commit(&self, repository: &Repository) -> Result<(), Error> {
+        let Some(planned) = &self.commit else {
+            return Ok(());
+        };
+        if !is_commit_id(planned) {
+            return Err(Error::Refused(Refusal::Tampered {
+                reason: "its commit is not a commit ID".to_owned(),
+            }));
+        }
+        let Some(head) = repository.head()? else {
+            return Ok(());
+        };
+        if *planned == head {
+            return Ok(());
+        }
+        let refusal = if !repository.has_commit(planned)? {
+            Refusal::CommitUnknown {
+                planned_at: planned.clone(),
+                head,
+            }
+        } else if !repository.is_ancestor(planned, &head)? {
+            Refusal::CommitNotInHistory {
+                planned_at: planned.clone(),
+                head,
+            }
+        } else {
+            return Ok(());
+        };
+        Err(Error::Refused(refusal))
     }
 
     /// Computes the changes again from `config` (the file the plan was made
@@ -287,9 +452,14 @@ impl PlanFile {
             .and_then(serde_json::Value::as_u64)
         {
             Some(version) if version == u64::from(PLAN_FORMAT_VERSION) => {}
+            Some(version) if version < u64::from(PLAN_FORMAT_VERSION) => {
+                return Err(invalid(format!(
+                    "plan format {version} is not supported: this altcontacts reads format {PLAN_FORMAT_VERSION}, which records when and at which commit a plan was made; make the plan again (altcontacts plan --out FILE) and apply that"
+                )));
+            }
             Some(version) => {
                 return Err(invalid(format!(
-                    "plan format {version} is not supported; this altcontacts reads {PLAN_FORMAT_VERSION}"
+                    "plan format {version} is not supported: this altcontacts reads format {PLAN_FORMAT_VERSION}; apply it with the newer altcontacts that made it, or make the plan again with this one"
                 )));
             }
             None => {
@@ -331,6 +501,13 @@ impl PlanFile {
     /// written. Each change's values fit its action already, or it would not
     /// have been read.
     fn check(&self) -> Result<(), String> {
+        if let Some(commit) = &self.commit
+            && !is_commit_id(commit)
+        {
+            return Err(
+                "its commit is not a full commit ID (40 or 64 lower-case hex digits)".to_owned(),
+            );
+        }
         let mut seen = BTreeSet::new();
         for change in &self.changes {
             let slot = &change.slot;
@@ -368,5 +545,107 @@ impl PlanFile {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan_made_at(at: Timestamp, commit: Option<&str>) -> PlanFile {
+        PlanFile {
+            altcontacts_plan: PLAN_FORMAT_VERSION,
+            created_by: "altcontacts test".to_owned(),
+            created_at: at,
+            commit: commit.map(str::to_owned),
+            config_file: "contacts.yaml".to_owned(),
+            config_digest: "sha256:00".to_owned(),
+            target: Target::Aws,
+            caller_account: AccountId::parse("111111111111").unwrap(),
+            managed_slots: 0,
+            changes: Vec::new(),
+            observed: Observed::default(),
+            seal: String::new(),
+        }
+    }
+
+    #[test]
+    fn an_empty_key_is_neither_a_key_nor_no_key() {
+        let empty = KeySetting::of(Some("".into()));
+        assert!(matches!(
+            empty.for_sealing(),
+            Err(Error::EmptyPlanKey {
+                variable: PLAN_KEY_VARIABLE
+            })
+        ));
+        assert!(matches!(
+            empty.for_applying(false),
+            Err(Refusal::EmptyPlanKey { .. })
+        ));
+        let unset = KeySetting::of(None);
+        assert!(matches!(unset.for_sealing(), Ok(None)));
+        assert!(matches!(unset.for_applying(false), Ok(None)));
+        assert!(matches!(
+            unset.for_applying(true),
+            Err(Refusal::PlanKeyRequired { .. })
+        ));
+        let key = KeySetting::of(Some("k".into()));
+        assert!(matches!(key.for_sealing(), Ok(Some(_))));
+        assert!(matches!(key.for_applying(true), Ok(Some(_))));
+        assert_eq!(format!("{key:?}"), "Key(PlanKey(redacted))");
+    }
+
+    #[test]
+    fn a_plan_is_taken_up_to_its_max_age_and_a_few_minutes_ahead() {
+        let made = Timestamp(1_800_000_000);
+        let plan = plan_made_at(made, None);
+        let day = DEFAULT_MAX_AGE;
+        assert!(plan.check_age(Timestamp(made.0 + day.0), day).is_ok());
+        assert!(matches!(
+            plan.check_age(Timestamp(made.0 + day.0 + 1), day),
+            Err(Refusal::TooOld { age, max_age, .. }) if age == Duration(day.0 + 1) && max_age == day
+        ));
+        assert!(
+            plan.check_age(Timestamp(made.0 - CLOCK_SKEW.0), day)
+                .is_ok()
+        );
+        let refused = plan.check_age(Timestamp(made.0 - 3_600), day).unwrap_err();
+        assert!(
+            matches!(&refused, Refusal::FromTheFuture { ahead, .. } if *ahead == Duration(3_600)),
+            "{refused:?}"
+        );
+        assert_eq!(
+            refused.to_string(),
+            "refusing the plan, nothing was written: it says it was made at 2027-01-15T08:00:00Z, 1h after this run's clock (2027-01-15T07:00:00Z), more than the 5m of clock skew allowed"
+        );
+    }
+
+    #[test]
+    fn the_seal_holds_when_and_at_which_commit_a_plan_was_made() {
+        let head = "0123456789abcdef0123456789abcdef01234567";
+        let mut plan = plan_made_at(Timestamp(1_800_000_000), Some(head));
+        plan.seal = plan.compute_seal(None);
+        assert!(plan.check_seal(None).is_ok());
+        let text = serde_json::to_string(&plan).unwrap();
+        assert!(
+            text.contains(r#""created_at":"2027-01-15T08:00:00Z","commit":"0123"#),
+            "{text}"
+        );
+        let read: PlanFile = serde_json::from_str(&text).unwrap();
+        assert_eq!(read, plan);
+
+        let mut younger = plan.clone();
+        younger.created_at = Timestamp(1_800_000_000 + 86_400);
+        assert!(matches!(
+            younger.check_seal(None),
+            Err(Refusal::SealBroken { keyed: false })
+        ));
+        let mut elsewhere = plan.clone();
+        elsewhere.commit = Some("f".repeat(40));
+        assert!(elsewhere.check_seal(None).is_err());
+        // Whatever a plan says, only a commit ID reaches git.
+        let mut option = plan;
+        option.commit = Some("--upload-pack=touch /tmp/x".to_owned());
+        assert!(option.check().unwrap_err().contains("not a full commit ID"));
     }
 }

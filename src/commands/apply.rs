@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use crate::apply::describe;
 use crate::cli::{ApplyArgs, ApplyFormat, DEFAULT_FILE};
 use crate::error::{Drift, EXIT_ERROR, EXIT_OK, Error, Refusal};
-use crate::model::Slot;
+use crate::git::Repository;
+use crate::model::{Slot, Timestamp};
 use crate::plan::{Change, Plan};
 use crate::planfile::PlanFile;
 use crate::render::{self, PlanView};
@@ -53,13 +54,26 @@ fn show_plan(context: &Context, format: ApplyFormat, view: &PlanView) {
 }
 
 async fn apply_saved(context: &Context, args: &ApplyArgs, path: &Path) -> Result<u8, Error> {
-    let (saved, plan) = PlanFile::read(path, context.plan_key.as_ref())?;
+    let now = Timestamp::now();
+    let key = context
+        .plan_key
+        .for_applying(args.require_plan_key)
+        .map_err(Error::Refused)?;
+    let (saved, plan) = PlanFile::read(path, key)?;
+    saved
+        .check_age(now, args.max_plan_age)
+        .map_err(Error::Refused)?;
     // The file at hand must be the one planned: `-f`, or ./contacts.yaml if
     // there is one. Without either, the plan file alone is enough.
     let config_path = args.file.file.clone().or_else(|| {
         let default = PathBuf::from(DEFAULT_FILE);
         default.exists().then_some(default)
     });
+    // The checkout this run is in (the contacts file's, else the current
+    // directory's) must have merged the commit the plan was made at.
+    saved.check_commit(&Repository::of(
+        config_path.as_deref().unwrap_or(Path::new(DEFAULT_FILE)),
+    ))?;
     // The limits are this run's: the file at hand and these flags, never
     // what the plan run was given.
     let config = match config_path {

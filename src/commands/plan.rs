@@ -2,15 +2,26 @@
 
 use crate::cli::{Format, PlanArgs};
 use crate::error::Error;
-use crate::planfile::{Observed, PlanFile};
+use crate::planfile::{Made, Observed, PlanFile};
 use crate::render::{self, PlanView};
 use crate::safety;
 use crate::session::{Base, Context, Request};
 
 pub async fn run(context: &Context, args: &PlanArgs) -> Result<u8, Error> {
-    // Both files are checked before anything is asked of AWS.
+    // Both files, and what a plan to save needs, are checked before
+    // anything is asked of AWS.
     let file = args.file.path();
+    let key = match &args.out {
+        Some(_) => context.plan_key.for_sealing()?,
+        None => None,
+    };
     let config = context.load_config(&file)?;
+    // When and at which commit a plan to save is made: before anything is
+    // read, so the live state it records is no older than it says.
+    let made = match &args.out {
+        Some(_) => Some(Made::now(&file)?),
+        None => None,
+    };
     let base = Base::selected(&args.selection, &file)?;
     let request = Request::selected(&config, &args.selection, base.as_ref());
     let (session, plan, organization) = context.plan(&request).await?;
@@ -23,15 +34,15 @@ pub async fn run(context: &Context, args: &PlanArgs) -> Result<u8, Error> {
         Format::Markdown => render::markdown(&view),
     };
     print!("{output}");
-    if let Some(path) = &args.out {
+    if let (Some(path), Some(made)) = (&args.out, made) {
         let observed = Observed::of(&plan, organization.as_ref());
-        let key = context.plan_key.as_ref();
         PlanFile::new(
             &plan,
             observed,
             &config,
             &session.target,
             &session.caller,
+            made,
             key,
         )
         .write(path)?;

@@ -31,7 +31,7 @@ pub fn read(path: &Path) -> Result<String, ConfigError> {
                     target.display(),
                     root.display()
                 ),
-                "commit the contacts file itself, or a link to a file inside the repository",
+                "commit the contacts file itself, not a link (the GitOps loop reads it as committed at a revision, and refuses a link there)",
             ));
         }
     }

@@ -20,7 +20,7 @@ pub use shape::{
     NotTheShape, PHONE_PATTERN, PRIMARY_PHONE_PATTERN, PrimaryContact, PrimaryField,
     STATE_REQUIRED_IN, Shape, keys_of, shape_from_entries, shape_properties, shape_schema,
 };
-pub use time::{Date, Timestamp};
+pub use time::{Date, Duration, Timestamp};
 
 /// `n noun` with the noun in the plural when `n` is not 1: "1 account",
 /// "3 accounts", "2 entries".

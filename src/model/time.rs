@@ -39,6 +39,50 @@ impl Timestamp {
     }
 }
 
+/// A length of time, in whole seconds: `--max-plan-age`, and a saved
+/// plan's age. Written as `--joined-since` takes durations (`90m`, `2h`,
+/// `7d`; also `s` and `w`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Duration(pub i64);
+
+impl Duration {
+    pub const fn hours(hours: i64) -> Self {
+        Self(hours * 3_600)
+    }
+
+    /// `90m`, `2h`, `7d`, `1w`, `30s`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        parse_duration(text.trim())
+            .map(Self)
+            .ok_or_else(|| format!("`{text}` is not a duration like 90m, 2h or 7d"))
+    }
+
+    /// From `earlier` to `later` (negative when `later` is earlier).
+    pub fn between(earlier: Timestamp, later: Timestamp) -> Self {
+        Self(later.0.saturating_sub(earlier.0))
+    }
+}
+
+/// The two largest units that are not zero: `45s`, `90m` as `1h 30m`,
+/// `24h`, `3d 2h`; under two days in hours, so the default of `24h`
+/// reads as it is written.
+impl std::fmt::Display for Duration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let seconds = self.0.unsigned_abs();
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let (big, big_unit, small, small_unit) = match seconds {
+            0..60 => return write!(f, "{sign}{seconds}s"),
+            60..3_600 => (seconds / 60, "m", seconds % 60, "s"),
+            3_600..172_800 => (seconds / 3_600, "h", seconds % 3_600 / 60, "m"),
+            _ => (seconds / 86_400, "d", seconds % 86_400 / 3_600, "h"),
+        };
+        match small {
+            0 => write!(f, "{sign}{big}{big_unit}"),
+            _ => write!(f, "{sign}{big}{big_unit} {small}{small_unit}"),
+        }
+    }
+}
+
 fn parse_duration(text: &str) -> Option<i64> {
     let unit = text.chars().last()?;
     let seconds = match unit {
@@ -142,6 +186,27 @@ mod tests {
         ] {
             assert!(Timestamp::parse_since(bad, now).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn durations_read_as_joined_since_takes_them_and_print_short() {
+        assert_eq!(Duration::parse("90m"), Ok(Duration(5_400)));
+        assert_eq!(Duration::parse("24h"), Ok(Duration::hours(24)));
+        assert_eq!(Duration::parse("7d"), Ok(Duration(604_800)));
+        for bad in ["", "24", "h", "-1h", "2026-11-29T08:00:00Z", "1y"] {
+            assert!(Duration::parse(bad).is_err(), "{bad}");
+        }
+        let shown = |seconds| Duration(seconds).to_string();
+        assert_eq!(shown(45), "45s");
+        assert_eq!(shown(5_400), "1h 30m");
+        assert_eq!(shown(86_400), "24h");
+        assert_eq!(shown(93_780), "26h 3m");
+        assert_eq!(shown(3 * 86_400 + 7_200 + 59), "3d 2h");
+        assert_eq!(shown(-600), "-10m");
+        assert_eq!(
+            Duration::between(Timestamp(100), Timestamp(40)),
+            Duration(-60)
+        );
     }
 
     #[test]

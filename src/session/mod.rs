@@ -42,8 +42,9 @@ pub struct Context {
     /// file's problems and warnings from stdout as annotations on their
     /// lines (GITHUB_ACTIONS=true). Other forges' reports are the loop's.
     pub annotate: bool,
-    /// The key that seals saved plans (ALTCONTACTS_PLAN_KEY), if set.
-    pub plan_key: Option<crate::planfile::PlanKey>,
+    /// The key that seals saved plans (ALTCONTACTS_PLAN_KEY): unset, set
+    /// but empty (an error wherever a key is used), or a key.
+    pub plan_key: crate::planfile::KeySetting,
 }
 
 /// The session name of this run's AssumeRole calls, as CloudTrail shows
@@ -97,7 +98,7 @@ impl Context {
             paint,
             interrupts: Interrupts::listen(ui),
             annotate: std::env::var("GITHUB_ACTIONS").is_ok_and(|value| value == "true"),
-            plan_key: crate::planfile::PlanKey::from_env(),
+            plan_key: crate::planfile::KeySetting::from_env(),
         }
     }
 }

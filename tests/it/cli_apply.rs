@@ -77,7 +77,13 @@ fn a_saved_plan_is_applied_exactly_even_without_the_config() {
     assert_eq!(plan.status.code(), Some(0));
     assert!(stderr(&plan).contains("altcontacts apply plan.json"));
     let saved: serde_json::Value = serde_json::from_str(&workspace.read("plan.json")).unwrap();
-    assert_eq!(saved["altcontacts_plan"], 4);
+    assert_eq!(
+        saved["altcontacts_plan"],
+        altcontacts::planfile::PLAN_FORMAT_VERSION
+    );
+    // Made outside a repository: when, and at no commit.
+    assert!(saved["created_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(saved["commit"], serde_json::Value::Null);
     assert!(
         saved["config_digest"]
             .as_str()
@@ -216,18 +222,45 @@ fn broken_plan_files_are_refused_with_exit_3_not_panics() {
         stderr(&output)
     );
 
-    let future = workspace.read("plan.json").replacen(
-        "\"altcontacts_plan\": 4",
-        "\"altcontacts_plan\": 9",
-        1,
+    let version = format!(
+        "\"altcontacts_plan\": {}",
+        altcontacts::planfile::PLAN_FORMAT_VERSION
     );
+    let future = workspace
+        .read("plan.json")
+        .replacen(&version, "\"altcontacts_plan\": 99", 1);
     workspace.write("future.json", &future);
     let output = workspace
         .sandbox(&["apply", "future.json"])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(3), "an apply refused");
-    assert!(stderr(&output).contains("plan format 9 is not supported"));
+    assert!(
+        stderr(&output).contains("plan format 99 is not supported"),
+        "{}",
+        stderr(&output)
+    );
+
+    // A plan of the format before, which records neither when nor at
+    // which commit it was made, is made again.
+    let older = workspace
+        .read("plan.json")
+        .replacen(&version, "\"altcontacts_plan\": 4", 1);
+    workspace.write("older.json", &older);
+    let before = workspace.read("sandbox.yaml");
+    let output = workspace
+        .sandbox(&["apply", "older.json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3), "an apply refused");
+    assert!(
+        stderr(&output).contains(
+            "plan format 4 is not supported: this altcontacts reads format 5, which records when and at which commit a plan was made; make the plan again (altcontacts plan --out FILE)"
+        ),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(workspace.read("sandbox.yaml"), before, "nothing written");
 }
 
 /// A sandbox and config where the config deletes `n` BILLING contacts.

@@ -85,6 +85,52 @@ fn a_link_inside_the_repository_is_followed() {
 }
 
 #[test]
+fn a_contacts_file_committed_as_a_link_is_refused_at_a_base_revision() {
+    // `git show REV:contacts.yaml` gives a link's text, not the file it
+    // names: a review or an apply against a base would parse the path as
+    // YAML, and the workflows' `paths:` filters never see an edit of the
+    // file the link names.
+    use crate::git_remote::git;
+    let workspace = Workspace::org();
+    let dir = workspace.path("");
+    std::fs::create_dir(workspace.path("infra")).unwrap();
+    std::fs::rename(
+        workspace.path("contacts.yaml"),
+        workspace.path("infra/contacts.yaml"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("infra/contacts.yaml", workspace.path("contacts.yaml")).unwrap();
+    git(&dir, &["init", "-q", "-b", "main"]);
+    git(&dir, &["add", "contacts.yaml", "infra/contacts.yaml"]);
+    git(&dir, &["commit", "-q", "-m", "contacts, through a link"]);
+    workspace.write(
+        "infra/contacts.yaml",
+        &ORG_CONFIG.replace("billing: absent", "billing: finance"),
+    );
+    git(&dir, &["commit", "-q", "-am", "a change"]);
+    let before = workspace.read("sandbox.yaml");
+
+    let output = workspace
+        .sandbox(&["plan", "--base-ref", "HEAD~1"])
+        .output()
+        .unwrap();
+    let said = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(
+            "refusing to read contacts.yaml at HEAD~1: it is a symbolic link there (to infra/contacts.yaml), and a revision's contacts file is read as committed, never through a link"
+        ) && said.contains("help: commit the contacts file itself at that path in place of the link"),
+        "{said}"
+    );
+    assert!(stdout(&output).is_empty(), "no plan: {}", stdout(&output));
+    assert_eq!(workspace.read("sandbox.yaml"), before, "nothing written");
+    // The file the link names is read at any revision.
+    workspace
+        .run(&["plan", "-f", "infra/contacts.yaml", "--base-ref", "HEAD~1"])
+        .code(0);
+}
+
+#[test]
 fn a_device_is_refused_at_once_and_a_file_past_the_limit_says_its_size() {
     let workspace = Workspace::org();
     let output = workspace
