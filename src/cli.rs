@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::model::{AccountId, Timestamp};
+use crate::model::{AccountId, Duration, Timestamp};
 pub use crate::settings::SafetyArgs;
 use crate::settings::{AccessArgs, RateArgs};
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
@@ -291,6 +291,12 @@ pub struct LoopApplyArgs {
     /// recorded, so the schedule does not do it again
     #[command(flatten)]
     pub new_account: OneAccount,
+    /// The event's payload, a JSON file whose `account_id` names the
+    /// account (GitLab's TRIGGER_PAYLOAD, from the webhook form of a
+    /// pipeline trigger). Nothing else in it is read. Without an account,
+    /// as --new-accounts-since says
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["full", "account"], help_heading = "What to read")]
+    pub event_payload: Option<std::path::PathBuf>,
     /// The deployment environment the applies are recorded in
     #[arg(long, value_name = "NAME", default_value = DEFAULT_ENVIRONMENT, help_heading = "Applying")]
     pub environment: String,
@@ -414,6 +420,14 @@ pub struct ApplyArgs {
     /// file the plan was made from
     #[arg(value_name = "PLAN", conflicts_with_all = ["account", "base", "base_ref", "joined_since"])]
     pub plan: Option<PathBuf>,
+    /// With PLAN: refuse a plan made longer ago than this (90m, 2h, 7d), or
+    /// more than 5 minutes in this clock's future
+    #[arg(long, value_name = "DURATION", value_parser = Duration::parse, default_value_t = crate::planfile::DEFAULT_MAX_AGE, requires = "plan", help_heading = "Applying")]
+    pub max_plan_age: Duration,
+    /// With PLAN: refuse to run without a plan key in ALTCONTACTS_PLAN_KEY,
+    /// and so refuse a plan not sealed with it
+    #[arg(long, requires = "plan", help_heading = "Applying")]
+    pub require_plan_key: bool,
     /// Output format: `json` prints the plan to stderr and, on stdout, a
     /// versioned report of every change's outcome
     #[arg(long, value_enum, default_value_t = ApplyFormat::Human, help_heading = "Output")]
@@ -529,8 +543,9 @@ pub struct EventsArgs {
         conflicts_with = "project"
     )]
     pub repository: Option<String>,
-    /// GitLab: the project that holds contacts.yaml, by ID or path
-    #[arg(long, value_name = "ID|PATH", required_if_eq("forge", "gitlab"))]
+    /// GitLab: the numeric ID of the project that holds contacts.yaml (its
+    /// Settings > General)
+    #[arg(long, value_name = "ID", required_if_eq("forge", "gitlab"))]
     pub project: Option<String>,
     /// GitLab and Bitbucket: the branch the started pipeline runs on
     #[arg(long = "ref", value_name = "BRANCH", default_value = "main")]

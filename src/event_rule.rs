@@ -15,11 +15,13 @@ use crate::error::Error;
 /// The `repository_dispatch` event type the new-accounts workflow listens for.
 pub const DISPATCH_EVENT_TYPE: &str = "altcontacts-new-account";
 
-/// The pipeline variable that selects the new-accounts job, and its value.
-pub const SCHEDULE_VARIABLE: (&str, &str) = ("ALTCONTACTS_SCHEDULE", "new-accounts");
-
-/// The pipeline variable that names the event's account.
+/// The pipeline variable that names the event's account (Bitbucket's
+/// custom pipeline).
 pub const ACCOUNT_VARIABLE: &str = "ALTCONTACTS_ACCOUNT";
+
+/// The field of a webhook trigger's payload that names the event's account
+/// (GitLab's `TRIGGER_PAYLOAD`, which `--event-payload` reads).
+pub const PAYLOAD_ACCOUNT_FIELD: &str = "account_id";
 
 /// The Bitbucket custom pipeline (`pipelines: custom:`) an event starts.
 pub const BITBUCKET_PIPELINE: &str = "altcontacts-new-accounts";
@@ -30,8 +32,10 @@ pub enum Destination {
     /// `POST {api}/repos/{repository}/dispatches`, with a token that may
     /// write the repository's contents (what GitHub asks of a dispatch).
     GitHub { api: String, repository: String },
-    /// `POST {api}/projects/{project}/trigger/pipeline` with a pipeline
-    /// trigger token, for `git_ref`.
+    /// `POST {api}/projects/{project}/ref/{git_ref}/trigger/pipeline`: the
+    /// webhook form of a pipeline trigger, whose body reaches the jobs as
+    /// the file `TRIGGER_PAYLOAD` and sets no variable, so the trigger's
+    /// holder can say which account and nothing the job obeys besides.
     GitLab {
         api: String,
         project: String,
@@ -65,33 +69,41 @@ impl Destination {
         })
     }
 
+    /// The project by its numeric ID: a path would be one URL segment with
+    /// its slashes encoded, and nothing says EventBridge keeps `%2F` as it
+    /// is. The branch is a path segment too, so it has no slash.
     pub fn gitlab(api: Option<&str>, project: &str, git_ref: &str) -> Result<Self, Error> {
-        let valid_project = !project.is_empty()
-            && !project.starts_with('/')
-            && !project.ends_with('/')
-            && project
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
-        if !valid_project {
+        if project.is_empty() || !project.chars().all(|c| c.is_ascii_digit()) {
             return Err(Error::usage(
-                format!("`{project}` is not a GitLab project: write its ID or its path"),
-                Some("e.g. --project 1234 or --project example-group/aws-contacts".to_owned()),
+                format!("`{project}` is not a GitLab project ID"),
+                Some(
+                    "write the project's numeric ID (the project's Settings > General, or `glab repo view`), e.g. --project 1234: an API destination's address keeps no encoded path"
+                        .to_owned(),
+                ),
+            ));
+        }
+        let git_ref = branch(git_ref)?;
+        if git_ref.contains('/') {
+            return Err(Error::usage(
+                format!("`{git_ref}` holds a slash, which the trigger's address cannot carry"),
+                Some("apply from a default branch without a slash, e.g. --ref main".to_owned()),
             ));
         }
         Ok(Self::GitLab {
             api: https(api.unwrap_or("https://gitlab.com/api/v4"))?,
-            // A path is one URL segment, its slashes encoded.
-            project: project.replace('/', "%2F"),
-            git_ref: branch(git_ref)?,
+            project: project.to_owned(),
+            git_ref,
         })
     }
 
     fn endpoint(&self) -> String {
         match self {
             Self::GitHub { api, repository } => format!("{api}/repos/{repository}/dispatches"),
-            Self::GitLab { api, project, .. } => {
-                format!("{api}/projects/{project}/trigger/pipeline")
-            }
+            Self::GitLab {
+                api,
+                project,
+                git_ref,
+            } => format!("{api}/projects/{project}/ref/{git_ref}/trigger/pipeline"),
             Self::Bitbucket {
                 api, repository, ..
             } => format!("{api}/repositories/{repository}/pipelines/"),
@@ -116,12 +128,12 @@ impl Destination {
                 "event_type": DISPATCH_EVENT_TYPE,
                 "client_payload": { "account_id": account, "event": event },
             }),
-            Self::GitLab { git_ref, .. } => json!({
-                "ref": git_ref,
-                "variables": {
-                    SCHEDULE_VARIABLE.0: SCHEDULE_VARIABLE.1,
-                    ACCOUNT_VARIABLE: account,
-                },
+            // A payload, not variables: GitLab keeps it as TRIGGER_PAYLOAD
+            // (with the project and the ref beside), and a project that
+            // restricts pipeline variables refuses a trigger that sets any.
+            Self::GitLab { .. } => json!({
+                PAYLOAD_ACCOUNT_FIELD: account,
+                "event": event,
             }),
             // An event that names no account starts the pipeline without
             // the variable, whose default (none) applies the accounts that
@@ -270,7 +282,10 @@ fn rules() -> Vec<Rule> {
             pattern: json!({
                 "source": ["aws.organizations"],
                 "detail-type": [api_call, service_event],
-                "detail": { "eventName": ["AcceptHandshake", "AccountJoinedOrganization"] },
+                "detail": {
+                    "eventName": ["AcceptHandshake", "AccountJoinedOrganization"],
+                    "errorCode": [{ "exists": false }],
+                },
             }),
             // These name the account in no one place across their forms:
             // the pipeline applies every account that joined lately, which
@@ -284,7 +299,9 @@ fn rules() -> Vec<Rule> {
             pattern: json!({
                 "source": ["aws.organizations"],
                 "detail-type": [api_call],
-                "detail": { "eventName": ["MoveAccount"] },
+                // CloudTrail records refused calls too, with the account
+                // their caller chose: only a move that happened counts.
+                "detail": { "eventName": ["MoveAccount"], "errorCode": [{ "exists": false }] },
             }),
             account: Some("$.detail.requestParameters.accountId"),
             event: "MoveAccount",
@@ -484,17 +501,14 @@ mod tests {
     }
 
     #[test]
-    fn gitlab_s_rules_trigger_the_default_branch_with_the_two_variables() {
-        let destination = Destination::gitlab(
-            Some("https://gitlab.example.com/api/v4/"),
-            "group/contacts",
-            "main",
-        )
-        .unwrap();
+    fn gitlab_s_rules_trigger_the_default_branch_with_a_payload_that_names_the_account_only() {
+        let destination =
+            Destination::gitlab(Some("https://gitlab.example.com/api/v4/"), "4242", "main")
+                .unwrap();
         let template = parsed(&destination);
         assert_eq!(
             template["Resources"]["StartPipeline"]["Properties"]["InvocationEndpoint"],
-            "https://gitlab.example.com/api/v4/projects/group%2Fcontacts/trigger/pipeline"
+            "https://gitlab.example.com/api/v4/projects/4242/ref/main/trigger/pipeline"
         );
         let moved =
             &template["Resources"]["AccountMoved"]["Properties"]["Targets"][0]["InputTransformer"];
@@ -505,9 +519,11 @@ mod tests {
                 .replace("<account>", "123456789012"),
         )
         .unwrap();
-        assert_eq!(body["ref"], "main");
-        assert_eq!(body["variables"]["ALTCONTACTS_SCHEDULE"], "new-accounts");
-        assert_eq!(body["variables"]["ALTCONTACTS_ACCOUNT"], "123456789012");
+        assert_eq!(
+            body,
+            json!({ "account_id": "123456789012", "event": "MoveAccount" }),
+            "no `variables`, no `ref`: nothing a job obeys but the account"
+        );
     }
 
     #[test]
@@ -560,7 +576,9 @@ mod tests {
         assert!(Destination::github(None, "a/b c").is_err());
         assert!(Destination::github(Some("http://api.github.com"), "o/r").is_err());
         assert!(Destination::gitlab(None, "", "main").is_err());
+        assert!(Destination::gitlab(None, "group/contacts", "main").is_err());
         assert!(Destination::gitlab(None, "42", "main branch").is_err());
+        assert!(Destination::gitlab(None, "42", "release/1").is_err());
         assert!(Destination::bitbucket(None, "workspace", "main").is_err());
         assert!(Destination::bitbucket(None, "w/r", "").is_err());
     }

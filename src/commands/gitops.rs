@@ -10,7 +10,10 @@ pub async fn github(context: &Context, command: &LoopCommand) -> Result<u8, Erro
     crate::gitops::run(context, &GitHub::from_env()?, command).await
 }
 
+/// GitLab's address comes from the job's ID token, believed once AWS has
+/// accepted that token: nothing is sent to GitLab before.
 pub async fn gitlab(context: &Context, command: &LoopCommand) -> Result<u8, Error> {
+    context.confirm_identity().await?;
     crate::gitops::run(context, &GitLab::from_env()?, command).await
 }
 

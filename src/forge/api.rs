@@ -88,6 +88,23 @@ impl<W: Words> Api<W> {
             .map_err(|failure| self.error(call, failure))
     }
 
+    /// One call's JSON, or `None` when the forge refuses it as `absent`
+    /// says (a thing it does not have, not a token's lack).
+    pub async fn json_if(
+        &self,
+        call: Call<'_, W::Needs>,
+        absent: impl Fn(u16, &str) -> bool,
+    ) -> Result<Option<Value>, ForgeError> {
+        self.ready(call)?;
+        match self.client.json(call.method, call.path, None).await {
+            Ok(value) => Ok(Some(value)),
+            Err(Failure::Refused(answer)) if absent(answer.status.as_u16(), &answer.message()) => {
+                Ok(None)
+            }
+            Err(failure) => Err(self.error(call, failure)),
+        }
+    }
+
     /// One call whose answer is not needed.
     pub async fn send(&self, call: Call<'_, W::Needs>, body: &Value) -> Result<(), ForgeError> {
         self.json(call, Some(body)).await.map(drop)

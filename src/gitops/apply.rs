@@ -9,11 +9,13 @@ use crate::apply::Report;
 use crate::cli::{LoopApplyArgs, SafetyArgs};
 use crate::config::LoadedConfig;
 use crate::error::{EXIT_ERROR, EXIT_OK, Error};
+use crate::event_rule::PAYLOAD_ACCOUNT_FIELD;
 use crate::git::Repository;
-use crate::model::count;
+use crate::model::{AccountId, Timestamp, count};
 use crate::render::{self, Budget};
 use crate::session::{Base, Context, ReportFormat, Request, refuse_on_breaches, write};
 
+use super::record::{self, Judge};
 use super::{Ended, Forge, Planned, RecordKey, SUMMARY_LIMIT_TEXT, file_key, load, make_plan};
 
 /// What an apply bases itself on, decided from the record.
@@ -30,23 +32,15 @@ enum Since {
 async fn since_last_apply<F: Forge>(
     forge: &F,
     record: &RecordKey,
+    judge: &Judge<'_>,
     repository: &Repository,
     head: &str,
 ) -> Result<Since, Error> {
-    let Some(last) = forge.last_applied(record).await? else {
+    let Some(last) = record::last_honoured(forge, record, judge).await? else {
         return Ok(Since::Everything(
             "no apply is recorded yet, so the whole file is applied",
         ));
     };
-    if repository.commit(&last).is_err() {
-        return Err(Error::usage(
-            format!("the last applied commit {last} is not in this clone"),
-            Some(format!(
-                "check out the whole history ({})",
-                forge.terms().full_history
-            )),
-        ));
-    }
     if last == head || repository.is_ancestor(&last, head)? {
         return Ok(Since::Applied(last));
     }
@@ -186,28 +180,121 @@ pub(super) async fn apply<F: Forge>(
         file: file_key(&file),
         account: None,
     };
-    if let Some(account) = &args.new_account.account {
-        // An event's run: that account whole, recorded as its own, and
-        // never as the file's (the other accounts were not looked at).
-        context.ui.note(&format!(
-            "Applying every managed contact of account {account}, the account of the event."
-        ));
-        let request = Request {
-            account: Some(account.clone()),
-            ..Request::managed(&config)
-        };
-        let recording = Recording {
-            record: &record.of_account(account),
-            head: &head,
-            same_commit: false,
-        };
-        return finish_loop_apply(context, forge, args, &config, &request, recording).await;
-    }
+    let judge = Judge::new(
+        &repository,
+        forge.default_branch().await?,
+        forge.terms().full_history,
+        &context.ui,
+    )?;
     let since = if args.full {
         Since::Everything("--full: every managed contact is applied")
     } else {
-        since_last_apply(forge, &record, &repository, &head).await?
+        since_last_apply(forge, &record, &judge, &repository, &head).await?
     };
+    forge.add_to_summary(&judge.summary())?;
+    let merged = Merged {
+        config: &config,
+        record: &record,
+        head: &head,
+        judge: &judge,
+    };
+    let account = match (&args.new_account.account, &args.event_payload) {
+        (Some(account), _) => Some(account.clone()),
+        (None, Some(payload)) => event_account(payload)?,
+        (None, None) => None,
+    };
+    match &account {
+        Some(account) => event_apply(context, forge, args, &merged, since, account).await,
+        None => {
+            merged_apply(
+                context,
+                forge,
+                args,
+                &merged,
+                since,
+                args.new_accounts_since,
+            )
+            .await
+        }
+    }
+}
+
+/// The most a trigger's payload is read of: it names one account.
+const PAYLOAD_LIMIT: u64 = 64 * 1024;
+
+/// The account an event's payload names (its `account_id`), if it names
+/// one; whoever holds the trigger chose every byte of it, so nothing else
+/// in it is read, and anything but an account ID is refused.
+fn event_account(path: &std::path::Path) -> Result<Option<AccountId>, Error> {
+    use std::io::Read;
+    let shown = path.display().to_string();
+    let refused = |why: String| {
+        Error::usage(
+            format!("the event's payload {shown} {why}"),
+            Some(format!(
+                "the payload is the trigger's body, whose `{PAYLOAD_ACCOUNT_FIELD}` names one account: {}",
+                "check the EventBridge rule's input template (`altcontacts events`)"
+            )),
+        )
+    };
+    let file = std::fs::File::open(path).map_err(|e| refused(format!("cannot be read: {e}")))?;
+    let metadata = file
+        .metadata()
+        .map_err(|e| refused(format!("cannot be read: {e}")))?;
+    if !metadata.is_file() {
+        return Err(refused("is not a regular file".to_owned()));
+    }
+    let mut text = String::new();
+    file.take(PAYLOAD_LIMIT + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| refused(format!("is not text: {e}")))?;
+    if text.len() as u64 > PAYLOAD_LIMIT {
+        return Err(refused(format!(
+            "is larger than {} KiB",
+            PAYLOAD_LIMIT / 1024
+        )));
+    }
+    let payload: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| refused(format!("is not JSON: {e}")))?;
+    match &payload[PAYLOAD_ACCOUNT_FIELD] {
+        serde_json::Value::Null => Ok(None),
+        serde_json::Value::String(id) if id.is_empty() => Ok(None),
+        serde_json::Value::String(id) => AccountId::parse(id).map(Some).ok_or_else(|| {
+            refused(format!(
+                "names its account `{id}`: `{id}` is not an account ID (an account ID is 12 digits)"
+            ))
+        }),
+        other => Err(refused(format!(
+            "names its account {other}, which is not an account ID (an account ID is 12 digits)"
+        ))),
+    }
+}
+
+/// What the default branch holds, and how its applies are recorded.
+struct Merged<'a> {
+    config: &'a LoadedConfig,
+    record: &'a RecordKey,
+    head: &'a str,
+    judge: &'a Judge<'a>,
+}
+
+/// Everything merged since the last apply, plus (on a schedule) the
+/// accounts that joined after `new_accounts_since`.
+async fn merged_apply<F: Forge>(
+    context: &Context,
+    forge: &F,
+    args: &LoopApplyArgs,
+    merged: &Merged<'_>,
+    since: Since,
+    new_accounts_since: Option<Timestamp>,
+) -> Result<u8, Error> {
+    let Merged {
+        config,
+        record,
+        head,
+        judge,
+    } = *merged;
+    let file = args.file.path();
     let base_commit = match &since {
         Since::Behind(last) => {
             let note = format!(
@@ -229,15 +316,21 @@ pub(super) async fn apply<F: Forge>(
             Some(last.clone())
         }
     };
-    let same_commit = base_commit.as_deref() == Some(head.as_str());
+    let same_commit = base_commit.as_deref() == Some(head);
     let base = match &base_commit {
         Some(commit) => Base::load(None, Some(commit), &file)?,
         None => None,
     };
     // The schedule is the events' safety net: an account an event's run
     // applied whole at this very commit is not read again as new.
-    let applied_by_events = match args.new_accounts_since {
-        Some(since) => forge.accounts_applied(&record, &head, since).await?,
+    let applied_by_events: BTreeSet<AccountId> = match new_accounts_since {
+        Some(since) => forge
+            .accounts_applied(record, head, since)
+            .await?
+            .into_iter()
+            .filter(|(_, recorded)| judge.honours(recorded))
+            .map(|(account, _)| account)
+            .collect(),
         None => BTreeSet::new(),
     };
     if !applied_by_events.is_empty() {
@@ -253,16 +346,60 @@ pub(super) async fn apply<F: Forge>(
     }
     let request = Request {
         base: base.as_ref(),
-        new_accounts_since: args.new_accounts_since,
+        new_accounts_since,
         applied_by_events: Some(&applied_by_events),
-        ..Request::managed(&config)
+        ..Request::managed(config)
     };
     let recording = Recording {
-        record: &record,
-        head: &head,
+        record,
+        head,
         same_commit,
     };
-    finish_loop_apply(context, forge, args, &config, &request, recording).await
+    finish_loop_apply(context, forge, args, config, &request, recording).await
+}
+
+/// An event's run: what merged and is not applied yet, first, then the
+/// event's account whole, recorded as its own and never as the file's
+/// (the other accounts were not looked at).
+///
+/// The first part is there because a CI may let a dispatch displace a
+/// merge's run still waiting for the lock (GitHub keeps one pending run
+/// per concurrency group): the event's run then does what that run would
+/// have, so no merge waits for the next schedule. When nothing is pending
+/// it reads nothing.
+async fn event_apply<F: Forge>(
+    context: &Context,
+    forge: &F,
+    args: &LoopApplyArgs,
+    merged: &Merged<'_>,
+    since: Since,
+    account: &AccountId,
+) -> Result<u8, Error> {
+    let caught_up = match &since {
+        Since::Applied(last) if last == merged.head => EXIT_OK,
+        Since::Behind(_) => return merged_apply(context, forge, args, merged, since, None).await,
+        Since::Applied(_) | Since::Everything(_) => {
+            context
+                .ui
+                .note("Applying what merged since the last apply first, as the run of that merge would have.");
+            merged_apply(context, forge, args, merged, since, None).await?
+        }
+    };
+    context.ui.note(&format!(
+        "Applying every managed contact of account {account}, the account of the event."
+    ));
+    let request = Request {
+        account: Some(account.clone()),
+        ..Request::managed(merged.config)
+    };
+    let recording = Recording {
+        record: &merged.record.of_account(account),
+        head: merged.head,
+        same_commit: false,
+    };
+    let account_applied =
+        finish_loop_apply(context, forge, args, merged.config, &request, recording).await?;
+    Ok(caught_up.max(account_applied))
 }
 
 /// Plans `request`, applies it, records it, and says how it went.

@@ -10,6 +10,7 @@ use crate::render::{self, Budget, PlanView};
 use crate::session::{Context, Request};
 
 use super::apply::{Applied, Recording, plan_and_write, summarize_apply};
+use super::record::{self, Judge};
 use super::{Forge, RecordKey, drift_marker, file_key, issue_limit_text, load, make_plan, remarks};
 
 pub(super) async fn drift<F: Forge>(
@@ -86,7 +87,7 @@ pub(super) async fn drift<F: Forge>(
         forge.set_outputs(&[("summary", view.summary_line()), ("drift", "0".to_owned())])?;
         return Ok(EXIT_OK);
     }
-    let last_applied = forge.last_applied(&record).await.ok().flatten();
+    let last_applied = last_applied(context, forge, &record, &repository).await;
     let body = drift_body(
         forge,
         &marker,
@@ -127,6 +128,22 @@ pub(super) async fn drift<F: Forge>(
         Some(report) if !report.succeeded() => EXIT_ERROR,
         _ => args.detailed.exit(!repaired),
     })
+}
+
+/// The last apply the loop would base itself on, for the issue to say; none
+/// when it cannot tell (a shallow clone, a forge that does not answer).
+async fn last_applied<F: Forge>(
+    context: &Context,
+    forge: &F,
+    record: &RecordKey,
+    repository: &Repository,
+) -> Option<String> {
+    let branch = forge.default_branch().await.ok()?;
+    let judge = Judge::new(repository, branch, forge.terms().full_history, &context.ui).ok()?;
+    record::last_honoured(forge, record, &judge)
+        .await
+        .ok()
+        .flatten()
 }
 
 /// "1 contact in AWS differs", "2 contacts in AWS differ".

@@ -60,6 +60,23 @@ impl RecordKey {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Applying(pub u64);
 
+/// An apply the forge recorded as fully succeeded, as the loop weighs it
+/// before basing itself on it (`gitops::record`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recorded {
+    /// The record, in the forge's words: "deployment 17".
+    pub name: String,
+    pub commit: String,
+    /// Who wrote it, in the forge's words.
+    pub author: String,
+    /// Whether that is the pipeline's own identity: the user the loop's
+    /// token writes as, or the default branch's own pipeline.
+    pub by_pipeline: bool,
+}
+
+/// Which records the loop believes: `gitops::record::Judge::honours`.
+pub type Honours<'a> = &'a (dyn Fn(&Recorded) -> bool + Sync);
+
 /// How an apply ended, as recorded: only `Succeeded` is a base for the next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ended {
@@ -116,20 +133,27 @@ pub trait Forge: Sync {
         body: &str,
     ) -> impl Future<Output = Result<(), Error>> + Send;
 
-    /// The commit of the newest apply that fully succeeded, if any.
+    /// The repository's default branch, as the forge names it: records of
+    /// commits outside its history are not believed.
+    fn default_branch(&self) -> impl Future<Output = Result<String, Error>> + Send;
+
+    /// The newest apply that fully succeeded among those `honours` accepts,
+    /// the records read newest first.
     fn last_applied(
         &self,
         record: &RecordKey,
-    ) -> impl Future<Output = Result<Option<String>, Error>> + Send;
+        honours: Honours<'_>,
+    ) -> impl Future<Output = Result<Option<Recorded>, Error>> + Send;
 
     /// The accounts whose own apply of `commit` (an event's run, recorded
-    /// under [`RecordKey::of_account`]) fully succeeded after `since`.
+    /// under [`RecordKey::of_account`]) fully succeeded after `since`, each
+    /// with its record.
     fn accounts_applied(
         &self,
         record: &RecordKey,
         commit: &str,
         since: Timestamp,
-    ) -> impl Future<Output = Result<std::collections::BTreeSet<AccountId>, Error>> + Send;
+    ) -> impl Future<Output = Result<Vec<(AccountId, Recorded)>, Error>> + Send;
 
     /// Records that this job starts applying `commit`.
     fn begin_apply(

@@ -18,6 +18,7 @@ pub mod forge;
 pub mod github;
 pub mod gitlab;
 mod on_lines;
+mod record;
 mod remarks;
 mod review;
 
@@ -32,7 +33,7 @@ use crate::printable::thousands;
 use crate::render::PlanView;
 use crate::safety::{self, SafetyCheck};
 use crate::session::{Context, Request, Session};
-pub use forge::{Applying, Ended, Forge, RecordKey, Terms, Upserted};
+pub use forge::{Applying, Ended, Forge, Honours, RecordKey, Recorded, Terms, Upserted};
 
 /// Runs one step of the loop on `forge`.
 pub async fn run<F: Forge>(

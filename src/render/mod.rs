@@ -23,7 +23,7 @@ pub use human::plan as human;
 pub use json::plan as json;
 pub use json::schema as plan_schema;
 pub use markdown::plan as markdown;
-pub use markdown::{Budget, Fitted, plan_within as markdown_within};
+pub use markdown::{Budget, Fitted, code as markdown_code, plan_within as markdown_within};
 
 /// Where the plan was made, for its header.
 #[derive(Clone, Debug)]

@@ -31,6 +31,18 @@ impl<'a> FileConnection<'a> {
 }
 
 impl Context {
+    /// Proves the run's AWS credentials before anything they vouch for is
+    /// believed: STS accepts a CI's web identity token only once it has
+    /// verified it against its issuer's keys, so after this the token's
+    /// claims (GitLab's address, the project) are the forge's own. A
+    /// sandbox run has no credentials to prove.
+    pub async fn confirm_identity(&self) -> Result<(), Error> {
+        if let Connection::Aws(options) = &self.connection {
+            Aws::connect(options).await.partition().await?;
+        }
+        Ok(())
+    }
+
     /// Opens the sandbox or AWS, without a request yet: the flags over the
     /// file's settings.
     pub(super) async fn connect(

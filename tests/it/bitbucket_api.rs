@@ -60,8 +60,20 @@ pub struct StatusSet {
     pub commit: String,
     pub key: String,
     pub state: String,
+    pub description: String,
     /// When it was set (RFC 3339), as `updated_on` says.
     pub at: String,
+}
+
+/// A pipeline as Bitbucket keeps it: what it ran for, and its steps'
+/// outcomes (`None` while a step runs).
+#[derive(Clone, Debug, Default)]
+pub struct PipelineRun {
+    pub build_number: u64,
+    pub branch: String,
+    pub commit: String,
+    /// step UUID -> `SUCCESSFUL`, `FAILED`, `STOPPED`, or none yet.
+    pub steps: BTreeMap<String, Option<String>>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -94,6 +106,8 @@ struct State {
     statuses: Vec<StatusSet>,
     /// key -> (uuid, value)
     variables: BTreeMap<String, (String, String)>,
+    /// The pipelines run, by UUID, as the runner reported them.
+    pipelines: BTreeMap<String, PipelineRun>,
     /// (commit, report id) -> report
     reports: BTreeMap<(String, String), Report>,
     releases: BTreeMap<String, BTreeMap<String, Arc<Vec<u8>>>>,
@@ -200,6 +214,40 @@ impl Bitbucket {
 
     pub fn statuses(&self) -> Vec<StatusSet> {
         self.state().statuses.clone()
+    }
+
+    /// A pipeline starts (the runner tells Bitbucket, as Bitbucket itself
+    /// knows it).
+    pub fn pipeline_started(&self, uuid: &str, build_number: u64, branch: &str, commit: &str) {
+        self.state().pipelines.insert(
+            uuid.to_owned(),
+            PipelineRun {
+                build_number,
+                branch: branch.to_owned(),
+                commit: commit.to_owned(),
+                steps: BTreeMap::new(),
+            },
+        );
+    }
+
+    /// A step of the pipeline runs, then ends with `result` (`None`: it runs).
+    pub fn step_state(&self, pipeline: &str, step: &str, result: Option<&str>) {
+        if let Some(run) = self.state().pipelines.get_mut(pipeline) {
+            run.steps.insert(step.to_owned(), result.map(str::to_owned));
+        }
+    }
+
+    /// Sets a repository variable, as an admin or a token with
+    /// `pipeline:variable` can.
+    pub fn set_variable(&self, key: &str, value: &str) {
+        let mut state = self.state();
+        state.next_id += 1;
+        let uuid = format!("{{variable-{}}}", state.next_id);
+        let entry = state
+            .variables
+            .entry(key.to_owned())
+            .or_insert((uuid, String::new()));
+        entry.1 = value.to_owned();
     }
 
     pub fn variable(&self, key: &str) -> Option<String> {
@@ -333,6 +381,22 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Reply {
     answer
 }
 
+/// Whether a token's scope grants `needed`: Bitbucket's scopes imply the
+/// lesser ones of their kind (`repository:write` reads too, and
+/// `pipeline:variable` implies `pipeline:write`, which reads).
+fn grants(scope: &str, needed: &str) -> bool {
+    let implied: &[&str] = match scope {
+        "repository:admin" => &["repository:write", "repository"],
+        "repository:write" => &["repository"],
+        "pullrequest:write" => &["pullrequest"],
+        "pipeline:variable" => &["pipeline:write", "pipeline"],
+        "pipeline:write" => &["pipeline"],
+        "issue:write" => &["issue"],
+        _ => &[],
+    };
+    scope == needed || implied.contains(&needed)
+}
+
 fn now() -> String {
     jiff::Timestamp::now().to_string()
 }
@@ -394,7 +458,7 @@ fn route(
     let me = token.user.clone();
     macro_rules! need {
         ($scope:expr) => {
-            if !token.scopes.iter().any(|s| s == $scope) {
+            if !token.scopes.iter().any(|s| grants(s, $scope)) {
                 return json_reply(
                     StatusCode::FORBIDDEN,
                     &json!({ "type": "error", "error": {
@@ -409,6 +473,46 @@ fn route(
         .unwrap_or_default()
         .to_owned();
     match (method.clone(), rest.as_slice()) {
+        (Method::GET, []) => {
+            need!("repository");
+            json_reply(
+                StatusCode::OK,
+                &json!({ "type": "repository", "full_name": format!("{WORKSPACE}/{SLUG}"),
+                    "mainbranch": { "type": "branch", "name": "main" } }),
+            )
+        }
+        (Method::GET, ["pipelines", uuid]) => {
+            need!("pipeline");
+            let Some(run) = state.pipelines.get(&decode(uuid)) else {
+                return error(StatusCode::NOT_FOUND, "Pipeline not found");
+            };
+            let done = run.steps.values().all(Option::is_some);
+            json_reply(
+                StatusCode::OK,
+                &json!({ "type": "pipeline", "uuid": decode(uuid), "build_number": run.build_number,
+                    "target": { "type": "pipeline_ref_target", "ref_type": "branch", "ref_name": run.branch,
+                        "commit": { "type": "commit", "hash": run.commit } },
+                    "state": { "name": if done { "COMPLETED" } else { "IN_PROGRESS" } } }),
+            )
+        }
+        (Method::GET, ["pipelines", uuid, "steps", step]) => {
+            need!("pipeline");
+            let Some(result) = state
+                .pipelines
+                .get(&decode(uuid))
+                .and_then(|run| run.steps.get(&decode(step)))
+            else {
+                return error(StatusCode::NOT_FOUND, "Step not found");
+            };
+            let step_state = match result {
+                Some(result) => json!({ "name": "COMPLETED", "result": { "name": result } }),
+                None => json!({ "name": "IN_PROGRESS" }),
+            };
+            json_reply(
+                StatusCode::OK,
+                &json!({ "type": "pipeline_step", "uuid": decode(step), "state": step_state }),
+            )
+        }
         (Method::GET, ["pullrequests", id, "comments"]) => {
             need!("pullrequest:write");
             let Some(comments) = id
@@ -490,6 +594,7 @@ fn route(
                 commit: (*commit).to_owned(),
                 key: key.to_owned(),
                 state: status.to_owned(),
+                description: input["description"].as_str().unwrap_or_default().to_owned(),
                 at: now(),
             });
             json_reply(StatusCode::CREATED, &json!({ "key": key, "state": status }))
@@ -500,7 +605,8 @@ fn route(
             for status in state.statuses.iter().filter(|s| s.commit == *commit) {
                 latest.insert(
                     status.key.clone(),
-                    json!({ "key": status.key, "state": status.state, "updated_on": status.at }),
+                    json!({ "key": status.key, "state": status.state, "updated_on": status.at,
+                        "description": status.description }),
                 );
             }
             paged(shared, path, &params, latest.into_values().collect())

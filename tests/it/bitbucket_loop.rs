@@ -9,7 +9,7 @@ use crate::git_remote::git;
 use std::time::Duration;
 
 use crate::loop_scenarios::{
-    self, LoopWorld, Ran, SeenIssue, adopted, contacts, member, operations, wrote_nothing,
+    self, Forger, LoopWorld, Ran, SeenIssue, adopted, contacts, member, operations, wrote_nothing,
 };
 use crate::workflow_runner::wait_until;
 
@@ -175,6 +175,30 @@ impl LoopWorld for World {
             .filter(|call| call.method == "GET" && call.path.contains(&listing))
             .count()
     }
+
+    /// The repository variable the next apply bases itself on, set to
+    /// `commit`: by a collaborator, naming no step; or by a branch's
+    /// pipeline (every step reads the token), naming its own step, which
+    /// succeeded.
+    fn forge_record(&self, commit: &str, forger: Forger) {
+        let variables = self.bitbucket.variables();
+        let (key, _) = variables
+            .iter()
+            .find(|(key, _)| key.starts_with("ALTCONTACTS_APPLIED_"))
+            .expect("the record of the adoption");
+        let value = match forger {
+            Forger::Collaborator => commit.to_owned(),
+            Forger::BranchPipeline => {
+                let (pipeline, step) = ("{pipeline-forged}", "{step-forged}");
+                self.bitbucket
+                    .pipeline_started(pipeline, 900, "forged", commit);
+                self.bitbucket
+                    .step_state(pipeline, step, Some("SUCCESSFUL"));
+                format!("{commit} [step {pipeline}/{step}]")
+            }
+        };
+        self.bitbucket.set_variable(key, &value);
+    }
 }
 
 impl Ran for Finished {
@@ -254,7 +278,10 @@ fn the_first_pull_request_gets_its_plan_and_report_and_the_first_merge_applies_t
     let variables = world.bitbucket.variables();
     assert_eq!(variables.len(), 1, "{variables:?}");
     assert!(variables[0].0.starts_with("ALTCONTACTS_APPLIED_"));
-    assert_eq!(variables[0].1, head);
+    assert!(
+        variables[0].1.starts_with(&format!("{head} [step ")),
+        "the commit, and the step that applied it: {variables:?}"
+    );
 }
 
 #[test]
@@ -351,6 +378,34 @@ fn drift_where_the_issue_tracker_is_off_fails_the_pipeline_and_says_how_to_get_a
         || World::run(&world, &world.custom(DRIFT, &[])),
         "turn the issue tracker on (Repository settings > Features > Issues)",
     );
+}
+
+/// A signed archive of another release verifies: the pipeline refuses it
+/// for its version, before the step's token goes anywhere.
+#[test]
+fn the_pipeline_refuses_another_signed_release_in_the_pinned_one_s_place() {
+    let world = world(1);
+    world.bitbucket.publish_release(
+        &crate::release::release_tag(),
+        crate::release::another_signed_release(),
+    );
+    git(&world.dev, &["checkout", "-q", "-b", "change"]);
+    world.commit(
+        &[("contacts.yaml", &contacts("security@example.com", &[]))],
+        "A change",
+    );
+    let run = world.run(&world.pull_request(1));
+    assert!(!run.succeeded());
+    assert!(
+        run.log().contains(
+            "downloaded is another (altcontacts 0.0.9 (0123456789ab)): refusing to run it"
+        ),
+        "{}",
+        run.log()
+    );
+    assert!(!run.log().contains("owned"), "the other release never ran");
+    assert!(world.bitbucket.comments(1).is_empty());
+    assert!(world.aws().web_identities().is_empty());
 }
 
 #[test]

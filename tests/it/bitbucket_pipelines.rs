@@ -47,6 +47,15 @@ fn with_signers(pipeline: &str, signers: &str) -> String {
     pipeline.replace(placeholder, &format!("            {key}\n"))
 }
 
+/// The UUID Bitbucket gives pipeline `n`, and step `number` (`n * 10 + s`).
+fn pipeline_uuid(n: usize) -> String {
+    format!("{{pipeline-{n}}}")
+}
+
+fn step_uuid(number: usize) -> String {
+    format!("{{step-{number}}}")
+}
+
 /// What starts a pipeline, at which commit.
 pub enum Pipeline {
     PullRequest {
@@ -150,6 +159,7 @@ impl World {
                 name: name.to_owned(),
                 audience: format!("ari:cloud:bitbucket::workspace/{WORKSPACE_UUID}"),
                 subjects: vec![subject],
+                issuer: None,
                 writes,
             });
         }
@@ -313,6 +323,7 @@ impl World {
             _ => Vec::new(),
         };
         let mut ran = Vec::new();
+        let pipeline_uuid = self.pipeline_started(n, pipeline);
         for (s, step) in steps.iter().enumerate() {
             let name = step["name"].as_str().unwrap_or("step").to_owned();
             let include = step["condition"]["changesets"]["includePaths"].as_sequence();
@@ -323,10 +334,15 @@ impl World {
                     continue;
                 }
             }
+            let step_uuid = step_uuid(n * 10 + s);
+            self.bitbucket.step_state(&pipeline_uuid, &step_uuid, None);
             let output = (self.step(&checkout, pipeline, step, &defaults, n * 10 + s))
                 .output()
                 .expect("run the step's script");
             let failed = !output.status.success();
+            let result = if failed { "FAILED" } else { "SUCCESSFUL" };
+            self.bitbucket
+                .step_state(&pipeline_uuid, &step_uuid, Some(result));
             ran.push((name, Some(output)));
             if failed {
                 break;
@@ -343,11 +359,25 @@ impl World {
     pub fn start(&self, pipeline: &Pipeline) -> std::process::Child {
         let (n, checkout, steps, defaults) = self.check_out(pipeline);
         assert_eq!(steps.len(), 1, "a pipeline of one step");
+        let pipeline_uuid = self.pipeline_started(n, pipeline);
+        self.bitbucket
+            .step_state(&pipeline_uuid, &step_uuid(n * 10), None);
         (self.step(&checkout, pipeline, &steps[0], &defaults, n * 10))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("start the step's script")
+    }
+
+    /// Tells Bitbucket pipeline `n` started; its UUID.
+    fn pipeline_started(&self, n: usize, pipeline: &Pipeline) -> String {
+        let branch = match pipeline {
+            Pipeline::PullRequest { branch, .. } => branch.as_str(),
+            Pipeline::Push { .. } | Pipeline::Custom { .. } => "main",
+        };
+        let uuid = pipeline_uuid(n);
+        (self.bitbucket).pipeline_started(&uuid, n as u64, branch, pipeline.sha());
+        uuid
     }
 
     /// The step's script, ready to run in `checkout` with what Pipelines
@@ -373,7 +403,7 @@ impl World {
         command.arg("-e").arg(&script_file).current_dir(checkout);
         isolate_from_aws(&mut command);
         command.env_remove("CI");
-        let step_uuid = format!("{{step-{number}}}");
+        let step_uuid = step_uuid(number);
         let mut set = |key: &str, value: &str| {
             command.env(key, value);
         };
@@ -385,6 +415,7 @@ impl World {
         set("BITBUCKET_COMMIT", pipeline.sha());
         set("BITBUCKET_BUILD_NUMBER", &number.to_string());
         set("BITBUCKET_STEP_UUID", &step_uuid);
+        set("BITBUCKET_PIPELINE_UUID", &pipeline_uuid(number / 10));
         set("BITBUCKET_CLONE_DIR", checkout.to_str().unwrap());
         set(
             "BITBUCKET_GIT_HTTP_ORIGIN",

@@ -240,6 +240,10 @@ pub struct Role {
     pub audience: String,
     /// The token's `sub` the trust policy admits (`StringLike`: `*` is any run of characters).
     pub subjects: Vec<String>,
+    /// The OIDC provider the trust policy names, by its issuer: AWS takes
+    /// a token only from the provider whose keys signed it, so a token
+    /// that names another issuer is refused. `None`: any.
+    pub issuer: Option<String>,
     /// Whether the role may write contacts; every role may read.
     pub writes: bool,
 }
@@ -1029,6 +1033,11 @@ fn assume_role_with_web_identity(shared: &Shared, fields: &HashMap<String, Strin
         .iter()
         .find(|role| role.arn() == role_arn)
         .filter(|role| role.audience == audience)
+        .filter(|role| {
+            role.issuer
+                .as_deref()
+                .is_none_or(|issuer| claims["iss"].as_str() == Some(issuer))
+        })
         .filter(|role| {
             role.subjects
                 .iter()

@@ -75,12 +75,20 @@ pub fn account_joined() -> Value {
 }
 
 /// EventBridge's pattern matching, for the forms the template uses: a
-/// list of allowed values, or an object matched field by field.
+/// list of allowed values, an object matched field by field, and
+/// `[{"exists": false}]` for a field the event must not have.
 fn matches(pattern: &Value, event: &Value) -> bool {
+    let absent = json!([{ "exists": false }]);
     match pattern {
-        Value::Object(fields) => fields
-            .iter()
-            .all(|(key, wanted)| event.get(key).is_some_and(|value| matches(wanted, value))),
+        Value::Object(fields) => {
+            fields
+                .iter()
+                .all(|(key, wanted)| match (event.get(key), *wanted == absent) {
+                    (found, true) => found.is_none(),
+                    (Some(value), false) => matches(wanted, value),
+                    (None, false) => false,
+                })
+        }
         Value::Array(allowed) => allowed.contains(event),
         _ => false,
     }
@@ -143,7 +151,7 @@ fn the_event_templates_pass_cfn_lint() {
             "--forge",
             "gitlab",
             "--project",
-            "group/sub/contacts",
+            "5678",
             "--ref",
             "production",
             "--api-url",
@@ -180,8 +188,8 @@ fn each_event_that_brings_an_account_in_starts_the_pipeline_for_it() {
     let moved = delivered("gitlab", &account_moved("123456789012", "ou-emu1-00000000"));
     assert_eq!(
         moved,
-        json!({ "ref": "main", "variables": {
-            "ALTCONTACTS_SCHEDULE": "new-accounts", "ALTCONTACTS_ACCOUNT": "123456789012" } })
+        json!({ "account_id": "123456789012", "event": "MoveAccount" }),
+        "a payload that names the account, and no variable"
     );
     // An event that names no account starts the window of new accounts.
     let joined = delivered("github", &account_joined());
@@ -210,6 +218,42 @@ fn each_event_that_brings_an_account_in_starts_the_pipeline_for_it() {
     );
 }
 
+/// CloudTrail records a refused call with the parameters its caller
+/// chose: a MoveAccount that failed (anyone in the management account can
+/// make one fail, naming any account) starts no pipeline, on any forge.
+#[test]
+fn a_refused_call_starts_no_pipeline() {
+    let mut refused = account_moved("123456789012", "ou-emu1-00000000");
+    refused["detail"]["errorCode"] = json!("AccessDenied");
+    refused["detail"]["errorMessage"] =
+        json!("You don't have permissions to access this resource.");
+    let refused_join = json!({
+        "source": "aws.organizations",
+        "detail-type": "AWS API Call via CloudTrail",
+        "detail": { "eventSource": "organizations.amazonaws.com", "eventName": "AcceptHandshake",
+            "errorCode": "HandshakeConstraintViolationException" },
+    });
+    for forge in ["github", "gitlab", "bitbucket"] {
+        let template = template(&forge_args(forge));
+        let rules = template["Resources"].as_object().unwrap();
+        for event in [&refused, &refused_join] {
+            assert!(
+                !rules
+                    .values()
+                    .any(|rule| matches(&rule["Properties"]["EventPattern"], event)),
+                "{forge}: a refused call starts nothing: {event}"
+            );
+        }
+        let moved = account_moved("123456789012", "ou-emu1-00000000");
+        assert!(
+            rules
+                .values()
+                .any(|rule| matches(&rule["Properties"]["EventPattern"], &moved)),
+            "{forge}: a move that happened does"
+        );
+    }
+}
+
 #[test]
 fn the_template_is_refused_for_what_cannot_be_a_destination() {
     for (args, said) in [
@@ -233,6 +277,10 @@ fn the_template_is_refused_for_what_cannot_be_a_destination() {
             "is not a branch name",
         ),
         (vec!["--forge", "gitlab"], "--project"),
+        (
+            vec!["--forge", "gitlab", "--project", "acme/aws-contacts"],
+            "is not a GitLab project ID",
+        ),
     ] {
         let output = Workspace::new()
             .command(&[&["events"], args.as_slice()].concat())

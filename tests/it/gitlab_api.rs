@@ -55,6 +55,8 @@ pub struct Issue {
 #[derive(Clone, Debug)]
 pub struct Deployment {
     pub id: u64,
+    /// The user whose token made it.
+    pub user: u64,
     pub environment: String,
     pub sha: String,
     pub git_ref: String,
@@ -435,6 +437,13 @@ fn route(
         };
     }
     match (method.clone(), rest.as_slice()) {
+        (Method::GET, []) => {
+            need!(REPORTER);
+            json_reply(
+                StatusCode::OK,
+                &json!({ "id": PROJECT_ID, "path_with_namespace": PROJECT_PATH, "default_branch": "main" }),
+            )
+        }
         (Method::GET, ["merge_requests", iid, "notes"]) => {
             need!(REPORTER);
             let Some(notes) = iid
@@ -638,7 +647,9 @@ fn route(
                 .into_iter()
                 .map(|d| {
                     json!({ "id": d.id, "iid": d.id, "sha": d.sha, "ref": d.git_ref,
-                    "status": d.status(), "environment": { "name": d.environment } })
+                    "status": d.status(), "environment": { "name": d.environment },
+                    "user": { "id": d.user, "username": users.get(&d.user).cloned().unwrap_or_default() },
+                    "deployable": null })
                 })
                 .collect();
             drop(state);
@@ -669,6 +680,7 @@ fn route(
             let id = state.next_id;
             state.deployments.push(Deployment {
                 id,
+                user: author,
                 environment: environment.clone(),
                 sha: sha.clone(),
                 git_ref,

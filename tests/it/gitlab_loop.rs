@@ -8,9 +8,11 @@ use crate::emulator::{Contact, Emulator, Faults, organization};
 use crate::git_remote::git;
 use crate::gitlab_api::{DEVELOPER, GitLab, REPORTER};
 use crate::loop_scenarios::{
-    self, LoopWorld, Ran, SeenIssue, adopted, contacts, drift, member, merge_and_run, operations,
+    self, Forger, LoopWorld, Ran, SeenIssue, adopted, contacts, drift, member, merge_and_run,
+    operations, wrote_nothing,
 };
 use crate::pipeline_runner::{Finished, Pipeline, ROLE_ACCOUNT, World};
+use crate::support::http_json;
 use crate::workflow_runner::wait_until;
 
 const CALLER: &str = ROLE_ACCOUNT;
@@ -160,6 +162,33 @@ impl LoopWorld for World {
             .iter()
             .filter(|call| call.method == "GET" && call.path.contains(&listing))
             .count()
+    }
+
+    /// A successful deployment to the file's environment: by a developer
+    /// of the project with a token of their own, or by a branch's pipeline
+    /// with the project's token (GITLAB_TOKEN, which no branch lacks).
+    fn forge_record(&self, commit: &str, forger: Forger) {
+        let token = match forger {
+            Forger::Collaborator => self.gitlab.token("mallory", &["api"], DEVELOPER),
+            Forger::BranchPipeline => self.token.clone().expect("the project's token"),
+        };
+        let git_ref = match forger {
+            Forger::Collaborator => "main",
+            Forger::BranchPipeline => "forged",
+        };
+        http_json(
+            "POST",
+            &format!(
+                "{}/projects/{}/deployments",
+                self.gitlab.api_url(),
+                crate::gitlab_api::PROJECT_ID
+            ),
+            &[("private-token", &token)],
+            Some(
+                &serde_json::json!({ "environment": FILE_ENVIRONMENT, "sha": commit,
+                "ref": git_ref, "tag": false, "status": "success" }),
+            ),
+        );
     }
 }
 
@@ -311,8 +340,9 @@ fn a_project_that_chooses_repair_gets_aws_written_back_and_the_issue_closed_with
     let world = world(3);
     let file = contacts("security@example.com", &[]);
     // The project sets the component's `drift` input to `repair`.
-    let pipeline =
-        crate::pipeline_runner::example_pipeline().replace("drift: report", "drift: repair");
+    let pipeline = world
+        .pipeline_file()
+        .replace("drift: report", "drift: repair");
     world.commit(&[(".gitlab-ci.yml", &pipeline)], "Repair drift");
     adopted(&world, &file);
     let recorded = world.applied().len();
@@ -418,6 +448,124 @@ fn a_merge_request_from_a_fork_gets_no_plan_job_no_token_and_no_role() {
     );
 }
 
+/// A signed archive of another release verifies: the component refuses
+/// it for its version, before the job's token goes anywhere.
+#[test]
+fn the_component_refuses_another_signed_release_in_the_pinned_one_s_place() {
+    let world = world(1);
+    world.gitlab.publish_release(
+        &crate::release::release_tag(),
+        crate::release::another_signed_release(),
+    );
+    git(&world.dev, &["checkout", "-q", "-b", "change"]);
+    world.commit(
+        &[("contacts.yaml", &contacts("security@example.com", &[]))],
+        "A change",
+    );
+    let run = world.run(&world.merge_request(1));
+    assert!(!run.succeeded());
+    assert!(
+        run.log().contains(
+            "downloaded is another (altcontacts 0.0.9 (0123456789ab)): refusing to run it"
+        ),
+        "{}",
+        run.log()
+    );
+    assert!(!run.log().contains("owned"), "the other release never ran");
+    assert!(world.gitlab.notes(1).is_empty());
+    assert!(world.aws().web_identities().is_empty());
+}
+
+/// Whoever holds the trigger token can start a pipeline of `main` and,
+/// where the project has not restricted them, add pipeline variables,
+/// which override GitLab's own. None of them steers the job: one that
+/// would send the job's AWS credentials elsewhere, or change what it runs
+/// and records, is refused before anything is downloaded or asked; GitLab's
+/// address is its ID token's issuer, not `CI_API_V4_URL`; and an ID token
+/// of another issuer is refused by AWS before GitLab is called. The
+/// attacker's AWS and GitLab hear nothing; nothing is recorded.
+#[test]
+fn a_trigger_s_variables_steer_nothing_and_send_nothing_off() {
+    use crate::events::{account_created, delivered};
+    let world = world(2);
+    adopted(&world, &contacts("security@example.com", &[]));
+    let recorded = world.gitlab.deployments().len();
+    let roles_asked = world.aws().web_identities().len();
+    let attacker_aws = Emulator::start(CALLER, None, Faults::default());
+    let attacker_gitlab = GitLab::start();
+    let new = "200000000000";
+    world.aws().join(new, "New Account", "r-emu1");
+    let event = delivered("gitlab", &account_created(new));
+    let with = |variables: serde_json::Value| {
+        let mut body = event.clone();
+        body["variables"] = variables;
+        body
+    };
+
+    for variables in [
+        serde_json::json!({ "AWS_ENDPOINT_URL": attacker_aws.endpoint }),
+        serde_json::json!({ "AWS_ENDPOINT_URL_STS": attacker_aws.endpoint }),
+        serde_json::json!({ "ALTCONTACTS_ARGS": "--sandbox elsewhere.yaml" }),
+        serde_json::json!({ "AWS_ACCESS_KEY_ID": "AKIAATTACKER", "AWS_SECRET_ACCESS_KEY": "x" }),
+    ] {
+        let run = world.run(&world.trigger(&with(variables.clone())));
+        assert!(!run.succeeded(), "{variables}: {}", run.log());
+        let name = variables.as_object().unwrap().keys().next().unwrap();
+        assert!(
+            run.log().contains("altcontacts refuses to run") && run.log().contains(name.as_str()),
+            "{variables}: {}",
+            run.log()
+        );
+    }
+    assert!(attacker_aws.log().is_empty() && attacker_aws.web_identities().is_empty());
+    assert_eq!(
+        world.gitlab.deployments().len(),
+        recorded,
+        "nothing recorded"
+    );
+    assert!(wrote_nothing(world.aws()));
+    assert_eq!(
+        world.aws().web_identities().len(),
+        roles_asked,
+        "no job got as far as asking for a role"
+    );
+
+    // GitLab's address is not a variable's: the job runs, for the event's
+    // account, and the attacker's GitLab hears nothing.
+    let attacker_api = attacker_gitlab.api_url();
+    let run = world.run(&world.trigger(&with(serde_json::json!({
+        "CI_API_V4_URL": attacker_api, "CI_SERVER_URL": attacker_gitlab.url,
+        "CI_PROJECT_ID": "1" }))));
+    assert_ran(&run, NEW_ACCOUNTS);
+    assert!(
+        attacker_gitlab.calls().is_empty(),
+        "{:?}",
+        attacker_gitlab.calls()
+    );
+    assert_eq!(world.aws().effective_writes(new, "SECURITY"), 1);
+
+    // An ID token of the attacker's own issuer, in place of the job's:
+    // AWS refuses it, and GitLab's address is never read from it.
+    let forged = crate::pipeline_runner::unsigned_jwt(&serde_json::json!({
+        "iss": attacker_gitlab.url, "aud": "sts.amazonaws.com",
+        "sub": format!("project_path:{}:ref_type:branch:ref:main", crate::gitlab_api::PROJECT_PATH),
+        "project_id": crate::gitlab_api::PROJECT_ID.to_string(), "ref": "main", "ref_type": "branch" }));
+    let recorded = world.gitlab.deployments().len();
+    let run = world.run(&world.trigger(&with(serde_json::json!({
+        "ALTCONTACTS_ID_TOKEN": forged }))));
+    assert!(!run.succeeded(), "{}", run.log());
+    assert!(
+        attacker_gitlab.calls().is_empty(),
+        "{:?}",
+        attacker_gitlab.calls()
+    );
+    assert_eq!(
+        world.gitlab.deployments().len(),
+        recorded,
+        "nothing recorded"
+    );
+}
+
 #[test]
 fn the_apply_role_admits_only_the_default_branch() {
     let world = world(1);
@@ -435,8 +583,9 @@ fn the_apply_role_admits_only_the_default_branch() {
                 && subject.ends_with(":ref:main"))
     );
     // A job of another branch with the apply role's trust: refused by STS.
-    let mut file = crate::pipeline_runner::example_pipeline();
-    file = file.replace("role/altcontacts-plan", "role/altcontacts-apply");
+    let file = world
+        .pipeline_file()
+        .replace("role/altcontacts-plan", "role/altcontacts-apply");
     git(&world.dev, &["checkout", "-q", "-b", "sneaky"]);
     world.commit(
         &[

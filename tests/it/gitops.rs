@@ -8,8 +8,10 @@ use crate::emulator::{Contact, Emulator, Faults, organization};
 use crate::git_remote::git;
 use crate::github_api::GitHub;
 use crate::loop_scenarios::{
-    self, LoopWorld, Ran, SeenIssue, adopted, contacts, drift, member, merge_and_run, operations,
+    self, Forger, LoopWorld, Ran, SeenIssue, adopted, contacts, drift, member, merge_and_run,
+    operations,
 };
+use crate::support::http_json;
 use crate::workflow_runner::{Event, Finished, World, wait_until};
 
 const CALLER: &str = "999999999999";
@@ -166,6 +168,41 @@ impl LoopWorld for World {
             .filter(|call| call.method == "GET" && call.path.contains(&listing))
             .count()
     }
+
+    /// A deployment of contacts.yaml's apply, marked successful: by a
+    /// collaborator's own token, or by a branch's job token (which writes
+    /// as `github-actions[bot]`, as the loop's does).
+    fn forge_record(&self, commit: &str, forger: Forger) {
+        let permissions = ["deployments:write", "deployments:read"];
+        let token = match forger {
+            Forger::Collaborator => self.github.user_token("mallory", &permissions),
+            Forger::BranchPipeline => self.github.token(&permissions),
+        };
+        let auth = format!("Bearer {token}");
+        let headers = [("authorization", auth.as_str())];
+        let deployments = format!(
+            "{}/repos/{}/deployments",
+            self.github.url,
+            crate::github_api::REPOSITORY
+        );
+        let made = http_json(
+            "POST",
+            &deployments,
+            &headers,
+            Some(
+                &serde_json::json!({ "ref": commit, "task": "altcontacts:apply",
+                "environment": "altcontacts", "payload": { "file": "contacts.yaml" },
+                "auto_merge": false, "required_contexts": [] }),
+            ),
+        );
+        let statuses = format!("{deployments}/{}/statuses", made["id"]);
+        http_json(
+            "POST",
+            &statuses,
+            &headers,
+            Some(&serde_json::json!({ "state": "success" })),
+        );
+    }
 }
 
 impl Ran for Finished {
@@ -173,8 +210,11 @@ impl Ran for Finished {
         Finished::succeeded(self)
     }
 
+    /// The run's log and its job summary: GitHub shows the log of a step
+    /// that failed, and what the tool says of a run that did not in the
+    /// summary.
     fn log(&self) -> String {
-        Finished::log(self)
+        format!("{}{}", Finished::log(self), self.summary())
     }
 }
 
@@ -548,9 +588,16 @@ fn a_job_without_the_permission_to_record_is_told_which_one_it_needs() {
     adopted(&world, &contacts("security@example.com", &[]));
     let token = world.github.token(&["contents:read"]);
     let summary = world.root.path().join("summary.md");
+    let event = world.root.path().join("event.json");
+    std::fs::write(
+        &event,
+        r#"{"repository": {"full_name": "acme/aws-contacts", "default_branch": "main"}}"#,
+    )
+    .unwrap();
     let output = world
         .aws()
         .command(&world.dev, &["github", "apply"])
+        .env("GITHUB_EVENT_PATH", &event)
         .env("GITHUB_REPOSITORY", crate::github_api::REPOSITORY)
         .env("GITHUB_API_URL", &world.github.url)
         .env("GITHUB_TOKEN", token)

@@ -40,6 +40,16 @@ macro_rules! every_forge {
         }
 
         #[test]
+        fn a_record_the_pipeline_did_not_write_or_off_the_default_branch_is_ignored_and_the_merge_applied() {
+            $crate::loop_scenarios::a_record_the_pipeline_did_not_write_or_off_the_default_branch_is_ignored_and_the_merge_applied($world(3));
+        }
+
+        #[test]
+        fn an_event_s_run_applies_a_merge_whose_run_never_happened_then_its_account() {
+            $crate::loop_scenarios::an_event_s_run_applies_a_merge_whose_run_never_happened_then_its_account($world(3));
+        }
+
+        #[test]
         fn an_account_that_joins_between_two_scheduled_runs_gets_its_contacts_alone() {
             $crate::loop_scenarios::an_account_that_joins_between_two_scheduled_runs_gets_its_contacts_alone($world(5));
         }
@@ -96,6 +106,19 @@ pub trait LoopWorld: Deref<Target = Remote> {
     fn review_notes(&self, number: u64) -> Vec<(bool, String)>;
     /// How many pages of the review's notes the tool read.
     fn note_pages_read(&self, number: u64) -> usize;
+    /// Records an apply of `commit` of contacts.yaml that fully succeeded,
+    /// as `forger` can on this forge, through its API.
+    fn forge_record(&self, commit: &str, forger: Forger);
+}
+
+/// Who writes a record of an apply that the loop did not make.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Forger {
+    /// A collaborator, with a token of their own.
+    Collaborator,
+    /// A pipeline of another branch, with what the loop writes with (the
+    /// job's token, the project's token, the repository's variables).
+    BranchPipeline,
 }
 
 /// An issue as a reader sees it on any forge.
@@ -183,6 +206,94 @@ pub fn several_commits_and_a_run_that_never_happens_leave_nothing_unapplied<W: L
         );
     }
     assert_eq!(world.applied().last(), Some(&world.head()));
+}
+
+/// A record of an apply that the pipeline's own identity did not write,
+/// or of a commit off the default branch, is named and passed over: the
+/// merge it would have skipped is applied, once. The branch's record is of
+/// a commit made on top of the merge (which once made the merge look
+/// "older than what was applied"); the collaborator's, of the merge itself.
+pub fn a_record_the_pipeline_did_not_write_or_off_the_default_branch_is_ignored_and_the_merge_applied<
+    W: LoopWorld,
+>(
+    world: W,
+) {
+    adopted(&world, &contacts("security@example.com", &[]));
+    let mut entries = Vec::new();
+    for (n, forger) in [(0, Forger::BranchPipeline), (1, Forger::Collaborator)] {
+        let before = git(&world.origin, &["rev-parse", "main"]);
+        entries.push(operations(&member(n), &format!("ops{n}@example.com")));
+        world.commit(
+            &[("contacts.yaml", &contacts("security@example.com", &entries))],
+            &format!("Ops {n}"),
+        );
+        world.push_main();
+        let merge = world.head();
+        // The merge's run waits (queued, evicted) while the record is forged.
+        let forged = match forger {
+            Forger::Collaborator => merge.clone(),
+            Forger::BranchPipeline => {
+                let branch = format!("forged-{n}");
+                git(&world.dev, &["checkout", "-q", "-b", &branch]);
+                let commit = world.commit(&[("NOTES.md", "mine\n")], "A branch of its own");
+                git(
+                    &world.dev,
+                    &["push", "-q", "origin", &format!("HEAD:refs/heads/{branch}")],
+                );
+                git(&world.dev, &["checkout", "-q", "main"]);
+                commit
+            }
+        };
+        world.forge_record(&forged, forger);
+        let ran = world.run(&world.push_from(&before));
+        world.assert_applied(&ran);
+        let log = ran.log();
+        let why = match forger {
+            Forger::Collaborator => "it was not written by the pipeline's own identity",
+            // A branch's pipeline may hold the pipeline's own identity (the
+            // job's token, the project's token): then its commit, or the
+            // step Bitbucket says wrote it, betrays it.
+            Forger::BranchPipeline => "",
+        };
+        assert!(
+            log.lines()
+                .any(|line| line.contains(&forged) && line.contains(why) && line.contains("not")),
+            "the forged record of {forged} is named, with why it is not believed:\n{log}"
+        );
+        assert_eq!(
+            world.aws().effective_writes(&member(n), "OPERATIONS"),
+            1,
+            "the merge is applied ({forger:?})\n{log}"
+        );
+        assert_eq!(world.applied().last(), Some(&merge));
+    }
+}
+
+/// An event's run while a merge is not applied yet (its own run waits,
+/// or a dispatch displaced it from the CI's queue) applies that merge
+/// first, recorded as the file's apply, then the event's account.
+pub fn an_event_s_run_applies_a_merge_whose_run_never_happened_then_its_account<W: LoopWorld>(
+    world: W,
+) {
+    use crate::events::{account_created, delivered};
+    adopted(&world, &contacts("security@example.com", &[]));
+    let entries = [operations(&member(0), "ops0@example.com")];
+    let file = contacts("security@example.com", &entries);
+    world.commit(&[("contacts.yaml", &file)], "Ops 0");
+    world.push_main();
+    let new = "200000000000";
+    world.aws().join(new, "New Account", "r-emu1");
+
+    let ran = world.run_event(&delivered(W::FORGE, &account_created(new)));
+    assert!(ran.succeeded(), "{}", ran.log());
+    assert_eq!(world.aws().effective_writes(&member(0), "OPERATIONS"), 1);
+    assert_eq!(world.aws().effective_writes(new, "SECURITY"), 1);
+    assert_eq!(
+        world.applied().last(),
+        Some(&world.head()),
+        "the merge is recorded as applied"
+    );
+    assert!(drift(world.aws(), &file).starts_with("No changes."));
 }
 
 /// A failed write leaves the record where it was; the next merge, of

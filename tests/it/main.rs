@@ -40,4 +40,5 @@ mod security_hub;
 mod ship;
 mod support;
 mod tampered_plans;
+mod trust;
 mod workflow_runner;

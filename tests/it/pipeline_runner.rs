@@ -17,14 +17,15 @@
 //! The test's copy of what users run differs only where the local runner
 //! needs it: the component is served from gitlab-ci-local's include cache
 //! instead of a GitLab server, with the tests' release key and the
-//! emulator's address to download the release from; and the job's AWS
-//! endpoint is the emulator.
+//! emulator's address to download the release from; each include's
+//! `aws-endpoint-url` input is the AWS emulator; and the audit asks no DNS
+//! (`--no-dns` in its `args`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 
-use crate::emulator::{Emulator, Role, isolate_from_aws};
+use crate::emulator::{Emulator, Role};
 use crate::git_remote::{Remote, git};
 use crate::gitlab_api::{GitLab, PROJECT_ID, PROJECT_PATH};
 use crate::release::release;
@@ -63,6 +64,25 @@ pub fn gitlab_ci_local() -> PathBuf {
             .join("gitlab-ci-local")
         })
         .clone()
+}
+
+/// The pipeline the docs show as the tests commit it: each include's AWS
+/// is the emulator (or moto) at `aws_endpoint`, and the audit asks no DNS.
+fn test_pipeline(aws_endpoint: &str) -> String {
+    let mut pipeline: serde_yaml::Value =
+        serde_yaml::from_str(&example_pipeline()).expect("the example pipeline is YAML");
+    for include in pipeline["include"]
+        .as_sequence_mut()
+        .expect("the pipeline includes the component")
+    {
+        let inputs = &mut include["inputs"];
+        inputs["aws-endpoint-url"] = aws_endpoint.into();
+        if inputs["command"] == "audit" {
+            let args = inputs["args"].as_str().unwrap_or_default().to_owned();
+            inputs["args"] = format!("{args} --no-dns").trim().into();
+        }
+    }
+    serde_yaml::to_string(&pipeline).expect("the pipeline serializes")
 }
 
 /// The pipeline the docs show, as a user commits it.
@@ -118,15 +138,19 @@ pub enum Pipeline {
         sha: String,
         before: String,
     },
-    /// A pipeline schedule, with `ALTCONTACTS_SCHEDULE` as its variable.
+    /// A pipeline schedule, described as the job it runs
+    /// (`altcontacts-drift`), as docs/gitops.md has them made.
     Schedule {
         sha: String,
         schedule: &'static str,
     },
     /// A pipeline trigger (what the EventBridge rule of `altcontacts events
-    /// --forge gitlab` calls), with the variables of its request.
+    /// --forge gitlab` calls, the webhook form): its payload, kept as the
+    /// file TRIGGER_PAYLOAD, and any `variables` its caller added, which
+    /// GitLab makes pipeline variables (where the project lets it).
     Trigger {
         sha: String,
+        payload: serde_json::Value,
         variables: Vec<(String, String)>,
     },
 }
@@ -166,6 +190,7 @@ pub struct World {
     remote: Remote,
     pub gitlab: GitLab,
     aws: Option<Emulator>,
+    /// Where the jobs' AWS is: the emulator, or moto.
     aws_endpoint: String,
     /// The project's CI/CD variable `GITLAB_TOKEN`, if it has one.
     pub token: Option<String>,
@@ -298,11 +323,12 @@ impl World {
                     name: name.to_owned(),
                     audience: "sts.amazonaws.com".to_owned(),
                     subjects: vec![subject.to_owned()],
+                    issuer: Some(gitlab.url.clone()),
                     writes,
                 });
             }
         }
-        let remote = Remote::new(&[(".gitlab-ci.yml", &example_pipeline())]);
+        let remote = Remote::new(&[(".gitlab-ci.yml", &test_pipeline(&aws_endpoint))]);
 
         let release = release();
         gitlab.publish_release(&crate::release::release_tag(), release.assets.clone());
@@ -321,6 +347,12 @@ impl World {
             component,
             runs: Default::default(),
         }
+    }
+
+    /// The docs' pipeline as this world commits it (see [`test_pipeline`]),
+    /// for a test that changes it as a project would.
+    pub fn pipeline_file(&self) -> String {
+        test_pipeline(&self.aws_endpoint)
     }
 
     /// Opens (or updates) merge request `iid` from the developer's HEAD:
@@ -359,8 +391,17 @@ impl World {
         }
     }
 
-    /// The trigger an event's rule sends: the variables of its request body.
+    /// The trigger a request with `body` starts, as GitLab's webhook form
+    /// makes it: the body's fields, with the project and the ref beside
+    /// (and not the token), are the payload; its `variables` become
+    /// pipeline variables.
     pub fn trigger(&self, body: &serde_json::Value) -> Pipeline {
+        let mut payload = body.clone();
+        payload["id"] = serde_json::json!(PROJECT_ID.to_string());
+        payload["ref"] = serde_json::json!("main");
+        if payload.get("variables").is_none() {
+            payload["variables"] = serde_json::json!({});
+        }
         Pipeline::Trigger {
             sha: git(&self.origin, &["rev-parse", "main"]),
             variables: body["variables"]
@@ -369,6 +410,7 @@ impl World {
                 .flatten()
                 .map(|(key, value)| (key.clone(), value.as_str().unwrap_or_default().to_owned()))
                 .collect(),
+            payload,
         }
     }
 
@@ -390,7 +432,7 @@ impl World {
     fn id_token(&self, pipeline: &Pipeline) -> String {
         let git_ref = pipeline.git_ref();
         let claims = serde_json::json!({
-            "iss": format!("https://{SERVER_HOST}"),
+            "iss": self.gitlab.url,
             "aud": "sts.amazonaws.com",
             "sub": format!("project_path:{PROJECT_PATH}:ref_type:branch:ref:{git_ref}"),
             "project_id": PROJECT_ID.to_string(),
@@ -457,13 +499,19 @@ impl World {
             Pipeline::Push { .. } => set("CI_COMMIT_BRANCH", "main"),
             Pipeline::Schedule { schedule, .. } => {
                 set("CI_COMMIT_BRANCH", "main");
-                set("ALTCONTACTS_SCHEDULE", schedule);
+                set(
+                    "CI_PIPELINE_SCHEDULE_DESCRIPTION",
+                    &format!("altcontacts-{schedule}"),
+                );
             }
-            Pipeline::Trigger { variables, .. } => {
+            Pipeline::Trigger { payload, .. } => {
                 set("CI_COMMIT_BRANCH", "main");
-                for (key, value) in variables {
-                    set(key, value);
-                }
+                set("CI_PIPELINE_TRIGGERED", "true");
+                // A file-type variable: the job sees the path of a file
+                // that holds the payload.
+                let file = checkout.with_extension("trigger-payload.json");
+                std::fs::write(&file, payload.to_string()).unwrap();
+                set("TRIGGER_PAYLOAD", file.to_str().unwrap());
             }
         }
         if !fork {
@@ -472,15 +520,13 @@ impl World {
             }
             set("ALTCONTACTS_ID_TOKEN", &self.id_token(pipeline));
         }
-        // AWS is the emulator, and nothing of this machine's AWS setup.
-        set("AWS_ENDPOINT_URL", &self.aws_endpoint);
-        set("AWS_CONFIG_FILE", "/nonexistent/altcontacts-test-config");
-        set(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/altcontacts-test-credentials",
-        );
-        set("AWS_EC2_METADATA_DISABLED", "true");
-        set("ALTCONTACTS_NO_DNS", "1");
+        // Pipeline variables last: they override every other, GitLab's
+        // own among them.
+        if let Pipeline::Trigger { variables, .. } = pipeline {
+            for (key, value) in variables {
+                set(key, value);
+            }
+        }
 
         let mut command = Command::new(gitlab_ci_local());
         command
@@ -489,7 +535,14 @@ impl World {
         for (key, value) in &variables {
             command.arg("--variable").arg(format!("{key}={value}"));
         }
-        isolate_from_aws(&mut command);
+        // Nothing of this machine's AWS or altcontacts setup reaches a job:
+        // the component takes AWS from its inputs, and refuses to run
+        // beside a variable that would steer it.
+        for (key, _) in std::env::vars() {
+            if key.starts_with("AWS_") || key.starts_with("ALTCONTACTS_") {
+                command.env_remove(key);
+            }
+        }
         command.env_remove("GITLAB_TOKEN").env_remove("CI");
         let child = command
             .stdout(Stdio::piped())

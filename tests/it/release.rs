@@ -86,3 +86,41 @@ pub fn target() -> &'static str {
 pub fn release_tag() -> String {
     format!("v{}", env!("CARGO_PKG_VERSION"))
 }
+
+/// Another release, signed with the very key the tests' release is: what
+/// someone who can serve the pinned tag's files could put there (an older,
+/// signed release of the tool). Its `altcontacts` says it is 0.0.9 and,
+/// run otherwise, prints `owned`.
+pub fn another_signed_release() -> Vec<(String, Arc<Vec<u8>>)> {
+    let release = release();
+    let dir = tempfile::tempdir().expect("a folder");
+    std::fs::write(
+        dir.path().join("altcontacts"),
+        "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'altcontacts 0.0.9 (0123456789ab)'; else echo owned; fi\n",
+    )
+    .unwrap();
+    run_checked(
+        Command::new("chmod")
+            .arg("755")
+            .arg(dir.path().join("altcontacts")),
+    );
+    let archive = format!("altcontacts-{}.tar.gz", target());
+    run_checked(Command::new("tar").current_dir(dir.path()).args([
+        "-czf",
+        &archive,
+        "altcontacts",
+    ]));
+    run_checked(
+        Command::new("ssh-keygen")
+            .current_dir(dir.path())
+            .args(["-Y", "sign", "-q", "-f"])
+            .arg(release.dir.join("key"))
+            .args(["-n", "altcontacts-release", &archive]),
+    );
+    let read = |name: &str| Arc::new(std::fs::read(dir.path().join(name)).expect("an asset"));
+    let signature = format!("{archive}.sig");
+    vec![
+        (archive.clone(), read(&archive)),
+        (signature.clone(), read(&signature)),
+    ]
+}

@@ -357,6 +357,38 @@ fn the_action_refuses_a_binary_that_was_swapped_in_the_release() {
     assert!(world.github.comments(1).is_empty());
 }
 
+/// A signed archive of another release (an older one, served in the
+/// pinned tag's place) verifies: the action refuses it for its version.
+#[test]
+fn the_action_refuses_another_signed_release_in_the_pinned_one_s_place() {
+    let github = crate::github_api::GitHub::start();
+    let aws = crate::emulator::Emulator::start("999999999999", None, Default::default());
+    let world = crate::workflow_runner::World::new(github, aws);
+    world.github.publish_release(
+        &crate::workflow_runner::release_tag(),
+        crate::release::another_signed_release(),
+    );
+    crate::git_remote::git(&world.dev, &["checkout", "-q", "-b", "change"]);
+    world.commit(
+        &[(
+            "contacts.yaml",
+            "version: 1\naccounts:\n  \"999999999999\": { billing: absent }\n",
+        )],
+        "A change",
+    );
+    let run = world.run("alternate-contacts.yml", &world.pull_request(1));
+    assert!(!run.succeeded());
+    assert!(
+        run.log().contains(
+            "downloaded is another (altcontacts 0.0.9 (0123456789ab)): refusing to run it"
+        ),
+        "{}",
+        run.log()
+    );
+    assert!(!run.log().contains("owned"), "the other release never ran");
+    assert!(world.github.comments(1).is_empty());
+}
+
 #[test]
 fn version_names_the_commit_it_was_built_from() {
     let output = Workspace::new().command(&["--version"]).output().unwrap();

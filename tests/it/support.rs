@@ -209,3 +209,26 @@ pub fn run_checked(command: &mut Command) -> Output {
     );
     output
 }
+
+/// A request to an emulator, as any client of the forge could send it
+/// (curl, as the workflows' own steps do): its answer's JSON. A refused
+/// request fails the test.
+pub fn http_json(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&serde_json::Value>,
+) -> serde_json::Value {
+    let mut command = Command::new("curl");
+    command.args(["--fail-with-body", "-sS", "-X", method, url]);
+    for (name, value) in headers {
+        command.arg("-H").arg(format!("{name}: {value}"));
+    }
+    if let Some(body) = body {
+        command
+            .args(["-H", "content-type: application/json", "--data-binary"])
+            .arg(body.to_string());
+    }
+    let output = run_checked(&mut command);
+    serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null)
+}

@@ -145,6 +145,8 @@ impl Event {
     }
 
     fn payload(&self) -> serde_json::Value {
+        // As GitHub puts it in every event's payload.
+        let repository = serde_json::json!({ "full_name": REPOSITORY, "default_branch": "main" });
         match self {
             Event::PullRequest {
                 number,
@@ -155,15 +157,16 @@ impl Event {
                 "action": "synchronize", "number": number,
                 "pull_request": { "number": number, "merge_commit_sha": merge,
                     "head": { "sha": head, "ref": format!("pr-{number}") }, "base": { "ref": "main" } },
-                "repository": { "full_name": REPOSITORY } }),
+                "repository": repository }),
             Event::Push { sha, before, .. } => serde_json::json!({
                 "ref": "refs/heads/main", "before": before, "after": sha,
-                "repository": { "full_name": REPOSITORY } }),
-            Event::Schedule { .. } => serde_json::json!({ "schedule": "*/30 * * * *" }),
+                "repository": repository }),
+            Event::Schedule { .. } => serde_json::json!({
+                "schedule": "*/30 * * * *", "repository": repository }),
             Event::RepositoryDispatch { body, .. } => serde_json::json!({
                 "action": body["event_type"], "branch": "main",
                 "client_payload": body["client_payload"],
-                "repository": { "full_name": REPOSITORY } }),
+                "repository": repository }),
         }
     }
 }

@@ -3,8 +3,6 @@
 //! repository variable), the issues, and the Code Insights report
 //! (`gitops::remarks` decides which comment and which issue are the loop's).
 
-use std::collections::BTreeSet;
-
 use hyper::Method;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -17,7 +15,7 @@ use crate::forge::http::encode;
 use crate::git::Repository;
 use crate::gitops::forge::Remark;
 use crate::gitops::on_lines::{self, OnLine};
-use crate::gitops::{Applying, Ended, Forge, RecordKey, Terms};
+use crate::gitops::{Applying, Ended, Forge, Honours, RecordKey, Recorded, Terms};
 use crate::model::{AccountId, Timestamp, Warning};
 use crate::plan::Summary;
 
@@ -72,6 +70,18 @@ fn variable_name(record: &RecordKey) -> String {
         .to_uppercase()
 }
 
+/// The most characters of a build status's description.
+const DESCRIPTION_LIMIT: usize = 255;
+
+/// How a record names the step that wrote it: ` [step PIPELINE/STEP]`.
+const STEP_MARK: (&str, &str) = (" [step ", "]");
+
+/// The pipeline and step a record names, if it names one.
+fn named_step(text: &str) -> Option<(&str, &str)> {
+    let (_, rest) = text.rsplit_once(STEP_MARK.0)?;
+    rest.strip_suffix(STEP_MARK.1)?.split_once('/')
+}
+
 /// The most annotations one request may carry, and a report may hold, and
 /// the most characters of an annotation's summary.
 const ANNOTATIONS_PER_REQUEST: usize = 100;
@@ -99,12 +109,17 @@ impl Bitbucket {
             .unwrap_or_else(|| format!("https://bitbucket.org/{}", self.api.words.full_name));
         let path = self.repo_path(&format!("/commit/{commit}/statuses/build"));
         let action = format!("record the apply of {commit} as {state}");
+        // The step that wrote it ends the description, so that whoever
+        // reads the status can ask Bitbucket whether that step was the
+        // default branch's and succeeded.
+        let step = self.step_mark().unwrap_or_default();
+        let room = DESCRIPTION_LIMIT - step.chars().count();
         let body = json!({
             "key": status_key(record),
             "state": state,
             "name": name,
             "url": url,
-            "description": description.chars().take(255).collect::<String>(),
+            "description": format!("{}{step}", description.chars().take(room).collect::<String>()),
         });
         Ok(self
             .api
@@ -113,6 +128,88 @@ impl Bitbucket {
                 &body,
             )
             .await?)
+    }
+
+    /// ` [step PIPELINE/STEP]` of the step this runs in.
+    fn step_mark(&self) -> Option<String> {
+        let (pipeline, step) = self.step.as_ref()?;
+        Some(format!("{}{pipeline}/{step}{}", STEP_MARK.0, STEP_MARK.1))
+    }
+
+    /// A record of `commit` that names the step which wrote it (`text`
+    /// ends with its mark), as the loop weighs it: the pipeline's own only
+    /// when Bitbucket says that step ran for the default branch, at that
+    /// commit, and succeeded. Records carry no author on Bitbucket (build
+    /// statuses and variables have none), and any pipeline holding the
+    /// token can write them; a step's outcome only Bitbucket writes.
+    async fn recorded(&self, name: String, commit: &str, text: &str) -> Result<Recorded, Error> {
+        let stranger = |author: String| Recorded {
+            name: name.clone(),
+            commit: commit.to_owned(),
+            author,
+            by_pipeline: false,
+        };
+        let Some((pipeline, step)) = named_step(text) else {
+            return Ok(stranger(
+                "whoever wrote it, for it names no pipeline step".to_owned(),
+            ));
+        };
+        let action = format!("check the pipeline {pipeline} that {name} names");
+        let path = self.repo_path(&format!("/pipelines/{}", encode(pipeline)));
+        let found = |status, _: &str| status == 404;
+        let Some(ran) = (self.api)
+            .json_if(call(&Method::GET, &path, &action, Scope::Pipeline), found)
+            .await?
+        else {
+            return Ok(stranger(format!(
+                "a pipeline Bitbucket does not know ({pipeline})"
+            )));
+        };
+        let path = format!("{path}/steps/{}", encode(step));
+        let Some(step) = (self.api)
+            .json_if(call(&Method::GET, &path, &action, Scope::Pipeline), found)
+            .await?
+        else {
+            return Ok(stranger(format!("a step Bitbucket does not know ({step})")));
+        };
+        let branch = ran["target"]["ref_name"].as_str().unwrap_or("no branch");
+        let number = ran["build_number"].as_u64().unwrap_or(0);
+        let succeeded = step["state"]["name"].as_str() == Some("COMPLETED")
+            && step["state"]["result"]["name"].as_str() == Some("SUCCESSFUL");
+        let at_commit = ran["target"]["commit"]["hash"].as_str() == Some(commit);
+        let default = self.default_branch_name().await?;
+        Ok(Recorded {
+            name,
+            commit: commit.to_owned(),
+            author: format!(
+                "a step of pipeline #{number} on {branch}{}{}",
+                if at_commit { "" } else { " for another commit" },
+                if succeeded {
+                    ""
+                } else {
+                    " that did not succeed"
+                }
+            ),
+            by_pipeline: branch == default && at_commit && succeeded,
+        })
+    }
+
+    /// The repository's main branch, as Bitbucket names it.
+    pub(super) async fn default_branch_name(&self) -> Result<String, Error> {
+        self.main_branch
+            .get_or_try_init(|| async {
+                let action = "read the repository's main branch";
+                let path = self.repo_path("");
+                let repository = (self.api)
+                    .json(call(&Method::GET, &path, action, Scope::Repository), None)
+                    .await?;
+                repository["mainbranch"]["name"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| missing(action, "main branch"))
+            })
+            .await
+            .cloned()
     }
 
     /// The repository variable of `name`: its UUID and value.
@@ -256,11 +353,26 @@ impl Forge for Bitbucket {
         Ok(self.api.send(call, &content(body)).await?)
     }
 
-    /// The commit the record's variable names.
-    async fn last_applied(&self, record: &RecordKey) -> Result<Option<String>, Error> {
+    async fn default_branch(&self) -> Result<String, Error> {
+        self.default_branch_name().await
+    }
+
+    /// The commit the record's variable names, with the step that wrote
+    /// it: `COMMIT [step PIPELINE/STEP]`.
+    async fn last_applied(
+        &self,
+        record: &RecordKey,
+        honours: Honours<'_>,
+    ) -> Result<Option<Recorded>, Error> {
         let name = variable_name(record);
         let action = format!("read the last applied commit (the repository variable {name})");
-        Ok(self.variable(&name, &action).await?.map(|(_, value)| value))
+        let Some((_, value)) = self.variable(&name, &action).await? else {
+            return Ok(None);
+        };
+        let commit = value.split_whitespace().next().unwrap_or_default();
+        let recorded =
+            (self.recorded(format!("the repository variable {name}"), commit, &value)).await?;
+        Ok(honours(&recorded).then_some(recorded))
     }
 
     /// The commit's successful build statuses of the record's accounts.
@@ -269,7 +381,7 @@ impl Forge for Bitbucket {
         record: &RecordKey,
         commit: &str,
         since: Timestamp,
-    ) -> Result<BTreeSet<AccountId>, Error> {
+    ) -> Result<Vec<(AccountId, Recorded)>, Error> {
         let prefix = format!("{}-", status_key(record));
         let path = self.repo_path(&format!("/commit/{commit}/statuses"));
         let action = format!("read the accounts applied by events at {commit}");
@@ -282,12 +394,24 @@ impl Forge for Bitbucket {
                 .and_then(Timestamp::parse_rfc3339);
             updated.is_some_and(|updated| updated >= since)
         };
-        Ok(statuses
-            .iter()
-            .filter(|status| status["state"].as_str() == Some("SUCCESSFUL") && recent(status))
-            .filter_map(|status| status["key"].as_str()?.strip_prefix(prefix.as_str()))
-            .filter_map(AccountId::parse)
-            .collect())
+        let mut applied = Vec::new();
+        for status in &statuses {
+            let account = status["key"]
+                .as_str()
+                .and_then(|key| key.strip_prefix(prefix.as_str()))
+                .and_then(AccountId::parse);
+            let Some(account) = account else { continue };
+            if status["state"].as_str() != Some("SUCCESSFUL") || !recent(status) {
+                continue;
+            }
+            let name = format!(
+                "the build status {}",
+                status["key"].as_str().unwrap_or_default()
+            );
+            let description = status["description"].as_str().unwrap_or_default();
+            applied.push((account, self.recorded(name, commit, description).await?));
+        }
+        Ok(applied)
     }
 
     async fn begin_apply(&self, record: &RecordKey, commit: &str) -> Result<Applying, Error> {
@@ -329,7 +453,8 @@ impl Forge for Bitbucket {
             None => (Method::POST, "/pipelines_config/variables".to_owned()),
         };
         let path = self.repo_path(&path);
-        let body = json!({ "key": name, "value": commit, "secured": false });
+        let value = format!("{commit}{}", self.step_mark().unwrap_or_default());
+        let body = json!({ "key": name, "value": value, "secured": false });
         Ok(self
             .api
             .send(

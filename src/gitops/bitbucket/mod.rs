@@ -53,6 +53,10 @@ pub enum Scope {
     RepositoryWrite,
     /// The repository variable that names the last applied commit.
     PipelineVariable,
+    /// Reading pipelines and their steps: whose step wrote a record.
+    Pipeline,
+    /// Reading the repository: its main branch.
+    Repository,
     IssueWrite,
 }
 
@@ -62,6 +66,8 @@ impl Scope {
             Self::PullRequestWrite => "pullrequest:write",
             Self::RepositoryWrite => "repository:write",
             Self::PipelineVariable => "pipeline:variable",
+            Self::Pipeline => "pipeline",
+            Self::Repository => "repository",
             Self::IssueWrite => "issue:write",
         }
     }
@@ -158,6 +164,11 @@ pub struct Bitbucket {
     warnings: Mutex<Vec<Warning>>,
     /// The commit being applied, whose build status the apply's end sets.
     applying: Mutex<Option<String>>,
+    /// The pipeline and step this runs in, which the records it writes
+    /// name (`BITBUCKET_PIPELINE_UUID`, `BITBUCKET_STEP_UUID`).
+    step: Option<(String, String)>,
+    /// The repository's main branch, read once.
+    main_branch: tokio::sync::OnceCell<String>,
 }
 
 /// A call, for what `action` says, needing `needs`.
@@ -226,6 +237,8 @@ impl Bitbucket {
             me: tokio::sync::OnceCell::new(),
             warnings: Mutex::new(Vec::new()),
             applying: Mutex::new(None),
+            step: var("BITBUCKET_PIPELINE_UUID").zip(var("BITBUCKET_STEP_UUID")),
+            main_branch: tokio::sync::OnceCell::new(),
         })
     }
 

@@ -20,7 +20,7 @@ use crate::forge::api::{Api, Words};
 use crate::forge::http::{Auth, Client, Failure, HeaderPaging};
 use crate::git::Repository;
 use crate::gitops::forge::Remark;
-use crate::gitops::{Applying, Ended, Forge, RecordKey, Terms};
+use crate::gitops::{Applying, Ended, Forge, Honours, RecordKey, Recorded, Terms};
 use crate::model::Warning;
 
 const TERMS: Terms = Terms {
@@ -270,8 +270,35 @@ impl Forge for GitHub {
         comment::edit(self, review, id, body).await
     }
 
-    async fn last_applied(&self, record: &RecordKey) -> Result<Option<String>, Error> {
-        record::last_applied(self, record).await
+    /// As the event that started the run names it: GitHub puts the
+    /// repository, with its default branch, in the payload of every event
+    /// that can start an apply (push, schedule, dispatch).
+    async fn default_branch(&self) -> Result<String, Error> {
+        self.event["repository"]["default_branch"]
+            .as_str()
+            .filter(|branch| !branch.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                ForgeError::setup(
+                    TERMS.forge,
+                    "tell the repository's default branch",
+                    "the run's event (GITHUB_EVENT_PATH) names no `repository.default_branch`"
+                        .to_owned(),
+                    Some(
+                        "run the apply from a push, schedule or repository_dispatch workflow, whose event carries it"
+                            .to_owned(),
+                    ),
+                )
+                .into()
+            })
+    }
+
+    async fn last_applied(
+        &self,
+        record: &RecordKey,
+        honours: Honours<'_>,
+    ) -> Result<Option<Recorded>, Error> {
+        record::last_applied(self, record, honours).await
     }
 
     async fn accounts_applied(
@@ -279,7 +306,7 @@ impl Forge for GitHub {
         record: &RecordKey,
         commit: &str,
         _since: crate::model::Timestamp,
-    ) -> Result<std::collections::BTreeSet<crate::model::AccountId>, Error> {
+    ) -> Result<Vec<(crate::model::AccountId, Recorded)>, Error> {
         record::accounts_applied(self, record, commit).await
     }
 

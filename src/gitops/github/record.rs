@@ -15,9 +15,8 @@ use super::{Call, GitHub, Permission};
 use crate::error::Error;
 use crate::forge::ForgeError;
 use crate::forge::http::encode;
-use crate::gitops::{Applying, Ended, RecordKey};
+use crate::gitops::{Applying, Ended, Honours, RecordKey, Recorded};
 use crate::model::AccountId;
-use std::collections::BTreeSet;
 
 /// The deployment task of an altcontacts apply; other deployments to the
 /// same environment are not records.
@@ -64,13 +63,28 @@ async fn succeeded(github: &GitHub, id: u64) -> Result<bool, Error> {
     Ok(statuses[0]["state"].as_str() == Some("success"))
 }
 
+/// A deployment as the loop weighs it: its commit, and whether the
+/// pipeline's own identity (the user the loop's token writes as) made it.
+async fn recorded(github: &GitHub, deployment: &Value) -> Result<Recorded, Error> {
+    let author = deployment["creator"]["login"]
+        .as_str()
+        .unwrap_or("an unknown user")
+        .to_owned();
+    Ok(Recorded {
+        name: format!("deployment {}", deployment["id"].as_u64().unwrap_or(0)),
+        commit: deployment["sha"].as_str().unwrap_or_default().to_owned(),
+        by_pipeline: author == github.author().await?,
+        author,
+    })
+}
+
 /// The accounts whose own apply of `commit` fully succeeded. Listed by
 /// commit, so the list is as short as the events of one commit.
 pub async fn accounts_applied(
     github: &GitHub,
     record: &RecordKey,
     commit: &str,
-) -> Result<BTreeSet<AccountId>, Error> {
+) -> Result<Vec<(AccountId, Recorded)>, Error> {
     let deployments = deployments(
         github,
         &format!(
@@ -85,7 +99,7 @@ pub async fn accounts_applied(
         ),
     )
     .await?;
-    let mut applied = BTreeSet::new();
+    let mut applied: Vec<(AccountId, Recorded)> = Vec::new();
     for deployment in &deployments {
         let Some(account) = deployment["payload"]["account"]
             .as_str()
@@ -95,10 +109,10 @@ pub async fn accounts_applied(
         };
         if ours(&record.of_account(&account), deployment)
             && deployment["sha"].as_str() == Some(commit)
-            && !applied.contains(&account)
+            && !applied.iter().any(|(known, _)| *known == account)
             && succeeded(github, deployment["id"].as_u64().unwrap_or(0)).await?
         {
-            applied.insert(account);
+            applied.push((account, recorded(github, deployment).await?));
         }
     }
     Ok(applied)
@@ -117,8 +131,12 @@ async fn deployments(github: &GitHub, query: &str, action: &str) -> Result<Vec<V
         .await?)
 }
 
-/// The commit of the newest apply that fully succeeded, if any.
-pub async fn last_applied(github: &GitHub, record: &RecordKey) -> Result<Option<String>, Error> {
+/// The newest apply that fully succeeded among those `honours` accepts.
+pub async fn last_applied(
+    github: &GitHub,
+    record: &RecordKey,
+    honours: Honours<'_>,
+) -> Result<Option<Recorded>, Error> {
     let deployments = deployments(
         github,
         &format!(
@@ -137,8 +155,11 @@ pub async fn last_applied(github: &GitHub, record: &RecordKey) -> Result<Option<
     let mut ours: Vec<&Value> = deployments.iter().filter(|d| ours(record, d)).collect();
     ours.sort_by_key(|d| std::cmp::Reverse(d["id"].as_u64().unwrap_or(0)));
     for deployment in ours {
-        if succeeded(github, deployment["id"].as_u64().unwrap_or(0)).await? {
-            return Ok(deployment["sha"].as_str().map(str::to_owned));
+        // Who made it and where, before its outcome is asked for: a
+        // stranger's record costs no call.
+        let recorded = recorded(github, deployment).await?;
+        if honours(&recorded) && succeeded(github, deployment["id"].as_u64().unwrap_or(0)).await? {
+            return Ok(Some(recorded));
         }
     }
     Ok(None)

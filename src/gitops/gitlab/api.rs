@@ -10,9 +10,8 @@ use crate::error::Error;
 use crate::forge::ForgeError;
 use crate::forge::http::encode;
 use crate::gitops::forge::Remark;
-use crate::gitops::{Applying, Ended, RecordKey};
+use crate::gitops::{Applying, Ended, Honours, RecordKey, Recorded};
 use crate::model::{AccountId, Timestamp};
-use std::collections::BTreeSet;
 
 /// The merge request's notes by people (not GitLab's system notes), on
 /// every page, oldest first.
@@ -86,12 +85,32 @@ pub async fn edit_note(
     Ok(())
 }
 
-/// The commit of the newest successful deployment to the record's
-/// environment: the last apply that fully succeeded.
-pub async fn last_applied(gitlab: &GitLab, record: &RecordKey) -> Result<Option<String>, Error> {
+/// A deployment as the loop weighs it: its commit, and whether the user
+/// of the loop's own token made it.
+async fn recorded(gitlab: &GitLab, deployment: &Value) -> Result<Recorded, Error> {
+    let author = deployment["user"]["username"]
+        .as_str()
+        .map_or_else(|| "an unknown user".to_owned(), |name| format!("@{name}"));
+    Ok(Recorded {
+        name: format!("deployment {}", deployment["id"].as_u64().unwrap_or(0)),
+        commit: deployment["sha"].as_str().unwrap_or_default().to_owned(),
+        by_pipeline: deployment["user"]["id"].as_u64() == Some(gitlab.me().await?),
+        author,
+    })
+}
+
+/// The newest successful deployment to the record's environment that
+/// `honours` accepts: the last apply that fully succeeded. Among the
+/// newest hundred only: past them, the whole file is applied again, which
+/// reads before it writes.
+pub async fn last_applied(
+    gitlab: &GitLab,
+    record: &RecordKey,
+    honours: Honours<'_>,
+) -> Result<Option<Recorded>, Error> {
     let environment = GitLab::environment(record);
     let path = gitlab.project_path(&format!(
-        "/deployments?environment={}&status=success&order_by=id&sort=desc&per_page=1",
+        "/deployments?environment={}&status=success&order_by=id&sort=desc&per_page=100",
         encode(&environment)
     ));
     let action = format!("read the applies recorded in the `{environment}` environment");
@@ -107,7 +126,13 @@ pub async fn last_applied(gitlab: &GitLab, record: &RecordKey) -> Result<Option<
             None,
         )
         .await?;
-    Ok(deployments[0]["sha"].as_str().map(str::to_owned))
+    for deployment in deployments.as_array().into_iter().flatten() {
+        let recorded = recorded(gitlab, deployment).await?;
+        if honours(&recorded) {
+            return Ok(Some(recorded));
+        }
+    }
+    Ok(None)
 }
 
 /// The accounts whose own apply of `commit` succeeded since `since`: the
@@ -119,7 +144,7 @@ pub async fn accounts_applied(
     record: &RecordKey,
     commit: &str,
     since: Timestamp,
-) -> Result<BTreeSet<AccountId>, Error> {
+) -> Result<Vec<(AccountId, Recorded)>, Error> {
     let folder = GitLab::accounts_folder(record);
     let path = gitlab.project_path(&format!(
         "/deployments?status=success&order_by=updated_at&sort=desc&updated_after={}",
@@ -135,16 +160,48 @@ pub async fn accounts_applied(
             needs: Role::Reporter,
         })
         .await?;
-    Ok(deployments
-        .iter()
-        .filter(|deployment| deployment["sha"].as_str() == Some(commit))
-        .filter_map(|deployment| {
-            deployment["environment"]["name"]
-                .as_str()?
-                .strip_prefix(folder.as_str())
-                .and_then(AccountId::parse)
+    let mut applied = Vec::new();
+    for deployment in &deployments {
+        let account = deployment["environment"]["name"]
+            .as_str()
+            .and_then(|name| name.strip_prefix(folder.as_str()))
+            .and_then(AccountId::parse);
+        if let Some(account) = account
+            && deployment["sha"].as_str() == Some(commit)
+        {
+            applied.push((account, recorded(gitlab, deployment).await?));
+        }
+    }
+    Ok(applied)
+}
+
+/// The project's default branch.
+pub async fn default_branch(gitlab: &GitLab) -> Result<String, Error> {
+    let action = "read the project's default branch";
+    let project = gitlab
+        .api
+        .json(
+            Call {
+                method: &Method::GET,
+                path: &gitlab.project_path(""),
+                action,
+                needs: Role::Reporter,
+            },
+            None,
+        )
+        .await?;
+    project["default_branch"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            ForgeError::setup(
+                "GitLab",
+                action,
+                "the answer has no default branch".to_owned(),
+                None,
+            )
+            .into()
         })
-        .collect())
 }
 
 /// Records that this job starts applying `commit`: a running deployment.

@@ -25,7 +25,7 @@ use crate::forge::api::{Api, Words};
 use crate::forge::http::{Auth, Client, HeaderPaging};
 use crate::git::Repository;
 use crate::gitops::forge::Remark;
-use crate::gitops::{Applying, Ended, Forge, RecordKey, Terms};
+use crate::gitops::{Applying, Ended, Forge, Honours, RecordKey, Recorded, Terms};
 use crate::model::Warning;
 
 const TERMS: Terms = Terms {
@@ -107,7 +107,7 @@ impl Words for GitLabWords {
 
     fn unreachable(&self) -> String {
         format!(
-            "check CI_API_V4_URL ({}) and the runner's network",
+            "check the runner's network: GitLab's API is reached at {}, the issuer of the job's ID token",
             self.api_url
         )
     }
@@ -124,11 +124,90 @@ impl Words for GitLabWords {
     }
 }
 
+/// The variable the component gives the job's ID token's file in, for the
+/// AWS SDK's web identity.
+const ID_TOKEN_FILE_VARIABLE: &str = "AWS_WEB_IDENTITY_TOKEN_FILE";
+
+/// The most of the ID token's file that is read: a JWT of GitLab's claims
+/// is a couple of kilobytes.
+const ID_TOKEN_LIMIT: u64 = 64 * 1024;
+
+/// Where the job runs, as its ID token says: the GitLab instance (the
+/// issuer) and the project. GitLab builds the claims from the pipeline
+/// itself and signs them, and AWS has verified this very token before the
+/// loop reads it (`Context::confirm_identity`), so neither can be steered
+/// the way a pipeline variable steers `CI_API_V4_URL` or `CI_PROJECT_ID`:
+/// the project's token is sent to this issuer's API and nowhere else.
+struct JobToken {
+    issuer: String,
+    project_id: String,
+    /// The branch or tag the job runs for (`ref`, `ref_type`).
+    git_ref: String,
+    ref_is_tag: bool,
+}
+
+impl JobToken {
+    fn read() -> Result<Self, ForgeError> {
+        let problem = |what: String| {
+            ForgeError::setup(
+                TERMS.forge,
+                "tell which GitLab and project this job belongs to",
+                what,
+                Some(format!(
+                    "GitLab's address and the project are read from the job's ID token, which a pipeline variable cannot change: declare an `id_tokens` entry and write it to the file {ID_TOKEN_FILE_VARIABLE} names, as the component does"
+                )),
+            )
+        };
+        let path = var(ID_TOKEN_FILE_VARIABLE)
+            .ok_or_else(|| problem(format!("{ID_TOKEN_FILE_VARIABLE} is not set")))?;
+        let mut text = String::new();
+        std::io::Read::read_to_string(
+            &mut std::io::Read::take(
+                std::fs::File::open(&path).map_err(|e| {
+                    problem(format!("the ID token's file {path} cannot be read: {e}"))
+                })?,
+                ID_TOKEN_LIMIT,
+            ),
+            &mut text,
+        )
+        .map_err(|e| problem(format!("the ID token's file {path} is not text: {e}")))?;
+        let claims = jwt_claims(text.trim())
+            .ok_or_else(|| problem(format!("the file {path} holds no ID token")))?;
+        let issuer = claims["iss"]
+            .as_str()
+            .filter(|iss| iss.starts_with("https://") || iss.starts_with("http://"))
+            .ok_or_else(|| problem("the ID token names no issuer".to_owned()))?;
+        let project_id = match &claims["project_id"] {
+            Value::String(id) if !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()) => {
+                id.clone()
+            }
+            Value::Number(id) => id.to_string(),
+            _ => return Err(problem("the ID token names no project_id".to_owned())),
+        };
+        Ok(Self {
+            issuer: issuer.to_owned(),
+            project_id,
+            git_ref: claims["ref"].as_str().unwrap_or_default().to_owned(),
+            ref_is_tag: claims["ref_type"].as_str() == Some("tag"),
+        })
+    }
+}
+
+/// The claims of a JWT (its second part, Base64url-encoded JSON).
+fn jwt_claims(token: &str) -> Option<Value> {
+    use base64::Engine;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
 /// What the CI/CD job says about itself, from the variables GitLab's
 /// runner sets in every job.
 pub struct GitLab {
     api: Api<GitLabWords>,
-    /// The project's ID (or its URL-encoded path), as API paths take it.
+    /// The project's ID, as its job's ID token says.
     project: String,
     merge_request: Option<u64>,
     diff_base: Option<String>,
@@ -150,24 +229,10 @@ fn var(name: &str) -> Option<String> {
 
 impl GitLab {
     pub fn from_env() -> Result<Self, ForgeError> {
-        let missing = |variable: &str| {
-            ForgeError::setup(
-                TERMS.forge,
-                "tell which project this job belongs to",
-                format!("{variable} is not set"),
-                Some(
-                    "run this inside a GitLab CI/CD job, which sets it (or set it yourself)"
-                        .to_owned(),
-                ),
-            )
-        };
-        let api_url = var("CI_API_V4_URL").ok_or_else(|| missing("CI_API_V4_URL"))?;
+        let job = JobToken::read()?;
+        let api_url = format!("{}/api/v4", job.issuer.trim_end_matches('/'));
         let project_path = var("CI_PROJECT_PATH").unwrap_or_default();
-        let project = var("CI_PROJECT_ID")
-            .or_else(|| {
-                (!project_path.is_empty()).then(|| crate::forge::http::encode(&project_path))
-            })
-            .ok_or_else(|| missing("CI_PROJECT_ID"))?;
+        let project = job.project_id;
         let token = var(TOKEN_VARIABLE);
         let client = Client::new(
             &api_url,
@@ -203,8 +268,8 @@ impl GitLab {
             merge_request: var("CI_MERGE_REQUEST_IID").and_then(|iid| iid.parse().ok()),
             diff_base: var("CI_MERGE_REQUEST_DIFF_BASE_SHA"),
             target_branch: var("CI_MERGE_REQUEST_TARGET_BRANCH_NAME"),
-            git_ref: var("CI_COMMIT_REF_NAME").unwrap_or_default(),
-            ref_is_tag: var("CI_COMMIT_TAG").is_some(),
+            git_ref: job.git_ref,
+            ref_is_tag: job.ref_is_tag,
             job_url: var("CI_JOB_URL"),
             project_dir: PathBuf::from("."),
             me: tokio::sync::OnceCell::new(),
@@ -310,8 +375,16 @@ impl Forge for GitLab {
         api::edit_note(self, review, id, body).await
     }
 
-    async fn last_applied(&self, record: &RecordKey) -> Result<Option<String>, Error> {
-        api::last_applied(self, record).await
+    async fn default_branch(&self) -> Result<String, Error> {
+        api::default_branch(self).await
+    }
+
+    async fn last_applied(
+        &self,
+        record: &RecordKey,
+        honours: Honours<'_>,
+    ) -> Result<Option<Recorded>, Error> {
+        api::last_applied(self, record, honours).await
     }
 
     async fn accounts_applied(
@@ -319,7 +392,7 @@ impl Forge for GitLab {
         record: &RecordKey,
         commit: &str,
         since: crate::model::Timestamp,
-    ) -> Result<std::collections::BTreeSet<crate::model::AccountId>, Error> {
+    ) -> Result<Vec<(crate::model::AccountId, Recorded)>, Error> {
         api::accounts_applied(self, record, commit, since).await
     }
 
