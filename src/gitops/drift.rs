@@ -10,6 +10,7 @@ use crate::render::{self, Budget, PlanView};
 use crate::session::{Context, Request};
 
 use super::apply::{Applied, Recording, plan_and_write, summarize_apply};
+use super::forge::NoIssues;
 use super::record::{self, Judge};
 use super::{Forge, RecordKey, drift_marker, file_key, issue_limit_text, load, make_plan, remarks};
 
@@ -67,7 +68,7 @@ pub(super) async fn drift<F: Forge>(
     let repaired = applied.report.as_ref().is_some_and(Report::succeeded);
     let open = match remarks::open_issue(forge, &args.label, &marker).await? {
         remarks::Issues::On { open } => open,
-        remarks::Issues::Off => return drift_without_issues(context, forge, &applied),
+        remarks::Issues::Off(none) => return drift_without_issues(context, forge, &applied, &none),
     };
     if drifted == 0 {
         if let Some(number) = open {
@@ -155,13 +156,14 @@ fn differ(drifted: usize) -> String {
     )
 }
 
-/// Drift where the repository keeps no issues: the drift is listed in the
-/// log (above), and the job fails while AWS differs from the file, so the
-/// failed run (and its notice) is what people see.
+/// Drift where no issue can be kept (`none` says why): the drift is listed
+/// in the log (above), and the job fails while AWS differs from the file,
+/// so the failed run (and its notice) is what people see.
 fn drift_without_issues<F: Forge>(
     context: &Context,
     forge: &F,
     applied: &Applied,
+    none: &NoIssues,
 ) -> Result<u8, Error> {
     let view = &applied.planned.view();
     let drifted = view.summary().changes();
@@ -174,10 +176,11 @@ fn drift_without_issues<F: Forge>(
         _ if drifted == 0 => Ok(EXIT_OK),
         Some(report) if report.succeeded() => {
             context.ui.note(&format!(
-                "Repaired the drift: {} written back. This repository keeps no issues, so this {} is the record ({} for one issue per drift).",
+                "Repaired the drift: {} written back. No issue can be kept ({}), so this {} is the record ({} for one issue per drift).",
                 count(drifted, "contact"),
+                none.why,
                 terms.run,
-                terms.enable_issues
+                none.remedy
             ));
             Ok(EXIT_OK)
         }
@@ -185,13 +188,10 @@ fn drift_without_issues<F: Forge>(
         None => Err(crate::forge::ForgeError::setup(
             terms.forge,
             "keep the drift issue",
-            format!(
-                "{} from the file, and this repository keeps no issues",
-                differ(drifted)
-            ),
+            format!("{} from the file, and {}", differ(drifted), none.why),
             Some(format!(
                 "{} for one issue, updated while the drift lasts and closed when it ends; until then this {} fails while AWS differs from the file",
-                terms.enable_issues, terms.run
+                none.remedy, terms.run
             )),
         )
         .into()),

@@ -87,13 +87,53 @@ pub enum Ended {
 }
 
 /// A note on a review, or an issue, as the loop looks for its own: its
-/// identifier (an issue's number), whether the token's own user wrote it,
-/// and its text (an issue's description).
+/// identifier (an issue's number), who wrote it, and its text (an issue's
+/// description).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Remark {
     pub id: u64,
-    pub mine: bool,
+    pub whose: Whose,
     pub text: String,
+}
+
+/// Who wrote a remark, as far as the loop can tell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Whose {
+    /// The token's own user.
+    Mine,
+    Others,
+    /// The forge will not say who the token is (a Bitbucket repository
+    /// access token cannot ask `/user`): only an edit can tell, since a
+    /// forge lets a user edit their own notes alone.
+    Unknown,
+}
+
+impl Whose {
+    /// `Mine` or `Others`, by whether `author` is `me`; `Unknown` without `me`.
+    pub fn of<T: PartialEq>(author: Option<T>, me: Option<T>) -> Self {
+        match (author, me) {
+            (_, None) => Self::Unknown,
+            (Some(author), Some(me)) if author == me => Self::Mine,
+            _ => Self::Others,
+        }
+    }
+}
+
+/// Why the drift issue cannot be kept here, and what would let it be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NoIssues {
+    pub why: String,
+    pub remedy: String,
+}
+
+impl NoIssues {
+    /// The repository has its issues turned off.
+    pub fn turned_off(terms: &Terms) -> Self {
+        Self {
+            why: "this repository keeps no issues".to_owned(),
+            remedy: terms.enable_issues.to_owned(),
+        }
+    }
 }
 
 /// Whether the plan's note was made or edited, by its identifier.
@@ -171,12 +211,13 @@ pub trait Forge: Sync {
         description: &str,
     ) -> impl Future<Output = Result<(), Error>> + Send;
 
-    /// The open issues labelled `label` (not reviews), on every page;
-    /// `None` when the repository keeps no issues (they are turned off).
+    /// The open issues labelled `label` (not reviews), on every page; or
+    /// why none can be kept (issues turned off, a token that cannot hold
+    /// the scope).
     fn open_issues(
         &self,
         label: &str,
-    ) -> impl Future<Output = Result<Option<Vec<Remark>>, Error>> + Send;
+    ) -> impl Future<Output = Result<Result<Vec<Remark>, NoIssues>, Error>> + Send;
 
     /// Opens an issue labelled `label`; its number.
     fn create_issue(

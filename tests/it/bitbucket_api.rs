@@ -27,11 +27,32 @@ pub const SLUG: &str = "aws-contacts";
 /// Bitbucket's limit: "less than 32768 characters".
 pub const TEXT_LIMIT: usize = 32_767;
 /// What a repository access token of the loop holds.
-pub const LOOP_SCOPES: [&str; 4] = [
+pub const LOOP_SCOPES: [&str; 3] = ["pullrequest:write", "repository:write", "pipeline:variable"];
+
+/// The scopes of an OAuth consumer's token that also keeps the drift issue
+/// and says who it is.
+pub const LOOP_AND_ISSUE_SCOPES: [&str; 5] = [
     "pullrequest:write",
     "repository:write",
     "pipeline:variable",
     "issue:write",
+    "account",
+];
+
+/// The scopes Bitbucket lets a repository access token hold.
+const REPOSITORY_TOKEN_SCOPES: [&str; 12] = [
+    "repository",
+    "repository:write",
+    "repository:admin",
+    "repository:delete",
+    "pullrequest",
+    "pullrequest:write",
+    "webhook",
+    "pipeline",
+    "pipeline:write",
+    "pipeline:variable",
+    "runner",
+    "runner:write",
 ];
 
 #[derive(Clone, Debug)]
@@ -93,6 +114,8 @@ pub struct Call {
 struct Token {
     user: String,
     scopes: Vec<String>,
+    /// A repository access token, which cannot ask who it is.
+    repository_token: bool,
 }
 
 #[derive(Default)]
@@ -156,16 +179,37 @@ impl Bitbucket {
     }
 
     /// A repository access token of a new bot user, with these scopes.
+    /// Bitbucket makes one only with the scopes it offers such a token (no
+    /// issue scope, no `account`), and it cannot ask `/user`.
     pub fn token(&self, bot: &str, scopes: &[&str]) -> String {
+        for scope in scopes {
+            assert!(
+                REPOSITORY_TOKEN_SCOPES.contains(scope),
+                "a repository access token cannot hold `{scope}`"
+            );
+        }
+        self.add_token(bot, scopes, true)
+    }
+
+    /// An OAuth consumer's access token of `user`, with these scopes.
+    pub fn oauth_token(&self, user: &str, scopes: &[&str]) -> String {
+        self.add_token(user, scopes, false)
+    }
+
+    fn add_token(&self, user: &str, scopes: &[&str], repository_token: bool) -> String {
         let mut state = self.state();
         state.next_id += 1;
-        let user = format!("{{{bot}-{}}}", state.next_id);
-        let token = format!("ATCTT-emulated{}", state.next_id);
+        let uuid = format!("{{{user}-{}}}", state.next_id);
+        let token = match repository_token {
+            true => format!("ATCTT-emulated{}", state.next_id),
+            false => format!("oauth-emulated{}", state.next_id),
+        };
         state.tokens.insert(
             token.clone(),
             Token {
-                user,
+                user: uuid,
                 scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+                repository_token,
             },
         );
         token
@@ -439,6 +483,21 @@ fn route(
         );
     };
     if segments == ["2.0", "user"] {
+        // As Bitbucket answers a repository access token (BCLOUD-23528).
+        if token.repository_token {
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "Token is invalid, expired, or not supported for this endpoint.",
+            );
+        }
+        if !token.scopes.iter().any(|scope| scope == "account") {
+            return json_reply(
+                StatusCode::FORBIDDEN,
+                &json!({ "type": "error", "error": {
+                    "message": "Your credentials lack one or more required privilege scopes.",
+                    "detail": { "granted": token.scopes, "required": ["account"] } } }),
+            );
+        }
         return json_reply(
             StatusCode::OK,
             &json!({ "type": "user", "uuid": token.user, "display_name": "aws-contacts bot" }),

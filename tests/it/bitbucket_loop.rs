@@ -376,7 +376,40 @@ fn drift_where_the_issue_tracker_is_off_fails_the_pipeline_and_says_how_to_get_a
         &world,
         || world.bitbucket.turn_issues_off(),
         || World::run(&world, &world.custom(DRIFT, &[])),
+        "this repository keeps no issues",
         "turn the issue tracker on (Repository settings > Features > Issues)",
+    );
+}
+
+/// A world whose loop token is the repository access token docs/gitops.md
+/// starts with: Bitbucket will not tell it who it is, and it cannot hold
+/// an issue scope.
+fn world_with_a_repository_access_token(members: usize) -> World {
+    let mut world = world(members);
+    world.token = world.bitbucket.token("aws-contacts-bot", &LOOP_SCOPES);
+    world
+}
+
+/// A repository access token's plan comment is found again as the one it
+/// may edit, a reviewer's lookalike left alone.
+#[test]
+fn with_a_repository_access_token_the_plan_comment_is_the_one_it_may_edit() {
+    loop_scenarios::pushes_to_a_review_edit_one_note_whatever_the_pages_and_leave_others_alone(
+        world_with_a_repository_access_token(3),
+    );
+}
+
+/// With a repository access token there is no issue to keep: drift fails
+/// the pipeline, and says why and which token would keep one.
+#[test]
+fn with_a_repository_access_token_drift_fails_the_pipeline_and_says_which_token_keeps_an_issue() {
+    let world = world_with_a_repository_access_token(3);
+    loop_scenarios::drift_where_issues_are_off_fails_the_run_and_says_how_to_get_an_issue(
+        &world,
+        || {},
+        || World::run(&world, &world.custom(DRIFT, &[])),
+        "the token in BITBUCKET_ACCESS_TOKEN may not keep issues (a repository access token cannot hold the `issue:write` scope)",
+        "an OAuth consumer's access token",
     );
 }
 

@@ -449,6 +449,7 @@ fn drift_where_issues_are_off_fails_the_run_and_says_how_to_get_an_issue() {
         &world,
         || world.github.turn_issues_off(),
         || World::run(&world, NIGHTLY, &world.schedule_event()),
+        "this repository keeps no issues",
         "turn Issues on (the repository's Settings > General > Features)",
     );
 }

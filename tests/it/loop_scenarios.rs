@@ -626,6 +626,7 @@ pub fn drift_where_issues_are_off_fails_the_run_and_says_how_to_get_an_issue<W: 
     world: &W,
     turn_issues_off: impl FnOnce(),
     nightly: impl Fn() -> W::Ran,
+    why_none: &str,
     how_to_turn_them_on: &str,
 ) {
     use crate::emulator::Contact;
@@ -647,7 +648,9 @@ pub fn drift_where_issues_are_off_fails_the_run_and_says_how_to_get_an_issue<W: 
         "the drift is in the log: {log}"
     );
     assert!(
-        log.contains("could not keep the drift issue: 1 contact in AWS differs from the file, and this repository keeps no issues"),
+        log.contains(&format!(
+            "could not keep the drift issue: 1 contact in AWS differs from the file, and {why_none}"
+        )),
         "{log}"
     );
     assert!(log.contains(how_to_turn_them_on), "{log}");

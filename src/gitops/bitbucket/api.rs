@@ -7,13 +7,13 @@ use hyper::Method;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{Bitbucket, Scope, TERMS, call, take};
+use super::{Bitbucket, SCOPES, Scope, TERMS, TOKEN_VARIABLE, call, take};
 use crate::config::FileProblems;
 use crate::error::Error;
 use crate::forge::ForgeError;
 use crate::forge::http::encode;
 use crate::git::Repository;
-use crate::gitops::forge::Remark;
+use crate::gitops::forge::{NoIssues, Remark, Whose};
 use crate::gitops::on_lines::{self, OnLine};
 use crate::gitops::{Applying, Ended, Forge, Honours, RecordKey, Recorded, Terms};
 use crate::model::{AccountId, Timestamp, Warning};
@@ -32,10 +32,10 @@ pub fn missing(action: &str, what: &str) -> Error {
 
 /// One comment or issue as the loop reads it: by `user` (a comment) or
 /// `reporter` (an issue), its text in `content.raw`.
-fn remark(item: &Value, author: &str, me: &str) -> Option<Remark> {
+fn remark(item: &Value, author: &str, me: Option<&str>) -> Option<Remark> {
     Some(Remark {
         id: item["id"].as_u64()?,
-        mine: item[author]["uuid"].as_str() == Some(me),
+        whose: Whose::of(item[author]["uuid"].as_str(), me),
         text: item["content"]["raw"]
             .as_str()
             .unwrap_or_default()
@@ -464,10 +464,12 @@ impl Forge for Bitbucket {
             .await?)
     }
 
-    /// The open issues (Bitbucket's `new` and `open`); `None` when the
-    /// issue tracker is off. Bitbucket's issues have no labels: the loop
-    /// knows its own by the marker and the reporter.
-    async fn open_issues(&self, _label: &str) -> Result<Option<Vec<Remark>>, Error> {
+    /// The open issues (Bitbucket's `new` and `open`), or why there are
+    /// none to keep: the issue tracker is off, or the token cannot hold an
+    /// issue scope (a repository access token cannot). Bitbucket's issues
+    /// have no labels: the loop knows its own by the marker and the
+    /// reporter.
+    async fn open_issues(&self, _label: &str) -> Result<Result<Vec<Remark>, NoIssues>, Error> {
         let me = self.me().await?;
         let query = encode(r#"state="new" OR state="open""#);
         let path = self.repo_path(&format!("/issues?q={query}&sort=id"));
@@ -478,12 +480,24 @@ impl Forge for Bitbucket {
             Scope::IssueWrite,
         );
         let tracker_off = |status, says: &str| status == 404 && says.contains("no issue tracker");
-        let issues = self.api.all_pages_if(call, tracker_off).await?;
-        Ok(issues.map(|issues| {
-            (issues.iter())
-                .filter_map(|i| remark(i, "reporter", me))
-                .collect()
-        }))
+        let issues = match self.api.all_pages_if(call, tracker_off).await {
+            Ok(Some(issues)) => issues,
+            Ok(None) => return Ok(Err(NoIssues::turned_off(&TERMS))),
+            Err(refused) if refused.status == Some(403) => {
+                return Ok(Err(NoIssues {
+                    why: format!(
+                        "the token in {TOKEN_VARIABLE} may not keep issues (a repository access token cannot hold the `issue:write` scope)"
+                    ),
+                    remedy: format!(
+                        "put a token that can in {TOKEN_VARIABLE}: an OAuth consumer's access token with the scopes {SCOPES}, `issue:write` and `account`"
+                    ),
+                }));
+            }
+            Err(refused) => return Err(refused.into()),
+        };
+        Ok(Ok((issues.iter())
+            .filter_map(|i| remark(i, "reporter", me))
+            .collect()))
     }
 
     async fn create_issue(&self, _label: &str, title: &str, body: &str) -> Result<u64, Error> {

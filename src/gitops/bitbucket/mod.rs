@@ -42,7 +42,10 @@ const TERMS: Terms = Terms {
 pub const TOKEN_VARIABLE: &str = "BITBUCKET_ACCESS_TOKEN";
 /// The API's address: the public service's unless a proxy (or a test) says.
 const API_URL_VARIABLE: &str = "BITBUCKET_API_URL";
-const SCOPES: &str = "pullrequest:write, repository:write, pipeline:variable and issue:write";
+/// What the loop's token must hold: a repository access token can. The
+/// drift issue needs `issue:write` besides, which only another kind of
+/// token holds (`api::open_issues` says so when it is missing).
+const SCOPES: &str = "pullrequest:write, repository:write and pipeline:variable";
 
 /// The scope of a repository access token a call needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,6 +61,8 @@ pub enum Scope {
     /// Reading the repository: its main branch.
     Repository,
     IssueWrite,
+    /// Who the token is (`/user`), which a repository access token cannot ask.
+    Account,
 }
 
 impl Scope {
@@ -69,6 +74,7 @@ impl Scope {
             Self::Pipeline => "pipeline",
             Self::Repository => "repository",
             Self::IssueWrite => "issue:write",
+            Self::Account => "account",
         }
     }
 }
@@ -157,8 +163,9 @@ pub struct Bitbucket {
     pipeline_url: Option<String>,
     /// Where the step's artifacts are collected from: the clone it runs in.
     clone_dir: PathBuf,
-    /// The token's own user, for finding the step's own comments and issues.
-    me: tokio::sync::OnceCell<String>,
+    /// The token's own user, for finding the step's own comments and
+    /// issues, when Bitbucket says it.
+    me: tokio::sync::OnceCell<Option<String>>,
     /// The file's warnings, annotated on the plan's report when it is made
     /// (a report replaced drops its annotations).
     warnings: Mutex<Vec<Warning>>,
@@ -246,18 +253,24 @@ impl Bitbucket {
         format!("{}{path}", self.repository)
     }
 
-    /// The UUID of the token's user (a repository access token has a bot
-    /// user of its own).
-    async fn me(&self) -> Result<&str, Error> {
+    /// The UUID of the token's user, when Bitbucket says it: a repository
+    /// access token has a bot user of its own but cannot ask `/user`
+    /// (which needs the `account` scope such a token cannot hold); then
+    /// the loop knows its comments by whether it may edit them.
+    async fn me(&self) -> Result<Option<&str>, Error> {
         self.me
             .get_or_try_init(|| async {
                 let action = "learn which user the token belongs to";
-                let call = call(&Method::GET, "/user", action, Scope::PullRequestWrite);
-                let user = self.api.json(call, None).await?;
+                let call = call(&Method::GET, "/user", action, Scope::Account);
+                let refused = |status, _: &str| matches!(status, 401 | 403);
+                let Some(user) = self.api.json_if(call, refused).await? else {
+                    return Ok(None);
+                };
                 let uuid = user["uuid"].as_str().map(str::to_owned);
-                uuid.ok_or_else(|| api::missing(action, "user uuid"))
+                uuid.map(Some)
+                    .ok_or_else(|| api::missing(action, "user uuid"))
             })
             .await
-            .map(String::as_str)
+            .map(Option::as_deref)
     }
 }

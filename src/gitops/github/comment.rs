@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::{Call, GitHub, Permission, written_by};
 use crate::error::Error;
-use crate::gitops::forge::Remark;
+use crate::gitops::forge::{Remark, Whose};
 
 /// Every comment of the pull request, on every page, oldest first.
 pub async fn list(github: &GitHub, pull_request: u64) -> Result<Vec<Remark>, Error> {
@@ -26,7 +26,11 @@ pub async fn list(github: &GitHub, pull_request: u64) -> Result<Vec<Remark>, Err
         .filter_map(|comment| {
             Some(Remark {
                 id: comment["id"].as_u64()?,
-                mine: written_by(comment, author),
+                whose: if written_by(comment, author) {
+                    Whose::Mine
+                } else {
+                    Whose::Others
+                },
                 text: comment["body"].as_str().unwrap_or_default().to_owned(),
             })
         })

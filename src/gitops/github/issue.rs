@@ -8,7 +8,7 @@ use super::{Call, GitHub, Permission, written_by};
 use crate::error::Error;
 use crate::forge::ForgeError;
 use crate::forge::http::encode;
-use crate::gitops::forge::Remark;
+use crate::gitops::forge::{Remark, Whose};
 
 /// The open issues labelled `label`, on every page; `None` when the
 /// repository has its issues turned off (GitHub answers 410 Gone).
@@ -34,7 +34,11 @@ pub async fn list_open(github: &GitHub, label: &str) -> Result<Option<Vec<Remark
             .filter_map(|issue| {
                 Some(Remark {
                     id: issue["number"].as_u64()?,
-                    mine: written_by(issue, author),
+                    whose: if written_by(issue, author) {
+                        Whose::Mine
+                    } else {
+                        Whose::Others
+                    },
                     text: issue["body"].as_str().unwrap_or_default().to_owned(),
                 })
             })

@@ -19,7 +19,7 @@ use crate::forge::ForgeError;
 use crate::forge::api::{Api, Words};
 use crate::forge::http::{Auth, Client, Failure, HeaderPaging};
 use crate::git::Repository;
-use crate::gitops::forge::Remark;
+use crate::gitops::forge::{NoIssues, Remark};
 use crate::gitops::{Applying, Ended, Forge, Honours, RecordKey, Recorded, Terms};
 use crate::model::Warning;
 
@@ -324,8 +324,10 @@ impl Forge for GitHub {
         record::finish(self, record, applying, ended, description).await
     }
 
-    async fn open_issues(&self, label: &str) -> Result<Option<Vec<Remark>>, Error> {
-        issue::list_open(self, label).await
+    async fn open_issues(&self, label: &str) -> Result<Result<Vec<Remark>, NoIssues>, Error> {
+        Ok(issue::list_open(self, label)
+            .await?
+            .ok_or_else(|| NoIssues::turned_off(&TERMS)))
     }
 
     async fn create_issue(&self, label: &str, title: &str, body: &str) -> Result<u64, Error> {

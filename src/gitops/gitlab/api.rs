@@ -9,7 +9,7 @@ use super::{Call, GitLab, Role, written_by};
 use crate::error::Error;
 use crate::forge::ForgeError;
 use crate::forge::http::encode;
-use crate::gitops::forge::Remark;
+use crate::gitops::forge::{Remark, Whose};
 use crate::gitops::{Applying, Ended, Honours, RecordKey, Recorded};
 use crate::model::{AccountId, Timestamp};
 
@@ -41,7 +41,11 @@ pub async fn notes(gitlab: &GitLab, merge_request: u64) -> Result<Vec<Remark>, E
 fn remark(item: &Value, id: &str, text: &str, me: u64) -> Option<Remark> {
     Some(Remark {
         id: item[id].as_u64()?,
-        mine: written_by(item, me),
+        whose: if written_by(item, me) {
+            Whose::Mine
+        } else {
+            Whose::Others
+        },
         text: item[text].as_str().unwrap_or_default().to_owned(),
     })
 }

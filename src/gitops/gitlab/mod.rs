@@ -24,7 +24,7 @@ use crate::forge::ForgeError;
 use crate::forge::api::{Api, Words};
 use crate::forge::http::{Auth, Client, HeaderPaging};
 use crate::git::Repository;
-use crate::gitops::forge::Remark;
+use crate::gitops::forge::{NoIssues, Remark};
 use crate::gitops::{Applying, Ended, Forge, Honours, RecordKey, Recorded, Terms};
 use crate::model::Warning;
 
@@ -410,8 +410,8 @@ impl Forge for GitLab {
         api::finish_apply(self, record, applying, ended).await
     }
 
-    async fn open_issues(&self, label: &str) -> Result<Option<Vec<Remark>>, Error> {
-        api::open_issues(self, label).await.map(Some)
+    async fn open_issues(&self, label: &str) -> Result<Result<Vec<Remark>, NoIssues>, Error> {
+        api::open_issues(self, label).await.map(Ok)
     }
 
     async fn create_issue(&self, label: &str, title: &str, body: &str) -> Result<u64, Error> {
