@@ -27,6 +27,7 @@ pub mod interrupt;
 pub mod live;
 pub mod member_role;
 pub mod model;
+mod pages;
 pub mod plan;
 pub mod planfile;
 pub mod printable;

@@ -27,6 +27,7 @@ use crate::model::{
     AccountId, AccountStatus, Contact, ContactField, ContactType, OrgAccount, OrgUnit,
     Organization, PolicySummary, PrimaryContact, PrimaryField, Shape, Slot, Timestamp, Value,
 };
+use crate::pages::Pages;
 use crate::settings::RoleName;
 
 /// Where and as whom to connect; `None` leaves the choice to the standard
@@ -82,6 +83,16 @@ pub struct Aws {
     /// Organizations, each a handful per run.
     unpaced_retry: RetryPolicy,
     unpaced_retry_stats: RetryStats,
+}
+
+/// Takes a listing's next page, or stops it where it repeats or runs on.
+fn next_page(pages: &mut Pages, token: &str, action: OrgOperation) -> Result<(), Located> {
+    pages.next(token).map_err(|endless| {
+        Located::new(
+            Operation::Organizations(action),
+            BackendError::Endless(endless),
+        )
+    })
 }
 
 /// Units whose children are listed at once during discovery. Organizations
@@ -258,11 +269,15 @@ impl Aws {
     {
         let mut items = Vec::new();
         let mut token = None;
+        let mut pages = Pages::new(format!("Organizations {}", action.name()));
         loop {
             let (batch, next) = self.org_call(action, || page(token.clone())).await?;
             items.extend(batch);
             match next {
-                Some(next) => token = Some(next),
+                Some(next) => {
+                    next_page(&mut pages, &next, action)?;
+                    token = Some(next);
+                }
                 None => return Ok(items),
             }
         }
@@ -405,6 +420,9 @@ impl Aws {
         };
         let mut accounts = Vec::new();
         let mut token = None;
+        // Before anything of a page is passed on to be read: a listing that
+        // hands out a page again would have its accounts read again.
+        let mut pages = Pages::new(format!("Organizations {}", action.name()));
         loop {
             let (page, next) = self
                 .org_call(action, || async {
@@ -449,7 +467,10 @@ impl Aws {
             }
             accounts.extend(page);
             match next {
-                Some(next) => token = Some(next),
+                Some(next) => {
+                    next_page(&mut pages, &next, action)?;
+                    token = Some(next);
+                }
                 None => return Ok(accounts),
             }
         }

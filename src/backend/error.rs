@@ -87,6 +87,9 @@ pub enum BackendError {
     /// A write that was not sent because the run was interrupted first.
     #[error("not sent: the run was interrupted")]
     NotSent,
+    /// A listing whose pages went in a circle or without end.
+    #[error("{0}")]
+    Endless(crate::pages::Endless),
 }
 
 impl BackendError {
@@ -105,6 +108,7 @@ impl BackendError {
             Self::UnsupportedPartition(_) => "unsupported_partition",
             Self::Other { .. } => "other",
             Self::NotSent => "not_sent",
+            Self::Endless(_) => "endless_listing",
         }
     }
 

@@ -75,6 +75,7 @@ impl SecurityHub {
             .build();
         let mut found = Vec::new();
         let mut token: Option<String> = None;
+        let mut pages = crate::pages::Pages::new("Security Hub GetFindings");
         loop {
             let page = self
                 .policy
@@ -103,7 +104,12 @@ impl SecurityHub {
                     && finding.generator_id.starts_with(GENERATOR_PREFIX)
             }));
             match page.next_token().filter(|token| !token.is_empty()) {
-                Some(next) => token = Some(next.to_owned()),
+                Some(next) => {
+                    pages.next(next).map_err(|endless| {
+                        located(HubOperation::GetFindings)(BackendError::Endless(endless))
+                    })?;
+                    token = Some(next.to_owned());
+                }
                 None => return Ok(found),
             }
         }

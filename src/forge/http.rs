@@ -29,6 +29,11 @@ const BACKOFF: Backoff = Backoff {
 /// Longest wait a forge's `retry-after` is followed for.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 const TIMEOUT: Duration = Duration::from_secs(30);
+/// The most of one answer that is read. A page of 100 GitHub comments at
+/// their 65,536-character limit is under 30 MB, 100 GitLab notes at their
+/// 1,000,000 characters about 100 MB; an answer past this is refused, not
+/// read into memory whole.
+pub const BODY_LIMIT: usize = 128 * 1024 * 1024;
 /// The largest page GitHub, GitLab and Bitbucket serve.
 pub const PER_PAGE: u32 = 100;
 
@@ -121,6 +126,14 @@ pub enum Failure {
     Unreachable { url: String, problem: String },
     /// An answer that is not the JSON asked for.
     NotJson { status: u16, problem: String },
+    /// A list whose pages go in a circle or without end.
+    Endless(crate::pages::Endless),
+    /// An address (a next page's) away from the API's own origin: the
+    /// token goes to the API's scheme, host and port only, and nothing
+    /// else is followed.
+    OffOrigin { url: String, api: String },
+    /// An answer larger than [`BODY_LIMIT`].
+    TooLarge { url: String },
 }
 
 impl Client {
@@ -147,11 +160,18 @@ impl Client {
         })
     }
 
-    fn url(&self, path: &str) -> String {
-        if path.starts_with("http://") || path.starts_with("https://") {
-            path.to_owned()
-        } else {
-            format!("{}{path}", self.api)
+    /// The address of `path`; an absolute one (a next page's, as the forge
+    /// hands it out) only when it is of the API's own origin.
+    fn url(&self, path: &str) -> Result<String, Failure> {
+        if !(path.starts_with("http://") || path.starts_with("https://")) {
+            return Ok(format!("{}{path}", self.api));
+        }
+        match (origin(path), origin(&self.api)) {
+            (Some(there), Some(here)) if there == here => Ok(path.to_owned()),
+            _ => Err(Failure::OffOrigin {
+                url: path.to_owned(),
+                api: self.api.clone(),
+            }),
         }
     }
 
@@ -163,7 +183,7 @@ impl Client {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Answer, Failure> {
-        let url = self.url(path);
+        let url = self.url(path)?;
         let mut attempt = 1;
         loop {
             let answer = self.once(method, &url, body).await;
@@ -173,12 +193,15 @@ impl Client {
             };
             match (answer, wait) {
                 (Ok(answer), _) if answer.status.is_success() => return Ok(answer),
+                (Err(Unanswered::TooLarge), _) => return Err(Failure::TooLarge { url }),
                 (_, Some(wait)) if attempt < ATTEMPTS => {
                     tokio::time::sleep(wait.min(MAX_RETRY_AFTER)).await;
                     attempt += 1;
                 }
                 (Ok(answer), _) => return Err(Failure::Refused(Box::new(answer))),
-                (Err(problem), _) => return Err(Failure::Unreachable { url, problem }),
+                (Err(Unanswered::Problem(problem)), _) => {
+                    return Err(Failure::Unreachable { url, problem });
+                }
             }
         }
     }
@@ -188,7 +211,7 @@ impl Client {
         method: &Method,
         url: &str,
         body: Option<&Value>,
-    ) -> Result<Answer, String> {
+    ) -> Result<Answer, Unanswered> {
         let mut request = Request::builder().method(method.clone()).uri(url).header(
             "user-agent",
             concat!("altcontacts/", env!("CARGO_PKG_VERSION")),
@@ -208,11 +231,11 @@ impl Client {
         };
         let request = request
             .body(Full::new(payload))
-            .map_err(|error| format!("bad request: {error}"))?;
+            .map_err(|error| Unanswered::Problem(format!("bad request: {error}")))?;
         let response = tokio::time::timeout(TIMEOUT, self.http.request(request))
             .await
-            .map_err(|_| format!("no answer within {} s", TIMEOUT.as_secs()))?
-            .map_err(|error| error.to_string())?;
+            .map_err(|_| Unanswered::Problem(format!("no answer within {} s", TIMEOUT.as_secs())))?
+            .map_err(|error| Unanswered::Problem(error.to_string()))?;
         let status = response.status();
         let header = |name: &str| {
             response
@@ -227,10 +250,16 @@ impl Client {
             rate_limited: header("x-ratelimit-remaining").as_deref() == Some("0"),
             next_page: header("x-next-page").filter(|page| !page.is_empty()),
         };
-        let body = tokio::time::timeout(TIMEOUT, response.into_body().collect())
+        let limited = http_body_util::Limited::new(response.into_body(), BODY_LIMIT);
+        let body = tokio::time::timeout(TIMEOUT, limited.collect())
             .await
-            .map_err(|_| "the answer did not arrive in time".to_owned())?
-            .map_err(|error| error.to_string())?
+            .map_err(|_| Unanswered::Problem("the answer did not arrive in time".to_owned()))?
+            .map_err(
+                |error| match error.downcast_ref::<http_body_util::LengthLimitError>() {
+                    Some(_) => Unanswered::TooLarge,
+                    None => Unanswered::Problem(error.to_string()),
+                },
+            )?
             .to_bytes();
         Ok(Answer {
             status,
@@ -255,8 +284,12 @@ impl Client {
     /// hands them out, whatever size its pages are.
     pub async fn all_pages(&self, path: &str) -> Result<Vec<Value>, Failure> {
         let mut next = Some(self.paging.first(path));
+        let mut pages = crate::pages::Pages::new("the API");
         let mut items = Vec::new();
         while let Some(path) = next.take() {
+            // Each page by its whole address, the first among them: a next
+            // page that is the first one again is a circle too.
+            pages.next(&self.url(&path)?).map_err(Failure::Endless)?;
             let answer = self.send(&Method::GET, &path, None).await?;
             let (page, after) = self.paging.page(&answer)?;
             items.extend(page);
@@ -264,6 +297,26 @@ impl Client {
         }
         Ok(items)
     }
+}
+
+/// Why one attempt got no answer to read.
+enum Unanswered {
+    Problem(String),
+    TooLarge,
+}
+
+/// `scheme://host:port` of an address, the port made explicit, so that
+/// `https://h` and `https://h:443` are one origin.
+fn origin(url: &str) -> Option<(String, String, u16)> {
+    let uri: hyper::Uri = url.parse().ok()?;
+    let scheme = uri.scheme_str()?.to_ascii_lowercase();
+    let host = uri.host()?.to_ascii_lowercase();
+    let port = uri.port_u16().or(match scheme.as_str() {
+        "https" => Some(443),
+        "http" => Some(80),
+        _ => None,
+    })?;
+    Some((scheme, host, port))
 }
 
 /// What an answer's headers say about pages and rate limits.
@@ -427,6 +480,29 @@ mod tests {
             "https://gitlab.example/api/v4/projects/1/issues?state=opened&per_page=100&page=3"
         );
         assert_eq!(with_page("https://x/notes", "2"), "https://x/notes?page=2");
+    }
+
+    #[test]
+    fn only_the_api_s_own_origin_is_followed() {
+        let same = |a, b| origin(a).is_some() && origin(a) == origin(b);
+        assert!(same(
+            "https://api.github.com/x?page=2",
+            "https://api.github.com"
+        ));
+        assert!(same(
+            "https://API.github.com:443/x",
+            "https://api.github.com"
+        ));
+        assert!(!same("http://api.github.com/x", "https://api.github.com"));
+        assert!(!same(
+            "https://api.github.com.evil.example/x",
+            "https://api.github.com"
+        ));
+        assert!(!same(
+            "https://api.github.com:8443/x",
+            "https://api.github.com"
+        ));
+        assert!(!same("https://evil.example/x", "https://api.github.com"));
     }
 
     #[test]

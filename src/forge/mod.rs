@@ -65,6 +65,38 @@ impl ForgeError {
                 problem,
                 help: None,
             },
+            http::Failure::Endless(endless) => Self {
+                forge,
+                action: action.to_owned(),
+                status: None,
+                problem: endless.to_string(),
+                help: Some(format!(
+                    "{forge} should not answer so: retry later, and if it persists, tell whoever runs {forge} (or the proxy before it)"
+                )),
+            },
+            http::Failure::OffOrigin { url, api } => Self {
+                forge,
+                action: action.to_owned(),
+                status: None,
+                problem: format!(
+                    "the answer pointed at {url}, away from the API at {api}: nothing was sent there"
+                ),
+                help: Some(format!(
+                    "the token goes to the API's own address only; if {forge} sits behind a proxy that rewrites addresses, give its address as the API's"
+                )),
+            },
+            http::Failure::TooLarge { url } => Self {
+                forge,
+                action: action.to_owned(),
+                status: None,
+                problem: format!(
+                    "the answer of {url} is larger than {} MiB: not read",
+                    http::BODY_LIMIT / (1024 * 1024)
+                ),
+                help: Some(format!(
+                    "{forge} answers no page this large; check the API's address, and the proxy before it"
+                )),
+            },
         }
     }
 }

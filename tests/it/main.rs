@@ -23,6 +23,7 @@ mod gitlab_loop;
 mod gitops;
 mod guardrail;
 mod hostile;
+mod hostile_answers;
 mod hostile_files;
 mod http_query;
 mod http_server;
