@@ -47,6 +47,20 @@ pub enum FileAtError {
         revision: String,
         what: &'static str,
     },
+
+    /// Said from the tree's listing, before the file is read.
+    #[error(
+        "refusing to read {file} at {revision}: the file is {:.1} MB there, the limit is {:.1} MB{}",
+        *.size as f64 / 1e6,
+        *.limit as f64 / 1e6,
+        crate::hint::Hint(Some("check that -f names the contacts file"))
+    )]
+    TooBig {
+        file: String,
+        revision: String,
+        size: u64,
+        limit: u64,
+    },
 }
 
 /// Whether `text` is a full commit ID as git writes it (SHA-1 or SHA-256,
@@ -121,11 +135,26 @@ impl Repository {
         Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
     }
 
+    /// The top of the git work tree this directory is in; `None` outside
+    /// one, or when git cannot tell.
+    pub fn work_tree(&self) -> Option<PathBuf> {
+        let output = self.run(&["rev-parse", "--show-toplevel"]).ok()?;
+        let top = String::from_utf8(output.stdout).ok()?;
+        let top = top.strip_suffix('\n').unwrap_or(&top);
+        (output.status.success() && !top.is_empty()).then(|| PathBuf::from(top))
+    }
+
     /// The text of `file` at `revision`; `None` when the file did not exist
     /// there (the first pull request, which adds it). A symbolic link, a
     /// folder or a submodule at that path is refused: `git show` would
-    /// give the link's text, or a listing, as if it were the file.
-    pub fn file_at(&self, revision: &str, file: &Path) -> Result<Option<String>, FileAtError> {
+    /// give the link's text, or a listing, as if it were the file. So is a
+    /// file of more than `limit` bytes, before it is read.
+    pub fn file_at(
+        &self,
+        revision: &str,
+        file: &Path,
+        limit: u64,
+    ) -> Result<Option<String>, FileAtError> {
         let commit = self.commit(revision)?;
         let name = file.file_name().map_or_else(
             || file.display().to_string(),
@@ -159,6 +188,14 @@ impl Repository {
             "160000" => return Err(refused_as("a submodule")),
             _ => return Err(refused_as("an entry of another kind")),
         }
+        if let Some(size) = entry.size.filter(|size| *size > limit) {
+            return Err(FileAtError::TooBig {
+                file: file.display().to_string(),
+                revision: revision.to_owned(),
+                size,
+                limit,
+            });
+        }
         let bytes = self.blob(&entry.object)?;
         String::from_utf8(bytes).map(Some).map_err(|_| {
             FileAtError::Git(GitError {
@@ -172,7 +209,8 @@ impl Repository {
 
     /// The entry named `name` in the tree of this directory at `commit`
     /// (`None` when the directory or the name is not there), as `ls-tree`
-    /// lists it: its mode tells a file from a link.
+    /// lists it: its mode tells a file from a link, and its size a file
+    /// too big to read.
     fn entry_at(&self, commit: &str, name: &str) -> Result<Option<TreeEntry>, GitError> {
         // The folder itself, at that commit: a tree, when it was there.
         let spec = format!("{commit}:./");
@@ -183,7 +221,7 @@ impl Repository {
         let tree = String::from_utf8_lossy(&tree.stdout).trim().to_owned();
         // --full-tree: in a subfolder, ls-tree would otherwise keep only
         // the paths under it, which a subtree's entries are not.
-        let args = ["ls-tree", "--full-tree", "-z", tree.as_str()];
+        let args = ["ls-tree", "--full-tree", "--long", "-z", tree.as_str()];
         let output = self.run(&args)?;
         if !output.status.success() {
             return Err(self.failed(&args, &output, None));
@@ -308,10 +346,12 @@ impl Repository {
     }
 }
 
-/// One entry of `git ls-tree -z`: `MODE TYPE OBJECT\tNAME`.
+/// One entry of `git ls-tree --long -z`: `MODE TYPE OBJECT SIZE\tNAME`,
+/// the size padded with spaces (`-` for what is not a blob).
 struct TreeEntry {
     mode: String,
     object: String,
+    size: Option<u64>,
     name: Vec<u8>,
 }
 
@@ -319,11 +359,12 @@ impl TreeEntry {
     fn parse(line: &[u8]) -> Option<Self> {
         let tab = line.iter().position(|&byte| byte == b'\t')?;
         let head = std::str::from_utf8(&line[..tab]).ok()?;
-        let mut fields = head.split(' ');
+        let mut fields = head.split_whitespace();
         let (mode, _kind, object) = (fields.next()?, fields.next()?, fields.next()?);
         Some(Self {
             mode: mode.to_owned(),
             object: object.to_owned(),
+            size: fields.next().and_then(|size| size.parse().ok()),
             name: line[tab + 1..].to_vec(),
         })
     }
@@ -332,6 +373,8 @@ impl TreeEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const LIMIT: u64 = 1_000;
 
     fn git(dir: &Path, args: &[&str]) {
         let status = Command::new("git")
@@ -358,11 +401,11 @@ mod tests {
         let repo = Repository::of(&dir.path().join("contacts.yaml"));
         let file = Path::new("contacts.yaml");
         assert_eq!(
-            repo.file_at("HEAD", file).unwrap().as_deref(),
+            repo.file_at("HEAD", file, LIMIT).unwrap().as_deref(),
             Some("version: 1\n")
         );
-        assert_eq!(repo.file_at("HEAD~1", file).unwrap(), None);
-        let missing = repo.file_at("no-such-branch", file).unwrap_err();
+        assert_eq!(repo.file_at("HEAD~1", file, LIMIT).unwrap(), None);
+        let missing = repo.file_at("no-such-branch", file, LIMIT).unwrap_err();
         assert!(missing.to_string().contains("fetch-depth"), "{missing}");
         assert_eq!(repo.path_in_repository(file).unwrap(), "contacts.yaml");
         assert!(repo.is_ancestor("HEAD~1", "HEAD").unwrap());
@@ -386,7 +429,7 @@ mod tests {
 
         let repo = Repository::of(&dir.path().join("contacts.yaml"));
         let error = repo
-            .file_at("HEAD", Path::new("contacts.yaml"))
+            .file_at("HEAD", Path::new("contacts.yaml"), LIMIT)
             .unwrap_err();
         assert!(
             matches!(&error, FileAtError::SymbolicLink { target, .. } if target == "infra/contacts.yaml"),
@@ -401,7 +444,7 @@ mod tests {
         );
         // A folder by that name is not read as a listing either.
         assert!(matches!(
-            repo.file_at("HEAD", Path::new("infra")),
+            repo.file_at("HEAD", Path::new("infra"), LIMIT),
             Err(FileAtError::NotAFile {
                 what: "a folder",
                 ..
@@ -411,14 +454,67 @@ mod tests {
         let infra = Repository::of(&dir.path().join("infra/contacts.yaml"));
         assert_eq!(
             infra
-                .file_at("HEAD", Path::new("infra/contacts.yaml"))
+                .file_at("HEAD", Path::new("infra/contacts.yaml"), LIMIT)
                 .unwrap()
                 .as_deref(),
             Some("version: 1\n")
         );
         assert_eq!(
-            infra.file_at("HEAD", Path::new("missing.yaml")).unwrap(),
+            infra
+                .file_at("HEAD", Path::new("missing.yaml"), LIMIT)
+                .unwrap(),
             None
+        );
+    }
+
+    #[test]
+    fn a_file_past_the_limit_at_a_revision_is_refused_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        git(dir.path(), &["init", "-q", "-b", "main"]);
+        std::fs::write(dir.path().join("contacts.yaml"), "#".repeat(1_500)).unwrap();
+        git(dir.path(), &["add", "contacts.yaml"]);
+        git(dir.path(), &["commit", "-q", "-m", "big"]);
+        let repo = Repository::of(&dir.path().join("contacts.yaml"));
+        let error = repo
+            .file_at("HEAD", Path::new("contacts.yaml"), LIMIT)
+            .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                FileAtError::TooBig {
+                    size: 1_500,
+                    limit: LIMIT,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        assert!(
+            error.to_string().starts_with(
+                "refusing to read contacts.yaml at HEAD: the file is 0.0 MB there, the limit is 0.0 MB"
+            ),
+            "{error}"
+        );
+        assert_eq!(
+            repo.file_at("HEAD", Path::new("contacts.yaml"), 1_500)
+                .unwrap()
+                .map(|text| text.len()),
+            Some(1_500)
+        );
+    }
+
+    #[test]
+    fn the_work_tree_is_the_one_the_folder_is_in_and_none_outside_one() {
+        let outside = tempfile::tempdir().unwrap();
+        let file = outside.path().join("sub/contacts.yaml");
+        std::fs::create_dir(outside.path().join("sub")).unwrap();
+        assert_eq!(Repository::of(&file).work_tree(), None);
+        git(outside.path(), &["init", "-q", "-b", "main"]);
+        assert_eq!(
+            Repository::of(&file)
+                .work_tree()
+                .map(|top| top.canonicalize().unwrap()),
+            Some(outside.path().canonicalize().unwrap())
         );
     }
 

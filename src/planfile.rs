@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::backend::Target;
 use crate::config::LoadedConfig;
+use crate::config::reading::{self, Reading, Unread};
 use crate::error::{Error, Refusal};
 use crate::git::{GitError, Repository, is_commit_id};
 use crate::model::{
@@ -20,6 +21,7 @@ use crate::model::{
     Value,
 };
 use crate::plan::{Change, ChangeKind, Plan};
+use crate::printable::printable;
 
 /// 2: `target` became a typed value, and the safety limits are no longer
 /// carried (they are the applying run's). 3: each change is written as
@@ -39,6 +41,15 @@ pub const DEFAULT_MAX_AGE: Duration = Duration::hours(24);
 /// How far ahead of this run's clock a plan's time may be: two machines'
 /// clocks, each kept by NTP, differ by far less.
 pub const CLOCK_SKEW: Duration = Duration(300);
+
+/// How a saved plan is read: a plan that changes every slot of 10,000
+/// accounts is about 30 MB (some 700 bytes a change); twice that is taken.
+const READING: Reading = Reading {
+    limit: 64_000_000,
+    sized: "a plan that changes every slot of 10,000 accounts is about 30 MB",
+    pass: "pass the file `plan --out` wrote",
+    in_repository: false,
+};
 
 /// The environment variable holding the key that seals saved plans: a
 /// secret both the plan job and the apply job have, and no one who can
@@ -435,18 +446,25 @@ impl PlanFile {
     /// a hand-edited plan with contradictory or invalid changes is refused
     /// before anything is read or written.
     pub fn read(path: &Path, key: Option<&PlanKey>) -> Result<(Self, Plan), Error> {
-        let display = path.display().to_string();
+        let display = printable(&path.display().to_string());
         let invalid = |message: String| Error::PlanFile {
             path: display.clone(),
             message,
         };
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
-            path: display.clone(),
-            source,
-            help: Some("make a plan with `altcontacts plan --out FILE`".to_owned()),
+        // A file that is not a plan (a device, a pipe, a file of
+        // gigabytes) is refused as any invalid plan is, before it is read.
+        let text = reading::read_text(path, &READING).map_err(|unread| match unread {
+            Unread::Io(source) => Error::Read {
+                path: display.clone(),
+                source,
+                help: Some("make a plan with `altcontacts plan --out FILE`".to_owned()),
+            },
+            // "...is not a plan file altcontacts can apply" is the advice.
+            Unread::Refused { why, .. } => invalid(why),
         })?;
-        let probe: serde_json::Value =
-            serde_json::from_str(&text).map_err(|error| invalid(format!("not JSON: {error}")))?;
+        // serde's words quote the value as written.
+        let probe: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|error| invalid(printable(&format!("not JSON: {error}"))))?;
         match probe
             .get("altcontacts_plan")
             .and_then(serde_json::Value::as_u64)
@@ -469,8 +487,8 @@ impl PlanFile {
                 ));
             }
         }
-        let plan: PlanFile =
-            serde_json::from_value(probe).map_err(|error| invalid(error.to_string()))?;
+        let plan: PlanFile = serde_json::from_value(probe)
+            .map_err(|error| invalid(printable(&error.to_string())))?;
         plan.check().map_err(invalid)?;
         plan.check_seal(key).map_err(Error::Refused)?;
         let accounts = plan

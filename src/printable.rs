@@ -36,6 +36,11 @@ fn escaped(text: &str, keep: &[char]) -> String {
         .collect()
 }
 
+/// Whether a value's `c` is shown escaped (a newline and a tab too).
+pub fn needs_escape(c: char) -> bool {
+    hidden(c, &[])
+}
+
 /// One value (a name, an email, a line of a file): everything above is
 /// escaped, newlines and tabs too.
 pub fn printable(text: &str) -> String {
@@ -47,6 +52,14 @@ pub fn printable(text: &str) -> String {
 /// escaped.
 pub fn printable_lines(text: &str) -> String {
     escaped(text, &['\n', '\t'])
+}
+
+/// A value the file writes (a name, a key, an account ID), quoted in a
+/// message: in backticks, shown as every value is ([`printable`]), so a
+/// `\n` written in the file stays two characters and cannot start a line
+/// of the message that reads as the tool's own (`Plan: ...`).
+pub fn quoted(value: &str) -> String {
+    format!("`{}`", printable(value))
 }
 
 /// How many columns `c` takes once shown: what a caret under a snippet

@@ -14,11 +14,13 @@ use tokio::sync::oneshot;
 use super::error::{BackendError, Located, Operation, OrgOperation, SandboxError};
 use super::members::Assumed;
 use super::{Contacts, Discovery, Found, FoundSender, Identity, Listing, Policies, Via};
-use crate::config::yaml;
+use crate::config::reading::{self, Reading, Unread};
+use crate::config::{quoted, yaml};
 use crate::model::{
     AccountId, AccountStatus, Contact, ContactType, OrgAccount, OrgUnit, Organization,
     PolicySummary, PrimaryContact, Slot, Timestamp, Value,
 };
+use crate::printable::printable;
 use crate::settings::RoleName;
 
 /// The sandbox a missing file starts as: a small organization that matches
@@ -402,18 +404,28 @@ impl Sandbox {
     }
 }
 
+/// How the sandbox file is read: one of 10,000 accounts, each with its
+/// four contacts, is about 9 MB (some 900 bytes an account).
+const READING: Reading = Reading {
+    limit: 64_000_000,
+    sized: "a sandbox of 10,000 accounts with all their contacts is about 9 MB: check that --sandbox names the sandbox file",
+    pass: "pass the sandbox YAML file itself with --sandbox (a missing one is created)",
+    in_repository: false,
+};
+
 /// The sandbox file as it is on disk, checked; `None` when there is none.
 fn read_file(path: &Path) -> Result<Option<SandboxFile>, SandboxError> {
-    let display = path.display().to_string();
-    let state: SandboxFile = match std::fs::read_to_string(path) {
+    let display = printable(&path.display().to_string());
+    let state: SandboxFile = match reading::read_text(path, &READING) {
         Ok(text) => yaml::from_str(&display, &text)?,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
+        Err(Unread::Io(error)) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(Unread::Io(source)) => {
             return Err(SandboxError::Read {
                 path: display,
                 source,
             });
         }
+        Err(unread) => return Err(SandboxError::Invalid(unread.error(path))),
     };
     check_consistency(&display, &state)?;
     Ok(Some(state))
@@ -505,7 +517,7 @@ fn check_consistency(file: &str, state: &SandboxFile) -> Result<(), SandboxError
             .as_deref()
             .map(|joined| Timestamp::parse_since(joined, Timestamp::now()))
         {
-            return problem(format!("account {id}: joined: {message}"));
+            return problem(format!("account {id}: joined: {}", printable(&message)));
         }
     }
     let Some(org) = &state.organization else {
@@ -514,12 +526,16 @@ fn check_consistency(file: &str, state: &SandboxFile) -> Result<(), SandboxError
     for path in org.units.keys() {
         let Some((parent, _)) = path.rsplit_once('/') else {
             return problem(format!(
-                "unit `{path}` must be a path from the root, e.g. Root/{path}"
+                "unit {} must be a path from the root, e.g. {}",
+                quoted(path),
+                quoted(&format!("Root/{path}"))
             ));
         };
         if parent != "Root" && !org.units.contains_key(parent) {
             return problem(format!(
-                "unit `{path}` has no parent unit `{parent}` under organization.units"
+                "unit {} has no parent unit {} under organization.units",
+                quoted(path),
+                quoted(parent)
             ));
         }
     }
@@ -530,7 +546,8 @@ fn check_consistency(file: &str, state: &SandboxFile) -> Result<(), SandboxError
             .filter(|ou| *ou != "Root" && !org.units.contains_key(*ou))
         {
             return problem(format!(
-                "account {id} is in unit `{ou}`, which is not under organization.units"
+                "account {id} is in unit {}, which is not under organization.units",
+                quoted(ou)
             ));
         }
     }
@@ -541,7 +558,8 @@ fn check_consistency(file: &str, state: &SandboxFile) -> Result<(), SandboxError
         .find(|denied| !deniable.contains(&denied.as_str()))
     {
         return problem(format!(
-            "organization.deny: `{unknown}` is not one of {}",
+            "organization.deny: {} is not one of {}",
+            quoted(unknown),
             deniable.join(", ")
         ));
     }
@@ -549,7 +567,9 @@ fn check_consistency(file: &str, state: &SandboxFile) -> Result<(), SandboxError
         for target in &policy.targets {
             if target_id(org, target).is_none() {
                 return problem(format!(
-                    "policy `{name}` is attached to `{target}`, which is neither Root, a unit under organization.units, nor an account id"
+                    "policy {} is attached to {}, which is neither Root, a unit under organization.units, nor an account id",
+                    quoted(name),
+                    quoted(target)
                 ));
             }
         }

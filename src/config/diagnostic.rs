@@ -3,7 +3,7 @@
 use std::fmt;
 
 use super::node::{Spot, YamlPath};
-use crate::printable::{printable_line, shown_width};
+use crate::printable::{printable, printable_line, shown_width};
 
 /// Which part of a mapping entry a problem points at: the value, or its key
 /// (an unknown key, or an account ID that must be quoted).
@@ -232,11 +232,19 @@ impl fmt::Display for FileProblems {
             if i > 0 {
                 writeln!(f)?;
             }
-            write!(f, "{}:{}:{}: ", self.file, problem.line, problem.column)?;
+            write!(
+                f,
+                "{}:{}:{}: ",
+                printable(&self.file),
+                problem.line,
+                problem.column
+            )?;
             if let Some(path) = problem.path.as_ref().filter(|p| !p.0.is_empty()) {
                 write!(f, "{path}: ")?;
             }
-            write!(f, "{}", problem.message)?;
+            // A message is one line; one that quotes a parser's words
+            // (serde's) may hold a value as it was written.
+            write!(f, "{}", printable(&problem.message))?;
             if let Some(source) = &problem.source_line {
                 let gutter = problem.line.to_string();
                 let pad = " ".repeat(gutter.len());

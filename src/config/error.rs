@@ -29,7 +29,7 @@ pub enum ConfigError {
 fn problems_message(problems: &FileProblems) -> String {
     format!(
         "{} is not valid ({}):\n{problems}",
-        problems.file,
+        crate::printable::printable(&problems.file),
         count(problems.problems.len(), "problem")
     )
 }

@@ -18,6 +18,8 @@ use crate::model::{
     AccountId, AccountInfo, AccountStatus, ContactType, Desired, DesiredSlot, Found, OrgAccount,
     Organization, SkipReason, SkippedAccount, Slot, Source, WarningKind,
 };
+use crate::printable::printable;
+use crate::printable::quoted;
 
 /// What a file says of one account of the organization.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -199,17 +201,20 @@ fn unit_problems(layers: &OrgLayers, org: &Organization) -> Vec<Diagnostic> {
             }
             let diagnostic = Diagnostic::at_key(
                 &units_path.key(&unit.key),
-                format!("unit `{}` does not exist in the organization", unit.key),
+                format!(
+                    "unit {} does not exist in the organization",
+                    quoted(&unit.key)
+                ),
             );
             let keys: Vec<String> = known_units
                 .iter()
                 .map(|(path, _)| super::unit_path_key(path))
                 .collect();
             problems.push(match closest(&unit.key, keys.iter().map(String::as_str)) {
-                Some(near) => diagnostic.help(format!("did you mean `{near}`?")),
+                Some(near) => diagnostic.help(format!("did you mean {}?", quoted(near))),
                 None => diagnostic.help(format!(
-                    "units are keyed by path from the root, e.g. `{}`, or by OU id (a `/` inside a name is written `\\/`)",
-                    keys.first().map_or("Root", String::as_str)
+                    "units are keyed by path from the root, e.g. {}, or by OU id (a `/` inside a name is written `\\/`)",
+                    quoted(keys.first().map_or("Root", String::as_str))
                 )),
             });
             continue;
@@ -219,8 +224,10 @@ fn unit_problems(layers: &OrgLayers, org: &Organization) -> Vec<Diagnostic> {
                 Diagnostic::at_key(
                     &units_path.key(&unit.key),
                     format!(
-                        "unit `{}` is the same OU as `{earlier}` ({})",
-                        unit.key, found.id
+                        "unit {} is the same OU as {} ({})",
+                        quoted(&unit.key),
+                        quoted(earlier),
+                        printable(&found.id)
                     ),
                 )
                 .help("merge the two entries into one"),

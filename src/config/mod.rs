@@ -10,7 +10,7 @@ mod events;
 pub mod file;
 mod layers;
 mod node;
-mod reading;
+pub mod reading;
 mod validate;
 pub mod yaml;
 
@@ -19,6 +19,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
+pub use crate::printable::quoted;
 pub use diagnostic::{Diagnostic, FileProblems, Problem};
 pub use error::ConfigError;
 pub use file::{AccessSpec, AuditSpec, RateSpec, SafetySpec};
@@ -108,7 +109,10 @@ pub struct LoadedConfig {
 
 impl LoadedConfig {
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        Self::parse(&path.display().to_string(), reading::read(path)?)
+        Self::parse(
+            &path.display().to_string(),
+            reading::read(path, &reading::CONTACTS)?,
+        )
     }
 
     pub fn parse(file: &str, text: String) -> Result<Self, ConfigError> {
@@ -137,7 +141,10 @@ impl LoadedConfig {
                         file,
                         &text,
                         (1, 1),
-                        format!("the file does not fit the format's types: {error}"),
+                        format!(
+                            "the file does not fit the format's types: {}",
+                            crate::printable::printable(&error.to_string())
+                        ),
                         "the checks and the types of altcontacts disagree on this file: report it, with the file, as a bug".to_owned(),
                     )));
                 }
@@ -216,7 +223,7 @@ impl LoadedConfig {
         for (name, named) in &self.config.contacts {
             note(
                 &named.contact.email_address,
-                format!("contact `{name}`"),
+                format!("contact {}", quoted(name)),
                 root.key("contacts").key(name),
             );
         }

@@ -12,6 +12,7 @@ use std::fmt;
 use std::rc::Rc;
 
 use super::events::{Event, Pos, Reader, ScalarStyle};
+use crate::printable::quoted;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Node {
@@ -372,8 +373,11 @@ impl Builder<'_> {
             Event::Alias { anchor } => self.anchors.get(&anchor).cloned().ok_or_else(|| {
                 ParseFailure::at(
                     pos,
-                    format!("unknown anchor `*{anchor}`"),
-                    format!("mark a value `&{anchor}` before this alias, or write the value out"),
+                    format!("unknown anchor {}", quoted(&format!("*{anchor}"))),
+                    format!(
+                        "mark a value {} before this alias, or write the value out",
+                        quoted(&format!("&{anchor}"))
+                    ),
                 )
             }),
             Event::Scalar {
@@ -517,8 +521,8 @@ fn mapping(
             return Err(ParseFailure::at(
                 raw_key.pos(),
                 format!(
-                    "duplicate key `{}`: each key may appear once in a mapping",
-                    key.text()
+                    "duplicate key {}: each key may appear once in a mapping",
+                    quoted(key.text())
                 ),
                 "keep one of the two, merged: YAML readers disagree on which one wins",
             ));
@@ -580,7 +584,7 @@ fn scalar(
     let not = |what: &str| {
         ParseFailure::at(
             pos,
-            format!("`{value}` is not {what}"),
+            format!("{} is not {what}", quoted(value)),
             "remove the tag, or write a value of the type it names",
         )
     };
@@ -614,7 +618,7 @@ const KEY_HELP: &str =
 fn unsupported_tag(pos: Pos, tag: &str) -> ParseFailure {
     ParseFailure::at(
         pos,
-        format!("YAML tags (`{tag}`) are not supported here"),
+        format!("YAML tags ({}) are not supported here", quoted(tag)),
         "remove the tag: each field's type is the format's, and quoting a value makes it text",
     )
 }

@@ -11,6 +11,8 @@ use super::node::{Key, Node, Style, YamlPath};
 use super::{Config, Layer, NamedContact, OrgLayers, SlotValue, UnitLayer, UnitSelector};
 use crate::config::diagnostic::{Diagnostic, closest};
 use crate::model::{AccountId, Contact, ContactType, Date, PrimaryContact, Shape, Value, Wanted};
+use crate::printable::printable;
+use crate::printable::quoted;
 use crate::settings::Section;
 use schemars::JsonSchema;
 
@@ -152,10 +154,12 @@ impl Walker {
             let known = key.as_str().is_some_and(|k| allowed.iter().any(|a| a == k));
             if !known {
                 let text = key.text();
-                let mut diagnostic =
-                    Diagnostic::at_key(&path.key(text), format!("unknown key `{text}` in {what}"));
+                let mut diagnostic = Diagnostic::at_key(
+                    &path.key(text),
+                    format!("unknown key {} in {what}", quoted(text)),
+                );
                 diagnostic = match closest(text, allowed.iter().map(String::as_str)) {
-                    Some(near) => diagnostic.help(format!("did you mean `{near}`?")),
+                    Some(near) => diagnostic.help(format!("did you mean {}?", quoted(near))),
                     None => diagnostic.help(format!("allowed keys: {}", allowed.join(", "))),
                 };
                 self.report(diagnostic);
@@ -266,7 +270,7 @@ impl Walker {
             ),
             Some(Node::Number(text)) if text == "1" => {}
             Some(Node::Number(text)) => self.report(
-                Diagnostic::at(&path, format!("unsupported version `{text}`: this altcontacts reads version 1"))
+                Diagnostic::at(&path, format!("unsupported version {}: this altcontacts reads version 1", quoted(text)))
                     .help("write `version: 1`, or upgrade altcontacts if the file was written for a newer one"),
             ),
             Some(other) => self.report(
@@ -291,7 +295,11 @@ impl Walker {
             if key.as_str().is_none() || name.is_empty() {
                 self.report(Diagnostic::at_key(
                     &value_path,
-                    format!("{} name `{name}` must be a non-empty string", &S::NAME[2..]),
+                    format!(
+                        "{} name {} must be a non-empty string",
+                        &S::NAME[2..],
+                        quoted(name)
+                    ),
                 ));
                 continue;
             }
@@ -385,7 +393,10 @@ impl Walker {
         if date.is_none() {
             self.report(Diagnostic::at(
                 path,
-                format!("`{text}` is not a date: write YYYY-MM-DD, e.g. 2026-01-31"),
+                format!(
+                    "{} is not a date: write YYYY-MM-DD, e.g. 2026-01-31",
+                    quoted(text)
+                ),
             ));
         }
         date
@@ -439,11 +450,12 @@ impl Walker {
                     });
                 }
                 if !S::named(self).names.contains(name) {
-                    let diagnostic = Diagnostic::at(path, format!("{} `{name}`", S::UNKNOWN));
+                    let diagnostic =
+                        Diagnostic::at(path, format!("{} {}", S::UNKNOWN, quoted(name)));
                     let near = closest(name, S::named(self).names.iter().map(String::as_str))
                         .map(str::to_owned);
                     self.report(match near {
-                        Some(near) => diagnostic.help(format!("did you mean `{near}`?")),
+                        Some(near) => diagnostic.help(format!("did you mean {}?", quoted(&near))),
                         None => diagnostic.help(S::UNKNOWN_HELP),
                     });
                 }
@@ -482,21 +494,23 @@ impl Walker {
                 let id = AccountId::parse(text);
                 if id.is_none() {
                     self.report(at(format!(
-                        "`{text}` is not an account ID: account IDs are exactly 12 digits"
+                        "{} is not an account ID: account IDs are exactly 12 digits",
+                        quoted(text)
                     )));
                 }
                 id
             }
             Key::Str(text, Style::Plain) | Key::Number(text) => {
                 self.report(
-                    at(format!("account ID {text} must be a quoted string"))
+                    at(format!("account ID {} must be a quoted string", printable(text)))
                         .help("write it in quotes, e.g. \"{source}\": unquoted, YAML tools read it as a number and drop leading zeros"),
                 );
                 None
             }
             Key::Other(text) => {
                 self.report(at(format!(
-                    "`{text}` is not an account ID: account IDs are exactly 12 digits"
+                    "{} is not an account ID: account IDs are exactly 12 digits",
+                    quoted(text)
                 )));
                 None
             }
@@ -597,7 +611,7 @@ impl Walker {
             }
         }
         self.report(
-            Diagnostic::at_key(path, format!("`{text}` is neither an OU path nor an OU id"))
+            Diagnostic::at_key(path, format!("{} is neither an OU path nor an OU id", quoted(text)))
                 .help("write a path from the root, e.g. `Root/Workloads/Data`, or an id like `ou-ab12-cdef3456`"),
         );
         None
@@ -661,7 +675,7 @@ impl Walker {
                     if domains.contains(&domain) {
                         self.report(Diagnostic::at(
                             &item_path,
-                            format!("`{text}` is listed twice"),
+                            format!("{} is listed twice", quoted(text)),
                         ));
                     } else {
                         domains.push(domain);
@@ -669,7 +683,7 @@ impl Walker {
                 }
                 other => {
                     let shown = match other {
-                        Node::Str(text, _) => format!("`{text}`"),
+                        Node::Str(text, _) => quoted(text),
                         other => other.kind().to_owned(),
                     };
                     self.report(

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use crate::config::LoadedConfig;
+use crate::config::reading::{self, Reading, Unread};
 use crate::error::Error;
 
 /// What `--base` or `--base-ref` plans against.
@@ -31,7 +32,8 @@ impl Base {
 
     /// The base from `--base FILE` or `--base-ref REF`, if either was given.
     /// A base file that does not exist, or is empty, and a revision without
-    /// the contacts file, are a base with no slot, not an error.
+    /// the contacts file, are a base with no slot, not an error. Either is
+    /// a contacts file, read as one is, with its limit.
     pub fn load(
         file: Option<&Path>,
         revision: Option<&str>,
@@ -40,7 +42,9 @@ impl Base {
         if let Some(revision) = revision {
             let label = format!("{}@{revision}", contacts.display());
             return Ok(Some(
-                match crate::git::Repository::of(contacts).file_at(revision, contacts)? {
+                match crate::git::Repository::of(contacts)
+                    .file_at(revision, contacts, BASE.limit)?
+                {
                     Some(text) => Base::File(Box::new(LoadedConfig::parse(&label, text)?)),
                     None => Base::Absent {
                         described: format!("{} does not exist at {revision}", contacts.display()),
@@ -57,10 +61,24 @@ impl Base {
                 path.display()
             ),
         };
-        match std::fs::read_to_string(path) {
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Some(missing())),
+        match reading::read_text(path, &BASE) {
+            Err(Unread::Io(error)) if error.kind() == std::io::ErrorKind::NotFound => {
+                Ok(Some(missing()))
+            }
+            Err(unread) => Err(unread.error(path).into()),
             Ok(text) if text.trim().is_empty() => Ok(Some(missing())),
-            _ => Ok(Some(Base::File(Box::new(LoadedConfig::load(path)?)))),
+            Ok(text) => Ok(Some(Base::File(Box::new(LoadedConfig::parse(
+                &path.display().to_string(),
+                text,
+            )?)))),
         }
     }
 }
+
+/// An older contacts file: the contacts file's limit, and the flag that
+/// names it.
+const BASE: Reading = Reading {
+    sized: "a contacts file of 10,000 accounts is about 2 MB: check that --base names the older contacts file",
+    pass: "pass the older contacts YAML file itself with --base",
+    ..reading::CONTACTS
+};

@@ -225,3 +225,51 @@ fn the_parsers_own_errors_say_what_to_do_next_like_every_other() {
         );
     }
 }
+
+/// A summary line a value could forge, written in YAML as a `\n` escape.
+const FORGED: &str = r"\nPlan: 0 to create, 0 to update, 0 to delete, 3 unchanged.";
+
+#[test]
+fn a_line_break_escaped_in_a_value_stays_escaped_in_the_message_that_quotes_it() {
+    let workspace = Workspace::org();
+    let sandbox_before = workspace.read("sandbox.yaml");
+    for (what, file, message) in [
+        (
+            "an unknown contact",
+            format!("version: 1\naccounts:\n  \"111111111111\":\n    security: \"nob{FORGED}\"\n"),
+            format!("unknown contact `nob{FORGED}`"),
+        ),
+        (
+            "an unknown key",
+            format!("version: 1\naccounts:\n  \"111111111111\":\n    \"nob{FORGED}\": {CONTACT}\n"),
+            format!("unknown key `nob{FORGED}` in an account entry"),
+        ),
+        (
+            "an account ID",
+            format!("version: 1\naccounts:\n  \"nob{FORGED}\":\n    security: {CONTACT}\n"),
+            format!("`nob{FORGED}` is not an account ID"),
+        ),
+    ] {
+        workspace.write("contacts.yaml", &file);
+        for args in [&["validate"][..], &["plan"], &["apply", "--auto-approve"]] {
+            let output = workspace.sandbox(args).output().unwrap();
+            let (said, printed) = (stderr(&output), stdout(&output));
+            assert_eq!(output.status.code(), Some(1), "{what} {args:?}: {said}");
+            assert!(said.contains(&message), "{what} {args:?}: {said}");
+            let forged: Vec<&str> = said
+                .lines()
+                .chain(printed.lines())
+                .filter(|line| line.trim_start().starts_with("Plan:"))
+                .collect();
+            assert!(
+                forged.is_empty(),
+                "{what} {args:?} forged {forged:?}: {said}"
+            );
+        }
+        assert_eq!(
+            workspace.read("sandbox.yaml"),
+            sandbox_before,
+            "{what}: nothing written"
+        );
+    }
+}

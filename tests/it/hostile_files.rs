@@ -293,3 +293,234 @@ fn a_snippet_shows_reordering_and_line_breaking_characters_escaped_with_its_care
     }
     assert_eq!(workspace.read("sandbox.yaml"), sandbox_before);
 }
+
+/// `command`'s output; a run still going after `seconds` is stopped and
+/// fails the test, so one that blocks (on a pipe) fails rather than hangs.
+fn output_within(command: &mut std::process::Command, seconds: u64) -> std::process::Output {
+    use std::time::{Duration, Instant};
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(seconds) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{command:?} was still running after {seconds} s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// A named pipe in the workspace: opening it to read waits for a writer
+/// that never comes.
+fn fifo(workspace: &Workspace, name: &str) -> String {
+    run_checked(std::process::Command::new("mkfifo").arg(workspace.path(name)));
+    name.to_owned()
+}
+
+/// A sparse file of `bytes`: it costs no disk, and reading it whole would
+/// cost that much memory.
+fn sparse(workspace: &Workspace, name: &str, bytes: u64) -> String {
+    std::fs::File::create(workspace.path(name))
+        .unwrap()
+        .set_len(bytes)
+        .unwrap();
+    name.to_owned()
+}
+
+const THREE_GB: u64 = 3_000_000_000;
+
+#[test]
+fn a_plan_that_is_a_device_a_pipe_or_gigabytes_is_refused_before_it_is_read() {
+    let workspace = Workspace::org();
+    let sandbox_before = workspace.read("sandbox.yaml");
+    let pipe = fifo(&workspace, "plan.pipe");
+    let huge = sparse(&workspace, "huge.json", THREE_GB);
+    for (plan, why) in [
+        (
+            "/dev/zero",
+            "it is not a regular file (a device, a pipe or a socket)",
+        ),
+        (
+            pipe.as_str(),
+            "it is not a regular file (a device, a pipe or a socket)",
+        ),
+        (huge.as_str(), "the file is 3000.0 MB, the limit is 64.0 MB"),
+    ] {
+        let output = output_within(&mut workspace.sandbox(&["apply", plan]), 30);
+        let said = stderr(&output);
+        assert_eq!(output.status.code(), Some(3), "{plan}: {said}");
+        assert!(
+            said.contains(&format!(
+                "error: {plan} is not a plan file altcontacts can apply: {why}"
+            )),
+            "{plan}: {said}"
+        );
+        assert!(stdout(&output).is_empty(), "{plan}: {}", stdout(&output));
+        assert_eq!(
+            workspace.read("sandbox.yaml"),
+            sandbox_before,
+            "{plan}: nothing written"
+        );
+    }
+}
+
+#[test]
+fn a_base_or_a_sandbox_that_is_a_device_a_pipe_or_gigabytes_is_refused_before_it_is_read() {
+    use std::os::unix::fs::FileTypeExt;
+    let workspace = Workspace::org();
+    let sandbox_before = workspace.read("sandbox.yaml");
+    let pipe = fifo(&workspace, "base.pipe");
+    let huge = sparse(&workspace, "huge.yaml", THREE_GB);
+    let not_a_file = "it is not a regular file (a device, a pipe or a socket)";
+    for (base, why, help) in [
+        (
+            "/dev/zero",
+            not_a_file,
+            "pass the older contacts YAML file itself with --base",
+        ),
+        (
+            pipe.as_str(),
+            not_a_file,
+            "pass the older contacts YAML file itself with --base",
+        ),
+        (
+            huge.as_str(),
+            "the file is 3000.0 MB, the limit is 16.0 MB",
+            "a contacts file of 10,000 accounts is about 2 MB: check that --base names the older contacts file",
+        ),
+    ] {
+        let output = output_within(&mut workspace.sandbox(&["plan", "--base", base]), 30);
+        let said = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "{base}: {said}");
+        assert!(
+            said.contains(&format!(
+                "error: refusing to read {base}: {why}\n  help: {help}"
+            )),
+            "{base}: {said}"
+        );
+        assert!(
+            stdout(&output).is_empty(),
+            "{base}: no plan: {}",
+            stdout(&output)
+        );
+        assert_eq!(
+            workspace.read("sandbox.yaml"),
+            sandbox_before,
+            "{base}: nothing written"
+        );
+    }
+
+    let pipe = fifo(&workspace, "sandbox.pipe");
+    let huge = sparse(&workspace, "sandbox.huge", THREE_GB);
+    for (sandbox, why, help) in [
+        (
+            "/dev/zero",
+            not_a_file,
+            "pass the sandbox YAML file itself with --sandbox (a missing one is created)",
+        ),
+        (
+            pipe.as_str(),
+            not_a_file,
+            "pass the sandbox YAML file itself with --sandbox (a missing one is created)",
+        ),
+        (
+            huge.as_str(),
+            "the file is 3000.0 MB, the limit is 64.0 MB",
+            "a sandbox of 10,000 accounts with all their contacts is about 9 MB: check that --sandbox names the sandbox file",
+        ),
+    ] {
+        for args in [&["plan"][..], &["apply", "--auto-approve"]] {
+            let output = output_within(workspace.command(&["--sandbox", sandbox]).args(args), 30);
+            let said = stderr(&output);
+            assert_eq!(output.status.code(), Some(1), "{sandbox} {args:?}: {said}");
+            assert!(
+                said.contains(&format!(
+                    "error: refusing to read {sandbox}: {why}\n  help: {help}"
+                )),
+                "{sandbox} {args:?}: {said}"
+            );
+            assert!(
+                stdout(&output).is_empty(),
+                "{sandbox} {args:?}: {}",
+                stdout(&output)
+            );
+        }
+    }
+    // Neither was written to, nor replaced by the demo.
+    assert_eq!(
+        std::fs::metadata(workspace.path(&huge)).unwrap().len(),
+        THREE_GB
+    );
+    assert!(
+        std::fs::metadata(workspace.path(&pipe))
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+}
+
+#[test]
+fn a_link_out_of_the_files_repository_is_refused_when_the_command_runs_outside_it() {
+    // The repository is the file's, not the working directory's: from `/`,
+    // everything is "inside" the working directory.
+    let (workspace, outside) = repository_with_a_secret_outside();
+    let sandbox_before = workspace.read("sandbox.yaml");
+    std::fs::remove_file(workspace.path("contacts.yaml")).unwrap();
+    let secret = outside.path().join("environ");
+    std::os::unix::fs::symlink(&secret, workspace.path("contacts.yaml")).unwrap();
+    let contacts = workspace.path("contacts.yaml").display().to_string();
+    let sandbox = workspace.path("sandbox.yaml").display().to_string();
+    let repository = workspace.path("").canonicalize().unwrap();
+    for args in [
+        &["validate", "-f", contacts.as_str()][..],
+        &["--sandbox", &sandbox, "plan", "-f", &contacts],
+        &[
+            "--sandbox",
+            &sandbox,
+            "apply",
+            "--auto-approve",
+            "-f",
+            &contacts,
+        ],
+    ] {
+        let output = workspace.command(args).current_dir("/").output().unwrap();
+        let said = stderr(&output) + &stdout(&output);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {said}");
+        assert!(
+            said.contains(&format!(
+                "refusing to read {contacts}: it is a symbolic link to {}, outside the repository ({})",
+                secret.canonicalize().unwrap().display(),
+                repository.display()
+            )),
+            "{args:?}: {said}"
+        );
+        assert!(
+            !said.contains("the-secret"),
+            "{args:?} quoted the target: {said}"
+        );
+    }
+    assert_eq!(
+        workspace.read("sandbox.yaml"),
+        sandbox_before,
+        "nothing written"
+    );
+
+    // Outside any repository, a link may not leave its own folder either.
+    std::fs::remove_dir_all(workspace.path(".git")).unwrap();
+    let output = workspace
+        .command(&["validate", "-f", &contacts])
+        .current_dir("/")
+        .output()
+        .unwrap();
+    let said = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("which is in no git repository") && !said.contains("the-secret"),
+        "{said}"
+    );
+}
