@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::model::{
-    AccountId, AccountInfo, Contact, ContactType, Date, Desired, Live, PrimaryContact, Slot, Value,
-    count,
+    AccountId, AccountInfo, Contact, ContactType, Date, Desired, Live, PrimaryContact, Slot,
+    Unreadable, Value, count,
 };
 
 /// AWS advises reviewing alternate contacts at least once a year.
@@ -52,6 +52,10 @@ pub enum Check {
     ContactsUnprotected,
     /// The service control policies could not be read.
     GuardrailUnchecked,
+    /// A member account denied the reads of its contacts while the others
+    /// answered: none of its contacts was checked, and plan and apply
+    /// skip it.
+    AccountUnreadable,
 }
 
 /// A compliance control a finding answers, by the ID the auditors' tools
@@ -198,6 +202,10 @@ pub fn check(
     let mut rows = Vec::new();
     let mut findings = Vec::new();
     for (id, info) in accounts {
+        if let Some(why) = live.unreadable.get(id) {
+            findings.push(unreadable(id, why));
+            continue;
+        }
         let contact = |kind| {
             live.slots
                 .get(&Slot::new(id.clone(), kind))
@@ -308,6 +316,22 @@ pub fn check(
     };
     audit.add(findings);
     audit
+}
+
+/// An account whose contacts could not be read: not a row of the table,
+/// whose marks would claim it has none, but one finding that says so.
+fn unreadable(id: &AccountId, why: &Unreadable) -> Finding {
+    Finding {
+        severity: Severity::Medium,
+        check: Check::AccountUnreadable,
+        account_id: Some(id.clone()),
+        message: format!(
+            "its contacts could not be read ({} on slot {}: {}), so whether it has a SECURITY contact was not checked, and plan and apply skip it: find what denies the read in the account (the member role's policies, a permissions boundary) or in the caller's policy",
+            why.action, why.slot, why.answer
+        ),
+        controls: SECURITY_CONTACT_CONTROLS.to_vec(),
+        about: About::default(),
+    }
 }
 
 impl Audit {
@@ -496,6 +520,67 @@ mod tests {
                 .iter()
                 .any(|f| f.check == Check::PrimaryUnreadable && f.account_id.is_none()),
             "a rule that could not be checked is said so, once"
+        );
+    }
+
+    #[test]
+    fn an_account_that_could_not_be_read_is_one_finding_and_no_row() {
+        let (read, denied) = (
+            AccountId::parse("111111111111").unwrap(),
+            AccountId::parse("222222222222").unwrap(),
+        );
+        let accounts = BTreeMap::from([
+            (read.clone(), AccountInfo::default()),
+            (denied.clone(), AccountInfo::default()),
+        ]);
+        let mut live = Live::default();
+        for kind in ContactType::ALTERNATES {
+            live.slots.insert(
+                Slot::new(read.clone(), kind),
+                Some(Value::Alternate(contact(&format!("{kind}@corp.example")))),
+            );
+        }
+        live.unreadable.insert(
+            denied.clone(),
+            Unreadable {
+                action: "account:GetAlternateContact".into(),
+                slot: ContactType::Security,
+                answer: "access denied (explicit deny)".into(),
+            },
+        );
+        let audit = check(
+            &accounts,
+            &live,
+            &None,
+            None,
+            crate::model::time::parse_date("2026-01-01").unwrap(),
+        );
+        assert_eq!(
+            audit
+                .accounts
+                .iter()
+                .map(|row| &row.account_id)
+                .collect::<Vec<_>>(),
+            [&read],
+            "no row claims what was not read"
+        );
+        let found: Vec<&Finding> = audit
+            .findings
+            .iter()
+            .filter(|finding| finding.account_id.as_ref() == Some(&denied))
+            .collect();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            (found[0].check, found[0].severity),
+            (Check::AccountUnreadable, Severity::Medium)
+        );
+        assert_eq!(found[0].controls, SECURITY_CONTACT_CONTROLS.to_vec());
+        assert!(
+            found[0].message.contains(
+                "account:GetAlternateContact on slot SECURITY: access denied (explicit deny)"
+            ),
+            "{}",
+            found[0].message
         );
     }
 

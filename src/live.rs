@@ -10,7 +10,7 @@ use crate::backend::error::{BackendError, Located, Operation};
 use crate::backend::{Gate, Paced};
 use crate::error::Error;
 pub use crate::model::Primaries;
-use crate::model::{AccountId, ContactType, Live, Slot, Value};
+use crate::model::{AccountId, ContactType, Live, Slot, Unreadable, Value};
 use crate::progress::Progress;
 
 /// Member accounts that answer AccessDenied before a read stops: past a
@@ -99,6 +99,69 @@ pub async fn read(
         }),
         None => Ok(answers),
     }
+}
+
+/// The member accounts of `wanted` that denied a read while others
+/// answered, each with its first denied read: they are skipped (the plan
+/// lists them, the audit reports them) and the rest of the scope goes on.
+/// Denials by [`SYSTEMIC_DENIALS`] accounts or more are one cause (trusted
+/// access off, the caller's own permission) and stop the run; so, as
+/// today, does a denial by every member account read, which [`collect`]
+/// then reports read by read: nothing is skipped. The caller's own
+/// account is never skipped: a denial there is the caller's permission.
+pub fn unreadable(
+    wanted: &[Slot],
+    answers: &Answers,
+    caller: &AccountId,
+) -> Result<BTreeMap<AccountId, Unreadable>, Error> {
+    let mut members = BTreeSet::new();
+    let mut denied: BTreeMap<&AccountId, (&Slot, &BackendError)> = BTreeMap::new();
+    for slot in wanted.iter().filter(|slot| slot.account != *caller) {
+        let Some(result) = answers.get(slot) else {
+            continue;
+        };
+        if matches!(result, Err(BackendError::NotSent)) {
+            continue;
+        }
+        members.insert(&slot.account);
+        if let Err(error @ BackendError::AccessDenied(_)) = result {
+            let first = denied.entry(&slot.account).or_insert((slot, error));
+            if slot.kind < first.0.kind {
+                *first = (slot, error);
+            }
+        }
+    }
+    if denied.len() >= SYSTEMIC_DENIALS {
+        let (slot, error) = denied
+            .values()
+            .next()
+            .copied()
+            .expect("denials were counted");
+        return Err(Error::SystemicDenial {
+            accounts: denied.keys().map(|account| (*account).clone()).collect(),
+            first: Box::new(Located::new(Operation::read(slot.kind), error.clone()).at(
+                &slot.account,
+                Some(slot.kind),
+                false,
+            )),
+        });
+    }
+    if denied.len() == members.len() {
+        return Ok(BTreeMap::new());
+    }
+    Ok(denied
+        .into_iter()
+        .map(|(account, (slot, error))| {
+            (
+                account.clone(),
+                Unreadable {
+                    action: Operation::read(slot.kind).to_string(),
+                    slot: slot.kind,
+                    answer: error.to_string(),
+                },
+            )
+        })
+        .collect())
 }
 
 /// The live state of exactly `wanted` from `answers`. Any failure fails the
@@ -196,4 +259,71 @@ pub fn primaries(
         return Ok(None);
     }
     failed(failures).map(|()| Some(primaries))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u64) -> AccountId {
+        AccountId::parse(&format!("{:012}", 100_000_000_000 + n)).unwrap()
+    }
+
+    /// `members` member accounts with two slots each, those in `denied`
+    /// denying both, and the caller's own account.
+    fn answered(members: u64, denied: &[u64]) -> (Vec<Slot>, Answers) {
+        let mut wanted = Vec::new();
+        let mut answers = Answers::new();
+        for n in 0..=members {
+            for kind in [ContactType::Billing, ContactType::Security] {
+                let slot = Slot::new(id(n), kind);
+                let answer = match denied.contains(&n) {
+                    true => Err(BackendError::AccessDenied(format!("no {n} {kind}"))),
+                    false => Ok(None),
+                };
+                answers.insert(slot.clone(), answer);
+                wanted.push(slot);
+            }
+        }
+        (wanted, answers)
+    }
+
+    #[test]
+    fn a_few_member_accounts_that_deny_their_reads_are_unreadable_the_others_not() {
+        let caller = id(0);
+        let (wanted, answers) = answered(6, &[2, 5]);
+        let unreadable = unreadable(&wanted, &answers, &caller).unwrap();
+        assert_eq!(
+            unreadable.keys().cloned().collect::<Vec<_>>(),
+            [id(2), id(5)]
+        );
+        let first = &unreadable[&id(2)];
+        assert_eq!(
+            (first.action.as_str(), first.slot),
+            ("account:GetAlternateContact", ContactType::Security),
+            "the first slot denied, in plan order"
+        );
+        assert_eq!(first.answer, "access denied (no 2 SECURITY)");
+    }
+
+    #[test]
+    fn denials_by_a_handful_or_by_every_member_account_are_not_skipped() {
+        let caller = id(0);
+        let (wanted, answers) = answered(8, &[1, 2, 3, 4, 5]);
+        assert!(matches!(
+            unreadable(&wanted, &answers, &caller),
+            Err(Error::SystemicDenial { accounts, .. }) if accounts.len() == SYSTEMIC_DENIALS
+        ));
+        // Every member account denied: nothing is skipped, and the read
+        // fails whole, as it does today.
+        let (wanted, mut answers) = answered(2, &[1, 2]);
+        assert!(unreadable(&wanted, &answers, &caller).unwrap().is_empty());
+        assert!(matches!(
+            collect(wanted, &mut answers, &caller),
+            Err(Error::Backends(failures)) if failures.len() == 4
+        ));
+        // The caller's own account is never skipped.
+        let (wanted, answers) = answered(2, &[0]);
+        assert!(unreadable(&wanted, &answers, &caller).unwrap().is_empty());
+    }
 }

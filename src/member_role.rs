@@ -21,11 +21,6 @@ pub const WRITE_ACTIONS: [&str; 3] = [
     "account:PutContactInformation",
 ];
 
-/// The read-only role's name: the member role's, and `-read`.
-pub fn read_only_name(name: &RoleName) -> String {
-    format!("{}-read", name.0)
-}
-
 /// A pipeline role a member role trusts: a role's own ARN, in one account
 /// (a trust policy's principal cannot be a pattern).
 pub fn trusted(arn: &str) -> Result<AllowedRole, GuardrailError> {
@@ -72,13 +67,17 @@ fn role(name: &str, description: &str, trust: &[AllowedRole], actions: Vec<&str>
 }
 
 /// The template, as JSON (CloudFormation reads it as it reads YAML).
+/// Its roles are those the guardrail protects
+/// ([`crate::guardrail::member_roles`]): the member role, and with
+/// `read_trust` its read-only twin, `NAME-read`.
 pub fn template(name: &RoleName, trust: &[AllowedRole], read_trust: &[AllowedRole]) -> String {
+    let [member, read_only] = crate::guardrail::member_roles(name);
     let mut resources = serde_json::Map::new();
     let mut outputs = serde_json::Map::new();
     resources.insert(
         "MemberRole".to_owned(),
         role(
-            &name.0,
+            &member,
             "altcontacts: read and write this account's alternate and primary contacts",
             trust,
             [READ_ACTIONS.as_slice(), WRITE_ACTIONS.as_slice()].concat(),
@@ -92,7 +91,7 @@ pub fn template(name: &RoleName, trust: &[AllowedRole], read_trust: &[AllowedRol
         resources.insert(
             "MemberReadRole".to_owned(),
             role(
-                &read_only_name(name),
+                &read_only,
                 "altcontacts: read this account's alternate and primary contacts",
                 read_trust,
                 READ_ACTIONS.to_vec(),
@@ -144,5 +143,45 @@ mod tests {
             json!(READ_ACTIONS)
         );
         assert!(trusted("arn:aws:iam::111111111111:role/altcontacts-*").is_err());
+    }
+
+    /// A role an account's admin could change is one they could make deny
+    /// the plan its reads, or widen: the guardrail's `--allow-member-role`
+    /// form keeps everyone but the StackSet from changing any role the
+    /// template makes, the read role too.
+    #[test]
+    fn every_role_the_template_makes_is_one_the_guardrail_keeps_from_change() {
+        use crate::guardrail::evaluate::denies;
+        let name = RoleName("altcontacts-member".to_owned());
+        let apply = trusted("arn:aws:iam::111111111111:role/altcontacts-apply").unwrap();
+        let plan = trusted("arn:aws:iam::111111111111:role/altcontacts-plan").unwrap();
+        let template: Value = serde_json::from_str(&template(
+            &name,
+            std::slice::from_ref(&apply),
+            std::slice::from_ref(&plan),
+        ))
+        .unwrap();
+        let mut made: Vec<&str> = template["Resources"]
+            .as_object()
+            .unwrap()
+            .values()
+            .filter(|resource| resource["Type"] == "AWS::IAM::Role")
+            .map(|resource| resource["Properties"]["RoleName"].as_str().unwrap())
+            .collect();
+        made.sort_unstable();
+        assert_eq!(made, ["altcontacts-member", "altcontacts-member-read"]);
+        let policy = crate::guardrail::policy(&[apply, plan], Some(&name)).unwrap();
+        let admin = "arn:aws:iam::333333333333:role/Admin";
+        let stackset = "arn:aws:iam::333333333333:role/stacksets-exec-0123456789abcdef";
+        for role in made {
+            let arn = format!("arn:aws:iam::333333333333:role/{role}");
+            for action in crate::guardrail::ROLE_ACTIONS {
+                assert!(denies(&policy, action, &arn, admin), "{action} on {arn}");
+                assert!(
+                    !denies(&policy, action, &arn, stackset),
+                    "{action} on {arn}"
+                );
+            }
+        }
     }
 }

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    AccountId, AccountInfo, ContactType, Desired, JoinedWindow, Live, SkippedAccount, Slot, Source,
-    Value, Wanted, Warning,
+    AccountId, AccountInfo, AccountStatus, ContactType, Desired, JoinedWindow, Live, SkipReason,
+    SkippedAccount, Slot, Source, Value, Wanted, Warning,
 };
 
 /// What happens to one managed slot that changes. A slot that already
@@ -239,12 +239,18 @@ impl Plan {
 /// Compares each managed slot with its live value: the whole plan, its
 /// scope, skipped accounts, `--joined-since` window and warnings included.
 /// Slots that were not read are counted as not read; unmanaged slots never
-/// appear.
+/// appear. An account whose contacts could not be read is skipped whole,
+/// with why: no change is planned for it, so nothing is written to it.
 pub fn diff(desired: &Desired, live: &Live) -> Plan {
     let mut changes = Vec::new();
     let mut unchanged = Vec::new();
     let mut not_read = 0;
+    let mut managed_slots = 0;
     for (slot, wanted) in &desired.slots {
+        if live.unreadable.contains_key(&slot.account) {
+            continue;
+        }
+        managed_slots += 1;
         let Some(current) = live.slots.get(slot) else {
             not_read += 1;
             continue;
@@ -275,12 +281,22 @@ pub fn diff(desired: &Desired, live: &Live) -> Plan {
             action,
         });
     }
+    let mut accounts = desired.accounts.clone();
+    let mut skipped = desired.skipped.clone();
+    for (id, why) in &live.unreadable {
+        skipped.push(SkippedAccount {
+            id: id.clone(),
+            name: accounts.remove(id).and_then(|info| info.name),
+            status: AccountStatus::Active,
+            reason: SkipReason::Unreadable(why.clone()),
+        });
+    }
     Plan {
         changes,
         unchanged,
-        accounts: desired.accounts.clone(),
-        skipped: desired.skipped.clone(),
-        managed_slots: desired.slots.len(),
+        accounts,
+        skipped,
+        managed_slots,
         not_read,
         joined_since: desired.joined_since,
         warnings: desired.warnings.clone(),
@@ -424,6 +440,73 @@ mod tests {
                 ("city", Some("Seattle"), Some("Tacoma")),
                 ("state_or_region", None, Some("WA")),
             ]
+        );
+    }
+
+    #[test]
+    fn an_account_that_could_not_be_read_is_skipped_whole_and_nothing_is_planned_for_it() {
+        let (readable, denied) = ("111111111111", "222222222222");
+        let mut desired = Desired::default();
+        let mut live = Live::default();
+        for account in [readable, denied] {
+            let id = AccountId::parse(account).unwrap();
+            desired.accounts.insert(
+                id,
+                AccountInfo {
+                    name: Some(format!("Account {account}")),
+                    email: None,
+                },
+            );
+            for kind in [ContactType::Security, ContactType::Billing] {
+                desired.slots.insert(
+                    slot(account, kind),
+                    want(Wanted::Present(contact("new@example.com"))),
+                );
+            }
+        }
+        live.slots
+            .insert(slot(readable, ContactType::Security), None);
+        live.slots
+            .insert(slot(readable, ContactType::Billing), None);
+        let why = crate::model::Unreadable {
+            action: "account:GetAlternateContact".into(),
+            slot: ContactType::Security,
+            answer: "access denied (no)".into(),
+        };
+        live.unreadable
+            .insert(AccountId::parse(denied).unwrap(), why.clone());
+
+        let plan = diff(&desired, &live);
+        assert!(
+            plan.changes
+                .iter()
+                .all(|change| change.slot.account.as_str() == readable),
+            "{:?}",
+            plan.changes
+        );
+        assert_eq!(plan.summary().create, 2);
+        assert_eq!(
+            (plan.not_read, plan.managed_slots, plan.accounts.len()),
+            (0, 2, 1),
+            "its slots are neither unread nor in scope"
+        );
+        assert_eq!(
+            plan.skipped,
+            vec![SkippedAccount {
+                id: AccountId::parse(denied).unwrap(),
+                name: Some(format!("Account {denied}")),
+                status: AccountStatus::Active,
+                reason: SkipReason::Unreadable(why),
+            }]
+        );
+        let reason = plan.skipped[0].reason.explain();
+        assert!(
+            reason.starts_with("its contacts could not be read: AccessDenied"),
+            "{reason}"
+        );
+        assert!(
+            !reason.contains("(no)"),
+            "AWS's words are not in it: {reason}"
         );
     }
 

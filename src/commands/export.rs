@@ -5,6 +5,7 @@ use crate::config::yaml;
 use crate::error::{EXIT_OK, Error};
 use crate::export;
 use crate::model::{AccountId, ContactType, Slot, Value, count};
+use crate::session::read::WhenUnreadable;
 use crate::session::{Context, Reads, Request, Scope};
 
 const HEADER: &str = "\
@@ -30,7 +31,12 @@ pub async fn run(context: &Context, args: &ExportArgs) -> Result<u8, Error> {
         (false, true) => Scope::Caller,
         (false, false) => Scope::Accounts(accounts),
     };
-    let request = Request::new(scope, Reads::Every);
+    // A file without an account it could not read would leave that
+    // account to the organization's defaults: the export fails instead.
+    let request = Request {
+        unreadable: WhenUnreadable::Fail,
+        ..Request::new(scope, Reads::Every)
+    };
     let reading = context.read_scope(&request).await?;
     if args.org {
         context.note_left_out(&reading.desired);

@@ -19,7 +19,7 @@ use crate::model::AccountId;
 pub const INFORMATION_URI: &str = env!("CARGO_PKG_REPOSITORY");
 
 impl Check {
-    pub const ALL: [Check; 15] = [
+    pub const ALL: [Check; 16] = [
         Check::MissingSecurity,
         Check::MissingBilling,
         Check::MissingOperations,
@@ -35,6 +35,7 @@ impl Check {
         Check::RootEmailNotAllowed,
         Check::ContactsUnprotected,
         Check::GuardrailUnchecked,
+        Check::AccountUnreadable,
     ];
 
     /// The check's name, as the JSON output has it: `missing_security`.
@@ -67,6 +68,7 @@ impl Check {
                 "A service control policy keeps the contacts from change but by the pipeline"
             }
             Check::GuardrailUnchecked => "The service control policies can be read",
+            Check::AccountUnreadable => "The account's contacts can be read",
         }
     }
 
@@ -83,7 +85,8 @@ impl Check {
             | Check::SameContactDetails
             | Check::DomainNotAllowed
             | Check::RootEmailNotAllowed
-            | Check::ContactsUnprotected => Severity::Medium,
+            | Check::ContactsUnprotected
+            | Check::AccountUnreadable => Severity::Medium,
             Check::SharedContact
             | Check::PrimaryUnreadable
             | Check::DomainUnchecked
@@ -140,6 +143,9 @@ impl Check {
             Check::GuardrailUnchecked => {
                 "The caller needs organizations:ListPolicies, organizations:DescribePolicy and organizations:ListTargetsForPolicy to check the guardrail."
             }
+            Check::AccountUnreadable => {
+                "The account denied the reads of its contacts while the other member accounts answered, so none of its contacts was checked, and plan and apply skip it (nothing is written to an account that was not read). Find what denies account:GetAlternateContact there: the member role's policies or permissions boundary (redeploy it from the StackSet; `altcontacts guardrail --allow-member-role` keeps an account's admins from changing it), or a condition in the caller's policy."
+            }
         }
     }
 }
@@ -172,7 +178,7 @@ pub fn remediation(finding: &Finding) -> Option<String> {
         ),
         Check::DomainUnchecked => Some("altcontacts audit --org".to_owned()),
         Check::DnsUnreachable => Some("altcontacts audit --org --dns-server RESOLVER_IP".to_owned()),
-        Check::PrimaryUnreadable | Check::GuardrailUnchecked => None,
+        Check::PrimaryUnreadable | Check::GuardrailUnchecked | Check::AccountUnreadable => None,
     }
 }
 
@@ -324,7 +330,7 @@ mod tests {
                     })
                     .collect();
                 if words[0] == "altcontacts" {
-                    crate::cli::Cli::try_parse_from(&words)
+                    crate::CommandLine::try_parse_from(&words)
                         .unwrap_or_else(|error| panic!("{check:?}: `{part}`: {error}"));
                 }
             }

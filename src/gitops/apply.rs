@@ -8,10 +8,11 @@ use std::collections::BTreeSet;
 use crate::apply::Report;
 use crate::cli::{LoopApplyArgs, SafetyArgs};
 use crate::config::LoadedConfig;
+use crate::config::reading::{Reading, Unread, read_text};
 use crate::error::{EXIT_ERROR, EXIT_OK, Error};
 use crate::event_rule::PAYLOAD_ACCOUNT_FIELD;
 use crate::git::Repository;
-use crate::model::{AccountId, Timestamp, count};
+use crate::model::{AccountId, SkipReason, Timestamp, count};
 use crate::render::{self, Budget};
 use crate::session::{Base, Context, ReportFormat, Request, refuse_on_breaches, write};
 
@@ -117,7 +118,17 @@ pub(super) async fn plan_and_write<F: Forge>(
         )
     };
     if let (Some(recording), Some(applying)) = (&recording, applying) {
+        let unread = unread_accounts(&planned);
         let (ended, description) = match &report {
+            // What the accounts that could not be read need is still to
+            // do: the next apply must not take this one as done.
+            _ if unread > 0 => (
+                Ended::Failed,
+                format!(
+                    "{} could not be read, so nothing of theirs was written",
+                    count(unread, "account")
+                ),
+            ),
             None => (
                 Ended::Succeeded,
                 "nothing to write: AWS already matched".to_owned(),
@@ -159,9 +170,19 @@ pub(super) fn summarize_apply<F: Forge>(forge: &F, applied: &Applied) -> Result<
     Ok(())
 }
 
+/// The accounts the plan skipped because their contacts could not be read.
+fn unread_accounts(planned: &Planned) -> usize {
+    (planned.plan.skipped.iter())
+        .filter(|skipped| matches!(skipped.reason, SkipReason::Unreadable(_)))
+        .count()
+}
+
+/// An apply that wrote all but could not read an account fails the run:
+/// the account's share of the merge is still to be applied.
 fn exit_code(applied: &Applied) -> u8 {
     match &applied.report {
         Some(report) if !report.succeeded() => EXIT_ERROR,
+        _ if unread_accounts(&applied.planned) > 0 => EXIT_ERROR,
         _ => EXIT_OK,
     }
 }
@@ -219,14 +240,18 @@ pub(super) async fn apply<F: Forge>(
     }
 }
 
-/// The most a trigger's payload is read of: it names one account.
-const PAYLOAD_LIMIT: u64 = 64 * 1024;
+/// How a trigger's payload is read: it names one account.
+const PAYLOAD: Reading = Reading {
+    limit: 64 * 1024,
+    sized: "a trigger's payload names one account, in a few bytes",
+    pass: "pass the file GitLab gives as TRIGGER_PAYLOAD",
+    in_repository: false,
+};
 
 /// The account an event's payload names (its `account_id`), if it names
 /// one; whoever holds the trigger chose every byte of it, so nothing else
 /// in it is read, and anything but an account ID is refused.
 fn event_account(path: &std::path::Path) -> Result<Option<AccountId>, Error> {
-    use std::io::Read;
     let shown = path.display().to_string();
     let refused = |why: String| {
         Error::usage(
@@ -237,23 +262,10 @@ fn event_account(path: &std::path::Path) -> Result<Option<AccountId>, Error> {
             )),
         )
     };
-    let file = std::fs::File::open(path).map_err(|e| refused(format!("cannot be read: {e}")))?;
-    let metadata = file
-        .metadata()
-        .map_err(|e| refused(format!("cannot be read: {e}")))?;
-    if !metadata.is_file() {
-        return Err(refused("is not a regular file".to_owned()));
-    }
-    let mut text = String::new();
-    file.take(PAYLOAD_LIMIT + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| refused(format!("is not text: {e}")))?;
-    if text.len() as u64 > PAYLOAD_LIMIT {
-        return Err(refused(format!(
-            "is larger than {} KiB",
-            PAYLOAD_LIMIT / 1024
-        )));
-    }
+    let text = read_text(path, &PAYLOAD).map_err(|unread| match unread {
+        Unread::Io(error) => refused(format!("cannot be read: {error}")),
+        Unread::Refused { why, .. } => refused(format!("is not read: {why}")),
+    })?;
     let payload: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| refused(format!("is not JSON: {e}")))?;
     match &payload[PAYLOAD_ACCOUNT_FIELD] {

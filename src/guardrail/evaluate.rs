@@ -80,6 +80,43 @@ pub fn judge(document: &str, member: &AccountId) -> Verdict {
     Document::parse(document).judge(member)
 }
 
+/// Whether the policy denies `principal` the `action` on `resource`, as
+/// IAM evaluates a Deny: a statement that covers the action and the
+/// resource, and whose conditions all hold. Conditions on anything but
+/// `aws:PrincipalArn` count as not holding, so a doubt never reads as a
+/// denial. For the tests' questions of the policy `guardrail` prints.
+#[cfg(test)]
+pub(crate) fn denies(document: &str, action: &str, resource: &str, principal: &str) -> bool {
+    let Ok(parsed) = serde_json::from_str::<Value>(document) else {
+        return false;
+    };
+    statements(&parsed).into_iter().any(|statement| {
+        let covers_resource = statement.get("NotResource").is_none()
+            && strings(statement.get("Resource"))
+                .iter()
+                .any(|pattern| wildcard_match(pattern, resource));
+        statement.get("Effect").and_then(Value::as_str) == Some("Deny")
+            && covers_action(statement, action)
+            && covers_resource
+            && statement.get("Condition").is_none_or(|condition| {
+                condition.as_object().is_some_and(|operators| {
+                    operators.iter().all(|(operator, keys)| {
+                        let negative = matches!(operator.as_str(), "ArnNotLike" | "StringNotLike");
+                        negative
+                            && keys.as_object().is_some_and(|keys| {
+                                keys.iter().all(|(key, values)| {
+                                    key.eq_ignore_ascii_case("aws:PrincipalArn")
+                                        && !strings(Some(values))
+                                            .iter()
+                                            .any(|pattern| wildcard_match(pattern, principal))
+                                })
+                            })
+                    })
+                })
+            })
+    })
+}
+
 /// The role names a statement keeps everyone but the StackSet from making
 /// or changing in any account (what `guardrail --allow-member-role` adds):
 /// a Deny of every role-changing action on `role/NAME` and on the StackSet's

@@ -27,8 +27,8 @@ pub const SCP_MAX_CHARACTERS: usize = 5_120;
 const SID: &str = "AltcontactsOnlyThePipelineChangesContacts";
 const MEMBER_ROLE_SID: &str = "AltcontactsOnlyTheStackSetChangesTheMemberRole";
 
-/// What would let an account's admin make, re-trust or widen the member
-/// role, or make a role of its name: denied to all but the StackSet.
+/// What would let an account's admin make, re-trust, widen or narrow a
+/// member role, or make a role of its name: denied to all but the StackSet.
 pub const ROLE_ACTIONS: [&str; 13] = [
     "iam:CreateRole",
     "iam:DeleteRole",
@@ -44,6 +44,15 @@ pub const ROLE_ACTIONS: [&str; 13] = [
     "iam:TagRole",
     "iam:UntagRole",
 ];
+
+/// Every role `altcontacts member-role` makes in each account of `name`:
+/// the member role, and its read-only twin for plan and drift jobs
+/// (`NAME-read`). The guardrail protects each of them: a read role an
+/// account's admin could change would let them deny the plan its reads,
+/// or widen what the role may do.
+pub fn member_roles(name: &RoleName) -> [String; 2] {
+    [name.0.clone(), format!("{}-read", name.0)]
+}
 
 /// The role a service-managed StackSet deploys with in each account. It
 /// is made by a service-linked role, which no SCP binds; the guardrail
@@ -181,7 +190,8 @@ fn in_every_account(partition: &str, name: &str) -> String {
 /// against its limit): deny the contact-changing actions to every principal
 /// but `roles`. With a member role, that role in every account may change
 /// its own account's contacts too, and only the StackSet may make or
-/// change a role of its name.
+/// change a role of its name, or of its read-only twin's
+/// ([`member_roles`]).
 pub fn policy(
     roles: &[AllowedRole],
     member_role: Option<&RoleName>,
@@ -207,8 +217,9 @@ pub fn policy(
         },
     }];
     if let Some(name) = member_role {
-        let member = in_every_account(&partition, &name.0);
+        let [member, read] = member_roles(name).map(|role| in_every_account(&partition, &role));
         let execution = in_every_account(&partition, STACKSET_EXECUTION_ROLE);
+        // The read role may not write: it is not exempt from the first.
         statement[0]
             .condition
             .arn_not_like
@@ -218,7 +229,7 @@ pub fn policy(
             sid: MEMBER_ROLE_SID,
             effect: "Deny",
             action: ROLE_ACTIONS.to_vec(),
-            resource: serde_json::json!([member, execution]),
+            resource: serde_json::json!([member, read, execution]),
             condition: Condition {
                 arn_not_like: PrincipalArn {
                     principal_arn: vec![in_every_account(&partition, STACKSET_EXECUTION_ROLE)],
@@ -322,6 +333,7 @@ mod tests {
             protection["Resource"],
             serde_json::json!([
                 "arn:aws:iam::*:role/altcontacts-member",
+                "arn:aws:iam::*:role/altcontacts-member-read",
                 "arn:aws:iam::*:role/stacksets-exec-*"
             ])
         );
@@ -331,6 +343,44 @@ mod tests {
                 .unwrap()
                 .contains(&"iam:UpdateAssumeRolePolicy".into())
         );
+        // Every role the member-role template makes, the read role too, is
+        // the StackSet's to change and no one else's; the read role is not
+        // exempt from the contact writes.
+        let admin = "arn:aws:iam::333333333333:role/Admin";
+        let stackset = "arn:aws:iam::333333333333:role/stacksets-exec-0123456789abcdef";
+        let read_role = "arn:aws:iam::333333333333:role/altcontacts-member-read";
+        for action in ROLE_ACTIONS {
+            for role in ["altcontacts-member", "altcontacts-member-read"] {
+                let arn = format!("arn:aws:iam::333333333333:role/{role}");
+                assert!(
+                    evaluate::denies(&text, action, &arn, admin),
+                    "{action} {arn}"
+                );
+                assert!(
+                    !evaluate::denies(&text, action, &arn, stackset),
+                    "{action} {arn}"
+                );
+            }
+            // Other roles are the account's own business.
+            let own = "arn:aws:iam::333333333333:role/app";
+            assert!(!evaluate::denies(&text, action, own, admin), "{action}");
+        }
+        let account = "arn:aws:account::333333333333:account";
+        for action in GUARDED_ACTIONS {
+            assert!(
+                evaluate::denies(&text, action, account, read_role),
+                "{action}"
+            );
+            assert!(
+                !evaluate::denies(
+                    &text,
+                    action,
+                    account,
+                    "arn:aws:iam::333333333333:role/altcontacts-member"
+                ),
+                "{action}"
+            );
+        }
         // The audit counts the form it prints.
         let member = AccountId::parse("333333333333").unwrap();
         let verdict = evaluate::judge(&text, &member);

@@ -366,23 +366,62 @@ pub struct SkippedAccount {
     pub reason: SkipReason,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SkipReason {
     /// Suspended, closing, or otherwise not ACTIVE.
     NotActive,
     /// The management account, seen from a delegated administrator: AWS
     /// lets a delegated administrator name member accounts only.
     ManagementAccount,
+    /// An account in scope whose contacts could not be read (AccessDenied
+    /// in one member account, while the others answer): nothing is
+    /// planned or written for it.
+    Unreadable(Unreadable),
+}
+
+/// The read a member account denied, and what AWS answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unreadable {
+    /// The IAM action denied: `account:GetAlternateContact`.
+    pub action: String,
+    /// The slot whose read was denied first.
+    pub slot: ContactType,
+    /// What AWS answered, as it said it: `access denied (User: …)`. Not
+    /// in [`SkipReason::explain`], which renderers print as it is.
+    pub answer: String,
 }
 
 impl SkipReason {
-    /// What the reader can do about it.
-    pub fn explain(self) -> &'static str {
+    /// What the reader can do about it. Only the tool's own words: AWS's
+    /// answer is [`SkipReason::detail`].
+    pub fn explain(&self) -> String {
         match self {
-            Self::NotActive => "not ACTIVE",
+            Self::NotActive => "not ACTIVE".to_owned(),
             Self::ManagementAccount => {
-                "the management account: a delegated administrator cannot read or write its contacts; run from the management account to cover it"
+                "the management account: a delegated administrator cannot read or write its contacts; run from the management account to cover it".to_owned()
             }
+            Self::Unreadable(unreadable) => format!(
+                "its contacts could not be read: AccessDenied on {} ({}); nothing is planned or written for it until they can be",
+                unreadable.action, unreadable.slot
+            ),
+        }
+    }
+
+    /// A stable name, for machines: `not_active`, `management_account`,
+    /// `unreadable`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotActive => "not_active",
+            Self::ManagementAccount => "management_account",
+            Self::Unreadable(_) => "unreadable",
+        }
+    }
+
+    /// What AWS answered, when the reason is its answer.
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            Self::Unreadable(unreadable) => Some(&unreadable.answer),
+            Self::NotActive | Self::ManagementAccount => None,
         }
     }
 }
@@ -506,6 +545,11 @@ pub type Primaries = Option<BTreeMap<AccountId, Option<PrimaryContact>>>;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Live {
     pub slots: BTreeMap<Slot, Option<Value>>,
+    /// The accounts in scope whose contacts could not be read (a member
+    /// account that denies them while the others answer), and why: none
+    /// of their slots is in `slots`, the plan skips them and the audit
+    /// reports them.
+    pub unreadable: BTreeMap<AccountId, Unreadable>,
 }
 
 /// An organization as discovered through AWS Organizations (or the sandbox).

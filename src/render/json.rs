@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::PlanView;
-use crate::model::{AccountId, SkipReason};
+use crate::model::AccountId;
 use crate::plan::Change;
 use crate::safety::{Breach, Safety};
 
@@ -69,10 +69,14 @@ struct JsonSkipped<'a> {
     account_id: &'a AccountId,
     account_name: Option<&'a str>,
     status: String,
-    /// `not_active`, or `management_account` when a delegated administrator
-    /// runs the plan.
-    #[schemars(extend("enum" = ["not_active", "management_account"]))]
+    /// `not_active`; `management_account` when a delegated administrator
+    /// runs the plan; `unreadable` for a member account that denied the
+    /// reads of its contacts while the others answered.
+    #[schemars(extend("enum" = ["not_active", "management_account", "unreadable"]))]
     reason: &'static str,
+    /// With `unreadable`: what AWS answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<&'a str>,
 }
 
 pub fn plan(view: &PlanView) -> String {
@@ -100,10 +104,8 @@ pub fn plan(view: &PlanView) -> String {
                 account_id: &skipped.id,
                 account_name: skipped.name.as_deref(),
                 status: skipped.status.to_string(),
-                reason: match skipped.reason {
-                    SkipReason::NotActive => "not_active",
-                    SkipReason::ManagementAccount => "management_account",
-                },
+                reason: skipped.reason.code(),
+                detail: skipped.reason.detail(),
             })
             .collect(),
         safety: &view.breaches,

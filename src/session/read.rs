@@ -17,7 +17,7 @@ use crate::error::Error;
 use crate::live::{Answers, Primaries};
 use crate::model::{
     AccountId, ContactType, Desired, DesiredSlot, Found, JoinedWindow, Live, OrgAccount,
-    Organization, Slot, Timestamp,
+    Organization, Slot, Timestamp, Unreadable,
 };
 use crate::progress::Progress;
 
@@ -63,6 +63,21 @@ pub struct Request<'a> {
     /// Every account's units are listed (the audit's guardrail check needs
     /// the policies above each account), whatever the file needs.
     pub ancestry: bool,
+    /// What becomes of a member account that denies its reads while the
+    /// others answer.
+    pub unreadable: WhenUnreadable,
+}
+
+/// What a run does with a member account whose contacts it may not read
+/// (AccessDenied there, while other member accounts answer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WhenUnreadable {
+    /// The account is skipped, with why, and the rest of the scope goes
+    /// on: plan and apply (nothing is written to it), audit (a finding).
+    Skip,
+    /// The run fails, as it does for any failed read: `export`, whose file
+    /// would otherwise leave the account to the organization's defaults.
+    Fail,
 }
 
 impl<'a> Request<'a> {
@@ -77,6 +92,7 @@ impl<'a> Request<'a> {
             account: None,
             reads,
             ancestry: false,
+            unreadable: WhenUnreadable::Skip,
         }
     }
 
@@ -435,9 +451,19 @@ impl Context {
         progress.finish();
         self.report_reads(&session.api, chosen.len(), started);
 
-        let (alternates, primary): (Vec<Slot>, Vec<Slot>) = chosen
+        let (mut alternates, mut primary): (Vec<Slot>, Vec<Slot>) = chosen
             .into_iter()
             .partition(|slot| slot.kind != ContactType::Primary || request.reads == Reads::Managed);
+        let unreadable = match request.unreadable {
+            WhenUnreadable::Skip => {
+                crate::live::unreadable(&alternates, &answers, &session.caller)?
+            }
+            WhenUnreadable::Fail => BTreeMap::new(),
+        };
+        // Nothing of an unreadable account is taken from what was read.
+        alternates.retain(|slot| !unreadable.contains_key(&slot.account));
+        primary.retain(|slot| !unreadable.contains_key(&slot.account));
+        self.note_unreadable(&unreadable);
         let primaries = match request.reads {
             Reads::Every => crate::live::primaries(
                 primary.into_iter().map(|slot| slot.account),
@@ -446,7 +472,8 @@ impl Context {
             )?,
             Reads::Managed => None,
         };
-        let live = crate::live::collect(alternates, &mut answers, &session.caller)?;
+        let mut live = crate::live::collect(alternates, &mut answers, &session.caller)?;
+        live.unreadable = unreadable;
         Ok(Reading {
             session,
             desired,
@@ -454,6 +481,28 @@ impl Context {
             primaries,
             organization: org,
         })
+    }
+
+    /// The member accounts that could not be read, said on stderr with
+    /// what AWS answered (the plan and the audit name them too).
+    fn note_unreadable(&self, unreadable: &BTreeMap<AccountId, Unreadable>) {
+        if unreadable.is_empty() {
+            return;
+        }
+        let each: Vec<String> = unreadable
+            .iter()
+            .map(|(account, why)| {
+                format!(
+                    "{account} ({} on slot {}: {})",
+                    why.action, why.slot, why.answer
+                )
+            })
+            .collect();
+        self.ui.note(&format!(
+            "Skipped {} whose contacts could not be read, and went on with the others: {}.",
+            crate::model::count(unreadable.len(), "member account"),
+            each.join("; ")
+        ));
     }
 
     /// Narrows the desired state to `only`, which must be an account the

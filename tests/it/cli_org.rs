@@ -223,8 +223,8 @@ fn one_address_for_several_roles_is_a_finding() {
     assert_eq!(output.status.code(), Some(2));
     let text = stdout(&output);
     assert!(
-        text.contains("SECURITY and BILLING share the address security\\@example\\.com"),
-        "values are escaped as text: {text}"
+        text.contains("SECURITY and BILLING share the address security\\@\u{2060}example\\.com"),
+        "values are escaped as text, a mention broken: {text}"
     );
     insta::assert_snapshot!("audit_markdown", text);
 }
@@ -389,10 +389,17 @@ fn a_stale_exclusion_is_a_warning_on_stderr_in_json_and_on_its_line_in_github() 
         .output()
         .unwrap();
     assert_eq!(github.status.code(), Some(0));
+    // The run's output is kept from the runner's commands but for its
+    // annotations, which it resumes them for.
+    let text = stdout(&github);
+    let token = text
+        .lines()
+        .next()
+        .and_then(|line| line.strip_prefix("::stop-commands::"))
+        .unwrap_or_else(|| panic!("{text}"));
     assert!(
-        stdout(&github).starts_with("::warning file=contacts.yaml,line=14,col=13,title=altcontacts%3A stale exclusion::excluded account 555555555555 is not in the organization (any more)%0Ahelp: remove it from `exclude`\n"),
-        "{}",
-        stdout(&github)
+        text.contains(&format!("::{token}::\n::warning file=contacts.yaml,line=14,col=13,title=altcontacts%3A stale exclusion::excluded account 555555555555 is not in the organization (any more)%0Ahelp: remove it from `exclude`\n::stop-commands::{token}\n")),
+        "{text}"
     );
 }
 
@@ -547,5 +554,122 @@ fn an_excluded_account_is_said_and_nothing_is_read() {
         stdout(&output).contains("No changes."),
         "{}",
         stdout(&output)
+    );
+}
+
+/// The organization with its Data account (333333333333) denying every
+/// read of its contacts, as its admin can make it.
+fn data_denies_reads() -> Workspace {
+    let workspace = Workspace::org();
+    workspace.write(
+        "sandbox.yaml",
+        &ORG_SANDBOX.replace("    name: Data\n", "    name: Data\n    deny: [get]\n"),
+    );
+    workspace
+}
+
+const DATA_SKIPPED: &str = "Skipped 333333333333 (Data): its contacts could not be read: AccessDenied on account:GetAlternateContact (SECURITY); nothing is planned or written for it until they can be.";
+
+#[test]
+fn an_account_that_denies_its_reads_is_skipped_by_plan_and_apply_and_nothing_is_written_to_it() {
+    let workspace = data_denies_reads();
+    let plan = workspace.sandbox(&["plan"]).output().unwrap();
+    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+    let text = stdout(&plan);
+    assert!(text.contains(DATA_SKIPPED), "{text}");
+    assert!(text.contains(", 2 accounts in scope"), "{text}");
+    assert!(!text.contains("333333333333 OPERATIONS"), "{text}");
+    assert!(
+        stderr(&plan).contains(
+            "Skipped 1 member account whose contacts could not be read, and went on with the others: 333333333333 (account:GetAlternateContact on slot SECURITY: access denied (sandbox: Get on account 333333333333 is denied))."
+        ),
+        "{}",
+        stderr(&plan)
+    );
+    workspace.run(&["plan", "--detailed-exitcode"]).code(2);
+
+    let before: serde_json::Value = serde_yaml::from_str(&workspace.read("sandbox.yaml")).unwrap();
+    let apply = workspace
+        .sandbox(&["apply", "--auto-approve"])
+        .output()
+        .unwrap();
+    assert_eq!(apply.status.code(), Some(0), "{}", stderr(&apply));
+    assert!(stdout(&apply).contains(DATA_SKIPPED), "{}", stdout(&apply));
+    assert!(
+        stdout(&apply).contains("Apply complete: 2 created, 1 updated, 1 deleted, 0 failed."),
+        "{}",
+        stdout(&apply)
+    );
+    let after: serde_json::Value = serde_yaml::from_str(&workspace.read("sandbox.yaml")).unwrap();
+    let contacts = |sandbox: &serde_json::Value| {
+        sandbox["accounts"]["333333333333"]["contacts"]
+            .as_object()
+            .map_or(0, |contacts| contacts.len())
+    };
+    assert_eq!(
+        (contacts(&before), contacts(&after)),
+        (0, 0),
+        "nothing was written to the account that was not read: {after}"
+    );
+    assert_ne!(
+        after["accounts"]["111111111111"],
+        before["accounts"]["111111111111"]
+    );
+}
+
+#[test]
+fn an_account_that_denies_its_reads_is_a_finding_of_the_audit_and_export_refuses_to_guess() {
+    let workspace = data_denies_reads();
+    let audit = workspace
+        .sandbox(&["audit", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(audit.status.code(), Some(2), "{}", stderr(&audit));
+    let report = json(&audit);
+    let about_data: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|finding| finding["account_id"] == "333333333333")
+        .collect();
+    assert_eq!(about_data.len(), 1, "{about_data:?}");
+    assert_eq!(about_data[0]["check"], "account_unreadable");
+    assert_eq!(about_data[0]["severity"], "medium");
+    assert!(
+        about_data[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("its contacts could not be read (account:GetAlternateContact on slot SECURITY: access denied (sandbox: Get on account 333333333333 is denied))"),
+        "{about_data:?}"
+    );
+    let rows: Vec<&str> = report["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["account_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        rows,
+        ["111111111111", "222222222222"],
+        "no row for what was not read"
+    );
+
+    let human = workspace.sandbox(&["audit", "--org"]).output().unwrap();
+    assert_eq!(human.status.code(), Some(2), "{}", stderr(&human));
+    assert!(
+        stdout(&human).contains("MEDIUM 333333333333: its contacts could not be read"),
+        "{}",
+        stdout(&human)
+    );
+
+    // An export that left the account out would hand it to the defaults.
+    let export = workspace.sandbox(&["export", "--org"]).output().unwrap();
+    assert_eq!(export.status.code(), Some(1), "{}", stdout(&export));
+    assert!(
+        stderr(&export).contains(
+            "account:GetAlternateContact on account 333333333333 slot SECURITY: access denied"
+        ),
+        "{}",
+        stderr(&export)
     );
 }

@@ -335,7 +335,13 @@ fn listed_accounts_are_exactly_the_scope() {
 #[test]
 fn access_denied_names_the_account_and_slot_and_how_to_enable_trusted_access() {
     let workspace = Workspace::org();
-    let sandbox = ORG_SANDBOX.replace("    name: Data\n", "    name: Data\n    deny: [get]\n");
+    // Every member account denies (one alone is skipped: cli_org.rs).
+    let sandbox = ORG_SANDBOX
+        .replace("    name: Data\n", "    name: Data\n    deny: [get]\n")
+        .replace(
+            "    name: Prod App\n",
+            "    name: Prod App\n    deny: [get]\n",
+        );
     workspace.write("sandbox.yaml", &sandbox);
     let output = workspace.sandbox(&["plan"]).output().unwrap();
     assert_eq!(output.status.code(), Some(1));

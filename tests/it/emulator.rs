@@ -304,6 +304,9 @@ struct State {
     arrivals: HashMap<&'static str, usize>,
     /// Faults switched on and off while the emulator runs, beside `Faults`.
     denied_writes_now: BTreeSet<String>,
+    /// Accounts answering AccessDenied to every call from now on, as a
+    /// member account's admin can make them.
+    denied_now: BTreeSet<String>,
     write_latency_now: Duration,
 }
 
@@ -383,6 +386,17 @@ impl Emulator {
         }
     }
 
+    /// Denies (or allows again) every call to `account`, reads too, as its
+    /// own admin could.
+    pub fn deny_everything(&self, account: &str, denied: bool) {
+        let mut state = self.state();
+        if denied {
+            state.denied_now.insert(account.to_owned());
+        } else {
+            state.denied_now.remove(account);
+        }
+    }
+
     /// Every write from now on is on the wire this long before it takes effect.
     pub fn set_write_latency(&self, latency: Duration) {
         self.state().write_latency_now = latency;
@@ -399,6 +413,15 @@ impl Emulator {
             parent: parent.to_owned(),
             joined: joined_ago(0),
         });
+    }
+
+    /// An account's admin renames it (PutAccountName).
+    pub fn rename_account(&self, id: &str, name: &str) {
+        let mut org = self.shared.org.write().unwrap_or_else(|p| p.into_inner());
+        let org = org.as_mut().expect("an organization");
+        if let Some(account) = org.accounts.iter_mut().find(|account| account.id == id) {
+            account.name = name.to_owned();
+        }
     }
 
     /// An account moves to `parent` (MoveAccount), or changes status.
@@ -1237,6 +1260,7 @@ async fn account(
         || !in_org
         || (writing && !identity.writes)
         || faults.denied.contains(&account)
+        || state.denied_now.contains(&account)
         || (writing && faults.denied_writes.contains(&account))
         || (writing && state.denied_writes_now.contains(&account));
     if denied {
@@ -1348,7 +1372,8 @@ fn contact_information(
     let denied = sent.as_deref() == Some(identity.account.as_str())
         || (sent.is_some() && sent.as_deref() == management)
         || (writing && !identity.writes)
-        || shared.faults.denied.contains(&account);
+        || shared.faults.denied.contains(&account)
+        || state.denied_now.contains(&account);
     if identity
         .expires_at
         .is_some_and(|expires| shared.started.elapsed() >= expires)

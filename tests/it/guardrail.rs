@@ -224,6 +224,98 @@ fn the_member_role_form_protects_every_member_and_fits_the_limit() {
     );
 }
 
+/// A member role an account's admin could change is one they could make
+/// deny the plan its reads (and stop the plan of that account), or widen:
+/// every role `member-role` makes, the read role too, is the StackSet's
+/// to change and no one else's.
+#[test]
+fn the_member_role_form_keeps_every_role_the_template_makes_from_change() {
+    let workspace = Workspace::new();
+    let template = workspace
+        .command(&[
+            "member-role",
+            "--name",
+            "contacts-member",
+            "--trust",
+            APPLY_ROLE,
+            "--trust-read",
+            "arn:aws:iam::111111111111:role/altcontacts-plan",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(template.status.code(), Some(0), "{}", stderr(&template));
+    let template: serde_json::Value = serde_json::from_str(&stdout(&template)).unwrap();
+    let mut made: Vec<String> = template["Resources"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|resource| resource["Type"] == "AWS::IAM::Role")
+        .map(|resource| {
+            format!(
+                "arn:aws:iam::*:role/{}",
+                resource["Properties"]["RoleName"].as_str().unwrap()
+            )
+        })
+        .collect();
+    made.sort();
+    assert_eq!(
+        made,
+        [
+            "arn:aws:iam::*:role/contacts-member",
+            "arn:aws:iam::*:role/contacts-member-read"
+        ]
+    );
+
+    let output = workspace
+        .command(&[
+            "guardrail",
+            "--allow-role",
+            APPLY_ROLE,
+            "--allow-member-role",
+            "contacts-member",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let policy: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    let protection = &policy["Statement"][1];
+    assert_eq!(protection["Effect"], "Deny");
+    for action in [
+        "iam:UpdateAssumeRolePolicy",
+        "iam:AttachRolePolicy",
+        "iam:PutRolePolicy",
+        "iam:PutRolePermissionsBoundary",
+        "iam:DeleteRole",
+    ] {
+        assert!(
+            protection["Action"]
+                .as_array()
+                .unwrap()
+                .contains(&action.into()),
+            "{action}: {protection}"
+        );
+    }
+    for role in &made {
+        assert!(
+            protection["Resource"]
+                .as_array()
+                .unwrap()
+                .contains(&role.as_str().into()),
+            "{role}: {protection}"
+        );
+    }
+    assert_eq!(
+        protection["Condition"]["ArnNotLike"]["aws:PrincipalArn"],
+        serde_json::json!(["arn:aws:iam::*:role/stacksets-exec-*"]),
+        "only the StackSet that deploys them: {protection}"
+    );
+    // The read role may read only: it is not exempt from the writes.
+    assert_eq!(
+        policy["Statement"][0]["Condition"]["ArnNotLike"]["aws:PrincipalArn"],
+        serde_json::json!([APPLY_ROLE, "arn:aws:iam::*:role/contacts-member"])
+    );
+}
+
 #[test]
 fn a_guardrail_on_one_unit_only_leaves_the_accounts_outside_it_reported() {
     let emulator = Emulator::start(

@@ -50,6 +50,16 @@ macro_rules! every_forge {
         }
 
         #[test]
+        fn an_account_named_as_a_reference_or_a_mention_links_and_pings_nothing_in_the_review() {
+            $crate::loop_scenarios::an_account_named_as_a_reference_or_a_mention_links_and_pings_nothing_in_the_review($world(2));
+        }
+
+        #[test]
+        fn an_account_that_cannot_be_read_is_skipped_the_rest_applied_and_the_record_left_for_the_next_run() {
+            $crate::loop_scenarios::an_account_that_cannot_be_read_is_skipped_the_rest_applied_and_the_record_left_for_the_next_run($world(4));
+        }
+
+        #[test]
         fn an_account_that_joins_between_two_scheduled_runs_gets_its_contacts_alone() {
             $crate::loop_scenarios::an_account_that_joins_between_two_scheduled_runs_gets_its_contacts_alone($world(5));
         }
@@ -293,6 +303,107 @@ pub fn an_event_s_run_applies_a_merge_whose_run_never_happened_then_its_account<
         Some(&world.head()),
         "the merge is recorded as applied"
     );
+    assert!(drift(world.aws(), &file).starts_with("No changes."));
+}
+
+/// The references and mentions a forge would make of `markdown`: a sigil
+/// followed by a word (`@team`, `#1`, `owner/repo#1`, GitLab's `!1`, `%m`,
+/// `~l`, `$s`, `&e`) in its text, outside code, as GitHub-flavoured
+/// Markdown parses it.
+pub fn references_outside_code(markdown: &str) -> Vec<String> {
+    use comrak::nodes::NodeValue;
+    let arena = comrak::Arena::new();
+    let mut options = comrak::Options::default();
+    options.extension.table = true;
+    options.extension.autolink = true;
+    let root = comrak::parse_document(&arena, markdown, &options);
+    let reference = regex::Regex::new(r"[@#!%~$&][A-Za-z0-9_]").unwrap();
+    root.descendants()
+        .filter_map(|node| match &node.data.borrow().value {
+            NodeValue::Text(text) => Some(text.to_string()),
+            _ => None,
+        })
+        .filter(|text| reference.is_match(text))
+        .collect()
+}
+
+/// A member account's admin names it as references and mentions the
+/// forges make (PutAccountName lets them): the review's plan shows the
+/// name, and no forge links or pings from it.
+pub fn an_account_named_as_a_reference_or_a_mention_links_and_pings_nothing_in_the_review<
+    W: LoopWorld,
+>(
+    world: W,
+) {
+    let name = "#1 acme/aws-contacts#2 !3 %m ~l $s &e @platform-team";
+    world.aws().rename_account(&member(0), name);
+    adopted(&world, &contacts("security@example.com", &[]));
+    git(&world.dev, &["checkout", "-q", "-b", "ops"]);
+    world.commit(
+        &[(
+            "contacts.yaml",
+            &contacts(
+                "security@example.com",
+                &[operations(&member(0), "ops@example.com")],
+            ),
+        )],
+        "Operations for account 0",
+    );
+    world.open_review(9);
+    world.run_review(9);
+    let notes = world.review_notes(9);
+    let (_, body) = notes.iter().find(|(mine, _)| *mine).expect("the plan note");
+    assert!(
+        body.replace('\u{2060}', "").contains("acme/aws-contacts#2"),
+        "the name is shown: {body}"
+    );
+    let references = references_outside_code(body);
+    assert!(references.is_empty(), "{references:?} in {body}");
+}
+
+/// One member account's admin denies the pipeline its reads: the merge is
+/// applied to every other account, nothing is written to that one, the run
+/// fails and the record stays, so the next run, once the account answers
+/// again, writes what it still lacks.
+pub fn an_account_that_cannot_be_read_is_skipped_the_rest_applied_and_the_record_left_for_the_next_run<
+    W: LoopWorld,
+>(
+    world: W,
+) {
+    adopted(&world, &contacts("security@example.com", &[]));
+    let recorded = world.applied();
+    world.aws().deny_everything(&member(1), true);
+    let file = contacts("security-team@example.com", &[]);
+    world.commit(&[("contacts.yaml", &file)], "A team address");
+    let ran = merge_and_run(&world);
+    assert!(!ran.succeeded(), "the run fails while an account is unread");
+    assert!(
+        ran.log().contains(&member(1)) && ran.log().contains("could not be read"),
+        "{}",
+        ran.log()
+    );
+    for n in [0, 2, 3] {
+        assert_eq!(
+            world.aws().effective_writes(&member(n), "SECURITY"),
+            1,
+            "account {n}"
+        );
+    }
+    assert_eq!(world.aws().effective_writes(&member(1), "SECURITY"), 0);
+    assert_eq!(world.applied(), recorded, "the record stays");
+
+    world.aws().deny_everything(&member(1), false);
+    world.aws().clear_log();
+    let ran = world.run_schedule();
+    assert!(ran.succeeded(), "{}", ran.log());
+    assert_eq!(world.aws().effective_writes(&member(1), "SECURITY"), 1);
+    for n in [0, 2, 3] {
+        assert_eq!(
+            world.aws().effective_writes(&member(n), "SECURITY"),
+            0,
+            "account {n} again"
+        );
+    }
     assert!(drift(world.aws(), &file).starts_with("No changes."));
 }
 

@@ -555,3 +555,57 @@ fn the_member_role_template_passes_cfn_lint_and_holds_what_the_docs_say() {
         stderr(&refused)
     );
 }
+
+#[test]
+fn a_member_account_that_denies_its_reads_is_skipped_and_the_others_are_applied_through_their_roles()
+ {
+    let aws = Emulator::start(
+        CALLER,
+        Some(organization(CALLER, 6, 2)),
+        Faults {
+            quotas: Some(Quotas::aws_scaled(1.0)),
+            member_roles: Some(MemberRoles {
+                name: ROLE.to_owned(),
+                ..MemberRoles::default()
+            }),
+            // Its role's reads, and the caller's, are denied.
+            denied: BTreeSet::from([member(2)]),
+            ..Faults::default()
+        },
+    );
+    let dir = workspace();
+    let output = run(
+        &aws,
+        dir.path(),
+        &["apply", "--auto-approve", "--member-role", ROLE],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.contains(&format!(
+            "Skipped {} (Account 2): its contacts could not be read: AccessDenied on account:GetAlternateContact (SECURITY)",
+            member(2)
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("Apply complete: 12 created, 0 updated, 0 deleted, 0 failed."),
+        "{text}"
+    );
+    let log = aws.log();
+    assert!(
+        log.iter()
+            .filter(|entry| entry.account == member(2))
+            .all(|entry| entry.operation == "GetAlternateContact" && entry.status == 403),
+        "nothing but the denied reads went to it: {log:?}"
+    );
+    for n in (0..6).filter(|n| *n != 2) {
+        assert_eq!(aws.effective_writes(&member(n), "SECURITY"), 1, "{n}");
+        assert!(
+            log.iter()
+                .filter(|entry| entry.account == member(n))
+                .all(|entry| entry.by == member(n)),
+            "{n} went through its role"
+        );
+    }
+}

@@ -57,6 +57,7 @@ proptest! {
     fn a_desired_state_planned_against_itself_is_empty(desired in desired_state()) {
         let live = Live {
             slots: desired.slots.iter().map(|(slot, want)| (slot.clone(), want.wanted.contact().cloned())).collect(),
+            ..Live::default()
         };
         let plan = altcontacts::plan::diff(&desired, &live);
         prop_assert_eq!(plan.changes.len(), 0);

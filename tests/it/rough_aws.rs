@@ -272,11 +272,16 @@ fn answers_400_403_and_404_are_never_retried() {
     std::fs::write(dir.path().join("contacts.yaml"), config("")).unwrap();
     emulator.clear_log();
     let plan = run(&emulator, &dir, &["--rate", FAST, "plan"]);
-    assert_eq!(plan.status.code(), Some(1));
-    assert!(stderr(&plan).contains(&format!(
-        "account:GetAlternateContact on account {} slot SECURITY: access denied",
-        member(0)
-    )));
+    // One member account of three denies its reads: skipped, with why.
+    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+    assert!(
+        stderr(&plan).contains(&format!(
+            "{} (account:GetAlternateContact on slot SECURITY: access denied",
+            member(0)
+        )),
+        "{}",
+        stderr(&plan)
+    );
     let reads_of_denied = emulator
         .log()
         .iter()
@@ -285,6 +290,224 @@ fn answers_400_403_and_404_are_never_retried() {
     assert_eq!(
         reads_of_denied, 2,
         "one Get per managed slot, a 403 is not retried"
+    );
+}
+
+/// The organization of the tests below: four member accounts, the second
+/// of which denies every Account API call, as an admin of that account
+/// (or a policy on the caller) can make it.
+fn one_account_denied() -> Emulator {
+    let faults = Faults {
+        denied: [member(1)].into(),
+        ..Faults::default()
+    };
+    Emulator::start(CALLER, Some(organization(CALLER, 4, 2)), faults)
+}
+
+const DENIED_LINE: &str = "Skipped 100000000001 (Account 1): its contacts could not be read: AccessDenied on account:GetAlternateContact (SECURITY); nothing is planned or written for it until they can be.";
+
+#[test]
+fn one_member_account_that_denies_its_reads_is_skipped_and_the_rest_is_planned() {
+    let emulator = one_account_denied();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("contacts.yaml"), config("")).unwrap();
+
+    let plan = run(&emulator, &dir, &["--rate", FAST, "plan"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+    let text = stdout(&plan);
+    assert!(text.contains(DENIED_LINE), "{text}");
+    assert!(
+        text.contains(", 4 accounts in scope")
+            && text.contains("Plan: 8 to create, 0 to update, 0 to delete, 0 unchanged."),
+        "the caller and the three others, two slots each: {text}"
+    );
+    assert!(!text.contains("100000000001 SECURITY"), "{text}");
+    let said = stderr(&plan);
+    assert!(
+        said.contains(&format!(
+            "Skipped 1 member account whose contacts could not be read, and went on with the others: {} (account:GetAlternateContact on slot SECURITY: access denied (User: ",
+            member(1)
+        )),
+        "AWS's answer is on stderr: {said}"
+    );
+    // One Get per managed slot of the denied account: a 403 is not retried.
+    let reads_of_denied = emulator
+        .log()
+        .iter()
+        .filter(|e| e.account == member(1))
+        .count();
+    assert_eq!(reads_of_denied, 2);
+
+    let detailed = run(
+        &emulator,
+        &dir,
+        &["--rate", FAST, "plan", "--detailed-exitcode"],
+    );
+    assert_eq!(detailed.status.code(), Some(2), "{}", stderr(&detailed));
+
+    let plan = run(
+        &emulator,
+        &dir,
+        &["--rate", FAST, "plan", "--format", "json"],
+    );
+    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+    let plan = json(&plan);
+    crate::support::assert_valid(&plan, "schema/plan.schema.json");
+    assert_eq!(plan["accounts_in_scope"], 4, "{plan}");
+    let skipped = plan["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1, "{plan}");
+    assert_eq!(skipped[0]["account_id"], member(1));
+    assert_eq!(skipped[0]["account_name"], "Account 1");
+    assert_eq!(skipped[0]["reason"], "unreadable");
+    assert!(
+        skipped[0]["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("access denied (User: "),
+        "{plan}"
+    );
+    assert!(
+        plan["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|change| change["account_id"] != member(1)),
+        "{plan}"
+    );
+
+    let markdown = run(
+        &emulator,
+        &dir,
+        &["--rate", FAST, "plan", "--format", "markdown"],
+    );
+    assert_eq!(markdown.status.code(), Some(0), "{}", stderr(&markdown));
+    let text = stdout(&markdown);
+    assert!(
+        text.contains(": its contacts could not be read: AccessDenied on account:GetAlternateContact (SECURITY)")
+            && text.contains("100000000001"),
+        "{text}"
+    );
+}
+
+#[test]
+fn apply_writes_the_others_and_nothing_to_the_account_it_could_not_read() {
+    let emulator = one_account_denied();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("contacts.yaml"), config("")).unwrap();
+    let apply = run(
+        &emulator,
+        &dir,
+        &["--rate", FAST, "apply", "--auto-approve"],
+    );
+    assert_eq!(apply.status.code(), Some(0), "{}", stderr(&apply));
+    let text = stdout(&apply);
+    assert!(text.contains(DENIED_LINE), "{text}");
+    assert!(
+        text.contains("Apply complete: 8 created, 0 updated, 0 deleted, 0 failed."),
+        "{text}"
+    );
+    let log = emulator.log();
+    assert!(
+        log.iter()
+            .filter(|e| e.account == member(1))
+            .all(|e| e.operation == "GetAlternateContact"),
+        "only reads went to the account that denied them: {log:?}"
+    );
+    for account in [CALLER.to_owned(), member(0), member(2), member(3)] {
+        for kind in ["SECURITY", "BILLING"] {
+            assert_eq!(
+                emulator.effective_writes(&account, kind),
+                1,
+                "{account} {kind}"
+            );
+        }
+    }
+    for kind in ["SECURITY", "BILLING"] {
+        assert_eq!(emulator.effective_writes(&member(1), kind), 0);
+    }
+
+    // The audit reports it, once, and audits the others.
+    let workspace = tempfile::tempdir().unwrap();
+    let audit = run(
+        &emulator,
+        &workspace,
+        &[
+            "--rate", FAST, "audit", "--org", "--no-dns", "--format", "json",
+        ],
+    );
+    assert_eq!(audit.status.code(), Some(2), "{}", stderr(&audit));
+    let report = json(&audit);
+    let findings = report["findings"].as_array().unwrap();
+    let unreadable: Vec<_> = findings
+        .iter()
+        .filter(|f| f["check"] == "account_unreadable")
+        .collect();
+    assert_eq!(unreadable.len(), 1, "{findings:?}");
+    assert_eq!(unreadable[0]["account_id"], member(1));
+    assert_eq!(unreadable[0]["severity"], "medium");
+    assert!(
+        unreadable[0]["controls"]
+            .as_array()
+            .unwrap()
+            .contains(&"securityhub:Account.1".into()),
+        "{unreadable:?}"
+    );
+    assert!(
+        findings
+            .iter()
+            .filter(|f| f["account_id"] == member(1))
+            .all(|f| f["check"] == "account_unreadable" || f["check"] == "contacts_unprotected"),
+        "no finding claims what was not read: {findings:?}"
+    );
+    assert_eq!(report["accounts"].as_array().unwrap().len(), 4, "{report}");
+    for format in ["human", "markdown", "csv", "sarif", "html", "ocsf"] {
+        let output = run(
+            &emulator,
+            &workspace,
+            &[
+                "--rate", FAST, "audit", "--org", "--no-dns", "--format", format,
+            ],
+        );
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{format}: {}",
+            stderr(&output)
+        );
+        let text = stdout(&output);
+        assert!(
+            text.contains("its contacts could not be read"),
+            "{format}: {text}"
+        );
+    }
+}
+
+#[test]
+fn when_every_member_account_denies_its_reads_nothing_is_skipped_and_the_plan_fails() {
+    let faults = Faults {
+        denied: (0..3).map(member).collect(),
+        ..Faults::default()
+    };
+    let emulator = Emulator::start(CALLER, Some(organization(CALLER, 3, 1)), faults);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("contacts.yaml"), config("")).unwrap();
+    for command in [&["plan"][..], &["apply", "--auto-approve"]] {
+        let output = run(&emulator, &dir, &[&["--rate", FAST][..], command].concat());
+        assert_eq!(output.status.code(), Some(1), "{command:?}");
+        let text = stderr(&output);
+        assert!(text.starts_with("error: 6 requests failed:"), "{text}");
+        assert!(
+            text.contains("aws organizations enable-aws-service-access --service-principal account.amazonaws.com"),
+            "{text}"
+        );
+        assert!(!text.contains("Skipped"), "{text}");
+    }
+    assert!(
+        emulator
+            .log()
+            .iter()
+            .all(|e| e.operation == "GetAlternateContact"),
+        "nothing was written"
     );
 }
 
