@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use crate::model::{AccountId, Duration, Timestamp};
 pub use crate::settings::SafetyArgs;
 use crate::settings::{AccessArgs, RateArgs};
-use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use clap::error::ErrorKind;
+use clap::{ArgAction, ArgMatches, Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -33,15 +34,19 @@ pub const VERSION: &str = concat!(
     ")"
 );
 
+// `F` is the forges the loop runs on (`gitops::registry`): a parameter,
+// not a list here, because the loop reads its arguments from this file and
+// so stands above it. (Not a doc comment: those are the help.)
+
 /// Keeps AWS account alternate contacts (SECURITY, BILLING, OPERATIONS) and
 /// the primary contact in the state a YAML file declares.
 #[derive(Debug, Parser)]
 #[command(name = "altcontacts", version = VERSION, after_help = EXAMPLES, max_term_width = 100)]
-pub struct Cli {
+pub struct Cli<F: ForgeChoice> {
     #[command(flatten)]
     pub global: GlobalArgs,
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Command<F>,
 }
 
 #[derive(Debug, Args)]
@@ -94,7 +99,7 @@ pub struct GlobalArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub enum Command<F: ForgeChoice> {
     /// Check a contacts file offline: format, AWS's field rules, references. No AWS call.
     Validate(ValidateArgs),
     /// Show what would change to make the live contacts match the file
@@ -114,22 +119,9 @@ pub enum Command {
     /// Print the CloudFormation template that starts the new-accounts
     /// pipeline when AWS says an account was created, joined or moved (for
     /// the management account, in us-east-1)
-    Events(EventsArgs),
-    /// Steps of a GitHub Actions workflow (what the action runs): the plan
-    /// comment of a pull request, the record of the last applied commit,
-    /// one issue while AWS drifts from the file
-    #[command(subcommand)]
-    Github(LoopCommand),
-    /// Jobs of a GitLab CI/CD pipeline (what the component runs): the plan
-    /// note of a merge request, the record of the last applied commit, one
-    /// issue while AWS drifts from the file
-    #[command(subcommand)]
-    Gitlab(LoopCommand),
-    /// Steps of a Bitbucket Pipelines pipeline: the plan comment and Code
-    /// Insights report of a pull request, the record of the last applied
-    /// commit, one issue while AWS drifts from the file
-    #[command(subcommand)]
-    Bitbucket(LoopCommand),
+    Events(EventsArgs<F>),
+    #[command(flatten)]
+    Loop(ForgeStep<F>),
     /// Print the JSON Schema of the contacts file, or of the JSON a command prints
     Schema {
         #[arg(value_enum, default_value_t = SchemaOf::Contacts)]
@@ -249,6 +241,86 @@ pub enum LoopCommand {
     /// Nightly: plan every managed contact and keep one issue open while AWS
     /// differs from the file; with --mode repair, apply too
     Drift(LoopDriftArgs),
+}
+
+/// `altcontacts NAME plan|apply|drift`: a step of the loop on the forge
+/// whose CI runs it.
+#[derive(Debug)]
+pub struct ForgeStep<F> {
+    pub forge: F,
+    pub command: LoopCommand,
+}
+
+impl<F: ForgeChoice> ForgeStep<F> {
+    fn forge(name: &str) -> Option<F> {
+        F::value_variants()
+            .iter()
+            .copied()
+            .find(|forge| forge.name() == name)
+    }
+}
+
+// By hand, because a derive wants a variant per forge. Each forge's
+// subcommand is built as the derive builds `#[command(subcommand)]
+// Name(LoopCommand)`, so its help and parsing are any subcommand's.
+impl<F: ForgeChoice> Subcommand for ForgeStep<F> {
+    fn augment_subcommands(command: clap::Command) -> clap::Command {
+        F::value_variants().iter().fold(command, |command, forge| {
+            let steps = clap::Command::new(forge.name())
+                .subcommand_required(true)
+                .arg_required_else_help(true);
+            let steps = LoopCommand::augment_subcommands(steps);
+            command.subcommand(steps.about(forge.about()).long_about(None))
+        })
+    }
+
+    fn augment_subcommands_for_update(command: clap::Command) -> clap::Command {
+        F::value_variants().iter().fold(command, |command, forge| {
+            let steps =
+                LoopCommand::augment_subcommands_for_update(clap::Command::new(forge.name()));
+            command.subcommand(
+                steps
+                    .about(forge.about())
+                    .long_about(None)
+                    .subcommand_required(false)
+                    .arg_required_else_help(false),
+            )
+        })
+    }
+
+    fn has_subcommand(name: &str) -> bool {
+        Self::forge(name).is_some()
+    }
+}
+
+impl<F: ForgeChoice> FromArgMatches for ForgeStep<F> {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        Self::from_arg_matches_mut(&mut matches.clone())
+    }
+
+    fn from_arg_matches_mut(matches: &mut ArgMatches) -> Result<Self, clap::Error> {
+        let Some((name, mut steps)) = matches.remove_subcommand() else {
+            return Err(clap::Error::raw(
+                ErrorKind::MissingSubcommand,
+                "a subcommand is required but one was not provided",
+            ));
+        };
+        let forge = Self::forge(&name).ok_or_else(|| {
+            clap::Error::raw(
+                ErrorKind::InvalidSubcommand,
+                format!("the subcommand '{name}' wasn't recognized"),
+            )
+        })?;
+        Ok(Self {
+            forge,
+            command: LoopCommand::from_arg_matches_mut(&mut steps)?,
+        })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
 }
 
 #[derive(Debug, Args)]
@@ -527,41 +599,127 @@ pub struct GuardrailArgs {
     pub member_role: Option<crate::settings::RoleName>,
 }
 
-/// `altcontacts events`.
+/// `altcontacts events`. What each flag names, and for which forge, is
+/// the forges' own (`ForgeChoice::events`).
 #[derive(Debug, Args)]
-pub struct EventsArgs {
+pub struct EventsArgs<F: ForgeChoice> {
     /// The forge whose pipeline the events start
     #[arg(long, value_enum)]
-    pub forge: ForgeKind,
-    /// GitHub: the repository that holds contacts.yaml and the new-accounts
-    /// workflow (OWNER/NAME); Bitbucket: the repository whose pipelines run
-    /// the loop (WORKSPACE/REPOSITORY)
+    pub forge: F,
     #[arg(
         long,
         value_name = "OWNER/NAME",
-        required_if_eq_any([("forge", "github"), ("forge", "bitbucket")]),
+        help = target_help::<F>(EventsTarget::Repository),
+        required_if_eq_any(requiring::<F>(EventsTarget::Repository)),
         conflicts_with = "project"
     )]
     pub repository: Option<String>,
-    /// GitLab: the numeric ID of the project that holds contacts.yaml (its
-    /// Settings > General)
-    #[arg(long, value_name = "ID", required_if_eq("forge", "gitlab"))]
+    #[arg(
+        long,
+        value_name = "ID",
+        help = target_help::<F>(EventsTarget::Project),
+        required_if_eq_any(requiring::<F>(EventsTarget::Project))
+    )]
     pub project: Option<String>,
-    /// GitLab and Bitbucket: the branch the started pipeline runs on
-    #[arg(long = "ref", value_name = "BRANCH", default_value = "main")]
+    #[arg(long = "ref", value_name = "BRANCH", default_value = "main", help = ref_help::<F>())]
     pub git_ref: String,
-    /// The forge's API [default: https://api.github.com, https://gitlab.com/api/v4,
-    /// https://api.bitbucket.org/2.0]; GitHub Enterprise Server:
-    /// https://HOST/api/v3, self-managed GitLab: https://HOST/api/v4
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", help = api_help::<F>())]
     pub api_url: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ForgeKind {
-    Github,
-    Gitlab,
-    Bitbucket,
+/// A forge the loop runs on, as the command line offers it: its steps are
+/// `altcontacts NAME plan|apply|drift`, and `events --forge NAME` starts
+/// its pipeline. `gitops::registry` lists them.
+pub trait ForgeChoice: ValueEnum + Copy + std::fmt::Debug + Send + Sync + 'static {
+    /// As the command line spells it.
+    fn name(self) -> &'static str;
+    /// As a sentence writes it: "GitHub".
+    fn title(self) -> &'static str;
+    /// What `altcontacts NAME` runs, in its CI's words.
+    fn about(self) -> &'static str;
+    /// How `events` names the pipeline an event starts; `None` where no
+    /// call can start one (`--forge` then does not offer the forge).
+    fn events(self) -> Option<&'static EventsFlags>;
+}
+
+/// What `events --forge NAME` needs to name the pipeline it starts.
+#[derive(Debug)]
+pub struct EventsFlags {
+    /// The flag that names the repository or the project.
+    pub target: EventsTarget,
+    /// The target's form, as a message asks for it: `OWNER/NAME`.
+    pub form: &'static str,
+    /// What the target is, as `events --help` says it.
+    pub help: &'static str,
+    /// Whether the started pipeline runs on `--ref`.
+    pub runs_on_ref: bool,
+    /// The API the destination calls unless `--api-url` names another.
+    pub api: &'static str,
+    /// `--api-url` for an instance of one's own, as `events --help` says it.
+    pub self_hosted: Option<&'static str>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventsTarget {
+    Repository,
+    Project,
+}
+
+impl EventsTarget {
+    pub fn flag(self) -> &'static str {
+        match self {
+            Self::Repository => "--repository",
+            Self::Project => "--project",
+        }
+    }
+}
+
+fn with_events<F: ForgeChoice>() -> impl Iterator<Item = (F, &'static EventsFlags)> {
+    F::value_variants()
+        .iter()
+        .filter_map(|forge| Some((*forge, forge.events()?)))
+}
+
+/// "GitHub: the repository …; Bitbucket: the repository …".
+fn target_help<F: ForgeChoice>(target: EventsTarget) -> String {
+    with_events::<F>()
+        .filter(|(_, flags)| flags.target == target)
+        .map(|(forge, flags)| format!("{}: {}", forge.title(), flags.help))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The `--forge` values whose destination `target` names: clap asks for
+/// the flag with them.
+fn requiring<F: ForgeChoice>(target: EventsTarget) -> Vec<(&'static str, &'static str)> {
+    with_events::<F>()
+        .filter(|(_, flags)| flags.target == target)
+        .map(|(forge, _)| ("forge", forge.name()))
+        .collect()
+}
+
+fn ref_help<F: ForgeChoice>() -> String {
+    let forges: Vec<&str> = with_events::<F>()
+        .filter(|(_, flags)| flags.runs_on_ref)
+        .map(|(forge, _)| forge.title())
+        .collect();
+    let forges = match forges.split_last() {
+        Some((last, rest @ [_, ..])) => format!("{} and {last}", rest.join(", ")),
+        _ => forges.concat(),
+    };
+    format!("{forges}: the branch the started pipeline runs on")
+}
+
+fn api_help<F: ForgeChoice>() -> String {
+    let apis: Vec<&str> = with_events::<F>().map(|(_, flags)| flags.api).collect();
+    let own: Vec<&str> = with_events::<F>()
+        .filter_map(|(_, flags)| flags.self_hosted)
+        .collect();
+    format!(
+        "The forge's API [default: {}]; {}",
+        apis.join(", "),
+        own.join(", ")
+    )
 }
 
 #[derive(Debug, Args)]
@@ -667,15 +825,4 @@ pub enum ColorChoice {
 
 fn parse_joined_since(text: &str) -> Result<Timestamp, String> {
     Timestamp::parse_since(text, Timestamp::now())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cli_definition_is_consistent() {
-        use clap::CommandFactory;
-        Cli::command().debug_assert();
-    }
 }

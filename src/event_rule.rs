@@ -1,207 +1,47 @@
 //! `altcontacts events`: the CloudFormation template of the event path, for
 //! the management account. EventBridge rules on the events that bring an
 //! account into the organization (or into another unit) call an API
-//! destination that starts the forge's pipeline for that account: GitHub's
-//! `repository_dispatch`, GitLab's pipeline trigger, Bitbucket's custom
-//! pipeline. The forge's token is
-//! kept in the EventBridge connection, which stores it in Secrets Manager,
-//! and is read from a secret the user made: the template names the secret,
-//! never the token.
+//! destination that starts the forge's pipeline for that account, as the
+//! forge's [`Destination`] says (each forge's folder in `gitops` has its
+//! own). The forge's token is kept in the EventBridge connection, which
+//! stores it in Secrets Manager, and is read from a secret the user made:
+//! the template names the secret, never the token.
 
 use serde_json::{Value, json};
 
 use crate::error::Error;
 
-/// The `repository_dispatch` event type the new-accounts workflow listens for.
-pub const DISPATCH_EVENT_TYPE: &str = "altcontacts-new-account";
-
-/// The pipeline variable that names the event's account (Bitbucket's
-/// custom pipeline).
-pub const ACCOUNT_VARIABLE: &str = "ALTCONTACTS_ACCOUNT";
-
 /// The field of a webhook trigger's payload that names the event's account
 /// (GitLab's `TRIGGER_PAYLOAD`, which `--event-payload` reads).
 pub const PAYLOAD_ACCOUNT_FIELD: &str = "account_id";
 
-/// The Bitbucket custom pipeline (`pipelines: custom:`) an event starts.
-pub const BITBUCKET_PIPELINE: &str = "altcontacts-new-accounts";
+/// Where a forge's pipeline is started, and how.
+pub trait Destination {
+    /// The forge, as the template's descriptions name it.
+    fn forge(&self) -> &'static str;
 
-/// Where the pipeline is started, and how.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Destination {
-    /// `POST {api}/repos/{repository}/dispatches`, with a token that may
-    /// write the repository's contents (what GitHub asks of a dispatch).
-    GitHub { api: String, repository: String },
-    /// `POST {api}/projects/{project}/ref/{git_ref}/trigger/pipeline`: the
-    /// webhook form of a pipeline trigger, whose body reaches the jobs as
-    /// the file `TRIGGER_PAYLOAD` and sets no variable, so the trigger's
-    /// holder can say which account and nothing the job obeys besides.
-    GitLab {
-        api: String,
-        project: String,
-        git_ref: String,
-    },
-    /// `POST {api}/repositories/{repository}/pipelines/`: the custom
-    /// pipeline [`BITBUCKET_PIPELINE`] of `git_ref`, with a repository
-    /// access token that may write pipelines.
-    Bitbucket {
-        api: String,
-        repository: String,
-        git_ref: String,
-    },
-}
+    /// The address the API destination calls.
+    fn endpoint(&self) -> String;
 
-impl Destination {
-    /// Checks what the user named: the forge's API over HTTPS (EventBridge
-    /// calls nothing else), a repository `OWNER/NAME`, a project ID or path.
-    pub fn github(api: Option<&str>, repository: &str) -> Result<Self, Error> {
-        Ok(Self::GitHub {
-            api: https(api.unwrap_or("https://api.github.com"))?,
-            repository: two_part(repository, "OWNER/NAME")?,
-        })
-    }
-
-    pub fn bitbucket(api: Option<&str>, repository: &str, git_ref: &str) -> Result<Self, Error> {
-        Ok(Self::Bitbucket {
-            api: https(api.unwrap_or("https://api.bitbucket.org/2.0"))?,
-            repository: two_part(repository, "WORKSPACE/REPOSITORY")?,
-            git_ref: branch(git_ref)?,
-        })
-    }
-
-    /// The project by its numeric ID: a path would be one URL segment with
-    /// its slashes encoded, and nothing says EventBridge keeps `%2F` as it
-    /// is. The branch is a path segment too, so it has no slash.
-    pub fn gitlab(api: Option<&str>, project: &str, git_ref: &str) -> Result<Self, Error> {
-        if project.is_empty() || !project.chars().all(|c| c.is_ascii_digit()) {
-            return Err(Error::usage(
-                format!("`{project}` is not a GitLab project ID"),
-                Some(
-                    "write the project's numeric ID (the project's Settings > General, or `glab repo view`), e.g. --project 1234: an API destination's address keeps no encoded path"
-                        .to_owned(),
-                ),
-            ));
-        }
-        let git_ref = branch(git_ref)?;
-        if git_ref.contains('/') {
-            return Err(Error::usage(
-                format!("`{git_ref}` holds a slash, which the trigger's address cannot carry"),
-                Some("apply from a default branch without a slash, e.g. --ref main".to_owned()),
-            ));
-        }
-        Ok(Self::GitLab {
-            api: https(api.unwrap_or("https://gitlab.com/api/v4"))?,
-            project: project.to_owned(),
-            git_ref,
-        })
-    }
-
-    fn endpoint(&self) -> String {
-        match self {
-            Self::GitHub { api, repository } => format!("{api}/repos/{repository}/dispatches"),
-            Self::GitLab {
-                api,
-                project,
-                git_ref,
-            } => format!("{api}/projects/{project}/ref/{git_ref}/trigger/pipeline"),
-            Self::Bitbucket {
-                api, repository, ..
-            } => format!("{api}/repositories/{repository}/pipelines/"),
-        }
-    }
-
-    fn forge(&self) -> &'static str {
-        match self {
-            Self::GitHub { .. } => "GitHub",
-            Self::GitLab { .. } => "GitLab",
-            Self::Bitbucket { .. } => "Bitbucket",
-        }
-    }
-
-    /// The body the API destination sends for an event; `<account>` is the
+    /// The body the API destination sends for an event; `account` is the
     /// account ID the rule's input transformer reads from the event, empty
     /// for an event that names none (the pipeline then applies the accounts
     /// that joined lately).
-    fn body(&self, event: &str, account: &str) -> String {
-        let body = match self {
-            Self::GitHub { .. } => json!({
-                "event_type": DISPATCH_EVENT_TYPE,
-                "client_payload": { "account_id": account, "event": event },
-            }),
-            // A payload, not variables: GitLab keeps it as TRIGGER_PAYLOAD
-            // (with the project and the ref beside), and a project that
-            // restricts pipeline variables refuses a trigger that sets any.
-            Self::GitLab { .. } => json!({
-                PAYLOAD_ACCOUNT_FIELD: account,
-                "event": event,
-            }),
-            // An event that names no account starts the pipeline without
-            // the variable, whose default (none) applies the accounts that
-            // joined lately.
-            Self::Bitbucket { git_ref, .. } => json!({
-                "target": {
-                    "type": "pipeline_ref_target",
-                    "ref_type": "branch",
-                    "ref_name": git_ref,
-                    "selector": { "type": "custom", "pattern": BITBUCKET_PIPELINE },
-                },
-                "variables": match account {
-                    "" => json!([]),
-                    account => json!([{ "key": ACCOUNT_VARIABLE, "value": account }]),
-                },
-            }),
-        };
-        body.to_string()
-    }
+    fn body(&self, event: &str, account: &str) -> Value;
 
-    /// How the connection presents the token: GitHub and Bitbucket read a
-    /// bearer token from `Authorization`; GitLab reads a trigger token from the `token`
-    /// parameter only. EventBridge asks every connection for an
-    /// authorization, so GitLab's carries a header naming the caller, which
-    /// GitLab ignores, and the token as a secret query parameter.
-    fn auth(&self) -> Value {
-        let token = json!({ "Fn::Sub": "{{resolve:secretsmanager:${TokenSecret}}}" });
-        match self {
-            Self::GitHub { .. } => json!({
-                "ApiKeyAuthParameters": {
-                    "ApiKeyName": "Authorization",
-                    "ApiKeyValue": { "Fn::Sub": "Bearer {{resolve:secretsmanager:${TokenSecret}}}" },
-                },
-                "InvocationHttpParameters": {
-                    "HeaderParameters": [
-                        { "Key": "Accept", "Value": "application/vnd.github+json", "IsValueSecret": false },
-                        { "Key": "X-GitHub-Api-Version", "Value": "2022-11-28", "IsValueSecret": false },
-                    ],
-                },
-            }),
-            Self::Bitbucket { .. } => json!({
-                "ApiKeyAuthParameters": {
-                    "ApiKeyName": "Authorization",
-                    "ApiKeyValue": { "Fn::Sub": "Bearer {{resolve:secretsmanager:${TokenSecret}}}" },
-                },
-                "InvocationHttpParameters": {
-                    "HeaderParameters": [
-                        { "Key": "Accept", "Value": "application/json", "IsValueSecret": false },
-                    ],
-                },
-            }),
-            Self::GitLab { .. } => json!({
-                "ApiKeyAuthParameters": {
-                    "ApiKeyName": "X-Altcontacts-Caller",
-                    "ApiKeyValue": "eventbridge",
-                },
-                "InvocationHttpParameters": {
-                    "QueryStringParameters": [
-                        { "Key": "token", "Value": token, "IsValueSecret": true },
-                    ],
-                },
-            }),
-        }
-    }
+    /// How the connection presents the token ([`token`]): its
+    /// `AuthParameters`.
+    fn auth(&self) -> Value;
 }
 
-/// `OWNER/NAME` (GitHub) or `WORKSPACE/REPOSITORY` (Bitbucket), as `form` says.
-fn two_part(repository: &str, form: &str) -> Result<String, Error> {
+/// The token as the connection reads it from the user's secret, after
+/// `prefix` (`Bearer `).
+pub fn token(prefix: &str) -> Value {
+    json!({ "Fn::Sub": format!("{prefix}{{{{resolve:secretsmanager:${{TokenSecret}}}}}}") })
+}
+
+/// A repository, `form` (`OWNER/NAME`) as its forge writes it.
+pub fn two_part(repository: &str, form: &str) -> Result<String, Error> {
     let valid = |part: &str| {
         !part.is_empty()
             && part
@@ -218,7 +58,7 @@ fn two_part(repository: &str, form: &str) -> Result<String, Error> {
 }
 
 /// The branch a started pipeline runs on.
-fn branch(git_ref: &str) -> Result<String, Error> {
+pub fn branch(git_ref: &str) -> Result<String, Error> {
     let valid = !git_ref.is_empty()
         && git_ref
             .chars()
@@ -232,7 +72,8 @@ fn branch(git_ref: &str) -> Result<String, Error> {
     Ok(git_ref.to_owned())
 }
 
-fn https(url: &str) -> Result<String, Error> {
+/// The forge's API, which EventBridge calls over HTTPS only.
+pub fn https(url: &str) -> Result<String, Error> {
     let url = url.trim_end_matches('/');
     match url.strip_prefix("https://") {
         Some(rest) if !rest.is_empty() && !rest.contains(char::is_whitespace) => Ok(url.to_owned()),
@@ -341,7 +182,7 @@ fn rules() -> Vec<Rule> {
     ]
 }
 
-fn target(destination: &Destination, rule: &Rule) -> Value {
+fn target(destination: &dyn Destination, rule: &Rule) -> Value {
     let mut target = json!({
         "Id": "StartPipeline",
         "Arn": { "Fn::GetAtt": ["StartPipeline", "Arn"] },
@@ -354,16 +195,16 @@ fn target(destination: &Destination, rule: &Rule) -> Value {
         Some(path) => {
             target["InputTransformer"] = json!({
                 "InputPathsMap": { "account": path },
-                "InputTemplate": destination.body(rule.event, "<account>"),
+                "InputTemplate": destination.body(rule.event, "<account>").to_string(),
             });
         }
-        None => target["Input"] = Value::String(destination.body(rule.event, "")),
+        None => target["Input"] = Value::String(destination.body(rule.event, "").to_string()),
     }
     target
 }
 
 /// The template, as JSON (CloudFormation reads it as it reads YAML).
-pub fn template(destination: &Destination) -> String {
+pub fn template(destination: &dyn Destination) -> String {
     let forge = destination.forge();
     let mut resources = serde_json::Map::new();
     resources.insert(
@@ -458,128 +299,4 @@ pub fn template(destination: &Destination) -> String {
     let mut text = serde_json::to_string_pretty(&template).expect("plain data serializes");
     text.push('\n');
     text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parsed(destination: &Destination) -> Value {
-        serde_json::from_str(&template(destination)).unwrap()
-    }
-
-    #[test]
-    fn github_s_rules_send_a_repository_dispatch_with_the_event_s_account() {
-        let destination = Destination::github(None, "example-org/aws-contacts").unwrap();
-        let template = parsed(&destination);
-        let resources = &template["Resources"];
-        assert_eq!(
-            resources["StartPipeline"]["Properties"]["InvocationEndpoint"],
-            "https://api.github.com/repos/example-org/aws-contacts/dispatches"
-        );
-        let created = &resources["AccountCreated"]["Properties"]["Targets"][0]["InputTransformer"];
-        assert_eq!(
-            created["InputPathsMap"]["account"],
-            "$.detail.serviceEventDetails.createAccountStatus.accountId"
-        );
-        let body: Value = serde_json::from_str(
-            &created["InputTemplate"]
-                .as_str()
-                .unwrap()
-                .replace("<account>", "123456789012"),
-        )
-        .unwrap();
-        assert_eq!(body["event_type"], DISPATCH_EVENT_TYPE);
-        assert_eq!(body["client_payload"]["account_id"], "123456789012");
-        let joined: Value = serde_json::from_str(
-            resources["AccountJoined"]["Properties"]["Targets"][0]["Input"]
-                .as_str()
-                .unwrap(),
-        )
-        .unwrap();
-        assert_eq!(joined["client_payload"]["account_id"], "");
-    }
-
-    #[test]
-    fn gitlab_s_rules_trigger_the_default_branch_with_a_payload_that_names_the_account_only() {
-        let destination =
-            Destination::gitlab(Some("https://gitlab.example.com/api/v4/"), "4242", "main")
-                .unwrap();
-        let template = parsed(&destination);
-        assert_eq!(
-            template["Resources"]["StartPipeline"]["Properties"]["InvocationEndpoint"],
-            "https://gitlab.example.com/api/v4/projects/4242/ref/main/trigger/pipeline"
-        );
-        let moved =
-            &template["Resources"]["AccountMoved"]["Properties"]["Targets"][0]["InputTransformer"];
-        let body: Value = serde_json::from_str(
-            &moved["InputTemplate"]
-                .as_str()
-                .unwrap()
-                .replace("<account>", "123456789012"),
-        )
-        .unwrap();
-        assert_eq!(
-            body,
-            json!({ "account_id": "123456789012", "event": "MoveAccount" }),
-            "no `variables`, no `ref`: nothing a job obeys but the account"
-        );
-    }
-
-    #[test]
-    fn bitbucket_s_rules_start_the_custom_pipeline_of_the_branch_with_the_account() {
-        let destination = Destination::bitbucket(None, "acme/aws-contacts", "main").unwrap();
-        let template = parsed(&destination);
-        assert_eq!(
-            template["Resources"]["StartPipeline"]["Properties"]["InvocationEndpoint"],
-            "https://api.bitbucket.org/2.0/repositories/acme/aws-contacts/pipelines/"
-        );
-        let created = &template["Resources"]["AccountCreated"]["Properties"]["Targets"][0]["InputTransformer"];
-        let body: Value = serde_json::from_str(
-            &created["InputTemplate"]
-                .as_str()
-                .unwrap()
-                .replace("<account>", "123456789012"),
-        )
-        .unwrap();
-        assert_eq!(body["target"]["ref_name"], "main");
-        assert_eq!(body["target"]["selector"]["pattern"], BITBUCKET_PIPELINE);
-        assert_eq!(
-            body["variables"],
-            json!([{ "key": "ALTCONTACTS_ACCOUNT", "value": "123456789012" }])
-        );
-    }
-
-    #[test]
-    fn the_token_is_named_by_its_secret_and_the_role_may_only_call_the_destination() {
-        for destination in [
-            Destination::github(None, "o/r").unwrap(),
-            Destination::gitlab(None, "42", "main").unwrap(),
-            Destination::bitbucket(None, "w/r", "main").unwrap(),
-        ] {
-            let text = template(&destination);
-            assert!(text.contains("{{resolve:secretsmanager:${TokenSecret}}}"));
-            let template: Value = serde_json::from_str(&text).unwrap();
-            let statement = &template["Resources"]["InvokeRole"]["Properties"]["Policies"][0]["PolicyDocument"]
-                ["Statement"];
-            assert_eq!(
-                statement,
-                &json!([{ "Effect": "Allow", "Action": "events:InvokeApiDestination",
-                    "Resource": { "Fn::GetAtt": ["StartPipeline", "Arn"] } }])
-            );
-        }
-    }
-
-    #[test]
-    fn what_cannot_be_a_destination_is_refused() {
-        assert!(Destination::github(None, "no-slash").is_err());
-        assert!(Destination::github(None, "a/b c").is_err());
-        assert!(Destination::github(Some("http://api.github.com"), "o/r").is_err());
-        assert!(Destination::gitlab(None, "", "main").is_err());
-        assert!(Destination::gitlab(None, "group/contacts", "main").is_err());
-        assert!(Destination::gitlab(None, "42", "main branch").is_err());
-        assert!(Destination::gitlab(None, "42", "release/1").is_err());
-        assert!(Destination::bitbucket(None, "workspace", "main").is_err());
-        assert!(Destination::bitbucket(None, "w/r", "").is_err());
-    }
 }

@@ -41,11 +41,12 @@ pub mod settings;
 use clap::Parser;
 
 use crate::error::EXIT_ERROR;
+pub use crate::gitops::registry::CommandLine;
 
 /// Parses the command line, runs the command, prints any error once, and
 /// returns the process exit code.
 pub fn main_exit_code() -> u8 {
-    let cli = match cli::Cli::try_parse() {
+    let cli = match CommandLine::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
@@ -64,6 +65,8 @@ pub fn main_exit_code() -> u8 {
             return EXIT_ERROR;
         }
     };
+    // Before anything is printed, and resumed once the error is.
+    let _silence = render::annotations::silence();
     match runtime.block_on(commands::run(&cli)) {
         Ok(code) => code,
         Err(error) => {

@@ -3,8 +3,9 @@
 //! template of the role in each account; `altcontacts events`, the
 //! template of the event path. No AWS call.
 
-use crate::cli::{EventsArgs, ForgeKind, GuardrailArgs, MemberRoleArgs};
+use crate::cli::{EventsArgs, GuardrailArgs, MemberRoleArgs};
 use crate::error::{EXIT_OK, Error};
+use crate::gitops::forge::ForgeKind;
 use crate::guardrail::{AllowedRole, policy};
 
 pub fn run(args: &GuardrailArgs) -> Result<u8, Error> {
@@ -30,31 +31,8 @@ pub fn member_role(args: &MemberRoleArgs) -> Result<u8, Error> {
     Ok(EXIT_OK)
 }
 
-pub fn events(args: &EventsArgs) -> Result<u8, Error> {
-    use crate::event_rule::{Destination, template};
-    let api = args.api_url.as_deref();
-    let destination = match (args.forge, &args.repository, &args.project) {
-        (ForgeKind::Github, Some(repository), _) => Destination::github(api, repository)?,
-        (ForgeKind::Gitlab, _, Some(project)) => Destination::gitlab(api, project, &args.git_ref)?,
-        (ForgeKind::Bitbucket, Some(repository), _) => {
-            Destination::bitbucket(api, repository, &args.git_ref)?
-        }
-        (ForgeKind::Github, None, _) => {
-            return Err(Error::usage(
-                "--forge github needs --repository OWNER/NAME",
-                None,
-            ));
-        }
-        (ForgeKind::Bitbucket, None, _) => {
-            return Err(Error::usage(
-                "--forge bitbucket needs --repository WORKSPACE/REPOSITORY",
-                None,
-            ));
-        }
-        (ForgeKind::Gitlab, _, None) => {
-            return Err(Error::usage("--forge gitlab needs --project ID", None));
-        }
-    };
-    print!("{}", template(&destination));
+pub fn events(args: &EventsArgs<&'static ForgeKind>) -> Result<u8, Error> {
+    let destination = args.forge.destination(args)?;
+    print!("{}", crate::event_rule::template(destination.as_ref()));
     Ok(EXIT_OK)
 }

@@ -4,7 +4,6 @@
 mod apply;
 mod audit;
 mod export;
-mod gitops;
 mod guardrail;
 mod plan;
 mod security_hub;
@@ -12,13 +11,18 @@ mod validate;
 
 use std::io::IsTerminal;
 
-use crate::cli::{Cli, ColorChoice, Command, SchemaOf};
+use crate::cli::{ColorChoice, Command, SchemaOf};
 use crate::error::{EXIT_OK, Error};
+use crate::gitops::registry::{self, CommandLine};
 use crate::render::Paint;
 use crate::session::Context;
 
-pub async fn run(cli: &Cli) -> Result<u8, Error> {
-    let context = Context::resolve(&cli.global, Paint(color_enabled(cli.global.color)));
+pub async fn run(cli: &CommandLine) -> Result<u8, Error> {
+    let context = Context::resolve(
+        &cli.global,
+        Paint(color_enabled(cli.global.color)),
+        registry::ci_run(),
+    );
     match &cli.command {
         Command::Validate(args) => validate::run(&context, args),
         Command::Schema { of } => {
@@ -33,12 +37,12 @@ pub async fn run(cli: &Cli) -> Result<u8, Error> {
             Ok(EXIT_OK)
         }
         Command::Completions { shell } => {
-            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut command = <CommandLine as clap::CommandFactory>::command();
             clap_complete::generate(*shell, &mut command, "altcontacts", &mut std::io::stdout());
             Ok(EXIT_OK)
         }
         Command::Manpage => {
-            let page = clap_mangen::Man::new(<Cli as clap::CommandFactory>::command());
+            let page = clap_mangen::Man::new(<CommandLine as clap::CommandFactory>::command());
             match page.render(&mut std::io::stdout()) {
                 // `altcontacts manpage | head` closes the pipe early: not an error.
                 Err(source) if source.kind() != std::io::ErrorKind::BrokenPipe => {
@@ -57,9 +61,7 @@ pub async fn run(cli: &Cli) -> Result<u8, Error> {
         Command::Guardrail(args) => guardrail::run(args),
         Command::MemberRole(args) => guardrail::member_role(args),
         Command::Events(args) => guardrail::events(args),
-        Command::Github(command) => gitops::github(&context, command).await,
-        Command::Gitlab(command) => gitops::gitlab(&context, command).await,
-        Command::Bitbucket(command) => gitops::bitbucket(&context, command).await,
+        Command::Loop(step) => (step.forge.run)(&context, &step.command).await,
     }
 }
 

@@ -1,14 +1,21 @@
-//! What the loop asks of a forge. The loop decides (`gitops`); an adapter
-//! only speaks its forge's API and its CI's files. A third forge (Gitea,
-//! Bitbucket, Azure DevOps) is one more implementation of [`Forge`].
+//! What the loop asks of a forge, and what the rest of the tool does. The
+//! loop decides (`gitops`); an adapter only speaks its forge's API and its
+//! CI's files ([`Forge`]). Beside it, each forge's [`ForgeKind`] says how
+//! the command line names it and how its CI, its loop and its event path
+//! are set up; `registry` lists them. A fourth forge (Gitea, Azure DevOps)
+//! is one more of each.
 
 use std::future::Future;
+use std::pin::Pin;
 
+use crate::cli::{EventsArgs, EventsFlags, EventsTarget, LoopCommand};
 use crate::config::FileProblems;
 use crate::error::Error;
+use crate::event_rule::Destination;
 use crate::git::Repository;
 use crate::model::{AccountId, Timestamp, Warning};
 use crate::plan::Summary;
+use crate::session::Context;
 
 /// How a forge names things, and the sizes it accepts.
 #[derive(Clone, Copy, Debug)]
@@ -290,5 +297,80 @@ pub trait Forge: Sync {
     /// Sets the step's outputs, for a CI whose later steps read them.
     fn set_outputs(&self, _outputs: &[(&str, String)]) -> Result<(), Error> {
         Ok(())
+    }
+}
+
+/// What a forge is to the rest of the tool.
+#[derive(Debug)]
+pub struct ForgeKind {
+    /// As the command line spells it: `altcontacts NAME plan`,
+    /// `events --forge NAME`.
+    pub name: &'static str,
+    /// As a sentence writes it: "GitHub".
+    pub title: &'static str,
+    /// What `altcontacts NAME` runs, in its CI's words.
+    pub about: &'static str,
+    /// The variables its CI names a run or job by: the AWS session's name
+    /// carries it, so CloudTrail ties each write to its run.
+    pub run_ids: &'static [&'static str],
+    /// How an event starts its pipeline, where a call can.
+    pub events: Option<Events>,
+    /// One step of the loop, the forge read from its CI's environment.
+    pub run: for<'a> fn(&'a Context, &'a LoopCommand) -> Running<'a>,
+}
+
+/// A step of the loop under way; its exit code.
+pub type Running<'a> = Pin<Box<dyn Future<Output = Result<u8, Error>> + 'a>>;
+
+/// How `altcontacts events` starts a forge's pipeline.
+#[derive(Debug)]
+pub struct Events {
+    pub flags: EventsFlags,
+    /// The destination the flags name, each checked.
+    pub destination: fn(&Named) -> Result<Box<dyn Destination>, Error>,
+}
+
+/// What `events`' flags name.
+pub struct Named<'a> {
+    /// `--api-url`, if given.
+    pub api: Option<&'a str>,
+    /// The repository or the project, as [`EventsFlags::target`] says.
+    pub target: &'a str,
+    /// `--ref`.
+    pub git_ref: &'a str,
+}
+
+impl ForgeKind {
+    /// The destination `events`' flags name for this forge.
+    pub fn destination(
+        &self,
+        args: &EventsArgs<&'static ForgeKind>,
+    ) -> Result<Box<dyn Destination>, Error> {
+        let Some(events) = &self.events else {
+            return Err(Error::usage(
+                format!("--forge {}: no call starts its pipelines", self.name),
+                None,
+            ));
+        };
+        let target = match events.flags.target {
+            EventsTarget::Repository => &args.repository,
+            EventsTarget::Project => &args.project,
+        };
+        let Some(target) = target else {
+            return Err(Error::usage(
+                format!(
+                    "--forge {} needs {} {}",
+                    self.name,
+                    events.flags.target.flag(),
+                    events.flags.form
+                ),
+                None,
+            ));
+        };
+        (events.destination)(&Named {
+            api: args.api_url.as_deref(),
+            target,
+            git_ref: &args.git_ref,
+        })
     }
 }

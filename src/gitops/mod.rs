@@ -19,6 +19,7 @@ pub mod github;
 pub mod gitlab;
 mod on_lines;
 mod record;
+pub(crate) mod registry;
 mod remarks;
 mod review;
 

@@ -48,12 +48,11 @@ pub struct Context {
 }
 
 /// The session name of this run's AssumeRole calls, as CloudTrail shows
-/// them: the CI's run or job when there is one, else the time and process.
-fn session_name() -> String {
-    let ci_run = ["GITHUB_RUN_ID", "CI_JOB_ID", "BITBUCKET_BUILD_NUMBER"]
-        .iter()
-        .find_map(|name| std::env::var(name).ok())
-        .filter(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()));
+/// them: the CI's run or job when there is one (`ci_run`, as its CI names
+/// it), else the time and process.
+fn session_name(ci_run: Option<String>) -> String {
+    let ci_run =
+        ci_run.filter(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()));
     let run = ci_run.unwrap_or_else(|| {
         format!(
             "{}-{}",
@@ -73,8 +72,9 @@ pub enum Connection {
 }
 
 impl Context {
-    /// Resolves the global flags once; commands read the result.
-    pub fn resolve(global: &GlobalArgs, paint: Paint) -> Self {
+    /// Resolves the global flags once; commands read the result. `ci_run`
+    /// is the run's ID in the CI that runs it, if one does.
+    pub fn resolve(global: &GlobalArgs, paint: Paint, ci_run: Option<String>) -> Self {
         let verbosity = match (global.quiet, global.verbose) {
             (true, _) => crate::progress::Verbosity::Quiet,
             (false, 0) => crate::progress::Verbosity::Normal,
@@ -87,7 +87,7 @@ impl Context {
                 profile: global.profile.clone(),
                 region: global.region.clone(),
                 endpoint_url: global.endpoint_url.clone(),
-                session_name: session_name(),
+                session_name: session_name(ci_run),
             }),
         };
         Self {
@@ -134,7 +134,7 @@ impl Session {
 pub fn load_config(path: &Path, annotate: bool) -> Result<LoadedConfig, Error> {
     LoadedConfig::load(path).map_err(|error| {
         if let (true, crate::config::ConfigError::Problems(problems)) = (annotate, &error) {
-            print!("{}", crate::render::annotations::github(problems));
+            crate::render::annotations::print(&crate::render::annotations::github(problems));
         }
         error.into()
     })
@@ -233,7 +233,7 @@ impl Context {
     pub fn show_warnings(&self, warnings: &[crate::model::Warning], json: bool) {
         self.note_warnings(warnings);
         if self.annotate && !json {
-            print!("{}", crate::render::annotations::warnings(warnings));
+            crate::render::annotations::print(&crate::render::annotations::warnings(warnings));
         }
     }
 }

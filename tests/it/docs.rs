@@ -127,7 +127,7 @@ fn every_relative_link_in_the_readme_and_the_docs_resolves() {
 /// The flags of `tokens` (an `altcontacts` command line after the binary's
 /// name) that the command does not have.
 fn unknown_flags(tokens: &[String]) -> Vec<String> {
-    let mut command = altcontacts::cli::Cli::command();
+    let mut command = altcontacts::CommandLine::command();
     command.build();
     let mut unknown = Vec::new();
     let mut tokens = tokens.iter().peekable();
@@ -218,7 +218,7 @@ fn every_altcontacts_command_line_the_docs_show_uses_flags_the_command_has() {
     let mut checked = 0;
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
-        let cli = altcontacts::cli::Cli::command();
+        let cli = altcontacts::CommandLine::command();
         let invocations = command_lines(&text).into_iter().filter(|words| {
             words
                 .first()
@@ -250,7 +250,7 @@ fn flags_in(text: &str) -> Vec<String> {
 #[test]
 fn the_loops_extra_arguments_the_docs_suggest_exist_on_its_steps() {
     let loop_flags: BTreeSet<String> = {
-        let command = altcontacts::cli::Cli::command();
+        let command = altcontacts::CommandLine::command();
         let github = command.find_subcommand("github").unwrap();
         github
             .get_subcommands()

@@ -10,6 +10,7 @@
 //! a repository access token in `BITBUCKET_ACCESS_TOKEN`.
 
 mod api;
+mod kind;
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -23,6 +24,7 @@ use crate::forge::api::{Api, Call, Words};
 use crate::forge::http::{Answer, Auth, Client, Failure, PER_PAGE, Paging, encode};
 use crate::gitops::Terms;
 use crate::model::Warning;
+pub(crate) use kind::KIND;
 
 const TERMS: Terms = Terms {
     forge: "Bitbucket",
@@ -42,6 +44,8 @@ const TERMS: Terms = Terms {
 pub const TOKEN_VARIABLE: &str = "BITBUCKET_ACCESS_TOKEN";
 /// The API's address: the public service's unless a proxy (or a test) says.
 const API_URL_VARIABLE: &str = "BITBUCKET_API_URL";
+/// The public service's API.
+const API: &str = "https://api.bitbucket.org/2.0";
 /// What the loop's token must hold: a repository access token can. The
 /// drift issue needs `issue:write` besides, which only another kind of
 /// token holds (`api::open_issues` says so when it is missing).
@@ -217,7 +221,7 @@ impl Bitbucket {
         let slug = var("BITBUCKET_REPO_SLUG").ok_or_else(|| missing("BITBUCKET_REPO_SLUG"))?;
         let token = var(TOKEN_VARIABLE);
         let client = Client::new(
-            &var(API_URL_VARIABLE).unwrap_or_else(|| "https://api.bitbucket.org/2.0".to_owned()),
+            &var(API_URL_VARIABLE).unwrap_or_else(|| API.to_owned()),
             token.as_deref().map_or(Auth::None, Auth::bearer),
             &[("accept", "application/json")],
             ValuesPaging,

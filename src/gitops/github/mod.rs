@@ -5,6 +5,7 @@
 
 mod comment;
 mod issue;
+mod kind;
 mod record;
 mod workflow;
 
@@ -14,6 +15,7 @@ use hyper::Method;
 use serde_json::Value;
 
 use crate::config::FileProblems;
+use crate::config::reading::{Reading, read_text};
 use crate::error::Error;
 use crate::forge::ForgeError;
 use crate::forge::api::{Api, Words};
@@ -22,6 +24,7 @@ use crate::git::Repository;
 use crate::gitops::forge::{NoIssues, Remark};
 use crate::gitops::{Applying, Ended, Forge, Honours, RecordKey, Recorded, Terms};
 use crate::model::Warning;
+pub(crate) use kind::KIND;
 
 const TERMS: Terms = Terms {
     forge: "GitHub",
@@ -33,6 +36,18 @@ const TERMS: Terms = Terms {
     run: "run",
     full_history: "actions/checkout with `fetch-depth: 0`",
     enable_issues: "turn Issues on (the repository's Settings > General > Features)",
+};
+
+/// GitHub's own API, where `GITHUB_API_URL` or `--api-url` names no other.
+const API: &str = "https://api.github.com";
+
+/// How the run's event (`GITHUB_EVENT_PATH`) is read: GitHub delivers no
+/// payload over 25 MB.
+const EVENT: Reading = Reading {
+    limit: 32_000_000,
+    sized: "GitHub delivers no event payload over 25 MB",
+    pass: "leave GITHUB_EVENT_PATH as the runner sets it",
+    in_repository: false,
 };
 
 /// GitHub's limit on one step's job summary, in bytes.
@@ -127,10 +142,10 @@ impl GitHub {
             )
         })?;
         let event = var("GITHUB_EVENT_PATH")
-            .and_then(|path| std::fs::read_to_string(path).ok())
+            .and_then(|path| read_text(std::path::Path::new(&path), &EVENT).ok())
             .and_then(|text| serde_json::from_str(&text).ok())
             .unwrap_or(Value::Null);
-        let api_url = var("GITHUB_API_URL").unwrap_or_else(|| "https://api.github.com".to_owned());
+        let api_url = var("GITHUB_API_URL").unwrap_or_else(|| API.to_owned());
         let auth = var("GITHUB_TOKEN").map_or(Auth::None, |token| Auth::bearer(&token));
         let client = Client::new(
             &api_url,
@@ -367,7 +382,7 @@ impl Forge for GitHub {
         _artifact: Option<&str>,
         problems: &FileProblems,
     ) -> Result<(), Error> {
-        print!("{}", crate::render::annotations::github(problems));
+        crate::render::annotations::print(&crate::render::annotations::github(problems));
         Ok(())
     }
 
@@ -376,7 +391,7 @@ impl Forge for GitHub {
         _artifact: Option<&str>,
         warnings: &[Warning],
     ) -> Result<(), Error> {
-        print!("{}", crate::render::annotations::warnings(warnings));
+        crate::render::annotations::print(&crate::render::annotations::warnings(warnings));
         Ok(())
     }
 

@@ -11,6 +11,7 @@
 //! `api` scope and the Developer role.
 
 mod api;
+mod kind;
 mod reports;
 
 use std::path::PathBuf;
@@ -19,6 +20,7 @@ use hyper::Method;
 use serde_json::Value;
 
 use crate::config::FileProblems;
+use crate::config::reading::{Reading, Unread, read_text};
 use crate::error::Error;
 use crate::forge::ForgeError;
 use crate::forge::api::{Api, Words};
@@ -27,6 +29,7 @@ use crate::git::Repository;
 use crate::gitops::forge::{NoIssues, Remark};
 use crate::gitops::{Applying, Ended, Forge, Honours, RecordKey, Recorded, Terms};
 use crate::model::Warning;
+pub(crate) use kind::KIND;
 
 const TERMS: Terms = Terms {
     forge: "GitLab",
@@ -128,9 +131,14 @@ impl Words for GitLabWords {
 /// AWS SDK's web identity.
 const ID_TOKEN_FILE_VARIABLE: &str = "AWS_WEB_IDENTITY_TOKEN_FILE";
 
-/// The most of the ID token's file that is read: a JWT of GitLab's claims
-/// is a couple of kilobytes.
-const ID_TOKEN_LIMIT: u64 = 64 * 1024;
+/// How the ID token's file is read: a JWT of GitLab's claims is a couple
+/// of kilobytes.
+const ID_TOKEN: Reading = Reading {
+    limit: 64 * 1024,
+    sized: "a GitLab ID token is a couple of kilobytes",
+    pass: "write the job's `id_tokens` entry to the file, as the component does",
+    in_repository: false,
+};
 
 /// Where the job runs, as its ID token says: the GitLab instance (the
 /// issuer) and the project. GitLab builds the claims from the pipeline
@@ -160,17 +168,12 @@ impl JobToken {
         };
         let path = var(ID_TOKEN_FILE_VARIABLE)
             .ok_or_else(|| problem(format!("{ID_TOKEN_FILE_VARIABLE} is not set")))?;
-        let mut text = String::new();
-        std::io::Read::read_to_string(
-            &mut std::io::Read::take(
-                std::fs::File::open(&path).map_err(|e| {
-                    problem(format!("the ID token's file {path} cannot be read: {e}"))
-                })?,
-                ID_TOKEN_LIMIT,
-            ),
-            &mut text,
-        )
-        .map_err(|e| problem(format!("the ID token's file {path} is not text: {e}")))?;
+        let text = read_text(std::path::Path::new(&path), &ID_TOKEN).map_err(|unread| {
+            problem(match unread {
+                Unread::Io(error) => format!("the ID token's file {path} cannot be read: {error}"),
+                Unread::Refused { why, .. } => format!("the ID token's file {path}: {why}"),
+            })
+        })?;
         let claims = jwt_claims(text.trim())
             .ok_or_else(|| problem(format!("the file {path} holds no ID token")))?;
         let issuer = claims["iss"]

@@ -1,0 +1,153 @@
+//! Bitbucket as the rest of the tool knows it: `altcontacts bitbucket`,
+//! its pipeline's build number, and the custom pipeline an event starts.
+
+use serde_json::{Value, json};
+
+use super::{API, Bitbucket, TERMS};
+use crate::cli::{EventsFlags, EventsTarget, LoopCommand};
+use crate::error::Error;
+use crate::event_rule::{Destination, branch, https, token, two_part};
+use crate::gitops::forge::{Events, ForgeKind, Named, Running};
+use crate::session::Context;
+
+pub(crate) static KIND: ForgeKind = ForgeKind {
+    name: "bitbucket",
+    title: TERMS.forge,
+    about: "Steps of a Bitbucket Pipelines pipeline: the plan comment and Code Insights report of \
+            a pull request, the record of the last applied commit, one issue while AWS drifts \
+            from the file",
+    run_ids: &["BITBUCKET_BUILD_NUMBER"],
+    events: Some(Events {
+        flags: EventsFlags {
+            target: EventsTarget::Repository,
+            form: FORM,
+            help: "the repository whose pipelines run the loop (WORKSPACE/REPOSITORY)",
+            runs_on_ref: true,
+            api: API,
+            self_hosted: None,
+        },
+        destination: Pipeline::named,
+    }),
+    run,
+};
+
+fn run<'a>(context: &'a Context, command: &'a LoopCommand) -> Running<'a> {
+    Box::pin(async move { crate::gitops::run(context, &Bitbucket::from_env()?, command).await })
+}
+
+const FORM: &str = "WORKSPACE/REPOSITORY";
+
+/// The pipeline variable that names the event's account.
+const ACCOUNT_VARIABLE: &str = "ALTCONTACTS_ACCOUNT";
+
+/// The custom pipeline (`pipelines: custom:`) an event starts.
+const PIPELINE: &str = "altcontacts-new-accounts";
+
+/// `POST {api}/repositories/{repository}/pipelines/`: the custom pipeline
+/// [`PIPELINE`] of `git_ref`, with a repository access token that may
+/// write pipelines.
+struct Pipeline {
+    api: String,
+    repository: String,
+    git_ref: String,
+}
+
+impl Pipeline {
+    fn named(named: &Named) -> Result<Box<dyn Destination>, Error> {
+        Ok(Box::new(Self {
+            api: https(named.api.unwrap_or(API))?,
+            repository: two_part(named.target, FORM)?,
+            git_ref: branch(named.git_ref)?,
+        }))
+    }
+}
+
+impl Destination for Pipeline {
+    fn forge(&self) -> &'static str {
+        TERMS.forge
+    }
+
+    fn endpoint(&self) -> String {
+        format!("{}/repositories/{}/pipelines/", self.api, self.repository)
+    }
+
+    /// An event that names no account starts the pipeline without the
+    /// variable, whose default (none) applies the accounts that joined
+    /// lately.
+    fn body(&self, _event: &str, account: &str) -> Value {
+        json!({
+            "target": {
+                "type": "pipeline_ref_target",
+                "ref_type": "branch",
+                "ref_name": self.git_ref,
+                "selector": { "type": "custom", "pattern": PIPELINE },
+            },
+            "variables": match account {
+                "" => json!([]),
+                account => json!([{ "key": ACCOUNT_VARIABLE, "value": account }]),
+            },
+        })
+    }
+
+    fn auth(&self) -> Value {
+        json!({
+            "ApiKeyAuthParameters": {
+                "ApiKeyName": "Authorization",
+                "ApiKeyValue": token("Bearer "),
+            },
+            "InvocationHttpParameters": {
+                "HeaderParameters": [
+                    { "Key": "Accept", "Value": "application/json", "IsValueSecret": false },
+                ],
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event_rule::template;
+
+    fn named(
+        api: Option<&str>,
+        target: &str,
+        git_ref: &str,
+    ) -> Result<Box<dyn Destination>, Error> {
+        Pipeline::named(&Named {
+            api,
+            target,
+            git_ref,
+        })
+    }
+
+    #[test]
+    fn bitbucket_s_rules_start_the_custom_pipeline_of_the_branch_with_the_account() {
+        let destination = named(None, "acme/aws-contacts", "main").unwrap();
+        let template: Value = serde_json::from_str(&template(destination.as_ref())).unwrap();
+        assert_eq!(
+            template["Resources"]["StartPipeline"]["Properties"]["InvocationEndpoint"],
+            "https://api.bitbucket.org/2.0/repositories/acme/aws-contacts/pipelines/"
+        );
+        let created = &template["Resources"]["AccountCreated"]["Properties"]["Targets"][0]["InputTransformer"];
+        let body: Value = serde_json::from_str(
+            &created["InputTemplate"]
+                .as_str()
+                .unwrap()
+                .replace("<account>", "123456789012"),
+        )
+        .unwrap();
+        assert_eq!(body["target"]["ref_name"], "main");
+        assert_eq!(body["target"]["selector"]["pattern"], PIPELINE);
+        assert_eq!(
+            body["variables"],
+            json!([{ "key": "ALTCONTACTS_ACCOUNT", "value": "123456789012" }])
+        );
+    }
+
+    #[test]
+    fn what_cannot_be_a_destination_is_refused() {
+        assert!(named(None, "workspace", "main").is_err());
+        assert!(named(None, "w/r", "").is_err());
+    }
+}
