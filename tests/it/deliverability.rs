@@ -266,7 +266,9 @@ fn each_domain_is_asked_once_and_every_undeliverable_address_is_a_located_findin
         &["--format", "markdown"],
     ));
     assert!(
-        markdown.contains(r"| High | 200000000002 (Account 200000000002) | \`lab\@gone\.io\`"),
+        markdown.contains(
+            "| High | 200000000002 (Account 200000000002) | \\`lab\\@\u{2060}gone\\.io\\`"
+        ),
         "{markdown}"
     );
     assert!(

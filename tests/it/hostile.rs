@@ -62,12 +62,14 @@ fn workspace() -> Workspace {
     workspace
 }
 
-/// The text a reader sees in a node: its text and code, concatenated.
+/// The text a reader sees in a node: its text and code, concatenated (a
+/// word joiner, which the renderer puts after a reference's sigil, is not
+/// seen).
 fn text_of<'a>(node: &'a AstNode<'a>) -> String {
     let mut text = String::new();
     for descendant in node.descendants() {
         match &descendant.data.borrow().value {
-            NodeValue::Text(literal) => text.push_str(literal),
+            NodeValue::Text(literal) => text.push_str(&literal.replace('\u{2060}', "")),
             NodeValue::Code(code) => text.push_str(&code.literal),
             NodeValue::SoftBreak | NodeValue::LineBreak => text.push('\n'),
             _ => {}
@@ -209,4 +211,128 @@ fn the_terminal_never_receives_a_control_character_from_a_value() {
         !text.contains("\u{1b}[2J") && text.contains("\\u{1b}[2J"),
         "the value's escape is shown, only ours are sent: {text:?}"
     );
+}
+
+/// Names that GitHub's runner would obey, were they read as a line of its
+/// log: a workflow command at a line's start, and the legacy form anywhere.
+const RUNNER_COMMAND_ACCOUNT: &str = "::error title=forged::pwned";
+const RUNNER_COMMAND_NAME: &str = "Ops ##[add-mask]sec@example.com\n::stop-commands::x";
+
+fn runner_command_workspace() -> Workspace {
+    let workspace = Workspace::new();
+    let sandbox = sandbox()
+        .replace(
+            &yaml_quoted(EVIL_ACCOUNT),
+            &yaml_quoted(RUNNER_COMMAND_ACCOUNT),
+        )
+        .replace(&yaml_quoted(EVIL_NAME), &yaml_quoted(RUNNER_COMMAND_NAME));
+    workspace.write("sandbox.yaml", &sandbox);
+    workspace.write("contacts.yaml", CONFIG);
+    workspace
+}
+
+/// The token a run stopped GitHub's commands with: its stdout's first line
+/// is `::stop-commands::TOKEN`, and its last `::TOKEN::`.
+fn stop_token(text: &str) -> String {
+    let first = text.lines().next().unwrap_or_default();
+    let token = first
+        .strip_prefix("::stop-commands::")
+        .unwrap_or_else(|| panic!("the first line stops commands: {text}"))
+        .to_owned();
+    assert!(
+        token.len() >= 32 && token.starts_with("altcontacts-"),
+        "{token}"
+    );
+    assert_eq!(
+        text.lines().last(),
+        Some(format!("::{token}::").as_str()),
+        "commands resume at the end: {text}"
+    );
+    token
+}
+
+/// In a step of GitHub Actions, no value becomes a workflow command: the
+/// run's output sits between `::stop-commands::TOKEN` and `::TOKEN::`,
+/// with a token of its own each run; commands resume only around the
+/// annotations the tool means, and a `##[` in one of those is broken.
+#[test]
+fn in_github_actions_no_value_is_read_as_a_workflow_command() {
+    let workspace = runner_command_workspace();
+    let plan = |args: &[&str]| {
+        workspace
+            .sandbox(args)
+            .env("GITHUB_ACTIONS", "true")
+            .output()
+            .unwrap()
+    };
+    let first = plan(&["--color", "never", "plan"]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let text = stdout(&first);
+    let token = stop_token(&text);
+    assert!(
+        text.contains("::error title=forged::pwned") && text.contains("##[add-mask]"),
+        "the names are shown, inside the stopped part: {text}"
+    );
+    let second = stop_token(&stdout(&plan(&["--color", "never", "plan"])));
+    assert_ne!(token, second, "a token of its own each run");
+
+    // Annotations are read: commands resume around them, and only them.
+    workspace.write(
+        "contacts.yaml",
+        &CONFIG.replace(
+            "title: Security",
+            "title: \"##[add-mask]x\"\n      titel: typo",
+        ),
+    );
+    let invalid = plan(&["validate", "--format", "github"]);
+    assert_eq!(invalid.status.code(), Some(1), "{}", stderr(&invalid));
+    let text = stdout(&invalid);
+    let token = stop_token(&text);
+    let lines: Vec<&str> = text.lines().collect();
+    let annotation = lines
+        .iter()
+        .position(|line| line.starts_with("::error file=contacts.yaml"))
+        .unwrap_or_else(|| panic!("an annotation: {text}"));
+    assert_eq!(lines[annotation - 1], format!("::{token}::"), "{text}");
+    assert!(
+        lines[annotation + 1..]
+            .iter()
+            .take_while(|line| line.starts_with("::error"))
+            .count()
+            + annotation
+            + 1
+            < lines.len()
+            && lines
+                .iter()
+                .skip(annotation)
+                .any(|line| *line == format!("::stop-commands::{token}")),
+        "commands stop again after the annotations: {text}"
+    );
+    assert!(!text.contains("##[add-mask]"), "{text}");
+}
+
+/// `export` writes a name that holds a line break, or anything else a log
+/// or a terminal acts on, as one escaped double-quoted scalar: no line of
+/// it starts with `::`, and the file it writes plans back to no changes.
+#[test]
+fn export_writes_a_name_a_runner_would_obey_as_one_escaped_line() {
+    let workspace = runner_command_workspace();
+    let output = workspace.sandbox(&["export", "--org"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        !text.lines().any(|line| line.trim_start().starts_with("::")),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#""Ops ##[add-mask]sec@example.com\n::stop-commands::x""#),
+        "{text}"
+    );
+    workspace.write("exported.yaml", &text);
+    let plan = workspace
+        .sandbox(&["plan", "-f", "exported.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+    assert!(stdout(&plan).contains("No changes."), "{}", stdout(&plan));
 }

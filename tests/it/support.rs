@@ -155,6 +155,20 @@ pub fn isolate(command: &mut Command) {
     command.env_remove("ALTCONTACTS_PLAN_KEY");
 }
 
+/// `text` without the lines that stop and resume GitHub's workflow
+/// commands around a run's output (`::stop-commands::altcontacts-…`,
+/// `::altcontacts-…::`): what is left is what the run says.
+pub fn without_stop_commands(text: &str) -> String {
+    text.lines()
+        .filter(|line| {
+            let stops = line.starts_with("::stop-commands::altcontacts-");
+            let resumes = line.starts_with("::altcontacts-") && line.ends_with("::");
+            !(stops || resumes)
+        })
+        .map(|line| format!("{line}\n"))
+        .collect()
+}
+
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
