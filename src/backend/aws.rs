@@ -420,8 +420,8 @@ impl Aws {
         };
         let mut accounts = Vec::new();
         let mut token = None;
-        // Before anything of a page is passed on to be read: a listing that
-        // hands out a page again would have its accounts read again.
+        // A listing that hands out a page again would have its accounts
+        // read again: the next page is taken only when it is a new one.
         let mut pages = Pages::new(format!("Organizations {}", action.name()));
         loop {
             let (page, next) = self

@@ -160,18 +160,29 @@ impl Client {
         })
     }
 
-    /// The address of `path`; an absolute one (a next page's, as the forge
-    /// hands it out) only when it is of the API's own origin.
+    /// The address of `path` (one of the API's, `/…`, or an absolute one, a
+    /// next page's as the forge hands it out), only when it is of the API's
+    /// own origin: the address is made first and its origin held to the
+    /// API's, so no text (`.evil.example/x`, `@evil/x`, `:8443/x`) can move
+    /// it once appended.
     fn url(&self, path: &str) -> Result<String, Failure> {
-        if !(path.starts_with("http://") || path.starts_with("https://")) {
-            return Ok(format!("{}{path}", self.api));
+        let url = if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_owned()
+        } else if path.starts_with('/') {
+            format!("{}{path}", self.api)
+        } else {
+            return Err(self.off_origin(path));
+        };
+        match (origin(&url), origin(&self.api)) {
+            (Some(there), Some(here)) if there == here => Ok(url),
+            _ => Err(self.off_origin(&url)),
         }
-        match (origin(path), origin(&self.api)) {
-            (Some(there), Some(here)) if there == here => Ok(path.to_owned()),
-            _ => Err(Failure::OffOrigin {
-                url: path.to_owned(),
-                api: self.api.clone(),
-            }),
+    }
+
+    fn off_origin(&self, url: &str) -> Failure {
+        Failure::OffOrigin {
+            url: url.to_owned(),
+            api: self.api.clone(),
         }
     }
 
@@ -309,6 +320,10 @@ enum Unanswered {
 /// `https://h` and `https://h:443` are one origin.
 fn origin(url: &str) -> Option<(String, String, u16)> {
     let uri: hyper::Uri = url.parse().ok()?;
+    // `user@host` names a host the way a reader of the address may not.
+    if uri.authority()?.as_str().contains('@') {
+        return None;
+    }
     let scheme = uri.scheme_str()?.to_ascii_lowercase();
     let host = uri.host()?.to_ascii_lowercase();
     let port = uri.port_u16().or(match scheme.as_str() {
@@ -503,6 +518,39 @@ mod tests {
             "https://api.github.com"
         ));
         assert!(!same("https://evil.example/x", "https://api.github.com"));
+        assert!(!same(
+            "https://api.github.com@evil.example/x",
+            "https://api.github.com"
+        ));
+    }
+
+    #[test]
+    fn a_path_that_would_move_the_address_once_appended_is_refused() {
+        let client = Client::new("https://api.github.com", Auth::None, &[], HeaderPaging).unwrap();
+        assert_eq!(
+            client.url("/repos/o/r?page=2").ok().as_deref(),
+            Some("https://api.github.com/repos/o/r?page=2")
+        );
+        for path in [".evil.example/x", "@evil.example/x", ":8443/x", "evil"] {
+            assert!(
+                matches!(client.url(path), Err(Failure::OffOrigin { .. })),
+                "{path}"
+            );
+        }
+        let enterprise = Client::new(
+            "https://github.example/api/v3",
+            Auth::None,
+            &[],
+            HeaderPaging,
+        )
+        .unwrap();
+        assert_eq!(
+            enterprise
+                .url("https://github.example/api/v3/x?page=2")
+                .ok()
+                .as_deref(),
+            Some("https://github.example/api/v3/x?page=2")
+        );
     }
 
     #[test]

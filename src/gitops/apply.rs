@@ -201,23 +201,28 @@ pub(super) async fn apply<F: Forge>(
         file: file_key(&file),
         account: None,
     };
-    let judge = Judge::new(
-        &repository,
-        forge.default_branch().await?,
-        forge.terms().full_history,
-        &context.ui,
-    )?;
-    let since = if args.full {
-        Since::Everything("--full: every managed contact is applied")
-    } else {
-        since_last_apply(forge, &record, &judge, &repository, &head).await?
+    // --full reads no record, so it needs no history to judge one by.
+    let judge = match args.full {
+        true => None,
+        false => Some(Judge::new(
+            &repository,
+            forge.default_branch().await?,
+            forge.terms().full_history,
+            &context.ui,
+        )?),
     };
-    forge.add_to_summary(&judge.summary())?;
+    let since = match &judge {
+        None => Since::Everything("--full: every managed contact is applied"),
+        Some(judge) => since_last_apply(forge, &record, judge, &repository, &head).await?,
+    };
+    if let Some(judge) = &judge {
+        forge.add_to_summary(&judge.summary())?;
+    }
     let merged = Merged {
         config: &config,
         record: &record,
         head: &head,
-        judge: &judge,
+        judge: judge.as_ref(),
     };
     let account = match (&args.new_account.account, &args.event_payload) {
         (Some(account), _) => Some(account.clone()),
@@ -287,7 +292,8 @@ struct Merged<'a> {
     config: &'a LoadedConfig,
     record: &'a RecordKey,
     head: &'a str,
-    judge: &'a Judge<'a>,
+    /// What records are weighed by; none for `--full`, which reads none.
+    judge: Option<&'a Judge<'a>>,
 }
 
 /// Everything merged since the last apply, plus (on a schedule) the
@@ -335,15 +341,15 @@ async fn merged_apply<F: Forge>(
     };
     // The schedule is the events' safety net: an account an event's run
     // applied whole at this very commit is not read again as new.
-    let applied_by_events: BTreeSet<AccountId> = match new_accounts_since {
-        Some(since) => forge
+    let applied_by_events: BTreeSet<AccountId> = match (new_accounts_since, judge) {
+        (Some(since), Some(judge)) => forge
             .accounts_applied(record, head, since)
             .await?
             .into_iter()
             .filter(|(_, recorded)| judge.honours(recorded))
             .map(|(account, _)| account)
             .collect(),
-        None => BTreeSet::new(),
+        _ => BTreeSet::new(),
     };
     if !applied_by_events.is_empty() {
         context.ui.note(&format!(
@@ -388,15 +394,28 @@ async fn event_apply<F: Forge>(
     account: &AccountId,
 ) -> Result<u8, Error> {
     let caught_up = match &since {
-        Since::Applied(last) if last == merged.head => EXIT_OK,
-        Since::Behind(_) => return merged_apply(context, forge, args, merged, since, None).await,
+        Since::Applied(last) if last == merged.head => Ok(EXIT_OK),
+        Since::Behind(_) => {
+            context.ui.note(&format!(
+                "note: account {account} is left to the next run: this commit is older than one applied already, and its file would undo newer changes."
+            ));
+            return merged_apply(context, forge, args, merged, since, None).await;
+        }
         Since::Applied(_) | Since::Everything(_) => {
             context
                 .ui
                 .note("Applying what merged since the last apply first, as the run of that merge would have.");
-            merged_apply(context, forge, args, merged, since, None).await?
+            merged_apply(context, forge, args, merged, since, None).await
         }
     };
+    // A merge held back (a safety limit, a failure) does not hold back the
+    // new account: it is applied all the same, and the run fails after.
+    if let Err(error) = &caught_up {
+        context.ui.note(&format!(
+            "note: what merged could not be applied ({}); the event's account is applied all the same.",
+            crate::printable::printable(&error.to_string())
+        ));
+    }
     context.ui.note(&format!(
         "Applying every managed contact of account {account}, the account of the event."
     ));
@@ -411,7 +430,7 @@ async fn event_apply<F: Forge>(
     };
     let account_applied =
         finish_loop_apply(context, forge, args, merged.config, &request, recording).await?;
-    Ok(caught_up.max(account_applied))
+    Ok(caught_up?.max(account_applied))
 }
 
 /// Plans `request`, applies it, records it, and says how it went.

@@ -95,7 +95,7 @@ pub(super) async fn drift<F: Forge>(
         view,
         &key,
         &head,
-        last_applied.as_deref(),
+        last_applied.as_ref().map(Option::as_deref),
         applied.report.as_ref(),
     );
     let title = format!("altcontacts: {} from {key}", differ(drifted));
@@ -131,20 +131,18 @@ pub(super) async fn drift<F: Forge>(
     })
 }
 
-/// The last apply the loop would base itself on, for the issue to say; none
-/// when it cannot tell (a shallow clone, a forge that does not answer).
+/// The last apply the loop would base itself on, for the issue to say:
+/// `Some(None)` when none is recorded, `None` when it cannot tell (a
+/// shallow clone, a forge that does not answer).
 async fn last_applied<F: Forge>(
     context: &Context,
     forge: &F,
     record: &RecordKey,
     repository: &Repository,
-) -> Option<String> {
+) -> Option<Option<String>> {
     let branch = forge.default_branch().await.ok()?;
     let judge = Judge::new(repository, branch, forge.terms().full_history, &context.ui).ok()?;
-    record::last_honoured(forge, record, &judge)
-        .await
-        .ok()
-        .flatten()
+    record::last_honoured(forge, record, &judge).await.ok()
 }
 
 /// "1 contact in AWS differs", "2 contacts in AWS differ".
@@ -204,7 +202,7 @@ fn drift_body<F: Forge>(
     view: &PlanView,
     key: &str,
     head: &str,
-    last_applied: Option<&str>,
+    last_applied: Option<Option<&str>>,
     report: Option<&Report>,
 ) -> String {
     let mut head_text = format!(
@@ -213,11 +211,11 @@ fn drift_body<F: Forge>(
         count(view.summary().changes(), "contact"),
     );
     match last_applied {
-        Some(last) if last != head => head_text.push_str(&format!(
+        Some(Some(last)) if last != head => head_text.push_str(&format!(
             " The last apply that fully succeeded was of {last}: changes merged since then may be part of this list until they are applied."
         )),
-        Some(_) => {}
-        None => head_text.push_str(" No apply of this file is recorded yet."),
+        Some(None) => head_text.push_str(" No apply of this file is recorded yet."),
+        Some(Some(_)) | None => {}
     }
     let run = forge.terms().run;
     head_text.push_str(&match report {

@@ -6,7 +6,10 @@
 //! default branch; every other one is named, with its author and commit,
 //! and passed over.
 
+use hmac::{KeyInit, Mac};
+
 use crate::error::Error;
+use crate::forge::ForgeError;
 use crate::git::Repository;
 use crate::progress::Ui;
 use crate::render::markdown_code as code;
@@ -130,4 +133,117 @@ pub async fn last_honoured<F: super::Forge>(
         .last_applied(record, &honours)
         .await?
         .map(|recorded| recorded.commit))
+}
+
+/// The variable of the key the pipeline seals its records with: a secret
+/// only the default branch's jobs hold (on GitHub, a secret of the
+/// environment its apply jobs run in). Where the forge lets any branch's
+/// job write a record as the pipeline (GitHub's job token), the seal is
+/// what tells the pipeline's own.
+pub const RECORD_KEY_VARIABLE: &str = "ALTCONTACTS_RECORD_KEY";
+
+/// What seals a record, when the pipeline has a key. Never printed.
+pub struct Sealer(Option<Vec<u8>>);
+
+impl std::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Sealer(key)"
+        } else {
+            "Sealer(none)"
+        })
+    }
+}
+
+impl Sealer {
+    /// The key in the environment: set but empty (a secret that did not
+    /// resolve, e.g. a job outside the environment that holds it) is an
+    /// error, not "no key".
+    pub fn from_env(forge: &'static str) -> Result<Self, ForgeError> {
+        match std::env::var_os(RECORD_KEY_VARIABLE) {
+            None => Ok(Self(None)),
+            Some(key) if key.is_empty() => Err(ForgeError::setup(
+                forge,
+                "seal the record of applies",
+                format!("{RECORD_KEY_VARIABLE} is set but empty"),
+                Some(format!(
+                    "define the secret the workflow passes as {RECORD_KEY_VARIABLE} in the environment its job runs in (docs/iam.md)"
+                )),
+            )),
+            Some(key) => Ok(Self(Some(key.as_encoded_bytes().to_vec()))),
+        }
+    }
+
+    /// No key: every record goes unsealed, and none is asked for a seal.
+    #[cfg(test)]
+    pub fn none() -> Self {
+        Self(None)
+    }
+
+    /// The seal of `record`'s apply of `commit`, when there is a key.
+    pub fn seal(&self, record: &super::RecordKey, commit: &str) -> Option<String> {
+        let key = self.0.as_ref()?;
+        let mut mac =
+            hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes keys of any size");
+        mac.update(Self::sealed(record, commit).as_bytes());
+        Some(hex::encode(mac.finalize().into_bytes()))
+    }
+
+    /// Whether `seal` is `record`'s at `commit`: always, without a key.
+    pub fn holds(&self, record: &super::RecordKey, commit: &str, seal: Option<&str>) -> bool {
+        let Some(key) = &self.0 else {
+            return true;
+        };
+        let Some(seal) = seal.and_then(|seal| hex::decode(seal).ok()) else {
+            return false;
+        };
+        let mut mac =
+            hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes keys of any size");
+        mac.update(Self::sealed(record, commit).as_bytes());
+        mac.verify_slice(&seal).is_ok()
+    }
+
+    /// What a seal binds: the record (environment, file, account) and the
+    /// commit, so a seal is good for its own record only.
+    fn sealed(record: &super::RecordKey, commit: &str) -> String {
+        format!(
+            "altcontacts record\n{}\n{}\n{}\n{commit}",
+            record.environment,
+            record.file,
+            record
+                .account
+                .as_ref()
+                .map_or("", |account| account.as_str())
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gitops::RecordKey;
+
+    #[test]
+    fn a_seal_holds_for_its_own_record_and_commit_only() {
+        let sealer = Sealer(Some(b"k".to_vec()));
+        let record = RecordKey {
+            environment: "altcontacts".into(),
+            file: "contacts.yaml".into(),
+            account: None,
+        };
+        let seal = sealer.seal(&record, "abc").unwrap();
+        assert!(sealer.holds(&record, "abc", Some(&seal)));
+        assert!(!sealer.holds(&record, "abd", Some(&seal)));
+        assert!(!sealer.holds(&record, "abc", None));
+        let other = RecordKey {
+            file: "other.yaml".into(),
+            ..record.clone()
+        };
+        assert!(!sealer.holds(&other, "abc", Some(&seal)));
+        assert!(!Sealer(Some(b"j".to_vec())).holds(&record, "abc", Some(&seal)));
+        assert!(
+            Sealer(None).holds(&record, "abc", None),
+            "no key, no seal asked"
+        );
+    }
 }

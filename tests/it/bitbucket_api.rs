@@ -93,6 +93,9 @@ pub struct PipelineRun {
     pub build_number: u64,
     pub branch: String,
     pub commit: String,
+    /// What started it: `branches` (a push), `pullrequests`, or `custom`
+    /// with its name.
+    pub selector: (String, String),
     /// step UUID -> `SUCCESSFUL`, `FAILED`, `STOPPED`, or none yet.
     pub steps: BTreeMap<String, Option<String>>,
 }
@@ -262,13 +265,21 @@ impl Bitbucket {
 
     /// A pipeline starts (the runner tells Bitbucket, as Bitbucket itself
     /// knows it).
-    pub fn pipeline_started(&self, uuid: &str, build_number: u64, branch: &str, commit: &str) {
+    pub fn pipeline_started(
+        &self,
+        uuid: &str,
+        build_number: u64,
+        branch: &str,
+        commit: &str,
+        selector: (&str, &str),
+    ) {
         self.state().pipelines.insert(
             uuid.to_owned(),
             PipelineRun {
                 build_number,
                 branch: branch.to_owned(),
                 commit: commit.to_owned(),
+                selector: (selector.0.to_owned(), selector.1.to_owned()),
                 steps: BTreeMap::new(),
             },
         );
@@ -550,7 +561,8 @@ fn route(
                 StatusCode::OK,
                 &json!({ "type": "pipeline", "uuid": decode(uuid), "build_number": run.build_number,
                     "target": { "type": "pipeline_ref_target", "ref_type": "branch", "ref_name": run.branch,
-                        "commit": { "type": "commit", "hash": run.commit } },
+                        "commit": { "type": "commit", "hash": run.commit },
+                        "selector": { "type": run.selector.0, "pattern": run.selector.1 } },
                     "state": { "name": if done { "COMPLETED" } else { "IN_PROGRESS" } } }),
             )
         }

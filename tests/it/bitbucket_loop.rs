@@ -178,9 +178,10 @@ impl LoopWorld for World {
 
     /// The repository variable the next apply bases itself on, set to
     /// `commit`: by a collaborator, naming no step; or by a branch's
-    /// pipeline (every step reads the token), naming its own step, which
-    /// succeeded.
-    fn forge_record(&self, commit: &str, forger: Forger) {
+    /// pipeline (every step reads the token), naming a step that succeeded:
+    /// its own, for a commit of its branch, or the daily audit's, which ran
+    /// on `main` at the merge.
+    fn forge_record(&self, commit: &str, forger: Forger) -> bool {
         let variables = self.bitbucket.variables();
         let (key, _) = variables
             .iter()
@@ -189,15 +190,21 @@ impl LoopWorld for World {
         let value = match forger {
             Forger::Collaborator => commit.to_owned(),
             Forger::BranchPipeline => {
-                let (pipeline, step) = ("{pipeline-forged}", "{step-forged}");
+                let pipeline = format!("{{pipeline-forged-{commit}}}");
+                let step = "{step-forged}";
+                let on_main = git(&self.origin, &["rev-parse", "main"]) == commit;
+                let (branch, selector) = match on_main {
+                    true => ("main", ("custom", "altcontacts-audit")),
+                    false => ("forged", ("branches", "forged")),
+                };
+                (self.bitbucket).pipeline_started(&pipeline, 900, branch, commit, selector);
                 self.bitbucket
-                    .pipeline_started(pipeline, 900, "forged", commit);
-                self.bitbucket
-                    .step_state(pipeline, step, Some("SUCCESSFUL"));
+                    .step_state(&pipeline, step, Some("SUCCESSFUL"));
                 format!("{commit} [step {pipeline}/{step}]")
             }
         };
         self.bitbucket.set_variable(key, &value);
+        true
     }
 }
 

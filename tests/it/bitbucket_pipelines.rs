@@ -374,12 +374,13 @@ impl World {
 
     /// Tells Bitbucket pipeline `n` started; its UUID.
     fn pipeline_started(&self, n: usize, pipeline: &Pipeline) -> String {
-        let branch = match pipeline {
-            Pipeline::PullRequest { branch, .. } => branch.as_str(),
-            Pipeline::Push { .. } | Pipeline::Custom { .. } => "main",
+        let (branch, selector) = match pipeline {
+            Pipeline::PullRequest { branch, .. } => (branch.as_str(), ("pullrequests", "**")),
+            Pipeline::Push { .. } => ("main", ("branches", "main")),
+            Pipeline::Custom { name, .. } => ("main", ("custom", name.as_str())),
         };
         let uuid = pipeline_uuid(n);
-        (self.bitbucket).pipeline_started(&uuid, n as u64, branch, pipeline.sha());
+        (self.bitbucket).pipeline_started(&uuid, n as u64, branch, pipeline.sha(), selector);
         uuid
     }
 

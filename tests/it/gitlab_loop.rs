@@ -12,7 +12,7 @@ use crate::loop_scenarios::{
     operations, wrote_nothing,
 };
 use crate::pipeline_runner::{Finished, Pipeline, ROLE_ACCOUNT, World};
-use crate::support::http_json;
+use crate::support::http_status;
 use crate::workflow_runner::wait_until;
 
 const CALLER: &str = ROLE_ACCOUNT;
@@ -146,8 +146,10 @@ impl LoopWorld for World {
         ran
     }
 
+    /// A merge request's notes are written with the review token, the one
+    /// its pipeline has.
     fn review_notes(&self, number: u64) -> Vec<(bool, String)> {
-        let me = self.gitlab.user_of(self.token.as_deref().unwrap());
+        let me = self.gitlab.user_of(self.review_token.as_deref().unwrap());
         self.gitlab
             .notes(number)
             .into_iter()
@@ -166,17 +168,14 @@ impl LoopWorld for World {
 
     /// A successful deployment to the file's environment: by a developer
     /// of the project with a token of their own, or by a branch's pipeline
-    /// with the project's token (GITLAB_TOKEN, which no branch lacks).
-    fn forge_record(&self, commit: &str, forger: Forger) {
-        let token = match forger {
-            Forger::Collaborator => self.gitlab.token("mallory", &["api"], DEVELOPER),
-            Forger::BranchPipeline => self.token.clone().expect("the project's token"),
+    /// with the token it holds (the review token: the project's other
+    /// token is a protected variable, which no branch's pipeline gets).
+    fn forge_record(&self, commit: &str, forger: Forger) -> bool {
+        let (token, git_ref) = match forger {
+            Forger::Collaborator => (self.gitlab.token("mallory", &["api"], DEVELOPER), "main"),
+            Forger::BranchPipeline => (self.review_token.clone().unwrap(), "forged"),
         };
-        let git_ref = match forger {
-            Forger::Collaborator => "main",
-            Forger::BranchPipeline => "forged",
-        };
-        http_json(
+        let status = http_status(
             "POST",
             &format!(
                 "{}/projects/{}/deployments",
@@ -189,6 +188,7 @@ impl LoopWorld for World {
                 "ref": git_ref, "tag": false, "status": "success" }),
             ),
         );
+        status == 201
     }
 }
 
@@ -649,11 +649,25 @@ fn a_token_without_the_scope_or_the_role_is_told_which_variable_scope_and_role_i
         "{log}"
     );
 
+    // Only the merge requests' token: not one that may record an apply.
     world.token = None;
     let run = world.run(&world.push_pipeline(&before));
     assert!(!run.succeeded());
     assert!(
-        run.log().contains("GITLAB_TOKEN is not set") && run.log().contains("the `api` scope"),
+        run.log()
+            .contains("this needs GITLAB_TOKEN, which this pipeline does not have")
+            && run.log().contains("protected CI/CD variable"),
+        "{}",
+        run.log()
+    );
+
+    world.review_token = None;
+    let run = world.run(&world.push_pipeline(&before));
+    assert!(!run.succeeded());
+    assert!(
+        run.log()
+            .contains("neither GITLAB_TOKEN nor GITLAB_REVIEW_TOKEN is set")
+            && run.log().contains("the `api` scope"),
         "{}",
         run.log()
     );

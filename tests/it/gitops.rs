@@ -172,7 +172,7 @@ impl LoopWorld for World {
     /// A deployment of contacts.yaml's apply, marked successful: by a
     /// collaborator's own token, or by a branch's job token (which writes
     /// as `github-actions[bot]`, as the loop's does).
-    fn forge_record(&self, commit: &str, forger: Forger) {
+    fn forge_record(&self, commit: &str, forger: Forger) -> bool {
         let permissions = ["deployments:write", "deployments:read"];
         let token = match forger {
             Forger::Collaborator => self.github.user_token("mallory", &permissions),
@@ -202,6 +202,7 @@ impl LoopWorld for World {
             &headers,
             Some(&serde_json::json!({ "state": "success" })),
         );
+        true
     }
 }
 

@@ -23,6 +23,9 @@ enum Hostility {
     Elsewhere,
     /// A page larger than any a forge serves.
     Huge,
+    /// A `Link: rel="next"` that is not an address, but text that moves
+    /// the API's address once appended to it.
+    Relative(&'static str),
 }
 
 /// A forge whose lists are hostile, and what it was asked.
@@ -51,6 +54,10 @@ async fn hostile(shared: Arc<Hostile>, request: Request<Incoming>) -> Reply {
         }
         Hostility::Elsewhere => {
             let next = format!("{}{path}&page=2", shared.elsewhere);
+            response = response.header("link", format!("<{next}>; rel=\"next\""));
+            Bytes::from_static(b"[]")
+        }
+        Hostility::Relative(next) => {
             response = response.header("link", format!("<{next}>; rel=\"next\""));
             Bytes::from_static(b"[]")
         }
@@ -143,6 +150,24 @@ fn a_next_page_on_another_address_is_not_followed_and_gets_no_token() {
         "the API itself got the token"
     );
     assert!(!said.contains("ghs_secret"), "{said}");
+}
+
+/// A next link that, appended to the API's address, would name another
+/// host or port (`https://api.github.com` + `.evil.example/x`).
+#[test]
+fn a_next_link_that_would_move_the_address_once_appended_is_not_followed() {
+    for next in [".evil.example/x", "@evil.example/x", ":8443/x"] {
+        let (server, shared) = start(Hostility::Relative(next), "");
+        let output = plan_on(&server.url);
+        assert_eq!(output.status.code(), Some(1), "{next}: {}", stderr(&output));
+        let said = stderr(&output);
+        assert!(said.contains("away from the API"), "{next}: {said}");
+        assert_eq!(
+            shared.requests.lock().unwrap().len(),
+            2,
+            "{next}: /user and the first page, nothing after"
+        );
+    }
 }
 
 #[test]

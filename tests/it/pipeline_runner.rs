@@ -192,8 +192,12 @@ pub struct World {
     aws: Option<Emulator>,
     /// Where the jobs' AWS is: the emulator, or moto.
     aws_endpoint: String,
-    /// The project's CI/CD variable `GITLAB_TOKEN`, if it has one.
+    /// The project's CI/CD variable `GITLAB_TOKEN`, if it has one: a
+    /// protected variable, which only the default branch's pipelines get.
     pub token: Option<String>,
+    /// The project's CI/CD variable `GITLAB_REVIEW_TOKEN` (a Reporter's,
+    /// for merge requests' notes), which every pipeline gets.
+    pub review_token: Option<String>,
     component: String,
     runs: std::sync::atomic::AtomicU32,
 }
@@ -338,12 +342,18 @@ impl World {
             &format!("default: {}", gitlab.release_url()),
         );
         let token = Some(gitlab.token("project_4242_bot", &["api"], crate::gitlab_api::DEVELOPER));
+        let review_token = Some(gitlab.token(
+            "project_4242_review_bot",
+            &["api"],
+            crate::gitlab_api::REPORTER,
+        ));
         Self {
             remote,
             gitlab,
             aws,
             aws_endpoint,
             token,
+            review_token,
             component,
             runs: Default::default(),
         }
@@ -515,8 +525,12 @@ impl World {
             }
         }
         if !fork {
-            if let Some(token) = &self.token {
+            // A protected variable: the default branch's pipelines only.
+            if let (Some(token), "main") = (&self.token, pipeline.git_ref()) {
                 set("GITLAB_TOKEN", token);
+            }
+            if let Some(token) = &self.review_token {
+                set("GITLAB_REVIEW_TOKEN", token);
             }
             set("ALTCONTACTS_ID_TOKEN", &self.id_token(pipeline));
         }

@@ -246,3 +246,36 @@ pub fn http_json(
     let output = run_checked(&mut command);
     serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null)
 }
+
+/// The HTTP status a request to an emulator gets, refused or not (curl).
+pub fn http_status(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&serde_json::Value>,
+) -> u16 {
+    let mut command = Command::new("curl");
+    command.args([
+        "-sS",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-X",
+        method,
+        url,
+    ]);
+    for (name, value) in headers {
+        command.arg("-H").arg(format!("{name}: {value}"));
+    }
+    if let Some(body) = body {
+        command
+            .args(["-H", "content-type: application/json", "--data-binary"])
+            .arg(body.to_string());
+    }
+    let output = run_checked(&mut command);
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0)
+}

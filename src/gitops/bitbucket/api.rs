@@ -177,12 +177,26 @@ impl Bitbucket {
         let succeeded = step["state"]["name"].as_str() == Some("COMPLETED")
             && step["state"]["result"]["name"].as_str() == Some("SUCCESSFUL");
         let at_commit = ran["target"]["commit"]["hash"].as_str() == Some(commit);
+        // Only the pipelines that apply: a push's, and the event's custom
+        // one. Any successful step of another (the audit's, a drift
+        // report's) would vouch for a commit nothing applied.
+        let selector = &ran["target"]["selector"];
+        let applies = match (selector["type"].as_str(), selector["pattern"].as_str()) {
+            (Some("branches"), _) => true,
+            (Some("custom"), Some(pattern)) => pattern == super::kind::PIPELINE,
+            _ => false,
+        };
         let default = self.default_branch_name().await?;
         Ok(Recorded {
             name,
             commit: commit.to_owned(),
             author: format!(
-                "a step of pipeline #{number} on {branch}{}{}",
+                "a step of pipeline #{number} on {branch}{}{}{}",
+                if applies {
+                    ""
+                } else {
+                    ", which does not apply"
+                },
                 if at_commit { "" } else { " for another commit" },
                 if succeeded {
                     ""
@@ -190,7 +204,7 @@ impl Bitbucket {
                     " that did not succeed"
                 }
             ),
-            by_pipeline: branch == default && at_commit && succeeded,
+            by_pipeline: branch == default && applies && at_commit && succeeded,
         })
     }
 

@@ -41,7 +41,7 @@ const FORM: &str = "WORKSPACE/REPOSITORY";
 const ACCOUNT_VARIABLE: &str = "ALTCONTACTS_ACCOUNT";
 
 /// The custom pipeline (`pipelines: custom:`) an event starts.
-const PIPELINE: &str = "altcontacts-new-accounts";
+pub(super) const PIPELINE: &str = "altcontacts-new-accounts";
 
 /// `POST {api}/repositories/{repository}/pipelines/`: the custom pipeline
 /// [`PIPELINE`] of `git_ref`, with a repository access token that may

@@ -22,6 +22,7 @@ use crate::forge::api::{Api, Words};
 use crate::forge::http::{Auth, Client, Failure, HeaderPaging};
 use crate::git::Repository;
 use crate::gitops::forge::{NoIssues, Remark};
+use crate::gitops::record::Sealer;
 use crate::gitops::{Applying, Ended, Forge, Honours, RecordKey, Recorded, Terms};
 use crate::model::Warning;
 pub(crate) use kind::KIND;
@@ -125,6 +126,8 @@ pub struct GitHub {
     /// Who the token is, for finding the run's own comments and issues:
     /// learnt once, at the first call that needs it.
     author: tokio::sync::OnceCell<String>,
+    /// What seals the records this run writes, and tells the pipeline's own.
+    sealer: Sealer,
 }
 
 impl GitHub {
@@ -178,6 +181,7 @@ impl GitHub {
                 words: GitHubWords { api_url },
             },
             author: tokio::sync::OnceCell::new(),
+            sealer: Sealer::from_env(TERMS.forge)?,
         })
     }
 
@@ -435,6 +439,7 @@ mod tests {
                 },
             },
             author: tokio::sync::OnceCell::new(),
+            sealer: Sealer::none(),
         }
     }
 

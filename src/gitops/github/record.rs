@@ -65,16 +65,30 @@ async fn succeeded(github: &GitHub, id: u64) -> Result<bool, Error> {
 
 /// A deployment as the loop weighs it: its commit, and whether the
 /// pipeline's own identity (the user the loop's token writes as) made it.
-async fn recorded(github: &GitHub, deployment: &Value) -> Result<Recorded, Error> {
-    let author = deployment["creator"]["login"]
+/// Any branch's job may hold the job's token and write as
+/// `github-actions[bot]`: with the pipeline's key, only a record that
+/// carries its seal is the pipeline's.
+async fn recorded(
+    github: &GitHub,
+    record: &RecordKey,
+    deployment: &Value,
+) -> Result<Recorded, Error> {
+    let login = deployment["creator"]["login"]
         .as_str()
         .unwrap_or("an unknown user")
         .to_owned();
+    let commit = deployment["sha"].as_str().unwrap_or_default().to_owned();
+    let sealed = github
+        .sealer
+        .holds(record, &commit, deployment["payload"]["seal"].as_str());
     Ok(Recorded {
         name: format!("deployment {}", deployment["id"].as_u64().unwrap_or(0)),
-        commit: deployment["sha"].as_str().unwrap_or_default().to_owned(),
-        by_pipeline: author == github.author().await?,
-        author,
+        by_pipeline: sealed && login == github.author().await?,
+        author: match sealed {
+            true => login,
+            false => format!("{login}, without the pipeline's seal"),
+        },
+        commit,
     })
 }
 
@@ -112,7 +126,8 @@ pub async fn accounts_applied(
             && !applied.iter().any(|(known, _)| *known == account)
             && succeeded(github, deployment["id"].as_u64().unwrap_or(0)).await?
         {
-            applied.push((account, recorded(github, deployment).await?));
+            let of_account = record.of_account(&account);
+            applied.push((account, recorded(github, &of_account, deployment).await?));
         }
     }
     Ok(applied)
@@ -157,12 +172,25 @@ pub async fn last_applied(
     for deployment in ours {
         // Who made it and where, before its outcome is asked for: a
         // stranger's record costs no call.
-        let recorded = recorded(github, deployment).await?;
+        let recorded = recorded(github, record, deployment).await?;
         if honours(&recorded) && succeeded(github, deployment["id"].as_u64().unwrap_or(0)).await? {
             return Ok(Some(recorded));
         }
     }
     Ok(None)
+}
+
+/// What a deployment of `record`'s apply of `commit` carries: the file, the
+/// account, and the pipeline's seal when it has a key.
+fn payload(github: &GitHub, record: &RecordKey, commit: &str) -> Value {
+    let mut payload = json!({ "file": record.file });
+    if let Some(account) = &record.account {
+        payload["account"] = json!(account.as_str());
+    }
+    if let Some(seal) = github.sealer.seal(record, commit) {
+        payload["seal"] = json!(seal);
+    }
+    payload
 }
 
 /// Records that this run starts applying `commit`.
@@ -186,10 +214,7 @@ pub async fn begin(github: &GitHub, record: &RecordKey, commit: &str) -> Result<
                 "environment": record.environment,
                 "auto_merge": false,
                 "required_contexts": [],
-                "payload": match &record.account {
-                    Some(account) => json!({ "file": record.file, "account": account.as_str() }),
-                    None => json!({ "file": record.file }),
-                },
+                "payload": payload(github, record, commit),
                 "description": format!("altcontacts apply of {}", record.file),
                 "production_environment": true,
             })),

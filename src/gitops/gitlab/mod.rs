@@ -46,6 +46,13 @@ const TERMS: Terms = Terms {
 /// The variable the token is read from.
 pub const TOKEN_VARIABLE: &str = "GITLAB_TOKEN";
 
+/// The variable a merge request's pipeline reads its token from when it
+/// has no `GITLAB_TOKEN`: a Reporter's, which can write notes and nothing
+/// that records an apply. `GITLAB_TOKEN`, the Developer's that records
+/// applies, is a protected variable, which no other branch's pipeline gets,
+/// so no branch can record an apply as the pipeline.
+pub const REVIEW_TOKEN_VARIABLE: &str = "GITLAB_REVIEW_TOKEN";
+
 /// The least role in the project a call needs (with a token of the `api`
 /// scope): what an error names when GitLab refuses it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,7 +81,8 @@ struct GitLabWords {
     api_url: String,
     /// `group/project`, or the project's ID.
     project_name: String,
-    has_token: bool,
+    /// The variable the token was read from; `None` when neither is set.
+    token_variable: Option<&'static str>,
 }
 
 impl Words for GitLabWords {
@@ -85,22 +93,31 @@ impl Words for GitLabWords {
     }
 
     fn refused(&self, status: u16, says: &str, role: Role) -> Option<String> {
+        let variable = self.token_variable.unwrap_or(TOKEN_VARIABLE);
+        if variable == REVIEW_TOKEN_VARIABLE
+            && role == Role::Developer
+            && matches!(status, 403 | 404)
+        {
+            return Some(format!(
+                "this needs {TOKEN_VARIABLE}, which this pipeline does not have ({REVIEW_TOKEN_VARIABLE}, a merge request's, may not record applies): a project access token with the `api` scope and the Developer role, saved as a masked, protected CI/CD variable, which the default branch's pipelines get"
+            ));
+        }
         let remedy = format!(
-            "{TOKEN_VARIABLE} must hold a token with the `api` scope and at least the {} role in {}: a project access token (Settings > Access tokens), saved as a masked CI/CD variable",
+            "{variable} must hold a token with the `api` scope and at least the {} role in {}: a project access token (Settings > Access tokens), saved as a masked CI/CD variable",
             role.name(),
             self.project_name
         );
         match status {
             401 => Some(format!(
-                "{TOKEN_VARIABLE} was refused: it may have expired or been revoked. {remedy}"
+                "{variable} was refused: it may have expired or been revoked. {remedy}"
             )),
             403 if says.contains("insufficient_scope") || says.contains("higher privileges") => {
                 Some(format!(
-                    "the token in {TOKEN_VARIABLE} lacks the `api` scope (a `read_api` token can only read). {remedy}"
+                    "the token in {variable} lacks the `api` scope (a `read_api` token can only read). {remedy}"
                 ))
             }
             403 | 404 => Some(format!(
-                "the token in {TOKEN_VARIABLE} may lack the {} role in {} (GitLab answers 404 to a token that cannot see a project). {remedy}",
+                "the token in {variable} may lack the {} role in {} (GitLab answers 404 to a token that cannot see a project). {remedy}",
                 role.name(),
                 self.project_name
             )),
@@ -116,11 +133,11 @@ impl Words for GitLabWords {
     }
 
     fn no_token(&self) -> Option<(String, String)> {
-        (!self.has_token).then(|| {
+        self.token_variable.is_none().then(|| {
             (
-                format!("{TOKEN_VARIABLE} is not set"),
+                format!("neither {TOKEN_VARIABLE} nor {REVIEW_TOKEN_VARIABLE} is set"),
                 format!(
-                    "the job token (CI_JOB_TOKEN) cannot write notes, issues or deployments: create a project access token with the `api` scope and the Developer role (Reporter is enough for merge request plans), and save it as the masked CI/CD variable {TOKEN_VARIABLE}"
+                    "the job token (CI_JOB_TOKEN) cannot write notes, issues or deployments: create a project access token with the `api` scope and the Developer role, saved as the masked, protected CI/CD variable {TOKEN_VARIABLE}; and for merge requests, one with the Reporter role, saved as the masked variable {REVIEW_TOKEN_VARIABLE}"
                 ),
             )
         })
@@ -236,7 +253,10 @@ impl GitLab {
         let api_url = format!("{}/api/v4", job.issuer.trim_end_matches('/'));
         let project_path = var("CI_PROJECT_PATH").unwrap_or_default();
         let project = job.project_id;
-        let token = var(TOKEN_VARIABLE);
+        let (token_variable, token) = [TOKEN_VARIABLE, REVIEW_TOKEN_VARIABLE]
+            .into_iter()
+            .find_map(|name| var(name).map(|token| (Some(name), Some(token))))
+            .unwrap_or((None, None));
         let client = Client::new(
             &api_url,
             token.clone().map_or(Auth::None, |token| Auth::Header {
@@ -264,7 +284,7 @@ impl GitLab {
                     } else {
                         project_path
                     },
-                    has_token: token.is_some(),
+                    token_variable,
                 },
             },
             project,
