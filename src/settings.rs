@@ -362,6 +362,12 @@ impl fmt::Display for Percent {
     }
 }
 
+/// An environment variable's value; set but empty is unset, as a CI leaves
+/// a variable it could not fill.
+pub fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

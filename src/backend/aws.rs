@@ -47,6 +47,8 @@ pub struct AwsOptions {
 struct Caller {
     account: AccountId,
     partition: String,
+    /// Who AWS answered as: `arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION`.
+    arn: String,
 }
 
 /// Sends an Account API request with the caller's credentials, or with a
@@ -222,7 +224,16 @@ impl Aws {
             .and_then(|arn| arn.split(':').nth(1))
             .unwrap_or("aws")
             .to_owned();
-        Ok(Caller { account, partition })
+        Ok(Caller {
+            account,
+            partition,
+            arn: identity.arn().unwrap_or_default().to_owned(),
+        })
+    }
+
+    /// Who AWS answers the run's credentials as (its ARN).
+    pub async fn caller_arn(&self) -> Result<String, Located> {
+        Ok(self.whoami().await?.arn.clone())
     }
 
     /// The `AccountId` parameter for a target: omitted for the caller's own
@@ -801,7 +812,7 @@ type ManagementAccount<'a> =
 /// to check (a file, a role, a profile) and never a secret: the SDK's own
 /// message often says only what went wrong, not where.
 fn credential_source(profile: Option<&str>) -> String {
-    let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+    let var = crate::settings::env_var;
     if var("AWS_ACCESS_KEY_ID").is_some() {
         return "the environment (AWS_ACCESS_KEY_ID)".to_owned();
     }

@@ -29,11 +29,16 @@ const BACKOFF: Backoff = Backoff {
 /// Longest wait a forge's `retry-after` is followed for.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 const TIMEOUT: Duration = Duration::from_secs(30);
-/// The most of one answer that is read. A page of 100 GitHub comments at
-/// their 65,536-character limit is under 30 MB, 100 GitLab notes at their
-/// 1,000,000 characters about 100 MB; an answer past this is refused, not
-/// read into memory whole.
+/// The most of one answer that is read: a page of 100 GitHub comments at
+/// their 65,536-character limit is under 30 MB, of 100 GitLab notes at
+/// their 1,000,000 characters some 100 MB in plain text (more only if most
+/// were written near the limit in characters of several bytes). An answer
+/// past this is refused, not read into memory whole.
 pub const BODY_LIMIT: usize = 128 * 1024 * 1024;
+
+/// The most of one listing that is read, over all its pages: a run holds
+/// what it lists.
+pub const LISTING_LIMIT: usize = 4 * BODY_LIMIT;
 /// The largest page GitHub, GitLab and Bitbucket serve.
 pub const PER_PAGE: u32 = 100;
 
@@ -295,13 +300,19 @@ impl Client {
     /// hands them out, whatever size its pages are.
     pub async fn all_pages(&self, path: &str) -> Result<Vec<Value>, Failure> {
         let mut next = Some(self.paging.first(path));
-        let mut pages = crate::pages::Pages::new("the API");
+        let mut pages = crate::pages::Pages::new("the list");
         let mut items = Vec::new();
+        let mut read = 0;
         while let Some(path) = next.take() {
             // Each page by its whole address, the first among them: a next
             // page that is the first one again is a circle too.
-            pages.next(&self.url(&path)?).map_err(Failure::Endless)?;
+            let url = self.url(&path)?;
+            pages.next(&url).map_err(Failure::Endless)?;
             let answer = self.send(&Method::GET, &path, None).await?;
+            read += answer.body.len();
+            if read > LISTING_LIMIT {
+                return Err(Failure::TooLarge { url });
+            }
             let (page, after) = self.paging.page(&answer)?;
             items.extend(page);
             next = after;

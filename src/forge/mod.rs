@@ -90,11 +90,12 @@ impl ForgeError {
                 action: action.to_owned(),
                 status: None,
                 problem: format!(
-                    "the answer of {url} is larger than {} MiB: not read",
-                    http::BODY_LIMIT / (1024 * 1024)
+                    "the answer of {url} is larger than {} MiB (or the list, {} MiB): not read",
+                    http::BODY_LIMIT / (1024 * 1024),
+                    http::LISTING_LIMIT / (1024 * 1024)
                 ),
                 help: Some(format!(
-                    "{forge} answers no page this large; check the API's address, and the proxy before it"
+                    "no real page or list of {forge}'s is this large; check the API's address, and the proxy before it"
                 )),
             },
         }

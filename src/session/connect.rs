@@ -31,14 +31,36 @@ impl<'a> FileConnection<'a> {
 }
 
 impl Context {
-    /// Proves the run's AWS credentials before anything they vouch for is
-    /// believed: STS accepts a CI's web identity token only once it has
-    /// verified it against its issuer's keys, so after this the token's
-    /// claims (GitLab's address, the project) are the forge's own. A
-    /// sandbox run has no credentials to prove.
-    pub async fn confirm_identity(&self) -> Result<(), Error> {
-        if let Connection::Aws(options) = &self.connection {
-            Aws::connect(options).await.partition().await?;
+    /// Proves that AWS took the job's web identity token as `role` before
+    /// anything that token says is believed: STS accepts a CI's token only
+    /// once it has verified it against its issuer's keys, so after this
+    /// its claims (GitLab's address, the project) are the forge's own. AWS
+    /// answering as anyone else (keys from the environment, a profile, the
+    /// runner's instance) vouches for nothing; nor does a sandbox.
+    pub async fn confirm_web_identity(&self, role: &str) -> Result<(), Error> {
+        let Connection::Aws(options) = &self.connection else {
+            return Err(Error::usage(
+                "the loop on GitLab runs against AWS: GitLab's address is read from the job's ID token, which only AWS can vouch for",
+                Some("run it without --sandbox, as the component does".to_owned()),
+            ));
+        };
+        let arn = Aws::connect(options).await.caller_arn().await?;
+        let wanted = role.rsplit('/').next().unwrap_or(role);
+        let assumed = arn
+            .split(':')
+            .nth(5)
+            .and_then(|resource| resource.strip_prefix("assumed-role/"))
+            .and_then(|rest| rest.split('/').next());
+        if assumed != Some(wanted) {
+            return Err(Error::usage(
+                format!(
+                    "AWS answered as {arn}, not as the role {role} the job's ID token is for: the credentials came from elsewhere, so nothing the token says is believed"
+                ),
+                Some(
+                    "let the job's AWS credentials come from its ID token alone (no AWS_ACCESS_KEY_ID, profile or instance role), as the component sets it up"
+                        .to_owned(),
+                ),
+            ));
         }
         Ok(())
     }

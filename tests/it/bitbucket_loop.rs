@@ -420,6 +420,36 @@ fn with_a_repository_access_token_drift_fails_the_pipeline_and_says_which_token_
     );
 }
 
+/// Whoever holds the event's token can start the custom pipeline with
+/// variables of their own. None of them steers a step: one that would send
+/// the step's OIDC token (which the apply role trusts) or the repository's
+/// token elsewhere, or change what it runs, is refused before anything is
+/// downloaded or asked, and the attacker's AWS hears nothing.
+#[test]
+fn a_custom_pipeline_s_variables_steer_nothing_and_send_nothing_off() {
+    let world = world(2);
+    adopted(&world, &contacts("security@example.com", &[]));
+    let attacker = Emulator::start(ROLE_ACCOUNT, None, Faults::default());
+    let roles_asked = world.aws().web_identities().len();
+    for variables in [
+        vec![("AWS_ENDPOINT_URL", attacker.endpoint.as_str())],
+        vec![("BITBUCKET_API_URL", attacker.endpoint.as_str())],
+        vec![("ALTCONTACTS_DRIFT", "repair")],
+        vec![("AWS_ACCESS_KEY_ID", "AKIAATTACKER")],
+    ] {
+        let run = World::run(&world, &world.custom(NEW_ACCOUNTS, &variables));
+        assert!(!run.succeeded(), "{variables:?}: {}", run.log());
+        assert!(
+            run.log().contains("altcontacts refuses to run") && run.log().contains(variables[0].0),
+            "{variables:?}: {}",
+            run.log()
+        );
+    }
+    assert!(attacker.log().is_empty() && attacker.web_identities().is_empty());
+    assert_eq!(world.aws().web_identities().len(), roles_asked);
+    assert!(wrote_nothing(world.aws()));
+}
+
 /// A signed archive of another release verifies: the pipeline refuses it
 /// for its version, before the step's token goes anywhere.
 #[test]

@@ -566,6 +566,49 @@ fn a_trigger_s_variables_steer_nothing_and_send_nothing_off() {
     );
 }
 
+/// The loop believes what the job's ID token says (GitLab's address, the
+/// project) only once AWS has taken that token as the job's role: with
+/// credentials from elsewhere (keys in the environment), a token that
+/// names another issuer is believed by no one, and nothing is sent there.
+#[test]
+fn an_id_token_aws_did_not_take_sends_nothing_to_its_issuer() {
+    let world = world(1);
+    let attacker = GitLab::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("contacts.yaml"),
+        contacts("security@example.com", &[]),
+    )
+    .unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(
+        &token,
+        crate::pipeline_runner::unsigned_jwt(&serde_json::json!({
+            "iss": attacker.url, "aud": "sts.amazonaws.com", "project_id": "4242",
+            "sub": "project_path:acme/aws-contacts:ref_type:branch:ref:main" })),
+    )
+    .unwrap();
+    let output = world
+        .aws()
+        .command(dir.path(), &["gitlab", "plan", "--comment", "--full"])
+        .env("AWS_WEB_IDENTITY_TOKEN_FILE", &token)
+        .env(
+            "AWS_ROLE_ARN",
+            format!("arn:aws:iam::{ROLE_ACCOUNT}:role/{APPLY}"),
+        )
+        .env("CI_MERGE_REQUEST_IID", "1")
+        .env("GITLAB_TOKEN", "glpat-secret")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        said.contains("not as the role") && said.contains("nothing the token says is believed"),
+        "{said}"
+    );
+    assert!(attacker.calls().is_empty(), "{:?}", attacker.calls());
+}
+
 #[test]
 fn the_apply_role_admits_only_the_default_branch() {
     let world = world(1);

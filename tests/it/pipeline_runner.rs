@@ -486,6 +486,11 @@ impl World {
 
         let mut variables: Vec<(String, String)> = Vec::new();
         let mut set = |key: &str, value: &str| variables.push((key.to_owned(), value.to_owned()));
+        // The job's temporary files (the downloaded release) go where the
+        // test's world is removed with it, as a runner's go with its job.
+        let temp = checkout.with_extension("tmp");
+        std::fs::create_dir_all(&temp).unwrap();
+        set("TMPDIR", temp.to_str().unwrap());
         set("CI_PIPELINE_SOURCE", pipeline.source());
         set("CI_API_V4_URL", &self.gitlab.api_url());
         set("CI_SERVER_URL", &self.gitlab.url);

@@ -192,9 +192,7 @@ fn call<'a>(method: &'a Method, path: &'a str, action: &'a str, needs: Scope) ->
     }
 }
 
-fn var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|value| !value.is_empty())
-}
+use crate::settings::env_var as var;
 
 fn take<T>(cell: &Mutex<T>) -> T
 where

@@ -132,7 +132,7 @@ pub struct GitHub {
 
 impl GitHub {
     pub fn from_env() -> Result<Self, ForgeError> {
-        let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+        let var = crate::settings::env_var;
         let repository = var("GITHUB_REPOSITORY").ok_or_else(|| {
             ForgeError::setup(
                 TERMS.forge,

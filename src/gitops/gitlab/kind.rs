@@ -36,10 +36,11 @@ pub(crate) static KIND: ForgeKind = ForgeKind {
 const API: &str = "https://gitlab.com/api/v4";
 
 /// GitLab's address comes from the job's ID token, believed once AWS has
-/// accepted that token: nothing is sent to GitLab before.
+/// taken that token as the job's role: nothing is sent to GitLab before.
 fn run<'a>(context: &'a Context, command: &'a LoopCommand) -> Running<'a> {
     Box::pin(async move {
-        context.confirm_identity().await?;
+        let role = super::job_role()?;
+        context.confirm_web_identity(&role).await?;
         crate::gitops::run(context, &GitLab::from_env()?, command).await
     })
 }

@@ -160,7 +160,7 @@ const ID_TOKEN: Reading = Reading {
 /// Where the job runs, as its ID token says: the GitLab instance (the
 /// issuer) and the project. GitLab builds the claims from the pipeline
 /// itself and signs them, and AWS has verified this very token before the
-/// loop reads it (`Context::confirm_identity`), so neither can be steered
+/// loop reads it (`Context::confirm_web_identity`), so neither can be steered
 /// the way a pipeline variable steers `CI_API_V4_URL` or `CI_PROJECT_ID`:
 /// the project's token is sent to this issuer's API and nowhere else.
 struct JobToken {
@@ -213,6 +213,21 @@ impl JobToken {
     }
 }
 
+/// The role the job's ID token is for (`AWS_ROLE_ARN`, which the
+/// component sets from its `role-arn` input).
+pub(super) fn job_role() -> Result<String, ForgeError> {
+    var("AWS_ROLE_ARN").ok_or_else(|| {
+        ForgeError::setup(
+            TERMS.forge,
+            "tell which role the job's ID token is for",
+            "AWS_ROLE_ARN is not set".to_owned(),
+            Some(format!(
+                "GitLab's address is read from the job's ID token once AWS has taken it as that role: set AWS_ROLE_ARN and {ID_TOKEN_FILE_VARIABLE}, as the component does"
+            )),
+        )
+    })
+}
+
 /// The claims of a JWT (its second part, Base64url-encoded JSON).
 fn jwt_claims(token: &str) -> Option<Value> {
     use base64::Engine;
@@ -243,9 +258,7 @@ pub struct GitLab {
     me: tokio::sync::OnceCell<u64>,
 }
 
-fn var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|value| !value.is_empty())
-}
+use crate::settings::env_var as var;
 
 impl GitLab {
     pub fn from_env() -> Result<Self, ForgeError> {
