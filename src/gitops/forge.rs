@@ -374,3 +374,48 @@ impl ForgeKind {
         })
     }
 }
+
+/// What every forge's destination tests ask of it: the destination of what
+/// a user names, its template, and what a rule of it sends.
+#[cfg(test)]
+pub(crate) mod destination_tests {
+    use serde_json::Value;
+
+    use super::Named;
+    use crate::error::Error;
+    use crate::event_rule::{Destination, template};
+
+    /// The account the rules' bodies are read with.
+    pub const ACCOUNT: &str = "123456789012";
+
+    /// `make`'s destination for the `--api-url`, the target and `--ref` given.
+    pub fn named(
+        make: fn(&Named) -> Result<Box<dyn Destination>, Error>,
+        api: Option<&str>,
+        target: &str,
+        git_ref: &str,
+    ) -> Result<Box<dyn Destination>, Error> {
+        make(&Named {
+            api,
+            target,
+            git_ref,
+        })
+    }
+
+    /// The destination's template, parsed.
+    pub fn parsed(destination: &dyn Destination) -> Value {
+        serde_json::from_str(&template(destination)).expect("the template is JSON")
+    }
+
+    /// The body `rule` sends for an event of [`ACCOUNT`], its input
+    /// template filled as EventBridge fills it.
+    pub fn body(template: &Value, rule: &str) -> Value {
+        let transformer =
+            &template["Resources"][rule]["Properties"]["Targets"][0]["InputTransformer"];
+        let text = transformer["InputTemplate"]
+            .as_str()
+            .expect("an input template")
+            .replace("<account>", ACCOUNT);
+        serde_json::from_str(&text).expect("the body is JSON")
+    }
+}

@@ -107,47 +107,31 @@ impl Destination for Pipeline {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event_rule::template;
+    use crate::gitops::forge::destination_tests::{ACCOUNT, body, parsed};
 
-    fn named(
-        api: Option<&str>,
-        target: &str,
-        git_ref: &str,
-    ) -> Result<Box<dyn Destination>, Error> {
-        Pipeline::named(&Named {
-            api,
-            target,
-            git_ref,
-        })
+    fn named(target: &str, git_ref: &str) -> Result<Box<dyn Destination>, Error> {
+        crate::gitops::forge::destination_tests::named(Pipeline::named, None, target, git_ref)
     }
 
     #[test]
     fn bitbucket_s_rules_start_the_custom_pipeline_of_the_branch_with_the_account() {
-        let destination = named(None, "acme/aws-contacts", "main").unwrap();
-        let template: Value = serde_json::from_str(&template(destination.as_ref())).unwrap();
+        let template = parsed(named("acme/aws-contacts", "main").unwrap().as_ref());
         assert_eq!(
             template["Resources"]["StartPipeline"]["Properties"]["InvocationEndpoint"],
             "https://api.bitbucket.org/2.0/repositories/acme/aws-contacts/pipelines/"
         );
-        let created = &template["Resources"]["AccountCreated"]["Properties"]["Targets"][0]["InputTransformer"];
-        let body: Value = serde_json::from_str(
-            &created["InputTemplate"]
-                .as_str()
-                .unwrap()
-                .replace("<account>", "123456789012"),
-        )
-        .unwrap();
+        let body = body(&template, "AccountCreated");
         assert_eq!(body["target"]["ref_name"], "main");
         assert_eq!(body["target"]["selector"]["pattern"], PIPELINE);
         assert_eq!(
             body["variables"],
-            json!([{ "key": "ALTCONTACTS_ACCOUNT", "value": "123456789012" }])
+            json!([{ "key": "ALTCONTACTS_ACCOUNT", "value": ACCOUNT }])
         );
     }
 
     #[test]
     fn what_cannot_be_a_destination_is_refused() {
-        assert!(named(None, "workspace", "main").is_err());
-        assert!(named(None, "w/r", "").is_err());
+        assert!(named("workspace", "main").is_err());
+        assert!(named("w/r", "").is_err());
     }
 }

@@ -95,28 +95,15 @@ impl Destination for Dispatch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event_rule::template;
+    use crate::gitops::forge::destination_tests::{ACCOUNT, body, parsed};
 
-    fn named(
-        api: Option<&str>,
-        target: &str,
-        git_ref: &str,
-    ) -> Result<Box<dyn Destination>, Error> {
-        Dispatch::named(&Named {
-            api,
-            target,
-            git_ref,
-        })
-    }
-
-    fn parsed(repository: &str) -> Value {
-        let destination = named(None, repository, "main").unwrap();
-        serde_json::from_str(&template(destination.as_ref())).unwrap()
+    fn named(api: Option<&str>, target: &str) -> Result<Box<dyn Destination>, Error> {
+        crate::gitops::forge::destination_tests::named(Dispatch::named, api, target, "main")
     }
 
     #[test]
     fn github_s_rules_send_a_repository_dispatch_with_the_event_s_account() {
-        let template = parsed("example-org/aws-contacts");
+        let template = parsed(named(None, "example-org/aws-contacts").unwrap().as_ref());
         let resources = &template["Resources"];
         assert_eq!(
             resources["StartPipeline"]["Properties"]["InvocationEndpoint"],
@@ -127,15 +114,9 @@ mod tests {
             created["InputPathsMap"]["account"],
             "$.detail.serviceEventDetails.createAccountStatus.accountId"
         );
-        let body: Value = serde_json::from_str(
-            &created["InputTemplate"]
-                .as_str()
-                .unwrap()
-                .replace("<account>", "123456789012"),
-        )
-        .unwrap();
+        let body = body(&template, "AccountCreated");
         assert_eq!(body["event_type"], DISPATCH_EVENT_TYPE);
-        assert_eq!(body["client_payload"]["account_id"], "123456789012");
+        assert_eq!(body["client_payload"]["account_id"], ACCOUNT);
         let joined: Value = serde_json::from_str(
             resources["AccountJoined"]["Properties"]["Targets"][0]["Input"]
                 .as_str()
@@ -147,8 +128,8 @@ mod tests {
 
     #[test]
     fn what_cannot_be_a_destination_is_refused() {
-        assert!(named(None, "no-slash", "main").is_err());
-        assert!(named(None, "a/b c", "main").is_err());
-        assert!(named(Some("http://api.github.com"), "o/r", "main").is_err());
+        assert!(named(None, "no-slash").is_err());
+        assert!(named(None, "a/b c").is_err());
+        assert!(named(Some("http://api.github.com"), "o/r").is_err());
     }
 }

@@ -129,41 +129,30 @@ impl Destination for Trigger {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event_rule::template;
+    use crate::gitops::forge::destination_tests::{ACCOUNT, body, parsed};
 
     fn named(
         api: Option<&str>,
         target: &str,
         git_ref: &str,
     ) -> Result<Box<dyn Destination>, Error> {
-        Trigger::named(&Named {
-            api,
-            target,
-            git_ref,
-        })
+        crate::gitops::forge::destination_tests::named(Trigger::named, api, target, git_ref)
     }
 
     #[test]
     fn gitlab_s_rules_trigger_the_default_branch_with_a_payload_that_names_the_account_only() {
-        let destination =
-            named(Some("https://gitlab.example.com/api/v4/"), "4242", "main").unwrap();
-        let template: Value = serde_json::from_str(&template(destination.as_ref())).unwrap();
+        let template = parsed(
+            named(Some("https://gitlab.example.com/api/v4/"), "4242", "main")
+                .unwrap()
+                .as_ref(),
+        );
         assert_eq!(
             template["Resources"]["StartPipeline"]["Properties"]["InvocationEndpoint"],
             "https://gitlab.example.com/api/v4/projects/4242/ref/main/trigger/pipeline"
         );
-        let moved =
-            &template["Resources"]["AccountMoved"]["Properties"]["Targets"][0]["InputTransformer"];
-        let body: Value = serde_json::from_str(
-            &moved["InputTemplate"]
-                .as_str()
-                .unwrap()
-                .replace("<account>", "123456789012"),
-        )
-        .unwrap();
         assert_eq!(
-            body,
-            json!({ "account_id": "123456789012", "event": "MoveAccount" }),
+            body(&template, "AccountMoved"),
+            json!({ "account_id": ACCOUNT, "event": "MoveAccount" }),
             "no `variables`, no `ref`: nothing a job obeys but the account"
         );
     }
