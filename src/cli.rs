@@ -386,14 +386,8 @@ pub struct OneAccount {
     /// unit it is in now, the defaults), read and written, no other account
     /// read. It must be an ACTIVE account of the organization, or one the
     /// file lists
-    #[arg(long = "account", value_name = "ACCOUNT_ID", value_parser = parse_account_id, help_heading = "What to read")]
+    #[arg(long = "account", value_name = "ACCOUNT_ID", value_parser = AccountId::given, help_heading = "What to read")]
     pub account: Option<AccountId>,
-}
-
-fn parse_account_id(text: &str) -> Result<AccountId, String> {
-    AccountId::parse(text).ok_or_else(|| {
-        format!("`{text}` is not an account ID: an account ID is 12 digits, e.g. 123456789012")
-    })
 }
 
 /// The deployment environment the loop records its applies in.

@@ -276,11 +276,9 @@ fn event_account(path: &std::path::Path) -> Result<Option<AccountId>, Error> {
     match &payload[PAYLOAD_ACCOUNT_FIELD] {
         serde_json::Value::Null => Ok(None),
         serde_json::Value::String(id) if id.is_empty() => Ok(None),
-        serde_json::Value::String(id) => AccountId::parse(id).map(Some).ok_or_else(|| {
-            refused(format!(
-                "names its account `{id}`: `{id}` is not an account ID (an account ID is 12 digits)"
-            ))
-        }),
+        serde_json::Value::String(id) => AccountId::given(id)
+            .map(Some)
+            .map_err(|wrong| refused(format!("names its account: {wrong}"))),
         other => Err(refused(format!(
             "names its account {other}, which is not an account ID (an account ID is 12 digits)"
         ))),

@@ -43,6 +43,17 @@ impl AccountId {
             .then(|| Self(text.to_owned()))
     }
 
+    /// An account ID a person or an event gave, or what is wrong with it,
+    /// the text shown escaped.
+    pub fn given(text: &str) -> Result<Self, String> {
+        Self::parse(text).ok_or_else(|| {
+            format!(
+                "{} is not an account ID: an account ID is 12 digits, e.g. 123456789012",
+                crate::printable::quoted(text)
+            )
+        })
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
