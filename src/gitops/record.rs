@@ -182,39 +182,38 @@ impl Sealer {
 
     /// The seal of `record`'s apply of `commit`, when there is a key.
     pub fn seal(&self, record: &super::RecordKey, commit: &str) -> Option<String> {
-        let key = self.0.as_ref()?;
-        let mut mac =
-            hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes keys of any size");
-        mac.update(Self::sealed(record, commit).as_bytes());
+        let mac = self.mac(record, commit)?;
         Some(hex::encode(mac.finalize().into_bytes()))
     }
 
     /// Whether `seal` is `record`'s at `commit`: always, without a key.
     pub fn holds(&self, record: &super::RecordKey, commit: &str, seal: Option<&str>) -> bool {
-        let Some(key) = &self.0 else {
+        let Some(mac) = self.mac(record, commit) else {
             return true;
         };
-        let Some(seal) = seal.and_then(|seal| hex::decode(seal).ok()) else {
-            return false;
-        };
-        let mut mac =
-            hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes keys of any size");
-        mac.update(Self::sealed(record, commit).as_bytes());
-        mac.verify_slice(&seal).is_ok()
+        seal.and_then(|seal| hex::decode(seal).ok())
+            .is_some_and(|seal| mac.verify_slice(&seal).is_ok())
     }
 
-    /// What a seal binds: the record (environment, file, account) and the
-    /// commit, so a seal is good for its own record only.
-    fn sealed(record: &super::RecordKey, commit: &str) -> String {
-        format!(
-            "altcontacts record\n{}\n{}\n{}\n{commit}",
-            record.environment,
-            record.file,
-            record
-                .account
-                .as_ref()
-                .map_or("", |account| account.as_str())
-        )
+    /// The MAC, keyed when there is a key, of what a seal binds: the record
+    /// (environment, file, account) and the commit, so a seal is good for
+    /// its own record only.
+    fn mac(&self, record: &super::RecordKey, commit: &str) -> Option<hmac::Hmac<sha2::Sha256>> {
+        let key = self.0.as_ref()?;
+        let mut mac =
+            hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes keys of any size");
+        let account = record
+            .account
+            .as_ref()
+            .map_or("", |account| account.as_str());
+        mac.update(
+            format!(
+                "altcontacts record\n{}\n{}\n{account}\n{commit}",
+                record.environment, record.file
+            )
+            .as_bytes(),
+        );
+        Some(mac)
     }
 }
 

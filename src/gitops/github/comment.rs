@@ -4,9 +4,9 @@
 use hyper::Method;
 use serde_json::json;
 
-use super::{Call, GitHub, Permission, written_by};
+use super::{Call, GitHub, Permission, whose};
 use crate::error::Error;
-use crate::gitops::forge::{Remark, Whose};
+use crate::gitops::forge::Remark;
 
 /// Every comment of the pull request, on every page, oldest first.
 pub async fn list(github: &GitHub, pull_request: u64) -> Result<Vec<Remark>, Error> {
@@ -26,11 +26,7 @@ pub async fn list(github: &GitHub, pull_request: u64) -> Result<Vec<Remark>, Err
         .filter_map(|comment| {
             Some(Remark {
                 id: comment["id"].as_u64()?,
-                whose: if written_by(comment, author) {
-                    Whose::Mine
-                } else {
-                    Whose::Others
-                },
+                whose: whose(comment, author),
                 text: comment["body"].as_str().unwrap_or_default().to_owned(),
             })
         })

@@ -4,11 +4,11 @@
 use hyper::Method;
 use serde_json::json;
 
-use super::{Call, GitHub, Permission, written_by};
+use super::{Call, GitHub, Permission, whose};
 use crate::error::Error;
 use crate::forge::ForgeError;
 use crate::forge::http::encode;
-use crate::gitops::forge::{Remark, Whose};
+use crate::gitops::forge::Remark;
 
 /// The open issues labelled `label`, on every page; `None` when the
 /// repository has its issues turned off (GitHub answers 410 Gone).
@@ -34,11 +34,7 @@ pub async fn list_open(github: &GitHub, label: &str) -> Result<Option<Vec<Remark
             .filter_map(|issue| {
                 Some(Remark {
                     id: issue["number"].as_u64()?,
-                    whose: if written_by(issue, author) {
-                        Whose::Mine
-                    } else {
-                        Whose::Others
-                    },
+                    whose: whose(issue, author),
                     text: issue["body"].as_str().unwrap_or_default().to_owned(),
                 })
             })

@@ -21,7 +21,7 @@ use crate::forge::ForgeError;
 use crate::forge::api::{Api, Words};
 use crate::forge::http::{Auth, Client, Failure, HeaderPaging};
 use crate::git::Repository;
-use crate::gitops::forge::{NoIssues, Remark};
+use crate::gitops::forge::{NoIssues, Remark, Whose};
 use crate::gitops::record::Sealer;
 use crate::gitops::{Applying, Ended, Forge, Honours, RecordKey, Recorded, Terms};
 use crate::model::Warning;
@@ -234,9 +234,9 @@ impl GitHub {
 /// The user the workflow's own token (`github.token`) writes as.
 pub const WORKFLOW_BOT: &str = "github-actions[bot]";
 
-/// Whether an item (comment, issue) was written by `author`.
-fn written_by(item: &Value, author: &str) -> bool {
-    item["user"]["login"].as_str() == Some(author)
+/// Who wrote an item (comment, issue): `author`, or someone else.
+fn whose(item: &Value, author: &str) -> Whose {
+    Whose::of(item["user"]["login"].as_str(), Some(author))
 }
 
 impl Forge for GitHub {

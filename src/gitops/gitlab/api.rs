@@ -5,11 +5,11 @@
 use hyper::Method;
 use serde_json::{Value, json};
 
-use super::{Call, GitLab, Role, written_by};
+use super::{Call, GitLab, Role, whose};
 use crate::error::Error;
 use crate::forge::ForgeError;
 use crate::forge::http::encode;
-use crate::gitops::forge::{Remark, Whose};
+use crate::gitops::forge::Remark;
 use crate::gitops::{Applying, Ended, Honours, RecordKey, Recorded};
 use crate::model::{AccountId, Timestamp};
 
@@ -41,11 +41,7 @@ pub async fn notes(gitlab: &GitLab, merge_request: u64) -> Result<Vec<Remark>, E
 fn remark(item: &Value, id: &str, text: &str, me: u64) -> Option<Remark> {
     Some(Remark {
         id: item[id].as_u64()?,
-        whose: if written_by(item, me) {
-            Whose::Mine
-        } else {
-            Whose::Others
-        },
+        whose: whose(item, me),
         text: item[text].as_str().unwrap_or_default().to_owned(),
     })
 }

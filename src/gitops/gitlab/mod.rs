@@ -26,7 +26,7 @@ use crate::forge::ForgeError;
 use crate::forge::api::{Api, Words};
 use crate::forge::http::{Auth, Client, HeaderPaging};
 use crate::git::Repository;
-use crate::gitops::forge::{NoIssues, Remark};
+use crate::gitops::forge::{NoIssues, Remark, Whose};
 use crate::gitops::{Applying, Ended, Forge, Honours, RecordKey, Recorded, Terms};
 use crate::model::Warning;
 pub(crate) use kind::KIND;
@@ -266,13 +266,13 @@ impl GitLab {
         let api_url = format!("{}/api/v4", job.issuer.trim_end_matches('/'));
         let project_path = var("CI_PROJECT_PATH").unwrap_or_default();
         let project = job.project_id;
-        let (token_variable, token) = [TOKEN_VARIABLE, REVIEW_TOKEN_VARIABLE]
+        let token = [TOKEN_VARIABLE, REVIEW_TOKEN_VARIABLE]
             .into_iter()
-            .find_map(|name| var(name).map(|token| (Some(name), Some(token))))
-            .unwrap_or((None, None));
+            .find_map(|name| var(name).map(|token| (name, token)));
+        let token_variable = token.as_ref().map(|(name, _)| *name);
         let client = Client::new(
             &api_url,
-            token.clone().map_or(Auth::None, |token| Auth::Header {
+            token.map_or(Auth::None, |(_, token)| Auth::Header {
                 name: "private-token",
                 value: token,
             }),
@@ -368,9 +368,9 @@ impl GitLab {
     }
 }
 
-/// Whether an item (note, issue) was written by the user `me`.
-fn written_by(item: &Value, me: u64) -> bool {
-    item["author"]["id"].as_u64() == Some(me)
+/// Who wrote an item (note, issue): the user `me`, or someone else.
+fn whose(item: &Value, me: u64) -> Whose {
+    Whose::of(item["author"]["id"].as_u64(), Some(me))
 }
 
 impl Forge for GitLab {
