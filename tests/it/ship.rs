@@ -617,7 +617,21 @@ fn cargo_deny() -> PathBuf {
 /// stack among them), every crate from crates.io.
 #[test]
 fn the_dependencies_pass_cargo_denys_license_ban_and_source_checks() {
-    let output = Command::new(cargo_deny())
+    let cargo_deny = cargo_deny();
+    // cargo-deny reads every platform's dependencies (the Windows ones
+    // too), which a Linux build never downloads: fetched here, so the
+    // offline check needs nothing a fresh machine lacks.
+    let fetch = Command::new("cargo")
+        .current_dir(repo())
+        .args(["fetch", "--locked"])
+        .output()
+        .expect("run cargo fetch");
+    assert!(
+        fetch.status.success(),
+        "cargo fetch --locked: {}",
+        String::from_utf8_lossy(&fetch.stderr)
+    );
+    let output = Command::new(cargo_deny)
         .current_dir(repo())
         .args(["--offline", "check", "licenses", "bans", "sources"])
         .output()
