@@ -50,9 +50,9 @@ pub enum FileAtError {
 
     /// Said from the tree's listing, before the file is read.
     #[error(
-        "refusing to read {file} at {revision}: the file is {:.1} MB there, the limit is {:.1} MB{}",
-        *.size as f64 / 1e6,
-        *.limit as f64 / 1e6,
+        "refusing to read {file} at {revision}: the file is {} there, the limit is {}{}",
+        crate::printable::megabytes(*.size),
+        crate::printable::megabytes(*.limit),
         crate::hint::Hint(Some("check that -f names the contacts file"))
     )]
     TooBig {

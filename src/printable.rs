@@ -91,6 +91,11 @@ pub fn thousands(n: usize) -> String {
     out
 }
 
+/// A size as a limit's message says it: 52428800 bytes as "52.4 MB".
+pub fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@ use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
 use super::ConfigError;
-use crate::printable::printable;
+use crate::printable::{megabytes, printable};
 
 /// A kind of file the tool reads: its limit and its words. The checks are
 /// the same for every kind ([`read_text`]).
@@ -251,11 +251,6 @@ fn link_out(path: &Path) -> std::io::Result<Option<LinkOut>> {
         target,
         root,
     }))
-}
-
-/// 52428800 as "52.4 MB".
-fn megabytes(bytes: u64) -> String {
-    format!("{:.1} MB", bytes as f64 / 1e6)
 }
 
 #[cfg(test)]
