@@ -326,8 +326,7 @@ fn unreadable(id: &AccountId, why: &Unreadable) -> Finding {
         check: Check::AccountUnreadable,
         account_id: Some(id.clone()),
         message: format!(
-            "its contacts could not be read ({} on slot {}: {}), so whether it has a SECURITY contact was not checked, and plan and apply skip it: find what denies the read in the account (the member role's policies, a permissions boundary) or in the caller's policy",
-            why.action, why.slot, why.answer
+            "its contacts could not be read ({why}), so whether it has a SECURITY contact was not checked, and plan and apply skip it: find what denies the read in the account (the member role's policies, a permissions boundary) or in the caller's policy"
         ),
         controls: SECURITY_CONTACT_CONTROLS.to_vec(),
         about: About::default(),

@@ -402,6 +402,14 @@ pub struct Unreadable {
     pub answer: String,
 }
 
+/// `account:GetAlternateContact on slot SECURITY: access denied (…)`, as
+/// the log and the audit's finding say which read was denied.
+impl fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} on slot {}: {}", self.action, self.slot, self.answer)
+    }
+}
+
 impl SkipReason {
     /// What the reader can do about it. Only the tool's own words: AWS's
     /// answer is [`SkipReason::detail`].

@@ -491,12 +491,7 @@ impl Context {
         }
         let each: Vec<String> = unreadable
             .iter()
-            .map(|(account, why)| {
-                format!(
-                    "{account} ({} on slot {}: {})",
-                    why.action, why.slot, why.answer
-                )
-            })
+            .map(|(account, why)| format!("{account} ({why})"))
             .collect();
         self.ui.note(&format!(
             "Skipped {} whose contacts could not be read, and went on with the others: {}.",
