@@ -40,6 +40,21 @@ pub fn token(prefix: &str) -> Value {
     json!({ "Fn::Sub": format!("{prefix}{{{{resolve:secretsmanager:${{TokenSecret}}}}}}") })
 }
 
+/// A bearer token in `Authorization` ([`token`]), with `headers` (none
+/// of them secret) beside it: how GitHub's and Bitbucket's APIs are called.
+pub fn bearer(headers: &[(&str, &str)]) -> Value {
+    let headers: Vec<Value> = (headers.iter())
+        .map(|(key, value)| json!({ "Key": key, "Value": value, "IsValueSecret": false }))
+        .collect();
+    json!({
+        "ApiKeyAuthParameters": {
+            "ApiKeyName": "Authorization",
+            "ApiKeyValue": token("Bearer "),
+        },
+        "InvocationHttpParameters": { "HeaderParameters": headers },
+    })
+}
+
 /// A repository, `form` (`OWNER/NAME`) as its forge writes it.
 pub fn two_part(repository: &str, form: &str) -> Result<String, Error> {
     let valid = |part: &str| {

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::{API, Bitbucket, TERMS};
 use crate::cli::{EventsFlags, EventsTarget, LoopCommand};
 use crate::error::Error;
-use crate::event_rule::{Destination, branch, https, token, two_part};
+use crate::event_rule::{Destination, bearer, branch, https, two_part};
 use crate::gitops::forge::{Events, ForgeKind, Named, Running};
 use crate::session::Context;
 
@@ -89,18 +89,9 @@ impl Destination for Pipeline {
         })
     }
 
+    /// A bearer token in `Authorization`, and JSON asked for.
     fn auth(&self) -> Value {
-        json!({
-            "ApiKeyAuthParameters": {
-                "ApiKeyName": "Authorization",
-                "ApiKeyValue": token("Bearer "),
-            },
-            "InvocationHttpParameters": {
-                "HeaderParameters": [
-                    { "Key": "Accept", "Value": "application/json", "IsValueSecret": false },
-                ],
-            },
-        })
+        bearer(&[("Accept", "application/json")])
     }
 }
 

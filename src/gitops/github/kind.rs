@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::{API, GitHub, TERMS};
 use crate::cli::{EventsFlags, EventsTarget, LoopCommand};
 use crate::error::Error;
-use crate::event_rule::{Destination, https, token, two_part};
+use crate::event_rule::{Destination, bearer, https, two_part};
 use crate::gitops::forge::{Events, ForgeKind, Named, Running};
 use crate::session::Context;
 
@@ -77,18 +77,10 @@ impl Destination for Dispatch {
     /// A bearer token in `Authorization`, and the API version GitHub is
     /// asked for.
     fn auth(&self) -> Value {
-        json!({
-            "ApiKeyAuthParameters": {
-                "ApiKeyName": "Authorization",
-                "ApiKeyValue": token("Bearer "),
-            },
-            "InvocationHttpParameters": {
-                "HeaderParameters": [
-                    { "Key": "Accept", "Value": "application/vnd.github+json", "IsValueSecret": false },
-                    { "Key": "X-GitHub-Api-Version", "Value": "2022-11-28", "IsValueSecret": false },
-                ],
-            },
-        })
+        bearer(&[
+            ("Accept", "application/vnd.github+json"),
+            ("X-GitHub-Api-Version", "2022-11-28"),
+        ])
     }
 }
 
