@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 use crate::backend::error::{BackendError, Located, Operation};
 use crate::backend::{Gate, Paced};
-use crate::model::{AccountId, Value};
+use crate::model::{AccountId, Notice, Value};
 use crate::plan::{Action, Change};
 use crate::progress::Progress;
 use crate::retry::Backoff;
@@ -48,6 +48,7 @@ pub struct Counts {
     pub created: usize,
     pub updated: usize,
     pub deleted: usize,
+    pub subscribed: usize,
     pub failed: usize,
     pub not_started: usize,
     pub in_flight: usize,
@@ -64,6 +65,7 @@ impl Report {
                 (Outcome::Applied, Action::Create { .. }) => counts.created += 1,
                 (Outcome::Applied, Action::Update { .. }) => counts.updated += 1,
                 (Outcome::Applied, Action::Delete { .. }) => counts.deleted += 1,
+                (Outcome::Applied, Action::Subscribe { .. }) => counts.subscribed += 1,
             }
         }
         counts
@@ -113,7 +115,7 @@ impl Ledger {
                 outcome: outcome.unwrap_or(Outcome::NotStarted),
             })
             .collect();
-        results.sort_by(|a, b| a.change.slot.cmp(&b.change.slot));
+        results.sort_by(|a, b| a.change.key().cmp(&b.change.key()));
         Report {
             results,
             interrupted,
@@ -176,6 +178,9 @@ async fn apply_one(
     reading_back: &Gate,
     verify: Verify,
 ) -> Outcome {
+    if let Some(notice) = change.notice() {
+        return subscribe_one(api, &notice, caller, gate, reading_back, verify).await;
+    }
     let slot = &change.slot;
     let own = slot.account == *caller;
     let (operation, written) = match &change.action {
@@ -187,6 +192,7 @@ async fn apply_one(
             Operation::DeleteAlternateContact,
             api.delete(slot, gate).await,
         ),
+        Action::Subscribe { .. } => unreachable!("subscriptions are applied above"),
     };
     if let Err(BackendError::NotSent) = written {
         return Outcome::NotStarted;
@@ -231,6 +237,65 @@ async fn apply_one(
                         Some(slot.kind),
                         own,
                     ),
+                ),
+            };
+        }
+        stale_answers += 1;
+        let delay = verify.backoff.delay(stale_answers);
+        tokio::time::sleep(delay.min(deadline.saturating_duration_since(Instant::now()))).await;
+    }
+}
+
+/// Subscribes one contact to one topic, and reads the topic's subscribers
+/// back until the contact is among them.
+async fn subscribe_one(
+    api: &impl Paced,
+    notice: &Notice,
+    caller: &AccountId,
+    gate: &Gate,
+    reading_back: &Gate,
+    verify: Verify,
+) -> Outcome {
+    let slot = &notice.slot;
+    let own = slot.account == *caller;
+    let located =
+        |operation, error| Located::new(operation, error).at(&slot.account, Some(slot.kind), own);
+    match api.subscribe(notice, gate).await {
+        Err(BackendError::NotSent) => return Outcome::NotStarted,
+        Err(error) => {
+            if let BackendError::CredentialsExpired(_) = error {
+                gate.close();
+            }
+            return failed(
+                "",
+                located(Operation::AssociateManagedNotificationAccountContact, error),
+            );
+        }
+        Ok(()) => {}
+    }
+    let deadline = Instant::now() + verify.timeout;
+    let mut stale_answers = 0;
+    loop {
+        let read = api
+            .subscribers(&slot.account, &notice.topic, reading_back)
+            .await;
+        if matches!(&read, Ok(Some(subscribers)) if subscribers.contains(&slot.kind)) {
+            return Outcome::Applied;
+        }
+        let hopeless = matches!(&read, Err(error) if !error.is_retryable());
+        if hopeless || Instant::now() >= deadline {
+            return match read {
+                Ok(_) => Outcome::Failed {
+                    reason: format!(
+                        "subscribed, but {} still does not reach it after {} s",
+                        notice.topic,
+                        verify.timeout.as_secs()
+                    ),
+                    cause: None,
+                },
+                Err(error) => failed(
+                    "subscribed, but it could not be read back: ",
+                    located(Operation::ListManagedNotificationChannelAssociations, error),
                 ),
             };
         }

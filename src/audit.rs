@@ -476,6 +476,7 @@ mod tests {
                 },
                 contact_name: Some("ops".into()),
                 reviewed: crate::model::time::parse_date("2025-01-01"),
+                notices: None,
             },
         );
         let audit = check(

@@ -75,7 +75,9 @@ pub fn build(live: &Live, accounts: &[AccountId], org: bool) -> ConfigFile {
     let slots = |values: &mut dyn Iterator<Item = (ContactType, Option<&Contact>)>| {
         let mut slots = SlotsSpec::default();
         for (kind, contact) in values {
-            slots.0.insert(kind, contact.map_or(SlotSpec::Absent, spec));
+            slots
+                .slots
+                .insert(kind, contact.map_or(SlotSpec::Absent, spec));
         }
         slots
     };
@@ -217,7 +219,7 @@ fn export_primaries(file: &mut ConfigFile, live: &Live, accounts: &[AccountId], 
         organization
             .defaults
             .get_or_insert_with(SlotsSpec::default)
-            .0
+            .slots
             .insert(ContactType::Primary, SlotSpec::Named(default.clone()));
     }
     for (account, primary) in &primaries {
@@ -226,7 +228,7 @@ fn export_primaries(file: &mut ConfigFile, live: &Live, accounts: &[AccountId], 
             file.accounts
                 .entry(account.to_string())
                 .or_default()
-                .0
+                .slots
                 .insert(ContactType::Primary, SlotSpec::Named(name));
         }
     }
@@ -278,25 +280,25 @@ mod tests {
         let file = build(&live, &[id(1), id(2), id(3)], true);
         let defaults = file.organization.unwrap().defaults.unwrap();
         assert_eq!(
-            defaults.0.get(&ContactType::Security).cloned(),
+            defaults.slots.get(&ContactType::Security).cloned(),
             Some(SlotSpec::Inline(contact_spec(&sec)))
         );
         assert_eq!(
-            defaults.0.get(&ContactType::Billing),
+            defaults.slots.get(&ContactType::Billing),
             None,
             "absent everywhere: no default"
         );
         assert!(!file.accounts.contains_key(id(1).as_str()));
         assert_eq!(
             file.accounts[id(3).as_str()]
-                .0
+                .slots
                 .get(&ContactType::Security)
                 .cloned(),
             Some(SlotSpec::Absent)
         );
         assert_eq!(
             file.accounts[id(2).as_str()]
-                .0
+                .slots
                 .get(&ContactType::Operations)
                 .cloned(),
             Some(SlotSpec::Inline(contact_spec(&other)))
@@ -320,7 +322,7 @@ mod tests {
         );
         assert_eq!(
             file.accounts[id(1).as_str()]
-                .0
+                .slots
                 .get(&ContactType::Security)
                 .cloned(),
             Some(SlotSpec::Named("security-team".into()))

@@ -10,7 +10,9 @@ use crate::backend::error::{BackendError, Located, Operation};
 use crate::backend::{Gate, Paced};
 use crate::error::Error;
 pub use crate::model::Primaries;
-use crate::model::{AccountId, ContactType, Live, Slot, Unreadable, Value};
+use crate::model::{
+    AccountId, ContactType, Live, Slot, Subscribed, Topic, Unchecked, Unreadable, Value,
+};
 use crate::progress::Progress;
 
 /// Member accounts that answer AccessDenied before a read stops: past a
@@ -259,6 +261,81 @@ pub fn primaries(
         return Ok(None);
     }
     failed(failures).map(|()| Some(primaries))
+}
+
+/// Reads the subscriptions `wanted` names (the topics of each account),
+/// concurrently: the accounts User Notifications does not answer for this
+/// caller, and those whose reads fail, are unchecked, with why, and the
+/// run goes on (a role made before subscriptions were read lacks the
+/// permission; the contacts are still planned). Only expired credentials
+/// fail the read.
+pub async fn notices(
+    api: &impl Paced,
+    wanted: BTreeMap<AccountId, BTreeSet<Topic>>,
+    caller: &AccountId,
+    progress: &Progress,
+) -> Result<
+    (
+        BTreeMap<AccountId, Subscribed>,
+        BTreeMap<AccountId, Unchecked>,
+    ),
+    Error,
+> {
+    let mut unchecked = BTreeMap::new();
+    let mut asked = Vec::new();
+    for (account, topics) in wanted {
+        match api.reaches_notices(&account, caller) {
+            true => asked.extend(topics.into_iter().map(|topic| (account.clone(), topic))),
+            false => {
+                unchecked.insert(account, Unchecked::NoMemberRole);
+            }
+        }
+    }
+    progress.grow(asked.len() as u64);
+    let gate = &Gate::default();
+    let answers: Vec<_> = futures::stream::iter(asked)
+        .map(|(account, topic)| async move {
+            let answer = api.subscribers(&account, &topic, gate).await;
+            progress.inc();
+            (account, topic, answer)
+        })
+        .buffer_unordered(api.in_flight())
+        .collect()
+        .await;
+    let mut notices: BTreeMap<AccountId, Subscribed> = BTreeMap::new();
+    for (account, topic, answer) in answers {
+        match answer {
+            Ok(Some(subscribers)) => {
+                notices
+                    .entry(account)
+                    .or_default()
+                    .insert(topic, subscribers);
+            }
+            // The account has no such configuration: nothing to hold.
+            Ok(None) => {
+                notices.entry(account).or_default();
+            }
+            Err(error @ BackendError::CredentialsExpired(_)) => {
+                let own = account == *caller;
+                return Err(Error::Backend(
+                    Located::new(Operation::ListManagedNotificationChannelAssociations, error)
+                        .at(&account, None, own),
+                ));
+            }
+            Err(error) => {
+                let own = account == *caller;
+                let located =
+                    Located::new(Operation::ListManagedNotificationChannelAssociations, error)
+                        .at(&account, None, own);
+                unchecked
+                    .entry(account)
+                    .or_insert_with(|| Unchecked::Failed(located.to_string()));
+            }
+        }
+    }
+    // Part of an account read is none of it: nothing is planned on half.
+    notices.retain(|account, _| !unchecked.contains_key(account));
+    Ok((notices, unchecked))
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    AccountId, AccountInfo, AccountStatus, ContactType, Desired, JoinedWindow, Live, SkipReason,
-    SkippedAccount, Slot, Source, Value, Wanted, Warning,
+    AccountId, AccountInfo, AccountStatus, ContactType, Desired, JoinedWindow, Live, Notice,
+    SkipReason, SkippedAccount, Slot, Source, Topic, Unchecked, Value, Wanted, Warning,
 };
 
 /// What happens to one managed slot that changes. A slot that already
@@ -14,9 +14,21 @@ use crate::model::{
 /// nothing downstream (the applier, a saved plan) can meet one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
-    Create { after: Value },
-    Update { before: Value, after: Value },
-    Delete { before: Value },
+    Create {
+        after: Value,
+    },
+    Update {
+        before: Value,
+        after: Value,
+    },
+    Delete {
+        before: Value,
+    },
+    /// Subscribes the slot's contact to an AWS Health topic it no longer
+    /// receives (AWS User Notifications); the contact itself is untouched.
+    Subscribe {
+        topic: Topic,
+    },
 }
 
 /// The kind of a change, without its values: what renderers, reports and
@@ -27,6 +39,7 @@ pub enum ChangeKind {
     Create,
     Update,
     Delete,
+    Subscribe,
 }
 
 impl ChangeKind {
@@ -35,6 +48,7 @@ impl ChangeKind {
             ChangeKind::Create => "create",
             ChangeKind::Update => "update",
             ChangeKind::Delete => "delete",
+            ChangeKind::Subscribe => "subscribe",
         }
     }
 
@@ -43,6 +57,7 @@ impl ChangeKind {
             ChangeKind::Create => "created",
             ChangeKind::Update => "updated",
             ChangeKind::Delete => "deleted",
+            ChangeKind::Subscribe => "subscribed",
         }
     }
 }
@@ -53,13 +68,15 @@ impl Action {
             Action::Create { .. } => ChangeKind::Create,
             Action::Update { .. } => ChangeKind::Update,
             Action::Delete { .. } => ChangeKind::Delete,
+            Action::Subscribe { .. } => ChangeKind::Subscribe,
         }
     }
 
-    /// The slot's contact before the change (what a saved plan checks for staleness).
+    /// The slot's contact before the change (what a saved plan checks for
+    /// staleness); none for a subscription, which leaves it as it is.
     pub fn before(&self) -> Option<&Value> {
         match self {
-            Action::Create { .. } => None,
+            Action::Create { .. } | Action::Subscribe { .. } => None,
             Action::Update { before, .. } | Action::Delete { before } => Some(before),
         }
     }
@@ -68,7 +85,15 @@ impl Action {
     pub fn after(&self) -> Option<&Value> {
         match self {
             Action::Create { after } | Action::Update { after, .. } => Some(after),
-            Action::Delete { .. } => None,
+            Action::Delete { .. } | Action::Subscribe { .. } => None,
+        }
+    }
+
+    /// The topic a subscription is to.
+    pub fn topic(&self) -> Option<&Topic> {
+        match self {
+            Action::Subscribe { topic } => Some(topic),
+            _ => None,
         }
     }
 
@@ -107,7 +132,44 @@ impl Change {
     pub fn account_label(&self) -> String {
         crate::model::account_label(&self.slot.account, self.account_name.as_deref())
     }
+
+    /// What the change is to, unique in a plan: the slot, and for a
+    /// subscription its topic (a slot can be updated and subscribed in one
+    /// plan).
+    pub fn key(&self) -> (&Slot, Option<&Topic>) {
+        (&self.slot, self.action.topic())
+    }
+
+    /// What the change is to, for a person: `SECURITY`, or `SECURITY to
+    /// AWS-Health/Security`.
+    pub fn what(&self) -> String {
+        match self.action.topic() {
+            Some(topic) => format!("{} to {topic}", self.slot.kind),
+            None => self.slot.kind.to_string(),
+        }
+    }
+
+    /// The subscription a subscribe change makes.
+    pub fn notice(&self) -> Option<Notice> {
+        self.action.topic().map(|topic| Notice {
+            slot: self.slot.clone(),
+            topic: topic.clone(),
+        })
+    }
 }
+
+impl std::fmt::Display for ChangeKey<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.1 {
+            Some(topic) => write!(f, "{} to {topic}", self.0.0),
+            None => write!(f, "{}", self.0.0),
+        }
+    }
+}
+
+/// A change's key, said as a person reads it: `222222222222 SECURITY`, or
+/// `222222222222 SECURITY to AWS-Health/Security`.
+pub struct ChangeKey<'a>(pub (&'a Slot, Option<&'a Topic>));
 
 /// A change as JSON: `account_id`, `account_name`, `contact_type`,
 /// `action`, `source` (as the plan shows it), `before`, `after`.
@@ -125,6 +187,10 @@ struct ChangeJson {
     before: Option<Value>,
     /// The slot's value after the change; none for a delete.
     after: Option<Value>,
+    /// For a subscribe: the AWS Health topic (AWS User Notifications'
+    /// managed notification configuration) the contact is subscribed to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    topic: Option<Topic>,
 }
 
 impl schemars::JsonSchema for Change {
@@ -147,6 +213,7 @@ impl Serialize for Change {
             source: self.source.to_string(),
             before: self.action.before().cloned(),
             after: self.action.after().cloned(),
+            topic: self.action.topic().cloned(),
         }
         .serialize(serializer)
     }
@@ -159,12 +226,13 @@ impl<'de> Deserialize<'de> for Change {
         use serde::de::Error;
         let json = ChangeJson::deserialize(deserializer)?;
         let slot = Slot::new(json.account_id, json.contact_type);
-        let action = match (json.action, json.before, json.after) {
-            (ChangeKind::Create, None, Some(after)) => Action::Create { after },
-            (ChangeKind::Update, Some(before), Some(after)) if before != after => {
+        let action = match (json.action, json.before, json.after, json.topic) {
+            (ChangeKind::Create, None, Some(after), None) => Action::Create { after },
+            (ChangeKind::Update, Some(before), Some(after), None) if before != after => {
                 Action::Update { before, after }
             }
-            (ChangeKind::Delete, Some(before), None) => Action::Delete { before },
+            (ChangeKind::Delete, Some(before), None, None) => Action::Delete { before },
+            (ChangeKind::Subscribe, None, None, Some(topic)) => Action::Subscribe { topic },
             (action, ..) => {
                 return Err(D::Error::custom(format!(
                     "{slot}: its before and after values do not fit the action {}",
@@ -192,12 +260,13 @@ pub struct Summary {
     pub create: usize,
     pub update: usize,
     pub delete: usize,
+    pub subscribe: usize,
     pub unchanged: usize,
 }
 
 impl Summary {
     pub fn changes(&self) -> usize {
-        self.create + self.update + self.delete
+        self.create + self.update + self.delete + self.subscribe
     }
 }
 
@@ -217,6 +286,11 @@ pub struct Plan {
     pub joined_since: Option<JoinedWindow>,
     /// What about the file deserves a look but does not stop the run.
     pub warnings: Vec<Warning>,
+    /// Subscriptions read that already hold what the file wants.
+    pub held: Vec<Notice>,
+    /// The accounts whose subscriptions the file wants and that were not
+    /// read, and why: nothing is planned for them.
+    pub unchecked: BTreeMap<AccountId, Unchecked>,
 }
 
 impl Plan {
@@ -230,6 +304,7 @@ impl Plan {
                 ChangeKind::Create => summary.create += 1,
                 ChangeKind::Update => summary.update += 1,
                 ChangeKind::Delete => summary.delete += 1,
+                ChangeKind::Subscribe => summary.subscribe += 1,
             }
         }
         summary
@@ -281,6 +356,9 @@ pub fn diff(desired: &Desired, live: &Live) -> Plan {
             action,
         });
     }
+    let (subscribes, held) = subscriptions(desired, live);
+    changes.extend(subscribes);
+    changes.sort_by(|a, b| a.key().cmp(&b.key()));
     let mut accounts = desired.accounts.clone();
     let mut skipped = desired.skipped.clone();
     for (id, why) in &live.unreadable {
@@ -300,7 +378,50 @@ pub fn diff(desired: &Desired, live: &Live) -> Plan {
         not_read,
         joined_since: desired.joined_since,
         warnings: desired.warnings.clone(),
+        held,
+        unchecked: live
+            .unchecked
+            .iter()
+            .filter(|(id, _)| !live.unreadable.contains_key(*id))
+            .map(|(id, why)| (id.clone(), why.clone()))
+            .collect(),
     }
+}
+
+/// The subscriptions the file wants that AWS no longer makes, as changes,
+/// and those that hold, for the accounts whose subscriptions were read. A
+/// topic the account does not have is neither.
+fn subscriptions(desired: &Desired, live: &Live) -> (Vec<Change>, Vec<Notice>) {
+    let mut changes = Vec::new();
+    let mut held = Vec::new();
+    for (slot, wanted) in &desired.slots {
+        let Some(subscribed) = live.notices.get(&slot.account) else {
+            continue;
+        };
+        let (topics, source) = wanted.topics(slot.kind);
+        for topic in topics {
+            let Some(subscribers) = subscribed.get(&topic) else {
+                continue;
+            };
+            if subscribers.contains(&slot.kind) {
+                held.push(Notice {
+                    slot: slot.clone(),
+                    topic,
+                });
+                continue;
+            }
+            changes.push(Change {
+                slot: slot.clone(),
+                account_name: desired
+                    .accounts
+                    .get(&slot.account)
+                    .and_then(|info| info.name.clone()),
+                source: source.clone(),
+                action: Action::Subscribe { topic },
+            });
+        }
+    }
+    (changes, held)
 }
 
 #[cfg(test)]
@@ -327,6 +448,7 @@ mod tests {
             source: Source::Defaults,
             contact_name: None,
             reviewed: None,
+            notices: None,
         }
     }
 
@@ -395,6 +517,7 @@ mod tests {
                 create: 1,
                 update: 1,
                 delete: 1,
+                subscribe: 0,
                 unchanged: 2
             }
         );

@@ -17,10 +17,10 @@ use crate::config::reading::{self, Reading, Unread};
 use crate::error::{Error, Refusal};
 use crate::git::{GitError, Repository, is_commit_id};
 use crate::model::{
-    AccountId, AccountInfo, ContactType, Duration, Live, Organization, Shape, Slot, Timestamp,
-    Value,
+    AccountId, AccountInfo, ContactType, Duration, Live, Notice, Organization, Shape, Slot,
+    Timestamp, Value,
 };
-use crate::plan::{Change, ChangeKind, Plan};
+use crate::plan::{Change, ChangeKey, ChangeKind, Plan};
 use crate::printable::printable;
 
 /// 2: `target` became a typed value, and the safety limits are no longer
@@ -132,6 +132,9 @@ pub struct Observed {
     /// How many managed slots were not read (`--base-ref` showed they did
     /// not change): a change left out of the plan would be one more.
     pub not_read: usize,
+    /// The subscriptions read that already held what the file wants.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<Notice>,
 }
 
 impl Observed {
@@ -149,6 +152,7 @@ impl Observed {
             accounts,
             unchanged: plan.unchanged.clone(),
             not_read: plan.not_read,
+            held: plan.held.clone(),
         }
     }
 }
@@ -383,10 +387,30 @@ impl PlanFile {
             live.slots
                 .insert(slot.clone(), wanted.wanted.contact().cloned());
         }
-        for change in &self.changes {
-            live.slots
-                .insert(change.slot.clone(), change.action.before().cloned());
+        for notice in &self.observed.held {
+            live.notices
+                .entry(notice.slot.account.clone())
+                .or_default()
+                .entry(notice.topic.clone())
+                .or_default()
+                .insert(notice.slot.kind);
         }
+        for change in &self.changes {
+            match change.action.topic() {
+                Some(topic) => {
+                    live.notices
+                        .entry(change.slot.account.clone())
+                        .or_default()
+                        .entry(topic.clone())
+                        .or_default();
+                }
+                None => {
+                    live.slots
+                        .insert(change.slot.clone(), change.action.before().cloned());
+                }
+            }
+        }
+
         let again = crate::plan::diff(&desired, &live);
         if again.managed_slots != self.managed_slots {
             return Err(tampered(format!(
@@ -394,18 +418,19 @@ impl PlanFile {
                 self.managed_slots, again.managed_slots
             )));
         }
-        let planned: BTreeMap<&Slot, &Change> = self
+        let planned: BTreeMap<_, &Change> = self
             .changes
             .iter()
-            .map(|change| (&change.slot, change))
+            .map(|change| (change.key(), change))
             .collect();
-        let yielded: BTreeMap<&Slot, &Change> = again
+        let yielded: BTreeMap<_, &Change> = again
             .changes
             .iter()
-            .map(|change| (&change.slot, change))
+            .map(|change| (change.key(), change))
             .collect();
-        for (slot, change) in &planned {
-            match yielded.get(slot) {
+        for (key, change) in &planned {
+            let slot = ChangeKey(*key);
+            match yielded.get(key) {
                 None => {
                     return Err(tampered(format!(
                         "it changes {slot}, which the file leaves as it is"
@@ -419,9 +444,10 @@ impl PlanFile {
                 Some(_) => {}
             }
         }
-        if let Some(slot) = yielded.keys().find(|slot| !planned.contains_key(*slot)) {
+        if let Some(key) = yielded.keys().find(|key| !planned.contains_key(*key)) {
             return Err(tampered(format!(
-                "it leaves out the change of {slot} the file yields"
+                "it leaves out the change of {} the file yields",
+                ChangeKey(*key)
             )));
         }
         if again.not_read != self.observed.not_read {
@@ -529,8 +555,8 @@ impl PlanFile {
         let mut seen = BTreeSet::new();
         for change in &self.changes {
             let slot = &change.slot;
-            if !seen.insert(slot.clone()) {
-                return Err(format!("{slot} appears twice"));
+            if !seen.insert(change.key()) {
+                return Err(format!("{} appears twice", ChangeKey(change.key())));
             }
             let fits = |value: &Value| {
                 matches!(

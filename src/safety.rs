@@ -151,6 +151,7 @@ mod tests {
             create: 0,
             update,
             delete,
+            subscribe: 0,
             unchanged: 0,
         }
     }

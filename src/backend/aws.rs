@@ -2,6 +2,7 @@
 //! discovery, STS for the caller. The only module that names SDK types; AWS
 //! errors become [`BackendError`]s here and nowhere else.
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::time::Duration;
 
@@ -24,8 +25,9 @@ use super::quota::Partition;
 use super::sdk_error::classify;
 use super::{Contacts, Discovery, Found, FoundSender, Identity, Listing, Policies, Via};
 use crate::model::{
-    AccountId, AccountStatus, Contact, ContactField, ContactType, OrgAccount, OrgUnit,
-    Organization, PolicySummary, PrimaryContact, PrimaryField, Shape, Slot, Timestamp, Value,
+    AccountId, AccountStatus, Contact, ContactField, ContactType, Notice, OrgAccount, OrgUnit,
+    Organization, PolicySummary, PrimaryContact, PrimaryField, Shape, Slot, Timestamp, Topic,
+    Value,
 };
 use crate::pages::Pages;
 use crate::settings::RoleName;
@@ -56,14 +58,16 @@ struct Caller {
 /// connections, for every account.
 macro_rules! send_via {
     ($request:expr, $via:expr) => {
+        send_via!($request, $via, aws_sdk_account)
+    };
+    ($request:expr, $via:expr, $sdk:ident) => {
         match &$via {
             Via::Caller => $request.send().await,
             Via::Member(credentials) => {
                 $request
                     .customize()
                     .config_override(
-                        aws_sdk_account::config::Builder::default()
-                            .credentials_provider(credentials.clone()),
+                        $sdk::config::Builder::default().credentials_provider(credentials.clone()),
                     )
                     .send()
                     .await
@@ -77,6 +81,9 @@ pub struct Aws {
     account: aws_sdk_account::Client,
     organizations: aws_sdk_organizations::Client,
     sts: aws_sdk_sts::Client,
+    /// User Notifications, whose managed notifications live in us-east-1
+    /// whatever the run's region.
+    notifications: aws_sdk_notifications::Client,
     caller: OnceCell<Caller>,
     session_name: String,
     /// The profile asked for, named when its credentials are missing.
@@ -106,6 +113,10 @@ const DISCOVERY_CONCURRENCY: usize = 4;
 /// Account API's own).
 const DEFAULT_REGION: &str = "us-east-1";
 
+/// Where User Notifications' managed notification configurations are
+/// served from, for every account.
+const NOTIFICATIONS_REGION: &str = "us-east-1";
+
 impl Aws {
     pub async fn connect(options: &AwsOptions) -> Self {
         let region = RegionProviderChain::first_try(options.region.clone().map(Region::new))
@@ -133,6 +144,11 @@ impl Aws {
             account: aws_sdk_account::Client::new(&config),
             organizations: aws_sdk_organizations::Client::new(&config),
             sts: aws_sdk_sts::Client::new(&config),
+            notifications: aws_sdk_notifications::Client::from_conf(
+                aws_sdk_notifications::config::Builder::from(&config)
+                    .region(Region::new(NOTIFICATIONS_REGION))
+                    .build(),
+            ),
             config,
             caller: OnceCell::new(),
             session_name: options.session_name.clone(),
@@ -995,6 +1011,77 @@ impl Contacts for Aws {
             Err(error) if is_not_found(&error) => Ok(()),
             other => other.map(|_| ()).map_err(classify),
         }
+    }
+
+    async fn subscribers(
+        &self,
+        account: &AccountId,
+        topic: &Topic,
+        via: Via<Credentials>,
+    ) -> Result<Option<BTreeSet<ContactType>>, BackendError> {
+        let partition = self
+            .partition_name()
+            .await
+            .map_err(|located| located.error)?;
+        let arn = topic.arn(&partition, account);
+        let mut subscribers = BTreeSet::new();
+        let mut token = None;
+        let mut pages = Pages::new("notifications ListManagedNotificationChannelAssociations");
+        loop {
+            let result = send_via!(
+                self.notifications
+                    .list_managed_notification_channel_associations()
+                    .managed_notification_configuration_arn(&arn)
+                    .max_results(100)
+                    .set_next_token(token.clone()),
+                via,
+                aws_sdk_notifications
+            );
+            let page = match result {
+                Ok(page) => page,
+                Err(error) if is_not_found(&error) => return Ok(None),
+                Err(error) => return Err(classify(error)),
+            };
+            subscribers.extend(
+                page.channel_associations()
+                    .iter()
+                    .filter(|association| {
+                        association.channel_type()
+                            == &aws_sdk_notifications::types::ChannelType::AccountContact
+                    })
+                    .filter_map(|association| {
+                        ContactType::of_notice_channel(association.channel_identifier())
+                    }),
+            );
+            match page.next_token() {
+                Some(next) => {
+                    pages.next(next).map_err(BackendError::Endless)?;
+                    token = Some(next.to_owned());
+                }
+                None => return Ok(Some(subscribers)),
+            }
+        }
+    }
+
+    async fn subscribe(&self, notice: &Notice, via: Via<Credentials>) -> Result<(), BackendError> {
+        let partition = self
+            .partition_name()
+            .await
+            .map_err(|located| located.error)?;
+        send_via!(
+            self.notifications
+                .associate_managed_notification_account_contact()
+                .contact_identifier(aws_sdk_notifications::types::AccountContactType::from(
+                    notice.slot.kind.notice_channel()
+                ))
+                .managed_notification_configuration_arn(
+                    notice.topic.arn(&partition, &notice.slot.account)
+                ),
+            via,
+            aws_sdk_notifications
+        )
+        .map(|_| ())
+        .map_err(classify)
     }
 
     async fn assume(

@@ -131,6 +131,8 @@ pub enum Operation {
     PutAlternateContact,
     PutContactInformation,
     DeleteAlternateContact,
+    ListManagedNotificationChannelAssociations,
+    AssociateManagedNotificationAccountContact,
     Organizations(OrgOperation),
     SecurityHub(HubOperation),
 }
@@ -242,6 +244,12 @@ impl fmt::Display for Operation {
             Self::PutAlternateContact => f.write_str("account:PutAlternateContact"),
             Self::PutContactInformation => f.write_str("account:PutContactInformation"),
             Self::DeleteAlternateContact => f.write_str("account:DeleteAlternateContact"),
+            Self::ListManagedNotificationChannelAssociations => {
+                f.write_str("notifications:ListManagedNotificationChannelAssociations")
+            }
+            Self::AssociateManagedNotificationAccountContact => {
+                f.write_str("notifications:AssociateManagedNotificationAccountContact")
+            }
             Self::Organizations(action) => write!(f, "organizations:{}", action.name()),
             Self::SecurityHub(action) => write!(f, "securityhub:{}", action.name()),
         }
@@ -296,6 +304,14 @@ impl Located {
                 "the caller needs {} (and organizations:{}) in the management account or a delegated administrator",
                 self.operation,
                 OrgOperation::ALL.map(OrgOperation::name).join(", ")
+            )),
+            (
+                BackendError::AccessDenied(_),
+                Operation::ListManagedNotificationChannelAssociations
+                | Operation::AssociateManagedNotificationAccountContact,
+            ) => Some(format!(
+                "User Notifications answers each account to itself: the member role (or, in its own account, the caller) needs {}; `altcontacts member-role` prints a role that has it",
+                self.operation
             )),
             (BackendError::AccessDenied(_), _) if self.account.is_some() && !self.own_account => Some(format!(
                 "the caller needs {} on this account. For a member account, run as the management account or a delegated administrator, with trusted access for AWS Account Management enabled: {ENABLE_TRUSTED_ACCESS}",

@@ -42,6 +42,8 @@ pub struct Pacers {
     pub put: Pacer,
     pub primary_put: Pacer,
     pub delete: Pacer,
+    pub notices_read: Pacer,
+    pub notices_write: Pacer,
 }
 
 impl Pacers {
@@ -52,6 +54,8 @@ impl Pacers {
             put: Pacer::new(limits.put),
             primary_put: Pacer::new(limits.primary_put),
             delete: Pacer::new(limits.delete),
+            notices_read: Pacer::new(limits.notices_read),
+            notices_write: Pacer::new(limits.notices_write),
         }
     }
 

@@ -20,7 +20,11 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use crate::model::Found;
-use crate::model::{AccountId, MemberRoleUse, Organization, PolicySummary, Slot, Value};
+use std::collections::BTreeSet;
+
+use crate::model::{
+    AccountId, ContactType, MemberRoleUse, Notice, Organization, PolicySummary, Slot, Topic, Value,
+};
 use crate::settings::RoleName;
 use error::{BackendError, Located};
 
@@ -99,6 +103,26 @@ pub trait Contacts: Sync {
         via: Via<Self::Session>,
     ) -> impl Future<Output = Result<(), BackendError>> + Send;
 
+    /// The contacts `topic` reaches in `account`
+    /// (ListManagedNotificationChannelAssociations); `None` when the
+    /// account has no such configuration. User Notifications answers an
+    /// account only to itself: through the caller, only for its own.
+    fn subscribers(
+        &self,
+        account: &AccountId,
+        topic: &Topic,
+        via: Via<Self::Session>,
+    ) -> impl Future<Output = Result<Option<BTreeSet<ContactType>>, BackendError>> + Send;
+
+    /// Subscribes the contact to the topic
+    /// (AssociateManagedNotificationAccountContact); subscribing one that
+    /// is subscribed succeeds.
+    fn subscribe(
+        &self,
+        notice: &Notice,
+        via: Via<Self::Session>,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send;
+
     /// A session in `account` through its role `role` (sts:AssumeRole).
     fn assume(
         &self,
@@ -140,6 +164,23 @@ pub trait Paced: Identity + Discovery {
         slot: &Slot,
         gate: &Gate,
     ) -> impl Future<Output = Result<(), BackendError>> + Send;
+
+    fn subscribers(
+        &self,
+        account: &AccountId,
+        topic: &Topic,
+        gate: &Gate,
+    ) -> impl Future<Output = Result<Option<BTreeSet<ContactType>>, BackendError>> + Send;
+
+    fn subscribe(
+        &self,
+        notice: &Notice,
+        gate: &Gate,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send;
+
+    /// Whether `account`'s subscriptions can be asked for: the caller's own
+    /// account always, the others only through a member role.
+    fn reaches_notices(&self, account: &AccountId, caller: &AccountId) -> bool;
 
     /// How many requests are worth keeping in flight at once.
     fn in_flight(&self) -> usize;
@@ -332,6 +373,38 @@ impl Paced for Backend {
         match self {
             Backend::Aws(api) => Either::Left(Paced::delete(&**api, slot, gate)),
             Backend::Sandbox(api) => Either::Right(Paced::delete(&**api, slot, gate)),
+        }
+    }
+
+    fn subscribers(
+        &self,
+        account: &AccountId,
+        topic: &Topic,
+        gate: &Gate,
+    ) -> impl Future<Output = Result<Option<BTreeSet<ContactType>>, BackendError>> + Send {
+        match self {
+            Backend::Aws(api) => Either::Left(Paced::subscribers(&**api, account, topic, gate)),
+            Backend::Sandbox(api) => {
+                Either::Right(Paced::subscribers(&**api, account, topic, gate))
+            }
+        }
+    }
+
+    fn subscribe(
+        &self,
+        notice: &Notice,
+        gate: &Gate,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send {
+        match self {
+            Backend::Aws(api) => Either::Left(Paced::subscribe(&**api, notice, gate)),
+            Backend::Sandbox(api) => Either::Right(Paced::subscribe(&**api, notice, gate)),
+        }
+    }
+
+    fn reaches_notices(&self, account: &AccountId, caller: &AccountId) -> bool {
+        match self {
+            Backend::Aws(api) => api.reaches_notices(account, caller),
+            Backend::Sandbox(api) => api.reaches_notices(account, caller),
         }
     }
 

@@ -31,6 +31,19 @@ pub const AWS_PRIMARY_PUT: Quota = Quota {
     burst: 8.0,
 };
 
+/// AWS User Notifications publishes no request quota for its managed
+/// notification calls; these stay well under what one account is served,
+/// and the pacer slows further on ThrottlingException. They count per
+/// account: each account answers for itself, through its member role.
+pub const NOTICES_READ: Quota = Quota {
+    rate: 5.0,
+    burst: 10.0,
+};
+pub const NOTICES_WRITE: Quota = Quota {
+    rate: 2.0,
+    burst: 4.0,
+};
+
 /// AWS in China publishes lower quotas for the same operations.
 pub const CN_GET: Quota = Quota {
     rate: 3.0,
@@ -119,6 +132,10 @@ pub struct Limits {
     /// GetContactInformation and PutContactInformation.
     pub primary_get: Quota,
     pub primary_put: Quota,
+    /// ListManagedNotificationChannelAssociations, and
+    /// AssociateManagedNotificationAccountContact.
+    pub notices_read: Quota,
+    pub notices_write: Quota,
 }
 
 impl Limits {
@@ -137,6 +154,8 @@ impl Limits {
                 delete: AWS_DELETE,
                 primary_get: AWS_PRIMARY_GET,
                 primary_put: AWS_PRIMARY_PUT,
+                notices_read: NOTICES_READ,
+                notices_write: NOTICES_WRITE,
             },
             Partition::China => Self {
                 get: CN_GET,
@@ -144,6 +163,8 @@ impl Limits {
                 delete: AWS_DELETE,
                 primary_get: CN_GET,
                 primary_put: CN_PRIMARY_PUT,
+                notices_read: NOTICES_READ,
+                notices_write: NOTICES_WRITE,
             },
         };
         let pick = |default: Quota, rate: Option<f64>| {
@@ -169,6 +190,8 @@ impl Limits {
             delete: pick(AWS_DELETE, delete),
             primary_get: Quota::UNLIMITED,
             primary_put: Quota::UNLIMITED,
+            notices_read: Quota::UNLIMITED,
+            notices_write: Quota::UNLIMITED,
         }
     }
 
@@ -184,6 +207,8 @@ impl Limits {
             delete: none,
             primary_get: none,
             primary_put: none,
+            notices_read: none,
+            notices_write: none,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! accounts and their contacts. Every command reads it and `apply` writes it,
 //! so plan → apply → plan can be tried without an AWS account.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::{Future, ready};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -16,9 +16,10 @@ use super::members::Assumed;
 use super::{Contacts, Discovery, Found, FoundSender, Identity, Listing, Policies, Via};
 use crate::config::reading::{self, Reading, Unread};
 use crate::config::{quoted, yaml};
+use crate::model::notices::{HEALTH_BILLING, HEALTH_OPERATIONS, HEALTH_SECURITY};
 use crate::model::{
-    AccountId, AccountStatus, Contact, ContactType, OrgAccount, OrgUnit, Organization,
-    PolicySummary, PrimaryContact, Slot, Timestamp, Value,
+    AccountId, AccountStatus, Contact, ContactType, Notice, OrgAccount, OrgUnit, Organization,
+    PolicySummary, PrimaryContact, Slot, Timestamp, Topic, Value,
 };
 use crate::printable::printable;
 use crate::settings::RoleName;
@@ -41,7 +42,10 @@ const HEADER: &str = "\
 #                     member role of --member-role), contacts, primary
 #                     (the primary contact, read by audit), joined (when it
 #                     joined the organization: a time, or 2d back from now),
-#                     email (the root user's address)
+#                     email (the root user's address), subscriptions (AWS
+#                     User Notifications: the contacts an AWS Health topic
+#                     reaches, where not AWS's default), deny notices (its
+#                     subscriptions answered with AccessDenied)
 ";
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -109,6 +113,10 @@ struct SandboxAccount {
     /// The root user's address, as ListAccounts answers it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     email: Option<String>,
+    /// AWS User Notifications: the contacts each AWS Health topic reaches,
+    /// where they differ from AWS's defaults.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    subscriptions: BTreeMap<Topic, BTreeSet<ContactType>>,
 }
 
 fn active() -> AccountStatus {
@@ -125,6 +133,8 @@ enum DeniedOperation {
     Get,
     Put,
     Delete,
+    /// User Notifications' reads and writes of the account's subscriptions.
+    Notices,
     /// sts:AssumeRole into the account's member role (`--member-role`):
     /// the role is missing, or its trust refuses the caller.
     Assume,
@@ -141,7 +151,30 @@ struct SandboxContacts {
     operations: Option<Contact>,
 }
 
+/// The managed notification configurations every sandbox account has:
+/// AWS Health's, as AWS makes them in a new account.
+const TOPICS: [&str; 4] = [
+    HEALTH_SECURITY,
+    HEALTH_OPERATIONS,
+    HEALTH_BILLING,
+    "AWS-Health/Issue",
+];
+
 impl SandboxAccount {
+    /// The contacts `topic` reaches: as the file says, else AWS's default;
+    /// `None` for a configuration AWS does not make.
+    fn subscribers(&self, topic: &Topic) -> Option<BTreeSet<ContactType>> {
+        if let Some(set) = self.subscriptions.get(topic) {
+            return Some(set.clone());
+        }
+        TOPICS.contains(&topic.as_str()).then(|| {
+            ContactType::EVERY
+                .into_iter()
+                .filter(|kind| kind.default_topics().contains(topic))
+                .collect()
+        })
+    }
+
     /// The slot's value, as the API would answer it.
     fn value(&self, kind: ContactType) -> Option<Value> {
         let alternate = |contact: &Option<Contact>| contact.clone().map(Value::Alternate);
@@ -219,8 +252,38 @@ struct Shared {
 
 struct Queued {
     slot: Slot,
-    value: Option<Value>,
+    write: Write,
     done: oneshot::Sender<Result<(), BackendError>>,
+}
+
+/// What one queued write does to its slot.
+enum Write {
+    /// Sets the contact, or with `None` deletes it.
+    Contact(Option<Value>),
+    /// Subscribes the contact to the topic.
+    Subscribe(Topic),
+}
+
+impl Write {
+    fn onto(&self, account: &mut SandboxAccount, kind: ContactType) -> Result<(), BackendError> {
+        match self {
+            Self::Contact(value) => account.set(kind, value.as_ref()),
+            Self::Subscribe(topic) => {
+                let mut subscribers =
+                    account
+                        .subscribers(topic)
+                        .ok_or_else(|| BackendError::Other {
+                            code: "ResourceNotFoundException".to_owned(),
+                            message: format!(
+                                "sandbox: no managed notification configuration {topic}"
+                            ),
+                        })?;
+                subscribers.insert(kind);
+                account.subscriptions.insert(topic.clone(), subscribers);
+                Ok(())
+            }
+        }
+    }
 }
 
 /// Ends the lead of a group whose leader went away mid-way (its future
@@ -305,14 +368,28 @@ impl Sandbox {
         Ok(())
     }
 
-    async fn write(&self, slot: &Slot, value: Option<&Value>) -> Result<(), BackendError> {
+    /// As AWS: User Notifications answers an account only to itself.
+    fn notices_access(
+        state: &SandboxFile,
+        account: &AccountId,
+        via: &Via<()>,
+    ) -> Result<(), BackendError> {
+        if matches!(via, Via::Caller) && *account != state.caller {
+            return Err(BackendError::AccessDenied(format!(
+                "sandbox: User Notifications answers account {account} only to itself"
+            )));
+        }
+        Self::check_access(state, account, DeniedOperation::Notices)
+    }
+
+    async fn write(&self, slot: &Slot, write: Write) -> Result<(), BackendError> {
         let (done, written) = oneshot::channel();
         let leads = {
             let mut shared = self.lock();
-            let operation = if value.is_some() {
-                DeniedOperation::Put
-            } else {
-                DeniedOperation::Delete
+            let operation = match &write {
+                Write::Contact(Some(_)) => DeniedOperation::Put,
+                Write::Contact(None) => DeniedOperation::Delete,
+                Write::Subscribe(_) => DeniedOperation::Notices,
             };
             Self::check_access(&shared.file, &slot.account, operation)?;
             // What AWS would refuse is refused here, before it joins a group:
@@ -323,10 +400,10 @@ impl Sandbox {
                 .get(&slot.account)
                 .cloned()
                 .unwrap_or_default();
-            account.set(slot.kind, value)?;
+            write.onto(&mut account, slot.kind)?;
             shared.queue.push(Queued {
                 slot: slot.clone(),
-                value: value.cloned(),
+                write,
                 done,
             });
             !std::mem::replace(&mut shared.leading, true)
@@ -393,11 +470,11 @@ impl Sandbox {
         };
         for write in group {
             // Checked when it was queued; the shape cannot change since.
-            let _ = staged
+            let account = staged
                 .accounts
                 .entry(write.slot.account.clone())
-                .or_default()
-                .set(write.slot.kind, write.value.as_ref());
+                .or_default();
+            let _ = write.write.onto(account, write.slot.kind);
         }
         write_file(&self.path, &staged)?;
         Ok(staged)
@@ -657,7 +734,7 @@ impl Contacts for Sandbox {
         value: &Value,
         _: Via<()>,
     ) -> impl Future<Output = Result<(), BackendError>> + Send {
-        self.write(slot, Some(value))
+        self.write(slot, Write::Contact(Some(value.clone())))
     }
 
     fn delete(
@@ -665,7 +742,32 @@ impl Contacts for Sandbox {
         slot: &Slot,
         _: Via<()>,
     ) -> impl Future<Output = Result<(), BackendError>> + Send {
-        self.write(slot, None)
+        self.write(slot, Write::Contact(None))
+    }
+
+    fn subscribers(
+        &self,
+        account: &AccountId,
+        topic: &Topic,
+        via: Via<()>,
+    ) -> impl Future<Output = Result<Option<BTreeSet<ContactType>>, BackendError>> + Send {
+        let state = &self.lock().file;
+        let result = Self::notices_access(state, account, &via).map(|()| {
+            match state.accounts.get(account) {
+                Some(entry) => entry.subscribers(topic),
+                None => SandboxAccount::default().subscribers(topic),
+            }
+        });
+        ready(result)
+    }
+
+    async fn subscribe(&self, notice: &Notice, via: Via<()>) -> Result<(), BackendError> {
+        {
+            let state = &self.lock().file;
+            Self::notices_access(state, &notice.slot.account, &via)?;
+        }
+        self.write(&notice.slot, Write::Subscribe(notice.topic.clone()))
+            .await
     }
 
     fn assume(

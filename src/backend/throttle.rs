@@ -12,7 +12,11 @@ use super::members::{MemberAccess, Pacers, Route};
 use super::pacer::Pacer;
 use super::quota::{IN_FLIGHT, Limits, MEMBER_IN_FLIGHT};
 use super::{Contacts, Discovery, FoundSender, Gate, Identity, Listing, Paced, Via};
-use crate::model::{AccountId, MemberRoleUse, Organization, Slot, Value};
+use std::collections::BTreeSet;
+
+use crate::model::{
+    AccountId, ContactType, MemberRoleUse, Notice, Organization, Slot, Topic, Value,
+};
 
 /// A backend with a pacer per operation and retries in front of its
 /// [`Contacts`]: the [`Paced`] interface every read and write goes through.
@@ -148,6 +152,29 @@ impl<A: Contacts> Throttled<A> {
     }
 }
 
+impl<A: Contacts> Throttled<A> {
+    /// A User Notifications request, which only the account itself may
+    /// make: through the caller, for another account (its member role
+    /// could not be had), it is not sent.
+    async fn in_the_account<T, Fut>(
+        &self,
+        account: &AccountId,
+        via: Via<A::Session>,
+        request: impl FnOnce(Via<A::Session>) -> Fut,
+    ) -> Result<T, BackendError>
+    where
+        Fut: Future<Output = Result<T, BackendError>>,
+    {
+        match (&via, &self.members) {
+            (Via::Caller, Some((caller, _))) if caller != account => Err(BackendError::Other {
+                code: "NotInTheAccount".to_owned(),
+                message: "User Notifications answers an account only to itself, and its member role could not be had".to_owned(),
+            }),
+            _ => request(via).await,
+        }
+    }
+}
+
 /// Requests in flight at once without a rate limit (the sandbox): as many
 /// as there are, so its writes can be kept together on disk.
 const UNLIMITED_IN_FLIGHT: usize = 100_000;
@@ -213,6 +240,50 @@ impl<A: Contacts + Identity + Discovery> Paced for Throttled<A> {
             |pacers| &pacers.delete,
             move |via| self.inner.delete(slot, via),
         )
+    }
+
+    fn subscribers(
+        &self,
+        account: &AccountId,
+        topic: &Topic,
+        gate: &Gate,
+    ) -> impl Future<Output = Result<Option<BTreeSet<ContactType>>, BackendError>> + Send {
+        // Any slot of the account routes the request to it.
+        let slot = Slot::new(account.clone(), ContactType::Security);
+        async move {
+            self.call(
+                &slot,
+                gate,
+                |pacers| &pacers.notices_read,
+                |via| {
+                    self.in_the_account(account, via, |via| {
+                        self.inner.subscribers(account, topic, via)
+                    })
+                },
+            )
+            .await
+        }
+    }
+
+    fn subscribe(
+        &self,
+        notice: &Notice,
+        gate: &Gate,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send {
+        self.call(
+            &notice.slot,
+            gate,
+            |pacers| &pacers.notices_write,
+            move |via| {
+                self.in_the_account(&notice.slot.account, via, |via| {
+                    self.inner.subscribe(notice, via)
+                })
+            },
+        )
+    }
+
+    fn reaches_notices(&self, account: &AccountId, caller: &AccountId) -> bool {
+        account == caller || self.members.is_some()
     }
 
     fn in_flight(&self) -> usize {

@@ -128,10 +128,16 @@ async fn refuse_if_stale(
     session: &Session,
     changes: &[Change],
 ) -> Result<(), Error> {
-    let slots: Vec<Slot> = changes.iter().map(|change| change.slot.clone()).collect();
-    let live = context.read(session, slots).await?;
-    let drifted: Vec<Drift> = changes
+    // A subscription is added, never taken away, and adding it twice is
+    // no change: only the contacts themselves can be stale.
+    let contacts: Vec<&Change> = changes
         .iter()
+        .filter(|change| change.action.topic().is_none())
+        .collect();
+    let slots: Vec<Slot> = contacts.iter().map(|change| change.slot.clone()).collect();
+    let live = context.read(session, slots).await?;
+    let drifted: Vec<Drift> = contacts
+        .into_iter()
         .filter_map(|change| {
             let now = live.slots.get(&change.slot).and_then(Option::as_ref);
             let planned_from = change.action.before();

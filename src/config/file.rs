@@ -16,7 +16,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::model::{
     ACCOUNT_ID_PATTERN, Contact, ContactType, NotTheShape, PrimaryContact, STATE_REQUIRED_IN,
-    Shape, keys_of, shape_from_entries, shape_properties, shape_schema,
+    Shape, Topic, keys_of, shape_from_entries, shape_properties, shape_schema,
 };
 
 pub const ABSENT: &str = "absent";
@@ -176,16 +176,127 @@ impl JsonSchema for PrimarySpec {
 
 /// The slots a layer sets, by contact type; a slot left out is not managed.
 /// Its keys, documentation and schema come from [`ContactType`], so a new
-/// kind of slot is described there once.
+/// kind of slot is described there once. `notices` says which AWS Health
+/// topics the layer's contacts must stay subscribed to.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SlotsSpec(pub BTreeMap<ContactType, SlotSpec>);
+pub struct SlotsSpec {
+    pub slots: BTreeMap<ContactType, SlotSpec>,
+    pub notices: Option<NoticesSpec>,
+}
+
+/// The key of a layer's subscriptions.
+pub const NOTICES: &str = "notices";
+/// `notices: none`: no contact's subscriptions are checked.
+pub const NO_NOTICES: &str = "none";
+
+/// A layer's subscriptions (AWS User Notifications): for each contact it
+/// names, the topics it must stay subscribed to (`[]`: not checked), or
+/// `none` for every contact.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NoticesSpec {
+    None,
+    Topics(BTreeMap<ContactType, Vec<Topic>>),
+}
+
+impl NoticesSpec {
+    /// The topics each contact must keep, as the layer says.
+    pub fn topics(&self) -> BTreeMap<ContactType, std::collections::BTreeSet<Topic>> {
+        match self {
+            Self::None => ContactType::EVERY
+                .into_iter()
+                .map(|kind| (kind, Default::default()))
+                .collect(),
+            Self::Topics(topics) => topics
+                .iter()
+                .map(|(kind, topics)| (*kind, topics.iter().cloned().collect()))
+                .collect(),
+        }
+    }
+}
+
+impl Serialize for NoticesSpec {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            Self::None => serializer.serialize_str(NO_NOTICES),
+            Self::Topics(topics) => {
+                let mut map = serializer.serialize_map(Some(topics.len()))?;
+                for (kind, topics) in topics {
+                    map.serialize_entry(kind.config_key(), topics)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for NoticesSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Topics(BTreeMap<String, Vec<Topic>>),
+        }
+        match Raw::deserialize(deserializer)? {
+            Raw::Text(text) if text == NO_NOTICES => Ok(Self::None),
+            Raw::Text(text) => Err(D::Error::custom(format!(
+                "`notices` is `{NO_NOTICES}` or a mapping, not {text}"
+            ))),
+            Raw::Topics(entries) => entries
+                .into_iter()
+                .map(|(key, topics)| {
+                    ContactType::EVERY
+                        .into_iter()
+                        .find(|kind| kind.config_key() == key)
+                        .map(|kind| (kind, topics))
+                        .ok_or_else(|| D::Error::unknown_field(&key, &[]))
+                })
+                .collect::<Result<_, _>>()
+                .map(Self::Topics),
+        }
+    }
+}
+
+impl JsonSchema for NoticesSpec {
+    fn schema_name() -> Cow<'static, str> {
+        "Notices".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let topics = serde_json::json!({
+            "type": "array",
+            "uniqueItems": true,
+            "items": {
+                "type": "string",
+                "pattern": crate::model::notices::TOPIC_PATTERN,
+                "description": "A managed notification configuration of AWS User Notifications, as CATEGORY/SUB-CATEGORY: AWS-Health/Security, AWS-Health/Operations, AWS-Health/Billing."
+            }
+        });
+        let properties: BTreeMap<&str, serde_json::Value> = ContactType::EVERY
+            .into_iter()
+            .map(|kind| (kind.config_key(), topics.clone()))
+            .collect();
+        json_schema!({
+            "description": "AWS User Notifications: the AWS Health topics each contact must stay subscribed to (an empty list: not checked). A contact left out keeps the topics AWS subscribes it to by default (SECURITY: AWS-Health/Security; OPERATIONS and PRIMARY: Security, Operations and Billing; BILLING: AWS-Health/Billing). `none`: no contact's subscriptions are checked.",
+            "anyOf": [
+                { "const": NO_NOTICES, "description": "Check no contact's subscriptions." },
+                { "type": "object", "properties": properties, "additionalProperties": false }
+            ]
+        })
+    }
+}
 
 impl Serialize for SlotsSpec {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (kind, slot) in &self.0 {
+        let mut map = serializer.serialize_map(None)?;
+        for (kind, slot) in &self.slots {
             map.serialize_entry(kind.config_key(), slot)?;
+        }
+        if let Some(notices) = &self.notices {
+            map.serialize_entry(NOTICES, notices)?;
         }
         map.end()
     }
@@ -195,8 +306,15 @@ impl<'de> Deserialize<'de> for SlotsSpec {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         use serde::de::Error;
         let entries = BTreeMap::<String, Option<serde_json::Value>>::deserialize(deserializer)?;
-        let mut slots = BTreeMap::new();
+        let mut spec = SlotsSpec::default();
         for (key, slot) in entries {
+            if key == NOTICES {
+                spec.notices = slot
+                    .map(serde_json::from_value)
+                    .transpose()
+                    .map_err(D::Error::custom)?;
+                continue;
+            }
             let kind = ContactType::EVERY
                 .into_iter()
                 .find(|kind| kind.config_key() == key)
@@ -214,9 +332,9 @@ impl<'de> Deserialize<'de> for SlotsSpec {
                     SlotSpec::Inline(serde_json::from_value(value).map_err(D::Error::custom)?)
                 }
             };
-            slots.insert(kind, slot);
+            spec.slots.insert(kind, slot);
         }
-        Ok(Self(slots))
+        Ok(spec)
     }
 }
 
@@ -228,7 +346,8 @@ impl JsonSchema for SlotsSpec {
     fn json_schema(generator: &mut SchemaGenerator) -> Schema {
         let slot = generator.subschema_for::<SlotSpec>();
         let primary = generator.subschema_for::<PrimarySpec>();
-        let properties: BTreeMap<&str, serde_json::Value> = ContactType::EVERY
+        let notices = generator.subschema_for::<NoticesSpec>();
+        let mut properties: BTreeMap<&str, serde_json::Value> = ContactType::EVERY
             .into_iter()
             .map(|kind| {
                 let value = match kind {
@@ -250,8 +369,12 @@ impl JsonSchema for SlotsSpec {
                 (kind.config_key(), value)
             })
             .collect();
+        properties.insert(
+            NOTICES,
+            serde_json::to_value(notices).expect("a schema is JSON"),
+        );
         json_schema!({
-            "description": "The three alternate-contact slots and the primary contact. A slot left out is not managed.",
+            "description": "The three alternate-contact slots and the primary contact, and the AWS Health topics they must stay subscribed to. A slot left out is not managed.",
             "type": "object",
             "properties": properties,
             "additionalProperties": false
@@ -439,7 +562,7 @@ mod tests {
         );
         assert_eq!(
             keys::<SlotsSpec>(),
-            ["billing", "operations", "primary", "security"]
+            ["billing", "notices", "operations", "primary", "security"]
         );
         assert_eq!(keys::<OrganizationSpec>(), ["defaults", "exclude", "units"]);
         assert_eq!(

@@ -9,14 +9,14 @@
 //! organization and adds what only the whole can tell (units that do not
 //! exist, accounts that are not in it).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::diagnostic::{Diagnostic, closest};
 use super::node::YamlPath;
 use super::{Config, Layer, OrgLayers, UnitSelector};
 use crate::model::{
     AccountId, AccountInfo, AccountStatus, ContactType, Desired, DesiredSlot, Found, OrgAccount,
-    Organization, SkipReason, SkippedAccount, Slot, Source, WarningKind,
+    Organization, SkipReason, SkippedAccount, Slot, Source, Topic, WarningKind,
 };
 use crate::printable::printable;
 use crate::printable::quoted;
@@ -58,17 +58,42 @@ pub fn management_listed(
         })
 }
 
-fn apply_layer(slots: &mut BTreeMap<ContactType, DesiredSlot>, layer: &Layer, source: &Source) {
-    for (kind, value) in layer {
-        slots.insert(
-            *kind,
-            DesiredSlot {
-                wanted: value.wanted.clone(),
-                source: source.clone(),
-                contact_name: value.contact_name.clone(),
-                reviewed: value.reviewed,
-            },
-        );
+/// The slots an account gets, layer by layer, and the topics the layers
+/// name for its contacts' subscriptions: those layer on their own, so a
+/// unit can name topics for a contact the defaults set.
+#[derive(Default)]
+struct Resolving {
+    slots: BTreeMap<ContactType, DesiredSlot>,
+    notices: BTreeMap<ContactType, (BTreeSet<Topic>, Source)>,
+}
+
+impl Resolving {
+    fn apply(&mut self, layer: &Layer, source: &Source) {
+        for (kind, value) in &layer.slots {
+            self.slots.insert(
+                *kind,
+                DesiredSlot {
+                    wanted: value.wanted.clone(),
+                    source: source.clone(),
+                    contact_name: value.contact_name.clone(),
+                    reviewed: value.reviewed,
+                    notices: None,
+                },
+            );
+        }
+        for (kind, topics) in &layer.notices {
+            self.notices.insert(*kind, (topics.clone(), source.clone()));
+        }
+    }
+
+    /// The slots, each with the topics the layers name for it.
+    fn finish(mut self) -> BTreeMap<ContactType, DesiredSlot> {
+        for (kind, notices) in self.notices {
+            if let Some(slot) = self.slots.get_mut(&kind) {
+                slot.notices = Some(notices);
+            }
+        }
+        self.slots
     }
 }
 
@@ -104,8 +129,8 @@ pub fn account_scope(config: &Config, found: &Found, caller: &AccountId) -> Acco
     if beyond_reach(&account.id, &found.management_account, caller) {
         return AccountScope::Skipped(SkipReason::ManagementAccount);
     }
-    let mut slots = BTreeMap::new();
-    apply_layer(&mut slots, &layers.defaults, &Source::Defaults);
+    let mut slots = Resolving::default();
+    slots.apply(&layers.defaults, &Source::Defaults);
     // Shallow units first, so deeper ones overwrite them slot by slot.
     let mut units: Vec<(usize, &super::UnitLayer)> = layers
         .units
@@ -114,8 +139,7 @@ pub fn account_scope(config: &Config, found: &Found, caller: &AccountId) -> Acco
         .collect();
     units.sort_by_key(|(depth, _)| *depth);
     for (_, unit) in units {
-        apply_layer(
-            &mut slots,
+        slots.apply(
             &unit.layer,
             &Source::Unit {
                 key: unit.key.clone(),
@@ -123,27 +147,25 @@ pub fn account_scope(config: &Config, found: &Found, caller: &AccountId) -> Acco
         );
     }
     if let Some(layer) = config.accounts.get(&account.id) {
-        apply_layer(
-            &mut slots,
+        slots.apply(
             layer,
             &Source::Account {
                 account_id: account.id.clone(),
             },
         );
     }
-    AccountScope::In(slots)
+    AccountScope::In(slots.finish())
 }
 
 fn listed_slots(id: &AccountId, layer: &Layer) -> BTreeMap<ContactType, DesiredSlot> {
-    let mut slots = BTreeMap::new();
-    apply_layer(
-        &mut slots,
+    let mut slots = Resolving::default();
+    slots.apply(
         layer,
         &Source::Account {
             account_id: id.clone(),
         },
     );
-    slots
+    slots.finish()
 }
 
 /// A warning about the file, at the path it is about.

@@ -51,8 +51,13 @@ pub struct NamedContact {
     pub reviewed: Option<Date>,
 }
 
-/// The slots one layer (defaults, a unit, an account) mentions.
-pub type Layer = BTreeMap<ContactType, SlotValue>;
+/// The slots one layer (defaults, a unit, an account) mentions, and the
+/// topics it names for its contacts' subscriptions (`notices`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Layer {
+    pub slots: BTreeMap<ContactType, SlotValue>,
+    pub notices: BTreeMap<ContactType, std::collections::BTreeSet<crate::model::Topic>>,
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SlotValue {
@@ -239,7 +244,7 @@ impl LoadedConfig {
             layers.push((layer, root.key("accounts").key(id.as_str())));
         }
         for (layer, path) in layers {
-            for (kind, slot) in layer {
+            for (kind, slot) in &layer.slots {
                 if let (None, Wanted::Present(Value::Alternate(contact))) =
                     (&slot.contact_name, &slot.wanted)
                 {
@@ -385,7 +390,7 @@ impl LoadedConfig {
             Config {
                 accounts: accounts
                     .iter()
-                    .map(|id| (id.clone(), Layer::new()))
+                    .map(|id| (id.clone(), Layer::default()))
                     .collect(),
                 ..Config::default()
             },

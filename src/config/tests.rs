@@ -48,7 +48,7 @@ fn a_minimal_file_is_valid() {
     ));
     let layer = &config.accounts[&AccountId::parse("111111111111").unwrap()];
     assert!(matches!(
-        layer[&ContactType::Security].wanted,
+        layer.slots[&ContactType::Security].wanted,
         Wanted::Present(_)
     ));
 }

@@ -4,13 +4,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::file::{
-    ABSENT, AccessSpec, AuditSpec, ConfigFile, ContactSpec, OU_ID_PATTERN, OrganizationSpec,
-    PrimarySpec, RateSpec, SafetySpec, SlotsSpec, keys,
+    ABSENT, AccessSpec, AuditSpec, ConfigFile, ContactSpec, NO_NOTICES, NOTICES, NoticesSpec,
+    OU_ID_PATTERN, OrganizationSpec, PrimarySpec, RateSpec, SafetySpec, SlotsSpec, keys,
 };
 use super::node::{Key, Node, Style, YamlPath};
 use super::{Config, Layer, NamedContact, OrgLayers, SlotValue, UnitLayer, UnitSelector};
 use crate::config::diagnostic::{Diagnostic, closest};
-use crate::model::{AccountId, Contact, ContactType, Date, PrimaryContact, Shape, Value, Wanted};
+use crate::model::{
+    AccountId, Contact, ContactType, Date, PrimaryContact, Shape, Topic, Value, Wanted,
+};
 use crate::printable::printable;
 use crate::printable::quoted;
 use crate::settings::Section;
@@ -405,7 +407,7 @@ impl Walker {
     fn layer(&mut self, node: &Node, path: &YamlPath, what: &str) -> Option<Layer> {
         let entries = self.mapping(node, path, what)?;
         self.known_keys(entries, path, keys::<SlotsSpec>(), what);
-        let mut layer = Layer::new();
+        let mut layer = Layer::default();
         for kind in ContactType::EVERY {
             let Some(value) = entry(entries, kind.config_key()) else {
                 continue;
@@ -416,10 +418,82 @@ impl Walker {
                 _ => self.slot::<Contact>(value, &slot_path),
             };
             if let Some(slot) = slot {
-                layer.insert(kind, slot);
+                layer.slots.insert(kind, slot);
             }
         }
+        if let Some(node) = entry(entries, NOTICES) {
+            layer.notices = self.notices(node, &path.key(NOTICES));
+        }
         Some(layer)
+    }
+
+    /// A layer's `notices`: `none`, or for each contact it names, a list of
+    /// topics (CATEGORY/SUB-CATEGORY), each problem at its item.
+    fn notices(&mut self, node: &Node, path: &YamlPath) -> BTreeMap<ContactType, BTreeSet<Topic>> {
+        const HELP: &str = "write e.g. `notices: { security: [AWS-Health/Security] }`, `[]` to leave a contact's subscriptions unchecked, or `notices: none`";
+        let entries = match node {
+            Node::Str(text, _) if text == NO_NOTICES => {
+                return NoticesSpec::None.topics();
+            }
+            Node::Map(entries) => entries,
+            other => {
+                let shown = match other {
+                    Node::Str(text, _) => quoted(text),
+                    other => other.kind().to_owned(),
+                };
+                self.report(
+                    Diagnostic::at(
+                        path,
+                        format!("`notices` must be `{NO_NOTICES}` or a mapping of contacts to topics, found {shown}"),
+                    )
+                    .help(HELP),
+                );
+                return BTreeMap::new();
+            }
+        };
+        let allowed: Vec<String> = ContactType::EVERY
+            .into_iter()
+            .map(|kind| kind.config_key().to_owned())
+            .collect();
+        self.known_keys(entries, path, &allowed, "`notices`");
+        let mut notices = BTreeMap::new();
+        for kind in ContactType::EVERY {
+            let Some(node) = entry(entries, kind.config_key()) else {
+                continue;
+            };
+            let list_path = path.key(kind.config_key());
+            let items: &[Node] = match node {
+                Node::Seq(items) => items,
+                other => {
+                    self.report(
+                        Diagnostic::at(
+                            &list_path,
+                            format!("a contact's topics are a list, found {}", other.kind()),
+                        )
+                        .help(HELP),
+                    );
+                    continue;
+                }
+            };
+            let mut topics = BTreeSet::new();
+            for (index, item) in items.iter().enumerate() {
+                let item_path = list_path.index(index);
+                let topic = match item {
+                    Node::Str(text, _) => Topic::try_from(text.clone()),
+                    other => Err(format!("a topic is a string, found {}", other.kind())),
+                };
+                match topic {
+                    Ok(topic) if !topics.insert(topic.clone()) => self.report(Diagnostic::at(
+                        &item_path,
+                        format!("{} is listed twice", quoted(topic.as_str())),
+                    )),
+                    Ok(_) => {}
+                    Err(message) => self.report(Diagnostic::at(&item_path, message).help(HELP)),
+                }
+            }
+            notices.insert(kind, topics);
+        }
+        notices
     }
 
     /// A slot: the name of a value of its section, one written out, or

@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod domain;
+pub mod notices;
 mod shape;
 pub mod time;
 
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 pub use access::{CentralAccount, MemberRoleUse};
 pub use domain::{DOMAIN_PATTERN, is_domain};
+pub use notices::{Notice, Subscribed, Topic, Unchecked};
 pub use shape::{
     ACCOUNT_ID_PATTERN, COUNTRY_PATTERN, Contact, ContactField, EMAIL_PATTERN, FieldRule,
     NotTheShape, PHONE_PATTERN, PRIMARY_PHONE_PATTERN, PrimaryContact, PrimaryField,
@@ -324,6 +326,22 @@ pub struct DesiredSlot {
     pub contact_name: Option<String>,
     /// When the contact was last confirmed current, for `audit`.
     pub reviewed: Option<Date>,
+    /// The topics the file names for this contact's subscriptions, and the
+    /// layer that names them; `None` keeps AWS's default topics.
+    pub notices: Option<(std::collections::BTreeSet<Topic>, Source)>,
+}
+
+impl DesiredSlot {
+    /// The topics the contact must stay subscribed to, and the layer that
+    /// says so: none for a contact the file deletes, the file's own list
+    /// where it names one, else the topics AWS subscribes it to by default.
+    pub fn topics(&self, kind: ContactType) -> (std::collections::BTreeSet<Topic>, &Source) {
+        match (&self.wanted, &self.notices) {
+            (Wanted::Absent, _) => (Default::default(), &self.source),
+            (_, Some((topics, source))) => (topics.clone(), source),
+            (_, None) => (kind.default_topics(), &self.source),
+        }
+    }
 }
 
 /// Organization status of an account, as AWS Organizations reports it.
@@ -536,6 +554,19 @@ impl fmt::Display for Warning {
 }
 
 impl Desired {
+    /// The topics a slot's contact must stay subscribed to, and the layer
+    /// that says so: the file's where it manages the slot; for the audit,
+    /// AWS's defaults where it does not (`None` as the layer).
+    pub fn topics_of(&self, slot: &Slot) -> (std::collections::BTreeSet<Topic>, Option<&Source>) {
+        match self.slots.get(slot) {
+            Some(wanted) => {
+                let (topics, source) = wanted.topics(slot.kind);
+                (topics, Some(source))
+            }
+            None => (slot.kind.default_topics(), None),
+        }
+    }
+
     /// Keeps only the accounts `keep` accepts, with their slots and skips;
     /// returns how many accounts in scope were left out.
     pub fn retain_accounts(&mut self, keep: impl Fn(&AccountId) -> bool) -> usize {
@@ -569,6 +600,11 @@ pub struct Live {
     /// of their slots is in `slots`, the plan skips them and the audit
     /// reports them.
     pub unreadable: BTreeMap<AccountId, Unreadable>,
+    /// The subscriptions of the accounts whose subscriptions were read.
+    pub notices: BTreeMap<AccountId, Subscribed>,
+    /// The accounts in scope whose subscriptions the file wants and that
+    /// were not read, and why: no subscription is planned for them.
+    pub unchecked: BTreeMap<AccountId, Unchecked>,
 }
 
 /// An organization as discovered through AWS Organizations (or the sandbox).

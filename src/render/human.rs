@@ -16,6 +16,7 @@ fn action_style(action: ChangeKind) -> (&'static str, Style) {
         ChangeKind::Create => ("+", Style::new().green()),
         ChangeKind::Update => ("~", Style::new().yellow()),
         ChangeKind::Delete => ("-", Style::new().red()),
+        ChangeKind::Subscribe => ("+", Style::new().cyan()),
     }
 }
 
@@ -41,12 +42,18 @@ fn change_block(out: &mut String, change: &Change, paint: Paint) {
         "{} {} {}  {}",
         paint.paint(&format!("{marker} {}", kind.name()), style.bold()),
         paint.paint(&printable(&change.account_label()), Style::new().bold()),
-        paint.paint(change.slot.kind.api_name(), Style::new().bold()),
+        paint.paint(&change.what(), Style::new().bold()),
         paint.paint(
             &format!("(from {})", printable(&change.source.to_string())),
             Style::new().dimmed()
         ),
     );
+    if change.action.topic().is_some() {
+        let _ = writeln!(
+            out,
+            "    the contact is unsubscribed from these AWS Health notices (AWS User Notifications)"
+        );
+    }
     let fields = change.action.field_changes();
     let width = fields
         .iter()
@@ -120,6 +127,9 @@ pub fn plan(view: &PlanView, paint: Paint) -> String {
             printable(&account_label(&skipped.id, skipped.name.as_deref())),
             skipped.reason.explain()
         );
+    }
+    if let Some(line) = view.unchecked_line() {
+        let _ = writeln!(out, "{line}\n");
     }
     for breach in &view.breaches {
         let warning = format!(

@@ -29,6 +29,10 @@ struct JsonPlan<'a> {
     joined_since: Option<JsonJoinedSince>,
     /// What about the file deserves a look but does not stop the run.
     warnings: Vec<JsonWarning>,
+    /// The accounts whose subscriptions to AWS Health's notices (AWS User
+    /// Notifications) the file wants and that were not read, with why:
+    /// nothing is planned for them.
+    subscriptions_unchecked: Vec<JsonUnchecked>,
     /// With `--member-role`: the accounts reached through it, and those
     /// reached through the caller instead, with why.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -48,6 +52,18 @@ struct JsonWarning {
 }
 
 #[derive(Serialize, schemars::JsonSchema)]
+#[schemars(rename = "SubscriptionsUnchecked")]
+struct JsonUnchecked {
+    account_id: AccountId,
+    /// `no_member_role` (User Notifications answers an account only to
+    /// itself) or `not_read` (the read failed: `detail` says how).
+    #[schemars(extend("enum" = ["no_member_role", "not_read"]))]
+    reason: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
+}
+
+#[derive(Serialize, schemars::JsonSchema)]
 #[schemars(rename = "JoinedSince")]
 struct JsonJoinedSince {
     time: String,
@@ -60,6 +76,8 @@ struct JsonSummary {
     create: usize,
     update: usize,
     delete: usize,
+    /// Contacts to subscribe again to AWS Health topics.
+    subscribe: usize,
     unchanged: usize,
 }
 
@@ -92,6 +110,7 @@ pub fn plan(view: &PlanView) -> String {
                 create: summary.create,
                 update: summary.update,
                 delete: summary.delete,
+                subscribe: summary.subscribe,
                 unchanged: summary.unchanged,
             }
         },
@@ -126,6 +145,22 @@ pub fn plan(view: &PlanView) -> String {
                 column: warning.column,
                 message: warning.kind.message(),
                 help: warning.kind.help(),
+            })
+            .collect(),
+        subscriptions_unchecked: view
+            .plan
+            .unchecked
+            .iter()
+            .map(|(account, why)| JsonUnchecked {
+                account_id: account.clone(),
+                reason: match why {
+                    crate::model::Unchecked::NoMemberRole => "no_member_role",
+                    crate::model::Unchecked::Failed(_) => "not_read",
+                },
+                detail: match why {
+                    crate::model::Unchecked::NoMemberRole => None,
+                    crate::model::Unchecked::Failed(answer) => Some(answer.clone()),
+                },
             })
             .collect(),
     };

@@ -66,10 +66,14 @@ fn icon(action: ChangeKind) -> &'static str {
         ChangeKind::Create => "🟢 create",
         ChangeKind::Update => "🟡 update",
         ChangeKind::Delete => "🔴 delete",
+        ChangeKind::Subscribe => "🔵 subscribe",
     }
 }
 
 fn field_changes(change: &Change) -> String {
+    if let Some(topic) = change.action.topic() {
+        return format!("subscribe to {}", code(topic.as_str()));
+    }
     change
         .action
         .field_changes()
@@ -140,6 +144,7 @@ pub fn plan_within(view: &PlanView, budget: &Budget) -> Fitted {
     };
     let rows: Vec<String> = by_priority(ChangeKind::Delete)
         .chain(by_priority(ChangeKind::Update))
+        .chain(by_priority(ChangeKind::Subscribe))
         .chain(by_priority(ChangeKind::Create))
         .collect();
     let head = head(view);
@@ -148,7 +153,7 @@ pub fn plan_within(view: &PlanView, budget: &Budget) -> Fitted {
     let mut tail = skipped(view, None);
     let note = |shown: usize| {
         format!(
-            "> [!NOTE]\n> {} of {} changes are not shown here: {}. Deletes are shown first, then updates, then creates. The full plan: {}.\n\n",
+            "> [!NOTE]\n> {} of {} changes are not shown here: {}. Deletes are shown first, then updates, then subscriptions, then creates. The full plan: {}.\n\n",
             total - shown,
             total,
             budget.limit,
@@ -207,6 +212,9 @@ fn head(view: &PlanView) -> String {
     }
     if let Some(line) = view.joined_since_line() {
         let _ = writeln!(out, "{line}");
+    }
+    if let Some(line) = view.unchecked_line() {
+        let _ = writeln!(out, "{}", cell(&line));
     }
     if view.summary().update + view.summary().delete > 0 {
         let _ = writeln!(

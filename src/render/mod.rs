@@ -15,7 +15,7 @@ use owo_colors::{OwoColorize, Style};
 use similar::{ChangeTag, TextDiff};
 
 pub use crate::model::account_label;
-use crate::model::{AccountId, SkipReason, SkippedAccount};
+use crate::model::{AccountId, SkipReason, SkippedAccount, count};
 use crate::plan::{Change, Plan, Summary};
 use crate::safety::{Breach, Safety, SafetyCheck};
 
@@ -79,6 +79,13 @@ impl<'a> PlanView<'a> {
         })
     }
 
+    /// The accounts whose subscriptions (AWS User Notifications) were not
+    /// read, in a sentence: how many for want of a member role, and each
+    /// whose read failed with what AWS answered.
+    pub fn unchecked_line(&self) -> Option<String> {
+        unchecked_line(&self.plan.unchecked)
+    }
+
     /// Accounts skipped for not being ACTIVE, and the management account
     /// when a delegated administrator skipped it.
     pub fn skipped_by_reason(&self) -> (Vec<&'a SkippedAccount>, Vec<&'a SkippedAccount>) {
@@ -99,12 +106,53 @@ impl<'a> PlanView<'a> {
             };
             format!("No changes. {} {noun} the configuration.", s.unchanged)
         } else {
+            // Subscriptions are said only when there are some, so a plan
+            // of contacts alone reads as it always has.
+            let subscribe = match s.subscribe {
+                0 => String::new(),
+                n => format!(" {n} to subscribe,"),
+            };
             format!(
-                "Plan: {} to create, {} to update, {} to delete, {} unchanged.",
+                "Plan: {} to create, {} to update, {} to delete,{subscribe} {} unchanged.",
                 s.create, s.update, s.delete, s.unchanged
             )
         }
     }
+}
+
+/// The accounts whose subscriptions were not read, in a sentence (the
+/// plan's and the audit's).
+pub fn unchecked_line(
+    unchecked: &std::collections::BTreeMap<crate::model::AccountId, crate::model::Unchecked>,
+) -> Option<String> {
+    use crate::model::Unchecked;
+    if unchecked.is_empty() {
+        return None;
+    }
+    let without_role = unchecked
+        .values()
+        .filter(|why| **why == Unchecked::NoMemberRole)
+        .count();
+    let mut parts = Vec::new();
+    if without_role > 0 {
+        parts.push(format!(
+            "{} not checked: {}",
+            count(without_role, "member account"),
+            Unchecked::NoMemberRole
+        ));
+    }
+    let failed: Vec<String> = unchecked
+        .iter()
+        .filter(|(_, why)| **why != Unchecked::NoMemberRole)
+        .map(|(account, why)| format!("{account} ({why})"))
+        .collect();
+    if !failed.is_empty() {
+        parts.push(format!("not read: {}", failed.join("; ")));
+    }
+    Some(printable(&format!(
+        "Subscriptions to AWS Health's notices: {}.",
+        parts.join("; ")
+    )))
 }
 
 /// The JSON Schema of an output, titled `title`, as committed in `schema/`.

@@ -42,6 +42,8 @@ struct JsonCounts {
     created: usize,
     updated: usize,
     deleted: usize,
+    /// Contacts subscribed again to AWS Health topics.
+    subscribed: usize,
     failed: usize,
     in_flight: usize,
     not_started: usize,
@@ -107,6 +109,7 @@ pub fn apply_json(report: &Report, header: &Header) -> String {
             created: counts.created,
             updated: counts.updated,
             deleted: counts.deleted,
+            subscribed: counts.subscribed,
             failed: counts.failed,
             in_flight: counts.in_flight,
             not_started: counts.not_started,
@@ -142,18 +145,23 @@ pub fn apply_json(report: &Report, header: &Header) -> String {
 /// The apply's outcome line: `Apply complete: ...` or `Apply interrupted: ...`.
 pub fn summary_line(report: &Report) -> String {
     let counts = report.counts();
+    // Said only when there are some, as the plan's line does.
+    let subscribed = match counts.subscribed {
+        0 => String::new(),
+        n => format!(" {n} subscribed,"),
+    };
     if report.interrupted {
         let in_flight = match counts.in_flight {
             0 => String::new(),
             n => format!(" {n} in flight (outcome unknown: the next apply reads them again),"),
         };
         format!(
-            "Apply interrupted: {} created, {} updated, {} deleted, {} failed,{in_flight} {} not started.",
+            "Apply interrupted: {} created, {} updated, {} deleted,{subscribed} {} failed,{in_flight} {} not started.",
             counts.created, counts.updated, counts.deleted, counts.failed, counts.not_started
         )
     } else {
         format!(
-            "Apply complete: {} created, {} updated, {} deleted, {} failed.",
+            "Apply complete: {} created, {} updated, {} deleted,{subscribed} {} failed.",
             counts.created, counts.updated, counts.deleted, counts.failed
         )
     }
@@ -179,7 +187,6 @@ pub fn apply_markdown(report: &Report, max_bytes: usize) -> String {
     let rows: Vec<String> = results
         .iter()
         .map(|result| {
-            let slot = &result.change.slot;
             let kind = result.change.action.kind();
             let outcome = match &result.outcome {
                 Outcome::Applied => format!("✅ {}", kind.past_tense()),
@@ -192,7 +199,7 @@ pub fn apply_markdown(report: &Report, max_bytes: usize) -> String {
             format!(
                 "| {outcome} | {} | {} |\n",
                 cell(&result.change.account_label()),
-                slot.kind
+                result.change.what()
             )
         })
         .collect();
@@ -225,7 +232,7 @@ pub fn apply_markdown(report: &Report, max_bytes: usize) -> String {
 pub fn apply_report(report: &Report, paint: Paint) -> String {
     let mut out = String::new();
     for result in &report.results {
-        let slot = &result.change.slot;
+        let what = result.change.what();
         let label = printable(&result.change.account_label());
         let kind = result.change.action.kind();
         let _ = match &result.outcome {
@@ -234,7 +241,7 @@ pub fn apply_report(report: &Report, paint: Paint) -> String {
                 "{} {} {label} {}",
                 paint.paint("✓", Style::new().green()),
                 kind.past_tense(),
-                slot.kind
+                what
             ),
             Outcome::Failed { reason, .. } => writeln!(
                 out,
@@ -243,20 +250,20 @@ pub fn apply_report(report: &Report, paint: Paint) -> String {
                     &format!("✗ {} failed", kind.name()),
                     Style::new().red().bold()
                 ),
-                slot.kind,
+                what,
                 printable(reason)
             ),
             Outcome::NotStarted => writeln!(
                 out,
                 "{} {label} {} (not started)",
                 paint.paint("·", Style::new().dimmed()),
-                slot.kind
+                what
             ),
             Outcome::InFlight => writeln!(
                 out,
                 "{} {label} {} (in flight when the run was stopped: it may or may not have been written)",
                 paint.paint("?", Style::new().yellow().bold()),
-                slot.kind
+                what
             ),
         };
     }

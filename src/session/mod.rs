@@ -183,7 +183,7 @@ impl Context {
                     Action::Create { after } | Action::Update { after, .. } => after
                         .as_alternate()
                         .map(|contact| contact.email_address.as_str()),
-                    Action::Delete { .. } => None,
+                    Action::Delete { .. } | Action::Subscribe { .. } => None,
                 });
             // The sandbox's addresses are make-believe; AWS's reach someone or no one.
             let on_aws = !reading.session.on_sandbox();

@@ -174,9 +174,9 @@ impl Choice<'_> {
         current
             .iter()
             .filter(|(kind, wanted)| match base {
-                BaseView::Slots(Some(old)) if !new_account => {
-                    old.get(kind).is_none_or(|old| old.wanted != wanted.wanted)
-                }
+                BaseView::Slots(Some(old)) if !new_account => old
+                    .get(kind)
+                    .is_none_or(|old| old.wanted != wanted.wanted || old.notices != wanted.notices),
                 _ => true,
             })
             .map(|(kind, _)| slot(*kind))
@@ -206,6 +206,30 @@ fn keep_joined_since(desired: &mut Desired, org: &Organization, since: Option<Ti
         since,
         older_accounts,
     });
+}
+
+/// The topics whose subscriptions a run reads, by account: those of each
+/// slot read (for the audit, every slot, AWS's defaults where the file
+/// manages none), but none of an unreadable account.
+fn wanted_topics(
+    desired: &Desired,
+    read: &[Slot],
+    unreadable: &BTreeMap<AccountId, Unreadable>,
+) -> BTreeMap<AccountId, BTreeSet<crate::model::Topic>> {
+    let mut topics: BTreeMap<AccountId, BTreeSet<crate::model::Topic>> = BTreeMap::new();
+    for slot in read
+        .iter()
+        .filter(|slot| !unreadable.contains_key(&slot.account))
+    {
+        let (wanted, _) = desired.topics_of(slot);
+        if !wanted.is_empty() {
+            topics
+                .entry(slot.account.clone())
+                .or_default()
+                .extend(wanted);
+        }
+    }
+    topics
 }
 
 /// The accounts discovery sends, as a stream that ends when discovery does.
@@ -448,8 +472,8 @@ impl Context {
             .await?;
             answers.extend(more);
         }
-        progress.finish();
         self.report_reads(&session.api, chosen.len(), started);
+        let read_slots: Vec<Slot> = chosen.clone();
 
         let (mut alternates, mut primary): (Vec<Slot>, Vec<Slot>) = chosen
             .into_iter()
@@ -473,6 +497,10 @@ impl Context {
             Reads::Managed => None,
         };
         let mut live = crate::live::collect(alternates, &mut answers, &session.caller)?;
+        let topics = wanted_topics(&desired, &read_slots, &unreadable);
+        (live.notices, live.unchecked) =
+            crate::live::notices(&session.api, topics, &session.caller, &progress).await?;
+        progress.finish();
         live.unreadable = unreadable;
         Ok(Reading {
             session,

@@ -99,6 +99,7 @@ fn desired_state() -> impl Strategy<Value = Desired> {
                         source: Source::Account { account_id: id },
                         contact_name: None,
                         reviewed: None,
+                        notices: None,
                     },
                 )
             })

@@ -16,10 +16,11 @@ pub const TERRAFORM: &str = "plan.json";
 pub const CODE_QUALITY: &str = "codequality.json";
 
 /// `{"create": N, "update": N, "delete": N}`: what the widget shows, and
-/// nothing else (no contact data).
+/// nothing else (no contact data). A subscription is a resource Terraform
+/// would create (an association), so it counts among the creates.
 pub fn terraform(summary: &Summary) -> String {
     json!({
-        "create": summary.create,
+        "create": summary.create + summary.subscribe,
         "update": summary.update,
         "delete": summary.delete,
     })
@@ -58,9 +59,10 @@ mod tests {
             create: 3,
             update: 2,
             delete: 1,
+            subscribe: 1,
             unchanged: 9,
         };
-        assert_eq!(terraform(&summary), r#"{"create":3,"delete":1,"update":2}"#);
+        assert_eq!(terraform(&summary), r#"{"create":4,"delete":1,"update":2}"#);
     }
 
     #[test]
