@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::model::{
-    AccountId, AccountInfo, Contact, ContactType, Date, Desired, Live, PrimaryContact, Slot,
-    Unreadable, Value, count,
+    AccountId, AccountInfo, Contact, ContactType, Date, Desired, Live, PhoneVerification,
+    PrimaryContact, Slot, Topic, Unreadable, Value, count,
 };
 
 /// AWS advises reviewing alternate contacts at least once a year.
@@ -56,6 +56,15 @@ pub enum Check {
     /// answered: none of its contacts was checked, and plan and apply
     /// skip it.
     AccountUnreadable,
+    /// A contact that is set but unsubscribed from an AWS Health topic it
+    /// should receive (AWS User Notifications): right, and silent.
+    Unsubscribed,
+    /// An account's subscriptions could not be read (no member role to
+    /// reach it, or the read was refused).
+    SubscriptionsUnchecked,
+    /// The primary contact's phone is not verified (or its verification
+    /// is pending).
+    UnverifiedPhone,
 }
 
 /// A compliance control a finding answers, by the ID the auditors' tools
@@ -159,6 +168,19 @@ pub struct About {
     /// The named contact concerned (`contacts:` in the file).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contact: Option<String>,
+    /// The subscription concerned (AWS User Notifications).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscription: Option<SubscriptionAbout>,
+}
+
+/// A contact's subscription to an AWS Health topic, as a finding names it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SubscriptionAbout {
+    pub contact_type: ContactType,
+    pub topic: Topic,
+    /// Whether the file manages the contact, so `apply` restores it; else
+    /// the topic is AWS's default for the contact, and the fix is AWS's.
+    pub managed: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -297,6 +319,29 @@ pub fn check(
             }
         }
     }
+    findings.extend(subscription_findings(accounts, live, desired));
+    findings.extend(
+        live.phones
+            .iter()
+            .filter(|(id, _)| accounts.contains_key(*id))
+            .filter_map(|(id, status)| {
+                let state = match status {
+                    PhoneVerification::Unverified => "not verified",
+                    PhoneVerification::Pending => "not verified yet (a code was sent)",
+                    PhoneVerification::Verified | PhoneVerification::NotSupported => return None,
+                };
+                Some(Finding {
+                    severity: Severity::Low,
+                    check: Check::UnverifiedPhone,
+                    account_id: Some(id.clone()),
+                    message: format!(
+                        "the primary contact's phone number is {state}: AWS cannot be sure it reaches the account's owner"
+                    ),
+                    controls: CURRENT_CONTACT_CONTROLS.to_vec(),
+                    about: About::default(),
+                })
+            }),
+    );
     if primaries.is_none() && !accounts.is_empty() {
         findings.push(Finding {
             severity: Severity::Low,
@@ -316,6 +361,90 @@ pub fn check(
     };
     audit.add(findings);
     audit
+}
+
+/// The contacts that are set and unsubscribed from a topic they should
+/// receive: the file's topics where it manages the contact, else AWS's
+/// defaults; and the accounts whose subscriptions were not read.
+fn subscription_findings(
+    accounts: &BTreeMap<AccountId, AccountInfo>,
+    live: &Live,
+    desired: Option<&Desired>,
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let unmanaged = Desired::default();
+    let desired = desired.unwrap_or(&unmanaged);
+    for id in accounts
+        .keys()
+        .filter(|id| !live.unreadable.contains_key(*id))
+    {
+        if let Some(why) = live.unchecked.get(id) {
+            findings.push(Finding {
+                severity: Severity::Low,
+                check: Check::SubscriptionsUnchecked,
+                account_id: Some(id.clone()),
+                message: format!(
+                    "its contacts' subscriptions to AWS Health's notices were not read: {why}"
+                ),
+                controls: Vec::new(),
+                about: About::default(),
+            });
+            continue;
+        }
+        let Some(subscribed) = live.notices.get(id) else {
+            continue;
+        };
+        for kind in ContactType::EVERY {
+            let slot = Slot::new(id.clone(), kind);
+            // An unset contact has nothing to receive: its own finding says so.
+            let set = match kind {
+                ContactType::Primary => true,
+                _ => live.slots.get(&slot).is_some_and(Option::is_some),
+            };
+            if !set {
+                continue;
+            }
+            let (topics, source) = desired.topics_of(&slot);
+            for topic in topics {
+                let Some(subscribers) = subscribed.get(&topic) else {
+                    continue;
+                };
+                if subscribers.contains(&kind) {
+                    continue;
+                }
+                let security = kind == ContactType::Security
+                    && topic.as_str() == crate::model::notices::HEALTH_SECURITY;
+                findings.push(Finding {
+                    severity: if security {
+                        Severity::High
+                    } else {
+                        Severity::Medium
+                    },
+                    check: Check::Unsubscribed,
+                    account_id: Some(id.clone()),
+                    message: format!(
+                        "the {kind} contact is unsubscribed from {topic} (AWS User Notifications): it is set, and AWS Health's notices of that topic reach it no more"
+                    ),
+                    controls: match security {
+                        true => SECURITY_CONTACT_CONTROLS
+                            .into_iter()
+                            .chain(CURRENT_CONTACT_CONTROLS)
+                            .collect(),
+                        false => CURRENT_CONTACT_CONTROLS.to_vec(),
+                    },
+                    about: About {
+                        subscription: Some(SubscriptionAbout {
+                            contact_type: kind,
+                            topic,
+                            managed: source.is_some(),
+                        }),
+                        ..About::default()
+                    },
+                });
+            }
+        }
+    }
+    findings
 }
 
 /// An account whose contacts could not be read: not a row of the table,

@@ -10,7 +10,10 @@ use serde_json::{Value, json};
 use crate::guardrail::{AllowedRole, GuardrailError};
 use crate::settings::RoleName;
 
-/// What the member role may do, in its own account only.
+/// What the member role may do, in its own account only: the Account
+/// API's contact actions on the account, and User Notifications' on the
+/// account's managed notification configurations (which answer only the
+/// account itself).
 pub const READ_ACTIONS: [&str; 2] = [
     "account:GetAlternateContact",
     "account:GetContactInformation",
@@ -20,6 +23,10 @@ pub const WRITE_ACTIONS: [&str; 3] = [
     "account:DeleteAlternateContact",
     "account:PutContactInformation",
 ];
+pub const NOTICE_READ_ACTIONS: [&str; 1] =
+    ["notifications:ListManagedNotificationChannelAssociations"];
+pub const NOTICE_WRITE_ACTIONS: [&str; 1] =
+    ["notifications:AssociateManagedNotificationAccountContact"];
 
 /// A pipeline role a member role trusts: a role's own ARN, in one account
 /// (a trust policy's principal cannot be a pattern).
@@ -34,7 +41,13 @@ pub fn trusted(arn: &str) -> Result<AllowedRole, GuardrailError> {
     Ok(role)
 }
 
-fn role(name: &str, description: &str, trust: &[AllowedRole], actions: Vec<&str>) -> Value {
+fn role(
+    name: &str,
+    description: &str,
+    trust: &[AllowedRole],
+    actions: Vec<&str>,
+    notice_actions: Vec<&str>,
+) -> Value {
     let principals: Vec<&str> = trust.iter().map(AllowedRole::as_str).collect();
     json!({
         "Type": "AWS::IAM::Role",
@@ -59,6 +72,11 @@ fn role(name: &str, description: &str, trust: &[AllowedRole], actions: Vec<&str>
                         "Effect": "Allow",
                         "Action": actions,
                         "Resource": { "Fn::Sub": "arn:${AWS::Partition}:account::${AWS::AccountId}:account" }
+                    }, {
+                        "Sid": "ThisAccountsSubscriptionsOnly",
+                        "Effect": "Allow",
+                        "Action": notice_actions,
+                        "Resource": { "Fn::Sub": "arn:${AWS::Partition}:notifications::${AWS::AccountId}:managed-notification-configuration/*" }
                     }]
                 }
             }]
@@ -78,9 +96,10 @@ pub fn template(name: &RoleName, trust: &[AllowedRole], read_trust: &[AllowedRol
         "MemberRole".to_owned(),
         role(
             &member,
-            "altcontacts: read and write this account's alternate and primary contacts",
+            "altcontacts: read and write this account's alternate and primary contacts and their subscriptions",
             trust,
             [READ_ACTIONS.as_slice(), WRITE_ACTIONS.as_slice()].concat(),
+            [NOTICE_READ_ACTIONS.as_slice(), NOTICE_WRITE_ACTIONS.as_slice()].concat(),
         ),
     );
     outputs.insert(
@@ -92,9 +111,10 @@ pub fn template(name: &RoleName, trust: &[AllowedRole], read_trust: &[AllowedRol
             "MemberReadRole".to_owned(),
             role(
                 &read_only,
-                "altcontacts: read this account's alternate and primary contacts",
+                "altcontacts: read this account's alternate and primary contacts and their subscriptions",
                 read_trust,
                 READ_ACTIONS.to_vec(),
+                NOTICE_READ_ACTIONS.to_vec(),
             ),
         );
         outputs.insert(

@@ -26,8 +26,8 @@ use super::sdk_error::classify;
 use super::{Contacts, Discovery, Found, FoundSender, Identity, Listing, Policies, Via};
 use crate::model::{
     AccountId, AccountStatus, Contact, ContactField, ContactType, Notice, OrgAccount, OrgUnit,
-    Organization, PolicySummary, PrimaryContact, PrimaryField, Shape, Slot, Timestamp, Topic,
-    Value,
+    Organization, PhoneVerification, PolicySummary, PrimaryContact, PrimaryField, Shape, Slot,
+    Timestamp, Topic, Value,
 };
 use crate::pages::Pages;
 use crate::settings::RoleName;
@@ -85,6 +85,9 @@ pub struct Aws {
     /// whatever the run's region.
     notifications: aws_sdk_notifications::Client,
     caller: OnceCell<Caller>,
+    /// What each primary contact read answered of its phone's
+    /// verification, for the audit.
+    phones: std::sync::Mutex<std::collections::HashMap<AccountId, PhoneVerification>>,
     session_name: String,
     /// The profile asked for, named when its credentials are missing.
     profile: Option<String>,
@@ -151,6 +154,7 @@ impl Aws {
             ),
             config,
             caller: OnceCell::new(),
+            phones: Default::default(),
             session_name: options.session_name.clone(),
             profile: options.profile.clone(),
             unpaced_retry: RetryPolicy::default(),
@@ -341,6 +345,7 @@ impl Aws {
 
     async fn get_primary(
         &self,
+        account: &AccountId,
         account_id: Option<String>,
         via: &Via<Credentials>,
     ) -> Result<Option<Value>, BackendError> {
@@ -351,11 +356,22 @@ impl Aws {
             via
         );
         match result {
-            Ok(output) => Ok(output
-                .contact_information()
-                .map(primary_from)
-                .transpose()?
-                .map(|primary| Value::Primary(Box::new(primary)))),
+            Ok(output) => {
+                if let Some(status) = output
+                    .verification_status()
+                    .and_then(|status| PhoneVerification::of_api(status.as_str()))
+                {
+                    self.phones
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .insert(account.clone(), status);
+                }
+                Ok(output
+                    .contact_information()
+                    .map(primary_from)
+                    .transpose()?
+                    .map(|primary| Value::Primary(Box::new(primary))))
+            }
             Err(error) if is_not_found(&error) => Ok(None),
             Err(error) => Err(classify(error)),
         }
@@ -940,7 +956,7 @@ impl Contacts for Aws {
     async fn get(&self, slot: &Slot, via: Via<Credentials>) -> Result<Option<Value>, BackendError> {
         let account_id = self.account_param(&slot.account, &via).await?;
         let Some(kind) = alternate_type(slot.kind) else {
-            return self.get_primary(account_id, &via).await;
+            return self.get_primary(&slot.account, account_id, &via).await;
         };
         let result = send_via!(
             self.account
@@ -1011,6 +1027,14 @@ impl Contacts for Aws {
             Err(error) if is_not_found(&error) => Ok(()),
             other => other.map(|_| ()).map_err(classify),
         }
+    }
+
+    fn phone_verification(&self, account: &AccountId) -> Option<PhoneVerification> {
+        self.phones
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(account)
+            .copied()
     }
 
     async fn subscribers(

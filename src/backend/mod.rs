@@ -23,7 +23,8 @@ pub use crate::model::Found;
 use std::collections::BTreeSet;
 
 use crate::model::{
-    AccountId, ContactType, MemberRoleUse, Notice, Organization, PolicySummary, Slot, Topic, Value,
+    AccountId, ContactType, MemberRoleUse, Notice, Organization, PhoneVerification, PolicySummary,
+    Slot, Topic, Value,
 };
 use crate::settings::RoleName;
 use error::{BackendError, Located};
@@ -123,6 +124,11 @@ pub trait Contacts: Sync {
         via: Via<Self::Session>,
     ) -> impl Future<Output = Result<(), BackendError>> + Send;
 
+    /// What the last read of `account`'s primary contact answered of its
+    /// phone's verification (GetContactInformation answers both at once,
+    /// so the audit needs no other call).
+    fn phone_verification(&self, account: &AccountId) -> Option<PhoneVerification>;
+
     /// A session in `account` through its role `role` (sts:AssumeRole).
     fn assume(
         &self,
@@ -177,6 +183,10 @@ pub trait Paced: Identity + Discovery {
         notice: &Notice,
         gate: &Gate,
     ) -> impl Future<Output = Result<(), BackendError>> + Send;
+
+    /// What the last read of `account`'s primary contact answered of its
+    /// phone's verification.
+    fn phone_verification(&self, account: &AccountId) -> Option<PhoneVerification>;
 
     /// Whether `account`'s subscriptions can be asked for: the caller's own
     /// account always, the others only through a member role.
@@ -398,6 +408,13 @@ impl Paced for Backend {
         match self {
             Backend::Aws(api) => Either::Left(Paced::subscribe(&**api, notice, gate)),
             Backend::Sandbox(api) => Either::Right(Paced::subscribe(&**api, notice, gate)),
+        }
+    }
+
+    fn phone_verification(&self, account: &AccountId) -> Option<PhoneVerification> {
+        match self {
+            Backend::Aws(api) => api.phone_verification(account),
+            Backend::Sandbox(api) => api.phone_verification(account),
         }
     }
 

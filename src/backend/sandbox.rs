@@ -19,7 +19,7 @@ use crate::config::{quoted, yaml};
 use crate::model::notices::{HEALTH_BILLING, HEALTH_OPERATIONS, HEALTH_SECURITY};
 use crate::model::{
     AccountId, AccountStatus, Contact, ContactType, Notice, OrgAccount, OrgUnit, Organization,
-    PolicySummary, PrimaryContact, Slot, Timestamp, Topic, Value,
+    PhoneVerification, PolicySummary, PrimaryContact, Slot, Timestamp, Topic, Value,
 };
 use crate::printable::printable;
 use crate::settings::RoleName;
@@ -45,7 +45,9 @@ const HEADER: &str = "\
 #                     email (the root user's address), subscriptions (AWS
 #                     User Notifications: the contacts an AWS Health topic
 #                     reaches, where not AWS's default), deny notices (its
-#                     subscriptions answered with AccessDenied)
+#                     subscriptions answered with AccessDenied),
+#                     phone_verification (VERIFIED, PENDING, UNVERIFIED,
+#                     NOT_SUPPORTED: the primary phone's, as AWS says)
 ";
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -110,6 +112,10 @@ struct SandboxAccount {
     /// The account's primary contact (read by `audit`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     primary: Option<PrimaryContact>,
+    /// Whether AWS verified the primary phone (VERIFIED, PENDING,
+    /// UNVERIFIED, NOT_SUPPORTED), as GetContactInformation answers it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    phone_verification: Option<PhoneVerification>,
     /// The root user's address, as ListAccounts answers it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     email: Option<String>,
@@ -743,6 +749,15 @@ impl Contacts for Sandbox {
         _: Via<()>,
     ) -> impl Future<Output = Result<(), BackendError>> + Send {
         self.write(slot, Write::Contact(None))
+    }
+
+    fn phone_verification(&self, account: &AccountId) -> Option<PhoneVerification> {
+        let state = &self.lock().file;
+        state
+            .accounts
+            .get(account)
+            .filter(|entry| entry.primary.is_some())
+            .and_then(|entry| entry.phone_verification)
     }
 
     fn subscribers(

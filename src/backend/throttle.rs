@@ -15,7 +15,8 @@ use super::{Contacts, Discovery, FoundSender, Gate, Identity, Listing, Paced, Vi
 use std::collections::BTreeSet;
 
 use crate::model::{
-    AccountId, ContactType, MemberRoleUse, Notice, Organization, Slot, Topic, Value,
+    AccountId, ContactType, MemberRoleUse, Notice, Organization, PhoneVerification, Slot, Topic,
+    Value,
 };
 
 /// A backend with a pacer per operation and retries in front of its
@@ -280,6 +281,10 @@ impl<A: Contacts + Identity + Discovery> Paced for Throttled<A> {
                 })
             },
         )
+    }
+
+    fn phone_verification(&self, account: &AccountId) -> Option<PhoneVerification> {
+        self.inner.phone_verification(account)
     }
 
     fn reaches_notices(&self, account: &AccountId, caller: &AccountId) -> bool {

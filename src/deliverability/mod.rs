@@ -88,6 +88,7 @@ impl Uses {
                 Vec::new()
             },
             contact: None,
+            subscription: None,
         }
     }
 

@@ -19,7 +19,7 @@ use crate::model::AccountId;
 pub const INFORMATION_URI: &str = env!("CARGO_PKG_REPOSITORY");
 
 impl Check {
-    pub const ALL: [Check; 16] = [
+    pub const ALL: [Check; 19] = [
         Check::MissingSecurity,
         Check::MissingBilling,
         Check::MissingOperations,
@@ -36,6 +36,9 @@ impl Check {
         Check::ContactsUnprotected,
         Check::GuardrailUnchecked,
         Check::AccountUnreadable,
+        Check::Unsubscribed,
+        Check::SubscriptionsUnchecked,
+        Check::UnverifiedPhone,
     ];
 
     /// The check's name, as the JSON output has it: `missing_security`.
@@ -69,6 +72,9 @@ impl Check {
             }
             Check::GuardrailUnchecked => "The service control policies can be read",
             Check::AccountUnreadable => "The account's contacts can be read",
+            Check::Unsubscribed => "Every contact receives the AWS Health notices it should",
+            Check::SubscriptionsUnchecked => "The contacts' subscriptions can be read",
+            Check::UnverifiedPhone => "The primary contact's phone number is verified",
         }
     }
 
@@ -76,9 +82,10 @@ impl Check {
     /// reserved address is High in a SECURITY contact, Medium elsewhere).
     pub fn severity(self) -> Severity {
         match self {
-            Check::MissingSecurity | Check::ReservedDomain | Check::UndeliverableDomain => {
-                Severity::High
-            }
+            Check::MissingSecurity
+            | Check::ReservedDomain
+            | Check::UndeliverableDomain
+            | Check::Unsubscribed => Severity::High,
             Check::MissingBilling
             | Check::MissingOperations
             | Check::StaleReview
@@ -91,7 +98,9 @@ impl Check {
             | Check::PrimaryUnreadable
             | Check::DomainUnchecked
             | Check::DnsUnreachable
-            | Check::GuardrailUnchecked => Severity::Low,
+            | Check::GuardrailUnchecked
+            | Check::SubscriptionsUnchecked
+            | Check::UnverifiedPhone => Severity::Low,
         }
     }
 
@@ -146,6 +155,15 @@ impl Check {
             Check::AccountUnreadable => {
                 "The account denied the reads of its contacts while the other member accounts answered, so none of its contacts was checked, and plan and apply skip it (nothing is written to an account that was not read). Find what denies account:GetAlternateContact there: the member role's policies or permissions boundary (redeploy it from the StackSet; `altcontacts guardrail --allow-member-role` keeps an account's admins from changing it), or a condition in the caller's policy."
             }
+            Check::Unsubscribed => {
+                "AWS User Notifications delivers AWS Health's notices to the account's contacts, and an admin of the account can unsubscribe one (DisassociateManagedNotificationAccountContact): the contact stays right and receives nothing. Where contacts.yaml manages the contact, apply subscribes it again; keep it so with the policy `altcontacts guardrail` prints, which denies the unsubscribe to all but the pipeline."
+            }
+            Check::UnverifiedPhone => {
+                "AWS verifies the primary contact's phone with a code it sends by SMS, so a person with the phone does it: send the code (aws account send-phone-number-verification), then answer it (aws account verify-phone-number --otp CODE), from the account itself or, for a member account, from the management account with --account-id."
+            }
+            Check::SubscriptionsUnchecked => {
+                "User Notifications answers an account's subscriptions only to the account itself: give the run a member role (`access.member_role`, made by `altcontacts member-role`) with notifications:ListManagedNotificationChannelAssociations, or grant that permission where it was refused."
+            }
         }
     }
 }
@@ -178,7 +196,24 @@ pub fn remediation(finding: &Finding) -> Option<String> {
         ),
         Check::DomainUnchecked => Some("altcontacts audit --org".to_owned()),
         Check::DnsUnreachable => Some("altcontacts audit --org --dns-server RESOLVER_IP".to_owned()),
-        Check::PrimaryUnreadable | Check::GuardrailUnchecked | Check::AccountUnreadable => None,
+        // Where the file does not manage the contact, apply would not
+        // touch it: the fix is AWS's own call, made in the account.
+        Check::Unsubscribed => match (&finding.about.subscription, &finding.account_id) {
+            (Some(about), _) if about.managed => Some(apply()),
+            (Some(about), Some(id)) => Some(format!(
+                "aws notifications associate-managed-notification-account-contact --contact-identifier {} --managed-notification-configuration-arn {}",
+                about.contact_type.notice_channel(),
+                about.topic.arn("aws", id)
+            )),
+            _ => None,
+        },
+        Check::UnverifiedPhone => account.map(|id| {
+            format!("aws account send-phone-number-verification --account-id {id}, then aws account verify-phone-number --account-id {id} --otp CODE")
+        }),
+        Check::PrimaryUnreadable
+        | Check::GuardrailUnchecked
+        | Check::AccountUnreadable
+        | Check::SubscriptionsUnchecked => None,
     }
 }
 

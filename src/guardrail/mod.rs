@@ -13,11 +13,15 @@ use crate::hint::Hint;
 use crate::settings::RoleName;
 use serde::Serialize;
 
-/// The actions that change where AWS sends an account's notices.
-pub const GUARDED_ACTIONS: [&str; 3] = [
+/// The actions that change where AWS sends an account's notices: the
+/// contacts themselves, and which contacts AWS Health's notices reach (AWS
+/// User Notifications: an unsubscribed contact is right and silent).
+pub const GUARDED_ACTIONS: [&str; 5] = [
     "account:PutAlternateContact",
     "account:DeleteAlternateContact",
     "account:PutContactInformation",
+    "notifications:AssociateManagedNotificationAccountContact",
+    "notifications:DisassociateManagedNotificationAccountContact",
 ];
 
 /// Organizations' limit on a service control policy's document.

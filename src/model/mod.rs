@@ -591,6 +591,26 @@ pub struct JoinedWindow {
 /// account:GetContactInformation, or the endpoint does not offer it).
 pub type Primaries = Option<BTreeMap<AccountId, Option<PrimaryContact>>>;
 
+/// Whether AWS has verified the primary contact's phone number
+/// (GetContactInformation's `VerificationStatus`): verifying it takes a
+/// code sent by SMS, so a person does it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PhoneVerification {
+    Verified,
+    /// A code was sent and awaits its answer.
+    Pending,
+    Unverified,
+    /// Verification is not offered for this account.
+    NotSupported,
+}
+
+impl PhoneVerification {
+    pub fn of_api(status: &str) -> Option<Self> {
+        serde_json::from_value(serde_json::Value::String(status.to_owned())).ok()
+    }
+}
+
 /// The live state of the slots that were read; `None` means no contact is set.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Live {
@@ -605,6 +625,9 @@ pub struct Live {
     /// The accounts in scope whose subscriptions the file wants and that
     /// were not read, and why: no subscription is planned for them.
     pub unchecked: BTreeMap<AccountId, Unchecked>,
+    /// What the primary contacts' reads answered of their phones'
+    /// verification, where they answered it.
+    pub phones: BTreeMap<AccountId, PhoneVerification>,
 }
 
 /// An organization as discovered through AWS Organizations (or the sandbox).

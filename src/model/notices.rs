@@ -167,7 +167,7 @@ impl fmt::Display for Unchecked {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::NoMemberRole => f.write_str(
-                "User Notifications answers only the account itself: give `access.member_role` (or --member-role) to read member accounts",
+                "User Notifications answers each account only to itself, so member accounts are read through a member role (access.member_role or --member-role)",
             ),
             Self::Failed(answer) => f.write_str(answer),
         }

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::StreamExt;
 
 use super::{Base, Context, Session, joined_since_needs_an_organization};
-use crate::backend::{Discovery, Identity, Listing};
+use crate::backend::{Discovery, Identity, Listing, Paced};
 use crate::config::{AccountScope, LoadedConfig};
 use crate::error::Error;
 use crate::live::{Answers, Primaries};
@@ -497,6 +497,12 @@ impl Context {
             Reads::Managed => None,
         };
         let mut live = crate::live::collect(alternates, &mut answers, &session.caller)?;
+        // Answered with each primary contact read: no call of its own.
+        live.phones = primaries
+            .iter()
+            .flat_map(|primaries| primaries.keys())
+            .filter_map(|id| Some((id.clone(), session.api.phone_verification(id)?)))
+            .collect();
         let topics = wanted_topics(&desired, &read_slots, &unreadable);
         (live.notices, live.unchecked) =
             crate::live::notices(&session.api, topics, &session.caller, &progress).await?;

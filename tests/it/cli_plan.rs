@@ -185,7 +185,7 @@ fn json_plan_is_versioned_and_lists_each_change() {
     assert_eq!(plan["format_version"], 1);
     assert_eq!(
         plan["summary"],
-        serde_json::json!({ "create": 5, "update": 1, "delete": 1, "unchanged": 0 })
+        serde_json::json!({ "create": 5, "update": 1, "delete": 1, "subscribe": 0, "unchanged": 0 })
     );
     let update = &plan["changes"][0];
     assert_eq!(update["account_id"], "111111111111");
@@ -328,7 +328,7 @@ fn listed_accounts_are_exactly_the_scope() {
     assert_eq!(plan["accounts_in_scope"], 3);
     assert_eq!(
         plan["summary"],
-        serde_json::json!({ "create": 1, "update": 0, "delete": 1, "unchanged": 1 })
+        serde_json::json!({ "create": 1, "update": 0, "delete": 1, "subscribe": 0, "unchanged": 1 })
     );
 }
 

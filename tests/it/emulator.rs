@@ -1,5 +1,5 @@
-//! An in-process AWS emulator speaking the Account (restJson1),
-//! Organizations (awsJson1.1) and STS (awsQuery) wire protocols to the real
+//! An in-process AWS emulator speaking the Account and User Notifications
+//! (restJson1), Organizations (awsJson1.1) and STS (awsQuery) wire protocols to the real
 //! SDK client, with injectable latency, quotas (token buckets answering
 //! 429), server errors, dropped connections and stale reads.
 //!
@@ -34,6 +34,11 @@ pub struct Quotas {
     pub get: Quota,
     pub put: Quota,
     pub delete: Quota,
+    /// User Notifications' ListManagedNotificationChannelAssociations and
+    /// AssociateManagedNotificationAccountContact. AWS publishes no rate
+    /// for them; these are the ones altcontacts paces at.
+    pub notices_read: Quota,
+    pub notices_write: Quota,
 }
 
 impl Quotas {
@@ -51,6 +56,14 @@ impl Quotas {
             delete: Quota {
                 rate: 1.0 * factor,
                 burst: 6.0 * factor,
+            },
+            notices_read: Quota {
+                rate: 5.0 * factor,
+                burst: 10.0 * factor,
+            },
+            notices_write: Quota {
+                rate: 2.0 * factor,
+                burst: 4.0 * factor,
             },
         }
     }
@@ -98,6 +111,9 @@ pub struct Faults {
     /// Organizations' account listings answer, on every page, the token of
     /// the second page: a listing that goes in a circle.
     pub circular_pages: bool,
+    /// Accounts whose User Notifications calls are answered AccessDenied
+    /// (a role made before altcontacts read subscriptions lacks them).
+    pub notices_denied: BTreeSet<String>,
 }
 
 /// Security Hub as the caller finds it.
@@ -279,6 +295,13 @@ struct State {
     contacts: HashMap<(String, String), Contact>,
     /// Primary contacts by account, as GetContactInformation's JSON.
     primary: HashMap<String, Value>,
+    /// The primary phone's verification status (`VERIFIED`, `PENDING`,
+    /// `UNVERIFIED`, `NOT_SUPPORTED`) by account, where GetContactInformation
+    /// answers one.
+    phone_verification: HashMap<String, String>,
+    /// The contacts a managed notification configuration reaches, by
+    /// account and topic (`AWS-Health/Security`), where not AWS's default.
+    subscriptions: HashMap<(String, String), BTreeSet<String>>,
     /// Slot -> (value reads still see, reads left before the write shows).
     stale: HashMap<(String, String), (Option<Contact>, u32)>,
     log: Vec<Logged>,
@@ -467,6 +490,40 @@ impl Emulator {
         })
     }
 
+    /// What GetContactInformation answers of the primary phone's
+    /// verification in `account`.
+    pub fn set_phone_verification(&self, account: &str, status: &str) {
+        self.state()
+            .phone_verification
+            .insert(account.to_owned(), status.to_owned());
+    }
+
+    /// Unsubscribes a contact (`ACCOUNT_ALTERNATE_SECURITY`) from a topic
+    /// (`AWS-Health/Security`), as DisassociateManagedNotificationAccountContact.
+    pub fn unsubscribe(&self, account: &str, topic: &str, contact: &str) {
+        let mut subscribers = self.subscribers(account, topic);
+        subscribers.remove(contact);
+        self.state()
+            .subscriptions
+            .insert((account.to_owned(), topic.to_owned()), subscribers);
+    }
+
+    /// The contacts a topic reaches in an account.
+    pub fn subscribers(&self, account: &str, topic: &str) -> BTreeSet<String> {
+        let state = self.state();
+        state
+            .subscriptions
+            .get(&(account.to_owned(), topic.to_owned()))
+            .cloned()
+            .unwrap_or_else(|| {
+                TOPICS
+                    .iter()
+                    .find(|(name, _)| *name == topic)
+                    .map(|(_, defaults)| defaults.iter().map(|c| (*c).to_owned()).collect())
+                    .unwrap_or_default()
+            })
+    }
+
     pub fn contact(&self, account: &str, kind: &str) -> Option<Contact> {
         self.state()
             .contacts
@@ -606,6 +663,7 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Reply {
         tokio::time::sleep(latency).await;
     }
     let path = request.uri().path().to_owned();
+    let query = request.uri().query().map(form_of).unwrap_or_default();
     let target = request
         .headers()
         .get("x-amz-target")
@@ -643,6 +701,19 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Reply {
         ("/getContactInformation" | "/putContactInformation", _) => {
             contact_information(&shared, &identity, sent_at, &path, &body)
         }
+        ("/channels/list-managed-notification-channel-associations", _) => {
+            notifications(&shared, &identity, sent_at, &query, None, &body)
+        }
+        (p, _) if p.starts_with("/contacts/associate-managed-notification/") => notifications(
+            &shared,
+            &identity,
+            sent_at,
+            &query,
+            Some(&url_decode(
+                &p["/contacts/associate-managed-notification/".len()..],
+            )),
+            &body,
+        ),
         ("/accounts" | "/findings" | "/findings/import", _) => {
             security_hub(&shared, &identity, &path, &body)
         }
@@ -654,6 +725,11 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Reply {
             format!("the emulator does not know {path}"),
         ),
     }
+}
+
+/// A URL's query as a map, its values decoded.
+fn form_of(query: &str) -> HashMap<String, String> {
+    form(query.as_bytes())
 }
 
 /// The access key a request is signed with (SigV4's `Credential=`).
@@ -1353,6 +1429,174 @@ async fn account(
     }
 }
 
+/// The managed notification configurations every account has, and the
+/// contacts AWS subscribes to each in a new account.
+const TOPICS: [(&str, &[&str]); 4] = [
+    (
+        "AWS-Health/Security",
+        &[
+            "ACCOUNT_PRIMARY",
+            "ACCOUNT_ALTERNATE_OPERATIONS",
+            "ACCOUNT_ALTERNATE_SECURITY",
+        ],
+    ),
+    (
+        "AWS-Health/Operations",
+        &["ACCOUNT_PRIMARY", "ACCOUNT_ALTERNATE_OPERATIONS"],
+    ),
+    (
+        "AWS-Health/Billing",
+        &[
+            "ACCOUNT_PRIMARY",
+            "ACCOUNT_ALTERNATE_OPERATIONS",
+            "ACCOUNT_ALTERNATE_BILLING",
+        ],
+    ),
+    ("AWS-Health/Issue", &[]),
+];
+
+/// Channel associations a page holds at most, whatever `maxResults` asks:
+/// AWS may answer fewer, and a client must follow `nextToken`.
+const NOTICES_PAGE: usize = 2;
+
+/// User Notifications' managed notification calls, as AWS answers them:
+/// an account's configurations answer only that account (the ARN names it);
+/// an unknown configuration is ResourceNotFound; errors carry
+/// `x-amzn-errortype`. `contact` is the contact an Associate names.
+fn notifications(
+    shared: &Shared,
+    identity: &Identity,
+    sent_at: Duration,
+    query: &HashMap<String, String>,
+    contact: Option<&str>,
+    body: &[u8],
+) -> Reply {
+    let operation: &'static str = match contact {
+        None => "ListManagedNotificationChannelAssociations",
+        Some(_) => "AssociateManagedNotificationAccountContact",
+    };
+    let input: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let arn = match contact {
+        None => query.get("managedNotificationConfigurationArn").cloned(),
+        Some(_) => input["managedNotificationConfigurationArn"]
+            .as_str()
+            .map(str::to_owned),
+    }
+    .unwrap_or_default();
+    // arn:aws:notifications::ACCOUNT:managed-notification-configuration/category/C/sub-category/S
+    let parsed = arn.split(':').nth(4).zip(
+        arn.split_once(":managed-notification-configuration/category/")
+            .and_then(|(_, rest)| rest.split_once("/sub-category/")),
+    );
+    let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+    *state.arrivals.entry(operation).or_default() += 1;
+    let account = parsed.map_or_else(String::new, |(account, _)| account.to_owned());
+    let log = |status: u16, state: &mut State| {
+        state.log.push(Logged {
+            sent_at,
+            at: shared.started.elapsed(),
+            operation,
+            account: account.clone(),
+            by: identity.account.clone(),
+            account_id_sent: false,
+            kind: contact.unwrap_or_default().to_owned(),
+            status,
+        });
+    };
+    if let Some(quotas) = shared.faults.quotas {
+        let quota = match contact {
+            None => quotas.notices_read,
+            Some(_) => quotas.notices_write,
+        };
+        if !take_token(shared, &mut state, &identity.account, operation, quota) {
+            log(429, &mut state);
+            return account_error(429, "ThrottlingException", "Rate exceeded");
+        }
+    }
+    let Some((account, (category, sub))) = parsed else {
+        log(400, &mut state);
+        return account_error(
+            400,
+            "ValidationException",
+            "invalid managedNotificationConfigurationArn",
+        );
+    };
+    if account != identity.account || shared.faults.notices_denied.contains(account) {
+        log(403, &mut state);
+        return account_error(
+            403,
+            "AccessDeniedException",
+            &format!(
+                "User: {} is not authorized to perform: notifications:{operation} on resource: {arn}",
+                identity.arn
+            ),
+        );
+    }
+    let topic = format!("{category}/{sub}");
+    let Some((_, defaults)) = TOPICS.iter().find(|(name, _)| *name == topic) else {
+        log(404, &mut state);
+        return account_error(
+            404,
+            "ResourceNotFoundException",
+            &format!("ManagedNotificationConfiguration {arn} not found"),
+        );
+    };
+    let key = (account.to_owned(), topic.clone());
+    let current = state
+        .subscriptions
+        .get(&key)
+        .cloned()
+        .unwrap_or_else(|| defaults.iter().map(|c| (*c).to_owned()).collect());
+    match contact {
+        Some(contact) => {
+            if !TOPICS[0].1.contains(&contact) && contact != "ACCOUNT_ALTERNATE_BILLING" {
+                log(400, &mut state);
+                return account_error(400, "ValidationException", "invalid contactIdentifier");
+            }
+            let mut subscribers = current;
+            subscribers.insert(contact.to_owned());
+            state.subscriptions.insert(key, subscribers);
+            log(201, &mut state);
+            reply(
+                StatusCode::CREATED,
+                &[("content-type", "application/json")],
+                "{}".to_owned(),
+            )
+        }
+        None => {
+            // Another channel beside the contacts, as a console user adds
+            // one: only ACCOUNT_CONTACT entries are contacts.
+            let mut entries: Vec<Value> = vec![json!({
+                "channelIdentifier": format!("arn:aws:chatbot::{account}:chat-configuration/slack-channel/ops"),
+                "channelType": "CHATBOT",
+            })];
+            entries.extend(current.iter().map(|contact| {
+                json!({
+                    "channelIdentifier": contact,
+                    "channelType": "ACCOUNT_CONTACT",
+                    "overrideOption": "ENABLED",
+                })
+            }));
+            let start: usize = query
+                .get("nextToken")
+                .and_then(|token| token.strip_prefix("page-"))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            let end = (start + NOTICES_PAGE).min(entries.len());
+            let mut page = json!({ "channelAssociations": entries[start.min(end)..end] });
+            if end < entries.len() {
+                page["nextToken"] = json!(format!("page-{end}"));
+            }
+            log(200, &mut state);
+            reply(
+                StatusCode::OK,
+                &[("content-type", "application/json")],
+                page.to_string(),
+            )
+        }
+    }
+}
+
 /// GetContactInformation: the primary contact, with AWS's rules on who may
 /// name which account.
 fn contact_information(
@@ -1439,11 +1683,13 @@ fn contact_information(
             "ResourceNotFoundException",
             "No contact information found.",
         ),
-        _ => reply(
-            StatusCode::OK,
-            &[("content-type", "application/json")],
-            json!({ "ContactInformation": state.primary[&account] }).to_string(),
-        ),
+        _ => reply(StatusCode::OK, &[("content-type", "application/json")], {
+            let mut answer = json!({ "ContactInformation": state.primary[&account] });
+            if let Some(verification) = state.phone_verification.get(&account) {
+                answer["VerificationStatus"] = json!(verification);
+            }
+            answer.to_string()
+        }),
     }
 }
 

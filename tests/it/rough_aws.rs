@@ -109,6 +109,7 @@ fn server_errors_and_a_quota_below_the_rate_still_converge() {
                 rate: 5.0,
                 burst: 3.0,
             },
+            ..Quotas::aws_scaled(1.0)
         }),
         ..Faults::default()
     };
