@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::model::{
     AccountId, AccountInfo, Contact, ContactType, Date, Desired, Live, PhoneVerification,
-    PrimaryContact, Slot, Topic, Unreadable, Value, count,
+    PrimaryContact, Slot, Topic, Unchecked, Unreadable, Value, count,
 };
 
 /// AWS advises reviewing alternate contacts at least once a year.
@@ -374,11 +374,38 @@ fn subscription_findings(
     let mut findings = Vec::new();
     let unmanaged = Desired::default();
     let desired = desired.unwrap_or(&unmanaged);
+    // One cause, said once: a run without a member role reads no member
+    // account's subscriptions.
+    let without_role: Vec<AccountId> = accounts
+        .keys()
+        .filter(|id| live.unchecked.get(*id) == Some(&Unchecked::NoMemberRole))
+        .cloned()
+        .collect();
+    if !without_role.is_empty() {
+        findings.push(Finding {
+            severity: Severity::Low,
+            check: Check::SubscriptionsUnchecked,
+            account_id: None,
+            message: format!(
+                "the subscriptions to AWS Health's notices of {} were not read: {}",
+                count(without_role.len(), "member account"),
+                Unchecked::NoMemberRole
+            ),
+            controls: Vec::new(),
+            about: About {
+                accounts: without_role,
+                ..About::default()
+            },
+        });
+    }
     for id in accounts
         .keys()
         .filter(|id| !live.unreadable.contains_key(*id))
     {
         if let Some(why) = live.unchecked.get(id) {
+            if *why == Unchecked::NoMemberRole {
+                continue;
+            }
             findings.push(Finding {
                 severity: Severity::Low,
                 check: Check::SubscriptionsUnchecked,

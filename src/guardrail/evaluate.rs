@@ -13,7 +13,7 @@ use crate::model::AccountId;
 pub struct Verdict {
     /// For each of [`GUARDED_ACTIONS`], whether a statement denies it to
     /// everyone in the account (outside roles of other accounts).
-    pub denied: [bool; 3],
+    pub denied: [bool; GUARDED_ACTIONS.len()],
     /// Why a Deny of a guarded action was not counted, for the finding.
     pub doubts: Vec<String>,
 }
@@ -324,6 +324,8 @@ fn condition_doubt(
 mod tests {
     use super::*;
 
+    const N: usize = GUARDED_ACTIONS.len();
+
     fn member() -> AccountId {
         AccountId::parse("333333333333").unwrap()
     }
@@ -362,29 +364,41 @@ mod tests {
     #[test]
     fn a_wildcard_action_counts_and_a_narrow_one_covers_only_what_it_names() {
         assert_eq!(
-            judge(&deny(r#""account:*""#, ""), &member()).denied,
-            [true; 3]
+            judge(&deny(r#"["account:*","notifications:*"]"#, ""), &member()).denied,
+            [true; N]
         );
         assert_eq!(
             judge(&deny(r#"["account:Put*"]"#, ""), &member()).denied,
-            [true, false, true]
+            [true, false, true, false, false]
         );
         assert_eq!(
             judge(&deny(r#""account:PutAlternateContact""#, ""), &member()).denied,
-            [true, false, false]
+            [true, false, false, false, false]
         );
         let not_action =
             r#"{"Statement":[{"Effect":"Deny","NotAction":["iam:*"],"Resource":"*"}]}"#;
-        assert_eq!(judge(not_action, &member()).denied, [true; 3]);
+        assert_eq!(judge(not_action, &member()).denied, [true; N]);
         let allow = r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
-        assert_eq!(judge(allow, &member()).denied, [false; 3]);
+        assert_eq!(judge(allow, &member()).denied, [false; N]);
+    }
+
+    #[test]
+    fn a_guardrail_of_the_contacts_alone_leaves_their_subscriptions_open() {
+        let verdict = judge(&deny(r#""account:*""#, ""), &member());
+        assert_eq!(verdict.denied, [true, true, true, false, false]);
+        assert!(
+            GUARDED_ACTIONS[3..]
+                .iter()
+                .all(|action| action.starts_with("notifications:")),
+            "the last two are User Notifications' writes"
+        );
     }
 
     #[test]
     fn an_exemption_of_another_accounts_role_counts_and_one_anyone_can_meet_does_not() {
         let exempt = |values: &str| {
             deny(
-                r#""account:*""#,
+                r#"["account:*","notifications:*"]"#,
                 &format!(r#","Condition":{{"ArnNotLike":{{"aws:PrincipalArn":{values}}}}}"#),
             )
         };
@@ -394,7 +408,7 @@ mod tests {
                 &member()
             )
             .denied,
-            [true; 3]
+            [true; N]
         );
         for lets_everyone_through in [
             r#""*""#,
@@ -402,35 +416,35 @@ mod tests {
             r#""arn:aws:iam::333333333333:role/admin""#,
         ] {
             let verdict = judge(&exempt(lets_everyone_through), &member());
-            assert_eq!(verdict.denied, [false; 3], "{lets_everyone_through}");
+            assert_eq!(verdict.denied, [false; N], "{lets_everyone_through}");
             assert_eq!(verdict.doubts.len(), 1);
         }
         let positive = deny(
-            r#""account:*""#,
+            r#"["account:*","notifications:*"]"#,
             r#","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::111111111111:role/x"}}"#,
         );
-        assert_eq!(judge(&positive, &member()).denied, [false; 3]);
+        assert_eq!(judge(&positive, &member()).denied, [false; N]);
         let unrelated = deny(
-            r#""account:*""#,
+            r#"["account:*","notifications:*"]"#,
             r#","Condition":{"StringEquals":{"aws:RequestedRegion":"eu-west-1"}}"#,
         );
         assert!(judge(&unrelated, &member()).doubts[0].contains("StringEquals"));
         let other_account = deny(
-            r#""account:*""#,
+            r#"["account:*","notifications:*"]"#,
             r#","Condition":{"StringNotEquals":{"aws:PrincipalAccount":["111111111111"]}}"#,
         );
-        assert_eq!(judge(&other_account, &member()).denied, [true; 3]);
+        assert_eq!(judge(&other_account, &member()).denied, [true; N]);
         let own_account = deny(
-            r#""account:*""#,
+            r#"["account:*","notifications:*"]"#,
             r#","Condition":{"StringNotEquals":{"aws:PrincipalAccount":["333333333333"]}}"#,
         );
-        assert_eq!(judge(&own_account, &member()).denied, [false; 3]);
+        assert_eq!(judge(&own_account, &member()).denied, [false; N]);
     }
 
     #[test]
     fn a_deny_on_named_resources_or_a_broken_document_protects_nothing() {
         let named = r#"{"Statement":{"Effect":"Deny","Action":"account:*","Resource":"arn:aws:account::333333333333:account"}}"#;
-        assert_eq!(judge(named, &member()).denied, [false; 3]);
+        assert_eq!(judge(named, &member()).denied, [false; N]);
         assert!(!judge("{not json", &member()).doubts.is_empty());
     }
 }

@@ -49,6 +49,9 @@ fn finding_subject(finding: &Finding, audit: &Audit) -> String {
         None => match (&finding.about.location, &finding.about.address) {
             (Some(location), _) => location.to_string(),
             (None, Some(address)) => address.clone(),
+            (None, None) if !finding.about.accounts.is_empty() => {
+                crate::model::count(finding.about.accounts.len(), "account")
+            }
             (None, None) => "contacts".to_owned(),
         },
     }
