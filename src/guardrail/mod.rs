@@ -388,10 +388,10 @@ mod tests {
         // The audit counts the form it prints.
         let member = AccountId::parse("333333333333").unwrap();
         let verdict = evaluate::judge(&text, &member);
-        assert_eq!(verdict.denied, [true; 3], "{verdict:?}");
+        assert_eq!(verdict.denied, [true; GUARDED_ACTIONS.len()], "{verdict:?}");
         // Without the protection, a role of that name is anyone's.
         let unprotected = text.replace("iam:UpdateAssumeRolePolicy", "iam:GetRole");
-        assert_eq!(evaluate::judge(&unprotected, &member).denied, [false; 3]);
+        assert_eq!(evaluate::judge(&unprotected, &member).denied, [false; GUARDED_ACTIONS.len()]);
     }
 
     #[test]

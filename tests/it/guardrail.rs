@@ -100,7 +100,8 @@ fn ids(found: &[(String, String)]) -> Vec<&str> {
 }
 
 #[test]
-fn the_printed_policy_is_minified_valid_json_that_denies_the_three_actions_to_all_but_the_role() {
+fn the_printed_policy_is_minified_valid_json_that_denies_the_contact_and_subscription_writes_to_all_but_the_role()
+ {
     let text = printed_guardrail();
     assert!(
         text.len() <= 5_120 && !text.contains(char::is_whitespace),
@@ -114,7 +115,9 @@ fn the_printed_policy_is_minified_valid_json_that_denies_the_three_actions_to_al
         serde_json::json!([
             "account:PutAlternateContact",
             "account:DeleteAlternateContact",
-            "account:PutContactInformation"
+            "account:PutContactInformation",
+            "notifications:AssociateManagedNotificationAccountContact",
+            "notifications:DisassociateManagedNotificationAccountContact"
         ])
     );
     assert_eq!(statement["Resource"], "*");
@@ -395,7 +398,7 @@ fn a_policy_that_denies_too_little_or_lets_everyone_through_does_not_count() {
             scp("p-everyone", wildcard, &["ou-emu1-bbbbbbbb"]),
             scp(
                 "p-wildcard",
-                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"account:*","Resource":"*","Condition":{"ArnNotLike":{"aws:PrincipalArn":["arn:aws:iam::111111111111:role/altcontacts-*"]}}}]}"#,
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":["account:*","notifications:*ManagedNotificationAccountContact"],"Resource":"*","Condition":{"ArnNotLike":{"aws:PrincipalArn":["arn:aws:iam::111111111111:role/altcontacts-*"]}}}]}"#,
                 &["200000000004"],
             ),
         ])),
