@@ -329,7 +329,7 @@ pub async fn notices(
                         .at(&account, None, own);
                 unchecked
                     .entry(account)
-                    .or_insert_with(|| Unchecked::Failed(located.to_string()));
+                    .or_insert_with(|| Unchecked::Failed(located.summary()));
             }
         }
     }

@@ -78,6 +78,7 @@ impl<A: Contacts> Throttled<A> {
         slot: &Slot,
         gate: &Gate,
         pacer: P,
+        fallback: Fallback,
         request: R,
     ) -> Result<T, BackendError>
     where
@@ -144,7 +145,7 @@ impl<A: Contacts> Throttled<A> {
                 }
                 // The role may not do this (its policy, an SCP on it): the
                 // caller may, as without member roles. Nothing was written.
-                Err(error @ BackendError::AccessDenied(_)) => {
+                Err(error @ BackendError::AccessDenied(_)) if fallback == Fallback::Caller => {
                     members.failed_with(&slot.account, &error).await;
                 }
                 result => return result,
@@ -174,6 +175,17 @@ impl<A: Contacts> Throttled<A> {
             _ => request(via).await,
         }
     }
+}
+
+/// What a request the member role is refused becomes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fallback {
+    /// The account goes through the caller from then on, as without
+    /// member roles: the Account API lets the caller name the account.
+    Caller,
+    /// The refusal is the answer: only the account itself may ask (User
+    /// Notifications), and its other requests keep the role.
+    None,
 }
 
 /// Requests in flight at once without a rate limit (the sandbox): as many
@@ -212,6 +224,7 @@ impl<A: Contacts + Identity + Discovery> Paced for Throttled<A> {
             slot,
             gate,
             |pacers| pacers.read(slot.kind),
+            Fallback::Caller,
             move |via| self.inner.get(slot, via),
         )
     }
@@ -226,6 +239,7 @@ impl<A: Contacts + Identity + Discovery> Paced for Throttled<A> {
             slot,
             gate,
             |pacers| pacers.write(slot.kind),
+            Fallback::Caller,
             move |via| self.inner.put(slot, value, via),
         )
     }
@@ -239,6 +253,7 @@ impl<A: Contacts + Identity + Discovery> Paced for Throttled<A> {
             slot,
             gate,
             |pacers| &pacers.delete,
+            Fallback::Caller,
             move |via| self.inner.delete(slot, via),
         )
     }
@@ -256,6 +271,7 @@ impl<A: Contacts + Identity + Discovery> Paced for Throttled<A> {
                 &slot,
                 gate,
                 |pacers| &pacers.notices_read,
+                Fallback::None,
                 |via| {
                     self.in_the_account(account, via, |via| {
                         self.inner.subscribers(account, topic, via)
@@ -275,6 +291,7 @@ impl<A: Contacts + Identity + Discovery> Paced for Throttled<A> {
             &notice.slot,
             gate,
             |pacers| &pacers.notices_write,
+            Fallback::None,
             move |via| {
                 self.in_the_account(&notice.slot.account, via, |via| {
                     self.inner.subscribe(notice, via)

@@ -391,7 +391,10 @@ mod tests {
         assert_eq!(verdict.denied, [true; GUARDED_ACTIONS.len()], "{verdict:?}");
         // Without the protection, a role of that name is anyone's.
         let unprotected = text.replace("iam:UpdateAssumeRolePolicy", "iam:GetRole");
-        assert_eq!(evaluate::judge(&unprotected, &member).denied, [false; GUARDED_ACTIONS.len()]);
+        assert_eq!(
+            evaluate::judge(&unprotected, &member).denied,
+            [false; GUARDED_ACTIONS.len()]
+        );
     }
 
     #[test]

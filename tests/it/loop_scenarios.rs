@@ -505,9 +505,11 @@ pub fn drift(aws: &Emulator, file: &str) -> String {
 
 /// No contact was written or deleted since the log was cleared.
 pub fn wrote_nothing(aws: &Emulator) -> bool {
-    aws.log()
-        .iter()
-        .all(|entry| !entry.operation.starts_with("Put") && !entry.operation.starts_with("Delete"))
+    aws.log().iter().all(|entry| {
+        !["Put", "Delete", "Associate"]
+            .iter()
+            .any(|verb| entry.operation.starts_with(verb))
+    })
 }
 
 /// The accounts whose contacts were read or written since the log was cleared.

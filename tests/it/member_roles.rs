@@ -467,7 +467,11 @@ fn the_saved_plans_staleness_check_and_the_safety_limits_hold_through_member_rol
     let writes = |aws: &Emulator| {
         aws.log()
             .iter()
-            .filter(|entry| entry.operation != "GetAlternateContact")
+            .filter(|entry| {
+                ["Put", "Delete", "Associate"]
+                    .iter()
+                    .any(|verb| entry.operation.starts_with(verb))
+            })
             .count()
     };
     assert_eq!(writes(&aws), 0, "nothing was written");
