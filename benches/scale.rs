@@ -19,7 +19,8 @@
 //!     `[` (goal 1 s each), each beside what the run was seen to do.
 //! (d) `--member-role` over 10,000 accounts (`-- members` runs these rows
 //!     only; `-- members quick`, 1,000; `-- members plan audit`, the named
-//!     jobs only): a full plan, an adoption apply of
+//!     jobs only): a full plan (with the subscriptions to AWS Health's
+//!     topics, and `plan-without-notices` without them), an adoption apply of
 //!     30,000 writes and `audit --org` with primary contacts, AssumeRole at
 //!     100/s, each account at AWS's own quotas, jittered latency; as a
 //!     ratio to the bound (see `MemberRow`), beside the central path's
@@ -250,6 +251,7 @@ fn member_roles(args: &[String]) {
     // `-- members plan audit` runs the named jobs only.
     let named: Vec<MemberJob> = [
         ("plan", MemberJob::Plan),
+        ("plan-without-notices", MemberJob::PlanWithoutNotices),
         ("apply", MemberJob::Apply),
         ("audit", MemberJob::Audit),
     ]
@@ -258,7 +260,12 @@ fn member_roles(args: &[String]) {
     .map(|(_, job)| job)
     .collect();
     let jobs = match named.is_empty() {
-        true => vec![MemberJob::Plan, MemberJob::Apply, MemberJob::Audit],
+        true => vec![
+            MemberJob::Plan,
+            MemberJob::PlanWithoutNotices,
+            MemberJob::Apply,
+            MemberJob::Audit,
+        ],
         false => named,
     };
     for job in jobs {

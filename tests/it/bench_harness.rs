@@ -621,8 +621,12 @@ pub fn validate_nested(depth: usize) -> OwnCost {
 /// What a run through member roles does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MemberJob {
-    /// A full plan: 3 reads per account.
+    /// A full plan: 3 reads per account, and the contacts' 3 topics
+    /// (AWS User Notifications).
     Plan,
+    /// The same plan with `notices: none`: the contacts alone, to weigh
+    /// what reading the subscriptions costs.
+    PlanWithoutNotices,
     /// An adoption: every slot missing, 3 writes (and read-backs) per account.
     Apply,
     /// `audit --org`: every slot and the primary contact, and the service
@@ -649,6 +653,8 @@ pub struct MemberRow {
     /// Sessions granted, and Account API requests made by member sessions.
     pub assumed: usize,
     pub by_members: usize,
+    /// Reads of the subscriptions (ListManagedNotificationChannelAssociations).
+    pub notice_reads: usize,
     pub throttled: usize,
     pub slots_wrong_after: usize,
 }
@@ -686,8 +692,15 @@ pub fn member_roles(
         }
     }
     let dir = workspace();
+    if job == MemberJob::PlanWithoutNotices {
+        std::fs::write(
+            dir.path().join("contacts.yaml"),
+            CONFIG.replace("operations: ops }", "operations: ops, notices: none }"),
+        )
+        .expect("write the config");
+    }
     let args: &[&str] = match job {
-        MemberJob::Plan => &["plan"],
+        MemberJob::Plan | MemberJob::PlanWithoutNotices => &["plan"],
         MemberJob::Apply => &["apply", "--auto-approve"],
         MemberJob::Audit => &["audit", "--org"],
     };
@@ -705,6 +718,12 @@ pub fn member_roles(
     };
     let in_flight = |requests: f64| requests * n * mean_latency / MEMBER_IN_FLIGHT as f64;
     let mut bound = ((members - assume.burst).max(0.0) / assume.rate).max(in_flight(reads));
+    if job != MemberJob::PlanWithoutNotices {
+        // Then the subscriptions, once the contacts are read: one read per
+        // AWS Health topic the contacts receive (Security, Operations,
+        // Billing), each account within its own burst.
+        bound += in_flight(3.0);
+    }
     if job == MemberJob::Apply {
         // The writes follow the plan: three and their read-backs per
         // account, each account within its own burst.
@@ -733,6 +752,10 @@ pub fn member_roles(
             .filter(|assumption| assumption.status == 200)
             .count(),
         by_members: log.iter().filter(|entry| entry.by != CALLER).count(),
+        notice_reads: log
+            .iter()
+            .filter(|entry| entry.operation == "ListManagedNotificationChannelAssociations")
+            .count(),
         throttled: log.iter().filter(|entry| entry.status == 429).count()
             + emulator
                 .assumptions()

@@ -134,7 +134,24 @@ fn the_member_role_rows_measure_reads_and_writes_made_by_each_account_itself() {
     let plan = member_roles(40, MemberJob::Plan, small, small, assume);
     assert_eq!(plan.run.exit_code, 0, "{}", plan.run.stderr);
     assert_eq!(plan.assumed, 39, "every member account once");
-    assert_eq!(plan.by_members, 3 * 39, "every member slot read by itself");
+    assert_eq!(
+        plan.notice_reads,
+        3 * 40,
+        "three topics of every account, the caller's too"
+    );
+    assert_eq!(
+        plan.by_members,
+        3 * 39 + 3 * 39,
+        "every member slot and topic read by itself"
+    );
+    let contacts_alone = member_roles(40, MemberJob::PlanWithoutNotices, small, small, assume);
+    assert_eq!(
+        contacts_alone.run.exit_code, 0,
+        "{}",
+        contacts_alone.run.stderr
+    );
+    assert_eq!(contacts_alone.notice_reads, 0, "`notices: none` reads none");
+    assert_eq!(contacts_alone.by_members, 3 * 39);
     let apply = member_roles(40, MemberJob::Apply, small, small, assume);
     assert_eq!(apply.run.exit_code, 0, "{}", apply.run.stderr);
     assert_eq!(apply.slots_wrong_after, 0, "{}", apply.run.stderr);
@@ -144,5 +161,9 @@ fn the_member_role_rows_measure_reads_and_writes_made_by_each_account_itself() {
         "{}",
         audit.run.stderr
     );
-    assert_eq!(audit.by_members, 4 * 39, "the primary contact too");
+    assert_eq!(
+        audit.by_members,
+        4 * 39 + 3 * 39,
+        "the primary contact too, and each contact's topics"
+    );
 }

@@ -114,6 +114,10 @@ pub struct Faults {
     /// Accounts whose User Notifications calls are answered AccessDenied
     /// (a role made before altcontacts read subscriptions lacks them).
     pub notices_denied: BTreeSet<String>,
+    /// Channel associations a page holds at most, whatever `maxResults`
+    /// asks (AWS may answer fewer, and a client must follow `nextToken`);
+    /// `None`: as many as asked.
+    pub notices_page: Option<usize>,
 }
 
 /// Security Hub as the caller finds it.
@@ -1455,10 +1459,6 @@ const TOPICS: [(&str, &[&str]); 4] = [
     ("AWS-Health/Issue", &[]),
 ];
 
-/// Channel associations a page holds at most, whatever `maxResults` asks:
-/// AWS may answer fewer, and a client must follow `nextToken`.
-const NOTICES_PAGE: usize = 2;
-
 /// User Notifications' managed notification calls, as AWS answers them:
 /// an account's configurations answer only that account (the ARN names it);
 /// an unknown configuration is ResourceNotFound; errors carry
@@ -1582,7 +1582,17 @@ fn notifications(
                 .and_then(|token| token.strip_prefix("page-"))
                 .and_then(|n| n.parse().ok())
                 .unwrap_or(0);
-            let end = (start + NOTICES_PAGE).min(entries.len());
+            let asked: usize = query
+                .get("maxResults")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(20);
+            let page = shared
+                .faults
+                .notices_page
+                .unwrap_or(asked)
+                .min(asked)
+                .max(1);
+            let end = (start + page).min(entries.len());
             let mut page = json!({ "channelAssociations": entries[start.min(end)..end] });
             if end < entries.len() {
                 page["nextToken"] = json!(format!("page-{end}"));

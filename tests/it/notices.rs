@@ -17,6 +17,8 @@ fn emulator(members: usize, faults: Faults) -> Emulator {
         Some(organization(CALLER, members, 2)),
         Faults {
             quotas: Some(Quotas::aws_scaled(1.0)),
+            // Two associations a page: every read follows `nextToken`.
+            notices_page: Some(2),
             member_roles: Some(MemberRoles {
                 name: ROLE.to_owned(),
                 ..MemberRoles::default()
