@@ -249,26 +249,21 @@ fn member_roles(args: &[String]) {
         "central bound"
     );
     // `-- members plan audit` runs the named jobs only.
-    let named: Vec<MemberJob> = [
+    let every = [
         ("plan", MemberJob::Plan),
         ("plan-without-notices", MemberJob::PlanWithoutNotices),
         ("apply", MemberJob::Apply),
         ("audit", MemberJob::Audit),
-    ]
-    .into_iter()
-    .filter(|(name, _)| args.iter().any(|arg| arg == name))
-    .map(|(_, job)| job)
-    .collect();
+    ];
+    let named: Vec<(&str, MemberJob)> = every
+        .into_iter()
+        .filter(|(name, _)| args.iter().any(|arg| arg == name))
+        .collect();
     let jobs = match named.is_empty() {
-        true => vec![
-            MemberJob::Plan,
-            MemberJob::PlanWithoutNotices,
-            MemberJob::Apply,
-            MemberJob::Audit,
-        ],
+        true => every.to_vec(),
         false => named,
     };
-    for job in jobs {
+    for (name, job) in jobs {
         let row = bench_harness::member_roles(accounts, job, latency, TAIL, assume);
         assert!(
             [0, 2].contains(&row.run.exit_code),
@@ -278,7 +273,7 @@ fn member_roles(args: &[String]) {
         assert_eq!(row.slots_wrong_after, 0, "writes missing: {job:?}");
         println!(
             "{:>6} {:>8} {:>7.1}s {:>8.1}s {:>7.3} {:>7.1}MB {:>9} {:>6} {:>9} | {:>12.0}s",
-            format!("{job:?}").to_lowercase(),
+            name,
             accounts,
             row.bound.as_secs_f64(),
             row.run.elapsed.as_secs_f64(),

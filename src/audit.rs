@@ -398,24 +398,40 @@ fn subscription_findings(
             },
         });
     }
+    // Refusals too are one finding: a role made before subscriptions were
+    // read refuses them in every account, and the first answer says why.
+    let refused: Vec<(&AccountId, &String)> = accounts
+        .keys()
+        .filter_map(|id| match live.unchecked.get(id) {
+            Some(Unchecked::Failed(answer)) => Some((id, answer)),
+            _ => None,
+        })
+        .collect();
+    if let Some((_, first)) = refused.first() {
+        let (account_id, accounts) = match refused.as_slice() {
+            [(id, _)] => (Some((*id).clone()), Vec::new()),
+            many => (None, many.iter().map(|(id, _)| (*id).clone()).collect()),
+        };
+        findings.push(Finding {
+            severity: Severity::Low,
+            check: Check::SubscriptionsUnchecked,
+            account_id,
+            message: format!(
+                "the subscriptions to AWS Health's notices of {} could not be read: {first}",
+                count(refused.len(), "account")
+            ),
+            controls: Vec::new(),
+            about: About {
+                accounts,
+                ..About::default()
+            },
+        });
+    }
     for id in accounts
         .keys()
         .filter(|id| !live.unreadable.contains_key(*id))
     {
-        if let Some(why) = live.unchecked.get(id) {
-            if *why == Unchecked::NoMemberRole {
-                continue;
-            }
-            findings.push(Finding {
-                severity: Severity::Low,
-                check: Check::SubscriptionsUnchecked,
-                account_id: Some(id.clone()),
-                message: format!(
-                    "its contacts' subscriptions to AWS Health's notices were not read: {why}"
-                ),
-                controls: Vec::new(),
-                about: About::default(),
-            });
+        if live.unchecked.contains_key(id) {
             continue;
         }
         let Some(subscribed) = live.notices.get(id) else {

@@ -141,13 +141,23 @@ pub fn unchecked_line(
             Unchecked::NoMemberRole
         ));
     }
+    // A role made before subscriptions were read fails in every account:
+    // the first few say why, the rest are counted.
+    const SHOWN: usize = 3;
     let failed: Vec<String> = unchecked
         .iter()
         .filter(|(_, why)| **why != Unchecked::NoMemberRole)
         .map(|(account, why)| format!("{account} ({why})"))
         .collect();
     if !failed.is_empty() {
-        parts.push(format!("not read: {}", failed.join("; ")));
+        let more = match failed.len().saturating_sub(SHOWN) {
+            0 => String::new(),
+            n => format!("; and {} more", count(n, "account")),
+        };
+        parts.push(format!(
+            "not read: {}{more}",
+            failed[..failed.len().min(SHOWN)].join("; ")
+        ));
     }
     Some(printable(&format!(
         "Subscriptions to AWS Health's notices: {}.",

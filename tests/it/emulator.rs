@@ -512,6 +512,15 @@ impl Emulator {
             .insert((account.to_owned(), topic.to_owned()), subscribers);
     }
 
+    /// Subscribes a contact to a topic again, as the account's admin can.
+    pub fn subscribe(&self, account: &str, topic: &str, contact: &str) {
+        let mut subscribers = self.subscribers(account, topic);
+        subscribers.insert(contact.to_owned());
+        self.state()
+            .subscriptions
+            .insert((account.to_owned(), topic.to_owned()), subscribers);
+    }
+
     /// The contacts a topic reaches in an account.
     pub fn subscribers(&self, account: &str, topic: &str) -> BTreeSet<String> {
         let state = self.state();

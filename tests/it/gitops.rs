@@ -444,6 +444,43 @@ fn nightly_repair_writes_aws_back_and_closes_the_issue_with_what_it_did() {
 }
 
 #[test]
+fn a_contact_unsubscribed_from_security_notices_is_drift_until_it_is_subscribed_again() {
+    let world = world(2);
+    let file = contacts("security@example.com", &[]);
+    adopted(&world, &file);
+    // An admin of the management account silences its SECURITY contact.
+    world
+        .aws()
+        .unsubscribe(CALLER, "AWS-Health/Security", "ACCOUNT_ALTERNATE_SECURITY");
+
+    let run = world.run_configured(NIGHTLY, &world.schedule_event(), &[]);
+    assert_ran(&run);
+    let issues = world.github.issues();
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(issues[0].state, "open");
+    assert!(
+        issues[0].body.contains("subscribe")
+            && issues[0].body.contains("AWS-Health/Security")
+            && issues[0].body.contains(CALLER),
+        "{}",
+        issues[0].body
+    );
+    assert!(
+        loop_scenarios::wrote_nothing(world.aws()),
+        "reported, not repaired"
+    );
+
+    world
+        .aws()
+        .subscribe(CALLER, "AWS-Health/Security", "ACCOUNT_ALTERNATE_SECURITY");
+    let run = world.run_configured(NIGHTLY, &world.schedule_event(), &[]);
+    assert_ran(&run);
+    let issues = world.github.issues();
+    assert_eq!(issues.len(), 1);
+    assert_eq!(issues[0].state, "closed", "{issues:?}");
+}
+
+#[test]
 fn drift_where_issues_are_off_fails_the_run_and_says_how_to_get_an_issue() {
     let world = world(3);
     loop_scenarios::drift_where_issues_are_off_fails_the_run_and_says_how_to_get_an_issue(

@@ -159,6 +159,37 @@ fn the_audit_docs_show_the_policy_the_command_prints() {
 }
 
 #[test]
+fn a_guardrail_made_before_subscriptions_were_guarded_is_reported_with_what_it_leaves_open() {
+    // What `guardrail` printed before it denied User Notifications' writes.
+    let contacts_only = printed_guardrail().replace(
+        r#","notifications:AssociateManagedNotificationAccountContact","notifications:DisassociateManagedNotificationAccountContact""#,
+        "",
+    );
+    assert!(!contacts_only.contains("notifications:"), "{contacts_only}");
+    let emulator = Emulator::start(
+        CALLER,
+        Some(org(vec![scp("p-old", &contacts_only, &["r-emu1"])])),
+        Faults::default(),
+    );
+    let found = unprotected(&audit(&emulator, "json"));
+    assert_eq!(
+        ids(&found),
+        [
+            "200000000001",
+            "200000000002",
+            "200000000003",
+            "200000000004"
+        ],
+        "{found:?}"
+    );
+    assert!(
+        found.iter().all(|(_, message)| message
+            .contains("notifications:DisassociateManagedNotificationAccountContact")),
+        "each says the unsubscribe is open: {found:?}"
+    );
+}
+
+#[test]
 fn the_guardrail_on_the_root_protects_every_member_account() {
     let emulator = Emulator::start(
         CALLER,
