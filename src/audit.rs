@@ -58,7 +58,7 @@ pub enum Check {
     AccountUnreadable,
     /// A contact that is set but unsubscribed from an AWS Health topic it
     /// should receive (AWS User Notifications): right, and silent.
-    Unsubscribed,
+    ContactUnsubscribed,
     /// An account's subscriptions could not be read (no member role to
     /// reach it, or the read was refused).
     SubscriptionsUnchecked,
@@ -374,30 +374,6 @@ fn subscription_findings(
     let mut findings = Vec::new();
     let unmanaged = Desired::default();
     let desired = desired.unwrap_or(&unmanaged);
-    // One cause, said once: a run without a member role reads no member
-    // account's subscriptions.
-    let without_role: Vec<AccountId> = accounts
-        .keys()
-        .filter(|id| live.unchecked.get(*id) == Some(&Unchecked::NoMemberRole))
-        .cloned()
-        .collect();
-    if !without_role.is_empty() {
-        findings.push(Finding {
-            severity: Severity::Low,
-            check: Check::SubscriptionsUnchecked,
-            account_id: None,
-            message: format!(
-                "the subscriptions to AWS Health's notices of {} were not read: {}",
-                count(without_role.len(), "member account"),
-                Unchecked::NoMemberRole
-            ),
-            controls: Vec::new(),
-            about: About {
-                accounts: without_role,
-                ..About::default()
-            },
-        });
-    }
     // Refusals too are one finding: a role made before subscriptions were
     // read refuses them in every account, and the first answer says why.
     let refused: Vec<(&AccountId, &String)> = accounts
@@ -463,7 +439,7 @@ fn subscription_findings(
                     } else {
                         Severity::Medium
                     },
-                    check: Check::Unsubscribed,
+                    check: Check::ContactUnsubscribed,
                     account_id: Some(id.clone()),
                     message: format!(
                         "the {kind} contact is unsubscribed from {topic} (AWS User Notifications): it is set, and AWS Health's notices of that topic reach it no more"

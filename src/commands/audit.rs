@@ -73,6 +73,11 @@ pub async fn run(context: &Context, args: &AuditArgs) -> Result<u8, Error> {
         ),
         None => context.note_left_out(&reading.desired),
     }
+    // Not a finding: a run without a member role is how most start, and
+    // its audit must still pass; a refused read is one (audit.rs).
+    if let Some(line) = render::unchecked_line(&reading.live.unchecked) {
+        context.ui.note(&line);
+    }
     let mut result = audit::check(
         &reading.desired.accounts,
         &reading.live,

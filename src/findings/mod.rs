@@ -36,7 +36,7 @@ impl Check {
         Check::ContactsUnprotected,
         Check::GuardrailUnchecked,
         Check::AccountUnreadable,
-        Check::Unsubscribed,
+        Check::ContactUnsubscribed,
         Check::SubscriptionsUnchecked,
         Check::UnverifiedPhone,
     ];
@@ -72,7 +72,7 @@ impl Check {
             }
             Check::GuardrailUnchecked => "The service control policies can be read",
             Check::AccountUnreadable => "The account's contacts can be read",
-            Check::Unsubscribed => "Every contact receives the AWS Health notices it should",
+            Check::ContactUnsubscribed => "Every contact receives the AWS Health notices it should",
             Check::SubscriptionsUnchecked => "The contacts' subscriptions can be read",
             Check::UnverifiedPhone => "The primary contact's phone number is verified",
         }
@@ -85,7 +85,7 @@ impl Check {
             Check::MissingSecurity
             | Check::ReservedDomain
             | Check::UndeliverableDomain
-            | Check::Unsubscribed => Severity::High,
+            | Check::ContactUnsubscribed => Severity::High,
             Check::MissingBilling
             | Check::MissingOperations
             | Check::StaleReview
@@ -155,14 +155,14 @@ impl Check {
             Check::AccountUnreadable => {
                 "The account denied the reads of its contacts while the other member accounts answered, so none of its contacts was checked, and plan and apply skip it (nothing is written to an account that was not read). Find what denies account:GetAlternateContact there: the member role's policies or permissions boundary (redeploy it from the StackSet; `altcontacts guardrail --allow-member-role` keeps an account's admins from changing it), or a condition in the caller's policy."
             }
-            Check::Unsubscribed => {
+            Check::ContactUnsubscribed => {
                 "AWS User Notifications delivers AWS Health's notices to the account's contacts, and an admin of the account can unsubscribe one (DisassociateManagedNotificationAccountContact): the contact stays right and receives nothing. Where contacts.yaml manages the contact, apply subscribes it again; keep it so with the policy `altcontacts guardrail` prints, which denies the unsubscribe to all but the pipeline."
             }
             Check::UnverifiedPhone => {
                 "AWS verifies the primary contact's phone with a code it sends by SMS, so a person with the phone does it: send the code (aws account send-phone-number-verification), then answer it (aws account verify-phone-number --otp CODE), from the account itself or, for a member account, from the management account with --account-id."
             }
             Check::SubscriptionsUnchecked => {
-                "User Notifications answers an account's subscriptions only to the account itself: give the run a member role (`access.member_role`, made by `altcontacts member-role`) with notifications:ListManagedNotificationChannelAssociations, or grant that permission where it was refused."
+                "User Notifications answers an account's subscriptions only to the account itself, and it refused the read: grant notifications:ListManagedNotificationChannelAssociations to the member role there (the template `altcontacts member-role` prints has it: update the StackSet), or to the caller for its own account."
             }
         }
     }
@@ -198,7 +198,7 @@ pub fn remediation(finding: &Finding) -> Option<String> {
         Check::DnsUnreachable => Some("altcontacts audit --org --dns-server RESOLVER_IP".to_owned()),
         // Where the file does not manage the contact, apply would not
         // touch it: the fix is AWS's own call, made in the account.
-        Check::Unsubscribed => match (&finding.about.subscription, &finding.account_id) {
+        Check::ContactUnsubscribed => match (&finding.about.subscription, &finding.account_id) {
             (Some(about), _) if about.managed => Some(apply()),
             (Some(about), Some(id)) => Some(format!(
                 "aws notifications associate-managed-notification-account-contact --contact-identifier {} --managed-notification-configuration-arn {}",

@@ -226,10 +226,11 @@ fn served(log: &[crate::emulator::Logged]) -> (usize, usize) {
         .filter(|entry| entry.operation.starts_with("Get"))
         .map(|entry| (entry.account.clone(), entry.kind.clone()))
         .collect();
+    // Reads of the subscriptions (List...) are reads, not writes.
     let writes = log
         .iter()
         .filter(answered)
-        .filter(|entry| !entry.operation.starts_with("Get"))
+        .filter(|entry| !entry.operation.starts_with("Get") && !entry.operation.starts_with("List"))
         .count();
     (read.len(), writes)
 }

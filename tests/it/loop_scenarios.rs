@@ -566,7 +566,8 @@ pub fn the_first_review_gets_its_plan_and_the_first_merge_applies_the_whole_file
             .aws()
             .log()
             .iter()
-            .all(|entry| entry.operation == "GetAlternateContact"),
+            .all(|entry| entry.operation == "GetAlternateContact"
+                || entry.operation == "ListManagedNotificationChannelAssociations"),
         "a plan only reads"
     );
 

@@ -62,7 +62,7 @@ fn the_quick_start_shows_a_silenced_security_contact_and_apply_subscribes_it_aga
     let findings = json(&audit)["findings"].as_array().unwrap().clone();
     let silenced: Vec<_> = findings
         .iter()
-        .filter(|finding| finding["check"] == "unsubscribed")
+        .filter(|finding| finding["check"] == "contact_unsubscribed")
         .collect();
     assert_eq!(silenced.len(), 1, "{findings:#?}");
     assert_eq!(silenced[0]["severity"], "high");
@@ -144,7 +144,7 @@ fn the_quick_start_shows_a_silenced_security_contact_and_apply_subscribes_it_aga
             .as_array()
             .unwrap()
             .iter()
-            .any(|finding| finding["check"] == "unsubscribed"),
+            .any(|finding| finding["check"] == "contact_unsubscribed"),
         "restored"
     );
 }

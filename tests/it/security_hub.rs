@@ -388,7 +388,7 @@ fn the_sarif_log_passes_microsofts_validator_and_puts_findings_on_their_lines() 
     let sarif = json(&output);
     let run = &sarif["runs"][0];
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), 16, "one rule per check");
+    assert_eq!(rules.len(), 19, "one rule per check");
     let not_allowed = rules
         .iter()
         .find(|rule| rule["id"] == "domain_not_allowed")

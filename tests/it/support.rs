@@ -24,7 +24,7 @@ organization:
   policies:
     altcontacts-guardrail:
       targets: [Root]
-      document: '{"Version":"2012-10-17","Statement":[{"Sid":"AltcontactsOnlyThePipelineChangesContacts","Effect":"Deny","Action":["account:PutAlternateContact","account:DeleteAlternateContact","account:PutContactInformation"],"Resource":"*","Condition":{"ArnNotLike":{"aws:PrincipalArn":["arn:aws:iam::111111111111:role/altcontacts-apply"]}}}]}'
+      document: '{"Version":"2012-10-17","Statement":[{"Sid":"AltcontactsOnlyThePipelineChangesContacts","Effect":"Deny","Action":["account:PutAlternateContact","account:DeleteAlternateContact","account:PutContactInformation","notifications:AssociateManagedNotificationAccountContact","notifications:DisassociateManagedNotificationAccountContact"],"Resource":"*","Condition":{"ArnNotLike":{"aws:PrincipalArn":["arn:aws:iam::111111111111:role/altcontacts-apply"]}}}]}'
 accounts:
   "111111111111":
     name: Management
