@@ -2,6 +2,7 @@
 //! one Delete per delete. Each write is verified by reading it back, since
 //! the Account API's reads are eventually consistent.
 
+use std::future::Future;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -145,9 +146,11 @@ impl Default for Verify {
     }
 }
 
-/// Applies the ledger's changes concurrently, recording each outcome in it.
-/// Once `gate` closes no new write is sent; writes in flight finish and are
-/// verified. Every change gets an outcome.
+/// Applies the ledger's changes concurrently, recording each outcome in it:
+/// the contacts first, then the subscriptions, so a contact the plan
+/// creates exists before it is subscribed. Once `gate` closes no new write
+/// is sent; writes in flight finish and are verified. Every change gets an
+/// outcome.
 pub async fn apply(
     api: &impl Paced,
     ledger: &Ledger,
@@ -159,17 +162,25 @@ pub async fn apply(
     // A write sent is read back even after `gate` closes: its outcome must
     // be known, so the read-backs pass a gate of their own that never closes.
     let reading_back = &Gate::default();
-    futures::stream::iter(ledger.changes.iter().enumerate())
-        .for_each_concurrent(api.in_flight(), |(index, change)| async move {
-            ledger.set(index, Outcome::InFlight);
-            let outcome = apply_one(api, change, caller, gate, reading_back, verify).await;
-            ledger.set(index, outcome);
-            progress.inc();
-        })
-        .await;
+    for subscriptions in [false, true] {
+        let phase = ledger
+            .changes
+            .iter()
+            .enumerate()
+            .filter(|(_, change)| change.action.topic().is_some() == subscriptions);
+        futures::stream::iter(phase)
+            .for_each_concurrent(api.in_flight(), |(index, change)| async move {
+                ledger.set(index, Outcome::InFlight);
+                let outcome = apply_one(api, change, caller, gate, reading_back, verify).await;
+                ledger.set(index, outcome);
+                progress.inc();
+            })
+            .await;
+    }
     ledger.report(!gate.is_open())
 }
 
+/// One change: its write, then its read-back.
 async fn apply_one(
     api: &impl Paced,
     change: &Change,
@@ -178,11 +189,10 @@ async fn apply_one(
     reading_back: &Gate,
     verify: Verify,
 ) -> Outcome {
-    if let Some(notice) = change.notice() {
-        return subscribe_one(api, &notice, caller, gate, reading_back, verify).await;
-    }
     let slot = &change.slot;
-    let own = slot.account == *caller;
+    let located = |operation, error| {
+        Located::new(operation, error).at(&slot.account, Some(slot.kind), slot.account == *caller)
+    };
     let (operation, written) = match &change.action {
         Action::Create { after } | Action::Update { after, .. } => (
             Operation::write(slot.kind),
@@ -192,7 +202,17 @@ async fn apply_one(
             Operation::DeleteAlternateContact,
             api.delete(slot, gate).await,
         ),
-        Action::Subscribe { .. } => unreachable!("subscriptions are applied above"),
+        Action::Subscribe { topic } => (
+            Operation::AssociateManagedNotificationAccountContact,
+            api.subscribe(
+                &Notice {
+                    slot: slot.clone(),
+                    topic: topic.clone(),
+                },
+                gate,
+            )
+            .await,
+        ),
     };
     if let Err(BackendError::NotSent) = written {
         return Outcome::NotStarted;
@@ -202,102 +222,73 @@ async fn apply_one(
         gate.close();
     }
     if let Err(error) = written {
-        return failed(
-            "",
-            Located::new(operation, error).at(&slot.account, Some(slot.kind), own),
-        );
+        return failed("", located(operation, error));
     }
-    let wanted = change.action.after();
-    let deadline = Instant::now() + verify.timeout;
-    let mut stale_answers = 0;
-    loop {
-        let read = api.get(slot, reading_back).await;
-        if let Err(BackendError::CredentialsExpired(_)) = &read {
-            gate.close();
+    let checked = match &change.action {
+        Action::Subscribe { topic } => read_back(
+            || api.subscribers(&slot.account, topic, reading_back),
+            |subscribers| subscribers.as_ref().is_some_and(|s| s.contains(&slot.kind)),
+            gate,
+            verify,
+        )
+        .await
+        .map_err(|last| {
+            last.map(|_| format!("{topic} still does not reach it"))
+                .map_err(|error| {
+                    located(Operation::ListManagedNotificationChannelAssociations, error)
+                })
+        }),
+        _ => {
+            let wanted = change.action.after();
+            read_back(
+                || api.get(slot, reading_back),
+                |live| live.as_ref() == wanted,
+                gate,
+                verify,
+            )
+            .await
+            .map_err(|last| {
+                last.map(|live| format!("reading it back still gives {}", describe(live.as_ref())))
+                    .map_err(|error| located(Operation::read(slot.kind), error))
+            })
         }
-        if matches!(&read, Ok(live) if live.as_ref() == wanted) {
-            return Outcome::Applied;
-        }
-        // A read that fails for good (403) will not heal by waiting.
-        let hopeless = matches!(&read, Err(error) if !error.is_retryable());
-        if hopeless || Instant::now() >= deadline {
-            return match read {
-                Ok(live) => Outcome::Failed {
-                    reason: format!(
-                        "written, but reading it back still gives {} after {} s",
-                        describe(live.as_ref()),
-                        verify.timeout.as_secs()
-                    ),
-                    cause: None,
-                },
-                Err(error) => failed(
-                    "written, but it could not be read back: ",
-                    Located::new(Operation::read(slot.kind), error).at(
-                        &slot.account,
-                        Some(slot.kind),
-                        own,
-                    ),
-                ),
-            };
-        }
-        stale_answers += 1;
-        let delay = verify.backoff.delay(stale_answers);
-        tokio::time::sleep(delay.min(deadline.saturating_duration_since(Instant::now()))).await;
+    };
+    match checked {
+        Ok(()) => Outcome::Applied,
+        Err(Ok(stale)) => Outcome::Failed {
+            reason: format!("written, but {stale} after {} s", verify.timeout.as_secs()),
+            cause: None,
+        },
+        Err(Err(cause)) => failed("written, but it could not be read back: ", cause),
     }
 }
 
-/// Subscribes one contact to one topic, and reads the topic's subscribers
-/// back until the contact is among them.
-async fn subscribe_one(
-    api: &impl Paced,
-    notice: &Notice,
-    caller: &AccountId,
+/// Reads a write back until `holds` says it shows, since AWS's reads are
+/// eventually consistent: stale answers wait, longer each time; a read
+/// that fails for good (403) is not waited on. The last answer when it
+/// never showed.
+async fn read_back<T, Fut>(
+    read: impl Fn() -> Fut,
+    holds: impl Fn(&T) -> bool,
     gate: &Gate,
-    reading_back: &Gate,
     verify: Verify,
-) -> Outcome {
-    let slot = &notice.slot;
-    let own = slot.account == *caller;
-    let located =
-        |operation, error| Located::new(operation, error).at(&slot.account, Some(slot.kind), own);
-    match api.subscribe(notice, gate).await {
-        Err(BackendError::NotSent) => return Outcome::NotStarted,
-        Err(error) => {
-            if let BackendError::CredentialsExpired(_) = error {
-                gate.close();
-            }
-            return failed(
-                "",
-                located(Operation::AssociateManagedNotificationAccountContact, error),
-            );
-        }
-        Ok(()) => {}
-    }
+) -> Result<(), Result<T, BackendError>>
+where
+    Fut: Future<Output = Result<T, BackendError>>,
+{
     let deadline = Instant::now() + verify.timeout;
     let mut stale_answers = 0;
     loop {
-        let read = api
-            .subscribers(&slot.account, &notice.topic, reading_back)
-            .await;
-        if matches!(&read, Ok(Some(subscribers)) if subscribers.contains(&slot.kind)) {
-            return Outcome::Applied;
+        let answer = read().await;
+        if let Err(BackendError::CredentialsExpired(_)) = &answer {
+            gate.close();
         }
-        let hopeless = matches!(&read, Err(error) if !error.is_retryable());
+        if matches!(&answer, Ok(value) if holds(value)) {
+            return Ok(());
+        }
+        let hopeless = matches!(&answer, Err(error) if !error.is_retryable());
         if hopeless || Instant::now() >= deadline {
-            return match read {
-                Ok(_) => Outcome::Failed {
-                    reason: format!(
-                        "subscribed, but {} still does not reach it after {} s",
-                        notice.topic,
-                        verify.timeout.as_secs()
-                    ),
-                    cause: None,
-                },
-                Err(error) => failed(
-                    "subscribed, but it could not be read back: ",
-                    located(Operation::ListManagedNotificationChannelAssociations, error),
-                ),
-            };
+            return Err(answer);
         }
         stale_answers += 1;
         let delay = verify.backoff.delay(stale_answers);

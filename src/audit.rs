@@ -372,8 +372,6 @@ fn subscription_findings(
     desired: Option<&Desired>,
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let unmanaged = Desired::default();
-    let desired = desired.unwrap_or(&unmanaged);
     // Refusals too are one finding: a role made before subscriptions were
     // read refuses them in every account, and the first answer says why.
     let refused: Vec<(&AccountId, &String)> = accounts
@@ -423,7 +421,15 @@ fn subscription_findings(
             if !set {
                 continue;
             }
-            let (topics, source) = desired.topics_of(&slot);
+            // The file's intent where there is a file; AWS's defaults of
+            // every contact where there is none (`--org`).
+            let (topics, source) = match desired {
+                Some(desired) => match desired.topics_of(&slot) {
+                    Some((topics, source)) => (topics, Some(source)),
+                    None => continue,
+                },
+                None => (kind.default_topics(), None),
+            };
             for topic in topics {
                 let Some(subscribers) = subscribed.get(&topic) else {
                     continue;

@@ -285,9 +285,9 @@ pub async fn notices(
     let mut asked = Vec::new();
     for (account, topics) in wanted {
         match api.reaches_notices(&account, caller) {
-            true => asked.extend(topics.into_iter().map(|topic| (account.clone(), topic))),
-            false => {
-                unchecked.insert(account, Unchecked::NoMemberRole);
+            Ok(()) => asked.extend(topics.into_iter().map(|topic| (account.clone(), topic))),
+            Err(why) => {
+                unchecked.insert(account, why);
             }
         }
     }

@@ -288,6 +288,9 @@ pub struct Plan {
     pub warnings: Vec<Warning>,
     /// Subscriptions read that already hold what the file wants.
     pub held: Vec<Notice>,
+    /// The topics read of each account (what `held` and the subscribe
+    /// changes were decided on).
+    pub topics_read: BTreeMap<AccountId, std::collections::BTreeSet<Topic>>,
     /// The accounts whose subscriptions the file wants and that were not
     /// read, and why: nothing is planned for them.
     pub unchecked: BTreeMap<AccountId, Unchecked>,
@@ -379,6 +382,11 @@ pub fn diff(desired: &Desired, live: &Live) -> Plan {
         joined_since: desired.joined_since,
         warnings: desired.warnings.clone(),
         held,
+        topics_read: live
+            .notices
+            .iter()
+            .map(|(id, subscribed)| (id.clone(), subscribed.keys().cloned().collect()))
+            .collect(),
         unchecked: live
             .unchecked
             .iter()

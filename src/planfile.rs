@@ -29,7 +29,7 @@ use crate::printable::printable;
 /// the `seal`. 5: when the plan was made (`created_at`) and at which
 /// commit (`commit`), so a plan expires and is applied only where its
 /// commit was merged.
-pub const PLAN_FORMAT_VERSION: u32 = 5;
+pub const PLAN_FORMAT_VERSION: u32 = 6;
 
 /// How old a plan `apply PLAN` takes by default (`--max-plan-age`). A plan
 /// is reviewed and applied in one sitting, or one pipeline: a day covers
@@ -135,6 +135,10 @@ pub struct Observed {
     /// The subscriptions read that already held what the file wants.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub held: Vec<Notice>,
+    /// The topics read of each account: a subscription left out of the
+    /// plan would be one the file yields on them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub topics_read: BTreeMap<AccountId, BTreeSet<crate::model::Topic>>,
 }
 
 impl Observed {
@@ -153,6 +157,7 @@ impl Observed {
             unchanged: plan.unchanged.clone(),
             not_read: plan.not_read,
             held: plan.held.clone(),
+            topics_read: plan.topics_read.clone(),
         }
     }
 }
@@ -387,6 +392,12 @@ impl PlanFile {
             live.slots
                 .insert(slot.clone(), wanted.wanted.contact().cloned());
         }
+        for (account, topics) in &self.observed.topics_read {
+            let subscribed = live.notices.entry(account.clone()).or_default();
+            for topic in topics {
+                subscribed.entry(topic.clone()).or_default();
+            }
+        }
         for notice in &self.observed.held {
             live.notices
                 .entry(notice.slot.account.clone())
@@ -498,7 +509,7 @@ impl PlanFile {
             Some(version) if version == u64::from(PLAN_FORMAT_VERSION) => {}
             Some(version) if version < u64::from(PLAN_FORMAT_VERSION) => {
                 return Err(invalid(format!(
-                    "plan format {version} is not supported: this altcontacts reads format {PLAN_FORMAT_VERSION}, which records when and at which commit a plan was made; make the plan again (altcontacts plan --out FILE) and apply that"
+                    "plan format {version} is not supported: this altcontacts reads format {PLAN_FORMAT_VERSION}, which records when and at which commit a plan was made, and the subscriptions it read; make the plan again (altcontacts plan --out FILE) and apply that"
                 )));
             }
             Some(version) => {

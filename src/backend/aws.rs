@@ -117,8 +117,9 @@ const DISCOVERY_CONCURRENCY: usize = 4;
 const DEFAULT_REGION: &str = "us-east-1";
 
 /// Where User Notifications' managed notification configurations are
-/// served from, for every account.
+/// served from, for every account of the one partition that has them.
 const NOTIFICATIONS_REGION: &str = "us-east-1";
+const NOTIFICATIONS_PARTITION: &str = "aws";
 
 impl Aws {
     pub async fn connect(options: &AwsOptions) -> Self {
@@ -1027,6 +1028,13 @@ impl Contacts for Aws {
             Err(error) if is_not_found(&error) => Ok(()),
             other => other.map(|_| ()).map_err(classify),
         }
+    }
+
+    fn notices_not_offered(&self) -> Option<String> {
+        self.caller
+            .get()
+            .filter(|caller| caller.partition != NOTIFICATIONS_PARTITION)
+            .map(|caller| caller.partition.clone())
     }
 
     fn phone_verification(&self, account: &AccountId) -> Option<PhoneVerification> {

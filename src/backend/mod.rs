@@ -24,7 +24,7 @@ use std::collections::BTreeSet;
 
 use crate::model::{
     AccountId, ContactType, MemberRoleUse, Notice, Organization, PhoneVerification, PolicySummary,
-    Slot, Topic, Value,
+    Slot, Topic, Unchecked, Value,
 };
 use crate::settings::RoleName;
 use error::{BackendError, Located};
@@ -129,6 +129,9 @@ pub trait Contacts: Sync {
     /// so the audit needs no other call).
     fn phone_verification(&self, account: &AccountId) -> Option<PhoneVerification>;
 
+    /// The caller's partition, when it has no managed notifications.
+    fn notices_not_offered(&self) -> Option<String>;
+
     /// A session in `account` through its role `role` (sts:AssumeRole).
     fn assume(
         &self,
@@ -188,9 +191,10 @@ pub trait Paced: Identity + Discovery {
     /// phone's verification.
     fn phone_verification(&self, account: &AccountId) -> Option<PhoneVerification>;
 
-    /// Whether `account`'s subscriptions can be asked for: the caller's own
-    /// account always, the others only through a member role.
-    fn reaches_notices(&self, account: &AccountId, caller: &AccountId) -> bool;
+    /// Whether `account`'s subscriptions can be asked for, or why not: the
+    /// caller's own account always, the others only through a member role,
+    /// and none where the partition has no managed notifications.
+    fn reaches_notices(&self, account: &AccountId, caller: &AccountId) -> Result<(), Unchecked>;
 
     /// How many requests are worth keeping in flight at once.
     fn in_flight(&self) -> usize;
@@ -418,7 +422,7 @@ impl Paced for Backend {
         }
     }
 
-    fn reaches_notices(&self, account: &AccountId, caller: &AccountId) -> bool {
+    fn reaches_notices(&self, account: &AccountId, caller: &AccountId) -> Result<(), Unchecked> {
         match self {
             Backend::Aws(api) => api.reaches_notices(account, caller),
             Backend::Sandbox(api) => api.reaches_notices(account, caller),

@@ -751,6 +751,10 @@ impl Contacts for Sandbox {
         self.write(slot, Write::Contact(None))
     }
 
+    fn notices_not_offered(&self) -> Option<String> {
+        None
+    }
+
     fn phone_verification(&self, account: &AccountId) -> Option<PhoneVerification> {
         let state = &self.lock().file;
         state

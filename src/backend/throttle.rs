@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 
 use crate::model::{
     AccountId, ContactType, MemberRoleUse, Notice, Organization, PhoneVerification, Slot, Topic,
-    Value,
+    Unchecked, Value,
 };
 
 /// A backend with a pacer per operation and retries in front of its
@@ -304,8 +304,14 @@ impl<A: Contacts + Identity + Discovery> Paced for Throttled<A> {
         self.inner.phone_verification(account)
     }
 
-    fn reaches_notices(&self, account: &AccountId, caller: &AccountId) -> bool {
-        account == caller || self.members.is_some()
+    fn reaches_notices(&self, account: &AccountId, caller: &AccountId) -> Result<(), Unchecked> {
+        if let Some(partition) = self.inner.notices_not_offered() {
+            return Err(Unchecked::NotOffered { partition });
+        }
+        match account == caller || self.members.is_some() {
+            true => Ok(()),
+            false => Err(Unchecked::NoMemberRole),
+        }
     }
 
     fn in_flight(&self) -> usize {

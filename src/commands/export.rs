@@ -35,6 +35,7 @@ pub async fn run(context: &Context, args: &ExportArgs) -> Result<u8, Error> {
     // account to the organization's defaults: the export fails instead.
     let request = Request {
         unreadable: WhenUnreadable::Fail,
+        subscriptions: false,
         ..Request::new(scope, Reads::Every)
     };
     let reading = context.read_scope(&request).await?;
@@ -61,7 +62,7 @@ pub async fn run(context: &Context, args: &ExportArgs) -> Result<u8, Error> {
     super::emit(args.output.as_deref(), &text)?;
     if let Some(path) = &args.output {
         context.ui.note(&format!(
-            "Wrote {} to {}. Check it: altcontacts plan -f {} (expect no changes)",
+            "Wrote {} to {}. Check it: altcontacts plan -f {} (expect no changes, but for contacts unsubscribed from AWS Health's notices)",
             count(accounts.len(), "account"),
             path.display(),
             path.display()

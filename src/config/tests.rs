@@ -531,3 +531,91 @@ fn nesting_beyond_the_limit_is_one_located_error_found_without_reading_on() {
         )
     );
 }
+
+#[test]
+fn notices_layer_contact_by_contact_apart_from_the_slots_they_belong_to() {
+    // Defaults name more topics for SECURITY; the Workloads unit checks
+    // none of its contacts; the Data account's own entry names one topic
+    // for SECURITY again, for the slot the defaults set.
+    let text = format!(
+        "version: 1\ncontacts:\n  a: {CONTACT}\norganization:\n  defaults:\n    security: a\n    operations: a\n    notices: {{ security: [AWS-Health/Security, AWS-Health/Operations] }}\n  units:\n    Root/Workloads: {{ notices: none }}\naccounts:\n  \"222222222222\":\n    billing: absent\n    notices: {{ security: [AWS-Health/Security] }}\n"
+    );
+    let loaded = LoadedConfig::parse("c.yaml", text).unwrap();
+    let desired = loaded
+        .resolve(Some(&org()), &org().management_account)
+        .unwrap();
+    let topics = |account: &str, kind| {
+        let slot = crate::model::Slot::new(AccountId::parse(account).unwrap(), kind);
+        desired.topics_of(&slot).map(|(topics, source)| {
+            (
+                topics.iter().map(|t| t.to_string()).collect::<Vec<_>>(),
+                source.to_string(),
+            )
+        })
+    };
+    assert_eq!(
+        topics("111111111111", ContactType::Security),
+        Some((
+            vec![
+                "AWS-Health/Operations".to_owned(),
+                "AWS-Health/Security".to_owned()
+            ],
+            "organization.defaults".to_owned()
+        )),
+        "the defaults' own list"
+    );
+    assert_eq!(
+        topics("111111111111", ContactType::Operations),
+        Some((
+            vec![
+                "AWS-Health/Billing".to_owned(),
+                "AWS-Health/Operations".to_owned(),
+                "AWS-Health/Security".to_owned()
+            ],
+            "organization.defaults".to_owned()
+        )),
+        "no layer names its topics: AWS's defaults"
+    );
+    assert_eq!(
+        topics("222222222222", ContactType::Security),
+        Some((
+            vec!["AWS-Health/Security".to_owned()],
+            "accounts[\"222222222222\"]".to_owned()
+        )),
+        "the account's entry wins over the unit's none"
+    );
+    assert_eq!(
+        topics("222222222222", ContactType::Operations),
+        Some((vec![], "units[\"Root/Workloads\"]".to_owned())),
+        "the unit's none"
+    );
+    assert_eq!(
+        topics("222222222222", ContactType::Billing),
+        Some((vec![], "accounts[\"222222222222\"]".to_owned())),
+        "a contact the file deletes has nothing to subscribe"
+    );
+    assert_eq!(
+        topics("222222222222", ContactType::Primary),
+        None,
+        "a slot no layer sets keeps no subscription"
+    );
+}
+
+#[test]
+fn a_notices_problem_is_located_at_its_item() {
+    let (line, column, message) = problem(&format!(
+        "version: 1\naccounts:\n  \"111111111111\":\n    security: {CONTACT}\n    notices:\n      security: [AWS-Health/Security, AWS Health/Ops]\n"
+    ));
+    assert_eq!((line, column), (6, 39), "{message}");
+    assert!(
+        message.contains("`AWS Health/Ops` is not a managed notification configuration"),
+        "{message}"
+    );
+    let (line, column, message) =
+        problem("version: 1\naccounts:\n  \"111111111111\":\n    notices: all\n");
+    assert_eq!((line, column), (4, 14), "{message}");
+    assert!(
+        message.contains("`notices` must be `none` or a mapping"),
+        "{message}"
+    );
+}

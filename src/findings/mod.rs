@@ -291,6 +291,13 @@ pub fn key(finding: &Finding, account: &AccountId) -> String {
         key.push_str("/contact/");
         key.push_str(contact);
     }
+    // One account can have several contacts off several topics.
+    if let Some(subscription) = &finding.about.subscription {
+        key.push_str(&format!(
+            "/{}/{}",
+            subscription.contact_type, subscription.topic
+        ));
+    }
     key
 }
 

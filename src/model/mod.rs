@@ -554,17 +554,11 @@ impl fmt::Display for Warning {
 }
 
 impl Desired {
-    /// The topics a slot's contact must stay subscribed to, and the layer
-    /// that says so: the file's where it manages the slot; for the audit,
-    /// AWS's defaults where it does not (`None` as the layer).
-    pub fn topics_of(&self, slot: &Slot) -> (std::collections::BTreeSet<Topic>, Option<&Source>) {
-        match self.slots.get(slot) {
-            Some(wanted) => {
-                let (topics, source) = wanted.topics(slot.kind);
-                (topics, Some(source))
-            }
-            None => (slot.kind.default_topics(), None),
-        }
+    /// The topics a managed slot's contact must stay subscribed to, and
+    /// the layer that says so; `None` for a slot the file does not manage,
+    /// which it keeps no subscription of.
+    pub fn topics_of(&self, slot: &Slot) -> Option<(std::collections::BTreeSet<Topic>, &Source)> {
+        self.slots.get(slot).map(|wanted| wanted.topics(slot.kind))
     }
 
     /// Keeps only the accounts `keep` accepts, with their slots and skips;

@@ -124,15 +124,6 @@ impl ContactType {
     }
 }
 
-/// Whether an account may change one contact's subscription to a topic
-/// (`overrideOption`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Override {
-    Enabled,
-    Disabled,
-}
-
 /// One account's subscriptions, as read: for each topic asked, the
 /// contacts it reaches. A topic the account does not have (AWS answers
 /// ResourceNotFound) is not in it.
@@ -159,8 +150,28 @@ pub enum Unchecked {
     /// account alone: without a member role, only the caller's own account
     /// can be read.
     NoMemberRole,
+    /// The partition has no managed notifications (User Notifications'
+    /// control plane is the `aws` partition's).
+    NotOffered { partition: String },
     /// The read was refused or failed: what AWS answered.
     Failed(String),
+}
+
+impl Unchecked {
+    /// A read that failed says something is wrong (an audit finding); the
+    /// others are how the run was set up, said in a line.
+    pub fn failed(&self) -> bool {
+        matches!(self, Self::Failed(_))
+    }
+
+    /// A stable name, for machines.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NoMemberRole => "no_member_role",
+            Self::NotOffered { .. } => "not_offered",
+            Self::Failed(_) => "not_read",
+        }
+    }
 }
 
 impl fmt::Display for Unchecked {
@@ -168,6 +179,10 @@ impl fmt::Display for Unchecked {
         match self {
             Self::NoMemberRole => f.write_str(
                 "User Notifications answers each account only to itself, so member accounts are read through a member role (access.member_role or --member-role)",
+            ),
+            Self::NotOffered { partition } => write!(
+                f,
+                "AWS User Notifications' managed notifications are not offered in partition {partition}"
             ),
             Self::Failed(answer) => f.write_str(answer),
         }

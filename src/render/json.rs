@@ -56,8 +56,9 @@ struct JsonWarning {
 struct JsonUnchecked {
     account_id: AccountId,
     /// `no_member_role` (User Notifications answers an account only to
-    /// itself) or `not_read` (the read failed: `detail` says how).
-    #[schemars(extend("enum" = ["no_member_role", "not_read"]))]
+    /// itself), `not_offered` (the partition has no managed notifications)
+    /// or `not_read` (the read failed: `detail` says how).
+    #[schemars(extend("enum" = ["no_member_role", "not_offered", "not_read"]))]
     reason: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<String>,
@@ -153,14 +154,8 @@ pub fn plan(view: &PlanView) -> String {
             .iter()
             .map(|(account, why)| JsonUnchecked {
                 account_id: account.clone(),
-                reason: match why {
-                    crate::model::Unchecked::NoMemberRole => "no_member_role",
-                    crate::model::Unchecked::Failed(_) => "not_read",
-                },
-                detail: match why {
-                    crate::model::Unchecked::NoMemberRole => None,
-                    crate::model::Unchecked::Failed(answer) => Some(answer.clone()),
-                },
+                reason: why.code(),
+                detail: why.failed().then(|| why.to_string()),
             })
             .collect(),
     };

@@ -129,24 +129,24 @@ pub fn unchecked_line(
     if unchecked.is_empty() {
         return None;
     }
-    let without_role = unchecked
-        .values()
-        .filter(|why| **why == Unchecked::NoMemberRole)
-        .count();
-    let mut parts = Vec::new();
-    if without_role > 0 {
-        parts.push(format!(
-            "{} not checked: {}",
-            count(without_role, "member account"),
-            Unchecked::NoMemberRole
-        ));
+    // How the run was set up: one count a reason.
+    let mut set_up: Vec<(&Unchecked, usize)> = Vec::new();
+    for why in unchecked.values().filter(|why| !why.failed()) {
+        match set_up.iter_mut().find(|(seen, _)| *seen == why) {
+            Some((_, n)) => *n += 1,
+            None => set_up.push((why, 1)),
+        }
     }
+    let mut parts: Vec<String> = set_up
+        .iter()
+        .map(|(why, n)| format!("{} not checked: {why}", count(*n, "account")))
+        .collect();
     // A role made before subscriptions were read fails in every account:
     // the first few say why, the rest are counted.
     const SHOWN: usize = 3;
     let failed: Vec<String> = unchecked
         .iter()
-        .filter(|(_, why)| **why != Unchecked::NoMemberRole)
+        .filter(|(_, why)| why.failed())
         .map(|(account, why)| format!("{account} ({why})"))
         .collect();
     if !failed.is_empty() {

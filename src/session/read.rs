@@ -66,6 +66,9 @@ pub struct Request<'a> {
     /// What becomes of a member account that denies its reads while the
     /// others answer.
     pub unreadable: WhenUnreadable,
+    /// Whether the contacts' subscriptions to AWS Health's topics are read
+    /// (plan, apply, audit; not `export`, which writes contacts only).
+    pub subscriptions: bool,
 }
 
 /// What a run does with a member account whose contacts it may not read
@@ -93,6 +96,7 @@ impl<'a> Request<'a> {
             reads,
             ancestry: false,
             unreadable: WhenUnreadable::Skip,
+            subscriptions: true,
         }
     }
 
@@ -208,20 +212,27 @@ fn keep_joined_since(desired: &mut Desired, org: &Organization, since: Option<Ti
     });
 }
 
-/// The topics whose subscriptions a run reads, by account: those of each
-/// slot read (for the audit, every slot, AWS's defaults where the file
-/// manages none), but none of an unreadable account.
+/// The topics whose subscriptions a run reads, by account: those the
+/// user's file wants of each slot read; without one (`--org`, accounts
+/// named), AWS's defaults of every slot. None of an unreadable account.
 fn wanted_topics(
     desired: &Desired,
     read: &[Slot],
     unreadable: &BTreeMap<AccountId, Unreadable>,
+    of_a_file: bool,
 ) -> BTreeMap<AccountId, BTreeSet<crate::model::Topic>> {
     let mut topics: BTreeMap<AccountId, BTreeSet<crate::model::Topic>> = BTreeMap::new();
     for slot in read
         .iter()
         .filter(|slot| !unreadable.contains_key(&slot.account))
     {
-        let (wanted, _) = desired.topics_of(slot);
+        let wanted = match of_a_file {
+            true => desired
+                .topics_of(slot)
+                .map(|(topics, _)| topics)
+                .unwrap_or_default(),
+            false => slot.kind.default_topics(),
+        };
         if !wanted.is_empty() {
             topics
                 .entry(slot.account.clone())
@@ -503,7 +514,15 @@ impl Context {
             .flat_map(|primaries| primaries.keys())
             .filter_map(|id| Some((id.clone(), session.api.phone_verification(id)?)))
             .collect();
-        let topics = wanted_topics(&desired, &read_slots, &unreadable);
+        let topics = match request.subscriptions {
+            true => wanted_topics(
+                &desired,
+                &read_slots,
+                &unreadable,
+                matches!(request.scope, Scope::File(_)),
+            ),
+            false => BTreeMap::new(),
+        };
         (live.notices, live.unchecked) =
             crate::live::notices(&session.api, topics, &session.caller, &progress).await?;
         progress.finish();

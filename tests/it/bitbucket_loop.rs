@@ -253,7 +253,8 @@ fn the_first_pull_request_gets_its_plan_and_report_and_the_first_merge_applies_t
         [
             ("To create".to_owned(), 9),
             ("To update".to_owned(), 1),
-            ("To delete".to_owned(), 0)
+            ("To delete".to_owned(), 0),
+            ("To subscribe".to_owned(), 0)
         ]
     );
     assert!(

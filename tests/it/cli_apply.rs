@@ -255,7 +255,7 @@ fn broken_plan_files_are_refused_with_exit_3_not_panics() {
     assert_eq!(output.status.code(), Some(3), "an apply refused");
     assert!(
         stderr(&output).contains(
-            "plan format 4 is not supported: this altcontacts reads format 5, which records when and at which commit a plan was made; make the plan again (altcontacts plan --out FILE)"
+            "plan format 4 is not supported: this altcontacts reads format 6, which records when and at which commit a plan was made, and the subscriptions it read; make the plan again (altcontacts plan --out FILE)"
         ),
         "{}",
         stderr(&output)

@@ -417,3 +417,36 @@ fn require_plan_key_refuses_an_unkeyed_plan_and_takes_a_keyed_one() {
         Some(KEY),
     );
 }
+
+#[test]
+fn a_resealed_plan_that_drops_or_moves_a_subscription_is_refused() {
+    // The demo: the management account's SECURITY contact is unsubscribed
+    // from AWS-Health/Security.
+    let workspace = Workspace::new();
+    let example = std::fs::read_to_string(repo_file("contacts.example.yaml")).unwrap();
+    workspace.write("contacts.yaml", &example);
+    workspace.run(&["plan", "--out", "plan.json"]).code(0);
+    let plan = saved(&workspace);
+    let position = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|change| change["action"] == "subscribe")
+        .expect("the demo plans a subscription");
+
+    let mut dropped = plan.clone();
+    dropped["changes"].as_array_mut().unwrap().remove(position);
+    refused(
+        &workspace,
+        &reseal(dropped),
+        "it leaves out the change of 111111111111 SECURITY to AWS-Health/Security the file yields",
+    );
+
+    let mut moved = plan;
+    moved["changes"][position]["topic"] = "AWS-Health/Issue".into();
+    refused(
+        &workspace,
+        &reseal(moved),
+        "it changes 111111111111 SECURITY to AWS-Health/Issue, which the file leaves as it is",
+    );
+}

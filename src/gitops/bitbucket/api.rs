@@ -269,6 +269,7 @@ impl Bitbucket {
                 ("To create", summary.create),
                 ("To update", summary.update),
                 ("To delete", summary.delete),
+                ("To subscribe", summary.subscribe),
             ]
             .into_iter()
             .map(|(title, value)| json!({ "title": title, "type": "NUMBER", "value": value }))
