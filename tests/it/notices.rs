@@ -356,3 +356,38 @@ fn the_audit_reports_an_unverified_primary_phone_from_the_same_read() {
         .count();
     assert_eq!(reads, 2, "one read of each primary contact, no more");
 }
+
+#[test]
+fn two_silenced_contacts_of_one_account_are_two_records_where_security_teams_look() {
+    let aws = emulator(1, Faults::default());
+    aws.unsubscribe(CALLER, SECURITY_TOPIC, "ACCOUNT_ALTERNATE_SECURITY");
+    aws.unsubscribe(CALLER, SECURITY_TOPIC, "ACCOUNT_ALTERNATE_OPERATIONS");
+    for kind in ["SECURITY", "OPERATIONS"] {
+        aws.set_contact(
+            CALLER,
+            kind,
+            crate::emulator::Contact::new("Team", "team@example.com"),
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let records = run(
+        &aws,
+        dir.path(),
+        &["audit", "--org", "--no-dns", "--format", "ocsf"],
+    );
+    assert_eq!(records.status.code(), Some(2), "{}", stderr(&records));
+    let records = json(&records);
+    let silenced: Vec<&str> = records
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|record| {
+            record["finding_info"]["title"]
+                .as_str()
+                .is_some_and(|title| title.contains("AWS Health notices"))
+        })
+        .map(|record| record["finding_info"]["uid"].as_str().unwrap())
+        .collect();
+    assert_eq!(silenced.len(), 2, "{records:#}");
+    assert_ne!(silenced[0], silenced[1], "each its own record");
+}
