@@ -173,7 +173,7 @@ fn to_sdk(finding: &AsffFinding) -> AwsSecurityFinding {
                 .recommendation(
                     Recommendation::builder()
                         .text(&finding.remediation)
-                        .url(crate::findings::INFORMATION_URI)
+                        .set_url(crate::findings::checks_page())
                         .build(),
                 )
                 .build(),

@@ -15,8 +15,42 @@ use crate::audit::{Audit, Check, Finding, Location, Severity};
 use crate::config::LoadedConfig;
 use crate::model::AccountId;
 
-/// Where altcontacts is described, for the records' links.
-pub const INFORMATION_URI: &str = env!("CARGO_PKG_REPOSITORY");
+/// Where the release's documentation is, as whoever built it said
+/// (`ALTCONTACTS_DOCS_URL` at build time, checked by build.rs): a finding
+/// links there, or nowhere, never to an address that does not exist.
+pub const DOCS_URL: Option<&str> = option_env!("ALTCONTACTS_DOCS_URL");
+
+/// The page that describes every check and its fix, when the build says
+/// where the docs are.
+pub fn checks_page() -> Option<String> {
+    checks_page_in(DOCS_URL)
+}
+
+fn checks_page_in(docs: Option<&str>) -> Option<String> {
+    docs.map(|docs| format!("{}/audit.md", docs.trim_end_matches('/')))
+}
+
+#[cfg(test)]
+mod link_tests {
+    use super::checks_page_in;
+
+    #[test]
+    fn a_build_that_says_where_its_docs_are_links_there_and_one_that_does_not_links_nowhere() {
+        assert_eq!(
+            checks_page_in(Some(
+                "https://github.com/acme/altcontacts/blob/v1.2.0/docs/"
+            ))
+            .as_deref(),
+            Some("https://github.com/acme/altcontacts/blob/v1.2.0/docs/audit.md")
+        );
+        assert_eq!(checks_page_in(None), None);
+    }
+}
+
+/// The project's own page, for a tool's description.
+pub fn project_page() -> Option<String> {
+    DOCS_URL.map(|docs| docs.trim_end_matches('/').to_owned())
+}
 
 impl Check {
     pub const ALL: [Check; 19] = [

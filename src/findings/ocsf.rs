@@ -48,7 +48,7 @@ pub fn records(audit: &Audit, origin: &Origin) -> String {
             if let Some(management) = &origin.management_account {
                 cloud["org"] = json!({ "uid": management.to_string() });
             }
-            json!({
+            let mut record = json!({
                 "activity_id": CREATE,
                 "activity_name": "Create",
                 "category_uid": FINDINGS_CATEGORY,
@@ -74,7 +74,6 @@ pub fn records(audit: &Audit, origin: &Origin) -> String {
                         "name": "altcontacts",
                         "vendor_name": "altcontacts",
                         "version": env!("CARGO_PKG_VERSION"),
-                        "url_string": super::INFORMATION_URI,
                     },
                 },
                 "finding_info": {
@@ -94,7 +93,12 @@ pub fn records(audit: &Audit, origin: &Origin) -> String {
                 }],
                 "remediation": { "desc": finding.check.help() },
                 "unmapped": unmapped,
-            })
+            });
+            // No page, no link: a link must lead to documentation that exists.
+            if let Some(page) = super::project_page() {
+                record["metadata"]["product"]["url_string"] = json!(page);
+            }
+            record
         })
         .collect();
     let mut text = serde_json::to_string_pretty(&records).expect("plain data serializes");

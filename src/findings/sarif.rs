@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use super::{INFORMATION_URI, Origin, accounts_of, digest, key, place, score};
+use super::{Origin, accounts_of, checks_page, digest, key, place, project_page, score};
 use crate::audit::{Audit, Check, Finding, Severity};
 use crate::config::LoadedConfig;
 
@@ -22,7 +22,7 @@ fn level(severity: Severity) -> &'static str {
 }
 
 fn rule(check: Check) -> Value {
-    json!({
+    let mut rule = json!({
         "id": check.code(),
         // A person's name for it; the id is the stable one.
         "name": check
@@ -33,7 +33,6 @@ fn rule(check: Check) -> Value {
         "shortDescription": { "text": check.title() },
         "fullDescription": { "text": check.help() },
         "help": { "text": check.help(), "markdown": check.help() },
-        "helpUri": INFORMATION_URI,
         "defaultConfiguration": { "level": level(check.severity()) },
         "properties": {
             "tags": ["security", "aws", "contacts"],
@@ -41,7 +40,12 @@ fn rule(check: Check) -> Value {
             "problem.severity": level(check.severity()),
             "security-severity": format!("{:.1}", score(check.severity())),
         },
-    })
+    });
+    // No page, no link: a link must lead to documentation that exists.
+    if let Some(page) = checks_page() {
+        rule["helpUri"] = json!(page);
+    }
+    rule
 }
 
 /// A file as code scanning names it: relative to the root of the git
@@ -136,7 +140,7 @@ pub fn log(audit: &Audit, config: Option<&LoadedConfig>, origin: &Origin) -> Str
             ) },
         }));
     }
-    let log = json!({
+    let mut log = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
@@ -144,7 +148,6 @@ pub fn log(audit: &Audit, config: Option<&LoadedConfig>, origin: &Origin) -> Str
                 "name": "altcontacts",
                 "version": env!("CARGO_PKG_VERSION"),
                 "semanticVersion": env!("CARGO_PKG_VERSION"),
-                "informationUri": INFORMATION_URI,
                 "rules": Check::ALL.map(rule),
             } },
             "invocations": [{
@@ -158,6 +161,9 @@ pub fn log(audit: &Audit, config: Option<&LoadedConfig>, origin: &Origin) -> Str
                 .collect::<Vec<_>>(),
         }],
     });
+    if let Some(page) = project_page() {
+        log["runs"][0]["tool"]["driver"]["informationUri"] = json!(page);
+    }
     let mut text = serde_json::to_string_pretty(&log).expect("plain data serializes");
     text.push('\n');
     text

@@ -325,10 +325,13 @@ pub fn report(audit: &Audit, header: &Header, config: Option<&LoadedConfig>) -> 
     );
     let _ = writeln!(
         out,
-        "<footer class=\"muted\"><p>Each check and its fix: {}</p></footer>\
-         <script type=\"application/json\" id=\"audit-data\">{}</script>\
+        "{}<script type=\"application/json\" id=\"audit-data\">{}</script>\
          <script>{SCRIPT}</script></body></html>",
-        escape(findings::INFORMATION_URI),
+        // No page, no link: a link must lead to documentation that exists.
+        findings::checks_page().map_or_else(String::new, |page| format!(
+            "<footer class=\"muted\"><p>Each check and its fix: <a href=\"{0}\">{0}</a></p></footer>",
+            escape(&page)
+        )),
         data(&rows, &controls)
     );
     out
