@@ -340,10 +340,20 @@ pub fn assert_valid_sarif(log: &Path) {
         .unwrap();
     let said = stdout(&validated);
     assert!(validated.status.success(), "{said}{}", stderr(&validated));
-    assert!(
-        !said.contains(": error ") && !said.contains(": warning "),
-        "{said}"
-    );
+    // A build that was not told where its release's docs are links to none
+    // (findings::DOCS_URL): the validator's advice to name the tool's page
+    // (SARIF2005) is then the one warning it may give, and only then.
+    let advice = |line: &&str| {
+        altcontacts::findings::DOCS_URL.is_none()
+            && line.contains(": warning SARIF2005: runs[0].tool.driver: ")
+            && line.contains("does not provide 'informationUri'")
+    };
+    let problems: Vec<&str> = said
+        .lines()
+        .filter(|line| line.contains(": error ") || line.contains(": warning "))
+        .filter(|line| !advice(line))
+        .collect();
+    assert!(problems.is_empty(), "{said}");
 }
 
 /// The lines of `file` (as contacts.yaml holds it) where a SARIF log puts
