@@ -132,8 +132,13 @@ pub enum Command<F: ForgeChoice> {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff)
-    Manpage,
+    /// Print the man page (roff), or write every command's page to a folder
+    Manpage {
+        /// Write `altcontacts.1` and one page per command (`altcontacts-plan.1`,
+        /// ..., the pages the main page refers to) into DIR
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// The contacts file every command reads unless `-f` names another.
@@ -338,7 +343,7 @@ pub struct ReviewPlanArgs {
     pub comment: bool,
     /// Where the full plan is kept, named where a plan is too big to show
     /// whole: the artifact's name on GitHub, the folder of the job's
-    /// artifacts on GitLab
+    /// artifacts on GitLab and of the step's on Bitbucket
     #[arg(long, value_name = "NAME", default_value = DEFAULT_ARTIFACT, help_heading = "Output")]
     pub artifact: String,
     #[command(flatten)]
@@ -426,7 +431,7 @@ pub struct LoopDriftArgs {
 pub enum DriftMode {
     /// Keep one issue open while AWS differs from the file
     Report,
-    /// Write AWS back to the file, then close the issue
+    /// Write the file's contacts back to AWS, then close the issue
     Repair,
 }
 
@@ -484,7 +489,7 @@ pub struct ApplyArgs {
     /// A plan saved with `plan --out`: apply exactly its changes, or refuse if
     /// any of their slots changed since; `-f` is then only checked to be the
     /// file the plan was made from
-    #[arg(value_name = "PLAN", conflicts_with_all = ["account", "base", "base_ref", "joined_since"])]
+    #[arg(value_name = "PLAN", help_heading = "Applying", conflicts_with_all = ["account", "base", "base_ref", "joined_since"])]
     pub plan: Option<PathBuf>,
     /// With PLAN: refuse a plan made longer ago than this (90m, 2h, 7d), or
     /// more than 5 minutes in this clock's future

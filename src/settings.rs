@@ -243,7 +243,8 @@ macro_rules! section {
                     global = $global,
                     value_name = $value_name,
                     value_parser = parse_flag::<$Ty>,
-                    help = concat!($field_doc, " [file: ", $key, ".", stringify!($field), "]")
+                    // A doc comment keeps the space after `///`.
+                    help = concat!($field_doc, " [file: ", $key, ".", stringify!($field), "]").trim_start()
                 )]
                 pub $field: Option<$Ty>,
             )*
@@ -272,7 +273,7 @@ macro_rules! section {
                 value_name = $value_name,
                 value_parser = parse_section::<$File>,
                 help_heading = $heading,
-                help = concat!($help, " [file: ", $key, ":]")
+                help = concat!($help, " [file: ", $key, ":]").trim_start()
             )]
             pub value: Option<$File>,
         }

@@ -41,8 +41,22 @@ pub async fn run(cli: &CommandLine) -> Result<u8, Error> {
             clap_complete::generate(*shell, &mut command, "altcontacts", &mut std::io::stdout());
             Ok(EXIT_OK)
         }
-        Command::Manpage => {
-            let page = clap_mangen::Man::new(<CommandLine as clap::CommandFactory>::command());
+        Command::Manpage { dir: Some(dir) } => {
+            std::fs::create_dir_all(dir)
+                .and_then(|()| {
+                    clap_mangen::generate_to(<CommandLine as clap::CommandFactory>::command(), dir)
+                })
+                .map_err(|source| Error::Write {
+                    path: dir.display().to_string(),
+                    source,
+                })?;
+            Ok(EXIT_OK)
+        }
+        Command::Manpage { dir: None } => {
+            // As `--dir` writes them: `help` has no page, so none is named.
+            let page = clap_mangen::Man::new(
+                <CommandLine as clap::CommandFactory>::command().disable_help_subcommand(true),
+            );
             match page.render(&mut std::io::stdout()) {
                 // `altcontacts manpage | head` closes the pipe early: not an error.
                 Err(source) if source.kind() != std::io::ErrorKind::BrokenPipe => {

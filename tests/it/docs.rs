@@ -311,3 +311,34 @@ fn the_docs_table_of_the_components_inputs_names_every_input() {
         );
     }
 }
+
+#[test]
+fn the_readme_lists_every_command_the_binary_has() {
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_altcontacts"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout).into_owned();
+    let commands: Vec<&str> = help
+        .split("Commands:\n")
+        .nth(1)
+        .expect("a Commands: section")
+        .lines()
+        .take_while(|line| !line.is_empty())
+        .filter(|line| line.starts_with("  ") && !line.starts_with("   "))
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .collect();
+    assert!(commands.len() >= 14, "{commands:?}");
+    let readme = std::fs::read_to_string(crate::support::repo_file("README.md")).unwrap();
+    let listed = readme
+        .split("## Commands")
+        .nth(1)
+        .and_then(|rest| rest.split("```").nth(1))
+        .expect("the README's command list");
+    let missing: Vec<&&str> = commands
+        .iter()
+        .filter(|name| !listed.contains(&format!("altcontacts {name} ")))
+        .collect();
+    assert!(missing.is_empty(), "the README does not list {missing:?}");
+}

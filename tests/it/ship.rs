@@ -431,6 +431,34 @@ fn completions_and_the_man_page_come_out_of_the_binary() {
     let text = stdout(&man);
     assert!(text.contains(".TH altcontacts 1"), "{text}");
     assert!(text.contains("plan") && text.contains("audit"), "{text}");
+    // Every page the main page refers to is one `manpage --dir` writes.
+    let referred: std::collections::BTreeSet<String> = text
+        .split("altcontacts\\-")
+        .skip(1)
+        .filter_map(|rest| {
+            rest.split_once("(1)")
+                .map(|(name, _)| name.replace("\\-", "-"))
+        })
+        .filter(|name| name.chars().all(|c| c.is_ascii_lowercase() || c == '-'))
+        .collect();
+    assert!(
+        referred.contains("plan") && referred.contains("member-role"),
+        "{referred:?}"
+    );
+    let pages = workspace.path("man/man1");
+    let written = workspace
+        .command(&["manpage", "--dir", "man/man1"])
+        .output()
+        .unwrap();
+    assert_eq!(written.status.code(), Some(0), "{}", stderr(&written));
+    for name in &referred {
+        let page = pages.join(format!("altcontacts-{name}.1"));
+        let roff = std::fs::read_to_string(&page).unwrap_or_else(|_| panic!("no {page:?}"));
+        assert!(
+            roff.contains(&format!(".TH altcontacts-{name} 1")),
+            "{roff}"
+        );
+    }
 }
 
 const INVALID: &str = r#"version: 1
