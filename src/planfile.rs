@@ -528,14 +528,32 @@ impl PlanFile {
             .map_err(|error| invalid(printable(&error.to_string())))?;
         plan.check().map_err(invalid)?;
         plan.check_seal(key).map_err(Error::Refused)?;
+        // The plan as it was shown: its scope and what was unchanged, so
+        // `apply PLAN` says what `plan --out` said.
+        let name_of = |id: &AccountId| {
+            let listed = plan.observed.organization.as_ref().and_then(|org| {
+                org.accounts
+                    .iter()
+                    .find(|account| account.id == *id)
+                    .map(|account| account.name.clone())
+            });
+            listed.or_else(|| {
+                plan.changes
+                    .iter()
+                    .find(|change| change.slot.account == *id)
+                    .and_then(|change| change.account_name.clone())
+            })
+        };
         let accounts = plan
-            .changes
+            .observed
+            .accounts
             .iter()
-            .map(|change| {
+            .chain(plan.changes.iter().map(|change| &change.slot.account))
+            .map(|id| {
                 (
-                    change.slot.account.clone(),
+                    id.clone(),
                     AccountInfo {
-                        name: change.account_name.clone(),
+                        name: name_of(id),
                         email: None,
                     },
                 )
@@ -544,7 +562,11 @@ impl PlanFile {
         let planned = Plan {
             changes: plan.changes.clone(),
             accounts,
+            unchanged: plan.observed.unchanged.clone(),
             managed_slots: plan.managed_slots,
+            not_read: plan.observed.not_read,
+            held: plan.observed.held.clone(),
+            topics_read: plan.observed.topics_read.clone(),
             ..Plan::default()
         };
         Ok((plan, planned))

@@ -12,7 +12,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::error::CredentialsError;
-use aws_sdk_account::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_account::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_account::types::{AlternateContact, AlternateContactType, ContactInformation};
 use aws_sdk_sts::config::ProvideCredentials;
 use futures::{FutureExt, StreamExt};
@@ -217,7 +217,7 @@ impl Aws {
             Err(error) => {
                 return Err(located(BackendError::CredentialsFailed {
                     provider: credential_source(self.profile.as_deref()),
-                    cause: DisplayErrorContext(&error).to_string(),
+                    cause: super::sdk_error::causes(&error),
                 }));
             }
         }

@@ -243,6 +243,8 @@ impl SandboxAccount {
 /// two applies on one sandbox both keep every write they report.
 pub struct Sandbox {
     path: PathBuf,
+    /// Whether this run made the file, from the demo.
+    created: bool,
     state: Mutex<Shared>,
     /// How many times the file was written: a mechanism the tests check.
     disk_writes: AtomicUsize,
@@ -313,6 +315,7 @@ impl Sandbox {
     /// Opens the sandbox at `path`, creating it from the demo organization
     /// when the file does not exist yet.
     pub fn open(path: &Path) -> Result<Self, SandboxError> {
+        let mut created = false;
         let state = match read_file(path)? {
             Some(state) => state,
             None => {
@@ -323,6 +326,7 @@ impl Sandbox {
                     Some(state) => state,
                     None => {
                         write_file(path, &demo)?;
+                        created = true;
                         demo
                     }
                 }
@@ -330,6 +334,7 @@ impl Sandbox {
         };
         Ok(Self {
             path: path.to_owned(),
+            created,
             state: Mutex::new(Shared {
                 file: state,
                 queue: Vec::new(),
@@ -337,6 +342,11 @@ impl Sandbox {
             }),
             disk_writes: AtomicUsize::new(0),
         })
+    }
+
+    /// Whether opening it made the file, from the demo organization.
+    pub fn created(&self) -> bool {
+        self.created
     }
 
     /// How many times this sandbox has written its file since it was opened.

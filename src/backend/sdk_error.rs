@@ -2,7 +2,7 @@
 //! place SDK errors become [`BackendError`], for `aws.rs` and
 //! `security_hub.rs` alike.
 
-use aws_sdk_account::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_account::error::{ProvideErrorMetadata, SdkError};
 
 use super::error::BackendError;
 
@@ -46,7 +46,7 @@ where
             },
         };
     }
-    let detail = DisplayErrorContext(&error).to_string();
+    let detail = causes(&error);
     match &error {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => BackendError::Transport(detail),
         SdkError::ResponseError(_) => match status {
@@ -58,5 +58,45 @@ where
             code: "RequestFailed".to_owned(),
             message: detail,
         },
+    }
+}
+
+/// An error and its causes, each said once, as a person reads them
+/// (`dispatch failure: io error: ...: Connection refused (os error 111)`):
+/// the SDK's own report adds its types' debug form, which says nothing more.
+pub(super) fn causes(error: &dyn std::error::Error) -> String {
+    let mut said: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(error) = next {
+        let text = error.to_string();
+        // A cause its wrapper already quotes adds nothing.
+        if !said.last().is_some_and(|last| last.contains(&text)) {
+            said.push(text);
+        }
+        next = error.source();
+    }
+    said.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::causes;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("dispatch failure")]
+    struct Outer(#[source] Inner);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("tcp connect error: Connection refused (os error 111)")]
+    struct Inner;
+
+    #[test]
+    fn a_cause_chain_reads_as_a_sentence_without_debug_forms() {
+        let said = causes(&Outer(Inner));
+        assert_eq!(
+            said,
+            "dispatch failure: tcp connect error: Connection refused (os error 111)"
+        );
+        assert!(!said.contains("Inner") && !said.contains('{'));
     }
 }

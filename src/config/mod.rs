@@ -440,7 +440,9 @@ fn read_help(file: &str, path: &Path, error: &std::io::Error) -> String {
     use std::io::ErrorKind;
     match error.kind() {
         ErrorKind::NotFound => {
-            format!("pass the file with -f, or create {file} (see contacts.example.yaml)")
+            format!(
+                "pass the file with -f, or write one from what AWS holds: altcontacts export --org -o {file} (and altcontacts audit --org checks the organization with no file)"
+            )
         }
         _ if path.is_dir() => {
             format!(

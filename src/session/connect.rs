@@ -80,6 +80,13 @@ impl Context {
         Ok(match &self.connection {
             Connection::Sandbox(path) => {
                 let sandbox = Sandbox::open(path)?;
+                // A mistyped name would otherwise be a new organization, silently.
+                if sandbox.created() {
+                    self.ui.note(&format!(
+                        "Created the sandbox {}: a demo organization that matches contacts.example.yaml, read and written by every --sandbox run (delete it to start again).",
+                        crate::printable::printable(&path.display().to_string())
+                    ));
+                }
                 // The file exists now: open() creates it when missing.
                 let canonical = std::fs::canonicalize(path).map_err(|source| Error::Read {
                     path: path.display().to_string(),
