@@ -171,6 +171,10 @@ pub struct About {
     /// The subscription concerned (AWS User Notifications).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subscription: Option<SubscriptionAbout>,
+    /// The account is one the file excludes from management
+    /// (`organization.exclude`, at `location`): `apply` does not fix it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub excluded: bool,
 }
 
 /// A contact's subscription to an AWS Health topic, as a finding names it.
@@ -201,6 +205,9 @@ impl std::fmt::Display for Location {
 pub struct AccountRow {
     pub account_id: AccountId,
     pub account_name: Option<String>,
+    /// Excluded from management by the file, and audited all the same.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub excluded: bool,
     pub security: bool,
     pub billing: bool,
     pub operations: bool,
@@ -222,7 +229,9 @@ pub fn check(
     today: Date,
 ) -> Audit {
     let mut rows = Vec::new();
-    let mut findings = Vec::new();
+    let mut findings: Vec<Finding> = Vec::new();
+    let excluded =
+        |id: &AccountId| desired.is_some_and(|desired| desired.excluded.contains_key(id));
     for (id, info) in accounts {
         if let Some(why) = live.unreadable.get(id) {
             findings.push(unreadable(id, why));
@@ -237,6 +246,7 @@ pub fn check(
         rows.push(AccountRow {
             account_id: id.clone(),
             account_name: info.name.clone(),
+            excluded: excluded(id),
             security: contact(ContactType::Security).is_some(),
             billing: contact(ContactType::Billing).is_some(),
             operations: contact(ContactType::Operations).is_some(),
@@ -354,6 +364,13 @@ pub fn check(
     }
     if let Some(desired) = desired {
         findings.extend(stale_reviews(desired, today));
+    }
+    // What the file excludes is checked as the rest, and said so: its fix
+    // is not `apply`'s.
+    for finding in &mut findings {
+        if finding.account_id.as_ref().is_some_and(excluded) {
+            finding.about.excluded = true;
+        }
     }
     let mut audit = Audit {
         accounts: rows,

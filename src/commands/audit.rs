@@ -78,8 +78,11 @@ pub async fn run(context: &Context, args: &AuditArgs) -> Result<u8, Error> {
     if let Some(line) = render::unchecked_line(&reading.live.unchecked) {
         context.ui.note(&line);
     }
+    // Excluded from management, not from compliance: checked as the rest.
+    let mut in_scope = reading.desired.accounts.clone();
+    in_scope.extend(reading.desired.excluded.clone());
     let mut result = audit::check(
-        &reading.desired.accounts,
+        &in_scope,
         &reading.live,
         &reading.primaries,
         config.as_ref().map(|_| &reading.desired),

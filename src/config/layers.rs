@@ -24,8 +24,10 @@ use crate::printable::quoted;
 /// What a file says of one account of the organization.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AccountScope {
-    /// Left out by `organization.exclude`.
+    /// Left out by `organization.exclude`: never planned, still audited.
     Excluded,
+    /// Not among the accounts a file without `organization` lists.
+    NotListed,
     /// Out of scope, and listed as skipped with why.
     Skipped(SkipReason),
     /// In scope, with the slots the file manages for it.
@@ -117,7 +119,7 @@ pub fn account_scope(config: &Config, found: &Found, caller: &AccountId) -> Acco
     let Some(layers) = &config.organization else {
         return match config.accounts.get(&account.id) {
             Some(layer) => AccountScope::In(listed_slots(&account.id, layer)),
-            None => AccountScope::Excluded,
+            None => AccountScope::NotListed,
         };
     };
     if layers.exclude.contains(&account.id) {
@@ -305,7 +307,17 @@ fn resolve_organization(
             management_account: org.management_account.clone(),
         };
         match account_scope(config, &found, caller) {
-            AccountScope::Excluded => {}
+            // Out of management, not of compliance: the audit checks it.
+            AccountScope::Excluded if account.status == AccountStatus::Active => {
+                desired.excluded.insert(
+                    account.id.clone(),
+                    AccountInfo {
+                        name: Some(account.name.clone()),
+                        email: account.email.clone(),
+                    },
+                );
+            }
+            AccountScope::Excluded | AccountScope::NotListed => {}
             AccountScope::Skipped(reason) => desired.skipped.push(SkippedAccount {
                 id: account.id.clone(),
                 name: Some(account.name.clone()),

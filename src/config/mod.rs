@@ -272,6 +272,24 @@ impl LoadedConfig {
         .map(|pos| (pos.line.max(1), pos.column.max(1)))
     }
 
+    /// Where `organization.exclude` lists an account, as (line, column).
+    pub fn exclusion_place(&self, account: &AccountId) -> Option<(usize, usize)> {
+        let index = self
+            .config
+            .organization
+            .as_ref()?
+            .exclude
+            .iter()
+            .position(|id| id == account)?;
+        let path = YamlPath::root()
+            .key("organization")
+            .key("exclude")
+            .index(index);
+        self.spots
+            .find(&path.0, false)
+            .map(|pos| (pos.line.max(1), pos.column.max(1)))
+    }
+
     /// Where a named contact's `reviewed:` date is written (else the
     /// contact), as (line, column).
     pub fn contact_place(&self, name: &str) -> Option<(usize, usize)> {

@@ -89,6 +89,7 @@ impl Uses {
             },
             contact: None,
             subscription: None,
+            excluded: false,
         }
     }
 

@@ -208,9 +208,13 @@ impl Check {
 /// that account (or the file).
 pub fn remediation(finding: &Finding) -> Option<String> {
     let account = finding.account_id.as_ref().map(AccountId::as_str);
-    let apply = || match account {
-        Some(id) => format!("altcontacts apply --account {id}"),
-        None => "altcontacts apply".to_owned(),
+    // `apply` leaves an account the file excludes as it is.
+    let apply = || match (finding.about.excluded, account) {
+        (true, Some(id)) => format!(
+            "the file excludes {id} from management (organization.exclude, at the line given): fix it in the account by hand, or remove it from exclude and run altcontacts apply --account {id}"
+        ),
+        (_, Some(id)) => format!("altcontacts apply --account {id}"),
+        (_, None) => "altcontacts apply".to_owned(),
     };
     match finding.check {
         Check::MissingSecurity
@@ -297,6 +301,14 @@ pub fn place(
         return Some(at.clone());
     }
     let config = config?;
+    if finding.about.excluded {
+        let (line, column) = config.exclusion_place(account)?;
+        return Some(Location {
+            file: config.file.clone(),
+            line,
+            column,
+        });
+    }
     let (line, column) = match finding.check {
         Check::MissingSecurity
         | Check::MissingBilling

@@ -467,6 +467,9 @@ impl SkipReason {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Desired {
     pub accounts: BTreeMap<AccountId, AccountInfo>,
+    /// The ACTIVE accounts `organization.exclude` leaves out of
+    /// management: no slot of theirs is planned, and the audit checks them.
+    pub excluded: BTreeMap<AccountId, AccountInfo>,
     pub slots: BTreeMap<Slot, DesiredSlot>,
     pub skipped: Vec<SkippedAccount>,
     /// What about the file deserves a look but does not stop the run.
@@ -566,6 +569,7 @@ impl Desired {
     pub fn retain_accounts(&mut self, keep: impl Fn(&AccountId) -> bool) -> usize {
         let before = self.accounts.len();
         self.accounts.retain(|id, _| keep(id));
+        self.excluded.retain(|id, _| keep(id));
         self.slots.retain(|slot, _| keep(&slot.account));
         self.skipped.retain(|skipped| keep(&skipped.id));
         before - self.accounts.len()

@@ -36,7 +36,11 @@ pub fn summary_line(audit: &Audit) -> String {
 }
 
 fn label(row: &AccountRow) -> String {
-    account_label(&row.account_id, row.account_name.as_deref())
+    let label = account_label(&row.account_id, row.account_name.as_deref());
+    match row.excluded {
+        true => format!("{label} [excluded]"),
+        false => label,
+    }
 }
 
 fn finding_subject(finding: &Finding, audit: &Audit) -> String {

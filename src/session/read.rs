@@ -320,7 +320,21 @@ async fn read_while_discovering(
                         };
                         choice.slots(&found.account.id, &current, view, found.account.joined)
                     }
-                    AccountScope::Excluded | AccountScope::Skipped(_) => Vec::new(),
+                    // Audited, never planned: what AWS holds, every slot.
+                    AccountScope::Excluded
+                        if request.reads == Reads::Every
+                            && found.account.status == crate::model::AccountStatus::Active =>
+                    {
+                        choice.slots(
+                            &found.account.id,
+                            &BTreeMap::new(),
+                            BaseView::Absent,
+                            found.account.joined,
+                        )
+                    }
+                    AccountScope::Excluded | AccountScope::NotListed | AccountScope::Skipped(_) => {
+                        Vec::new()
+                    }
                 };
                 progress.grow(slots.len() as u64);
                 futures::stream::iter(slots)
@@ -359,6 +373,16 @@ fn chosen_slots(
             (Some(_), Some(old)) => BaseView::Slots(old.get(id)),
         };
         chosen.extend(choice.slots(id, &current, view, joined.get(id).copied()));
+    }
+    if request.reads == Reads::Every {
+        for id in desired.excluded.keys() {
+            chosen.extend(choice.slots(
+                id,
+                &BTreeMap::new(),
+                BaseView::Absent,
+                joined.get(id).copied(),
+            ));
+        }
     }
     chosen
 }

@@ -673,3 +673,65 @@ fn an_account_that_denies_its_reads_is_a_finding_of_the_audit_and_export_refuses
         stderr(&export)
     );
 }
+
+#[test]
+fn an_account_the_file_excludes_is_audited_and_said_excluded_but_never_planned() {
+    // The demo's break-glass account: excluded, and without any contact.
+    let workspace = Workspace::new();
+    let example = std::fs::read_to_string(repo_file("contacts.example.yaml")).unwrap();
+    workspace.write("contacts.yaml", &example);
+    let audit = workspace
+        .sandbox(&["audit", "--no-dns", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(audit.status.code(), Some(2), "{}", stderr(&audit));
+    let report = json(&audit);
+    let row = report["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["account_id"] == "999999999999")
+        .expect("the excluded account is a row of the audit");
+    assert_eq!(row["excluded"], true);
+    let high = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|finding| {
+            finding["account_id"] == "999999999999" && finding["check"] == "missing_security"
+        })
+        .expect("its missing SECURITY contact is found");
+    assert_eq!(high["severity"], "high");
+    assert_eq!(high["excluded"], true);
+
+    // Its fix is not apply's, and the CSV says where the file excludes it.
+    let csv = workspace
+        .sandbox(&["audit", "--no-dns", "--format", "csv"])
+        .output()
+        .unwrap();
+    let line = stdout(&csv)
+        .lines()
+        .find(|line| line.contains("missing_security") && line.contains("999999999999"))
+        .unwrap()
+        .to_owned();
+    let exclude_line = example
+        .lines()
+        .position(|line| line.contains("\"999999999999\""))
+        .unwrap()
+        + 1;
+    assert!(
+        line.contains(&format!("contacts.yaml:{exclude_line}:"))
+            && line.contains("the file excludes 999999999999"),
+        "{line}"
+    );
+
+    let plan = workspace
+        .sandbox(&["plan", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        !stdout(&plan).contains("999999999999"),
+        "never planned: {}",
+        stdout(&plan)
+    );
+}
