@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::model::{
     AccountId, AccountInfo, Contact, ContactType, Date, Desired, Live, PhoneVerification,
-    PrimaryContact, Slot, Topic, Unchecked, Unreadable, Value, count,
+    PrimaryContact, Slot, Source, Topic, Unchecked, Unreadable, Value, Wanted, count,
 };
 
 /// AWS advises reviewing alternate contacts at least once a year.
@@ -175,6 +175,24 @@ pub struct About {
     /// (`organization.exclude`, at `location`): `apply` does not fix it.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub excluded: bool,
+    /// The missing contact is one the file declares `absent`: the fix is
+    /// the file's, at that layer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub declared_absent: Option<DeclaredAbsent>,
+}
+
+/// A slot the file declares `absent`, and the layer that says so.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DeclaredAbsent {
+    pub contact_type: ContactType,
+    /// `accounts["444444444444"]`, `units["Root/Sandbox"]`,
+    /// `organization.defaults`.
+    #[serde(serialize_with = "as_text")]
+    pub layer: Source,
+}
+
+fn as_text<S: serde::Serializer>(layer: &Source, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(layer)
 }
 
 /// A contact's subscription to an AWS Health topic, as a finding names it.
@@ -232,6 +250,14 @@ pub fn check(
     let mut findings: Vec<Finding> = Vec::new();
     let excluded =
         |id: &AccountId| desired.is_some_and(|desired| desired.excluded.contains_key(id));
+    // A slot the file deletes: missing by intent, fixed by changing the file.
+    let declared_absent = |id: &AccountId, kind: ContactType| {
+        let wanted = desired?.slots.get(&Slot::new(id.clone(), kind))?;
+        (wanted.wanted == Wanted::Absent).then(|| DeclaredAbsent {
+            contact_type: kind,
+            layer: wanted.source.clone(),
+        })
+    };
     for (id, info) in accounts {
         if let Some(why) = live.unreadable.get(id) {
             findings.push(unreadable(id, why));
@@ -272,17 +298,27 @@ pub fn check(
             ),
         ] {
             if contact(kind).is_none() {
+                let declared = declared_absent(id, kind);
                 findings.push(Finding {
                     severity,
                     check,
                     account_id: Some(id.clone()),
-                    message: format!("no {kind} contact: {consequence}"),
+                    message: match &declared {
+                        Some(_) => format!(
+                            "no {kind} contact, as the file declares (`{}: absent`): {consequence}",
+                            kind.config_key()
+                        ),
+                        None => format!("no {kind} contact: {consequence}"),
+                    },
                     controls: if kind == ContactType::Security {
                         SECURITY_CONTACT_CONTROLS.to_vec()
                     } else {
                         Vec::new()
                     },
-                    about: About::default(),
+                    about: About {
+                        declared_absent: declared,
+                        ..About::default()
+                    },
                 });
             }
         }
@@ -318,13 +354,21 @@ pub fn check(
             let primary = primaries.get(id).and_then(Option::as_ref);
             let alternates = ContactType::ALTERNATES.map(contact);
             if let Some(problem) = same_contact_details(primary, alternates) {
+                // A contact the file deletes fails the rule by the file's will.
+                let declared = ContactType::ALTERNATES
+                    .into_iter()
+                    .filter(|kind| contact(*kind).is_none())
+                    .find_map(|kind| declared_absent(id, kind));
                 findings.push(Finding {
                     severity: Severity::Medium,
                     check: Check::SameContactDetails,
                     account_id: Some(id.clone()),
                     message: problem,
                     controls: vec![Control::ProwlerDifferentContactDetails],
-                    about: About::default(),
+                    about: About {
+                        declared_absent: declared,
+                        ..About::default()
+                    },
                 });
             }
         }

@@ -272,6 +272,28 @@ impl LoadedConfig {
         .map(|pos| (pos.line.max(1), pos.column.max(1)))
     }
 
+    /// Where a layer sets a slot (`billing: absent` under an account's
+    /// entry, a unit or the defaults), as (line, column).
+    pub fn slot_place(
+        &self,
+        layer: &crate::model::Source,
+        kind: ContactType,
+    ) -> Option<(usize, usize)> {
+        use crate::model::Source;
+        let organization = YamlPath::root().key("organization");
+        let path = match layer {
+            Source::Defaults => organization.key("defaults"),
+            Source::Unit { key } => organization.key("units").key(key),
+            Source::Account { account_id } => {
+                YamlPath::root().key("accounts").key(account_id.as_str())
+            }
+        }
+        .key(kind.config_key());
+        self.spots
+            .find(&path.0, true)
+            .map(|pos| (pos.line.max(1), pos.column.max(1)))
+    }
+
     /// Where `organization.exclude` lists an account, as (line, column).
     pub fn exclusion_place(&self, account: &AccountId) -> Option<(usize, usize)> {
         let index = self

@@ -90,6 +90,7 @@ impl Uses {
             contact: None,
             subscription: None,
             excluded: false,
+            declared_absent: None,
         }
     }
 

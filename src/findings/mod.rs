@@ -208,7 +208,16 @@ impl Check {
 /// that account (or the file).
 pub fn remediation(finding: &Finding) -> Option<String> {
     let account = finding.account_id.as_ref().map(AccountId::as_str);
-    // `apply` leaves an account the file excludes as it is.
+    // `apply` leaves an account the file excludes as it is, and a slot
+    // it declares absent absent: the fix is the file's.
+    if let (Some(declared), Some(id)) = (&finding.about.declared_absent, account) {
+        return Some(format!(
+            "the file declares {kind} absent for {id} (`{key}: absent` in {layer}, at the line given): to have a {kind} contact, name one there, then run altcontacts apply --account {id}; to leave the slot alone, remove the line",
+            kind = declared.contact_type,
+            key = declared.contact_type.config_key(),
+            layer = declared.layer,
+        ));
+    }
     let apply = || match (finding.about.excluded, account) {
         (true, Some(id)) => format!(
             "the file excludes {id} from management (organization.exclude, at the line given): fix it in the account by hand, or remove it from exclude and run altcontacts apply --account {id}"
@@ -301,6 +310,14 @@ pub fn place(
         return Some(at.clone());
     }
     let config = config?;
+    if let Some(declared) = &finding.about.declared_absent {
+        let (line, column) = config.slot_place(&declared.layer, declared.contact_type)?;
+        return Some(Location {
+            file: config.file.clone(),
+            line,
+            column,
+        });
+    }
     if finding.about.excluded {
         let (line, column) = config.exclusion_place(account)?;
         return Some(Location {

@@ -735,3 +735,40 @@ fn an_account_the_file_excludes_is_audited_and_said_excluded_but_never_planned()
         stdout(&plan)
     );
 }
+
+#[test]
+fn a_contact_the_file_declares_absent_is_reported_at_its_line_with_the_files_fix() {
+    let workspace = Workspace::new();
+    let example = std::fs::read_to_string(repo_file("contacts.example.yaml")).unwrap();
+    workspace.write("contacts.yaml", &example);
+    workspace.run(&["apply", "--auto-approve"]).success();
+    let csv = workspace
+        .sandbox(&["audit", "--no-dns", "--format", "csv"])
+        .output()
+        .unwrap();
+    let absent_line = example
+        .lines()
+        .position(|line| line.trim_start().starts_with("billing: absent"))
+        .unwrap()
+        + 1;
+    let text = stdout(&csv);
+    let rows: Vec<&str> = text
+        .lines()
+        .filter(|line| line.contains("444444444444"))
+        .collect();
+    assert!(!rows.is_empty(), "{text}");
+    for row in &rows {
+        assert!(
+            row.contains(&format!("contacts.yaml:{absent_line}:"))
+                && row.contains("the file declares BILLING absent for 444444444444")
+                && !row.ends_with("\"altcontacts apply --account 444444444444\""),
+            "{row}"
+        );
+    }
+    // And apply, as the remediation says, has nothing to do for it.
+    let plan = workspace
+        .sandbox(&["plan", "--account", "444444444444"])
+        .output()
+        .unwrap();
+    assert!(stdout(&plan).contains("No changes."), "{}", stdout(&plan));
+}
