@@ -567,6 +567,31 @@ pub struct AuditArgs {
     pub email_domains: Vec<String>,
     #[command(flatten)]
     pub dns: DnsArgs,
+    /// The least severe finding that makes the exit code 2: `high` passes
+    /// a run with medium and low findings (they are still reported)
+    #[arg(long, value_enum, value_name = "SEVERITY", default_value_t = FailOn::Low, help_heading = "Output")]
+    pub fail_on: FailOn,
+}
+
+/// `audit --fail-on`: the severity from which findings fail the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    High,
+    Medium,
+    Low,
+}
+
+impl FailOn {
+    pub fn fails(self, severity: crate::audit::Severity) -> bool {
+        use crate::audit::Severity;
+        let threshold = match self {
+            Self::High => Severity::High,
+            Self::Medium => Severity::Medium,
+            Self::Low => Severity::Low,
+        };
+        // High sorts first: a finding fails the run when it is at least as severe.
+        severity <= threshold
+    }
 }
 
 /// How the audit asks DNS whether each domain accepts mail.

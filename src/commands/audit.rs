@@ -145,11 +145,16 @@ pub async fn run(context: &Context, args: &AuditArgs) -> Result<u8, Error> {
         context.ui.note(&report.summary());
         security_hub::refusals(&report)?;
     }
-    Ok(if result.findings.is_empty() {
-        EXIT_OK
-    } else {
-        EXIT_CHANGES
-    })
+    Ok(
+        match result
+            .findings
+            .iter()
+            .any(|finding| args.fail_on.fails(finding.severity))
+        {
+            true => EXIT_CHANGES,
+            false => EXIT_OK,
+        },
+    )
 }
 
 /// Where the audit ran, for the records that carry it.

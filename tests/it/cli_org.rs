@@ -772,3 +772,41 @@ fn a_contact_the_file_declares_absent_is_reported_at_its_line_with_the_files_fix
         .unwrap();
     assert!(stdout(&plan).contains("No changes."), "{}", stdout(&plan));
 }
+
+#[test]
+fn fail_on_sets_the_least_severe_finding_that_fails_the_audit() {
+    // After the example is applied, what is left is medium and low: the
+    // guardrail's gap and the declared absence, the unverified phone.
+    let workspace = Workspace::new();
+    let example = std::fs::read_to_string(repo_file("contacts.example.yaml"))
+        .unwrap()
+        .replace(
+            "    - \"999999999999\"              # break-glass account, managed by hand\n",
+            "",
+        )
+        .replace("  exclude:\n", "");
+    workspace.write("contacts.yaml", &example);
+    workspace.run(&["apply", "--auto-approve"]).success();
+    let audit = |fail_on: Option<&str>| {
+        let mut args = vec!["audit", "--no-dns", "--format", "json"];
+        if let Some(fail_on) = fail_on {
+            args.extend(["--fail-on", fail_on]);
+        }
+        let output = workspace.sandbox(&args).output().unwrap();
+        let severities: Vec<String> = json(&output)["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|finding| finding["severity"].as_str().unwrap().to_owned())
+            .collect();
+        (output.status.code(), severities)
+    };
+    let (code, severities) = audit(None);
+    assert!(!severities.contains(&"high".to_owned()), "{severities:?}");
+    assert!(severities.contains(&"medium".to_owned()), "{severities:?}");
+    assert_eq!(code, Some(2), "any finding fails by default");
+    let (code, reported) = audit(Some("high"));
+    assert_eq!(code, Some(0), "no high finding");
+    assert_eq!(reported, severities, "and every finding is still reported");
+    assert_eq!(audit(Some("medium")).0, Some(2));
+}
