@@ -458,8 +458,15 @@ pub enum ValidateFormat {
 pub struct PlanArgs {
     #[command(flatten)]
     pub file: FileArg,
-    /// Save the plan, for `altcontacts apply PLAN`
-    #[arg(long, value_name = "PLAN", help_heading = "Output")]
+    /// Save the plan, for `altcontacts apply PLAN` (`-o`, `--output` and
+    /// `--out` are one flag, as on `export` and `audit`)
+    #[arg(
+        short = 'o',
+        long = "output",
+        visible_alias = "out",
+        value_name = "PLAN",
+        help_heading = "Output"
+    )]
     pub out: Option<PathBuf>,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human, help_heading = "Output")]
@@ -524,6 +531,7 @@ pub struct ExportArgs {
     #[arg(
         short = 'o',
         long = "output",
+        visible_alias = "out",
         value_name = "FILE",
         help_heading = "Output"
     )]

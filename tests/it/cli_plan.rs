@@ -454,3 +454,34 @@ fn a_missing_profile_is_named() {
         stderr(&output)
     );
 }
+
+#[test]
+fn the_output_file_is_one_flag_spelt_alike_on_plan_export_and_audit() {
+    let workspace = Workspace::org();
+    for (command, flag) in [
+        ("plan", "-o"),
+        ("plan", "--output"),
+        ("plan", "--out"),
+        ("export", "-o"),
+        ("export", "--output"),
+        ("export", "--out"),
+        ("audit", "-o"),
+        ("audit", "--output"),
+        ("audit", "--out"),
+    ] {
+        let name = format!("{command}{}.out", flag.trim_start_matches('-'));
+        let mut args = vec![command, flag, name.as_str()];
+        match command {
+            "export" => args.push("--org"),
+            "audit" => args.extend(["--no-dns", "--format", "json"]),
+            _ => {}
+        }
+        let output = workspace.sandbox(&args).output().unwrap();
+        assert!(
+            [Some(0), Some(2)].contains(&output.status.code()),
+            "{command} {flag}: {}",
+            stderr(&output)
+        );
+        assert!(workspace.exists(&name), "{command} {flag} wrote {name}");
+    }
+}

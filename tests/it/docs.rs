@@ -136,7 +136,14 @@ fn unknown_flags(tokens: &[String]) -> Vec<String> {
             command
                 .get_arguments()
                 .find(|arg| match token.strip_prefix("--") {
-                    Some(long) => arg.get_long() == Some(long.split('=').next().unwrap()),
+                    // A visible alias is the flag too (`--out` of `--output`).
+                    Some(long) => {
+                        let long = long.split('=').next().unwrap();
+                        arg.get_long() == Some(long)
+                            || arg
+                                .get_visible_aliases()
+                                .is_some_and(|aliases| aliases.contains(&long))
+                    }
                     None => token.len() == 2 && arg.get_short() == token.chars().nth(1),
                 })
                 .cloned()
