@@ -315,18 +315,16 @@ pub async fn notices(
             Ok(None) => {
                 notices.entry(account).or_default();
             }
-            Err(error @ BackendError::CredentialsExpired(_)) => {
-                let own = account == *caller;
-                return Err(Error::Backend(
-                    Located::new(Operation::ListManagedNotificationChannelAssociations, error)
-                        .at(&account, None, own),
-                ));
-            }
             Err(error) => {
-                let own = account == *caller;
-                let located =
-                    Located::new(Operation::ListManagedNotificationChannelAssociations, error)
-                        .at(&account, None, own);
+                let expired = matches!(error, BackendError::CredentialsExpired(_));
+                let located = Located::new(
+                    Operation::ListManagedNotificationChannelAssociations,
+                    error,
+                )
+                .at(&account, None, account == *caller);
+                if expired {
+                    return Err(Error::Backend(located));
+                }
                 unchecked
                     .entry(account)
                     .or_insert_with(|| Unchecked::Failed(located.summary()));

@@ -349,15 +349,7 @@ pub fn diff(desired: &Desired, live: &Live) -> Plan {
                 continue;
             }
         };
-        changes.push(Change {
-            slot: slot.clone(),
-            account_name: desired
-                .accounts
-                .get(&slot.account)
-                .and_then(|info| info.name.clone()),
-            source: wanted.source.clone(),
-            action,
-        });
+        changes.push(change(desired, slot, &wanted.source, action));
     }
     let (subscribes, held) = subscriptions(desired, live);
     changes.extend(subscribes);
@@ -396,6 +388,19 @@ pub fn diff(desired: &Desired, live: &Live) -> Plan {
     }
 }
 
+/// A change of `slot`, named as the account is in `desired`.
+fn change(desired: &Desired, slot: &Slot, source: &Source, action: Action) -> Change {
+    Change {
+        slot: slot.clone(),
+        account_name: desired
+            .accounts
+            .get(&slot.account)
+            .and_then(|info| info.name.clone()),
+        source: source.clone(),
+        action,
+    }
+}
+
 /// The subscriptions the file wants that AWS no longer makes, as changes,
 /// and those that hold, for the accounts whose subscriptions were read. A
 /// topic the account does not have is neither.
@@ -418,15 +423,7 @@ fn subscriptions(desired: &Desired, live: &Live) -> (Vec<Change>, Vec<Notice>) {
                 });
                 continue;
             }
-            changes.push(Change {
-                slot: slot.clone(),
-                account_name: desired
-                    .accounts
-                    .get(&slot.account)
-                    .and_then(|info| info.name.clone()),
-                source: source.clone(),
-                action: Action::Subscribe { topic },
-            });
+            changes.push(change(desired, slot, source, Action::Subscribe { topic }));
         }
     }
     (changes, held)

@@ -214,18 +214,14 @@ fn keep_joined_since(desired: &mut Desired, org: &Organization, since: Option<Ti
 
 /// The topics whose subscriptions a run reads, by account: those the
 /// user's file wants of each slot read; without one (`--org`, accounts
-/// named), AWS's defaults of every slot. None of an unreadable account.
+/// named), AWS's defaults of every slot.
 fn wanted_topics(
     desired: &Desired,
     read: &[Slot],
-    unreadable: &BTreeMap<AccountId, Unreadable>,
     of_a_file: bool,
 ) -> BTreeMap<AccountId, BTreeSet<crate::model::Topic>> {
     let mut topics: BTreeMap<AccountId, BTreeSet<crate::model::Topic>> = BTreeMap::new();
-    for slot in read
-        .iter()
-        .filter(|slot| !unreadable.contains_key(&slot.account))
-    {
+    for slot in read {
         let wanted = match of_a_file {
             true => desired
                 .topics_of(slot)
@@ -508,7 +504,11 @@ impl Context {
             answers.extend(more);
         }
         self.report_reads(&session.api, chosen.len(), started);
-        let read_slots: Vec<Slot> = chosen.clone();
+        // Decided on the slots read, before they are sorted out below.
+        let mut topics = match request.subscriptions {
+            true => wanted_topics(&desired, &chosen, matches!(request.scope, Scope::File(_))),
+            false => BTreeMap::new(),
+        };
 
         let (mut alternates, mut primary): (Vec<Slot>, Vec<Slot>) = chosen
             .into_iter()
@@ -538,15 +538,8 @@ impl Context {
             .flat_map(|primaries| primaries.keys())
             .filter_map(|id| Some((id.clone(), session.api.phone_verification(id)?)))
             .collect();
-        let topics = match request.subscriptions {
-            true => wanted_topics(
-                &desired,
-                &read_slots,
-                &unreadable,
-                matches!(request.scope, Scope::File(_)),
-            ),
-            false => BTreeMap::new(),
-        };
+        // Nothing of an unreadable account is read further.
+        topics.retain(|account, _| !unreadable.contains_key(account));
         (live.notices, live.unchecked) =
             crate::live::notices(&session.api, topics, &session.caller, &progress).await?;
         progress.finish();

@@ -677,9 +677,7 @@ fn an_account_that_denies_its_reads_is_a_finding_of_the_audit_and_export_refuses
 #[test]
 fn an_account_the_file_excludes_is_audited_and_said_excluded_but_never_planned() {
     // The demo's break-glass account: excluded, and without any contact.
-    let workspace = Workspace::new();
-    let example = std::fs::read_to_string(repo_file("contacts.example.yaml")).unwrap();
-    workspace.write("contacts.yaml", &example);
+    let (workspace, example) = Workspace::example();
     let audit = workspace
         .sandbox(&["audit", "--no-dns", "--format", "json"])
         .output()
@@ -738,9 +736,7 @@ fn an_account_the_file_excludes_is_audited_and_said_excluded_but_never_planned()
 
 #[test]
 fn a_contact_the_file_declares_absent_is_reported_at_its_line_with_the_files_fix() {
-    let workspace = Workspace::new();
-    let example = std::fs::read_to_string(repo_file("contacts.example.yaml")).unwrap();
-    workspace.write("contacts.yaml", &example);
+    let (workspace, example) = Workspace::example();
     workspace.run(&["apply", "--auto-approve"]).success();
     let csv = workspace
         .sandbox(&["audit", "--no-dns", "--format", "csv"])

@@ -48,10 +48,7 @@ fn list_calls(aws: &Emulator) -> usize {
 
 #[test]
 fn the_quick_start_shows_a_silenced_security_contact_and_apply_subscribes_it_again() {
-    let workspace = Workspace::new();
-    let example = std::fs::read_to_string(crate::support::repo_file("contacts.example.yaml"))
-        .expect("contacts.example.yaml");
-    workspace.write("contacts.yaml", &example);
+    let (workspace, _) = Workspace::example();
 
     // The audit finds it, high, with the remediation that fixes it.
     let audit = workspace

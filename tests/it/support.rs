@@ -106,6 +106,17 @@ impl Workspace {
         workspace
     }
 
+    /// With `contacts.yaml` as `contacts.example.yaml` writes it, for the
+    /// demo sandbox (`sandbox.yaml`, made on the first run): the quick
+    /// start. The example's text too, to find its lines.
+    pub fn example() -> (Self, String) {
+        let workspace = Self::new();
+        let example = std::fs::read_to_string(repo_file("contacts.example.yaml"))
+            .expect("contacts.example.yaml");
+        workspace.write("contacts.yaml", &example);
+        (workspace, example)
+    }
+
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }

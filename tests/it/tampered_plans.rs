@@ -422,9 +422,7 @@ fn require_plan_key_refuses_an_unkeyed_plan_and_takes_a_keyed_one() {
 fn a_resealed_plan_that_drops_or_moves_a_subscription_is_refused() {
     // The demo: the management account's SECURITY contact is unsubscribed
     // from AWS-Health/Security.
-    let workspace = Workspace::new();
-    let example = std::fs::read_to_string(repo_file("contacts.example.yaml")).unwrap();
-    workspace.write("contacts.yaml", &example);
+    let (workspace, _) = Workspace::example();
     workspace.run(&["plan", "--out", "plan.json"]).code(0);
     let plan = saved(&workspace);
     let position = plan["changes"]
