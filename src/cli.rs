@@ -3,6 +3,9 @@
 use std::path::PathBuf;
 
 use crate::model::{AccountId, Duration, Timestamp};
+pub use crate::render::PlanFormat;
+pub use crate::render::apply::ApplyFormat;
+pub use crate::render::audit::AuditFormat;
 pub use crate::settings::SafetyArgs;
 use crate::settings::{AccessArgs, RateArgs};
 use clap::error::ErrorKind;
@@ -469,8 +472,8 @@ pub struct PlanArgs {
     )]
     pub out: Option<PathBuf>,
     /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Human, help_heading = "Output")]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human, help_heading = "Output")]
+    pub format: PlanFormat,
     #[command(flatten)]
     pub detailed: DetailedExitcode,
     #[command(flatten)]
@@ -510,13 +513,6 @@ pub struct ApplyArgs {
     /// versioned report of every change's outcome
     #[arg(long, value_enum, default_value_t = ApplyFormat::Human, help_heading = "Output")]
     pub format: ApplyFormat,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ApplyFormat {
-    Human,
-    /// Every change with its outcome, as versioned JSON on stdout
-    Json,
 }
 
 #[derive(Debug, Args)]
@@ -793,47 +789,6 @@ fn parse_dns_timeout(text: &str) -> Result<f64, String> {
         _ => Err(format!(
             "`{text}` is not a number of seconds from 0.01 to 60"
         )),
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Human,
-    Json,
-    Markdown,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum AuditFormat {
-    Human,
-    Json,
-    Markdown,
-    /// OCSF Detection Finding records (class 2004), a JSON array, as Prowler writes them
-    Ocsf,
-    /// SARIF 2.1.0, for GitHub code scanning and SARIF viewers
-    Sarif,
-    /// One self-contained HTML page: summary, and a table of findings to
-    /// sort and filter, each with its remediation
-    Html,
-    /// One row per finding (RFC 4180), columns as docs/audit.md lists them
-    Csv,
-}
-
-impl AuditFormat {
-    /// The format a file's name asks for, if it says one.
-    pub fn of_file(path: &std::path::Path) -> Option<Self> {
-        let name = path.file_name()?.to_str()?.to_ascii_lowercase();
-        let (_, extension) = name.rsplit_once('.')?;
-        Some(match extension {
-            "html" | "htm" => Self::Html,
-            "csv" => Self::Csv,
-            "sarif" => Self::Sarif,
-            "json" if name.ends_with(".ocsf.json") => Self::Ocsf,
-            "json" => Self::Json,
-            "md" | "markdown" => Self::Markdown,
-            "txt" => Self::Human,
-            _ => return None,
-        })
     }
 }
 

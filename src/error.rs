@@ -2,7 +2,7 @@
 //! where it happened and what to do next. `main` prints it once.
 
 use crate::backend::Target;
-pub use crate::backend::error::{BackendError, Located, Operation, distinct_help};
+pub use crate::backend::error::{Located, distinct_help};
 use crate::backend::error::{SYSTEMIC_DENIAL_HELP, SandboxError};
 use crate::config::ConfigError;
 use crate::hint::{self, Hint};

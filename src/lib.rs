@@ -7,36 +7,36 @@
 //! GitOps loop (`gitops`) runs the same steps, with a forge (`forge`)
 //! behind one interface.
 
-pub mod apply;
-pub mod audit;
-pub mod backend;
-pub mod cli;
+pub(crate) mod apply;
+pub(crate) mod audit;
+pub(crate) mod backend;
+pub(crate) mod cli;
 mod commands;
 pub mod config;
-pub mod deliverability;
-pub mod error;
-pub mod event_rule;
+pub(crate) mod deliverability;
+pub(crate) mod error;
+pub(crate) mod event_rule;
 pub mod export;
-pub mod findings;
-pub mod forge;
-pub mod git;
-pub mod gitops;
-pub mod guardrail;
-pub mod hint;
-pub mod interrupt;
-pub mod live;
-pub mod member_role;
+pub(crate) mod findings;
+pub(crate) mod forge;
+pub(crate) mod git;
+pub(crate) mod gitops;
+pub(crate) mod guardrail;
+pub(crate) mod hint;
+pub(crate) mod interrupt;
+pub(crate) mod live;
+pub(crate) mod member_role;
 pub mod model;
 mod pages;
 pub mod plan;
 pub mod planfile;
-pub mod printable;
-pub mod progress;
-pub mod render;
-pub mod retry;
-pub mod safety;
-pub mod session;
-pub mod settings;
+pub(crate) mod printable;
+pub(crate) mod progress;
+pub(crate) mod render;
+pub(crate) mod retry;
+pub(crate) mod safety;
+pub(crate) mod session;
+pub(crate) mod settings;
 
 use clap::Parser;
 

@@ -29,6 +29,10 @@ impl Safety {
 /// A safety setting, named as in `safety:` (and, with dashes, the flags).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[expect(
+    clippy::enum_variant_names,
+    reason = "each serializes as its key in `safety:`"
+)]
 pub enum Limit {
     MaxDeletes,
     MaxUpdates,

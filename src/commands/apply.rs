@@ -5,17 +5,15 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use crate::apply::describe;
-use crate::cli::{ApplyArgs, ApplyFormat, DEFAULT_FILE};
+use crate::cli::{ApplyArgs, ApplyFormat, DEFAULT_FILE, PlanFormat};
 use crate::error::{Drift, EXIT_ERROR, EXIT_OK, Error, Refusal};
 use crate::git::Repository;
 use crate::model::{Slot, Timestamp};
 use crate::plan::{Change, Plan};
 use crate::planfile::PlanFile;
-use crate::render::{self, PlanView};
+use crate::render::PlanView;
 use crate::safety;
-use crate::session::{
-    Base, Context, FileConnection, ReportFormat, Request, Session, refuse_on_breaches, write,
-};
+use crate::session::{Base, Context, FileConnection, Request, Session, refuse_on_breaches, write};
 
 pub async fn run(context: &Context, args: &ApplyArgs) -> Result<u8, Error> {
     match &args.plan {
@@ -48,8 +46,8 @@ async fn apply_fresh(context: &Context, args: &ApplyArgs) -> Result<u8, Error> {
 /// stderr, so stdout holds the report alone.
 fn show_plan(context: &Context, format: ApplyFormat, view: &PlanView) {
     match format {
-        ApplyFormat::Human => print!("{}", render::human(view, context.paint)),
-        ApplyFormat::Json => eprint!("{}", render::human(view, context.paint)),
+        ApplyFormat::Human => print!("{}", PlanFormat::Human.render(view, context.paint)),
+        ApplyFormat::Json => eprint!("{}", PlanFormat::Human.render(view, context.paint)),
     }
 }
 
@@ -182,8 +180,7 @@ async fn execute(
     let report = match format {
         // Nothing to write: no report but the plan's "no changes".
         ApplyFormat::Human if plan.changes.is_empty() => return Ok(EXIT_OK),
-        ApplyFormat::Human => write(context, session, plan, ReportFormat::Human).await,
-        ApplyFormat::Json => write(context, session, plan, ReportFormat::Json).await,
+        format => write(context, session, plan, format).await,
     };
     Ok(if report.succeeded() {
         EXIT_OK

@@ -5,18 +5,18 @@
 use std::time::Duration;
 
 use super::security_hub;
-use crate::audit::{self, About, Check, Finding, Location, Severity};
+use crate::audit::{self, Finding};
 use crate::backend::Backend;
-use crate::backend::error::OrgOperation;
-use crate::cli::{AuditArgs, AuditFormat};
+use crate::cli::AuditArgs;
 use crate::config::LoadedConfig;
 use crate::deliverability::{self, FileAddress, dns};
 use crate::error::{EXIT_CHANGES, EXIT_OK, Error};
-use crate::findings::{self, Origin};
+use crate::findings::Origin;
 use crate::guardrail::coverage;
 use crate::model::{AccountStatus, count};
 use crate::progress::Progress;
-use crate::render;
+use crate::render::audit::{AuditFormat, AuditView, sarif};
+use crate::render::{self, Paint};
 use crate::session::{Context, Reading, Reads, Request, Scope};
 
 /// Where each report goes, in which format: stdout in `--format` (human
@@ -67,9 +67,9 @@ pub async fn run(context: &Context, args: &AuditArgs) -> Result<u8, Error> {
     match &config {
         Some(_) => context.show_warnings(
             &reading.desired.warnings,
-            outputs.iter().any(|(path, format)| {
-                path.is_none() && !matches!(format, AuditFormat::Human | AuditFormat::Markdown)
-            }),
+            outputs
+                .iter()
+                .any(|(path, format)| path.is_none() && !format.is_for_people()),
         ),
         None => context.note_left_out(&reading.desired),
     }
@@ -106,34 +106,29 @@ pub async fn run(context: &Context, args: &AuditArgs) -> Result<u8, Error> {
         false => None,
     };
     let report = sent.as_ref().and_then(|sent| sent.as_ref().ok());
+    let view = AuditView {
+        audit: &result,
+        header: &header,
+        config: config.as_ref(),
+        origin: &origin,
+        security_hub: report,
+    };
     for (path, format) in outputs {
-        let output = match format {
-            // Colors are for a terminal, not a file.
-            AuditFormat::Human => render::audit::human(
-                &result,
-                &header,
-                match path {
-                    Some(_) => crate::render::Paint(false),
-                    None => context.paint,
-                },
-            ),
-            AuditFormat::Json => render::audit::json(&result, &header, report),
-            AuditFormat::Markdown => render::audit::markdown(&result, &header),
-            AuditFormat::Ocsf => findings::ocsf::records(&result, &origin),
-            AuditFormat::Sarif => {
-                let left_out = findings::sarif::left_out(&result);
-                if left_out > 0 {
-                    context.ui.note(&format!(
-                        "{left_out} findings left out of the SARIF log: GitHub keeps at most {} results of a run",
-                        findings::sarif::MAX_RESULTS
-                    ));
-                }
-                findings::sarif::log(&result, config.as_ref(), &origin)
+        if format == AuditFormat::Sarif {
+            let left_out = sarif::left_out(&result);
+            if left_out > 0 {
+                context.ui.note(&format!(
+                    "{left_out} findings left out of the SARIF log: GitHub keeps at most {} results of a run",
+                    sarif::MAX_RESULTS
+                ));
             }
-            AuditFormat::Html => render::audit_html::report(&result, &header, config.as_ref()),
-            AuditFormat::Csv => render::findings_table::csv(&result, config.as_ref()),
+        }
+        // Colors are for a terminal, not a file.
+        let paint = match path {
+            Some(_) => Paint(false),
+            None => context.paint,
         };
-        super::emit(path, &output)?;
+        super::emit(path, &format.render(&view, paint))?;
         if let Some(path) = path {
             context
                 .ui
@@ -182,23 +177,7 @@ async fn deliverability_findings(
     reading: &Reading,
 ) -> Vec<Finding> {
     let sandbox = reading.session.on_sandbox();
-    let written: Vec<FileAddress> = config
-        .map(|config| {
-            config
-                .written_addresses()
-                .into_iter()
-                .map(|written| FileAddress {
-                    address: written.address,
-                    what: written.what,
-                    location: Location {
-                        file: config.file.clone(),
-                        line: written.line,
-                        column: written.column,
-                    },
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let written = config.map(FileAddress::written_in).unwrap_or_default();
     let allowed_domains = match (&args.email_domains[..], config) {
         ([], Some(config)) => config.config.email_domains.clone(),
         (flags, _) => flags.to_vec(),
@@ -268,62 +247,17 @@ async fn guardrail_findings(context: &Context, reading: &Reading) -> Vec<Finding
     if members.is_empty() {
         return Vec::new();
     }
-    let controls = vec![audit::Control::Nist80053R5Cm5];
     let progress = Progress::start_growing(&context.ui, "reading service control policies");
     let checked = coverage::check(&reading.session.api, &members, &progress).await;
     progress.finish();
-    let coverage = match checked {
-        Ok(coverage) => coverage,
-        Err(located) => {
-            return vec![Finding {
-                severity: Severity::Low,
-                check: Check::GuardrailUnchecked,
-                account_id: None,
-                message: format!(
-                    "the service control policies could not be read ({}), so whether anyone but the pipeline can change contacts was not checked: grant organizations:{}",
-                    located.summary(),
-                    OrgOperation::POLICIES
-                        .map(OrgOperation::name)
-                        .join(", organizations:")
-                ),
-                controls,
-                about: About::default(),
-            }];
-        }
-    };
-    context.ui.verbose(&format!(
-        "service control policies: {} read, the targets of {} listed, for {}; {} protected",
-        count(coverage.policies_read, "policy"),
-        count(coverage.guarding, "policy"),
-        count(members.len(), "member account"),
-        coverage.protected
-    ));
-    coverage
-        .gaps
-        .into_iter()
-        .map(|gap| {
-            let what = match gap.denied.as_slice() {
-                [] => "no service control policy on it, its units or the root denies changing its contacts".to_owned(),
-                denied => format!(
-                    "the service control policies above it deny only {}, not {}",
-                    denied.join(" and "),
-                    gap.open.join(" and ")
-                ),
-            };
-            let doubts = match gap.doubts.as_slice() {
-                [] => String::new(),
-                doubts => format!(" (not counted: {})", doubts.join("; ")),
-            };
-            Finding {
-                severity: Severity::Medium,
-                check: Check::ContactsUnprotected,
-                account_id: Some(gap.account),
-                message: format!(
-                    "{what}{doubts}: anyone with admin rights in the account can point its SECURITY contact elsewhere. Attach the policy `altcontacts guardrail --allow-role ROLE_ARN` prints to the root or an OU above it"
-                ),
-                controls: controls.clone(),
-                about: About::default(),
-            }
-        })
-        .collect()
+    if let Ok(coverage) = &checked {
+        context.ui.verbose(&format!(
+            "service control policies: {} read, the targets of {} listed, for {}; {} protected",
+            count(coverage.policies_read, "policy"),
+            count(coverage.guarding, "policy"),
+            count(members.len(), "member account"),
+            coverage.protected
+        ));
+    }
+    audit::guardrail::findings(checked)
 }

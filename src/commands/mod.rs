@@ -30,8 +30,8 @@ pub async fn run(cli: &CommandLine) -> Result<u8, Error> {
                 "{}",
                 match of {
                     SchemaOf::Contacts => crate::config::file::json_schema(),
-                    SchemaOf::Plan => crate::render::plan_schema(),
-                    SchemaOf::ApplyReport => crate::render::report::apply_schema(),
+                    SchemaOf::Plan => crate::render::plan::schema(),
+                    SchemaOf::ApplyReport => crate::render::apply::apply_schema(),
                 }
             );
             Ok(EXIT_OK)

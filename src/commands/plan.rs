@@ -1,9 +1,9 @@
 //! `altcontacts plan`: what would change, in the format asked for.
 
-use crate::cli::{Format, PlanArgs};
+use crate::cli::{PlanArgs, PlanFormat};
 use crate::error::Error;
 use crate::planfile::{Made, Observed, PlanFile};
-use crate::render::{self, PlanView};
+use crate::render::PlanView;
 use crate::safety;
 use crate::session::{Base, Context, Request};
 
@@ -25,14 +25,10 @@ pub async fn run(context: &Context, args: &PlanArgs) -> Result<u8, Error> {
     let base = Base::selected(&args.selection, &file)?;
     let request = Request::selected(&config, &args.selection, base.as_ref());
     let (session, plan, organization) = context.plan(&request).await?;
-    context.show_warnings(&plan.warnings, args.format == Format::Json);
+    context.show_warnings(&plan.warnings, args.format == PlanFormat::Json);
     let checked = safety::check_plan(&plan, &config.config.safety, &args.safety);
     let view = PlanView::new(&plan, session.header(), checked);
-    let output = match args.format {
-        Format::Human => render::human(&view, context.paint),
-        Format::Json => render::json(&view),
-        Format::Markdown => render::markdown(&view),
-    };
+    let output = args.format.render(&view, context.paint);
     print!("{output}");
     if let (Some(path), Some(made)) = (&args.out, made) {
         let observed = Observed::of(&plan, organization.as_ref());

@@ -21,6 +21,25 @@ pub struct FileAddress {
     pub location: Location,
 }
 
+impl FileAddress {
+    /// Every address the contacts file writes, at its line.
+    pub fn written_in(config: &crate::config::LoadedConfig) -> Vec<FileAddress> {
+        config
+            .written_addresses()
+            .into_iter()
+            .map(|written| FileAddress {
+                address: written.address,
+                what: written.what,
+                location: Location {
+                    file: config.file.clone(),
+                    line: written.line,
+                    column: written.column,
+                },
+            })
+            .collect()
+    }
+}
+
 /// Where an address is used.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Use {

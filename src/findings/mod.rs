@@ -1,13 +1,11 @@
-//! The audit's findings where security teams look: AWS Security Hub
-//! (ASFF, `asff.rs`), a security lake that speaks OCSF (`ocsf.rs`) and code
-//! scanning (SARIF, `sarif.rs`). Each check is a rule, described here once
-//! (its title, its help, its score), and each finding has a stable key, so
+//! The audit's findings as records, for where security teams look: AWS
+//! Security Hub (ASFF, `asff.rs`, sent by `--security-hub`), and the files
+//! `render/audit/` writes (OCSF, SARIF). Each check is a rule, described
+//! here once (its title, its help, its score), and each finding has a stable key, so
 //! the same finding on the next run is the same record there, and one
 //! that is gone can be closed.
 
 pub mod asff;
-pub mod ocsf;
-pub mod sarif;
 
 use sha2::{Digest, Sha256};
 

@@ -59,16 +59,6 @@ impl Auth {
             value: format!("Bearer {token}"),
         }
     }
-
-    /// `Authorization: Basic …` of `user:secret`.
-    pub fn basic(user: &str, secret: &str) -> Self {
-        use base64::Engine;
-        let pair = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"));
-        Self::Header {
-            name: "authorization",
-            value: format!("Basic {pair}"),
-        }
-    }
 }
 
 impl std::fmt::Debug for Auth {

@@ -14,7 +14,7 @@ use crate::event_rule::PAYLOAD_ACCOUNT_FIELD;
 use crate::git::Repository;
 use crate::model::{AccountId, SkipReason, Timestamp, count};
 use crate::render::{self, Budget};
-use crate::session::{Base, Context, ReportFormat, Request, refuse_on_breaches, write};
+use crate::session::{Base, Context, Request, refuse_on_breaches, write};
 
 use super::record::{self, Judge};
 use super::{Ended, Forge, Planned, RecordKey, SUMMARY_LIMIT_TEXT, file_key, load, make_plan};
@@ -79,7 +79,10 @@ pub(super) async fn plan_and_write<F: Forge>(
     recording: Option<Recording<'_>>,
 ) -> Result<Applied, Error> {
     let planned = make_plan(context, forge, config, request, safety, None).await?;
-    print!("{}", render::human(&planned.view(), context.paint));
+    print!(
+        "{}",
+        render::PlanFormat::Human.render(&planned.view(), context.paint)
+    );
     let unchanged_commit = recording.as_ref().is_some_and(|r| r.same_commit);
     if planned.plan.changes.is_empty() && (recording.is_none() || unchanged_commit) {
         return Ok(Applied {
@@ -112,7 +115,7 @@ pub(super) async fn plan_and_write<F: Forge>(
                 context,
                 &planned.session,
                 &planned.plan,
-                ReportFormat::Human,
+                crate::render::apply::ApplyFormat::Human,
             )
             .await,
         )
@@ -139,7 +142,7 @@ pub(super) async fn plan_and_write<F: Forge>(
                     (false, true) => Ended::Interrupted,
                     (false, false) => Ended::Failed,
                 },
-                render::report::summary_line(report),
+                render::apply::summary_line(report),
             ),
         };
         forge
@@ -154,7 +157,7 @@ pub(super) fn summarize_apply<F: Forge>(forge: &F, applied: &Applied) -> Result<
     if budget == 0 {
         return Ok(());
     }
-    let plan = render::markdown_within(
+    let plan = render::plan::markdown_within(
         &applied.planned.view(),
         &Budget {
             max_bytes: budget / 2,
@@ -164,7 +167,7 @@ pub(super) fn summarize_apply<F: Forge>(forge: &F, applied: &Applied) -> Result<
     );
     forge.add_to_summary(&plan.text)?;
     if let Some(report) = &applied.report {
-        let text = render::report::apply_markdown(report, budget / 2);
+        let text = render::apply::apply_markdown(report, budget / 2);
         forge.add_to_summary(&text)?;
     }
     Ok(())
@@ -452,7 +455,7 @@ async fn finish_loop_apply<F: Forge>(
     .await?;
     summarize_apply(forge, &applied)?;
     let summary = match &applied.report {
-        Some(report) => render::report::summary_line(report),
+        Some(report) => render::apply::summary_line(report),
         None => applied.planned.view().summary_line(),
     };
     forge.set_outputs(&[("summary", summary)])?;

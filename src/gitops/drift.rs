@@ -54,7 +54,10 @@ pub(super) async fn drift<F: Forge>(
             None,
         )
         .await?;
-        print!("{}", render::human(&planned.view(), context.paint));
+        print!(
+            "{}",
+            render::PlanFormat::Human.render(&planned.view(), context.paint)
+        );
         Applied {
             planned,
             report: None,
@@ -232,6 +235,6 @@ fn drift_body<F: Forge>(
         limit: issue_limit_text(forge.terms()),
         full_plan,
     };
-    let plan = render::markdown_within(view, &budget);
+    let plan = render::plan::markdown_within(view, &budget);
     format!("{head_text}{}", plan.text)
 }

@@ -12,7 +12,7 @@ use crate::error::Error;
 use crate::forge::ForgeError;
 use crate::git::Repository;
 use crate::progress::Ui;
-use crate::render::markdown_code as code;
+use crate::render::markdown::code;
 
 pub use super::forge::Recorded;
 

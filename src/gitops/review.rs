@@ -72,13 +72,13 @@ pub(super) async fn plan<F: Forge>(
         }
     };
     let view = &planned.view();
-    print!("{}", render::human(view, context.paint));
+    print!("{}", render::PlanFormat::Human.render(view, context.paint));
 
     let full_plan = forge.full_plan_place(&args.artifact);
     let mut left_out = 0;
     let room = forge.summary_room();
     if room > 0 {
-        let summary = render::markdown_within(
+        let summary = render::plan::markdown_within(
             view,
             &Budget {
                 max_bytes: room,
@@ -91,7 +91,7 @@ pub(super) async fn plan<F: Forge>(
     }
     match (args.comment, review) {
         (true, Some(number)) => {
-            let body = render::markdown_within(
+            let body = render::plan::markdown_within(
                 view,
                 &Budget {
                     max_bytes: terms.note_limit - marker.len() - 1,
@@ -115,7 +115,11 @@ pub(super) async fn plan<F: Forge>(
         )),
         (false, _) => {}
     }
-    forge.keep_full_plan(&args.artifact, &render::markdown(view), left_out > 0)?;
+    forge.keep_full_plan(
+        &args.artifact,
+        &render::PlanFormat::Markdown.render(view, crate::render::Paint(false)),
+        left_out > 0,
+    )?;
     forge.report_counts(&args.artifact, &view.summary()).await?;
     forge.set_outputs(&[
         ("summary", view.summary_line()),

@@ -75,8 +75,9 @@ fn statements(document: &Value) -> Vec<&Value> {
     }
 }
 
-/// One document for one account, for the tests and the command's own check.
-pub fn judge(document: &str, member: &AccountId) -> Verdict {
+/// One document for one account.
+#[cfg(test)]
+pub(crate) fn judge(document: &str, member: &AccountId) -> Verdict {
     Document::parse(document).judge(member)
 }
 

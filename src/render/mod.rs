@@ -1,29 +1,22 @@
-//! Plan output. A plan is turned once into a [`PlanView`]; the human, JSON
-//! and Markdown renderers only lay that view out, so they cannot disagree
-//! on what the plan says.
+//! What a person or a program reads of a run. Each product has its own
+//! room and its own format enum: the plan (`plan/`), the outcome of an
+//! apply (`apply.rs`) and the audit (`audit/`). What they share is here:
+//! the header, colors, in-line differences, Markdown that is safe on a
+//! forge, and GitHub's workflow commands (`annotations.rs`).
 
 pub mod annotations;
+pub mod apply;
 pub mod audit;
-pub mod audit_html;
-pub mod findings_table;
-mod human;
-mod json;
-mod markdown;
-pub mod report;
+pub mod markdown;
+pub mod plan;
 
 use owo_colors::{OwoColorize, Style};
 use similar::{ChangeTag, TextDiff};
 
 pub use crate::model::account_label;
-use crate::model::{AccountId, SkipReason, SkippedAccount, count};
-use crate::plan::{Change, Plan, Summary};
-use crate::safety::{Breach, Safety, SafetyCheck};
+use crate::model::{AccountId, count};
 
-pub use human::plan as human;
-pub use json::plan as json;
-pub use json::schema as plan_schema;
-pub use markdown::plan as markdown;
-pub use markdown::{Budget, Fitted, code as markdown_code, plan_within as markdown_within};
+pub use plan::{Budget, PlanFormat, PlanView};
 
 /// Where the plan was made, for its header.
 #[derive(Clone, Debug)]
@@ -32,92 +25,6 @@ pub struct Header {
     pub caller: AccountId,
     /// With `--member-role`: how the accounts were reached.
     pub member_role: Option<crate::model::MemberRoleUse>,
-}
-
-/// A plan with what it was checked against and where it was made: what
-/// every format lays out. The changes are the plan's own; a renderer derives
-/// what it shows of each (its field-by-field differences) from it.
-#[derive(Clone, Debug)]
-pub struct PlanView<'a> {
-    pub plan: &'a Plan,
-    pub header: Header,
-    pub breaches: Vec<Breach>,
-    /// The limits the plan was checked against.
-    pub limits: Safety,
-}
-
-impl<'a> PlanView<'a> {
-    pub fn new(plan: &'a Plan, header: Header, safety: SafetyCheck) -> Self {
-        Self {
-            plan,
-            header,
-            breaches: safety.breaches,
-            limits: safety.limits,
-        }
-    }
-
-    pub fn changes(&self) -> &'a [Change] {
-        &self.plan.changes
-    }
-
-    pub fn summary(&self) -> Summary {
-        self.plan.summary()
-    }
-
-    pub fn accounts_in_scope(&self) -> usize {
-        self.plan.accounts.len()
-    }
-
-    /// What `--joined-since` left unread, in a sentence.
-    pub fn joined_since_line(&self) -> Option<String> {
-        self.plan.joined_since.map(|window| {
-            format!(
-                "Only accounts that joined after {}: {} older accounts not read (a full plan covers them).",
-                window.since.rfc3339(),
-                window.older_accounts
-            )
-        })
-    }
-
-    /// The accounts whose subscriptions (AWS User Notifications) were not
-    /// read, in a sentence: how many for want of a member role, and each
-    /// whose read failed with what AWS answered.
-    pub fn unchecked_line(&self) -> Option<String> {
-        unchecked_line(&self.plan.unchecked)
-    }
-
-    /// Accounts skipped for not being ACTIVE, and the management account
-    /// when a delegated administrator skipped it.
-    pub fn skipped_by_reason(&self) -> (Vec<&'a SkippedAccount>, Vec<&'a SkippedAccount>) {
-        self.plan
-            .skipped
-            .iter()
-            .partition(|skipped| skipped.reason == SkipReason::NotActive)
-    }
-
-    /// The last line of every human plan.
-    pub fn summary_line(&self) -> String {
-        let s = self.summary();
-        if s.changes() == 0 {
-            let noun = if s.unchanged == 1 {
-                "contact matches"
-            } else {
-                "contacts match"
-            };
-            format!("No changes. {} {noun} the configuration.", s.unchanged)
-        } else {
-            // Subscriptions are said only when there are some, so a plan
-            // of contacts alone reads as it always has.
-            let subscribe = match s.subscribe {
-                0 => String::new(),
-                n => format!(" {n} to subscribe,"),
-            };
-            format!(
-                "Plan: {} to create, {} to update, {} to delete,{subscribe} {} unchanged.",
-                s.create, s.update, s.delete, s.unchanged
-            )
-        }
-    }
 }
 
 /// The accounts whose subscriptions were not read, in a sentence (the
@@ -166,7 +73,7 @@ pub fn unchecked_line(
 }
 
 /// The JSON Schema of an output, titled `title`, as committed in `schema/`.
-fn schema_of<T: schemars::JsonSchema>(title: &str) -> String {
+pub(crate) fn schema_of<T: schemars::JsonSchema>(title: &str) -> String {
     let mut schema = schemars::generate::SchemaSettings::draft07()
         .into_generator()
         .into_root_schema_for::<T>();

@@ -12,7 +12,7 @@ use std::path::Path;
 pub use base::Base;
 pub use connect::FileConnection;
 pub use read::{Reading, Reads, Request, Scope};
-pub use write::{ReportFormat, refuse_on_breaches, write};
+pub use write::{refuse_on_breaches, write};
 
 use crate::backend::aws::AwsOptions;
 use crate::backend::{Backend, Target};

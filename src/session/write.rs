@@ -8,32 +8,8 @@ use crate::apply::{self, Ledger, Verify};
 use crate::error::{Error, Refusal};
 use crate::plan::Plan;
 use crate::progress::Progress;
-use crate::render::{self, Header, Paint};
+use crate::render::apply::ApplyFormat;
 use crate::safety::Breach;
-
-/// How the outcome of an apply is printed on stdout.
-#[derive(Clone, Copy)]
-pub enum ReportFormat {
-    Human,
-    Json,
-}
-
-impl ReportFormat {
-    fn render(self, report: &apply::Report, header: &Header, paint: Paint) -> String {
-        match self {
-            // The member role's line first: the outcome stays the last line.
-            ReportFormat::Human => match &header.member_role {
-                Some(member_role) => format!(
-                    "{}\n{}",
-                    member_role.summary(),
-                    render::report::apply_report(report, paint)
-                ),
-                None => render::report::apply_report(report, paint),
-            },
-            ReportFormat::Json => render::report::apply_json(report, header),
-        }
-    }
-}
 
 /// Refuses a plan that exceeds a safety limit, unless `force`.
 pub fn refuse_on_breaches(breaches: &[Breach], force: bool) -> Result<(), Error> {
@@ -50,7 +26,7 @@ pub async fn write(
     context: &Context,
     session: &Session,
     plan: &Plan,
-    shown: ReportFormat,
+    shown: ApplyFormat,
 ) -> apply::Report {
     let interrupts = &context.interrupts;
     let ledger = Arc::new(Ledger::new(plan.changes.clone()));

@@ -397,7 +397,7 @@ fn paged(
         next.insert("page".into(), (page + 1).to_string());
         let query: Vec<String> = next
             .iter()
-            .map(|(k, v)| format!("{k}={}", altcontacts::forge::http::encode(v)))
+            .map(|(k, v)| format!("{k}={}", percent_encoded(v)))
             .collect();
         let address = shared.address.lock().unwrap().clone();
         body["next"] = json!(format!("{address}{path}?{}", query.join("&")));
@@ -841,4 +841,17 @@ fn route(
             &format!("{method} {path} is not emulated"),
         ),
     }
+}
+
+/// A query value as Bitbucket's own `next` links encode it.
+fn percent_encoded(value: &str) -> String {
+    value
+        .bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (byte as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
 }

@@ -57,6 +57,10 @@ pub const SUMMARY_LIMIT: usize = 1024 * 1024;
 /// A permission of the job's token that a call needs, as the workflow's
 /// `permissions:` block writes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[expect(
+    clippy::enum_variant_names,
+    reason = "each reads as the line of `permissions:` it stands for"
+)]
 pub enum Permission {
     PullRequestsWrite,
     IssuesWrite,

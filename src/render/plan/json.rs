@@ -166,5 +166,5 @@ pub fn plan(view: &PlanView) -> String {
 
 /// The JSON Schema of `plan --format json`, as committed in `schema/`.
 pub fn schema() -> String {
-    super::schema_of::<JsonPlan>("altcontacts plan --format json")
+    crate::render::schema_of::<JsonPlan>("altcontacts plan --format json")
 }

@@ -1,4 +1,6 @@
-//! The outcome of an apply: one line per change, then the summary line.
+//! The outcome of an apply, in every format it is shown in: one line per
+//! change then the summary line for a person, a versioned report for a
+//! program, and Markdown for the forge's comment.
 
 use std::fmt::Write;
 
@@ -11,6 +13,29 @@ use crate::apply::{Outcome, Report};
 use crate::backend::error::{Located, distinct_help};
 use crate::model::{AccountId, ContactType};
 use crate::plan::Change;
+
+/// How the outcome of an apply is printed on stdout (`apply --format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ApplyFormat {
+    Human,
+    /// Every change with its outcome, as versioned JSON on stdout
+    Json,
+}
+
+impl ApplyFormat {
+    pub fn render(self, report: &Report, header: &Header, paint: Paint) -> String {
+        match self {
+            // The member role's line first: the outcome stays the last line.
+            ApplyFormat::Human => match &header.member_role {
+                Some(member_role) => {
+                    format!("{}\n{}", member_role.summary(), apply_report(report, paint))
+                }
+                None => apply_report(report, paint),
+            },
+            ApplyFormat::Json => apply_json(report, header),
+        }
+    }
+}
 
 /// The version of `apply --format json`; a breaking change bumps it.
 pub const APPLY_FORMAT_VERSION: u32 = 1;

@@ -6,9 +6,9 @@
 
 use serde_json::{Value, json};
 
-use super::{Origin, accounts_of, checks_page, digest, key, place, project_page, score};
 use crate::audit::{Audit, Check, Finding, Severity};
 use crate::config::LoadedConfig;
+use crate::findings::{Origin, accounts_of, checks_page, digest, key, place, project_page, score};
 
 /// GitHub keeps at most this many results of a run.
 pub const MAX_RESULTS: usize = 25_000;

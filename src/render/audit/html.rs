@@ -17,11 +17,11 @@ use base64::Engine;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::Header;
-use super::findings_table::{Row, rows};
+use super::table::{Row, rows};
 use crate::audit::{Audit, Check, Severity};
 use crate::config::LoadedConfig;
 use crate::findings;
+use crate::render::Header;
 
 const STYLE: &str = include_str!("audit_report.css");
 const SCRIPT: &str = include_str!("audit_report.js");
@@ -165,7 +165,7 @@ fn summary(audit: &Audit, controls: &[&'static str]) -> String {
     .into_iter()
     .map(|(severity, label)| {
         (
-            super::findings_table::severity_word(severity).to_owned(),
+            super::table::severity_word(severity).to_owned(),
             label.to_owned(),
             audit
                 .findings
@@ -276,7 +276,7 @@ pub fn report(audit: &Audit, header: &Header, config: Option<&LoadedConfig>) -> 
         hash_source(STYLE),
         hash_source(SCRIPT)
     );
-    let verdict = super::audit::summary_line(audit);
+    let verdict = super::summary_line(audit);
     let mut out = String::new();
     let _ = write!(
         out,

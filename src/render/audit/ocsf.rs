@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 
-use super::{Origin, account_name, key, per_account};
 use crate::audit::{Audit, Severity};
+use crate::findings::{Origin, account_name, key, per_account};
 
 /// The OCSF schema version the records follow.
 pub const OCSF_VERSION: &str = "1.5.0";
@@ -95,7 +95,7 @@ pub fn records(audit: &Audit, origin: &Origin) -> String {
                 "unmapped": unmapped,
             });
             // No page, no link: a link must lead to documentation that exists.
-            if let Some(page) = super::project_page() {
+            if let Some(page) = crate::findings::project_page() {
                 record["metadata"]["product"]["url_string"] = json!(page);
             }
             record

@@ -8,8 +8,9 @@ use owo_colors::Style;
 use crate::model::count;
 use crate::plan::ChangeKind;
 
-use super::{Paint, Piece, PlanView, account_label, inline_diff, printable};
+use super::PlanView;
 use crate::plan::Change;
+use crate::render::{Paint, Piece, account_label, inline_diff, printable};
 
 fn action_style(action: ChangeKind) -> (&'static str, Style) {
     match action {

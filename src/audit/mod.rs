@@ -2,6 +2,8 @@
 //! (and BILLING and OPERATIONS), are the three different people, and were
 //! the contacts in use reviewed within a year?
 
+pub mod guardrail;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;

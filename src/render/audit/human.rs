@@ -1,0 +1,79 @@
+//! The audit for a terminal: a table of which contacts each account has,
+//! then the findings, then the summary line.
+
+use std::fmt::Write;
+
+use owo_colors::Style;
+
+use super::{AuditView, controls, finding_subject, label, summary_line};
+use crate::audit::Severity;
+use crate::render::{Paint, printable};
+
+pub fn report(view: &AuditView, paint: Paint) -> String {
+    let (audit, header) = (view.audit, view.header);
+    let mut out = String::new();
+    let _ = writeln!(out, "altcontacts audit: {}", header.target);
+    if let Some(member_role) = &header.member_role {
+        let _ = writeln!(out, "{}", member_role.summary());
+    }
+    out.push('\n');
+    let width = audit
+        .accounts
+        .iter()
+        .map(|row| printable(&label(row)).chars().count())
+        .max()
+        .unwrap_or(7)
+        .max(7);
+    let _ = writeln!(out, "{:width$}  SECURITY  BILLING  OPERATIONS", "Account");
+    // Each mark is padded to its column's header; the last one is not, so
+    // no line ends in spaces.
+    let mark = |set: bool, column: &str| {
+        let (word, style) = if set {
+            ("yes", Style::new().green())
+        } else {
+            ("NO", Style::new().red().bold())
+        };
+        let pad = column.len().saturating_sub(word.len());
+        format!("{}{}", paint.paint(word, style), " ".repeat(pad))
+    };
+    for row in &audit.accounts {
+        let _ = writeln!(
+            out,
+            "{:width$}  {}  {}  {}",
+            printable(&label(row)),
+            mark(row.security, "SECURITY"),
+            mark(row.billing, "BILLING"),
+            mark(row.operations, "")
+        );
+    }
+    if !audit.findings.is_empty() {
+        let _ = writeln!(out, "\nFindings:");
+        for finding in &audit.findings {
+            let (text, style) = match finding.severity {
+                Severity::High => ("HIGH  ", Style::new().red().bold()),
+                Severity::Medium => ("MEDIUM", Style::new().yellow()),
+                Severity::Low => ("LOW   ", Style::new().dimmed()),
+            };
+            let _ = writeln!(
+                out,
+                "  {} {}: {}",
+                paint.paint(text, style),
+                printable(&finding_subject(finding, audit)),
+                printable(&finding.message)
+            );
+            if !finding.controls.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "         {}",
+                    paint.paint(&controls(finding), Style::new().dimmed())
+                );
+            }
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n{}",
+        paint.paint(&summary_line(audit), Style::new().bold())
+    );
+    out
+}

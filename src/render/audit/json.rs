@@ -1,0 +1,38 @@
+//! `audit --format json`: the accounts, the findings, and what became of
+//! them in Security Hub.
+
+use serde::Serialize;
+
+use super::AuditView;
+use crate::audit::{AccountRow, Finding};
+use crate::findings::asff::Sent;
+
+#[derive(Serialize)]
+struct JsonAudit<'a> {
+    format_version: u32,
+    target: &'a str,
+    compliant: bool,
+    accounts: &'a [AccountRow],
+    findings: &'a [Finding],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    member_role: Option<&'a crate::model::MemberRoleUse>,
+    /// With `--security-hub`: what was sent, and what became of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    security_hub: Option<&'a Sent>,
+}
+
+pub fn report(view: &AuditView) -> String {
+    let (audit, header) = (view.audit, view.header);
+    let json = JsonAudit {
+        security_hub: view.security_hub,
+        format_version: crate::render::plan::FORMAT_VERSION,
+        target: &header.target,
+        member_role: header.member_role.as_ref(),
+        compliant: audit.findings.is_empty(),
+        accounts: &audit.accounts,
+        findings: &audit.findings,
+    };
+    let mut text = serde_json::to_string_pretty(&json).expect("plain data serializes");
+    text.push('\n');
+    text
+}
