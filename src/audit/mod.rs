@@ -237,6 +237,34 @@ pub struct AccountRow {
 pub struct Audit {
     pub accounts: Vec<AccountRow>,
     pub findings: Vec<Finding>,
+    /// Whether DNS was asked if the domains accept mail: a report must
+    /// not say "did not answer" of a question never put.
+    pub dns: DnsAsked,
+}
+
+/// Whether the audit asked DNS of the contacts' domains.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DnsAsked {
+    #[default]
+    Asked,
+    /// `--no-dns`.
+    Off,
+    /// On the sandbox, whose addresses are make-believe.
+    Sandbox,
+}
+
+impl DnsAsked {
+    /// Why DNS was not asked, for a reader; none when it was.
+    pub fn not_asked_because(self) -> Option<&'static str> {
+        match self {
+            DnsAsked::Asked => None,
+            DnsAsked::Off => Some("DNS was not asked (--no-dns)"),
+            DnsAsked::Sandbox => {
+                Some("DNS is not asked on the sandbox, whose addresses are make-believe")
+            }
+        }
+    }
 }
 
 pub use crate::model::Primaries;
@@ -421,6 +449,7 @@ pub fn check(
     let mut audit = Audit {
         accounts: rows,
         findings: Vec::new(),
+        dns: DnsAsked::default(),
     };
     audit.add(findings);
     audit

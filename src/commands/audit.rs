@@ -94,6 +94,11 @@ pub async fn run(context: &Context, args: &AuditArgs) -> Result<u8, Error> {
         guardrail_findings(context, &reading)
     );
     result.add(deliverability);
+    result.dns = match (args.dns.no_dns, reading.session.on_sandbox()) {
+        (_, true) => audit::DnsAsked::Sandbox,
+        (true, false) => audit::DnsAsked::Off,
+        (false, false) => audit::DnsAsked::Asked,
+    };
     result.add(guardrail);
     let header = reading.session.header();
     let origin = origin(&reading).await?;

@@ -309,3 +309,134 @@ fn an_output_whose_format_cannot_be_told_is_refused_before_aws_is_asked() {
         .unwrap();
     assert!(stdout(&output).starts_with("severity,check,title,"));
 }
+
+/// What `report_layout.cjs` measured at one width.
+#[derive(serde::Deserialize, Debug)]
+struct Layout {
+    name: String,
+    width: u32,
+    screenshot: PathBuf,
+    page: Widths,
+    cards: usize,
+    cells: usize,
+    rows: usize,
+    tallest_row: f64,
+    account_rows: usize,
+    deliverability: String,
+    overflowing: Vec<serde_json::Value>,
+}
+
+#[derive(serde::Deserialize, Debug)]
+struct Widths {
+    scroll_width: u32,
+    client_width: u32,
+}
+
+/// The width a PNG says it is (its IHDR chunk).
+fn png_width(path: &Path) -> u32 {
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(&bytes[1..4], b"PNG", "{} is a PNG", path.display());
+    u32::from_be_bytes(bytes[16..20].try_into().unwrap())
+}
+
+#[test]
+fn the_html_report_fits_a_laptop_a_large_screen_and_a_phone_with_nothing_wider_than_its_box() {
+    // The quick start, with an account name no line break can split: the
+    // widest value a real organization shows.
+    let (workspace, _) = Workspace::example();
+    workspace.run(&["plan"]).success();
+    let long_name = "Payments-Production-Europe-West-Cardholder-Data-Environment-PCI";
+    let sandbox =
+        workspace
+            .read("sandbox.yaml")
+            .replacen("name: Payments", &format!("name: {long_name}"), 1);
+    assert!(
+        sandbox.contains(long_name),
+        "the demo names a Payments account"
+    );
+    workspace.write("sandbox.yaml", &sandbox);
+    let output = workspace
+        .sandbox(&["audit", "-o", "report.html", "--output", "report.json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_str(&workspace.read("report.json")).unwrap();
+    let findings = json["findings"].as_array().unwrap().len();
+    assert!(
+        json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["check"] == "contacts_unprotected"),
+        "the fixture has the guardrail's long command"
+    );
+
+    let screenshots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("audit-report-screenshots");
+    std::fs::create_dir_all(&screenshots).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/report_layout.cjs");
+    assert!(
+        Path::new(crate::bench_harness::CHROMIUM).exists(),
+        "the layout needs Chromium at {}: apt-get install chromium",
+        crate::bench_harness::CHROMIUM
+    );
+    let measured = Command::new("node")
+        .arg(script)
+        .arg(playwright())
+        .arg(crate::bench_harness::CHROMIUM)
+        .arg(workspace.path("report.html"))
+        .arg(&screenshots)
+        .output()
+        .expect("node, from the machine's Node.js");
+    assert!(
+        measured.status.success(),
+        "the browser could not measure the report: {}",
+        String::from_utf8_lossy(&measured.stderr)
+    );
+    let layouts: Vec<Layout> = serde_json::from_slice(&measured.stdout).unwrap();
+    assert_eq!(
+        layouts.iter().map(|l| l.width).collect::<Vec<_>>(),
+        [1280, 1920, 390]
+    );
+    for layout in &layouts {
+        let at = format!(
+            "at {} px ({}; screenshot {})",
+            layout.width,
+            layout.name,
+            layout.screenshot.display()
+        );
+        assert!(
+            layout.page.scroll_width <= layout.page.client_width,
+            "the page scrolls sideways {at}: {:?}",
+            layout.page
+        );
+        assert!(
+            layout.overflowing.is_empty(),
+            "boxes whose content is wider than they are {at}: {:#?}",
+            layout.overflowing
+        );
+        assert_eq!(layout.cards, 4, "{at}");
+        assert_eq!(layout.rows, findings, "every finding is a row {at}");
+        assert!(layout.cells > findings * 6, "the cells were measured {at}");
+        assert_eq!(layout.account_rows, 6, "a row per account {at}");
+        assert!(
+            layout
+                .deliverability
+                .contains("DNS is not asked on the sandbox")
+                && !layout.deliverability.contains("did not answer"),
+            "the sandbox's report says DNS was not asked {at}: {}",
+            layout.deliverability
+        );
+        if layout.name != "phone" {
+            assert!(
+                layout.tallest_row <= 300.0,
+                "a row of findings is {} px tall {at}: a command wraps too narrow",
+                layout.tallest_row
+            );
+        }
+        assert_eq!(
+            png_width(&layout.screenshot),
+            layout.width,
+            "the screenshot is kept {at}"
+        );
+    }
+}

@@ -55,9 +55,17 @@
     return a.index - b.index;
   }
 
+  // Each cell's column, for the narrow layout where a row is a card and
+  // the header is not shown.
+  var labels = Array.prototype.map.call(
+    document.querySelectorAll("#findings-table thead th"), function (th) { return th.textContent; });
+
+  var hasWhere = document.querySelector("#findings-table th.where") !== null;
+
   function cell(tr, text, className) {
     var td = document.createElement("td");
     td.textContent = text;
+    td.dataset.label = labels[tr.children.length];
     if (className) td.className = className;
     tr.appendChild(td);
     return td;
@@ -84,7 +92,7 @@
     cell(tr, r.message, "message");
     var controls = cell(tr, "", "controls");
     r.controls.forEach(function (c) { line(controls, "span", data.controls[c], "control"); });
-    cell(tr, r.location, "location");
+    if (hasWhere) cell(tr, r.location, "location");
     var fix = cell(tr, "", "remediation");
     if (r.remediation) line(fix, "code", r.remediation);
     return tr;

@@ -131,6 +131,17 @@ fn data(rows: &[Row], controls: &[&'static str]) -> String {
 }
 
 fn card(out: &mut String, title: &str, id: &str, entries: &[(String, String, usize)]) {
+    card_with_note(out, title, id, entries, None);
+}
+
+/// A card of counts, and a line under them when a count needs a word.
+fn card_with_note(
+    out: &mut String,
+    title: &str,
+    id: &str,
+    entries: &[(String, String, usize)],
+    note: Option<&str>,
+) {
     let _ = write!(
         out,
         "<div class=\"card\" id=\"{id}\"><h2>{}</h2><dl>",
@@ -144,7 +155,11 @@ fn card(out: &mut String, title: &str, id: &str, entries: &[(String, String, usi
             escape(key)
         );
     }
-    out.push_str("</dl></div>");
+    out.push_str("</dl>");
+    if let Some(note) = note {
+        let _ = write!(out, "<p class=\"note\">{}.</p>", escape(note));
+    }
+    out.push_str("</div>");
 }
 
 fn count_of(audit: &Audit, checks: &[Check]) -> usize {
@@ -224,37 +239,97 @@ fn summary(audit: &Audit, controls: &[&'static str]) -> String {
             ),
         ],
     );
-    card(
-        &mut out,
-        "Deliverability",
-        "deliverability",
-        &[
-            (
-                "reserved_domain".into(),
-                "On a reserved domain".into(),
-                count_of(audit, &[Check::ReservedDomain]),
+    let mut deliverability = vec![
+        (
+            "reserved_domain".into(),
+            "On a reserved domain".into(),
+            count_of(audit, &[Check::ReservedDomain]),
+        ),
+        (
+            "domain_not_allowed".into(),
+            "Outside the allowed domains".into(),
+            count_of(
+                audit,
+                &[Check::DomainNotAllowed, Check::RootEmailNotAllowed],
             ),
+        ),
+    ];
+    // What DNS said is counted only when it was asked.
+    let not_asked = audit.dns.not_asked_because();
+    if not_asked.is_none() {
+        deliverability.extend([
             (
                 "undeliverable_domain".into(),
                 "Domain accepts no mail".into(),
                 count_of(audit, &[Check::UndeliverableDomain]),
             ),
             (
-                "domain_not_allowed".into(),
-                "Outside the allowed domains".into(),
-                count_of(
-                    audit,
-                    &[Check::DomainNotAllowed, Check::RootEmailNotAllowed],
-                ),
-            ),
-            (
                 "unchecked".into(),
-                "Not checked (DNS did not answer)".into(),
+                "DNS did not answer".into(),
                 count_of(audit, &[Check::DomainUnchecked, Check::DnsUnreachable]),
             ),
-        ],
+        ]);
+    }
+    card_with_note(
+        &mut out,
+        "Deliverability",
+        "deliverability",
+        &deliverability,
+        not_asked
+            .map(|why| format!("Whether the domains accept mail was not checked: {why}"))
+            .as_deref(),
     );
     out.push_str("</section>");
+    out
+}
+
+/// Above this many accounts the table of contacts is folded: the findings
+/// are what a reader of a large organization comes for.
+const OPEN_ACCOUNTS_AT_MOST: usize = 50;
+
+/// Which contacts each account has, as the Markdown report shows them.
+fn accounts_table(audit: &Audit) -> String {
+    let mut out = String::from("<section id=\"per-account\"><h2>Contacts per account</h2>");
+    let _ = write!(
+        out,
+        "<details{}><summary>{}</summary><div class=\"table-box\">\
+         <table id=\"accounts-table\"><thead><tr><th>Account</th><th>SECURITY</th>\
+         <th>BILLING</th><th>OPERATIONS</th></tr></thead><tbody>",
+        if audit.accounts.len() <= OPEN_ACCOUNTS_AT_MOST {
+            " open"
+        } else {
+            ""
+        },
+        escape(&crate::model::count(audit.accounts.len(), "account")),
+    );
+    let mark = |set: bool| match set {
+        true => "<td class=\"set\">yes</td>",
+        false => "<td class=\"unset\">NO</td>",
+    };
+    for row in &audit.accounts {
+        let name = row
+            .account_name
+            .as_deref()
+            .map_or_else(String::new, |name| {
+                format!(
+                    "<span class=\"name\">{}</span>",
+                    escape(&crate::printable::printable(name))
+                )
+            });
+        let excluded = match row.excluded {
+            true => "<span class=\"badge excluded\">excluded</span>",
+            false => "",
+        };
+        let _ = write!(
+            out,
+            "<tr><td class=\"account\"><span class=\"id\">{}</span>{name}{excluded}</td>{}{}{}</tr>",
+            escape(row.account_id.as_str()),
+            mark(row.security),
+            mark(row.billing),
+            mark(row.operations),
+        );
+    }
+    out.push_str("</tbody></table></div></details></section>");
     out
 }
 
@@ -309,20 +384,34 @@ pub fn report(audit: &Audit, header: &Header, config: Option<&LoadedConfig>) -> 
     for (n, label) in controls.iter().enumerate() {
         let _ = write!(out, "<option value=\"{n}\">{}</option>", escape(label));
     }
-    out.push_str(
+    // Where the file decides a finding: a column only when some finding
+    // has a place in a file (an audit with --org has none).
+    let (where_col, where_head) = match rows.iter().any(|row| !row.location.is_empty()) {
+        true => (
+            "<col class=\"c-location\">",
+            "<th class=\"where\">Where</th>",
+        ),
+        false => ("", ""),
+    };
+    let _ = write!(
+        out,
         "</select></label><label>Account<input id=\"filter-account\" type=\"search\" \
          placeholder=\"ID, name or address\"></label>\
          <span class=\"muted\" id=\"shown\" aria-live=\"polite\"></span></div>\
-         <table id=\"findings-table\"><thead><tr>\
+         <table id=\"findings-table\"><colgroup><col class=\"c-severity\">\
+         <col class=\"c-account\"><col class=\"c-check\"><col class=\"c-message\">\
+         <col class=\"c-controls\">{where_col}<col class=\"c-remediation\">\
+         </colgroup><thead><tr>\
          <th data-sort=\"severity\" tabindex=\"0\">Severity</th>\
          <th data-sort=\"account\" tabindex=\"0\">Account</th>\
          <th data-sort=\"check\" tabindex=\"0\">Check</th><th>Finding</th>\
-         <th data-sort=\"control\" tabindex=\"0\">Controls</th><th>Where</th>\
+         <th data-sort=\"control\" tabindex=\"0\">Controls</th>{where_head}\
          <th>Remediation</th></tr></thead><tbody></tbody></table>\
          <button id=\"more\" type=\"button\" hidden>Show more</button>\
          <p class=\"noscript muted\">The table needs JavaScript; the same findings are in \
          <code>audit --format csv</code>.</p></section>",
     );
+    out.push_str(&accounts_table(audit));
     let _ = writeln!(
         out,
         "{}<script type=\"application/json\" id=\"audit-data\">{}</script>\

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::AuditView;
-use crate::audit::{AccountRow, Finding};
+use crate::audit::{AccountRow, DnsAsked, Finding};
 use crate::findings::asff::Sent;
 
 #[derive(Serialize)]
@@ -14,6 +14,9 @@ struct JsonAudit<'a> {
     compliant: bool,
     accounts: &'a [AccountRow],
     findings: &'a [Finding],
+    /// `asked`, `off` (`--no-dns`) or `sandbox`: whether the domains'
+    /// mail servers were looked up.
+    dns: DnsAsked,
     #[serde(skip_serializing_if = "Option::is_none")]
     member_role: Option<&'a crate::model::MemberRoleUse>,
     /// With `--security-hub`: what was sent, and what became of it.
@@ -31,6 +34,7 @@ pub fn report(view: &AuditView) -> String {
         compliant: audit.findings.is_empty(),
         accounts: &audit.accounts,
         findings: &audit.findings,
+        dns: audit.dns,
     };
     let mut text = serde_json::to_string_pretty(&json).expect("plain data serializes");
     text.push('\n');

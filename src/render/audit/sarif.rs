@@ -210,6 +210,7 @@ mod tests {
         let audit = Audit {
             accounts: Vec::new(),
             findings,
+            dns: Default::default(),
         };
         assert_eq!(left_out(&audit), 3);
         let log: Value = serde_json::from_str(&log(&audit, None, &origin())).unwrap();
