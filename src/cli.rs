@@ -575,6 +575,10 @@ pub struct AuditArgs {
     /// a run with medium and low findings (they are still reported)
     #[arg(long, value_enum, value_name = "SEVERITY", default_value_t = FailOn::Low, help_heading = "Output")]
     pub fail_on: FailOn,
+    /// A file of accepted findings (`mute:`, as `audit.mute` in the
+    /// contacts file takes them), beside the contacts file's own
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub mute: Option<PathBuf>,
 }
 
 /// `audit --fail-on`: the severity from which findings fail the run.

@@ -3,6 +3,7 @@
 //! the contacts in use reviewed within a year?
 
 pub mod guardrail;
+pub mod mute;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -24,50 +25,7 @@ pub enum Severity {
     Low,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Check {
-    MissingSecurity,
-    MissingBilling,
-    MissingOperations,
-    SharedContact,
-    StaleReview,
-    /// Prowler's four-contacts rule: primary and alternates all different.
-    SameContactDetails,
-    /// The primary contact could not be read, so the rule above was not checked.
-    PrimaryUnreadable,
-    /// An address on a domain reserved for documentation or testing.
-    ReservedDomain,
-    /// An address whose domain accepts no mail (no such domain, no MX and
-    /// no A/AAAA, or a null MX).
-    UndeliverableDomain,
-    /// DNS did not say whether the domain accepts mail (SERVFAIL, timeout).
-    DomainUnchecked,
-    /// No DNS server answered, so no domain was checked.
-    DnsUnreachable,
-    /// A contact address outside `audit.email_domains`.
-    DomainNotAllowed,
-    /// An account's root email outside `audit.email_domains`.
-    RootEmailNotAllowed,
-    /// A member account no service control policy keeps its contacts from
-    /// being changed by anyone but the pipeline.
-    ContactsUnprotected,
-    /// The service control policies could not be read.
-    GuardrailUnchecked,
-    /// A member account denied the reads of its contacts while the others
-    /// answered: none of its contacts was checked, and plan and apply
-    /// skip it.
-    AccountUnreadable,
-    /// A contact that is set but unsubscribed from an AWS Health topic it
-    /// should receive (AWS User Notifications): right, and silent.
-    ContactUnsubscribed,
-    /// An account's subscriptions could not be read (no member role to
-    /// reach it, or the read was refused).
-    SubscriptionsUnchecked,
-    /// The primary contact's phone is not verified (or its verification
-    /// is pending).
-    UnverifiedPhone,
-}
+pub use crate::model::Check;
 
 /// A compliance control a finding answers, by the ID the auditors' tools
 /// use, so a compliance team can map the audit onto their dashboard.
@@ -237,6 +195,9 @@ pub struct AccountRow {
 pub struct Audit {
     pub accounts: Vec<AccountRow>,
     pub findings: Vec<Finding>,
+    /// The findings the file accepts, until their date: shown as muted,
+    /// never counted (`mute.rs`).
+    pub muted: Vec<mute::MutedFinding>,
     /// Whether DNS was asked if the domains accept mail: a report must
     /// not say "did not answer" of a question never put.
     pub dns: DnsAsked,
@@ -449,6 +410,7 @@ pub fn check(
     let mut audit = Audit {
         accounts: rows,
         findings: Vec::new(),
+        muted: Vec::new(),
         dns: DnsAsked::default(),
     };
     audit.add(findings);

@@ -194,6 +194,11 @@ fn to_sdk(finding: &AsffFinding) -> AwsSecurityFinding {
                 .build(),
         )
         .record_state(RecordState::from(finding.record_state.as_str()))
+        .set_workflow(finding.workflow_status.as_deref().map(|status| {
+            aws_sdk_securityhub::types::Workflow::builder()
+                .status(status.into())
+                .build()
+        }))
         .set_product_fields(Some(
             finding
                 .product_fields
@@ -248,6 +253,9 @@ fn from_sdk(finding: &AwsSecurityFinding) -> AsffFinding {
         record_state: finding
             .record_state()
             .map_or_else(|| "ACTIVE".to_owned(), |state| state.as_str().to_owned()),
+        // What Security Hub's users made of it is theirs: a run sets only
+        // what it mutes.
+        workflow_status: None,
         product_fields: finding
             .product_fields()
             .map(|fields| {

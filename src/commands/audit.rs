@@ -45,6 +45,13 @@ fn outputs(args: &AuditArgs) -> Result<Vec<(Option<&std::path::Path>, AuditForma
 
 pub async fn run(context: &Context, args: &AuditArgs) -> Result<u8, Error> {
     let outputs = outputs(args)?;
+    // Checked with the file, before AWS is asked anything.
+    let mute_file = args
+        .mute
+        .as_deref()
+        .map(crate::config::load_mutes)
+        .transpose()?
+        .unwrap_or_default();
     if args.security_hub && matches!(context.connection, crate::session::Connection::Sandbox(_)) {
         return Err(security_hub::no_hub_on_the_sandbox());
     }
@@ -100,6 +107,14 @@ pub async fn run(context: &Context, args: &AuditArgs) -> Result<u8, Error> {
         (false, false) => audit::DnsAsked::Asked,
     };
     result.add(guardrail);
+    let mut mutes = config.as_ref().map(LoadedConfig::mutes).unwrap_or_default();
+    mutes.extend(mute_file);
+    audit::mute::apply(
+        &mut result,
+        &mutes,
+        reading.organization.as_ref(),
+        crate::model::time::today(),
+    );
     let header = reading.session.header();
     let origin = origin(&reading).await?;
     // Sent first, so the output says what became of them; a failure is

@@ -72,6 +72,53 @@ pub struct AuditSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "email_domains_schema")]
     pub email_domains: Vec<String>,
+    /// Findings accepted for a reason until a date, as Prowler's mute
+    /// list has them: shown as muted in every format, and not failing
+    /// the audit, until the date has passed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mute: Vec<MuteSpec>,
+}
+
+/// One accepted finding: a check, for one account, every account (`"*"`)
+/// or the accounts of a unit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MuteSpec {
+    /// The check, by its code (`shared_contact`), as every output names it.
+    #[schemars(schema_with = "check_schema")]
+    pub check: String,
+    /// The account it is muted for, or `"*"` for every account (and the
+    /// findings about none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "mute_account_schema")]
+    pub account: Option<String>,
+    /// The unit whose accounts it is muted for, as `organization.units`
+    /// names one: a path from the root or an OU id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// Why the finding is accepted: a ticket, a decision, who took it.
+    #[schemars(length(min = 1))]
+    pub reason: String,
+    /// The last day it is muted (YYYY-MM-DD); after it the finding is
+    /// reported again, with the mute's expiry.
+    #[schemars(schema_with = "date_schema")]
+    pub until: String,
+}
+
+fn check_schema(_: &mut SchemaGenerator) -> Schema {
+    let codes: Vec<String> = crate::model::Check::ALL
+        .into_iter()
+        .map(crate::model::Check::code)
+        .collect();
+    json_schema!({ "type": "string", "enum": codes })
+}
+
+fn mute_account_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "string", "pattern": "^([0-9]{12}|\\*)$" })
+}
+
+fn date_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$" })
 }
 
 fn email_domains_schema(_: &mut SchemaGenerator) -> Schema {
@@ -555,7 +602,7 @@ mod tests {
                 "version"
             ]
         );
-        assert_eq!(keys::<AuditSpec>(), ["email_domains"]);
+        assert_eq!(keys::<AuditSpec>(), ["email_domains", "mute"]);
         assert_eq!(
             keys::<ContactSpec>(),
             ["email_address", "name", "phone_number", "reviewed", "title"]

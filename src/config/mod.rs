@@ -43,6 +43,87 @@ pub struct Config {
     /// The domains contact addresses and root emails must be on (`audit:
     /// email_domains`); empty, any domain.
     pub email_domains: Vec<String>,
+    /// The findings the file accepts (`audit.mute`).
+    pub mutes: Vec<Mute>,
+}
+
+/// A finding accepted for a reason until a date (`audit.mute`, or a mute
+/// file beside the contacts file).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mute {
+    pub check: crate::model::Check,
+    pub scope: MuteScope,
+    pub reason: String,
+    /// The last day it mutes.
+    pub until: Date,
+    /// Where it is written, to point at it.
+    pub path: YamlPath,
+}
+
+/// The accounts a mute covers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MuteScope {
+    /// `account: "*"`: every account, and the findings about none.
+    Every,
+    Account(AccountId),
+    Unit(UnitSelector),
+}
+
+impl std::fmt::Display for MuteScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MuteScope::Every => f.write_str("every account"),
+            MuteScope::Account(id) => write!(f, "{id}"),
+            MuteScope::Unit(UnitSelector::Id(id)) => write!(f, "the accounts of {id}"),
+            MuteScope::Unit(UnitSelector::Path(path)) => {
+                write!(f, "the accounts of {}", path.join("/"))
+            }
+        }
+    }
+}
+
+/// A mute with the file and line that write it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlacedMute {
+    pub mute: Mute,
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+/// The mutes of a file that holds only `mute:` (`audit --mute FILE`), read
+/// and checked as the contacts file is.
+pub fn load_mutes(path: &Path) -> Result<Vec<PlacedMute>, ConfigError> {
+    let file = path.display().to_string();
+    let text = reading::read(path, &reading::MUTES)?;
+    let node::Document { root, spots } = node::parse(&text).map_err(|failure| {
+        ConfigError::Problems(FileProblems::single(
+            &file,
+            &text,
+            (failure.line, failure.column),
+            failure.message,
+            failure.help,
+        ))
+    })?;
+    let mutes = validate::validate_mute_file(&root).map_err(|diagnostics| {
+        ConfigError::Problems(FileProblems::locate(&file, &text, &spots, diagnostics))
+    })?;
+    Ok(place_mutes(&file, &spots, mutes))
+}
+
+fn place_mutes(file: &str, spots: &node::Spot, mutes: Vec<Mute>) -> Vec<PlacedMute> {
+    mutes
+        .into_iter()
+        .map(|mute| {
+            let pos = spots.find(&mute.path.0, false).unwrap_or_default();
+            PlacedMute {
+                file: file.to_owned(),
+                line: pos.line.max(1),
+                column: pos.column.max(1),
+                mute,
+            }
+        })
+        .collect()
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -167,6 +248,11 @@ impl LoadedConfig {
                 diagnostics,
             ))),
         }
+    }
+
+    /// The file's mutes (`audit.mute`), each at its line.
+    pub fn mutes(&self) -> Vec<PlacedMute> {
+        place_mutes(&self.file, &self.spots, self.config.mutes.clone())
     }
 
     /// The SHA-256 of the file's bytes, recorded in saved plans.

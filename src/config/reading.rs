@@ -40,6 +40,14 @@ pub const CONTACTS: Reading = Reading {
     in_repository: true,
 };
 
+/// A mute file (`audit --mute`): a list of accepted findings.
+pub const MUTES: Reading = Reading {
+    limit: 4_000_000,
+    sized: "a mute list is a few lines a finding: check that --mute names the mute file",
+    pass: "pass the mute YAML file itself with --mute",
+    in_repository: true,
+};
+
 /// Why a file was not read.
 #[derive(Debug)]
 pub enum Unread {

@@ -4,14 +4,17 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::file::{
-    ABSENT, AccessSpec, AuditSpec, ConfigFile, ContactSpec, NO_NOTICES, NOTICES, NoticesSpec,
-    OU_ID_PATTERN, OrganizationSpec, PrimarySpec, RateSpec, SafetySpec, SlotsSpec, keys,
+    ABSENT, AccessSpec, AuditSpec, ConfigFile, ContactSpec, MuteSpec, NO_NOTICES, NOTICES,
+    NoticesSpec, OU_ID_PATTERN, OrganizationSpec, PrimarySpec, RateSpec, SafetySpec, SlotsSpec,
+    keys,
 };
 use super::node::{Key, Node, Style, YamlPath};
-use super::{Config, Layer, NamedContact, OrgLayers, SlotValue, UnitLayer, UnitSelector};
+use super::{
+    Config, Layer, Mute, MuteScope, NamedContact, OrgLayers, SlotValue, UnitLayer, UnitSelector,
+};
 use crate::config::diagnostic::{Diagnostic, closest};
 use crate::model::{
-    AccountId, Contact, ContactType, Date, PrimaryContact, Shape, Topic, Value, Wanted,
+    AccountId, Check, Contact, ContactType, Date, PrimaryContact, Shape, Topic, Value, Wanted,
 };
 use crate::printable::printable;
 use crate::printable::quoted;
@@ -98,6 +101,33 @@ impl<S> Default for Named<S> {
             names: BTreeSet::new(),
             values: BTreeMap::new(),
         }
+    }
+}
+
+/// Validates a mute file: `mute:` and nothing else. `Ok` only when it has
+/// no problem at all.
+pub fn validate_mute_file(root: &Node) -> Result<Vec<Mute>, Vec<Diagnostic>> {
+    let mut walker = Walker::default();
+    let path = YamlPath::root();
+    let mutes = match walker.mapping(root, &path, "a mute file") {
+        Some(entries) => {
+            walker.known_keys(entries, &path, &["mute".to_owned()], "a mute file");
+            match entry(entries, "mute") {
+                Some(node) => walker.mutes(node, &path.key("mute")),
+                None => {
+                    walker.report(
+                        Diagnostic::at(&path, "the mute file has no `mute:` list")
+                            .help("write `mute:` and under it one entry a muted finding, as `audit.mute` in contacts.yaml takes them"),
+                    );
+                    Vec::new()
+                }
+            }
+        }
+        None => Vec::new(),
+    };
+    match walker.problems.is_empty() {
+        true => Ok(mutes),
+        false => Err(walker.problems),
     }
 }
 
@@ -245,7 +275,7 @@ impl Walker {
         let access = entry(entries, "access")
             .map(|node| self.section::<AccessSpec>(node, &path.key("access")))
             .unwrap_or_default();
-        let email_domains = entry(entries, "audit")
+        let (email_domains, mutes) = entry(entries, "audit")
             .map(|node| self.audit(node, &path.key("audit")))
             .unwrap_or_default();
 
@@ -261,6 +291,7 @@ impl Walker {
             rate,
             access,
             email_domains,
+            mutes,
         })
     }
 
@@ -378,15 +409,17 @@ impl Walker {
     }
 
     fn reviewed(&mut self, node: &Node, path: &YamlPath) -> Option<Date> {
+        self.date(node, path, "reviewed")
+    }
+
+    /// A date YYYY-MM-DD, the value of `key`.
+    fn date(&mut self, node: &Node, path: &YamlPath, key: &str) -> Option<Date> {
         let text = match node {
             Node::Str(text, _) => text,
             other => {
                 self.report(Diagnostic::at(
                     path,
-                    format!(
-                        "`reviewed` must be a date YYYY-MM-DD, found {}",
-                        other.kind()
-                    ),
+                    format!("`{key}` must be a date YYYY-MM-DD, found {}", other.kind()),
                 ));
                 return None;
             }
@@ -673,8 +706,20 @@ impl Walker {
     }
 
     fn unit_selector(&mut self, key: &Key, path: &YamlPath) -> Option<UnitSelector> {
-        let text = key.text();
-        if key.as_str().is_some() {
+        self.unit_named(key.text(), key.as_str().is_some(), path, true)
+    }
+
+    /// A unit as the file names one: a path from the root or an OU id;
+    /// `text` is not one unless it was written as a string. A problem is
+    /// reported at the key of `path` when the unit is a key.
+    fn unit_named(
+        &mut self,
+        text: &str,
+        is_string: bool,
+        path: &YamlPath,
+        at_key: bool,
+    ) -> Option<UnitSelector> {
+        if is_string {
             if OU_ID.is_match(text) {
                 return Some(UnitSelector::Id(text.to_owned()));
             }
@@ -684,10 +729,14 @@ impl Walker {
                 return Some(UnitSelector::Path(segments));
             }
         }
-        self.report(
-            Diagnostic::at_key(path, format!("{} is neither an OU path nor an OU id", quoted(text)))
-                .help("write a path from the root, e.g. `Root/Workloads/Data`, or an id like `ou-ab12-cdef3456`"),
-        );
+        let message = format!("{} is neither an OU path nor an OU id", quoted(text));
+        let diagnostic = match at_key {
+            true => Diagnostic::at_key(path, message),
+            false => Diagnostic::at(path, message),
+        };
+        self.report(diagnostic.help(
+            "write a path from the root, e.g. `Root/Workloads/Data`, or an id like `ou-ab12-cdef3456`",
+        ));
         None
     }
 
@@ -718,15 +767,175 @@ impl Walker {
         section
     }
 
-    fn audit(&mut self, node: &Node, path: &YamlPath) -> Vec<String> {
-        let mut domains: Vec<String> = Vec::new();
+    fn audit(&mut self, node: &Node, path: &YamlPath) -> (Vec<String>, Vec<Mute>) {
         let Some(entries) = self.mapping(node, path, "`audit`") else {
-            return domains;
+            return Default::default();
         };
         self.known_keys(entries, path, keys::<AuditSpec>(), "`audit`");
-        let Some(node) = entry(entries, "email_domains") else {
-            return domains;
+        let mutes = entry(entries, "mute")
+            .map(|node| self.mutes(node, &path.key("mute")))
+            .unwrap_or_default();
+        let domains = entry(entries, "email_domains")
+            .map(|node| self.email_domains(node, path))
+            .unwrap_or_default();
+        (domains, mutes)
+    }
+
+    /// A mute list: each entry a check, one of `account` or `unit`, a
+    /// reason and the last day it mutes.
+    fn mutes(&mut self, node: &Node, path: &YamlPath) -> Vec<Mute> {
+        let Node::Seq(items) = node else {
+            self.report(
+                Diagnostic::at(path, format!("`mute` must be a list of mutes, found {}", node.kind()))
+                    .help("write e.g. `mute: [{ check: shared_contact, account: \"111111111111\", reason: RISK-12, until: 2027-06-30 }]`"),
+            );
+            return Vec::new();
         };
+        let mut mutes = Vec::new();
+        for (index, item) in items.iter().enumerate() {
+            let item_path = path.index(index);
+            if let Some(mute) = self.mute(item, &item_path) {
+                mutes.push(mute);
+            }
+        }
+        mutes
+    }
+
+    fn mute(&mut self, node: &Node, path: &YamlPath) -> Option<Mute> {
+        let before = self.problems.len();
+        let entries = self.mapping(node, path, "a mute")?;
+        self.known_keys(entries, path, keys::<MuteSpec>(), "a mute");
+        let text = |this: &mut Self, key: &str, help: &str| -> Option<String> {
+            match entry(entries, key) {
+                Some(Node::Str(text, _)) if !text.trim().is_empty() => Some(text.clone()),
+                Some(Node::Str(..)) => {
+                    this.report(
+                        Diagnostic::at(&path.key(key), format!("`{key}` is empty")).help(help),
+                    );
+                    None
+                }
+                Some(other) => {
+                    this.report(
+                        Diagnostic::at(
+                            &path.key(key),
+                            format!("`{key}` must be text, found {}", other.kind()),
+                        )
+                        .help(help),
+                    );
+                    None
+                }
+                None => None,
+            }
+        };
+        let check = match text(
+            self,
+            "check",
+            "name the check by its code, e.g. `shared_contact`",
+        ) {
+            Some(code) => match Check::of_code(&code) {
+                Some(check) => Some(check),
+                None => {
+                    let codes: Vec<String> = Check::ALL.into_iter().map(Check::code).collect();
+                    let help = match closest(&code, codes.iter().map(String::as_str)) {
+                        Some(near) => format!(
+                            "did you mean `{near}`? The checks are the codes docs/audit.md lists"
+                        ),
+                        None => format!("the checks are {}", codes.join(", ")),
+                    };
+                    self.report(
+                        Diagnostic::at(
+                            &path.key("check"),
+                            format!("{} is not a check of the audit", quoted(&code)),
+                        )
+                        .help(help),
+                    );
+                    None
+                }
+            },
+            None => {
+                self.report(
+                    Diagnostic::at(path, "a mute names no `check`")
+                        .help("add `check:` with the code of the check it mutes, e.g. `check: shared_contact`"),
+                );
+                None
+            }
+        };
+        let account = text(
+            self,
+            "account",
+            "write a 12-digit account ID in quotes, or \"*\" for every account",
+        );
+        let unit = text(
+            self,
+            "unit",
+            "write a path from the root, e.g. `Root/Workloads`, or an OU id",
+        );
+        let scope = match (account, unit) {
+            (Some(account), None) if account == "*" => Some(MuteScope::Every),
+            (Some(account), None) => {
+                match AccountId::parse(&account) {
+                    Some(id) => Some(MuteScope::Account(id)),
+                    None => {
+                        self.report(
+                        Diagnostic::at(&path.key("account"), format!("{} is not an account ID", quoted(&account)))
+                            .help("write the 12-digit account ID in quotes, or \"*\" for every account"),
+                    );
+                        None
+                    }
+                }
+            }
+            (None, Some(unit)) => self
+                .unit_named(&unit, true, &path.key("unit"), false)
+                .map(MuteScope::Unit),
+            (Some(_), Some(_)) => {
+                self.report(
+                    Diagnostic::at(&path.key("unit"), "a mute names both `account` and `unit`")
+                        .help("a mute covers one account, every account (`account: \"*\"`) or one unit: write two mutes for two"),
+                );
+                None
+            }
+            (None, None) => {
+                self.report(
+                    Diagnostic::at(path, "a mute names neither `account` nor `unit`")
+                        .help("add `account: \"111111111111\"`, `account: \"*\"` for every account, or `unit: Root/Workloads`"),
+                );
+                None
+            }
+        };
+        let reason = text(
+            self,
+            "reason",
+            "say why the finding is accepted: a ticket, a decision, who took it",
+        );
+        if reason.is_none() && entry(entries, "reason").is_none() {
+            self.report(Diagnostic::at(path, "a mute gives no `reason`").help(
+                "add `reason:`: why the finding is accepted, so the next reviewer can judge it",
+            ));
+        }
+        let until = match entry(entries, "until") {
+            Some(node) => self.date(node, &path.key("until"), "until"),
+            None => {
+                self.report(
+                    Diagnostic::at(path, "a mute gives no `until` date")
+                        .help("add `until: YYYY-MM-DD`, the last day it mutes: a mute that never ends is a finding forgotten"),
+                );
+                None
+            }
+        };
+        if self.problems.len() != before {
+            return None;
+        }
+        Some(Mute {
+            check: check?,
+            scope: scope?,
+            reason: reason?,
+            until: until?,
+            path: path.clone(),
+        })
+    }
+
+    fn email_domains(&mut self, node: &Node, path: &YamlPath) -> Vec<String> {
+        let mut domains: Vec<String> = Vec::new();
         let list_path = path.key("email_domains");
         let Node::Seq(items) = node else {
             self.report(

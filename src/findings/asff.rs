@@ -47,6 +47,10 @@ pub struct AsffFinding {
     pub security_control_id: Option<String>,
     /// `ACTIVE`, or `ARCHIVED` once fixed.
     pub record_state: String,
+    /// `SUPPRESSED` for a finding the file mutes; else Security Hub's own
+    /// workflow is left as its users set it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workflow_status: Option<String>,
     pub product_fields: BTreeMap<String, String>,
 }
 
@@ -88,7 +92,7 @@ pub fn current(
     let product = product_arn(origin);
     let now = now.rfc3339();
     per_account(audit, &origin.caller)
-        .map(|(finding, account)| {
+        .map(|(finding, muted, account)| {
             let fixed_at = place(finding, &account, config);
             let mut remediation = finding.check.help().to_owned();
             if let Some(location) = &fixed_at {
@@ -100,6 +104,10 @@ pub fn current(
             ]);
             if let Some(location) = &fixed_at {
                 product_fields.insert("altcontacts/location".to_owned(), location.to_string());
+            }
+            if let Some(muted) = muted {
+                product_fields.insert("altcontacts/muted_until".to_owned(), muted.until.clone());
+                product_fields.insert("altcontacts/muted_reason".to_owned(), muted.reason.clone());
             }
             let cis = finding.controls.iter().any(|control| {
                 serde_json::to_value(control)
@@ -148,6 +156,7 @@ pub fn current(
                     .contains(&Control::SecurityHubAccount1)
                     .then(|| "Account.1".to_owned()),
                 record_state: "ACTIVE".to_owned(),
+                workflow_status: muted.map(|_| "SUPPRESSED".to_owned()),
                 product_fields,
             }
         })
@@ -292,6 +301,7 @@ mod tests {
             related_requirements: Vec::new(),
             security_control_id: None,
             record_state: "ACTIVE".to_owned(),
+            workflow_status: None,
             product_fields: BTreeMap::new(),
         }
     }

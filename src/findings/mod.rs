@@ -9,6 +9,7 @@ pub mod asff;
 
 use sha2::{Digest, Sha256};
 
+use crate::audit::mute::Muted;
 use crate::audit::{Audit, Check, Finding, Location, Severity};
 use crate::config::LoadedConfig;
 use crate::model::AccountId;
@@ -51,36 +52,6 @@ pub fn project_page() -> Option<String> {
 }
 
 impl Check {
-    pub const ALL: [Check; 19] = [
-        Check::MissingSecurity,
-        Check::MissingBilling,
-        Check::MissingOperations,
-        Check::SharedContact,
-        Check::StaleReview,
-        Check::SameContactDetails,
-        Check::PrimaryUnreadable,
-        Check::ReservedDomain,
-        Check::UndeliverableDomain,
-        Check::DomainUnchecked,
-        Check::DnsUnreachable,
-        Check::DomainNotAllowed,
-        Check::RootEmailNotAllowed,
-        Check::ContactsUnprotected,
-        Check::GuardrailUnchecked,
-        Check::AccountUnreadable,
-        Check::ContactUnsubscribed,
-        Check::SubscriptionsUnchecked,
-        Check::UnverifiedPhone,
-    ];
-
-    /// The check's name, as the JSON output has it: `missing_security`.
-    pub fn code(self) -> String {
-        serde_json::to_value(self)
-            .ok()
-            .and_then(|value| value.as_str().map(str::to_owned))
-            .unwrap_or_default()
-    }
-
     /// What the rule wants, in a line.
     pub fn title(self) -> &'static str {
         match self {
@@ -107,6 +78,7 @@ impl Check {
             Check::ContactUnsubscribed => "Every contact receives the AWS Health notices it should",
             Check::SubscriptionsUnchecked => "The contacts' subscriptions can be read",
             Check::UnverifiedPhone => "The primary contact's phone number is verified",
+            Check::MuteExpired => "Every mute of the audit is current",
         }
     }
 
@@ -132,7 +104,8 @@ impl Check {
             | Check::DnsUnreachable
             | Check::GuardrailUnchecked
             | Check::SubscriptionsUnchecked
-            | Check::UnverifiedPhone => Severity::Low,
+            | Check::UnverifiedPhone
+            | Check::MuteExpired => Severity::Low,
         }
     }
 
@@ -192,6 +165,9 @@ impl Check {
             }
             Check::UnverifiedPhone => {
                 "AWS verifies the primary contact's phone with a code it sends by SMS, so a person with the phone does it: send the code (aws account send-phone-number-verification), then answer it (aws account verify-phone-number --otp CODE), from the account itself or, for a member account, from the management account with --account-id."
+            }
+            Check::MuteExpired => {
+                "A mute (`audit.mute` in contacts.yaml, or the file `audit --mute` names) accepts a finding until its `until` date; past it, it mutes nothing and the finding is reported again. Review the finding: renew `until` with the reason that still holds, or remove the mute and fix it."
             }
             Check::SubscriptionsUnchecked => {
                 "User Notifications answers an account's subscriptions only to the account itself, and it refused the read: grant notifications:ListManagedNotificationChannelAssociations to the member role there (the template `altcontacts member-role` prints has it: update the StackSet), or to the caller for its own account."
@@ -255,6 +231,9 @@ pub fn remediation(finding: &Finding) -> Option<String> {
         Check::UnverifiedPhone => account.map(|id| {
             format!("aws account send-phone-number-verification --account-id {id}, then aws account verify-phone-number --account-id {id} --otp CODE")
         }),
+        Check::MuteExpired => {
+            Some("review the finding it muted: renew `until` at the line given, or remove the mute".to_owned())
+        }
         Check::PrimaryUnreadable
         | Check::GuardrailUnchecked
         | Check::AccountUnreadable
@@ -286,12 +265,22 @@ pub fn accounts_of(finding: &Finding, caller: &AccountId) -> Vec<AccountId> {
 pub fn per_account<'a>(
     audit: &'a Audit,
     caller: &'a AccountId,
-) -> impl Iterator<Item = (&'a Finding, AccountId)> + 'a {
-    audit.findings.iter().flat_map(move |finding| {
-        accounts_of(finding, caller)
-            .into_iter()
-            .map(move |account| (finding, account))
-    })
+) -> impl Iterator<Item = (&'a Finding, Option<&'a Muted>, AccountId)> + 'a {
+    audit
+        .findings
+        .iter()
+        .map(|finding| (finding, None))
+        .chain(
+            audit
+                .muted
+                .iter()
+                .map(|muted| (&muted.finding, Some(&muted.muted))),
+        )
+        .flat_map(move |(finding, muted)| {
+            accounts_of(finding, caller)
+                .into_iter()
+                .map(move |account| (finding, muted, account))
+        })
 }
 
 /// Where in the contacts file a finding about `account` is fixed: where

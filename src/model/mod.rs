@@ -4,6 +4,7 @@
 //! these, backends read and write them, the planner compares them.
 
 pub mod access;
+mod check;
 pub mod domain;
 pub mod notices;
 mod shape;
@@ -15,6 +16,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub use access::{CentralAccount, MemberRoleUse};
+pub use check::Check;
 pub use domain::{DOMAIN_PATTERN, is_domain};
 pub use notices::{Notice, Subscribed, Topic, Unchecked};
 pub use shape::{

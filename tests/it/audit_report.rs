@@ -214,7 +214,9 @@ fn the_csv_round_trips_through_python_with_the_json_s_findings() {
             "message",
             "controls",
             "location",
-            "remediation"
+            "remediation",
+            "muted_until",
+            "muted_reason"
         ],
         "the columns docs/audit.md lists, in its order"
     );
@@ -232,7 +234,7 @@ fn the_csv_round_trips_through_python_with_the_json_s_findings() {
         })
         .collect();
     for (row, finding) in rows[1..].iter().zip(findings) {
-        assert_eq!(row.len(), 12, "{row:?}");
+        assert_eq!(row.len(), 14, "{row:?}");
         assert_eq!(row[0], finding["severity"].as_str().unwrap());
         assert_eq!(row[1], finding["check"].as_str().unwrap());
         let account = finding["account_id"].as_str().unwrap_or("");

@@ -32,6 +32,7 @@ mod interrupts;
 mod loop_scenarios;
 mod member_roles;
 mod moto;
+mod mutes;
 mod notices;
 mod pipeline_runner;
 mod primary;

@@ -398,7 +398,7 @@ fn the_sarif_log_passes_microsofts_validator_and_puts_findings_on_their_lines() 
     let sarif = json(&output);
     let run = &sarif["runs"][0];
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), 19, "one rule per check");
+    assert_eq!(rules.len(), 20, "one rule per check");
     let not_allowed = rules
         .iter()
         .find(|rule| rule["id"] == "domain_not_allowed")
@@ -478,6 +478,28 @@ fn the_sarif_log_passes_microsofts_validator_and_puts_findings_on_their_lines() 
     let distinct: std::collections::BTreeSet<String> =
         prints(&sarif).iter().map(|p| p.to_string()).collect();
     assert_eq!(distinct.len(), results.len(), "one fingerprint per result");
+    // A muted finding is a suppressed result, and the validator takes it.
+    let muted = format!(
+        "{text}  mute:\n    - {{ check: missing_security, account: \"*\", reason: RISK-1, until: 2099-01-01 }}\n"
+    );
+    workspace.write("contacts.yaml", &muted);
+    let output = workspace
+        .sandbox(&["audit", "--format", "sarif"])
+        .output()
+        .unwrap();
+    std::fs::write(&log, stdout(&output)).unwrap();
+    assert_valid_sarif(&log);
+    let suppressed: Vec<serde_json::Value> = json(&output)["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|result| result.get("suppressions").is_some())
+        .cloned()
+        .collect();
+    assert!(
+        !suppressed.is_empty() && suppressed.iter().all(|r| r["ruleId"] == "missing_security"),
+        "{suppressed:#?}"
+    );
 }
 
 const CHECK_OCSF: &str = r#"

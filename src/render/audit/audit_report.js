@@ -21,6 +21,7 @@
       location: strings[f[6]],
       remediation: strings[f[7]],
       address: strings[f[8]],
+      muted: f[9] === null ? "" : strings[f[9]],
     };
   });
   var state = { severity: "", control: "", account: "", sort: "severity", dir: 1, limit: PAGE };
@@ -29,6 +30,7 @@
   var more = document.getElementById("more");
 
   function matches(row) {
+    if (state.severity === "muted") return row.muted !== "";
     if (state.severity !== "" && severities[row.severity] !== state.severity) return false;
     if (state.control !== "" && row.controls.indexOf(Number(state.control)) < 0) return false;
     var query = state.account.trim().toLowerCase();
@@ -89,7 +91,11 @@
     var check = cell(tr, "", "check");
     line(check, "span", data.checks[r.check].title, "title");
     line(check, "span", data.checks[r.check].code, "code");
-    cell(tr, r.message, "message");
+    var message = cell(tr, r.message, "message");
+    if (r.muted) {
+      tr.classList.add("muted");
+      line(message, "span", r.muted, "mute");
+    }
     var controls = cell(tr, "", "controls");
     r.controls.forEach(function (c) { line(controls, "span", data.controls[c], "control"); });
     if (hasWhere) cell(tr, r.location, "location");

@@ -114,6 +114,15 @@ fn data(rows: &[Row], controls: &[&'static str]) -> String {
                 strings.of(&row.location),
                 strings.of(&row.remediation),
                 strings.of(&row.address),
+                match row.muted_until.is_empty() {
+                    true => Value::Null,
+                    false => strings
+                        .of(&format!(
+                            "Muted until {}: {}",
+                            row.muted_until, row.muted_reason
+                        ))
+                        .into(),
+                },
             ])
         })
         .collect();
@@ -190,6 +199,14 @@ fn summary(audit: &Audit, controls: &[&'static str]) -> String {
         )
     })
     .chain([("total".to_owned(), "All".to_owned(), audit.findings.len())])
+    // Accepted by the file: said, never among the counts above.
+    .chain((!audit.muted.is_empty()).then(|| {
+        (
+            "muted".to_owned(),
+            "Muted (not counted)".to_owned(),
+            audit.muted.len(),
+        )
+    }))
     .collect();
     card(
         &mut out,
@@ -338,7 +355,8 @@ pub fn report(audit: &Audit, header: &Header, config: Option<&LoadedConfig>) -> 
     let rows = rows(audit, config);
     // Every control a finding fails, in the order the audit knows them.
     let mut controls: Vec<&'static str> = Vec::new();
-    for finding in &audit.findings {
+    let muted = audit.muted.iter().map(|muted| &muted.finding);
+    for finding in audit.findings.iter().chain(muted) {
         for control in &finding.controls {
             if !controls.contains(&control.label()) {
                 controls.push(control.label());
@@ -378,7 +396,7 @@ pub fn report(audit: &Audit, header: &Header, config: Option<&LoadedConfig>) -> 
         "<section id=\"findings\"><h2>Findings</h2><div class=\"filters\">\
          <label>Severity<select id=\"filter-severity\"><option value=\"\">All</option>\
          <option value=\"high\">High</option><option value=\"medium\">Medium</option>\
-         <option value=\"low\">Low</option></select></label>\
+         <option value=\"low\">Low</option><option value=\"muted\">Muted</option></select></label>\
          <label>Control<select id=\"filter-control\"><option value=\"\">All</option>",
     );
     for (n, label) in controls.iter().enumerate() {
@@ -453,6 +471,8 @@ mod tests {
             controls: Vec::new(),
             location: String::new(),
             remediation: String::new(),
+            muted_until: String::new(),
+            muted_reason: String::new(),
         };
         let text = data(&[row], &[]);
         assert!(!text.contains('<'), "{text}");

@@ -5,9 +5,18 @@ use std::fmt::Write;
 
 use owo_colors::Style;
 
-use super::{AuditView, controls, finding_subject, label, summary_line};
+use super::{AuditView, controls, finding_subject, label, muted_line, summary_line};
 use crate::audit::Severity;
 use crate::render::{Paint, printable};
+
+/// The severity, padded to the widest.
+fn severity_word(severity: Severity) -> &'static str {
+    match severity {
+        Severity::High => "HIGH  ",
+        Severity::Medium => "MEDIUM",
+        Severity::Low => "LOW   ",
+    }
+}
 
 pub fn report(view: &AuditView, paint: Paint) -> String {
     let (audit, header) = (view.audit, view.header);
@@ -49,11 +58,12 @@ pub fn report(view: &AuditView, paint: Paint) -> String {
     if !audit.findings.is_empty() {
         let _ = writeln!(out, "\nFindings:");
         for finding in &audit.findings {
-            let (text, style) = match finding.severity {
-                Severity::High => ("HIGH  ", Style::new().red().bold()),
-                Severity::Medium => ("MEDIUM", Style::new().yellow()),
-                Severity::Low => ("LOW   ", Style::new().dimmed()),
+            let style = match finding.severity {
+                Severity::High => Style::new().red().bold(),
+                Severity::Medium => Style::new().yellow(),
+                Severity::Low => Style::new().dimmed(),
             };
+            let text = severity_word(finding.severity);
             let _ = writeln!(
                 out,
                 "  {} {}: {}",
@@ -68,6 +78,24 @@ pub fn report(view: &AuditView, paint: Paint) -> String {
                     paint.paint(&controls(finding), Style::new().dimmed())
                 );
             }
+        }
+    }
+    if !audit.muted.is_empty() {
+        let _ = writeln!(out, "\nMuted (accepted until their date; not counted):");
+        for muted in &audit.muted {
+            let finding = &muted.finding;
+            let _ = writeln!(
+                out,
+                "  {} {}: {}",
+                paint.paint(severity_word(finding.severity), Style::new().dimmed()),
+                printable(&finding_subject(finding, audit)),
+                printable(&finding.message)
+            );
+            let _ = writeln!(
+                out,
+                "         {}",
+                paint.paint(&printable(&muted_line(&muted.muted)), Style::new().dimmed())
+            );
         }
     }
     let _ = writeln!(

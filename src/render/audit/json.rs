@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::AuditView;
+use crate::audit::mute::MutedFinding;
 use crate::audit::{AccountRow, DnsAsked, Finding};
 use crate::findings::asff::Sent;
 
@@ -14,6 +15,9 @@ struct JsonAudit<'a> {
     compliant: bool,
     accounts: &'a [AccountRow],
     findings: &'a [Finding],
+    /// The findings the file accepts, each with `muted`: its reason, the
+    /// last day it is muted and where the mute is written. Never counted.
+    muted: &'a [MutedFinding],
     /// `asked`, `off` (`--no-dns`) or `sandbox`: whether the domains'
     /// mail servers were looked up.
     dns: DnsAsked,
@@ -34,6 +38,7 @@ pub fn report(view: &AuditView) -> String {
         compliant: audit.findings.is_empty(),
         accounts: &audit.accounts,
         findings: &audit.findings,
+        muted: &audit.muted,
         dns: audit.dns,
     };
     let mut text = serde_json::to_string_pretty(&json).expect("plain data serializes");

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{AuditView, finding_subject, label, summary_line};
+use super::{AuditView, finding_subject, label, muted_line, summary_line};
 use crate::render::markdown::cell;
 
 pub fn report(view: &AuditView) -> String {
@@ -39,6 +39,24 @@ pub fn report(view: &AuditView) -> String {
             );
         }
         out.push('\n');
+    }
+    if !audit.muted.is_empty() {
+        let _ = writeln!(
+            out,
+            "<details><summary>Muted ({}): accepted until their date, not counted</summary>\n\n| Severity | Subject | Finding | Muted |\n|---|---|---|---|",
+            audit.muted.len()
+        );
+        for muted in &audit.muted {
+            let _ = writeln!(
+                out,
+                "| {:?} | {} | {} | {} |",
+                muted.finding.severity,
+                cell(&finding_subject(&muted.finding, audit)),
+                cell(&muted.finding.message),
+                cell(&muted_line(&muted.muted))
+            );
+        }
+        let _ = writeln!(out, "\n</details>\n");
     }
     let _ = writeln!(
         out,

@@ -84,9 +84,14 @@ impl AuditFormat {
 }
 
 pub fn summary_line(audit: &Audit) -> String {
+    // Muted findings are said, never counted among the findings.
+    let muted = match audit.muted.len() {
+        0 => String::new(),
+        n => format!(" {} muted.", count(n, "finding")),
+    };
     if audit.findings.is_empty() {
         return format!(
-            "Audit passed: {} with distinct SECURITY, BILLING and OPERATIONS contacts.",
+            "Audit passed: {} with distinct SECURITY, BILLING and OPERATIONS contacts.{muted}",
             count(audit.accounts.len(), "account")
         );
     }
@@ -98,7 +103,7 @@ pub fn summary_line(audit: &Audit) -> String {
             .count()
     };
     format!(
-        "Audit: {} ({} high, {} medium, {} low) across {}.",
+        "Audit: {} ({} high, {} medium, {} low) across {}.{muted}",
         count(audit.findings.len(), "finding"),
         severity_count(Severity::High),
         severity_count(Severity::Medium),
@@ -131,6 +136,14 @@ pub(super) fn finding_subject(finding: &Finding, audit: &Audit) -> String {
             (None, None) => "contacts".to_owned(),
         },
     }
+}
+
+/// Why and until when a finding is muted, in a line.
+pub(super) fn muted_line(muted: &crate::audit::mute::Muted) -> String {
+    format!(
+        "muted until {} at {}: {}",
+        muted.until, muted.location, muted.reason
+    )
 }
 
 /// The controls a finding fails, for a person.

@@ -25,7 +25,7 @@ fn severity(severity: Severity) -> (u32, &'static str) {
 /// The records, as one JSON array.
 pub fn records(audit: &Audit, origin: &Origin) -> String {
     let records: Vec<Value> = per_account(audit, &origin.caller)
-        .map(|(finding, account)| {
+        .map(|(finding, muted, account)| {
             let (severity_id, severity_name) = severity(finding.severity);
             let uid = key(finding, &account);
             let name = account_name(audit, &account).unwrap_or_else(|| account.to_string());
@@ -39,6 +39,10 @@ pub fn records(audit: &Audit, origin: &Origin) -> String {
             }
             if let Some(location) = &finding.about.location {
                 unmapped.insert("location".to_owned(), json!(location.to_string()));
+            }
+            // As Prowler marks a muted finding: suppressed, with why.
+            if let Some(muted) = muted {
+                unmapped.insert("muted".to_owned(), json!(muted));
             }
             let mut cloud = json!({
                 "provider": "AWS",
@@ -59,8 +63,8 @@ pub fn records(audit: &Audit, origin: &Origin) -> String {
                 "type_name": "Detection Finding: Create",
                 "severity_id": severity_id,
                 "severity": severity_name,
-                "status_id": 1,
-                "status": "New",
+                "status_id": if muted.is_some() { 3 } else { 1 },
+                "status": if muted.is_some() { "Suppressed" } else { "New" },
                 "status_code": "FAIL",
                 "status_detail": finding.message,
                 "message": finding.message,

@@ -6,6 +6,7 @@
 
 use serde_json::{Value, json};
 
+use crate::audit::mute::Muted;
 use crate::audit::{Audit, Check, Finding, Severity};
 use crate::config::LoadedConfig;
 use crate::findings::{Origin, accounts_of, checks_page, digest, key, place, project_page, score};
@@ -77,7 +78,12 @@ fn artifact(file: &str) -> String {
     }
 }
 
-fn result(finding: &Finding, config: Option<&LoadedConfig>, origin: &Origin) -> Value {
+fn result(
+    finding: &Finding,
+    muted: Option<&Muted>,
+    config: Option<&LoadedConfig>,
+    origin: &Origin,
+) -> Value {
     let accounts = accounts_of(finding, &origin.caller);
     let logical: Vec<Value> = accounts
         .iter()
@@ -109,7 +115,7 @@ fn result(finding: &Finding, config: Option<&LoadedConfig>, origin: &Origin) -> 
         .iter()
         .map(|account| key(finding, account))
         .collect();
-    json!({
+    let mut result = json!({
         "ruleId": finding.check.code(),
         "ruleIndex": Check::ALL.iter().position(|check| *check == finding.check),
         "level": level(finding.severity),
@@ -120,15 +126,42 @@ fn result(finding: &Finding, config: Option<&LoadedConfig>, origin: &Origin) -> 
             "security-severity": format!("{:.1}", score(finding.severity)),
             "controls": finding.controls,
         },
-    })
+    });
+    // An accepted finding is a suppressed result: GitHub shows it closed,
+    // with the reason, and it fails nothing.
+    if let Some(muted) = muted {
+        result["suppressions"] = json!([{
+            "kind": "external",
+            "status": "accepted",
+            "justification": format!("{} (muted until {} at {})", muted.reason, muted.until, muted.location),
+            "location": {
+                "physicalLocation": {
+                    "artifactLocation": { "uri": artifact(&muted.location.file) },
+                    "region": { "startLine": muted.location.line, "startColumn": muted.location.column },
+                },
+            },
+        }]);
+    }
+    result
 }
 
 /// The log. `config` is the contacts file the audit ran on, if any. Past
 /// GitHub's limit
 /// the most severe are kept and the run says how many were left out.
 pub fn log(audit: &Audit, config: Option<&LoadedConfig>, origin: &Origin) -> String {
-    let mut findings: Vec<&Finding> = audit.findings.iter().collect();
-    findings.sort_by_key(|finding| finding.severity);
+    // The muted after the rest: past the limit, they are the first left out.
+    let mut findings: Vec<(&Finding, Option<&Muted>)> = audit
+        .findings
+        .iter()
+        .map(|finding| (finding, None))
+        .collect();
+    findings.sort_by_key(|(finding, _)| finding.severity);
+    findings.extend(
+        audit
+            .muted
+            .iter()
+            .map(|muted| (&muted.finding, Some(&muted.muted))),
+    );
     let left_out = findings.len().saturating_sub(MAX_RESULTS);
     findings.truncate(MAX_RESULTS);
     let mut notifications = Vec::new();
@@ -157,7 +190,7 @@ pub fn log(audit: &Audit, config: Option<&LoadedConfig>, origin: &Origin) -> Str
             "automationDetails": { "id": format!("altcontacts/audit/{}/", origin.caller) },
             "results": findings
                 .iter()
-                .map(|finding| result(finding, config, origin))
+                .map(|(finding, muted)| result(finding, *muted, config, origin))
                 .collect::<Vec<_>>(),
         }],
     });
@@ -171,7 +204,7 @@ pub fn log(audit: &Audit, config: Option<&LoadedConfig>, origin: &Origin) -> Str
 
 /// How many findings a SARIF log of `audit` leaves out.
 pub fn left_out(audit: &Audit) -> usize {
-    audit.findings.len().saturating_sub(MAX_RESULTS)
+    (audit.findings.len() + audit.muted.len()).saturating_sub(MAX_RESULTS)
 }
 
 #[cfg(test)]
@@ -210,6 +243,7 @@ mod tests {
         let audit = Audit {
             accounts: Vec::new(),
             findings,
+            muted: Vec::new(),
             dns: Default::default(),
         };
         assert_eq!(left_out(&audit), 3);

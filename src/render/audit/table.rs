@@ -3,6 +3,7 @@
 //! the command that fixes it). The CSV and the HTML report lay out these
 //! same rows, so they cannot disagree.
 
+use crate::audit::mute::Muted;
 use crate::audit::{Audit, Finding, Severity};
 use crate::config::LoadedConfig;
 use crate::findings;
@@ -27,11 +28,15 @@ pub struct Row {
     /// Where the contacts file decides it (`contacts.yaml:12:5`).
     pub location: String,
     pub remediation: String,
+    /// The last day the file accepts it (YYYY-MM-DD); empty when it counts.
+    pub muted_until: String,
+    /// Why the file accepts it.
+    pub muted_reason: String,
 }
 
 /// The columns of `audit --format csv`, in order: a stable contract
 /// (docs/audit.md).
-pub const COLUMNS: [&str; 12] = [
+pub const COLUMNS: [&str; 14] = [
     "severity",
     "check",
     "title",
@@ -44,6 +49,8 @@ pub const COLUMNS: [&str; 12] = [
     "controls",
     "location",
     "remediation",
+    "muted_until",
+    "muted_reason",
 ];
 
 pub fn severity_word(severity: Severity) -> &'static str {
@@ -55,7 +62,12 @@ pub fn severity_word(severity: Severity) -> &'static str {
 }
 
 impl Row {
-    fn of(finding: &Finding, audit: &Audit, config: Option<&LoadedConfig>) -> Self {
+    fn of(
+        finding: &Finding,
+        muted: Option<&Muted>,
+        audit: &Audit,
+        config: Option<&LoadedConfig>,
+    ) -> Self {
         let account = finding
             .account_id
             .as_ref()
@@ -94,11 +106,13 @@ impl Row {
                 .collect(),
             location: location.map(|at| at.to_string()).unwrap_or_default(),
             remediation: findings::remediation(finding).unwrap_or_default(),
+            muted_until: muted.map(|m| m.until.clone()).unwrap_or_default(),
+            muted_reason: muted.map(|m| m.reason.clone()).unwrap_or_default(),
         }
     }
 
     /// The row's cells, in [`COLUMNS`]' order.
-    pub fn cells(&self) -> [String; 12] {
+    pub fn cells(&self) -> [String; 14] {
         [
             severity_word(self.severity).to_owned(),
             self.check.clone(),
@@ -112,6 +126,8 @@ impl Row {
             self.controls.join("; "),
             self.location.clone(),
             self.remediation.clone(),
+            self.muted_until.clone(),
+            self.muted_reason.clone(),
         ]
     }
 }
@@ -120,6 +136,12 @@ pub fn rows(audit: &Audit, config: Option<&LoadedConfig>) -> Vec<Row> {
     audit
         .findings
         .iter()
-        .map(|finding| Row::of(finding, audit, config))
+        .map(|finding| Row::of(finding, None, audit, config))
+        .chain(
+            audit
+                .muted
+                .iter()
+                .map(|muted| Row::of(&muted.finding, Some(&muted.muted), audit, config)),
+        )
         .collect()
 }

@@ -1,0 +1,300 @@
+//! The findings the file accepts (`audit.mute`, or `audit --mute FILE`), as
+//! Prowler's mute list has them: a check, for one account, every account
+//! or a unit's accounts, for a reason, until a date. A muted finding is
+//! moved out of the findings that count, and every format shows it as
+//! muted; a mute past its date mutes nothing and is itself a finding.
+
+use std::collections::BTreeMap;
+
+use super::{About, Audit, Check, Finding, Location, Severity};
+use crate::config::{MuteScope, PlacedMute, UnitSelector};
+use crate::model::{AccountId, Date, Organization};
+
+/// Why a finding is muted, and until when.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Muted {
+    pub reason: String,
+    /// The last day it is muted (YYYY-MM-DD).
+    pub until: String,
+    /// Where the mute is written.
+    pub location: Location,
+}
+
+/// A finding the file accepts: what it is, and the mute that accepts it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct MutedFinding {
+    #[serde(flatten)]
+    pub finding: Finding,
+    pub muted: Muted,
+}
+
+/// Where each account sits: the ids of the units above it, and their names
+/// from the root down, as the file's units name them.
+struct Ancestry(BTreeMap<AccountId, (Vec<String>, Vec<String>)>);
+
+impl Ancestry {
+    fn of(organization: Option<&Organization>) -> Self {
+        Self(
+            organization
+                .map(|org| {
+                    org.accounts_with_paths()
+                        .into_iter()
+                        .map(|(account, path)| {
+                            (account.id.clone(), (account.parents.clone(), path))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        )
+    }
+
+    fn under(&self, account: &AccountId, unit: &UnitSelector) -> bool {
+        let Some((ids, names)) = self.0.get(account) else {
+            return false;
+        };
+        match unit {
+            UnitSelector::Id(id) => ids.contains(id),
+            UnitSelector::Path(segments) => names.starts_with(segments),
+        }
+    }
+}
+
+/// The accounts a finding is about: its own, or every account that shares
+/// the address it is about.
+fn accounts_of(finding: &Finding) -> Vec<&AccountId> {
+    match &finding.account_id {
+        Some(id) => vec![id],
+        None => finding.about.accounts.iter().collect(),
+    }
+}
+
+fn covers(mute: &PlacedMute, finding: &Finding, ancestry: &Ancestry) -> bool {
+    if mute.mute.check != finding.check {
+        return false;
+    }
+    let accounts = accounts_of(finding);
+    match &mute.mute.scope {
+        MuteScope::Every => true,
+        // A finding about several accounts is muted only when the mute
+        // covers every one of them.
+        MuteScope::Account(id) => !accounts.is_empty() && accounts.iter().all(|a| *a == id),
+        MuteScope::Unit(unit) => {
+            !accounts.is_empty() && accounts.iter().all(|a| ancestry.under(a, unit))
+        }
+    }
+}
+
+fn location(mute: &PlacedMute) -> Location {
+    Location {
+        file: mute.file.clone(),
+        line: mute.line,
+        column: mute.column,
+    }
+}
+
+/// Mutes what the current mutes cover, and reports each mute past its
+/// date as a finding at its line.
+pub fn apply(
+    audit: &mut Audit,
+    mutes: &[PlacedMute],
+    organization: Option<&Organization>,
+    today: Date,
+) {
+    if mutes.is_empty() {
+        return;
+    }
+    let ancestry = Ancestry::of(organization);
+    let (current, expired): (Vec<&PlacedMute>, Vec<&PlacedMute>) =
+        mutes.iter().partition(|mute| mute.mute.until >= today);
+    let findings = std::mem::take(&mut audit.findings);
+    for finding in findings {
+        match current
+            .iter()
+            .find(|mute| covers(mute, &finding, &ancestry))
+        {
+            Some(mute) => audit.muted.push(MutedFinding {
+                finding,
+                muted: Muted {
+                    reason: mute.mute.reason.clone(),
+                    until: mute.mute.until.to_string(),
+                    location: location(mute),
+                },
+            }),
+            None => audit.findings.push(finding),
+        }
+    }
+    audit.add(expired.into_iter().map(|mute| Finding {
+        severity: Severity::Low,
+        check: Check::MuteExpired,
+        account_id: None,
+        message: format!(
+            "the mute of {} for {} ended on {} ({}): it mutes nothing, and what it muted is reported again",
+            mute.mute.check.code(),
+            mute.mute.scope,
+            mute.mute.until,
+            mute.mute.reason
+        ),
+        controls: Vec::new(),
+        about: About {
+            location: Some(location(mute)),
+            ..About::default()
+        },
+    }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::YamlPath;
+    use crate::config::{Mute, PlacedMute};
+    use crate::model::time::parse_date;
+
+    fn id(text: &str) -> AccountId {
+        AccountId::parse(text).unwrap()
+    }
+
+    fn finding(check: Check, account: Option<&str>, shared_by: &[&str]) -> Finding {
+        Finding {
+            severity: Severity::Medium,
+            check,
+            account_id: account.map(id),
+            message: "m".into(),
+            controls: Vec::new(),
+            about: About {
+                accounts: shared_by.iter().map(|a| id(a)).collect(),
+                ..About::default()
+            },
+        }
+    }
+
+    fn mute(check: Check, scope: MuteScope, until: &str) -> PlacedMute {
+        PlacedMute {
+            mute: Mute {
+                check,
+                scope,
+                reason: "why".into(),
+                until: parse_date(until).unwrap(),
+                path: YamlPath::root(),
+            },
+            file: "contacts.yaml".into(),
+            line: 3,
+            column: 7,
+        }
+    }
+
+    fn organization() -> Organization {
+        use crate::model::{AccountStatus, OrgAccount, OrgUnit};
+        let unit = |id: &str, name: &str, children| OrgUnit {
+            id: id.into(),
+            name: name.into(),
+            children,
+        };
+        let account = |account: &str, parents: &[&str]| OrgAccount {
+            id: id(account),
+            name: account.into(),
+            status: AccountStatus::Active,
+            parents: parents.iter().map(|p| (*p).to_owned()).collect(),
+            joined: None,
+            email: None,
+        };
+        Organization {
+            management_account: id("111111111111"),
+            root: unit("r-1", "Root", vec![unit("ou-1", "Workloads", Vec::new())]),
+            accounts: vec![
+                account("222222222222", &["r-1", "ou-1"]),
+                account("333333333333", &["r-1"]),
+            ],
+            whole: true,
+        }
+    }
+
+    fn audit(findings: Vec<Finding>) -> Audit {
+        Audit {
+            accounts: Vec::new(),
+            findings,
+            muted: Vec::new(),
+            dns: crate::audit::DnsAsked::default(),
+        }
+    }
+
+    fn today() -> Date {
+        parse_date("2026-12-08").unwrap()
+    }
+
+    #[test]
+    fn a_unit_mutes_the_accounts_under_it_by_id_or_path_and_no_other() {
+        for unit in [
+            UnitSelector::Id("ou-1".into()),
+            UnitSelector::Path(vec!["Root".into(), "Workloads".into()]),
+        ] {
+            let mut audit = audit(vec![
+                finding(Check::SharedContact, Some("222222222222"), &[]),
+                finding(Check::SharedContact, Some("333333333333"), &[]),
+                finding(Check::MissingBilling, Some("222222222222"), &[]),
+            ]);
+            let mutes = [mute(
+                Check::SharedContact,
+                MuteScope::Unit(unit),
+                "2026-12-08",
+            )];
+            apply(&mut audit, &mutes, Some(&organization()), today());
+            assert_eq!(audit.muted.len(), 1, "the last day still mutes");
+            assert_eq!(audit.muted[0].finding.account_id, Some(id("222222222222")));
+            assert_eq!(audit.muted[0].muted.until, "2026-12-08");
+            assert_eq!(audit.findings.len(), 2, "another account, another check");
+        }
+    }
+
+    #[test]
+    fn a_finding_of_several_accounts_is_muted_only_when_the_mute_covers_them_all() {
+        let shared = finding(
+            Check::SharedContact,
+            None,
+            &["222222222222", "333333333333"],
+        );
+        let mut one = audit(vec![shared.clone()]);
+        let account = MuteScope::Account(id("222222222222"));
+        apply(
+            &mut one,
+            &[mute(Check::SharedContact, account, "2027-01-01")],
+            None,
+            today(),
+        );
+        assert!(one.muted.is_empty());
+        let mut every = audit(vec![shared, finding(Check::DnsUnreachable, None, &[])]);
+        let mutes = [
+            mute(Check::SharedContact, MuteScope::Every, "2027-01-01"),
+            mute(Check::DnsUnreachable, MuteScope::Every, "2027-01-01"),
+        ];
+        apply(&mut every, &mutes, None, today());
+        assert_eq!(
+            every.muted.len(),
+            2,
+            "every account, and the findings of none"
+        );
+        assert!(every.findings.is_empty());
+    }
+
+    #[test]
+    fn a_mute_past_its_day_mutes_nothing_and_is_a_finding_at_its_line() {
+        let mut audit = audit(vec![finding(
+            Check::SharedContact,
+            Some("222222222222"),
+            &[],
+        )]);
+        let mutes = [mute(Check::SharedContact, MuteScope::Every, "2026-12-07")];
+        apply(&mut audit, &mutes, None, today());
+        assert!(audit.muted.is_empty());
+        let expired: Vec<&Finding> = audit
+            .findings
+            .iter()
+            .filter(|f| f.check == Check::MuteExpired)
+            .collect();
+        assert_eq!(expired.len(), 1);
+        assert_eq!(
+            expired[0].about.location.as_ref().map(ToString::to_string),
+            Some("contacts.yaml:3:7".to_owned())
+        );
+        assert_eq!(audit.findings.len(), 2, "the finding counts again");
+    }
+}
