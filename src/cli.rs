@@ -144,6 +144,108 @@ pub enum Command<F: ForgeChoice> {
     },
 }
 
+/// The commands that make no AWS call: the AWS connection flags are not
+/// theirs to take.
+pub const OFFLINE_COMMANDS: [&str; 7] = [
+    "validate",
+    "schema",
+    "completions",
+    "manpage",
+    "guardrail",
+    "member-role",
+    "events",
+];
+
+/// The help heading of the flags that say how AWS is reached.
+const AWS_CONNECTION: &str = "AWS connection";
+
+impl<F: ForgeChoice> Cli<F>
+where
+    Self: clap::CommandFactory + FromArgMatches,
+{
+    /// The command line as it is parsed, helped and documented: the
+    /// derive's, with the AWS connection flags taken off the commands that
+    /// make no AWS call. Given there anyway, such a flag is refused with
+    /// what to do, not taken and ignored.
+    pub fn described() -> clap::Command {
+        let mut command = <Self as clap::CommandFactory>::command();
+        let connection: Vec<clap::Arg> = command
+            .get_arguments()
+            .filter(|arg| arg.is_global_set() && arg.get_help_heading() == Some(AWS_CONNECTION))
+            .cloned()
+            .collect();
+        for name in OFFLINE_COMMANDS {
+            let refused: Vec<clap::Arg> = connection
+                .iter()
+                .map(|arg| {
+                    let said = format!(
+                        "`{name}` makes no AWS call: leave out --{}",
+                        arg.get_long().unwrap_or_default()
+                    );
+                    // Its own, hidden: a global flag of the same name is
+                    // then not offered here (clap propagates none over it).
+                    arg.clone().global(false).hide(true).value_parser(
+                        move |_: &str| -> Result<String, String> { Err(said.clone()) },
+                    )
+                })
+                .collect();
+            command = command.mut_subcommand(name, |sub| {
+                // A command's own argument of the same name (guardrail's
+                // member role) already keeps the global one off it.
+                let own: Vec<clap::Arg> = refused
+                    .into_iter()
+                    .filter(|arg| {
+                        sub.get_arguments()
+                            .all(|mine| mine.get_id() != arg.get_id())
+                    })
+                    .collect();
+                sub.args(own)
+            });
+        }
+        command
+    }
+
+    /// Parses `args` (the program's name first) against
+    /// [`Self::described`]. An AWS connection flag given before a command
+    /// that makes no AWS call is refused here, as one given after it is.
+    pub fn parse_described<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let mut command = Self::described();
+        let matches = command.try_get_matches_from_mut(args)?;
+        let cli = Self::from_arg_matches(&matches).map_err(|error| error.format(&mut command))?;
+        let offline = matches
+            .subcommand_name()
+            .filter(|name| OFFLINE_COMMANDS.contains(name));
+        if let (Some(name), [flag, ..]) = (offline, cli.global.connection_given().as_slice()) {
+            return Err(command.error(
+                ErrorKind::ArgumentConflict,
+                format!("`{name}` makes no AWS call: leave out {flag}"),
+            ));
+        }
+        Ok(cli)
+    }
+}
+
+impl GlobalArgs {
+    /// The AWS connection flags given (before the command), by name.
+    pub fn connection_given(&self) -> Vec<&'static str> {
+        [
+            ("--sandbox", self.sandbox.is_some()),
+            ("--profile", self.profile.is_some()),
+            ("--region", self.region.is_some()),
+            ("--endpoint-url", self.endpoint_url.is_some()),
+            ("--rate", self.rate.value.is_some()),
+            ("--member-role", self.access.member_role.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, given)| given.then_some(flag))
+        .collect()
+    }
+}
+
 /// The contacts file every command reads unless `-f` names another.
 pub const DEFAULT_FILE: &str = "contacts.yaml";
 
@@ -364,8 +466,9 @@ pub struct LoopApplyArgs {
     #[arg(long, conflicts_with = "account", help_heading = "What to read")]
     pub full: bool,
     /// Also every contact of the accounts that joined the organization
-    /// after TIME (RFC 3339, or 90m, 2h, 7d back from now)
-    #[arg(long, value_name = "TIME", value_parser = parse_joined_since, conflicts_with_all = ["full", "account"], help_heading = "What to read")]
+    /// after TIME (RFC 3339, or 90m, 2h, 7d back from now), beside what
+    /// changed
+    #[arg(long = "joined-since", alias = "new-accounts-since", value_name = "TIME", value_parser = parse_joined_since, conflicts_with_all = ["full", "account"], help_heading = "What to read")]
     pub new_accounts_since: Option<Timestamp>,
     /// The event's account: every contact of this account only, written and
     /// recorded, so the schedule does not do it again
@@ -374,7 +477,7 @@ pub struct LoopApplyArgs {
     /// The event's payload, a JSON file whose `account_id` names the
     /// account (GitLab's TRIGGER_PAYLOAD, from the webhook form of a
     /// pipeline trigger). Nothing else in it is read. Without an account,
-    /// as --new-accounts-since says
+    /// as --joined-since says
     #[arg(long, value_name = "FILE", conflicts_with_all = ["full", "account"], help_heading = "What to read")]
     pub event_payload: Option<std::path::PathBuf>,
     /// The deployment environment the applies are recorded in
@@ -520,8 +623,13 @@ pub struct ExportArgs {
     /// Export every ACTIVE account of the organization, with org-wide defaults
     #[arg(long, conflicts_with = "accounts", help_heading = "What to read")]
     pub org: bool,
-    /// Accounts to export [default: the caller's own account]
-    #[arg(value_name = "ACCOUNT_ID", help_heading = "What to read")]
+    /// An account to export; given again for more [default: the caller's
+    /// own account]
+    #[arg(
+        long = "account",
+        value_name = "ACCOUNT_ID",
+        help_heading = "What to read"
+    )]
     pub accounts: Vec<String>,
     /// Write to this file instead of stdout
     #[arg(
@@ -543,6 +651,10 @@ pub struct AuditArgs {
     pub org: bool,
     #[command(flatten)]
     pub joined_since: JoinedSince,
+    /// Only this account, of the file's scope or (with --org) of the
+    /// organization; no other account is read
+    #[arg(long = "account", value_name = "ACCOUNT_ID", value_parser = AccountId::given, conflicts_with = "joined_since", help_heading = "What to read")]
+    pub account: Option<AccountId>,
     /// Output format [default: human, or each --output's by its name]: html
     /// is a report to read in a browser, csv one row per finding, ocsf is
     /// OCSF Detection Findings (class 2004), sarif is SARIF 2.1.0 for code

@@ -38,15 +38,13 @@ pub(crate) mod safety;
 pub(crate) mod session;
 pub(crate) mod settings;
 
-use clap::Parser;
-
 use crate::error::EXIT_ERROR;
 pub use crate::gitops::registry::CommandLine;
 
 /// Parses the command line, runs the command, prints any error once, and
 /// returns the process exit code.
 pub fn main_exit_code() -> u8 {
-    let cli = match CommandLine::try_parse() {
+    let cli = match CommandLine::parse_described(std::env::args_os()) {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();

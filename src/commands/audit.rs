@@ -67,6 +67,7 @@ pub async fn run(context: &Context, args: &AuditArgs) -> Result<u8, Error> {
     };
     let request = Request {
         joined_since: args.joined_since.joined_since,
+        account: args.account.clone(),
         ancestry: true,
         ..Request::new(scope, Reads::Every)
     };

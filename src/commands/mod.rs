@@ -37,15 +37,13 @@ pub async fn run(cli: &CommandLine) -> Result<u8, Error> {
             Ok(EXIT_OK)
         }
         Command::Completions { shell } => {
-            let mut command = <CommandLine as clap::CommandFactory>::command();
+            let mut command = CommandLine::described();
             clap_complete::generate(*shell, &mut command, "altcontacts", &mut std::io::stdout());
             Ok(EXIT_OK)
         }
         Command::Manpage { dir: Some(dir) } => {
             std::fs::create_dir_all(dir)
-                .and_then(|()| {
-                    clap_mangen::generate_to(<CommandLine as clap::CommandFactory>::command(), dir)
-                })
+                .and_then(|()| clap_mangen::generate_to(CommandLine::described(), dir))
                 .map_err(|source| Error::Write {
                     path: dir.display().to_string(),
                     source,
@@ -54,9 +52,8 @@ pub async fn run(cli: &CommandLine) -> Result<u8, Error> {
         }
         Command::Manpage { dir: None } => {
             // As `--dir` writes them: `help` has no page, so none is named.
-            let page = clap_mangen::Man::new(
-                <CommandLine as clap::CommandFactory>::command().disable_help_subcommand(true),
-            );
+            let page =
+                clap_mangen::Man::new(CommandLine::described().disable_help_subcommand(true));
             match page.render(&mut std::io::stdout()) {
                 // `altcontacts manpage | head` closes the pipe early: not an error.
                 Err(source) if source.kind() != std::io::ErrorKind::BrokenPipe => {

@@ -394,7 +394,6 @@ mod tests {
 
     #[test]
     fn every_remediation_names_flags_that_exist() {
-        use clap::Parser;
         for check in Check::ALL {
             let finding = Finding {
                 severity: check.severity(),
@@ -422,7 +421,7 @@ mod tests {
                     })
                     .collect();
                 if words[0] == "altcontacts" {
-                    crate::CommandLine::try_parse_from(&words)
+                    crate::CommandLine::parse_described(&words)
                         .unwrap_or_else(|error| panic!("{check:?}: `{part}`: {error}"));
                 }
             }

@@ -52,7 +52,13 @@ fn export_of_listed_accounts_names_contacts_used_twice() {
     let workspace = Workspace::org();
     workspace.run(&["apply", "--auto-approve"]).code(0);
     let output = workspace
-        .sandbox(&["export", "111111111111", "333333333333"])
+        .sandbox(&[
+            "export",
+            "--account",
+            "111111111111",
+            "--account",
+            "333333333333",
+        ])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(0));
@@ -84,7 +90,10 @@ fn export_without_accounts_is_the_callers_own_and_bad_ids_are_refused() {
         "{}",
         stdout(&output)
     );
-    let output = workspace.sandbox(&["export", "1234"]).output().unwrap();
+    let output = workspace
+        .sandbox(&["export", "--account", "1234"])
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("`1234` is not an account ID"));
 }

@@ -485,3 +485,106 @@ fn the_output_file_is_one_flag_spelt_alike_on_plan_export_and_audit() {
         assert!(workspace.exists(&name), "{command} {flag} wrote {name}");
     }
 }
+
+#[test]
+fn one_account_is_account_and_the_joined_window_joined_since_on_every_command() {
+    let (workspace, _) = Workspace::example();
+    // One account: plan, audit and export alike.
+    let plan = workspace
+        .sandbox(&["plan", "--account", "333333333333"])
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&plan).contains("1 account in scope"),
+        "{}",
+        stdout(&plan)
+    );
+    let audit = workspace
+        .sandbox(&["audit", "--account", "333333333333", "--format", "json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&audit.stdout).unwrap();
+    let rows: Vec<&str> = json["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["account_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(rows, ["333333333333"], "{}", stderr(&audit));
+    let export = workspace
+        .sandbox(&["export", "--account", "333333333333"])
+        .output()
+        .unwrap();
+    assert!(export.status.success(), "{}", stderr(&export));
+    assert!(
+        stdout(&export).contains("'333333333333':"),
+        "{}",
+        stdout(&export)
+    );
+
+    // The loop's window is the same flag; the old spelling still runs
+    // the pipelines people copied.
+    for forge in ["github", "gitlab", "bitbucket"] {
+        let help = workspace
+            .command(&[forge, "apply", "--help"])
+            .output()
+            .unwrap();
+        let said = stdout(&help);
+        assert!(said.contains("--joined-since <TIME>"), "{forge}: {said}");
+        assert!(!said.contains("--new-accounts-since"), "{forge}: {said}");
+    }
+}
+
+#[test]
+fn commands_that_make_no_aws_call_neither_offer_nor_take_the_aws_flags() {
+    let workspace = Workspace::org();
+    for command in [
+        "validate",
+        "schema",
+        "completions",
+        "manpage",
+        "guardrail",
+        "member-role",
+        "events",
+    ] {
+        let help = workspace.command(&[command, "--help"]).output().unwrap();
+        let said = stdout(&help);
+        assert!(help.status.success(), "{command}");
+        for flag in [
+            "--sandbox",
+            "--profile",
+            "--region",
+            "--endpoint-url",
+            "--rate",
+        ] {
+            assert!(
+                !said.contains(flag),
+                "{command} --help offers {flag}: {said}"
+            );
+        }
+    }
+    let plan = stdout(&workspace.command(&["plan", "--help"]).output().unwrap());
+    assert!(plan.contains("AWS connection:") && plan.contains("--profile <NAME>"));
+
+    // Given anyway, before the command or after it: refused, saying why.
+    for args in [
+        &["validate", "--profile", "prod"][..],
+        &["--profile", "prod", "validate"][..],
+        &["--sandbox", "sandbox.yaml", "schema"][..],
+        &[
+            "guardrail",
+            "--allow-role",
+            "arn:aws:iam::111111111111:role/ci",
+            "--region",
+            "eu-west-1",
+        ][..],
+    ] {
+        let output = workspace.command(args).output().unwrap();
+        let said = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {said}");
+        assert!(
+            said.contains("makes no AWS call: leave out --"),
+            "{args:?}: {said}"
+        );
+    }
+}

@@ -39,7 +39,13 @@ fn a_contacts_file_linked_out_of_the_repository_is_refused_and_not_quoted() {
         &["validate"],
         &["audit"],
     ] {
-        let output = workspace.sandbox(command).output().unwrap();
+        // `validate` makes no AWS call, and takes no sandbox.
+        let output = match command {
+            ["validate"] => workspace.command(command),
+            _ => workspace.sandbox(command),
+        }
+        .output()
+        .unwrap();
         let said = stderr(&output) + &stdout(&output);
         assert_eq!(output.status.code(), Some(1), "{command:?}: {said}");
         assert!(
@@ -81,7 +87,10 @@ fn a_link_inside_the_repository_is_followed() {
     )
     .unwrap();
     std::os::unix::fs::symlink("infra/contacts.yaml", workspace.path("contacts.yaml")).unwrap();
-    workspace.run(&["validate"]).code(0);
+    assert_eq!(
+        workspace.command(&["validate"]).status().unwrap().code(),
+        Some(0)
+    );
 }
 
 #[test]
@@ -151,7 +160,7 @@ fn a_device_is_refused_at_once_and_a_file_past_the_limit_says_its_size() {
     );
     workspace.write("huge.yaml", &huge);
     let output = workspace
-        .sandbox(&["validate", "-f", "huge.yaml"])
+        .command(&["validate", "-f", "huge.yaml"])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
@@ -264,7 +273,12 @@ fn a_snippet_shows_reordering_and_line_breaking_characters_escaped_with_its_care
         &["plan"],
         &["validate", "--format", "github"],
     ] {
-        let output = workspace.sandbox(args).output().unwrap();
+        let output = match args[0] {
+            "validate" => workspace.command(args),
+            _ => workspace.sandbox(args),
+        }
+        .output()
+        .unwrap();
         assert_eq!(output.status.code(), Some(1), "{args:?}");
         let said = format!("{}{}", stdout(&output), stderr(&output));
         assert!(
