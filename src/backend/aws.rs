@@ -18,6 +18,7 @@ use aws_sdk_sts::config::ProvideCredentials;
 use futures::{FutureExt, StreamExt};
 use tokio::sync::OnceCell;
 
+use super::address::NamesTheAddress;
 use super::attempts::{Pacing, RetryPolicy, RetryStats};
 use super::error::{BackendError, Located, Operation, OrgOperation};
 use super::members::Assumed;
@@ -145,12 +146,25 @@ impl Aws {
         }
         let config = loader.load().await;
         Self {
-            account: aws_sdk_account::Client::new(&config),
-            organizations: aws_sdk_organizations::Client::new(&config),
-            sts: aws_sdk_sts::Client::new(&config),
+            account: aws_sdk_account::Client::from_conf(
+                aws_sdk_account::config::Builder::from(&config)
+                    .interceptor(NamesTheAddress)
+                    .build(),
+            ),
+            organizations: aws_sdk_organizations::Client::from_conf(
+                aws_sdk_organizations::config::Builder::from(&config)
+                    .interceptor(NamesTheAddress)
+                    .build(),
+            ),
+            sts: aws_sdk_sts::Client::from_conf(
+                aws_sdk_sts::config::Builder::from(&config)
+                    .interceptor(NamesTheAddress)
+                    .build(),
+            ),
             notifications: aws_sdk_notifications::Client::from_conf(
                 aws_sdk_notifications::config::Builder::from(&config)
                     .region(Region::new(NOTIFICATIONS_REGION))
+                    .interceptor(NamesTheAddress)
                     .build(),
             ),
             config,

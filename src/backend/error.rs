@@ -59,7 +59,8 @@ pub enum BackendError {
     Throttled(String),
     #[error("AWS internal error ({0})")]
     Server(String),
-    #[error("connection failed ({0})")]
+    /// `cannot reach ADDRESS: CAUSE`, or `connection failed: CAUSE`.
+    #[error("{0}")]
     Transport(String),
     #[error("rejected by AWS ({0})")]
     Invalid(String),

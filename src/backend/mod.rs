@@ -5,6 +5,7 @@
 //! ([`Paced`]). Everything above this module is written against these
 //! traits and never sees an SDK type.
 
+mod address;
 pub mod attempts;
 pub mod aws;
 pub mod error;

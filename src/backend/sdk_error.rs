@@ -48,17 +48,33 @@ where
     }
     let detail = causes(&error);
     match &error {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => BackendError::Transport(detail),
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => transport(detail),
         SdkError::ResponseError(_) => match status {
             Some(status) if status >= 500 => BackendError::Server(detail),
             // A response cut short (a dropped connection) is a transport failure.
-            _ => BackendError::Transport(detail),
+            _ => transport(detail),
         },
         _ => BackendError::Other {
             code: "RequestFailed".to_owned(),
             message: detail,
         },
     }
+}
+
+/// A request that never got an answer, said as one line: the address
+/// (`address.rs` names it) and the cause, without the connector's layers.
+fn transport(detail: String) -> BackendError {
+    let plain = [
+        "dispatch failure: ",
+        "io error: ",
+        "client error (Connect): ",
+    ]
+    .iter()
+    .fold(detail, |text, layer| text.replace(layer, ""));
+    BackendError::Transport(match plain.starts_with("cannot reach ") {
+        true => plain,
+        false => format!("connection failed: {plain}"),
+    })
 }
 
 /// An error and its causes, each said once, as a person reads them

@@ -36,7 +36,11 @@ fn located(operation: HubOperation) -> impl Fn(BackendError) -> Located {
 impl SecurityHub {
     pub fn new(config: &aws_config::SdkConfig) -> Self {
         Self {
-            client: aws_sdk_securityhub::Client::new(config),
+            client: aws_sdk_securityhub::Client::from_conf(
+                aws_sdk_securityhub::config::Builder::from(config)
+                    .interceptor(super::address::NamesTheAddress)
+                    .build(),
+            ),
             import: Pacer::new(HUB_IMPORT),
             read: Pacer::new(HUB_GET_FINDINGS),
             policy: RetryPolicy::default(),

@@ -1404,3 +1404,40 @@ fn on_a_terminal_the_progress_line_shows_a_whole_rate_and_no_eta_before_the_tota
         "{frames:?}"
     );
 }
+
+#[test]
+fn an_endpoint_that_does_not_answer_is_one_line_naming_its_address_and_the_cause() {
+    // A port nothing listens on: bound, then let go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let address = format!("http://127.0.0.1:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("contacts.yaml"), config("")).unwrap();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_altcontacts"));
+    command.current_dir(dir.path());
+    crate::emulator::with_test_credentials(&mut command);
+    let output = command
+        .args(["--endpoint-url", &address, "plan"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    let error: Vec<&str> = said
+        .lines()
+        .filter(|line| line.starts_with("error:"))
+        .collect();
+    assert_eq!(
+        error,
+        [format!(
+            "error: sts:GetCallerIdentity: cannot reach {address}: tcp connect error: Connection refused (os error 111)"
+        )],
+        "{said}"
+    );
+    assert!(
+        !said.contains("DispatchFailure") && !said.contains('{'),
+        "{said}"
+    );
+}
