@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use crate::model::{AccountId, Duration, Timestamp};
-pub use crate::render::PlanFormat;
 pub use crate::render::apply::ApplyFormat;
 pub use crate::render::audit::AuditFormat;
+pub use crate::render::{Compact, PlanFormat};
 pub use crate::settings::SafetyArgs;
 use crate::settings::{AccessArgs, RateArgs};
 use clap::error::ErrorKind;
@@ -114,6 +114,8 @@ pub enum Command<F: ForgeChoice> {
     /// Check every account has SECURITY, BILLING and OPERATIONS contacts that are current,
     /// distinct and deliverable, and that a service control policy keeps them from change
     Audit(AuditArgs),
+    /// Print a saved plan (plan -o PLAN) in any format, as it will be applied. No AWS call.
+    Show(ShowArgs),
     /// Print a service control policy that lets only the named roles change contacts
     Guardrail(GuardrailArgs),
     /// Print the CloudFormation template of the member role --member-role assumes, for a
@@ -146,8 +148,9 @@ pub enum Command<F: ForgeChoice> {
 
 /// The commands that make no AWS call: the AWS connection flags are not
 /// theirs to take.
-pub const OFFLINE_COMMANDS: [&str; 7] = [
+pub const OFFLINE_COMMANDS: [&str; 8] = [
     "validate",
+    "show",
     "schema",
     "completions",
     "manpage",
@@ -291,6 +294,28 @@ pub struct JoinedSince {
     /// duration back from now: 90m, 2h, 7d); no other account is read
     #[arg(long, value_name = "TIME", value_parser = parse_joined_since, help_heading = "What to read")]
     pub joined_since: Option<Timestamp>,
+}
+
+/// `--compact [WHEN]`: the human plan one line a change.
+#[derive(Debug, Args)]
+pub struct CompactArg {
+    /// One line a change instead of a block of fields: `always` (the flag
+    /// alone), `never`, or `auto` (above 1,000 changes)
+    #[arg(long, value_enum, value_name = "WHEN", num_args = 0..=1, default_value_t = Compact::Auto, default_missing_value = "always", help_heading = "Output")]
+    pub compact: Compact,
+}
+
+/// `altcontacts show PLAN`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A plan saved with `plan -o PLAN`
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human, help_heading = "Output")]
+    pub format: PlanFormat,
+    #[command(flatten)]
+    pub compact: CompactArg,
 }
 
 /// `--detailed-exitcode`.
@@ -578,6 +603,8 @@ pub struct PlanArgs {
     #[arg(long, value_enum, default_value_t = PlanFormat::Human, help_heading = "Output")]
     pub format: PlanFormat,
     #[command(flatten)]
+    pub compact: CompactArg,
+    #[command(flatten)]
     pub detailed: DetailedExitcode,
     #[command(flatten)]
     pub selection: Selection,
@@ -589,6 +616,8 @@ pub struct PlanArgs {
 pub struct ApplyArgs {
     #[command(flatten)]
     pub file: FileArg,
+    #[command(flatten)]
+    pub compact: CompactArg,
     /// Apply without asking for confirmation
     #[arg(long, help_heading = "Applying")]
     pub auto_approve: bool,

@@ -33,7 +33,7 @@ async fn apply_fresh(context: &Context, args: &ApplyArgs) -> Result<u8, Error> {
     show_plan(
         context,
         args.format,
-        &PlanView::new(&plan, session.header(), checked.clone()),
+        &PlanView::new(&plan, session.header(), checked.clone()).laid_out(args.compact.compact),
     );
     if plan.summary().changes() > 0 {
         refuse_on_breaches(&checked.breaches, args.force)?;
@@ -100,7 +100,7 @@ async fn apply_saved(context: &Context, args: &ApplyArgs, path: &Path) -> Result
     show_plan(
         context,
         args.format,
-        &PlanView::new(&plan, session.header(), checked),
+        &PlanView::new(&plan, session.header(), checked).laid_out(args.compact.compact),
     );
     execute(context, &session, &plan, args.format).await
 }

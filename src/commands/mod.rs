@@ -7,6 +7,7 @@ mod export;
 mod guardrail;
 mod plan;
 mod security_hub;
+mod show;
 mod validate;
 
 use std::io::IsTerminal;
@@ -69,6 +70,7 @@ pub async fn run(cli: &CommandLine) -> Result<u8, Error> {
         Command::Apply(args) => apply::run(&context, args).await,
         Command::Export(args) => export::run(&context, args).await,
         Command::Audit(args) => audit::run(&context, args).await,
+        Command::Show(args) => show::run(&context, args),
         Command::Guardrail(args) => guardrail::run(args),
         Command::MemberRole(args) => guardrail::member_role(args),
         Command::Events(args) => guardrail::events(args),

@@ -27,7 +27,7 @@ pub async fn run(context: &Context, args: &PlanArgs) -> Result<u8, Error> {
     let (session, plan, organization) = context.plan(&request).await?;
     context.show_warnings(&plan.warnings, args.format == PlanFormat::Json);
     let checked = safety::check_plan(&plan, &config.config.safety, &args.safety);
-    let view = PlanView::new(&plan, session.header(), checked);
+    let view = PlanView::new(&plan, session.header(), checked).laid_out(args.compact.compact);
     let output = args.format.render(&view, context.paint);
     print!("{output}");
     if let (Some(path), Some(made)) = (&args.out, made) {

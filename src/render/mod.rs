@@ -16,7 +16,7 @@ use similar::{ChangeTag, TextDiff};
 pub use crate::model::account_label;
 use crate::model::{AccountId, count};
 
-pub use plan::{Budget, PlanFormat, PlanView};
+pub use plan::{Budget, Compact, PlanFormat, PlanView};
 
 /// Where the plan was made, for its header.
 #[derive(Clone, Debug)]

@@ -588,3 +588,76 @@ fn commands_that_make_no_aws_call_neither_offer_nor_take_the_aws_flags() {
         );
     }
 }
+
+#[test]
+fn show_prints_a_saved_plan_in_any_format_without_aws_and_refuses_an_edited_one() {
+    let (workspace, _) = Workspace::example();
+    let planned = workspace
+        .sandbox(&["plan", "-o", "plan.json", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(planned.status.success(), "{}", stderr(&planned));
+    // No sandbox, no contacts file: the plan file is all it reads.
+    std::fs::remove_file(workspace.path("contacts.yaml")).unwrap();
+    let shown = workspace
+        .command(&["show", "plan.json", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    let (saved, printed): (serde_json::Value, serde_json::Value) = (
+        serde_json::from_slice(&planned.stdout).unwrap(),
+        serde_json::from_slice(&shown.stdout).unwrap(),
+    );
+    assert_eq!(printed["changes"], saved["changes"]);
+    assert_eq!(printed["summary"], saved["summary"]);
+
+    let human = stdout(&workspace.command(&["show", "plan.json"]).output().unwrap());
+    assert!(human.starts_with("Saved plan plan.json: made "), "{human}");
+    assert!(human.contains("    email_address: "), "{human}");
+    assert!(
+        human.trim_end().ends_with(
+            "Plan: 13 to create, 3 to update, 1 to delete, 1 to subscribe, 3 unchanged."
+        ),
+        "{human}"
+    );
+    let compact = stdout(
+        &workspace
+            .command(&["show", "plan.json", "--compact"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(
+        compact
+            .lines()
+            .filter(|line| line.contains("  (from "))
+            .count(),
+        18,
+        "a line a change: {compact}"
+    );
+    assert!(!compact.contains("    email_address: "), "{compact}");
+    let markdown = stdout(
+        &workspace
+            .command(&["show", "plan.json", "--format", "markdown"])
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        markdown.contains("| Action |") || markdown.contains("|---|"),
+        "{markdown}"
+    );
+
+    // What is shown is what apply would take: an edited plan is refused.
+    let edited =
+        workspace
+            .read("plan.json")
+            .replacen("security@example.com", "attacker@evil.example", 1);
+    workspace.write("plan.json", &edited);
+    let refused = workspace.command(&["show", "plan.json"]).output().unwrap();
+    assert_eq!(
+        refused.status.code(),
+        Some(3),
+        "refused as apply refuses it: {}",
+        stderr(&refused)
+    );
+    assert!(stdout(&refused).is_empty(), "{}", stdout(&refused));
+}

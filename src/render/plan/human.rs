@@ -8,7 +8,7 @@ use owo_colors::Style;
 use crate::model::count;
 use crate::plan::ChangeKind;
 
-use super::PlanView;
+use super::{Compact, PlanView};
 use crate::plan::Change;
 use crate::render::{Paint, Piece, account_label, inline_diff, printable};
 
@@ -82,6 +82,50 @@ fn change_block(out: &mut String, change: &Change, paint: Paint) {
     out.push('\n');
 }
 
+/// A change in one line: what, where, the gist of the values, and the
+/// layer it comes from.
+fn change_line(out: &mut String, change: &Change, paint: Paint) {
+    let kind = change.action.kind();
+    let (marker, style) = action_style(kind);
+    let fields = change.action.field_changes();
+    let gist = match kind {
+        // What the new contact is: its address (the primary's name).
+        ChangeKind::Create => fields
+            .iter()
+            .find(|(field, ..)| *field == "email_address")
+            .or(fields.first())
+            .and_then(|(_, _, after)| after.as_deref())
+            .map(|value| format!("  {}", printable(value))),
+        // Which fields change; the address, the one a reader checks, with
+        // its values.
+        ChangeKind::Update => Some(format!(
+            "  {}",
+            fields
+                .iter()
+                .map(|(field, before, after)| match (*field, before, after) {
+                    ("email_address", Some(before), Some(after)) =>
+                        format!("email_address {} → {}", printable(before), printable(after)),
+                    (field, ..) => field.to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        ChangeKind::Delete | ChangeKind::Subscribe => None,
+    };
+    let _ = writeln!(
+        out,
+        "{} {} {}{}  {}",
+        paint.paint(&format!("{marker} {}", kind.name()), style),
+        printable(&change.account_label()),
+        change.what(),
+        gist.unwrap_or_default(),
+        paint.paint(
+            &format!("(from {})", printable(&change.source.to_string())),
+            Style::new().dimmed()
+        ),
+    );
+}
+
 pub fn plan(view: &PlanView, paint: Paint) -> String {
     let mut out = String::new();
     let accounts = count(view.accounts_in_scope(), "account");
@@ -105,8 +149,22 @@ pub fn plan(view: &PlanView, paint: Paint) -> String {
         let _ = writeln!(out, "{line}");
     }
     out.push('\n');
-    for change in view.changes() {
-        change_block(&mut out, change, paint);
+    if view.is_compact() {
+        for change in view.changes() {
+            change_line(&mut out, change, paint);
+        }
+        if view.layout == Compact::Auto {
+            let _ = writeln!(
+                out,
+                "({} changes, one line each: --compact never shows each field by field, --format json has them all.)",
+                view.changes().len()
+            );
+        }
+        out.push('\n');
+    } else {
+        for change in view.changes() {
+            change_block(&mut out, change, paint);
+        }
     }
     let (inactive, management) = view.skipped_by_reason();
     if !inactive.is_empty() {
@@ -155,4 +213,59 @@ pub fn plan(view: &PlanView, paint: Paint) -> String {
         paint.paint(&view.summary_line(), Style::new().bold())
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::plan::fixtures::{plan_of, view};
+
+    #[test]
+    fn compact_is_one_line_a_change_with_the_address_it_changes() {
+        let changes = plan_of(2);
+        let text = plan(&view(&changes).laid_out(Compact::Always), Paint(false));
+        let lines: Vec<&str> = text.lines().filter(|l| l.contains("(from ")).collect();
+        assert_eq!(lines.len(), 6, "{text}");
+        assert!(lines.iter().any(|l| l.starts_with("+ create 100000000000 (Account 0) SECURITY  new@example.com  (from organization.defaults)")), "{text}");
+        assert!(lines.iter().any(|l| l.contains("~ update 100000000001 (Account 1) SECURITY  email_address old@example.com → new@example.com  (from ")), "{text}");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("- delete 100000000002 (Account 2) SECURITY  (from ")),
+            "{text}"
+        );
+        assert!(
+            !text.contains("one line each"),
+            "asked for, not chosen: no note"
+        );
+        assert!(
+            text.ends_with("Plan: 2 to create, 2 to update, 2 to delete, 0 unchanged.\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn above_a_thousand_changes_the_plan_is_compact_unless_told_never() {
+        let small = plan_of(300);
+        let text = plan(&view(&small), Paint(false));
+        assert!(
+            text.contains("    email_address: "),
+            "900 changes: a block each"
+        );
+        let large = plan_of(334);
+        let text = plan(&view(&large), Paint(false));
+        assert!(
+            !text.contains("    email_address: "),
+            "1,002 changes: a line each"
+        );
+        assert!(
+            text.contains(
+                "(1002 changes, one line each: --compact never shows each field by field"
+            ),
+            "{}",
+            &text[text.len() - 400..]
+        );
+        let full = plan(&view(&large).laid_out(Compact::Never), Paint(false));
+        assert!(full.contains("    email_address: "));
+    }
 }

@@ -2,6 +2,8 @@
 //! [`PlanView`]; the human, JSON and Markdown renderers only lay that view
 //! out, so they cannot disagree on what the plan says.
 
+#[cfg(test)]
+mod fixtures;
 mod human;
 mod json;
 mod markdown;
@@ -33,6 +35,23 @@ impl PlanFormat {
     }
 }
 
+/// How the human plan lays out its changes (`--compact`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Compact {
+    /// One line a change above [`COMPACT_ABOVE`] changes, else a block each
+    #[default]
+    Auto,
+    /// One line a change
+    Always,
+    /// A block a change, field by field, however many
+    Never,
+}
+
+/// Above this many changes a human plan is one line a change unless asked
+/// otherwise: an adoption plan of tens of thousands of blocks is read by
+/// nobody, and its summary scrolls out of the log.
+pub const COMPACT_ABOVE: usize = 1000;
+
 /// A plan with what it was checked against and where it was made: what
 /// every format lays out. The changes are the plan's own; a renderer derives
 /// what it shows of each (its field-by-field differences) from it.
@@ -43,6 +62,7 @@ pub struct PlanView<'a> {
     pub breaches: Vec<Breach>,
     /// The limits the plan was checked against.
     pub limits: Safety,
+    pub layout: Compact,
 }
 
 impl<'a> PlanView<'a> {
@@ -52,6 +72,21 @@ impl<'a> PlanView<'a> {
             header,
             breaches: safety.breaches,
             limits: safety.limits,
+            layout: Compact::Auto,
+        }
+    }
+
+    /// The same view, laid out as `layout` says.
+    pub fn laid_out(self, layout: Compact) -> Self {
+        Self { layout, ..self }
+    }
+
+    /// Whether the human plan is one line a change.
+    pub fn is_compact(&self) -> bool {
+        match self.layout {
+            Compact::Auto => self.plan.changes.len() > COMPACT_ABOVE,
+            Compact::Always => true,
+            Compact::Never => false,
         }
     }
 
