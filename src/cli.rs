@@ -768,7 +768,7 @@ pub struct GuardrailArgs {
     /// The member role runs use (`--member-role`): it may change its own
     /// account's contacts, and only the StackSet may make, change or
     /// re-trust a role of that name in any account
-    #[arg(long = "allow-member-role", value_name = "NAME", value_parser = crate::settings::parse_flag::<crate::settings::RoleName>)]
+    #[arg(id = "allow_member_role", long = "allow-member-role", value_name = "NAME", value_parser = crate::settings::parse_flag::<crate::settings::RoleName>)]
     pub member_role: Option<crate::settings::RoleName>,
 }
 

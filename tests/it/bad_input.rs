@@ -252,7 +252,13 @@ fn a_line_break_escaped_in_a_value_stays_escaped_in_the_message_that_quotes_it()
     ] {
         workspace.write("contacts.yaml", &file);
         for args in [&["validate"][..], &["plan"], &["apply", "--auto-approve"]] {
-            let output = workspace.sandbox(args).output().unwrap();
+            // `validate` makes no AWS call, and takes no sandbox.
+            let output = match args {
+                ["validate"] => workspace.command(args),
+                _ => workspace.sandbox(args),
+            }
+            .output()
+            .unwrap();
             let (said, printed) = (stderr(&output), stdout(&output));
             assert_eq!(output.status.code(), Some(1), "{what} {args:?}: {said}");
             assert!(said.contains(&message), "{what} {args:?}: {said}");

@@ -259,11 +259,14 @@ fn stop_token(text: &str) -> String {
 fn in_github_actions_no_value_is_read_as_a_workflow_command() {
     let workspace = runner_command_workspace();
     let plan = |args: &[&str]| {
-        workspace
-            .sandbox(args)
-            .env("GITHUB_ACTIONS", "true")
-            .output()
-            .unwrap()
+        // `validate` makes no AWS call, and takes no sandbox.
+        match args.contains(&"validate") {
+            true => workspace.command(args),
+            false => workspace.sandbox(args),
+        }
+        .env("GITHUB_ACTIONS", "true")
+        .output()
+        .unwrap()
     };
     let first = plan(&["--color", "never", "plan"]);
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
