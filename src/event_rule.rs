@@ -111,7 +111,8 @@ struct Rule {
 }
 
 /// The events that bring an account under the file's layers: created,
-/// invited and joined, moved to another unit, enrolled by Control Tower.
+/// invited and joined, moved to another unit, tagged or untagged, enrolled
+/// by Control Tower.
 /// Organizations sends its events in us-east-1; Control Tower, in its home
 /// region.
 fn rules() -> Vec<Rule> {
@@ -161,6 +162,28 @@ fn rules() -> Vec<Rule> {
             }),
             account: Some("$.detail.requestParameters.accountId"),
             event: "MoveAccount",
+        },
+        Rule {
+            id: "AccountTagged",
+            description: "altcontacts: an account's tags changed (TagResource, UntagResource), and so perhaps the tag rules it takes",
+            pattern: json!({
+                "source": ["aws.organizations"],
+                "detail-type": [api_call],
+                "detail": {
+                    "eventName": ["TagResource", "UntagResource"],
+                    "errorCode": [{ "exists": false }],
+                    // Units (ou-), roots (r-) and policies (p-) are tagged
+                    // too: an account's ID is the one that starts with a
+                    // digit.
+                    "requestParameters": {
+                        "resourceId": ('0'..='9')
+                            .map(|digit| json!({ "prefix": digit.to_string() }))
+                            .collect::<Vec<_>>(),
+                    },
+                },
+            }),
+            account: Some("$.detail.requestParameters.resourceId"),
+            event: "TagResource",
         },
         Rule {
             id: "ControlTowerAccountCreated",

@@ -75,8 +75,9 @@ pub fn account_joined() -> Value {
 }
 
 /// EventBridge's pattern matching, for the forms the template uses: a
-/// list of allowed values, an object matched field by field, and
-/// `[{"exists": false}]` for a field the event must not have.
+/// list of allowed values (exact, or `{"prefix": ...}` of a string), an
+/// object matched field by field, and `[{"exists": false}]` for a field the
+/// event must not have.
 fn matches(pattern: &Value, event: &Value) -> bool {
     let absent = json!([{ "exists": false }]);
     match pattern {
@@ -89,9 +90,35 @@ fn matches(pattern: &Value, event: &Value) -> bool {
                     (None, false) => false,
                 })
         }
-        Value::Array(allowed) => allowed.contains(event),
+        Value::Array(allowed) => allowed.iter().any(|one| match one.get("prefix") {
+            Some(Value::String(prefix)) => event
+                .as_str()
+                .is_some_and(|text| text.starts_with(prefix.as_str())),
+            _ => one == event,
+        }),
         _ => false,
     }
+}
+
+pub fn resource_tagged(event: &str, resource: &str) -> Value {
+    let tags = match event {
+        "TagResource" => json!({ "tags": [{ "key": "team", "value": "data" }] }),
+        _ => json!({ "tagKeys": ["team"] }),
+    };
+    let mut parameters = json!({ "resourceId": resource });
+    parameters
+        .as_object_mut()
+        .unwrap()
+        .extend(tags.as_object().unwrap().clone());
+    json!({
+        "source": "aws.organizations",
+        "detail-type": "AWS API Call via CloudTrail",
+        "detail": {
+            "eventSource": "organizations.amazonaws.com",
+            "eventName": event,
+            "requestParameters": parameters,
+        },
+    })
 }
 
 /// `$.a.b.c` in `event`.
@@ -251,6 +278,47 @@ fn a_refused_call_starts_no_pipeline() {
                 .any(|rule| matches(&rule["Properties"]["EventPattern"], &moved)),
             "{forge}: a move that happened does"
         );
+    }
+}
+
+/// An account retagged into another team gets that team's contacts: the
+/// tag events of an account start its pipeline on every forge; those of a
+/// unit, a root or a policy, and refused calls, start nothing.
+#[test]
+fn tagging_an_account_starts_its_pipeline_and_tagging_anything_else_does_not() {
+    for forge in ["github", "gitlab", "bitbucket"] {
+        for event in ["TagResource", "UntagResource"] {
+            let body = delivered(forge, &resource_tagged(event, "012345678901"));
+            // The account, as each forge's body carries it (Bitbucket's
+            // pipeline variables name no event).
+            let text = body.to_string();
+            assert!(
+                text.contains("\"account_id\":\"012345678901\"")
+                    || text.contains("\"value\":\"012345678901\""),
+                "{forge} {event}: {body}"
+            );
+            assert!(
+                forge == "bitbucket" || text.contains("\"event\":\"TagResource\""),
+                "{forge} {event}: {body}"
+            );
+        }
+        let template = template(&forge_args(forge));
+        let rules = template["Resources"].as_object().unwrap();
+        let mut refused = resource_tagged("TagResource", "123456789012");
+        refused["detail"]["errorCode"] = json!("AccessDeniedException");
+        for event in [
+            resource_tagged("TagResource", "ou-emu1-00000000"),
+            resource_tagged("UntagResource", "r-emu1"),
+            resource_tagged("TagResource", "p-examplepolicy"),
+            refused,
+        ] {
+            assert!(
+                !rules
+                    .values()
+                    .any(|rule| matches(&rule["Properties"]["EventPattern"], &event)),
+                "{forge}: starts nothing: {event}"
+            );
+        }
     }
 }
 
