@@ -702,8 +702,9 @@ pub struct AuditArgs {
     )]
     pub output: Vec<PathBuf>,
     /// Also send the findings to AWS Security Hub (BatchImportFindings) in
-    /// the run's region; findings fixed since the last run are resolved there
-    #[arg(long, help_heading = "Output")]
+    /// the run's region; findings fixed since the last run are resolved
+    /// there, so it takes the whole scope, not one account or the newest
+    #[arg(long, conflicts_with_all = ["account", "joined_since"], help_heading = "Output")]
     pub security_hub: bool,
     /// A domain every contact address and root email must be on (its
     /// subdomains too); repeat for several. Replaces the file's

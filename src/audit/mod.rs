@@ -221,9 +221,9 @@ impl DnsAsked {
         match self {
             DnsAsked::Asked => None,
             DnsAsked::Off => Some("DNS was not asked (--no-dns)"),
-            DnsAsked::Sandbox => {
-                Some("DNS is not asked on the sandbox, whose addresses are make-believe")
-            }
+            DnsAsked::Sandbox => Some(
+                "on the sandbox, whose addresses are make-believe, neither DNS nor reserved domains are checked",
+            ),
         }
     }
 }

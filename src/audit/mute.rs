@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 
 use super::{About, Audit, Check, Finding, Location, Severity};
-use crate::config::{MuteScope, PlacedMute, UnitSelector};
-use crate::model::{AccountId, Date, Organization};
+use crate::config::{MuteScope, PlacedMute, UnitSelector, unit_depth};
+use crate::model::{AccountId, Date, OrgAccount, Organization};
 
 /// Why a finding is muted, and until when.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -28,20 +28,18 @@ pub struct MutedFinding {
     pub muted: Muted,
 }
 
-/// Where each account sits: the ids of the units above it, and their names
-/// from the root down, as the file's units name them.
-struct Ancestry(BTreeMap<AccountId, (Vec<String>, Vec<String>)>);
+/// Each account with the names of the units from the root down to it, to
+/// match a unit as the file's units match one.
+struct Ancestry<'o>(BTreeMap<&'o AccountId, (&'o OrgAccount, Vec<String>)>);
 
-impl Ancestry {
-    fn of(organization: Option<&Organization>) -> Self {
+impl<'o> Ancestry<'o> {
+    fn of(organization: Option<&'o Organization>) -> Self {
         Self(
             organization
                 .map(|org| {
                     org.accounts_with_paths()
                         .into_iter()
-                        .map(|(account, path)| {
-                            (account.id.clone(), (account.parents.clone(), path))
-                        })
+                        .map(|(account, path)| (&account.id, (account, path)))
                         .collect()
                 })
                 .unwrap_or_default(),
@@ -49,14 +47,46 @@ impl Ancestry {
     }
 
     fn under(&self, account: &AccountId, unit: &UnitSelector) -> bool {
-        let Some((ids, names)) = self.0.get(account) else {
-            return false;
-        };
-        match unit {
-            UnitSelector::Id(id) => ids.contains(id),
-            UnitSelector::Path(segments) => names.starts_with(segments),
-        }
+        self.0
+            .get(account)
+            .is_some_and(|(account, path)| unit_depth(unit, account, path).is_some())
     }
+}
+
+/// Mutes that name what the organization does not have: a unit, or an
+/// account, that a typo made up mutes nothing and must not pass unseen.
+/// Each is said at its line.
+pub fn unknown_targets(mutes: &[PlacedMute], organization: Option<&Organization>) -> Vec<String> {
+    let at = |mute: &PlacedMute| format!("{}:{}:{}", mute.file, mute.line, mute.column);
+    mutes
+        .iter()
+        .filter_map(|mute| match (&mute.mute.scope, organization) {
+            (MuteScope::Every, _) => None,
+            (MuteScope::Unit(_), None) => Some(format!(
+                "{}: a mute of {} needs the organization, and this audit did not read it: audit with a file that has `organization:`, or with --org",
+                at(mute),
+                mute.mute.scope
+            )),
+            (MuteScope::Unit(unit), Some(org)) => {
+                let known = org.units_with_paths().into_iter().any(|(path, found)| match unit {
+                    UnitSelector::Id(id) => &found.id == id,
+                    UnitSelector::Path(segments) => &path == segments,
+                });
+                let name = match unit {
+                    UnitSelector::Id(id) => id.clone(),
+                    UnitSelector::Path(segments) => segments.join("/"),
+                };
+                (!known && org.whole)
+                    .then(|| format!("{}: unit `{name}` is not in the organization", at(mute)))
+            }
+            (MuteScope::Account(id), Some(org)) => {
+                let known = org.accounts.iter().any(|account| &account.id == id);
+                (!known && org.whole)
+                    .then(|| format!("{}: account {id} is not in the organization", at(mute)))
+            }
+            (MuteScope::Account(_), None) => None,
+        })
+        .collect()
 }
 
 /// The accounts a finding is about: its own, or every account that shares

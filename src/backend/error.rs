@@ -144,13 +144,15 @@ pub enum HubOperation {
     DescribeHub,
     GetFindings,
     BatchImportFindings,
+    BatchUpdateFindings,
 }
 
 impl HubOperation {
-    pub const ALL: [Self; 3] = [
+    pub const ALL: [Self; 4] = [
         Self::DescribeHub,
         Self::GetFindings,
         Self::BatchImportFindings,
+        Self::BatchUpdateFindings,
     ];
 
     pub fn name(self) -> &'static str {
@@ -158,6 +160,7 @@ impl HubOperation {
             Self::DescribeHub => "DescribeHub",
             Self::GetFindings => "GetFindings",
             Self::BatchImportFindings => "BatchImportFindings",
+            Self::BatchUpdateFindings => "BatchUpdateFindings",
         }
     }
 }

@@ -59,8 +59,12 @@ pub const CN_PRIMARY_PUT: Quota = Quota {
 };
 
 /// Security Hub's published quotas: BatchImportFindings 10/s (burst 30),
-/// GetFindings 3/s (burst 6).
+/// GetFindings 3/s (burst 6), BatchUpdateFindings 10/s (burst 30).
 pub const HUB_IMPORT: Quota = Quota {
+    rate: 10.0,
+    burst: 30.0,
+};
+pub const HUB_UPDATE: Quota = Quota {
     rate: 10.0,
     burst: 30.0,
 };

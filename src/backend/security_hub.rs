@@ -6,22 +6,23 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_securityhub::types::{
-    AwsSecurityFinding, AwsSecurityFindingFilters, Compliance, ComplianceStatus, Recommendation,
-    RecordState, Remediation, Resource, Severity, SeverityLabel, StringFilter,
-    StringFilterComparison,
+    AwsSecurityFinding, AwsSecurityFindingFilters, AwsSecurityFindingIdentifier, Compliance,
+    ComplianceStatus, Recommendation, RecordState, Remediation, Resource, Severity, SeverityLabel,
+    StringFilter, StringFilterComparison, WorkflowUpdate,
 };
 
 use super::Gate;
 use super::attempts::{Pacing, RetryPolicy, RetryStats};
 use super::error::{BackendError, HubOperation, Located, Operation};
 use super::pacer::Pacer;
-use super::quota::{HUB_GET_FINDINGS, HUB_IMPORT};
+use super::quota::{HUB_GET_FINDINGS, HUB_IMPORT, HUB_UPDATE};
 use super::sdk_error::classify;
-use crate::findings::asff::{AsffFinding, GENERATOR_PREFIX, Refused};
+use crate::findings::asff::{AsffFinding, GENERATOR_PREFIX, MAX_FINDINGS_PER_CALL, Refused};
 
 pub struct SecurityHub {
     client: aws_sdk_securityhub::Client,
     import: Pacer,
+    update: Pacer,
     read: Pacer,
     policy: RetryPolicy,
     stats: RetryStats,
@@ -42,6 +43,7 @@ impl SecurityHub {
                     .build(),
             ),
             import: Pacer::new(HUB_IMPORT),
+            update: Pacer::new(HUB_UPDATE),
             read: Pacer::new(HUB_GET_FINDINGS),
             policy: RetryPolicy::default(),
             stats: RetryStats::default(),
@@ -150,6 +152,64 @@ impl SecurityHub {
                 message: failed.error_message().unwrap_or_default().to_owned(),
             })
             .collect())
+    }
+}
+
+impl SecurityHub {
+    /// Sets the workflow of findings it has (`SUPPRESSED` for those the file
+    /// mutes now, `NEW` for those it no longer does): an import sets a
+    /// finding's workflow only when it creates the finding. Returns the
+    /// findings it could not update.
+    pub async fn set_workflow(
+        &self,
+        product_arn: &str,
+        ids: &[String],
+        status: &str,
+    ) -> Result<Vec<Refused>, Located> {
+        let mut refused = Vec::new();
+        for chunk in ids.chunks(MAX_FINDINGS_PER_CALL) {
+            let identifiers: Vec<AwsSecurityFindingIdentifier> = chunk
+                .iter()
+                .map(|id| {
+                    AwsSecurityFindingIdentifier::builder()
+                        .id(id)
+                        .product_arn(product_arn)
+                        .build()
+                })
+                .collect();
+            let answer = self
+                .policy
+                .run(
+                    &self.stats,
+                    Pacing::Paced {
+                        pacer: &self.update,
+                        gate: &self.gate,
+                    },
+                    || async {
+                        self.client
+                            .batch_update_findings()
+                            .set_finding_identifiers(Some(identifiers.clone()))
+                            .workflow(WorkflowUpdate::builder().status(status.into()).build())
+                            .send()
+                            .await
+                            .map_err(classify)
+                    },
+                )
+                .await
+                .map_err(located(HubOperation::BatchUpdateFindings))?;
+            refused.extend(answer.unprocessed_findings().iter().map(|failed| {
+                Refused {
+                    id: failed
+                        .finding_identifier()
+                        .and_then(|identifier| identifier.id())
+                        .unwrap_or_default()
+                        .to_owned(),
+                    code: failed.error_code().unwrap_or_default().to_owned(),
+                    message: failed.error_message().unwrap_or_default().to_owned(),
+                }
+            }));
+        }
+        Ok(refused)
     }
 }
 

@@ -101,15 +101,19 @@ pub async fn run(context: &Context, args: &AuditArgs) -> Result<u8, Error> {
         deliverability_findings(context, args, config.as_ref(), &reading),
         guardrail_findings(context, &reading)
     );
+    let (deliverability, dns_asked) = deliverability;
     result.add(deliverability);
-    result.dns = match (args.dns.no_dns, reading.session.on_sandbox()) {
-        (_, true) => audit::DnsAsked::Sandbox,
-        (true, false) => audit::DnsAsked::Off,
-        (false, false) => audit::DnsAsked::Asked,
-    };
+    result.dns = dns_asked;
     result.add(guardrail);
     let mut mutes = config.as_ref().map(LoadedConfig::mutes).unwrap_or_default();
     mutes.extend(mute_file);
+    let unknown = audit::mute::unknown_targets(&mutes, reading.organization.as_ref());
+    if !unknown.is_empty() {
+        return Err(Error::usage(
+            unknown.join("\n"),
+            Some("a mute names a unit as organization.units does (a path from Root, or an OU id) and an account of the organization: fix the name, or remove the mute".to_owned()),
+        ));
+    }
     audit::mute::apply(
         &mut result,
         &mutes,
@@ -196,17 +200,21 @@ async fn deliverability_findings(
     args: &AuditArgs,
     config: Option<&LoadedConfig>,
     reading: &Reading,
-) -> Vec<Finding> {
-    let sandbox = reading.session.on_sandbox();
+) -> (Vec<Finding>, audit::DnsAsked) {
+    // The sandbox's addresses are make-believe: they are on reserved
+    // domains, and asking DNS of them says nothing about AWS.
+    let asked = match (args.dns.no_dns, reading.session.on_sandbox()) {
+        (_, true) => audit::DnsAsked::Sandbox,
+        (true, false) => audit::DnsAsked::Off,
+        (false, false) => audit::DnsAsked::Asked,
+    };
     let written = config.map(FileAddress::written_in).unwrap_or_default();
     let allowed_domains = match (&args.email_domains[..], config) {
         ([], Some(config)) => config.config.email_domains.clone(),
         (flags, _) => flags.to_vec(),
     };
     let mut findings = Vec::new();
-    // The sandbox's addresses are make-believe: they are on reserved
-    // domains, and asking DNS of them says nothing about AWS.
-    let dns = if args.dns.no_dns || sandbox {
+    let dns = if asked != audit::DnsAsked::Asked {
         None
     } else {
         match dns::Lookup::new(
@@ -220,14 +228,12 @@ async fn deliverability_findings(
             }
         }
     };
-    if sandbox {
-        context
-            .ui
-            .verbose("on the sandbox, reserved domains and DNS are not checked");
+    if let Some(why) = asked.not_asked_because() {
+        context.ui.verbose(why);
     }
     let policy = deliverability::Policy {
         allowed_domains,
-        reserved_names: !sandbox,
+        reserved_names: asked != audit::DnsAsked::Sandbox,
         dns,
     };
     let security = deliverability::security_addresses(
@@ -247,7 +253,7 @@ async fn deliverability_findings(
         )
         .await,
     );
-    findings
+    (findings, asked)
 }
 
 /// Whether a service control policy protects each ACTIVE member account in

@@ -75,6 +75,12 @@ pub async fn send(
     for answer in answers {
         refused.extend(answer?);
     }
+    // After the imports: the findings must be there to be updated.
+    let mut workflows = 0;
+    for (status, ids) in &update.workflow {
+        refused.extend(hub.set_workflow(&product_arn, ids, status).await?);
+        workflows += ids.len();
+    }
     Ok(Sent {
         region: origin.region.clone(),
         product_arn,
@@ -82,6 +88,7 @@ pub async fn send(
         new: update.new,
         updated: update.updated,
         resolved: update.resolved,
+        workflows,
         refused,
     })
 }

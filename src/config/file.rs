@@ -97,7 +97,7 @@ pub struct MuteSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
     /// Why the finding is accepted: a ticket, a decision, who took it.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = 1024))]
     pub reason: String,
     /// The last day it is muted (YYYY-MM-DD); after it the finding is
     /// reported again, with the mute's expiry.

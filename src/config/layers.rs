@@ -102,7 +102,7 @@ impl Resolving {
 /// How deep a unit of the file sits above `account`, if it contains it:
 /// by id among the account's ancestors, or by path among the names of the
 /// units from the root down to its parent.
-fn unit_depth(selector: &UnitSelector, account: &OrgAccount, path: &[String]) -> Option<usize> {
+pub fn unit_depth(selector: &UnitSelector, account: &OrgAccount, path: &[String]) -> Option<usize> {
     match selector {
         UnitSelector::Id(id) => account
             .parents

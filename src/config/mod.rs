@@ -25,7 +25,7 @@ pub use error::ConfigError;
 pub use file::{AccessSpec, AuditSpec, RateSpec, SafetySpec};
 pub use node::YamlPath;
 
-pub use layers::AccountScope;
+pub use layers::{AccountScope, unit_depth};
 
 use crate::model::{
     AccountId, Contact, ContactType, Date, Desired, Found, Organization, Value, Wanted, Warning,
@@ -95,7 +95,16 @@ pub struct PlacedMute {
 /// and checked as the contacts file is.
 pub fn load_mutes(path: &Path) -> Result<Vec<PlacedMute>, ConfigError> {
     let file = path.display().to_string();
-    let text = reading::read(path, &reading::MUTES)?;
+    let text = reading::read_text(path, &reading::MUTES).map_err(|unread| match unread {
+        reading::Unread::Io(source) if source.kind() == std::io::ErrorKind::NotFound => {
+            ConfigError::Read {
+                path: crate::printable::printable(&file),
+                source,
+                help: "check the path --mute names: a mute file holds `mute:` and a list of mutes, as docs/audit.md shows".to_owned(),
+            }
+        }
+        unread => unread.error(path),
+    })?;
     let node::Document { root, spots } = node::parse(&text).map_err(|failure| {
         ConfigError::Problems(FileProblems::single(
             &file,

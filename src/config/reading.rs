@@ -92,8 +92,10 @@ pub fn read_text(path: &Path, rules: &Reading) -> Result<String, Unread> {
     {
         return Err(refuse(
             out.why(path),
-            "commit the contacts file itself, not a link (the GitOps loop reads it as committed at a revision, and refuses a link there)"
-                .to_owned(),
+            format!(
+                "{}, not a link (the GitOps loop reads it as committed at a revision, and refuses a link there)",
+                rules.pass
+            ),
         ));
     }
     // Before the file is opened: opening a pipe waits for a writer, and a

@@ -104,6 +104,9 @@ impl<S> Default for Named<S> {
     }
 }
 
+/// The longest reason a mute may give.
+pub const MAX_MUTE_REASON: usize = 1024;
+
 /// Validates a mute file: `mute:` and nothing else. `Ok` only when it has
 /// no problem at all.
 pub fn validate_mute_file(root: &Node) -> Result<Vec<Mute>, Vec<Diagnostic>> {
@@ -833,6 +836,14 @@ impl Walker {
             "name the check by its code, e.g. `shared_contact`",
         ) {
             Some(code) => match Check::of_code(&code) {
+                // What it would mute is a mute to renew or remove.
+                Some(Check::MuteExpired) => {
+                    self.report(
+                        Diagnostic::at(&path.key("check"), "a mute cannot mute `mute_expired`")
+                            .help("renew `until` of the mute that ended, or remove it"),
+                    );
+                    None
+                }
                 Some(check) => Some(check),
                 None => {
                     let codes: Vec<String> = Check::ALL.into_iter().map(Check::code).collect();
@@ -852,6 +863,8 @@ impl Walker {
                     None
                 }
             },
+            // Written but not text: said already.
+            None if entry(entries, "check").is_some() => None,
             None => {
                 self.report(
                     Diagnostic::at(path, "a mute names no `check`")
@@ -894,6 +907,11 @@ impl Walker {
                 );
                 None
             }
+            (None, None)
+                if entry(entries, "account").is_some() || entry(entries, "unit").is_some() =>
+            {
+                None
+            }
             (None, None) => {
                 self.report(
                     Diagnostic::at(path, "a mute names neither `account` nor `unit`")
@@ -906,7 +924,21 @@ impl Walker {
             self,
             "reason",
             "say why the finding is accepted: a ticket, a decision, who took it",
-        );
+        )
+        .filter(|reason| {
+            // Security Hub takes a finding's fields up to 2,048 characters.
+            let long = reason.chars().count() > MAX_MUTE_REASON;
+            if long {
+                self.report(
+                    Diagnostic::at(
+                        &path.key("reason"),
+                        format!("`reason` is over {MAX_MUTE_REASON} characters"),
+                    )
+                    .help("say it in a line, and link the ticket or document that says the rest"),
+                );
+            }
+            !long
+        });
         if reason.is_none() && entry(entries, "reason").is_none() {
             self.report(Diagnostic::at(path, "a mute gives no `reason`").help(
                 "add `reason:`: why the finding is accepted, so the next reviewer can judge it",

@@ -106,7 +106,7 @@ pub fn current(
                 product_fields.insert("altcontacts/location".to_owned(), location.to_string());
             }
             if let Some(muted) = muted {
-                product_fields.insert("altcontacts/muted_until".to_owned(), muted.until.clone());
+                product_fields.insert(MUTED_UNTIL.to_owned(), muted.until.clone());
                 product_fields.insert("altcontacts/muted_reason".to_owned(), muted.reason.clone());
             }
             let cis = finding.controls.iter().any(|control| {
@@ -174,7 +174,14 @@ pub struct Update {
     /// Findings this tool sent open before, fixed since: now PASSED and
     /// ARCHIVED.
     pub resolved: usize,
+    /// Findings sent before whose mute changed since: (`SUPPRESSED` or
+    /// `NEW`, their IDs), set with BatchUpdateFindings, since an import
+    /// sets the workflow of new findings only.
+    pub workflow: Vec<(&'static str, Vec<String>)>,
 }
+
+/// The product field that says a finding is muted, and until when.
+const MUTED_UNTIL: &str = "altcontacts/muted_until";
 
 /// `current` against what this tool sent before (`previous`, as Security
 /// Hub answered it).
@@ -185,16 +192,27 @@ pub fn update(current: Vec<AsffFinding>, previous: &[AsffFinding], now: Timestam
         .collect();
     let mut update = Update::default();
     let ids: BTreeSet<String> = current.iter().map(|finding| finding.id.clone()).collect();
+    let (mut suppress, mut renew) = (Vec::new(), Vec::new());
     for mut finding in current {
         match before.get(finding.id.as_str()) {
             Some(earlier) => {
                 finding.created_at = earlier.created_at.clone();
                 update.updated += 1;
+                let was_muted = earlier.product_fields.contains_key(MUTED_UNTIL);
+                match (was_muted, finding.workflow_status.is_some()) {
+                    (false, true) => suppress.push(finding.id.clone()),
+                    (true, false) => renew.push(finding.id.clone()),
+                    _ => {}
+                }
             }
             None => update.new += 1,
         }
         update.findings.push(finding);
     }
+    update.workflow = [("SUPPRESSED", suppress), ("NEW", renew)]
+        .into_iter()
+        .filter(|(_, ids)| !ids.is_empty())
+        .collect();
     for earlier in previous
         .iter()
         .filter(|earlier| earlier.is_open() && !ids.contains(&earlier.id))
@@ -228,17 +246,23 @@ pub struct Sent {
     pub new: usize,
     pub updated: usize,
     pub resolved: usize,
+    /// Findings whose workflow was set because their mute changed.
+    pub workflows: usize,
     pub refused: Vec<Refused>,
 }
 
 impl Sent {
     pub fn summary(&self) -> String {
         format!(
-            "Security Hub ({}): {} new, {} updated, {} resolved, in {}{}",
+            "Security Hub ({}): {} new, {} updated, {} resolved{}, in {}{}",
             self.region,
             self.new,
             self.updated,
             self.resolved,
+            match self.workflows {
+                0 => String::new(),
+                n => format!(", {n} muted or unmuted"),
+            },
             crate::model::count(self.calls, "call"),
             match self.refused.len() {
                 0 => String::new(),

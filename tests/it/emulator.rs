@@ -727,7 +727,7 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Reply {
             )),
             &body,
         ),
-        ("/accounts" | "/findings" | "/findings/import", _) => {
+        ("/accounts" | "/findings" | "/findings/import" | "/findings/batchupdate", _) => {
             security_hub(&shared, &identity, &path, &body)
         }
         (_, Some(target)) => organizations(&shared, &target, &body),
@@ -929,13 +929,16 @@ fn assume_role(shared: &Shared, identity: &Identity, fields: &HashMap<String, St
 }
 
 /// Security Hub: DescribeHub, GetFindings (ProductArn EQUALS and
-/// GeneratorId PREFIX filters, pages of 100) and BatchImportFindings, with
+/// GeneratorId PREFIX filters, pages of 100), BatchImportFindings, with
 /// its limits (100 findings and 6 MB a call, 240 KB a finding, its
-/// required fields, and who may import findings about which account).
+/// required fields, and who may import findings about which account), and
+/// BatchUpdateFindings of the workflow. As AWS, an import keeps the
+/// workflow of a finding it already has: only the first sets it.
 fn security_hub(shared: &Shared, identity: &Identity, path: &str, body: &[u8]) -> Reply {
     let operation = match path {
         "/accounts" => "DescribeHub",
         "/findings" => "GetFindings",
+        "/findings/batchupdate" => "BatchUpdateFindings",
         _ => "BatchImportFindings",
     };
     let input: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
@@ -988,6 +991,42 @@ fn security_hub(shared: &Shared, identity: &Identity, path: &str, body: &[u8]) -
                 json!({ "HubArn": format!("arn:aws:securityhub:us-east-1:{}:hub/default", identity.account),
                         "SubscribedAt": "2025-01-01T00:00:00.000Z" })
                 .to_string(),
+            )
+        }
+        "BatchUpdateFindings" => {
+            let identifiers = input["FindingIdentifiers"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            if identifiers.is_empty() || identifiers.len() > 100 {
+                return refuse(
+                    &mut state,
+                    call,
+                    400,
+                    "InvalidInputException",
+                    "FindingIdentifiers must hold 1 to 100 identifiers",
+                );
+            }
+            let status = input["Workflow"]["Status"].clone();
+            let mut processed = Vec::new();
+            let mut unprocessed = Vec::new();
+            for identifier in identifiers {
+                let id = identifier["Id"].as_str().unwrap_or_default();
+                match state.hub_findings.get_mut(id) {
+                    Some(finding) if identifier["ProductArn"] == finding["ProductArn"] => {
+                        finding["Workflow"] = json!({ "Status": status });
+                        processed.push(identifier);
+                    }
+                    _ => unprocessed.push(json!({ "FindingIdentifier": identifier,
+                        "ErrorCode": "FindingNotFound", "ErrorMessage": "no such finding" })),
+                }
+            }
+            state.hub_calls.push(call);
+            reply(
+                StatusCode::OK,
+                &[("content-type", "application/json")],
+                json!({ "ProcessedFindings": processed, "UnprocessedFindings": unprocessed })
+                    .to_string(),
             )
         }
         "GetFindings" => {
@@ -1100,6 +1139,14 @@ fn security_hub(shared: &Shared, identity: &Identity, path: &str, body: &[u8]) -
                         failed.push(json!({ "Id": id, "ErrorCode": code, "ErrorMessage": message }))
                     }
                     None => {
+                        let mut finding = finding;
+                        if let Some(workflow) = state
+                            .hub_findings
+                            .get(&id)
+                            .map(|kept| kept["Workflow"].clone())
+                        {
+                            finding["Workflow"] = workflow;
+                        }
                         state.hub_findings.insert(id, finding);
                     }
                 }

@@ -603,3 +603,98 @@ fn audit_output_goes_to_the_file_named_without_colors_and_nothing_to_stdout() {
     assert!(written.contains("SECURITY"), "{written}");
     assert!(!written.contains('\u{1b}'), "no color codes in a file");
 }
+
+/// A mute is Security Hub's `SUPPRESSED`, and its end `NEW` again: set at
+/// the import that creates a finding, and with BatchUpdateFindings for one
+/// Security Hub already has, since an import leaves that workflow as it is.
+#[test]
+fn a_mute_suppresses_the_finding_in_security_hub_and_its_removal_brings_it_back() {
+    let emulator = with_hub(3, Some(Hub::default()));
+    let dir = tempfile::tempdir().unwrap();
+    let run = |mutes: Option<&str>| {
+        let mut args = vec!["audit", "--org", "--security-hub", "--format", "json"];
+        if let Some(mutes) = mutes {
+            std::fs::write(dir.path().join("mutes.yaml"), mutes).unwrap();
+            args.extend(["--mute", "mutes.yaml"]);
+        }
+        let output = emulator.command(dir.path(), &args).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+        json(&output)
+    };
+    let workflow_of = |check: &str| -> Vec<String> {
+        emulator
+            .hub_findings()
+            .values()
+            .filter(|finding| finding["GeneratorId"] == format!("altcontacts/{check}"))
+            .map(|finding| {
+                finding["Workflow"]["Status"]
+                    .as_str()
+                    .unwrap_or("NEW")
+                    .to_owned()
+            })
+            .collect()
+    };
+    let mute = "mute:\n  - { check: missing_billing, account: \"*\", reason: RISK-3, until: 2099-01-01 }\n";
+    // Sent for the first time, muted: the import sets the workflow.
+    run(Some(mute));
+    let muted = workflow_of("missing_billing");
+    assert!(
+        !muted.is_empty() && muted.iter().all(|status| status == "SUPPRESSED"),
+        "{muted:?}"
+    );
+    // The mute removed: the findings are NEW again.
+    let sent = run(None)["security_hub"].clone();
+    assert_eq!(
+        sent["workflows"].as_u64(),
+        Some(muted.len() as u64),
+        "{sent}"
+    );
+    assert!(
+        workflow_of("missing_billing")
+            .iter()
+            .all(|status| status == "NEW")
+    );
+    // Muted again once Security Hub has them: BatchUpdateFindings.
+    run(Some(mute));
+    assert!(
+        workflow_of("missing_billing")
+            .iter()
+            .all(|status| status == "SUPPRESSED")
+    );
+    assert!(
+        workflow_of("missing_security")
+            .iter()
+            .all(|status| status == "NEW"),
+        "what is not muted is left as it is"
+    );
+    let calls = emulator.hub_calls();
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|call| call.operation == "BatchUpdateFindings")
+            .count(),
+        2,
+        "one call each time the mute changed"
+    );
+
+    // One account's audit would resolve every other account's findings.
+    let output = emulator
+        .command(
+            dir.path(),
+            &[
+                "audit",
+                "--org",
+                "--security-hub",
+                "--account",
+                "999999999999",
+            ],
+        )
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("'--security-hub' cannot be used with '--account"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -29,9 +29,16 @@
   var shown = document.getElementById("shown");
   var more = document.getElementById("more");
 
+  // Muted findings are shown apart, under the "Muted" filter only, so the
+  // table counts what the summary counts.
+  function inPool(row) {
+    return (row.muted !== "") === (state.severity === "muted");
+  }
+
   function matches(row) {
-    if (state.severity === "muted") return row.muted !== "";
-    if (state.severity !== "" && severities[row.severity] !== state.severity) return false;
+    if (!inPool(row)) return false;
+    if (state.severity !== "" && state.severity !== "muted" &&
+      severities[row.severity] !== state.severity) return false;
     if (state.control !== "" && row.controls.indexOf(Number(state.control)) < 0) return false;
     var query = state.account.trim().toLowerCase();
     if (query !== "") {
@@ -110,9 +117,10 @@
     var fragment = document.createDocumentFragment();
     for (var i = 0; i < count; i++) fragment.appendChild(row(list[i]));
     body.replaceChildren(fragment);
+    var pool = rows.filter(inPool).length;
     shown.textContent = "Showing " + count.toLocaleString("en-US") + " of " +
-      list.length.toLocaleString("en-US") + " findings" +
-      (list.length < rows.length ? " (" + rows.length.toLocaleString("en-US") + " in all)" : "");
+      list.length.toLocaleString("en-US") + (state.severity === "muted" ? " muted findings" : " findings") +
+      (list.length < pool ? " (" + pool.toLocaleString("en-US") + " in all)" : "");
     more.hidden = count >= list.length;
     document.querySelectorAll("#findings-table th[data-sort]").forEach(function (th) {
       th.setAttribute("aria-sort", th.dataset.sort === state.sort ? (state.dir > 0 ? "ascending" : "descending") : "none");

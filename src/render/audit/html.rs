@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::table::{Row, rows};
-use crate::audit::{Audit, Check, Severity};
+use crate::audit::{Audit, Check, DnsAsked, Severity};
 use crate::config::LoadedConfig;
 use crate::findings;
 use crate::render::Header;
@@ -114,14 +114,9 @@ fn data(rows: &[Row], controls: &[&'static str]) -> String {
                 strings.of(&row.location),
                 strings.of(&row.remediation),
                 strings.of(&row.address),
-                match row.muted_until.is_empty() {
-                    true => Value::Null,
-                    false => strings
-                        .of(&format!(
-                            "Muted until {}: {}",
-                            row.muted_until, row.muted_reason
-                        ))
-                        .into(),
+                match &row.muted {
+                    None => Value::Null,
+                    Some(muted) => strings.of(&super::muted_line(muted)).into(),
                 },
             ])
         })
@@ -256,24 +251,25 @@ fn summary(audit: &Audit, controls: &[&'static str]) -> String {
             ),
         ],
     );
-    let mut deliverability = vec![
-        (
+    // Each count only where its question was put: DNS's when DNS was
+    // asked, the reserved names' off the sandbox.
+    let mut deliverability = Vec::new();
+    if audit.dns != DnsAsked::Sandbox {
+        deliverability.push((
             "reserved_domain".into(),
             "On a reserved domain".into(),
             count_of(audit, &[Check::ReservedDomain]),
+        ));
+    }
+    deliverability.push((
+        "domain_not_allowed".into(),
+        "Outside the allowed domains".into(),
+        count_of(
+            audit,
+            &[Check::DomainNotAllowed, Check::RootEmailNotAllowed],
         ),
-        (
-            "domain_not_allowed".into(),
-            "Outside the allowed domains".into(),
-            count_of(
-                audit,
-                &[Check::DomainNotAllowed, Check::RootEmailNotAllowed],
-            ),
-        ),
-    ];
-    // What DNS said is counted only when it was asked.
-    let not_asked = audit.dns.not_asked_because();
-    if not_asked.is_none() {
+    ));
+    if audit.dns == DnsAsked::Asked {
         deliverability.extend([
             (
                 "undeliverable_domain".into(),
@@ -292,8 +288,10 @@ fn summary(audit: &Audit, controls: &[&'static str]) -> String {
         "Deliverability",
         "deliverability",
         &deliverability,
-        not_asked
-            .map(|why| format!("Whether the domains accept mail was not checked: {why}"))
+        audit
+            .dns
+            .not_asked_because()
+            .map(|why| format!("Not checked: {why}"))
             .as_deref(),
     );
     out.push_str("</section>");
@@ -471,8 +469,7 @@ mod tests {
             controls: Vec::new(),
             location: String::new(),
             remediation: String::new(),
-            muted_until: String::new(),
-            muted_reason: String::new(),
+            muted: None,
         };
         let text = data(&[row], &[]);
         assert!(!text.contains('<'), "{text}");

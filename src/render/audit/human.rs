@@ -80,6 +80,9 @@ pub fn report(view: &AuditView, paint: Paint) -> String {
             }
         }
     }
+    if let Some(why) = audit.dns.not_asked_because() {
+        let _ = writeln!(out, "\nDeliverability not checked: {why}.");
+    }
     if !audit.muted.is_empty() {
         let _ = writeln!(out, "\nMuted (accepted until their date; not counted):");
         for muted in &audit.muted {

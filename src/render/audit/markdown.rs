@@ -40,6 +40,9 @@ pub fn report(view: &AuditView) -> String {
         }
         out.push('\n');
     }
+    if let Some(why) = audit.dns.not_asked_because() {
+        let _ = writeln!(out, "Deliverability not checked: {}.\n", cell(why));
+    }
     if !audit.muted.is_empty() {
         let _ = writeln!(
             out,

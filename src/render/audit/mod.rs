@@ -89,11 +89,23 @@ pub fn summary_line(audit: &Audit) -> String {
         0 => String::new(),
         n => format!(" {} muted.", count(n, "finding")),
     };
-    if audit.findings.is_empty() {
-        return format!(
-            "Audit passed: {} with distinct SECURITY, BILLING and OPERATIONS contacts.{muted}",
-            count(audit.accounts.len(), "account")
-        );
+    // With findings muted, passing says nothing of the contacts: what is
+    // muted may be a missing SECURITY contact.
+    match (audit.findings.is_empty(), audit.muted.len()) {
+        (true, 0) => {
+            return format!(
+                "Audit passed: {} with distinct SECURITY, BILLING and OPERATIONS contacts.",
+                count(audit.accounts.len(), "account")
+            );
+        }
+        (true, muted) => {
+            return format!(
+                "Audit passed: no finding that counts across {}; {} muted.",
+                count(audit.accounts.len(), "account"),
+                count(muted, "finding")
+            );
+        }
+        (false, _) => {}
     }
     let severity_count = |severity| {
         audit

@@ -28,15 +28,13 @@ pub struct Row {
     /// Where the contacts file decides it (`contacts.yaml:12:5`).
     pub location: String,
     pub remediation: String,
-    /// The last day the file accepts it (YYYY-MM-DD); empty when it counts.
-    pub muted_until: String,
-    /// Why the file accepts it.
-    pub muted_reason: String,
+    /// Why, until when and where the file accepts it; none when it counts.
+    pub muted: Option<Muted>,
 }
 
 /// The columns of `audit --format csv`, in order: a stable contract
 /// (docs/audit.md).
-pub const COLUMNS: [&str; 14] = [
+pub const COLUMNS: [&str; 15] = [
     "severity",
     "check",
     "title",
@@ -51,6 +49,7 @@ pub const COLUMNS: [&str; 14] = [
     "remediation",
     "muted_until",
     "muted_reason",
+    "muted_location",
 ];
 
 pub fn severity_word(severity: Severity) -> &'static str {
@@ -106,13 +105,12 @@ impl Row {
                 .collect(),
             location: location.map(|at| at.to_string()).unwrap_or_default(),
             remediation: findings::remediation(finding).unwrap_or_default(),
-            muted_until: muted.map(|m| m.until.clone()).unwrap_or_default(),
-            muted_reason: muted.map(|m| m.reason.clone()).unwrap_or_default(),
+            muted: muted.cloned(),
         }
     }
 
     /// The row's cells, in [`COLUMNS`]' order.
-    pub fn cells(&self) -> [String; 14] {
+    pub fn cells(&self) -> [String; 15] {
         [
             severity_word(self.severity).to_owned(),
             self.check.clone(),
@@ -126,8 +124,18 @@ impl Row {
             self.controls.join("; "),
             self.location.clone(),
             self.remediation.clone(),
-            self.muted_until.clone(),
-            self.muted_reason.clone(),
+            self.muted
+                .as_ref()
+                .map(|m| m.until.clone())
+                .unwrap_or_default(),
+            self.muted
+                .as_ref()
+                .map(|m| m.reason.clone())
+                .unwrap_or_default(),
+            self.muted
+                .as_ref()
+                .map(|m| m.location.to_string())
+                .unwrap_or_default(),
         ]
     }
 }
