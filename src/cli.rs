@@ -178,19 +178,12 @@ where
             .cloned()
             .collect();
         for name in OFFLINE_COMMANDS {
+            // Its own, hidden: a global flag of the same name is then not
+            // offered here (clap propagates none over it). Given, its value
+            // still reaches the global one, which `parse_described` refuses.
             let refused: Vec<clap::Arg> = connection
                 .iter()
-                .map(|arg| {
-                    let said = format!(
-                        "`{name}` makes no AWS call: leave out --{}",
-                        arg.get_long().unwrap_or_default()
-                    );
-                    // Its own, hidden: a global flag of the same name is
-                    // then not offered here (clap propagates none over it).
-                    arg.clone().global(false).hide(true).value_parser(
-                        move |_: &str| -> Result<String, String> { Err(said.clone()) },
-                    )
-                })
+                .map(|arg| arg.clone().global(false).hide(true))
                 .collect();
             command = command.mut_subcommand(name, |sub| {
                 // A command's own argument of the same name (guardrail's
@@ -660,6 +653,10 @@ pub struct ExportArgs {
         help_heading = "What to read"
     )]
     pub accounts: Vec<String>,
+    /// Accounts as older releases took them, without --account: refused
+    /// with the spelling of today
+    #[arg(value_name = "ACCOUNT_ID", hide = true, value_parser = account_without_flag)]
+    pub without_flag: Vec<String>,
     /// Write to this file instead of stdout
     #[arg(
         short = 'o',
@@ -719,7 +716,7 @@ pub struct AuditArgs {
     pub fail_on: FailOn,
     /// A file of accepted findings (`mute:`, as `audit.mute` in the
     /// contacts file takes them), beside the contacts file's own
-    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    #[arg(long, value_name = "FILE", help_heading = "What to read")]
     pub mute: Option<PathBuf>,
 }
 
@@ -954,6 +951,13 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+/// `export 111111111111`: one spelling of one account, `--account`.
+fn account_without_flag(text: &str) -> Result<String, String> {
+    Err(format!(
+        "export names each account with --account: write --account {text}"
+    ))
 }
 
 fn parse_joined_since(text: &str) -> Result<Timestamp, String> {

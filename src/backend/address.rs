@@ -23,14 +23,19 @@ impl Storable for Address {
     type Storer = StoreReplace<Self>;
 }
 
-/// The scheme and authority of `uri`, without its path or query (which may
-/// carry an account ID or a token, and add nothing to where).
-fn origin(uri: &str) -> &str {
-    let start = uri.find("://").map_or(0, |at| at + 3);
-    match uri[start..].find(['/', '?']) {
-        Some(end) => &uri[..start + end],
-        None => uri,
-    }
+/// The scheme, host and port of `uri`: not its path or query, nor a user
+/// and password written before the host (each may carry an account ID or
+/// a token, and none says where).
+fn origin(uri: &str) -> String {
+    let (scheme, rest) = match uri.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), uri),
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    format!("{scheme}{host}")
 }
 
 /// The interceptor every client of the run carries.
@@ -48,7 +53,7 @@ impl Intercept for NamesTheAddress {
         _: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let address = Address(origin(context.request().uri()).to_owned());
+        let address = Address(origin(context.request().uri()));
         cfg.interceptor_state().store_put(address);
         Ok(())
     }
@@ -70,7 +75,9 @@ impl Intercept for NamesTheAddress {
                 super::sdk_error::causes(connector)
             )
             .into();
-            // The same kind of failure, so it is retried as it would be.
+            // The same kind of failure it was: a timeout stays a timeout.
+            // (This runs once the request is done: the retries are ours,
+            // throttle.rs, on the error this becomes.)
             let named = match (connector.is_timeout(), connector.is_user()) {
                 (true, _) => ConnectorError::timeout(said),
                 (false, true) => ConnectorError::user(said),
@@ -97,5 +104,10 @@ mod tests {
             "http://127.0.0.1:9"
         );
         assert_eq!(origin("http://127.0.0.1:9"), "http://127.0.0.1:9");
+        assert_eq!(
+            origin("https://user:s3cret@proxy.example:8443/path?token=x"),
+            "https://proxy.example:8443",
+            "a user and password written in the address are no one's to read"
+        );
     }
 }

@@ -6,7 +6,9 @@
 
 use crate::cli::{PlanFormat, ShowArgs};
 use crate::error::{EXIT_OK, Error};
-use crate::planfile::PlanFile;
+use crate::model::Timestamp;
+use crate::planfile::{DEFAULT_MAX_AGE, PlanFile};
+use crate::printable::printable;
 use crate::render::{Header, PlanView};
 use crate::safety;
 use crate::session::Context;
@@ -34,12 +36,19 @@ pub fn run(context: &Context, args: &ShowArgs) -> Result<u8, Error> {
             .map_or_else(String::new, |commit| format!(" at commit {commit}"));
         println!(
             "Saved plan {}: made {} by {} from {}{commit}.",
-            crate::printable::printable(&args.plan.display().to_string()),
+            printable(&args.plan.display().to_string()),
             saved.created_at.rfc3339(),
-            saved.created_by,
-            crate::printable::printable(&saved.config_file),
+            printable(&saved.created_by),
+            printable(&saved.config_file),
         );
     }
     print!("{}", args.format.render(&view, context.paint));
+    // Shown all the same, for a review; but it is said that `apply` would
+    // not take it as it stands.
+    if let Err(refusal) = saved.check_age(Timestamp::now(), DEFAULT_MAX_AGE) {
+        context.ui.note(&format!(
+            "apply would refuse this plan: {refusal} (--max-plan-age sets how old a plan it takes)"
+        ));
+    }
     Ok(EXIT_OK)
 }

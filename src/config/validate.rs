@@ -104,6 +104,28 @@ impl<S> Default for Named<S> {
     }
 }
 
+/// A unit as the file names one: a path from the root or an OU id; `text`
+/// is not one unless it was written as a string.
+fn unit_named(text: &str, is_string: bool) -> Option<UnitSelector> {
+    if !is_string {
+        return None;
+    }
+    if OU_ID.is_match(text) {
+        return Some(UnitSelector::Id(text.to_owned()));
+    }
+    let segments = super::unit_path_segments(text);
+    let looks_like_id = text.starts_with("ou-");
+    (!looks_like_id && segments.iter().all(|segment| !segment.trim().is_empty()))
+        .then_some(UnitSelector::Path(segments))
+}
+
+fn not_a_unit(text: &str) -> String {
+    format!("{} is neither an OU path nor an OU id", quoted(text))
+}
+
+const UNIT_HELP: &str =
+    "write a path from the root, e.g. `Root/Workloads/Data`, or an id like `ou-ab12-cdef3456`";
+
 /// The longest reason a mute may give.
 pub const MAX_MUTE_REASON: usize = 1024;
 
@@ -709,38 +731,11 @@ impl Walker {
     }
 
     fn unit_selector(&mut self, key: &Key, path: &YamlPath) -> Option<UnitSelector> {
-        self.unit_named(key.text(), key.as_str().is_some(), path, true)
-    }
-
-    /// A unit as the file names one: a path from the root or an OU id;
-    /// `text` is not one unless it was written as a string. A problem is
-    /// reported at the key of `path` when the unit is a key.
-    fn unit_named(
-        &mut self,
-        text: &str,
-        is_string: bool,
-        path: &YamlPath,
-        at_key: bool,
-    ) -> Option<UnitSelector> {
-        if is_string {
-            if OU_ID.is_match(text) {
-                return Some(UnitSelector::Id(text.to_owned()));
-            }
-            let segments = super::unit_path_segments(text);
-            let looks_like_id = text.starts_with("ou-");
-            if !looks_like_id && segments.iter().all(|segment| !segment.trim().is_empty()) {
-                return Some(UnitSelector::Path(segments));
-            }
+        let unit = unit_named(key.text(), key.as_str().is_some());
+        if unit.is_none() {
+            self.report(Diagnostic::at_key(path, not_a_unit(key.text())).help(UNIT_HELP));
         }
-        let message = format!("{} is neither an OU path nor an OU id", quoted(text));
-        let diagnostic = match at_key {
-            true => Diagnostic::at_key(path, message),
-            false => Diagnostic::at(path, message),
-        };
-        self.report(diagnostic.help(
-            "write a path from the root, e.g. `Root/Workloads/Data`, or an id like `ou-ab12-cdef3456`",
-        ));
-        None
+        unit
     }
 
     /// A section of settings: each key's scalar read by its setting's rule
@@ -897,9 +892,15 @@ impl Walker {
                     }
                 }
             }
-            (None, Some(unit)) => self
-                .unit_named(&unit, true, &path.key("unit"), false)
-                .map(MuteScope::Unit),
+            (None, Some(unit)) => match unit_named(&unit, true) {
+                Some(selector) => Some(MuteScope::Unit(selector)),
+                None => {
+                    self.report(
+                        Diagnostic::at(&path.key("unit"), not_a_unit(&unit)).help(UNIT_HELP),
+                    );
+                    None
+                }
+            },
             (Some(_), Some(_)) => {
                 self.report(
                     Diagnostic::at(&path.key("unit"), "a mute names both `account` and `unit`")

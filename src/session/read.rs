@@ -585,7 +585,7 @@ impl Context {
             Some(None) => {
                 return Err(Error::usage(
                     format!("account {only} is not in the organization"),
-                    Some("check the account ID the event carries: Organizations lists no such account (an account that left, or was closed 90 days ago, is gone)".to_owned()),
+                    Some("check the account ID (--account, or the one the event carries): Organizations lists no such account (an account that left, or was closed 90 days ago, is gone)".to_owned()),
                 ));
             }
             Some(Some(account)) if account.status != crate::model::AccountStatus::Active => {

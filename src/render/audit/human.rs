@@ -10,7 +10,7 @@ use crate::audit::Severity;
 use crate::render::{Paint, printable};
 
 /// The severity, padded to the widest.
-fn severity_word(severity: Severity) -> &'static str {
+fn padded_severity(severity: Severity) -> &'static str {
     match severity {
         Severity::High => "HIGH  ",
         Severity::Medium => "MEDIUM",
@@ -63,7 +63,7 @@ pub fn report(view: &AuditView, paint: Paint) -> String {
                 Severity::Medium => Style::new().yellow(),
                 Severity::Low => Style::new().dimmed(),
             };
-            let text = severity_word(finding.severity);
+            let text = padded_severity(finding.severity);
             let _ = writeln!(
                 out,
                 "  {} {}: {}",
@@ -90,7 +90,7 @@ pub fn report(view: &AuditView, paint: Paint) -> String {
             let _ = writeln!(
                 out,
                 "  {} {}: {}",
-                paint.paint(severity_word(finding.severity), Style::new().dimmed()),
+                paint.paint(padded_severity(finding.severity), Style::new().dimmed()),
                 printable(&finding_subject(finding, audit)),
                 printable(&finding.message)
             );
