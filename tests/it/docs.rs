@@ -137,12 +137,14 @@ fn unknown_flags(tokens: &[String]) -> Vec<String> {
                 .get_arguments()
                 .filter(|arg| !arg.is_hide_set())
                 .find(|arg| match token.strip_prefix("--") {
-                    // A visible alias is the flag too (`--out` of `--output`).
+                    // An alias is the flag too (`--out` of `--output`, and
+                    // the spelling older releases took that the shipped
+                    // pipelines keep).
                     Some(long) => {
                         let long = long.split('=').next().unwrap();
                         arg.get_long() == Some(long)
                             || arg
-                                .get_visible_aliases()
+                                .get_all_aliases()
                                 .is_some_and(|aliases| aliases.contains(&long))
                     }
                     None => token.len() == 2 && arg.get_short() == token.chars().nth(1),

@@ -100,7 +100,7 @@ fn security_hub_off_or_forbidden_is_one_clear_error_after_the_whole_audit() {
                 denied: true,
                 ..Hub::default()
             }),
-            "the caller needs securityhub:DescribeHub, securityhub:GetFindings, securityhub:BatchImportFindings in the account and region the findings go to (it has not got securityhub:DescribeHub)",
+            "the caller needs securityhub:DescribeHub, securityhub:GetFindings, securityhub:BatchImportFindings, securityhub:BatchUpdateFindings in the account and region the findings go to (it has not got securityhub:DescribeHub)",
         ),
     ] {
         let emulator = with_hub(3, hub);
