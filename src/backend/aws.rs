@@ -235,8 +235,14 @@ impl Aws {
                 }));
             }
         }
-        let identity = self
-            .unpaced_retry
+        // The first call of every run: an endpoint that does not answer
+        // is said within a second or two, not after the ten tries a call
+        // in the middle of a run gets (nothing has been written yet).
+        let first_call = RetryPolicy {
+            max_attempts: 3,
+            ..self.unpaced_retry
+        };
+        let identity = first_call
             .run(&self.unpaced_retry_stats, Pacing::Unpaced, || async {
                 self.sts
                     .get_caller_identity()
