@@ -172,11 +172,7 @@ where
     /// what to do, not taken and ignored.
     pub fn described() -> clap::Command {
         let mut command = <Self as clap::CommandFactory>::command();
-        let connection: Vec<clap::Arg> = command
-            .get_arguments()
-            .filter(|arg| arg.is_global_set() && arg.get_help_heading() == Some(AWS_CONNECTION))
-            .cloned()
-            .collect();
+        let connection = connection_flags(&command);
         for name in OFFLINE_COMMANDS {
             // Its own, hidden: a global flag of the same name is then not
             // offered here (clap propagates none over it). Given, its value
@@ -215,31 +211,33 @@ where
         let offline = matches
             .subcommand_name()
             .filter(|name| OFFLINE_COMMANDS.contains(name));
-        if let (Some(name), [flag, ..]) = (offline, cli.global.connection_given().as_slice()) {
+        // Given after the command too, a flag's value reaches the global
+        // one: the command line's own matches say which were given.
+        let given = connection_flags(&command).into_iter().find(|arg| {
+            matches.value_source(arg.get_id().as_str())
+                == Some(clap::parser::ValueSource::CommandLine)
+        });
+        if let (Some(name), Some(flag)) = (offline, given) {
             return Err(command.error(
                 ErrorKind::ArgumentConflict,
-                format!("`{name}` makes no AWS call: leave out {flag}"),
+                format!(
+                    "`{name}` makes no AWS call: leave out --{}",
+                    flag.get_long().unwrap_or_default()
+                ),
             ));
         }
         Ok(cli)
     }
 }
 
-impl GlobalArgs {
-    /// The AWS connection flags given (before the command), by name.
-    pub fn connection_given(&self) -> Vec<&'static str> {
-        [
-            ("--sandbox", self.sandbox.is_some()),
-            ("--profile", self.profile.is_some()),
-            ("--region", self.region.is_some()),
-            ("--endpoint-url", self.endpoint_url.is_some()),
-            ("--rate", self.rate.value.is_some()),
-            ("--member-role", self.access.member_role.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(flag, given)| given.then_some(flag))
+/// The flags that say how AWS is reached: the global ones under the
+/// "AWS connection" heading.
+fn connection_flags(command: &clap::Command) -> Vec<clap::Arg> {
+    command
+        .get_arguments()
+        .filter(|arg| arg.is_global_set() && arg.get_help_heading() == Some(AWS_CONNECTION))
+        .cloned()
         .collect()
-    }
 }
 
 /// The contacts file every command reads unless `-f` names another.
