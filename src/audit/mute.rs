@@ -58,6 +58,10 @@ impl<'o> Ancestry<'o> {
 /// Each is said at its line.
 pub fn unknown_targets(mutes: &[PlacedMute], organization: Option<&Organization>) -> Vec<String> {
     let at = |mute: &PlacedMute| format!("{}:{}:{}", mute.file, mute.line, mute.column);
+    // Listed once, for every mute of a unit.
+    let units = organization
+        .map(Organization::units_with_paths)
+        .unwrap_or_default();
     mutes
         .iter()
         .filter_map(|mute| match (&mute.mute.scope, organization) {
@@ -67,18 +71,8 @@ pub fn unknown_targets(mutes: &[PlacedMute], organization: Option<&Organization>
                 at(mute),
                 mute.mute.scope
             )),
-            (MuteScope::Unit(unit), Some(org)) => {
-                let known = org.units_with_paths().into_iter().any(|(path, found)| match unit {
-                    UnitSelector::Id(id) => &found.id == id,
-                    UnitSelector::Path(segments) => &path == segments,
-                });
-                let name = match unit {
-                    UnitSelector::Id(id) => id.clone(),
-                    UnitSelector::Path(segments) => segments.join("/"),
-                };
-                (!known && org.whole)
-                    .then(|| format!("{}: unit `{name}` is not in the organization", at(mute)))
-            }
+            (MuteScope::Unit(unit), Some(org)) => (unit.find_in(&units).is_none() && org.whole)
+                .then(|| format!("{}: unit `{unit}` is not in the organization", at(mute))),
             (MuteScope::Account(id), Some(org)) => {
                 let known = org.accounts.iter().any(|account| &account.id == id);
                 (!known && org.whole)

@@ -211,13 +211,7 @@ fn unit_problems(layers: &OrgLayers, org: &Organization) -> Vec<Diagnostic> {
     let mut problems = Vec::new();
     let mut matched: Vec<(&str, &str)> = Vec::new();
     for unit in &layers.units {
-        let found = known_units
-            .iter()
-            .find(|(path, found)| match &unit.selector {
-                UnitSelector::Id(id) => &found.id == id,
-                UnitSelector::Path(segments) => path == segments,
-            });
-        let Some((_, found)) = found else {
+        let Some(found) = unit.selector.find_in(&known_units) else {
             // Looked up for one account, the organization holds only the
             // units above it: another unit is not missing, only not read.
             if !org.whole {

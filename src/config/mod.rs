@@ -74,10 +74,34 @@ impl std::fmt::Display for MuteScope {
         match self {
             MuteScope::Every => f.write_str("every account"),
             MuteScope::Account(id) => write!(f, "{id}"),
-            MuteScope::Unit(UnitSelector::Id(id)) => write!(f, "the accounts of {id}"),
-            MuteScope::Unit(UnitSelector::Path(path)) => {
-                write!(f, "the accounts of {}", path.join("/"))
-            }
+            MuteScope::Unit(unit) => write!(f, "the accounts of {unit}"),
+        }
+    }
+}
+
+impl UnitSelector {
+    /// The unit of `units` (as [`Organization::units_with_paths`] lists
+    /// them) this selects, if the organization has it.
+    pub fn find_in<'o>(
+        &self,
+        units: &[(Vec<String>, &'o crate::model::OrgUnit)],
+    ) -> Option<&'o crate::model::OrgUnit> {
+        units
+            .iter()
+            .find(|(path, found)| match self {
+                UnitSelector::Id(id) => &found.id == id,
+                UnitSelector::Path(segments) => path == segments,
+            })
+            .map(|(_, found)| *found)
+    }
+}
+
+/// As the file writes it: an OU id, or a path with `/` in a name escaped.
+impl std::fmt::Display for UnitSelector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UnitSelector::Id(id) => f.write_str(id),
+            UnitSelector::Path(path) => f.write_str(&unit_path_key(path)),
         }
     }
 }
