@@ -376,26 +376,15 @@ fn the_html_report_fits_a_laptop_a_large_screen_and_a_phone_with_nothing_wider_t
 
     let screenshots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("audit-report-screenshots");
     std::fs::create_dir_all(&screenshots).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/report_layout.cjs");
-    assert!(
-        Path::new(crate::bench_harness::CHROMIUM).exists(),
-        "the layout needs Chromium at {}: apt-get install chromium",
-        crate::bench_harness::CHROMIUM
+    let measured = crate::bench_harness::in_browser(
+        &playwright(),
+        "report_layout.cjs",
+        &[
+            workspace.path("report.html").as_os_str(),
+            screenshots.as_os_str(),
+        ],
     );
-    let measured = Command::new("node")
-        .arg(script)
-        .arg(playwright())
-        .arg(crate::bench_harness::CHROMIUM)
-        .arg(workspace.path("report.html"))
-        .arg(&screenshots)
-        .output()
-        .expect("node, from the machine's Node.js");
-    assert!(
-        measured.status.success(),
-        "the browser could not measure the report: {}",
-        String::from_utf8_lossy(&measured.stderr)
-    );
-    let layouts: Vec<Layout> = serde_json::from_slice(&measured.stdout).unwrap();
+    let layouts: Vec<Layout> = serde_json::from_value(measured).unwrap();
     assert_eq!(
         layouts.iter().map(|l| l.width).collect::<Vec<_>>(),
         [1280, 1920, 390]

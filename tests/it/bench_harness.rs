@@ -450,6 +450,16 @@ pub const CHROMIUM: &str = "/usr/bin/chromium";
 /// after choosing `severity` in the severity filter: the JSON line
 /// tests/it/report_in_browser.cjs prints.
 pub fn open_in_browser(playwright: &Path, report: &Path, severity: &str) -> serde_json::Value {
+    in_browser(
+        playwright,
+        "report_in_browser.cjs",
+        &[report.as_os_str(), severity.as_ref()],
+    )
+}
+
+/// What `script` (one of tests/it/*.cjs, run with the Playwright in
+/// `playwright` and Chromium before `args`) prints, as JSON.
+pub fn in_browser(playwright: &Path, script: &str, args: &[&std::ffi::OsStr]) -> serde_json::Value {
     assert!(
         Path::new(CHROMIUM).exists(),
         "the report needs Chromium at {CHROMIUM}: apt-get install chromium, as .ci/run does"
@@ -459,21 +469,23 @@ pub fn open_in_browser(playwright: &Path, report: &Path, severity: &str) -> serd
         "no Playwright in {}: .ci/run (or the report tests, cargo test audit_report) installs it",
         playwright.display()
     );
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/report_in_browser.cjs");
     let output = Command::new("node")
-        .arg(script)
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/it")
+                .join(script),
+        )
         .arg(playwright)
         .arg(CHROMIUM)
-        .arg(report)
-        .arg(severity)
+        .args(args)
         .output()
         .expect("node, from the machine's Node.js");
     assert!(
         output.status.success(),
-        "the browser could not open the report: {}",
+        "the browser could not run {script}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    serde_json::from_slice(&output.stdout).expect("the browser's JSON line")
+    serde_json::from_slice(&output.stdout).expect("the browser's JSON")
 }
 
 /// The HTML report of an organization of `accounts` accounts, as an

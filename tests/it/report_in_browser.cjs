@@ -5,18 +5,11 @@
 // the report benchmark: node report_in_browser.cjs PLAYWRIGHT_DIR CHROMIUM REPORT SEVERITY
 "use strict";
 const path = require("path");
+const { launch } = require("./browser.cjs");
 const [playwrightDir, chromium, report, severity] = process.argv.slice(2);
-const { chromium: browserType } = require(path.join(playwrightDir, "node_modules", "playwright-core"));
 
 (async () => {
-  const browser = await browserType.launch({
-    executablePath: chromium,
-    headless: true,
-    // As root, with no network but loopback: no sandbox, and none of
-    // Chromium's own background connections.
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  const browser = await launch(playwrightDir, chromium);
   const page = await browser.newPage();
   const console_messages = [];
   const dialogs = [];

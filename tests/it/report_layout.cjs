@@ -7,8 +7,8 @@
 // node report_layout.cjs PLAYWRIGHT_DIR CHROMIUM REPORT SCREENSHOT_DIR
 "use strict";
 const path = require("path");
+const { launch } = require("./browser.cjs");
 const [playwrightDir, chromium, report, screenshots] = process.argv.slice(2);
-const { chromium: browserType } = require(path.join(playwrightDir, "node_modules", "playwright-core"));
 
 const WIDTHS = [
   { name: "laptop", width: 1280, height: 900 },
@@ -17,12 +17,7 @@ const WIDTHS = [
 ];
 
 (async () => {
-  const browser = await browserType.launch({
-    executablePath: chromium,
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  const browser = await launch(playwrightDir, chromium);
   const results = [];
   for (const size of WIDTHS) {
     const page = await browser.newPage({ viewport: { width: size.width, height: size.height } });
